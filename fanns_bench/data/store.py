@@ -1,0 +1,199 @@
+"""The on-disk dataset store: memory-mapped vectors, typed Parquet attributes, a manifest.
+
+Layout of one dataset directory::
+
+    manifest.json        name, builder, metric, dimension, counts, content hashes
+    vectors.npy          float32 (count x dimension), memory-mapped on load
+    queries.npy          float32 held-out query vectors of the same distribution
+    attributes.parquet   one row per vector, typed columns
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from fanns_bench.errors import DatasetError
+from fanns_bench.filters.evaluate import AttributeTable
+
+METRICS = ("ip", "l2")
+FILES = ("vectors.npy", "queries.npy", "attributes.parquet")
+NORM_TOLERANCE = 1e-3
+CHECK_ROWS = 65536
+
+
+@dataclass
+class Dataset:
+    """A built dataset: vectors, held-out queries, attributes and its manifest."""
+
+    path: Path
+    manifest: dict[str, Any]
+    vectors: np.ndarray
+    queries: np.ndarray
+    attributes: AttributeTable
+
+    @property
+    def name(self) -> str:
+        return self.manifest["name"]
+
+    @property
+    def metric(self) -> str:
+        return self.manifest["metric"]
+
+    @property
+    def dimension(self) -> int:
+        return int(self.manifest["dimension"])
+
+    @property
+    def count(self) -> int:
+        return int(self.manifest["count"])
+
+    @property
+    def content_hash(self) -> str:
+        """One hash over the content hashes of the files."""
+        joined = "".join(self.manifest["hashes"][f] for f in FILES)
+        return hashlib.sha256(joined.encode()).hexdigest()[:16]
+
+
+def write_dataset(
+    path: str | Path,
+    *,
+    name: str,
+    vectors: np.ndarray,
+    queries: np.ndarray,
+    attributes: pa.Table,
+    metric: str,
+    builder: str,
+    extra: dict[str, Any] | None = None,
+) -> Dataset:
+    """Write a dataset atomically (into a temporary sibling, then rename) and load it back."""
+    path = Path(path)
+    if metric not in METRICS:
+        raise DatasetError(f"metric {metric!r} of dataset {name!r} is not one of {METRICS}")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
+    try:
+        np.save(staging / "vectors.npy", np.ascontiguousarray(vectors, dtype=np.float32))
+        np.save(staging / "queries.npy", np.ascontiguousarray(queries, dtype=np.float32))
+        pq.write_table(attributes, staging / "attributes.parquet")
+        manifest = {
+            "name": name,
+            "builder": builder,
+            "metric": metric,
+            "dimension": int(vectors.shape[1]),
+            "count": int(vectors.shape[0]),
+            "query_count": int(queries.shape[0]),
+            "attributes": {f.name: str(f.type) for f in attributes.schema},
+            "hashes": {f: file_hash(staging / f) for f in FILES},
+            **(extra or {}),
+        }
+        write_json_atomic(staging / "manifest.json", manifest)
+        if path.exists():
+            shutil.rmtree(path)
+        os.replace(staging, path)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return load_dataset(path)
+
+
+def load_dataset(path: str | Path, *, verify_hashes: bool = False) -> Dataset:
+    """Load and validate a dataset; any problem raises `DatasetError` naming the file."""
+    path = Path(path)
+    manifest_path = path / "manifest.json"
+    if not manifest_path.is_file():
+        raise DatasetError(f"{manifest_path}: no manifest; is {path} a built dataset?")
+    try:
+        manifest = json.loads(manifest_path.read_text())
+    except json.JSONDecodeError as error:
+        raise DatasetError(f"{manifest_path}: not valid JSON ({error})") from None
+    for key in ("name", "metric", "dimension", "count", "hashes"):
+        if key not in manifest:
+            raise DatasetError(f"{manifest_path}: missing field {key!r}")
+    if manifest["metric"] not in METRICS:
+        raise DatasetError(f"{manifest_path}: metric {manifest['metric']!r} not in {METRICS}")
+    for file in FILES:
+        if not (path / file).is_file():
+            raise DatasetError(f"{path / file}: missing (the manifest lists it)")
+        if verify_hashes and file_hash(path / file) != manifest["hashes"].get(file):
+            raise DatasetError(f"{path / file}: content hash differs from the manifest")
+    vectors = _load_matrix(path / "vectors.npy", manifest)
+    queries = _load_matrix(path / "queries.npy", manifest)
+    if vectors.shape[0] != manifest["count"]:
+        raise DatasetError(
+            f"{path / 'vectors.npy'}: {vectors.shape[0]} rows, manifest says {manifest['count']}"
+        )
+    attributes = _load_attributes(path / "attributes.parquet", vectors.shape[0])
+    return Dataset(path, manifest, vectors, queries, attributes)
+
+
+def _load_matrix(file: Path, manifest: dict[str, Any]) -> np.ndarray:
+    try:
+        matrix = np.load(file, mmap_mode="r")
+    except (ValueError, OSError) as error:
+        raise DatasetError(f"{file}: not a readable .npy file ({error})") from None
+    if matrix.dtype != np.float32 or matrix.ndim != 2:
+        raise DatasetError(
+            f"{file}: expected a 2-d float32 array, found {matrix.ndim}-d {matrix.dtype}"
+        )
+    if matrix.shape[1] != manifest["dimension"]:
+        raise DatasetError(
+            f"{file}: dimension {matrix.shape[1]}, manifest says {manifest['dimension']}"
+        )
+    check_vectors(matrix, manifest["metric"], str(file))
+    return matrix
+
+
+def check_vectors(matrix: np.ndarray, metric: str, where: str) -> None:
+    """Reject NaN/inf, and vectors that are not unit length for the `ip` metric."""
+    for start in range(0, matrix.shape[0], CHECK_ROWS):
+        block = np.asarray(matrix[start : start + CHECK_ROWS], dtype=np.float32)
+        finite = np.isfinite(block).all(axis=1)
+        if not finite.all():
+            row = start + int(np.flatnonzero(~finite)[0])
+            raise DatasetError(f"{where}: row {row} holds NaN or infinite values")
+        if metric == "ip":
+            norms = np.linalg.norm(block, axis=1)
+            bad = np.flatnonzero(np.abs(norms - 1.0) > NORM_TOLERANCE)
+            if bad.size:
+                row = start + int(bad[0])
+                raise DatasetError(
+                    f"{where}: row {row} has norm {norms[bad[0]]:.4f}; metric 'ip' needs "
+                    "L2-normalised vectors (normalise them, or use metric 'l2')"
+                )
+
+
+def _load_attributes(file: Path, count: int) -> AttributeTable:
+    try:
+        table = pq.read_table(file)
+    except (pa.ArrowInvalid, OSError) as error:
+        raise DatasetError(f"{file}: not a readable Parquet file ({error})") from None
+    if table.num_rows != count:
+        raise DatasetError(f"{file}: {table.num_rows} rows, but there are {count} vectors")
+    return AttributeTable(table)
+
+
+def file_hash(path: Path, chunk_bytes: int = 1 << 22) -> str:
+    """sha256 of a file's bytes, read in chunks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while chunk := handle.read(chunk_bytes):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def write_json_atomic(path: Path, data: Any) -> None:
+    """Write JSON to a temporary sibling, then rename it into place."""
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    tmp.write_text(json.dumps(data, indent=2, sort_keys=True, default=str))
+    os.replace(tmp, path)

@@ -1,0 +1,139 @@
+"""The method protocol every filtered-search method implements.
+
+A method is constructed with its build parameters (no work in the constructor),
+`build` indexes a dataset (timed by the runner), and `search` answers a batch of
+queries, each with its own filter, for one set of search parameters.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import shutil
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import numpy as np
+
+from fanns_bench.filters.predicates import OPS, Predicate, ops_used
+
+if TYPE_CHECKING:
+    from fanns_bench.data.store import Dataset
+
+ANY_FILTER = frozenset(OPS | {"none"})
+
+
+@dataclass
+class FilterBatch:
+    """The filters of a query batch: each query's predicate and its matching ids.
+
+    `match_ids[i]` is the sorted int64 array of items satisfying `predicates[i]`
+    (computed by the harness, outside the timed region). Methods that filter by
+    id sets use it; methods that translate predicates (SQL, payload filters) use
+    `predicates`. Unfiltered queries have predicate `None` and all ids.
+    """
+
+    predicates: list[Predicate | None]
+    match_ids: list[np.ndarray]
+    num_items: int
+    _bitmaps: dict[int, np.ndarray] = field(default_factory=dict, repr=False)
+
+    def __len__(self) -> int:
+        return len(self.predicates)
+
+    def mask(self, i: int) -> np.ndarray:
+        """Boolean mask over all items for query `i`."""
+        mask = np.zeros(self.num_items, dtype=bool)
+        mask[self.match_ids[i]] = True
+        return mask
+
+    def bitmap(self, i: int) -> np.ndarray:
+        """Packed bitmap (1 bit per item, least significant bit first) for query `i`."""
+        if i not in self._bitmaps:
+            self._bitmaps[i] = np.packbits(self.mask(i), bitorder="little")
+        return self._bitmaps[i]
+
+    def subset(self, rows: np.ndarray | list[int]) -> FilterBatch:
+        """The filters of the queries at `rows`."""
+        return FilterBatch(
+            [self.predicates[r] for r in rows], [self.match_ids[r] for r in rows], self.num_items
+        )
+
+
+class Method(ABC):
+    """Base class of a filtered ANN method (see module docstring).
+
+    Class attributes a method declares:
+      name: registry name.
+      capabilities: predicate ops it answers natively (subset of `ANY_FILTER`;
+        `none` = unfiltered queries). The runner skips other shapes and records
+        them as `unsupported`; a method never post-filters behind the user's back.
+      requires: importable modules it needs; `executables`: programs on PATH.
+      extra: the pip extra that installs `requires` (`pip install fanns-bench[extra]`).
+      threading: how `threads` is used: `threads` (in-process), `single` (ignores it).
+    """
+
+    name: ClassVar[str] = ""
+    capabilities: ClassVar[frozenset[str]] = ANY_FILTER
+    requires: ClassVar[tuple[str, ...]] = ()
+    executables: ClassVar[tuple[str, ...]] = ()
+    extra: ClassVar[str | None] = None
+    threading: ClassVar[str] = "threads"
+    description: ClassVar[str] = ""
+
+    def __init__(self, metric: str, threads: int = 1, **build_params: Any) -> None:
+        self.metric = metric
+        self.threads = threads
+        self.build_params = build_params
+
+    def __repr__(self) -> str:
+        params = ", ".join(f"{k}={v!r}" for k, v in sorted(self.build_params.items()))
+        return f"{type(self).__name__}({params})"
+
+    @abstractmethod
+    def build(self, dataset: Dataset) -> None:
+        """Index `dataset` (vectors, attributes, metric)."""
+
+    @abstractmethod
+    def search(
+        self, queries: np.ndarray, filters: FilterBatch, k: int, **search_params: Any
+    ) -> np.ndarray:
+        """Return int64 ids, shape (len(queries), k), padded with -1 where fewer were found."""
+
+    def memory_bytes(self) -> int:
+        """Bytes the index holds (0 when unknown)."""
+        return 0
+
+    def stats(self) -> dict[str, float]:
+        """Counters of the last `search` (e.g. distance computations); empty if none."""
+        return {}
+
+    def close(self) -> None:
+        """Release resources (servers, temporary files). Called even after a failure."""
+
+    @classmethod
+    def unsupported_reason(cls, predicate: Predicate | None, kinds: dict[str, str]) -> str | None:
+        """Why this method cannot answer `predicate` natively, or `None` if it can.
+
+        `kinds` maps attribute names to `categorical`/`ordered`/`set`. Methods whose
+        support depends on attribute kinds override this.
+        """
+        missing = ops_used(predicate) - cls.capabilities
+        if missing:
+            return f"{cls.name} does not support predicate ops {sorted(missing)}"
+        return None
+
+    @classmethod
+    def missing_dependencies(cls) -> list[str]:
+        """Modules and executables this method needs that are not installed."""
+        missing = [m for m in cls.requires if importlib.util.find_spec(m) is None]
+        return missing + [e for e in cls.executables if shutil.which(e) is None]
+
+
+def pad_results(rows: list[np.ndarray], k: int) -> np.ndarray:
+    """Stack per-query id arrays into an (nq, k) int64 matrix padded with -1."""
+    out = np.full((len(rows), k), -1, dtype=np.int64)
+    for i, row in enumerate(rows):
+        row = np.asarray(row, dtype=np.int64)[:k]
+        out[i, : len(row)] = row
+    return out

@@ -1,0 +1,72 @@
+"""The method registry: every method, built-in or third-party, is an entry point.
+
+Entry-point group `fanns_bench.methods`: `name = "package.module:Class"`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+from importlib.metadata import EntryPoint, entry_points
+
+from fanns_bench.errors import ConfigError, MethodError
+from fanns_bench.methods.base import Method
+
+GROUP = "fanns_bench.methods"
+
+
+@dataclass(frozen=True)
+class MethodInfo:
+    """What `fanns-bench list` shows about a method."""
+
+    name: str
+    target: str
+    cls: type[Method] | None
+    load_error: str | None
+
+    @property
+    def missing(self) -> list[str]:
+        return self.cls.missing_dependencies() if self.cls else []
+
+    @property
+    def installed(self) -> bool:
+        return self.cls is not None and not self.missing
+
+
+@cache
+def _entry_points() -> dict[str, EntryPoint]:
+    return {ep.name: ep for ep in entry_points(group=GROUP)}
+
+
+def method_names() -> list[str]:
+    """Names of every registered method, sorted."""
+    return sorted(_entry_points())
+
+
+def get_method(name: str) -> type[Method]:
+    """The class registered under `name`; an unknown name raises `ConfigError`."""
+    points = _entry_points()
+    if name not in points:
+        raise ConfigError(
+            f"unknown method {name!r}; registered methods: {', '.join(method_names())}"
+        )
+    try:
+        cls = points[name].load()
+    except Exception as error:  # a broken plugin must not hide the others
+        raise MethodError(
+            f"method {name!r} ({points[name].value}) failed to import: {error}"
+        ) from error
+    if not (isinstance(cls, type) and issubclass(cls, Method)):
+        raise MethodError(f"method {name!r} ({points[name].value}) is not a Method subclass")
+    return cls
+
+
+def describe_methods() -> list[MethodInfo]:
+    """One `MethodInfo` per registered method, import failures included."""
+    infos = []
+    for name in method_names():
+        try:
+            infos.append(MethodInfo(name, _entry_points()[name].value, get_method(name), None))
+        except MethodError as error:
+            infos.append(MethodInfo(name, _entry_points()[name].value, None, str(error)))
+    return infos

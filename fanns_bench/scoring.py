@@ -1,0 +1,42 @@
+"""Exact scores, shared by ground truth, the exact method and tie-aware recall.
+
+Scores are "higher is better": the inner product for `ip`, the negated squared
+Euclidean distance for `l2`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def scores(queries: np.ndarray, vectors: np.ndarray, metric: str) -> np.ndarray:
+    """(len(queries), len(vectors)) matrix of scores."""
+    products = queries @ vectors.T
+    if metric == "ip":
+        return products
+    query_norms = np.einsum("ij,ij->i", queries, queries)[:, None]
+    vector_norms = np.einsum("ij,ij->i", vectors, vectors)[None, :]
+    return 2.0 * products - query_norms - vector_norms
+
+
+def top_k(score_rows: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Column positions and scores of the k best entries of each row, best first."""
+    k = min(k, score_rows.shape[1])
+    if k == 0:
+        empty = np.empty((score_rows.shape[0], 0))
+        return empty.astype(np.int64), empty.astype(np.float32)
+    part = np.argpartition(-score_rows, k - 1, axis=1)[:, :k]
+    part_scores = np.take_along_axis(score_rows, part, axis=1)
+    order = np.argsort(-part_scores, axis=1, kind="stable")
+    return np.take_along_axis(part, order, axis=1), np.take_along_axis(part_scores, order, axis=1)
+
+
+def exact_filtered_top_k(
+    query: np.ndarray, vectors: np.ndarray, ids: np.ndarray, k: int, metric: str
+) -> tuple[np.ndarray, np.ndarray]:
+    """Exact top-k ids and scores of one query among the items `ids` (fewer if fewer match)."""
+    if len(ids) == 0:
+        return np.empty(0, np.int64), np.empty(0, np.float32)
+    candidate_scores = scores(query[None, :], np.asarray(vectors[ids]), metric)
+    positions, best = top_k(candidate_scores, k)
+    return ids[positions[0]], best[0]
