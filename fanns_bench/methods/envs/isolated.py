@@ -1,0 +1,72 @@
+"""`IsolatedMethod`: a `Method` whose library runs in its own environment, behind a worker.
+
+A subclass declares `environment` (pinned requirements, e.g. `("diskannpy==0.7.0",)`) and
+`worker_handler` (a script beside its module defining `class Worker(workdir)`; it may
+import only the standard library, numpy and the requirements). Its `build`/`search`
+write inputs into `self.worker.workdir` and call `self.worker.call(...)`.
+
+The environment is created on first use (`prepare_environment`, which the runner may
+call before timing the build; `build` calls it too and it is instant once cached).
+Build time therefore includes starting the worker (an interpreter plus the library import,
+a fraction of a second), and search time includes writing the query file and reading the
+result file; the worker reports its own timings in `stats()` so both are visible.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+from typing import ClassVar
+
+from fanns_bench.methods.base import Method
+from fanns_bench.methods.envs.environment import ensure_environment, environment_path, is_ready
+from fanns_bench.methods.envs.worker import WorkerProcess
+
+
+class IsolatedMethod(Method):
+    """Base of methods whose dependencies conflict with ours (see module docstring)."""
+
+    environment: ClassVar[tuple[str, ...]] = ()
+    worker_handler: ClassVar[Path | None] = None
+
+    _worker: WorkerProcess | None = None
+
+    @classmethod
+    def prepare_environment(cls) -> Path:
+        """Create (first use) or find the environment; return its Python."""
+        return ensure_environment(cls.environment, label=f"method {cls.name!r}")
+
+    @classmethod
+    def environment_ready(cls) -> bool:
+        """Whether the environment already exists (else `build` creates it first)."""
+        return is_ready(environment_path(cls.environment))
+
+    @classmethod
+    def missing_dependencies(cls) -> list[str]:
+        """Only what creating the environment needs: the environment itself is made on use."""
+        needed = ["venv", "ensurepip"] if cls.environment else ["venv"]
+        return [m for m in needed if importlib.util.find_spec(m) is None]
+
+    @property
+    def worker(self) -> WorkerProcess:
+        """The worker, started on first use (one that died is not restarted: its index is gone)."""
+        if self._worker is None:
+            if self.worker_handler is None:
+                raise TypeError(f"{type(self).__name__} declares no worker_handler")
+            self._worker = WorkerProcess(
+                self.prepare_environment(),
+                self.worker_handler,
+                name=self.name,
+                environ=self.worker_environ(),
+            )
+        return self._worker
+
+    def worker_environ(self) -> dict[str, str]:
+        """Extra environment variables of the worker (thread counts by default)."""
+        threads = str(max(1, int(self.threads)))
+        return {"OMP_NUM_THREADS": threads, "OPENBLAS_NUM_THREADS": threads}
+
+    def close(self) -> None:
+        if self._worker is not None:
+            self._worker.close()
+            self._worker = None
