@@ -5,6 +5,7 @@ Leaves name one attribute; `Range` is closed on both ends (`None` leaves a side 
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from dataclasses import dataclass
 from typing import Any
@@ -180,5 +181,6 @@ def leaves(predicate: Predicate | None) -> list[Predicate]:
 
 
 def _plain(value: Any) -> Any:
-    """numpy scalars to Python scalars, so JSON and hashing see one form."""
-    return value.item() if hasattr(value, "item") else value
+    """numpy scalars to Python scalars and dates to ISO strings: one JSON-ready form."""
+    value = value.item() if hasattr(value, "item") else value
+    return value.isoformat() if isinstance(value, dt.date) else value

@@ -1,0 +1,71 @@
+"""Dataset builders by name, and `ensure_dataset`: load a dataset, building it first if needed.
+
+A builder is a function `build(path: Path, name: str, **params) -> Dataset` that writes the
+dataset with `store.write_dataset` (atomically). Targets are imported lazily so that a
+builder's heavy dependencies load only when it runs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from fanns_bench.data.store import Dataset, load_dataset
+from fanns_bench.errors import ConfigError, DatasetError
+
+BUILDERS: dict[str, str] = {
+    "synthetic": "fanns_bench.data.synthetic:build",
+    "existing": "fanns_bench.data.builders:load_existing",
+}
+
+
+def get_builder(name: str) -> Callable[..., Dataset]:
+    """The builder function registered as `name`."""
+    if name not in BUILDERS:
+        raise ConfigError(f"unknown dataset builder {name!r}; known builders: {sorted(BUILDERS)}")
+    module, _, function = BUILDERS[name].partition(":")
+    return getattr(importlib.import_module(module), function)
+
+
+def params_hash(builder: str, params: dict[str, Any]) -> str:
+    """Stable short hash of a builder and its parameters."""
+    text = json.dumps({"builder": builder, "params": params}, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+def ensure_dataset(
+    name: str, builder: str, params: dict[str, Any], datasets_dir: Path, rebuild: bool = False
+) -> Dataset:
+    """Load `datasets_dir/name`, (re)building it when absent, stale, or `rebuild` is set.
+
+    A dataset whose manifest records other build parameters is rebuilt, so a changed
+    config never silently reuses an old build.
+    """
+    path = Path(datasets_dir) / name
+    wanted = params_hash(builder, params)
+    if builder == "existing":
+        return load_existing(path, name, **params)
+    if path.exists() and not rebuild:
+        dataset = load_dataset(path)
+        if dataset.manifest.get("build_hash") == wanted:
+            return dataset
+    dataset = get_builder(builder)(path, name, **params)
+    if dataset.manifest.get("build_hash") != wanted:
+        manifest = dict(dataset.manifest, build_hash=wanted, build_params=params)
+        from fanns_bench.data.store import write_json_atomic
+
+        write_json_atomic(path / "manifest.json", manifest)
+        dataset = load_dataset(path)
+    return dataset
+
+
+def load_existing(path: Path, name: str, location: str | None = None) -> Dataset:
+    """Builder for a dataset already in the store (built elsewhere, or converted by a script)."""
+    target = Path(location) if location else Path(path)
+    if not target.exists():
+        raise DatasetError(f"dataset {name!r}: {target} does not exist; build or convert it first")
+    return load_dataset(target)

@@ -1,0 +1,152 @@
+"""What every importer shares: copying big vector views into the store in blocks, and
+writing a query workload that comes with its own ground truth.
+
+A *given workload* is a Parquet file, one row per query:
+
+    query_index     int64        row of the dataset's queries.npy
+    filter_type     string       e.g. EM, R, EMIS, none, or the importer's own label
+    predicate_json  string       `fanns_bench.filters.predicates.to_json` ("null": no filter)
+    gt_ids          list<int64>  the ground truth shipped with the data, as given (best first)
+    match_count     int64        items satisfying the predicate (computed on import)
+    selectivity     float64      match_count / item count
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from fanns_bench.data.store import Dataset, write_dataset
+from fanns_bench.errors import DatasetError, WorkloadError
+from fanns_bench.filters.evaluate import AttributeTable
+from fanns_bench.filters.predicates import Predicate, from_json, to_json
+
+BLOCK_ROWS = 65536
+WORKLOAD_SCHEMA = pa.schema(
+    [
+        ("query_index", pa.int64()),
+        ("filter_type", pa.string()),
+        ("predicate_json", pa.string()),
+        ("gt_ids", pa.list_(pa.int64())),
+        ("match_count", pa.int64()),
+        ("selectivity", pa.float64()),
+    ]
+)
+
+
+def write_store_blockwise(
+    path: Path,
+    *,
+    name: str,
+    vectors: np.ndarray,
+    queries: np.ndarray,
+    attributes: pa.Table,
+    metric: str,
+    builder: str,
+    extra: dict[str, Any],
+    block_rows: int = BLOCK_ROWS,
+    normalize: bool = False,
+) -> Dataset:
+    """`write_dataset` for vectors that are (strided, memory-mapped) views of a source file.
+
+    Each view is copied block by block into a contiguous float32 temporary `.npy` beside
+    `path`, which `write_dataset` then streams from: memory stays at one block, disk needs
+    about twice the vectors' size while it runs. `normalize` L2-normalises each row.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    scratch = Path(tempfile.mkdtemp(prefix=f".{path.name}.import.", dir=path.parent))
+    try:
+        contiguous = {
+            label: _contiguous_copy(matrix, scratch / f"{label}.npy", block_rows, normalize)
+            for label, matrix in (("vectors", vectors), ("queries", queries))
+        }
+        return write_dataset(
+            path,
+            name=name,
+            vectors=contiguous["vectors"],
+            queries=contiguous["queries"],
+            attributes=attributes,
+            metric=metric,
+            builder=builder,
+            extra=extra,
+        )
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def workload_table(
+    filter_type: str,
+    predicates: Sequence[Predicate | None],
+    gt_rows: Sequence[np.ndarray],
+    attributes: AttributeTable,
+) -> pa.Table:
+    """One row per query; match counts are evaluated once per distinct predicate."""
+    if len(predicates) != len(gt_rows):
+        raise WorkloadError(
+            f"{filter_type}: {len(predicates)} predicates but {len(gt_rows)} ground-truth rows"
+        )
+    texts = [to_json(p) for p in predicates]
+    counts: dict[str, int] = {}
+    for text, predicate in zip(texts, predicates, strict=True):
+        if text not in counts:
+            counts[text] = attributes.count(predicate)
+    match_counts = [counts[text] for text in texts]
+    total = max(attributes.num_rows, 1)
+    return pa.table(
+        {
+            "query_index": pa.array(np.arange(len(texts)), pa.int64()),
+            "filter_type": pa.array([filter_type] * len(texts), pa.string()),
+            "predicate_json": pa.array(texts, pa.string()),
+            "gt_ids": pa.array([np.asarray(r, np.int64) for r in gt_rows], pa.list_(pa.int64())),
+            "match_count": pa.array(match_counts, pa.int64()),
+            "selectivity": pa.array([c / total for c in match_counts], pa.float64()),
+        },
+        schema=WORKLOAD_SCHEMA,
+    )
+
+
+def write_workload(table: pa.Table, path: Path) -> Path:
+    """Write a given workload atomically."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    pq.write_table(table, tmp)
+    tmp.replace(path)
+    return path
+
+
+def read_workload(path: str | Path) -> tuple[pa.Table, list[Predicate | None]]:
+    """A given workload and its parsed predicates."""
+    path = Path(path)
+    try:
+        table = pq.read_table(path)
+    except (OSError, pa.ArrowInvalid) as error:
+        raise WorkloadError(f"{path}: unreadable workload ({error})") from None
+    missing = set(WORKLOAD_SCHEMA.names) - set(table.column_names)
+    if missing:
+        raise WorkloadError(f"{path}: missing columns {sorted(missing)}")
+    return table, [from_json(text) for text in table.column("predicate_json").to_pylist()]
+
+
+def _contiguous_copy(
+    matrix: np.ndarray, target: Path, block_rows: int, normalize: bool
+) -> np.ndarray:
+    if matrix.ndim != 2 or matrix.shape[0] == 0:
+        raise DatasetError(f"{target.stem}: expected a non-empty 2-d matrix, got {matrix.shape}")
+    out = np.lib.format.open_memmap(target, mode="w+", dtype=np.float32, shape=matrix.shape)
+    for start in range(0, matrix.shape[0], block_rows):
+        block = np.asarray(matrix[start : start + block_rows], dtype=np.float32)
+        if normalize:
+            norms = np.linalg.norm(block, axis=1, keepdims=True)
+            block = block / np.where(norms > 0, norms, 1.0)
+        out[start : start + block_rows] = block
+    out.flush()
+    del out
+    return np.load(target, mmap_mode="r")

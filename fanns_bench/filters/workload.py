@@ -1,0 +1,232 @@
+"""Workloads: query vectors with one predicate each, generated to hit selectivity buckets.
+
+For every filter type and target selectivity s, the generator draws predicates whose
+exact selectivity lies within [s / tolerance, min(1, s * tolerance)], and records each
+query's match count and achieved selectivity. A bucket that the attribute values cannot
+fill is reported (never faked). In `sampled` mode predicates are drawn from the
+attributes of random database items, as the seed paper does, and each query is put in
+the nearest bucket after the fact.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from fanns_bench.data.store import Dataset
+from fanns_bench.errors import ConfigError, WorkloadError
+from fanns_bench.filters.evaluate import AttributeTable
+from fanns_bench.filters.predicates import Predicate, from_json, to_json
+from fanns_bench.filters.templates import FilterSpec
+
+ATTEMPTS_PER_QUERY = 40
+HOPELESS_AFTER = 200  # draws without a single hit before a bucket is declared unfillable
+COLUMNS = ["query_index", "filter_type", "selectivity_bucket", "predicate", "match_count",
+           "selectivity"]
+
+
+@dataclass(frozen=True)
+class WorkloadSpec:
+    """A workload config: filter types x selectivity buckets x queries per bucket."""
+
+    name: str
+    filters: tuple[FilterSpec, ...]
+    selectivities: tuple[float, ...] = (0.001, 0.01, 0.1, 0.5)
+    queries_per_bucket: int = 100
+    tolerance: float = 2.0
+    mode: str = "buckets"
+    ground_truth_depth: int = 100
+    seed: int = 0
+
+    @classmethod
+    def from_config(cls, data: dict[str, Any]) -> WorkloadSpec:
+        known = set(cls.__dataclass_fields__)
+        unknown = set(data) - known
+        if unknown:
+            raise ConfigError(f"workload config: unknown keys {sorted(unknown)}; known: {sorted(known)}")
+        if "name" not in data or "filters" not in data:
+            raise ConfigError("workload config needs 'name' and 'filters'")
+        spec = cls(
+            **{
+                **data,
+                "filters": tuple(FilterSpec.from_config(dict(f)) for f in data["filters"]),
+                "selectivities": tuple(float(s) for s in data.get("selectivities", cls.selectivities)),
+            }
+        )
+        spec.check()
+        return spec
+
+    def check(self) -> None:
+        if self.mode not in ("buckets", "sampled"):
+            raise ConfigError(f"workload {self.name!r}: mode {self.mode!r} is not buckets|sampled")
+        bad = [s for s in self.selectivities if not 0 < s <= 1]
+        if bad:
+            raise ConfigError(f"workload {self.name!r}: selectivities {bad} are not in (0, 1]")
+        if self.tolerance <= 1:
+            raise ConfigError(f"workload {self.name!r}: tolerance must be > 1, got {self.tolerance}")
+        if self.queries_per_bucket < 1 or self.ground_truth_depth < 1:
+            raise ConfigError(f"workload {self.name!r}: queries_per_bucket and ground_truth_depth >= 1")
+
+    def digest(self) -> str:
+        text = json.dumps(_as_plain(self), sort_keys=True, default=str)
+        return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+@dataclass
+class Workload:
+    """Generated queries: a table with one row per query, plus unfilled-bucket notes."""
+
+    name: str
+    table: pd.DataFrame
+    shortfalls: list[str] = field(default_factory=list)
+    _predicates: list[Predicate | None] | None = field(default=None, repr=False)
+
+    @property
+    def predicates(self) -> list[Predicate | None]:
+        if self._predicates is None:
+            self._predicates = [from_json(p) for p in self.table["predicate"]]
+        return self._predicates
+
+    def groups(self) -> list[tuple[str, float, np.ndarray]]:
+        """(filter type, bucket, row positions) for each non-empty group, in table order."""
+        grouped = self.table.groupby(["filter_type", "selectivity_bucket"], sort=False).indices
+        return [(t, float(b), np.asarray(rows)) for (t, b), rows in grouped.items()]
+
+    def save(self, directory: Path) -> None:
+        from fanns_bench.data.store import write_json_atomic
+
+        directory.mkdir(parents=True, exist_ok=True)
+        tmp = directory / ".workload.parquet.tmp"
+        self.table.to_parquet(tmp, index=False)
+        tmp.replace(directory / "workload.parquet")
+        write_json_atomic(directory / "shortfalls.json", self.shortfalls)
+
+    @classmethod
+    def load(cls, directory: Path, name: str) -> Workload:
+        try:
+            table = pd.read_parquet(directory / "workload.parquet")
+            shortfalls = json.loads((directory / "shortfalls.json").read_text())
+        except (OSError, ValueError) as error:
+            raise WorkloadError(f"{directory}: unreadable workload ({error})") from None
+        missing = set(COLUMNS) - set(table.columns)
+        if missing:
+            raise WorkloadError(f"{directory / 'workload.parquet'}: missing columns {sorted(missing)}")
+        return cls(name, table, shortfalls)
+
+
+def generate_workload(spec: WorkloadSpec, dataset: Dataset) -> Workload:
+    """Draw the workload's predicates on `dataset` (deterministic given `spec.seed`)."""
+    rng = np.random.default_rng(spec.seed)
+    query_order = rng.permutation(len(dataset.queries))
+    if spec.queries_per_bucket > len(query_order):
+        raise WorkloadError(
+            f"workload {spec.name!r} asks for {spec.queries_per_bucket} queries per bucket, but "
+            f"dataset {dataset.name!r} holds only {len(query_order)} query vectors"
+        )
+    rows: list[dict[str, Any]] = []
+    shortfalls: list[str] = []
+    for filter_spec in spec.filters:
+        template = filter_spec.make(dataset.attributes)
+        if template is None:
+            rows += _unfiltered_rows(filter_spec.type, query_order[: spec.queries_per_bucket],
+                                     dataset.count)
+        elif spec.mode == "sampled":
+            rows += _sampled_rows(spec, filter_spec.type, template, dataset.attributes, query_order, rng)
+        else:
+            for target in spec.selectivities:
+                drawn, note = _bucket_rows(spec, filter_spec.type, template, dataset.attributes,
+                                           target, query_order, rng)
+                rows += drawn
+                if note:
+                    shortfalls.append(note)
+    return Workload(spec.name, pd.DataFrame(rows, columns=COLUMNS), shortfalls)
+
+
+def _unfiltered_rows(filter_type: str, query_indices: np.ndarray, count: int) -> list[dict]:
+    return [_row(q, filter_type, 1.0, None, count, count) for q in query_indices]
+
+
+def _bucket_rows(
+    spec: WorkloadSpec,
+    filter_type: str,
+    template: Any,
+    table: AttributeTable,
+    target: float,
+    query_order: np.ndarray,
+    rng: np.random.Generator,
+) -> tuple[list[dict], str | None]:
+    low, high = target / spec.tolerance, min(1.0, target * spec.tolerance)
+    rows: list[dict] = []
+    closest: float | None = None
+    attempts = 0
+    limit = ATTEMPTS_PER_QUERY * spec.queries_per_bucket
+    while len(rows) < spec.queries_per_bucket and attempts < limit:
+        if attempts >= HOPELESS_AFTER and not rows:
+            break
+        attempts += 1
+        predicate = template.propose(rng, target)
+        if predicate is None:
+            continue
+        match_count = table.count(predicate)
+        selectivity = match_count / table.num_rows
+        if match_count > 0 and low <= selectivity <= high:
+            rows.append(_row(query_order[len(rows)], filter_type, target, predicate, match_count,
+                             table.num_rows))
+        elif closest is None or abs(np.log(max(selectivity, 1e-12) / target)) < abs(
+            np.log(max(closest, 1e-12) / target)
+        ):
+            closest = selectivity
+    if len(rows) == spec.queries_per_bucket:
+        return rows, None
+    note = (
+        f"{filter_type} on {template.attribute}: bucket {target:g} filled {len(rows)} of "
+        f"{spec.queries_per_bucket} queries; no predicate with selectivity in [{low:.3g}, {high:.3g}] "
+        f"was found in {attempts} draws"
+        + (f" (closest {closest:.3g})" if closest is not None else "")
+    )
+    return rows, note
+
+
+def _sampled_rows(
+    spec: WorkloadSpec,
+    filter_type: str,
+    template: Any,
+    table: AttributeTable,
+    query_order: np.ndarray,
+    rng: np.random.Generator,
+) -> list[dict]:
+    buckets = np.log(np.asarray(spec.selectivities))
+    rows = []
+    for query_index in query_order[: spec.queries_per_bucket]:
+        predicate = template.sample(rng)
+        match_count = table.count(predicate)
+        selectivity = match_count / table.num_rows
+        bucket = spec.selectivities[int(np.argmin(np.abs(buckets - np.log(selectivity))))]
+        rows.append(_row(query_index, filter_type, bucket, predicate, match_count, table.num_rows))
+    return rows
+
+
+def _row(query_index: int, filter_type: str, bucket: float, predicate: Predicate | None,
+         match_count: int, num_rows: int) -> dict[str, Any]:
+    return {
+        "query_index": int(query_index),
+        "filter_type": filter_type,
+        "selectivity_bucket": float(bucket),
+        "predicate": to_json(predicate),
+        "match_count": int(match_count),
+        "selectivity": match_count / num_rows,
+    }
+
+
+def _as_plain(value: Any) -> Any:
+    if hasattr(value, "__dataclass_fields__"):
+        return {k: _as_plain(getattr(value, k)) for k in value.__dataclass_fields__}
+    if isinstance(value, list | tuple):
+        return [_as_plain(v) for v in value]
+    return value

@@ -1,0 +1,1 @@
+"""hnswlib HNSW with its `filter=` callback (filtered graph search in the library)."""

@@ -1,0 +1,1 @@
+"""Qdrant (the engine in-process through qdrant-edge-py): filterable HNSW and ACORN."""

@@ -1,0 +1,38 @@
+"""Reporting: Pareto frontiers, figures and tables, read from a results directory alone."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fanns_bench.report.frame import load_frame
+from fanns_bench.report.plots import (
+    plot_build_resources,
+    plot_qps_vs_selectivity,
+    plot_recall_qps,
+    write_excluded_list,
+)
+from fanns_bench.report.styles import method_styles
+from fanns_bench.report.summary import write_report
+
+__all__ = ["plot_results", "report_results"]
+
+
+def plot_results(results_dir: Path, out_dir: Path | None = None) -> list[Path]:
+    """Every figure (PNG + PDF + caption) for `results_dir`, into `out_dir`
+    (default `<results_dir>/figures`); returns the paths written."""
+    frame = load_frame(results_dir)
+    out_dir = Path(out_dir) if out_dir is not None else Path(results_dir) / "figures"
+    styles = method_styles(frame["method"])
+    paths = plot_recall_qps(frame, out_dir, styles)
+    paths += plot_qps_vs_selectivity(frame, out_dir, styles)
+    paths += plot_build_resources(frame, out_dir, styles)
+    paths.append(write_excluded_list(frame, out_dir))
+    return paths
+
+
+def report_results(results_dir: Path, out_dir: Path | None = None) -> tuple[str, list[Path]]:
+    """The Markdown report for `results_dir` and the table files (Markdown, LaTeX, CSV) written
+    into `out_dir` (default `<results_dir>/tables`)."""
+    frame = load_frame(results_dir)
+    out_dir = Path(out_dir) if out_dir is not None else Path(results_dir) / "tables"
+    return write_report(frame, Path(results_dir), out_dir)

@@ -1,0 +1,42 @@
+"""Atomic output files: written to a temporary sibling, then renamed into place."""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+from matplotlib.figure import Figure
+
+FIGURE_FORMATS = ("png", "pdf")
+
+
+def safe_name(*parts: object) -> str:
+    """A file-name stem from `parts` (anything outside [A-Za-z0-9._-] becomes '-')."""
+    return "__".join(re.sub(r"[^A-Za-z0-9._-]+", "-", str(part)).strip("-") for part in parts)
+
+
+def _temporary(path: Path) -> Path:
+    return path.with_name(f".{path.name}.{os.getpid()}.tmp")
+
+
+def write_text(path: Path, text: str) -> Path:
+    """Write `text` to `path` atomically."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = _temporary(path)
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+    return path
+
+
+def save_figure(figure: Figure, out_dir: Path, stem: str) -> list[Path]:
+    """Save `figure` as `<stem>.png` and `<stem>.pdf` in `out_dir`, atomically."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for fmt in FIGURE_FORMATS:
+        path = out_dir / f"{stem}.{fmt}"
+        tmp = _temporary(path)
+        figure.savefig(tmp, format=fmt, dpi=150, bbox_inches="tight")
+        os.replace(tmp, path)
+        paths.append(path)
+    return paths

@@ -1,0 +1,135 @@
+"""Tables from a results frame: the leaderboard and the failed/unsupported runs, as data
+frames, Markdown and LaTeX."""
+
+from __future__ import annotations
+
+from functools import reduce
+
+import pandas as pd
+
+from fanns_bench.report.frame import (
+    SECTION_KEYS,
+    SERIES_KEYS,
+    bucket_label,
+    excluded_rows,
+    threads_label,
+)
+from fanns_bench.report.pareto import best_at_recall, max_recall_rows, qps_at_recall
+from fanns_bench.report.render import fmt_number, fmt_recall, latex_table, markdown_table
+
+LEVELS = (0.9, 0.95)
+MB = 1e6
+LEADERBOARD_HEADERS = [
+    "method",
+    "QPS @ recall ≥ 0.9",
+    "QPS @ recall ≥ 0.95",
+    "max recall",
+    "build s",
+    "index MB",
+]
+LEADERBOARD_NOTE = (
+    "QPS: best mean batch throughput (queries/s) among configs reaching that recall@k "
+    "(— = never reached). Build s and index MB (10^6 bytes) are those of the config behind "
+    "the QPS @ 0.9 entry, else of the max-recall config."
+)
+FAILURE_HEADERS = ["dataset", "filter", "method", "status", "build params", "rows", "reason"]
+
+
+def qps_column(level: float) -> str:
+    return f"qps_at_{level:g}"
+
+
+def leaderboard(frame: pd.DataFrame, recall_column: str = "recall") -> pd.DataFrame:
+    """One row per (section, method) with QPS at each recall level, max recall, and the build
+    cost and params of the reference config; sections in key order, methods by QPS@0.9."""
+    best = [
+        qps_at_recall(frame, level, recall_column).rename(
+            columns={"qps_at_recall": qps_column(level)}
+        )
+        for level in LEVELS
+    ]
+    top = max_recall_rows(frame, recall_column)
+    if top.empty:
+        return pd.DataFrame(columns=[*SERIES_KEYS, *map(qps_column, LEVELS), "max_recall"])
+    highest = top[SERIES_KEYS + [recall_column]].rename(columns={recall_column: "max_recall"})
+    reference = pd.concat([best_at_recall(frame, LEVELS[0], recall_column), top])
+    reference = reference.drop_duplicates(SERIES_KEYS, keep="first")
+    reference = reference.assign(index_mb=reference["index_bytes"] / MB)[
+        [*SERIES_KEYS, "build_seconds", "index_mb", "build_params", "search_params"]
+    ]
+    parts = [*best, highest, reference]
+    table = reduce(lambda left, right: left.merge(right, on=SERIES_KEYS), parts)
+    order = [*SECTION_KEYS, *map(qps_column, LEVELS), "max_recall", "method"]
+    ascending = [True] * len(SECTION_KEYS) + [False] * (len(LEVELS) + 1) + [True]
+    return table.sort_values(order, ascending=ascending, na_position="last").reset_index(drop=True)
+
+
+def failures(frame: pd.DataFrame) -> pd.DataFrame:
+    """Failed/unsupported runs grouped by (dataset, filter type, method, status, build params,
+    reason), with how many rows each group covers."""
+    keys = ["dataset", "filter_type", "method", "status", "build_params", "reason"]
+    excluded = excluded_rows(frame).fillna({"build_params": "{}"})
+    if excluded.empty:
+        return pd.DataFrame(columns=[*keys, "rows"])
+    grouped = excluded.groupby(keys, dropna=False).size().rename("rows").reset_index()
+    grouped = grouped.sort_values(["dataset", "filter_type", "status", "method"], kind="stable")
+    columns = ["dataset", "filter_type", "method", "status", "build_params", "rows", "reason"]
+    return grouped[columns].reset_index(drop=True)
+
+
+def section_title(key: tuple) -> str:
+    dataset, filter_type, bucket, k, threads = key
+    where = f"{dataset} · filter {filter_type} · {bucket_label(bucket)}"
+    return f"{where} · k={k} · {threads_label(threads)}"
+
+
+def leaderboard_sections(table: pd.DataFrame) -> list[tuple[str, list[list[str]]]]:
+    """(section title, formatted rows) for each section of a `leaderboard` table."""
+    sections = []
+    for key, rows in table.groupby(SECTION_KEYS, dropna=False, sort=False):
+        cells = [
+            [
+                str(row["method"]),
+                fmt_number(row[qps_column(LEVELS[0])]),
+                fmt_number(row[qps_column(LEVELS[1])]),
+                fmt_recall(row["max_recall"]),
+                fmt_number(row["build_seconds"]),
+                fmt_number(row["index_mb"]),
+            ]
+            for _, row in rows.iterrows()
+        ]
+        sections.append((section_title(key), cells))
+    return sections
+
+
+def leaderboard_markdown(table: pd.DataFrame) -> str:
+    if table.empty:
+        return "No successful runs: nothing to rank.\n"
+    parts = [LEADERBOARD_NOTE, ""]
+    for title, cells in leaderboard_sections(table):
+        table_text = markdown_table(LEADERBOARD_HEADERS, cells, {1, 2, 3, 4, 5})
+        parts += [f"### {title}", "", table_text, ""]
+    return "\n".join(parts)
+
+
+def leaderboard_latex(table: pd.DataFrame) -> str:
+    tables = [
+        latex_table(LEADERBOARD_HEADERS, cells, {1, 2, 3, 4, 5}, f"{title}. {LEADERBOARD_NOTE}")
+        for title, cells in leaderboard_sections(table)
+    ]
+    return "\n\n".join(tables) + "\n"
+
+
+def _failure_cells(table: pd.DataFrame) -> list[list[str]]:
+    return [[str(value) for value in row] for row in table.itertuples(index=False)]
+
+
+def failures_markdown(table: pd.DataFrame) -> str:
+    if table.empty:
+        return "No failed or unsupported runs.\n"
+    return markdown_table(FAILURE_HEADERS, _failure_cells(table), {5}) + "\n"
+
+
+def failures_latex(table: pd.DataFrame) -> str:
+    caption = "Failed and unsupported runs (left out of every figure and ranking)."
+    return latex_table(FAILURE_HEADERS, _failure_cells(table), {5}, caption) + "\n"

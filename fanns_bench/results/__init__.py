@@ -1,0 +1,1 @@
+"""Results: the Parquet schema, atomic per-run files, and loading for analysis."""

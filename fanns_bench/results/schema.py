@@ -1,0 +1,58 @@
+"""The columns of a result row. One row per (run key): a method with one build and one
+search configuration, on one filter type and selectivity bucket, at one k and thread count.
+"""
+
+from __future__ import annotations
+
+import pyarrow as pa
+
+STATUS_OK, STATUS_FAILED, STATUS_UNSUPPORTED = "ok", "failed", "unsupported"
+
+SCHEMA = pa.schema(
+    [
+        ("key", pa.string()),  # stable hash of everything that defines the measurement
+        ("status", pa.string()),  # ok | failed | unsupported
+        ("reason", pa.string()),  # why failed/unsupported (null when ok)
+        ("experiment", pa.string()),
+        ("dataset", pa.string()),
+        ("dataset_hash", pa.string()),
+        ("dataset_count", pa.int64()),
+        ("dimension", pa.int64()),
+        ("metric", pa.string()),
+        ("workload", pa.string()),
+        ("filter_type", pa.string()),  # e.g. EM, R, EMIS, EM+R, none
+        ("selectivity_bucket", pa.float64()),  # target bucket the queries were generated for
+        ("selectivity", pa.float64()),  # mean achieved selectivity of the queries
+        ("n_queries", pa.int64()),
+        ("k", pa.int64()),
+        ("method", pa.string()),
+        ("build_params", pa.string()),  # JSON, sorted keys
+        ("search_params", pa.string()),  # JSON, sorted keys
+        ("threads", pa.int64()),
+        ("recall", pa.float64()),  # paper's: sum hits / sum min(k, |gt|) (micro-average)
+        ("recall_tie_aware", pa.float64()),  # mean per-query tie-aware recall
+        ("recall_per_query", pa.list_(pa.float32())),
+        ("qps", pa.float64()),  # mean over repetitions of n_queries / batch wall time
+        ("qps_std", pa.float64()),
+        ("qps_best", pa.float64()),
+        ("batch_seconds", pa.list_(pa.float64())),  # every repetition's batch wall time
+        ("latency_p50_ms", pa.float64()),  # from a single-query pass
+        ("latency_p95_ms", pa.float64()),
+        ("latency_p99_ms", pa.float64()),
+        ("filter_seconds", pa.float64()),  # predicate evaluation for the batch (not in qps)
+        ("build_seconds", pa.float64()),
+        ("index_bytes", pa.int64()),
+        ("build_peak_rss_bytes", pa.int64()),  # VmHWM after build
+        ("search_peak_rss_bytes", pa.int64()),  # VmHWM after the search phase
+        ("distance_computations", pa.float64()),  # per query, when the method reports it
+        ("cpu_model", pa.string()),
+        ("cpu_count", pa.int64()),
+        ("hostname", pa.string()),
+        ("git_commit", pa.string()),
+        ("versions", pa.string()),  # JSON: python, numpy, faiss, method libraries
+        ("fanns_bench_version", pa.string()),
+        ("timestamp", pa.timestamp("s", tz="UTC")),
+    ]
+)
+
+COLUMNS = SCHEMA.names

@@ -1,0 +1,79 @@
+"""Atomic Parquet writes, one file per run key, and loading a results directory.
+
+Layout: `<results dir>/rows/<key>.parquet`. A file appears complete or not at all
+(written to a temporary sibling, then renamed), so a killed sweep never leaves a
+half-written row, and a rerun sees exactly the keys that finished.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from fanns_bench.errors import ResultsError
+from fanns_bench.results.schema import COLUMNS, SCHEMA
+
+ROWS_DIR = "rows"
+
+
+def row_path(results_dir: Path, key: str) -> Path:
+    return Path(results_dir) / ROWS_DIR / f"{key}.parquet"
+
+
+def write_row(results_dir: Path, row: dict[str, Any]) -> Path:
+    """Write one result row atomically; unknown columns are an error, missing ones null."""
+    unknown = set(row) - set(COLUMNS)
+    if unknown:
+        raise ResultsError(f"result row has columns not in the schema: {sorted(unknown)}")
+    path = row_path(results_dir, row["key"])
+    path.parent.mkdir(parents=True, exist_ok=True)
+    table = pa.Table.from_pylist([{c: row.get(c) for c in COLUMNS}], schema=SCHEMA)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    pq.write_table(table, tmp)
+    os.replace(tmp, path)
+    return path
+
+
+def finished_keys(results_dir: Path) -> set[str]:
+    """Keys with a complete row on disk (any status)."""
+    rows = Path(results_dir) / ROWS_DIR
+    return {p.stem for p in rows.glob("*.parquet")} if rows.is_dir() else set()
+
+
+def load_results(results_dirs: Path | Iterable[Path]) -> pd.DataFrame:
+    """All rows of one or more results directories (searched recursively) as one DataFrame.
+
+    A corrupt file raises `ResultsError` naming it.
+    """
+    dirs = [Path(results_dirs)] if isinstance(results_dirs, str | Path) else list(results_dirs)
+    files = []
+    for directory in dirs:
+        if not directory.exists():
+            raise ResultsError(f"{directory}: no such results directory")
+        files += sorted(directory.rglob(f"{ROWS_DIR}/*.parquet"))
+    if not files:
+        raise ResultsError(f"no result rows under {', '.join(map(str, dirs))}")
+    tables = []
+    for file in files:
+        try:
+            tables.append(pq.read_table(file, schema=SCHEMA))
+        except (pa.ArrowInvalid, OSError) as error:
+            raise ResultsError(f"{file}: unreadable result file ({error}); delete it to redo") from None
+    frame = pa.concat_tables(tables).to_pandas()
+    return frame.drop_duplicates("key", keep="last").reset_index(drop=True)
+
+
+def write_combined(results_dir: Path) -> Path:
+    """Merge the per-run rows into `results.parquet` (the dataset-level view), atomically."""
+    frame = load_results(results_dir)
+    path = Path(results_dir) / "results.parquet"
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    pq.write_table(pa.Table.from_pandas(frame, schema=SCHEMA, preserve_index=False), tmp)
+    os.replace(tmp, path)
+    return path
