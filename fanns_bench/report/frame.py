@@ -66,7 +66,8 @@ def summarize_excluded(excluded: pd.DataFrame) -> list[str]:
     for (method, status, build_params, reason), rows in grouped:
         where = ", ".join(sorted({describe_scope(row) for row in rows.itertuples()}))
         lines.append(
-            f"{method} [{status}] build {build_params}: {reason} ({len(rows)} rows: {where})"
+            f"{method} [{status}] build {build_params}: {reason} "
+            f"({len(rows)} row{'' if len(rows) == 1 else 's'}: {where})"
         )
     return lines
 

@@ -16,6 +16,8 @@ import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
+from matplotlib.ticker import LogFormatterSciNotation
 
 from fanns_bench.report.files import safe_name, save_figure, write_text
 from fanns_bench.report.frame import (
@@ -60,7 +62,7 @@ def plot_recall_qps(
                 ax.plot(curve[recall_column], curve["qps"], **_line(styles[method]))
             for level in RECALL_LEVELS:
                 ax.axvline(level, color="0.6", linewidth=0.8, linestyle=(0, (1, 3)), zorder=0)
-            ax.set_yscale("log")
+            _log_scale(ax, "y")
             ax.set_title(_panel_title(panel, bucket), fontsize=9)
             ax.set_xlabel(f"recall@{k} ({_recall_name(recall_column)})")
             ax.set_ylabel("throughput (queries/s, log)")
@@ -103,8 +105,8 @@ def plot_qps_vs_selectivity(
             if best["qps_at_recall"].notna().sum() == 0:
                 ax.text(0.5, 0.5, f"no method reaches\nrecall@{k} ≥ {level:g}",
                         transform=ax.transAxes, ha="center", va="center", color="0.4")  # fmt: skip
-            ax.set_xscale("log")
-            ax.set_yscale("log")
+            _log_scale(ax, "x")
+            _log_scale(ax, "y")
             ax.set_title(f"recall@{k} ≥ {level:g}", fontsize=10)
             ax.set_xlabel("selectivity bucket (fraction of items matching, log)")
             ax.set_ylabel(f"best QPS at recall@{k} ≥ {level:g} (queries/s, log)")
@@ -140,11 +142,17 @@ def plot_build_resources(
         for ax, (column, scale, label, log) in zip(axes, panels, strict=True):
             _bars(ax, positions, builds, column, scale, styles)
             ax.set_ylabel(label)
-            if log and (builds[column] > 0).any():
-                ax.set_yscale("log")
+            positive = builds.loc[builds[column] > 0, column] / scale
+            if log and len(positive):
+                _log_scale(ax, "y")
+                ax.set_ylim(positive.min() / 3, positive.max() * 2)
+            else:
+                ax.margins(y=0.12)
+            ax.set_axisbelow(True)
             ax.grid(True, axis="y", color="0.92", linewidth=0.6)
         axes[-1].set_xticks(positions, builds["label"], rotation=35, ha="right", fontsize=8)
-        _finish(figure, rows, styles, f"{dataset} · index build per method and build config")
+        title = f"{dataset} · index build per method and build config"
+        _finish(figure, rows, styles, title, bars=True)
         stem = safe_name("build", dataset, f"t{threads}")
         paths += save_figure(figure, out_dir, stem)
         scope = frame[frame["dataset"] == dataset]
@@ -202,16 +210,46 @@ def _line(style: Style) -> dict:
     return {**style.line_kwargs(), "markersize": 5, "linewidth": 1.4}
 
 
-def _finish(figure: Figure, rows: pd.DataFrame, styles: dict[str, Style], title: str) -> None:
-    """Suptitle with threads and machine; one legend for the whole figure."""
+def _finish(
+    figure: Figure, rows: pd.DataFrame, styles: dict[str, Style], title: str, bars: bool = False
+) -> None:
+    """Suptitle with threads and machine; one legend (lines or bar patches) for the figure."""
     threads = sorted({int(t) for t in rows["threads"].dropna()})
     thread_text = ", ".join(threads_label(t) for t in threads) or "threads unknown"
     figure.suptitle(f"{title}\n{thread_text} · {machines(rows)}", fontsize=11)
     methods = sorted(rows["method"].unique())
-    handles = [Line2D([], [], label=m, **_line(styles[m])) for m in methods]
+    handles = [_bar_handle(m, styles[m]) if bars else _line_handle(m, styles[m]) for m in methods]
     figure.legend(
         handles=handles, loc="outside lower center", ncols=min(len(methods), 5), frameon=False
     )
+
+
+def _line_handle(method: str, style: Style) -> Line2D:
+    return Line2D([], [], label=method, **_line(style))
+
+
+def _bar_handle(method: str, style: Style) -> Patch:
+    return Patch(facecolor=style.color, hatch=style.hatch, edgecolor="black", label=method)
+
+
+class _PlainLogFormatter(LogFormatterSciNotation):
+    """Log-axis labels as plain numbers (2k, 1.5M, 0.01), on the ticks matplotlib would label."""
+
+    def __call__(self, x: float, pos: int | None = None) -> str:
+        if not super().__call__(x, pos):
+            return ""
+        for factor, suffix in ((1e6, "M"), (1e3, "k")):
+            if x >= factor:
+                return f"{x / factor:g}{suffix}"
+        return f"{x:g}"
+
+
+def _log_scale(ax: Axes, which: str) -> None:
+    """Log scale on the `which` ("x" or "y") axis of `ax`, with plain-number labels."""
+    (ax.set_xscale if which == "x" else ax.set_yscale)("log")
+    axis = ax.xaxis if which == "x" else ax.yaxis
+    axis.set_major_formatter(_PlainLogFormatter())
+    axis.set_minor_formatter(_PlainLogFormatter(labelOnlyBase=False))
 
 
 def _builds(rows: pd.DataFrame) -> pd.DataFrame:

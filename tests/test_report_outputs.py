@@ -1,0 +1,203 @@
+"""Figures and tables from a small Parquet results directory built in the test."""
+
+import json
+from datetime import UTC, datetime
+
+import pandas as pd
+import pytest
+
+from fanns_bench.errors import ResultsError
+from fanns_bench.report import plot_results, report_results
+from fanns_bench.report.frame import load_frame
+from fanns_bench.report.published import NO_MATCH, load_published, published_comparison
+from fanns_bench.report.tables import failures, leaderboard, leaderboard_markdown
+from fanns_bench.results.store import write_row
+
+
+def make_row(method, bucket, recall, qps, build, *, status="ok", reason=None, build_seconds=2.0,
+             index_bytes=4_000_000, search=None):  # fmt: skip
+    """A plausible result row (dataset tiny, filter EM, k=10, 1 thread)."""
+    build_params = json.dumps(build, sort_keys=True)
+    search_params = json.dumps(search or {"ef": qps}, sort_keys=True)
+    ok = status == "ok"
+    return {
+        "key": f"{method}-{bucket}-{build_params}-{search_params}".replace('"', ""),
+        "status": status, "reason": reason, "experiment": "test", "dataset": "tiny",
+        "dataset_hash": "d1", "dataset_count": 1000, "dimension": 8, "metric": "l2",
+        "workload": "tiny-em", "filter_type": "EM", "selectivity_bucket": bucket,
+        "selectivity": bucket * 0.98, "n_queries": 100, "k": 10, "method": method,
+        "build_params": build_params, "search_params": search_params, "threads": 1,
+        "recall": recall, "recall_tie_aware": recall,
+        "recall_per_query": [recall] * 3 if ok else None,
+        "qps": qps, "qps_std": qps * 0.01 if ok else None, "qps_best": qps,
+        "batch_seconds": [100 / qps] * 3 if ok else None,
+        "latency_p50_ms": 1000 / qps if ok else None, "filter_seconds": 0.001,
+        "build_seconds": build_seconds, "index_bytes": index_bytes,
+        "build_peak_rss_bytes": 50_000_000, "search_peak_rss_bytes": 60_000_000,
+        "cpu_model": "Test CPU @ 2.00GHz", "cpu_count": 2, "hostname": "testhost",
+        "git_commit": "0123456789abcdef", "versions": "{}", "fanns_bench_version": "0.1.0",
+        "timestamp": datetime(2026, 1, 1, tzinfo=UTC),
+    }  # fmt: skip
+
+
+ALPHA_16 = {"M": 16}
+ALPHA_32 = {"M": 32}
+BETA = {"nlist": 8}
+ROWS = [
+    make_row("alpha", 0.1, 0.80, 5000.0, ALPHA_16),
+    make_row("alpha", 0.1, 0.92, 3000.0, ALPHA_16),
+    make_row("alpha", 0.1, 0.97, 1500.0, ALPHA_16),
+    make_row("alpha", 0.1, 0.93, 3500.0, ALPHA_32, build_seconds=5.0, index_bytes=8_000_000),
+    make_row("alpha", 0.01, 0.70, 4000.0, ALPHA_16),
+    make_row("alpha", 0.01, 0.88, 2000.0, ALPHA_16),
+    make_row("beta", 0.1, 0.85, 8000.0, BETA, build_seconds=1.0, index_bytes=2_000_000),
+    make_row("beta", 0.1, 0.91, 4000.0, BETA, build_seconds=1.0, index_bytes=2_000_000),
+    make_row("beta", 0.1, 0.94, 2500.0, BETA, build_seconds=1.0, index_bytes=2_000_000),
+    make_row("beta", 0.01, 0.91, 3000.0, BETA, build_seconds=1.0, index_bytes=2_000_000),
+    make_row("beta", 0.01, 0.96, 1000.0, BETA, build_seconds=1.0, index_bytes=2_000_000),
+    make_row(
+        "gamma",
+        0.1,
+        None,
+        None,
+        {"x": 1},
+        status="failed",
+        reason="build timed out after 60 s",
+        search={"ef": 10},
+    ),  # fmt: skip
+    make_row(
+        "delta",
+        0.01,
+        None,
+        None,
+        {},
+        status="unsupported",
+        reason="eq on a categorical attribute is not supported",
+        search={},
+    ),  # fmt: skip
+]
+
+
+@pytest.fixture(scope="module")
+def results_dir(tmp_path_factory):
+    directory = tmp_path_factory.mktemp("results")
+    for row in ROWS:
+        write_row(directory, row)
+    return directory
+
+
+@pytest.fixture(scope="module")
+def frame(results_dir):
+    return load_frame(results_dir)
+
+
+def test_leaderboard_rows_are_exact_and_sorted_by_qps_at_09(frame):
+    expected = (
+        "### tiny · filter EM · selectivity 0.01 · k=10 · 1 thread\n\n"
+        "| method | QPS @ recall ≥ 0.9 | QPS @ recall ≥ 0.95 | max recall | build s | index MB |\n"
+        "| --- | ---: | ---: | ---: | ---: | ---: |\n"
+        "| beta | 3,000 | 1,000 | 0.960 | 1 | 2 |\n"
+        "| alpha | — | — | 0.880 | 2 | 4 |\n"
+        "\n"
+        "### tiny · filter EM · selectivity 0.1 · k=10 · 1 thread\n\n"
+        "| method | QPS @ recall ≥ 0.9 | QPS @ recall ≥ 0.95 | max recall | build s | index MB |\n"
+        "| --- | ---: | ---: | ---: | ---: | ---: |\n"
+        "| beta | 4,000 | — | 0.940 | 1 | 2 |\n"
+        "| alpha | 3,500 | 1,500 | 0.970 | 5 | 8 |\n"
+    )
+    assert expected in leaderboard_markdown(leaderboard(frame))
+
+
+def test_leaderboard_names_the_config_behind_qps_at_09(frame):
+    board = leaderboard(frame).set_index(["selectivity_bucket", "method"])
+    assert board.loc[(0.1, "alpha"), "build_params"] == '{"M": 32}'
+    assert board.loc[(0.01, "alpha"), "search_params"] == '{"ef": 2000.0}'  # max-recall config
+
+
+def test_failures_table_lists_failed_and_unsupported_with_reasons(frame):
+    table = failures(frame)
+    assert table.to_dict("records") == [
+        {"dataset": "tiny", "filter_type": "EM", "method": "gamma", "status": "failed",
+         "build_params": '{"x": 1}', "rows": 1, "reason": "build timed out after 60 s"},
+        {"dataset": "tiny", "filter_type": "EM", "method": "delta", "status": "unsupported",
+         "build_params": "{}", "rows": 1, "reason": "eq on a categorical attribute is not supported"},
+    ]  # fmt: skip
+
+
+def test_published_comparison_matches_on_dataset_filter_k_and_method(frame):
+    published = pd.DataFrame(
+        [
+            ["tiny", "EM", 10, "beta", "Beta", "max_recall", "<=", 0.95, "stays below 0.95", "paper"],
+            ["tiny", "R", 10, "alpha", "Alpha", "max_recall", "<=", 0.25, "below 0.25", "paper"],
+            ["tiny", "EM", 10, "gamma", "Gamma", "max_recall", ">=", 0.9, "reaches 0.9", "paper"],
+        ],
+        columns=["dataset", "filter_type", "k", "method", "paper_method", "quantity", "relation",
+                 "value", "claim", "source"],
+    )  # fmt: skip
+    table = published_comparison(frame, leaderboard(frame), published)
+    assert table[["method", "our_run", "verdict"]].values.tolist() == [
+        ["beta", "selectivity 0.01, 1 thread", "differs"],
+        ["beta", "selectivity 0.1, 1 thread", "consistent"],
+        ["alpha", NO_MATCH, "—"],
+        ["gamma", f"{NO_MATCH} that succeeded (failed)", "—"],
+    ]
+    assert table["qps_at_0.9"].tolist()[:2] == [3000.0, 4000.0]
+
+
+def test_shipped_published_table_loads_with_a_source_per_row():
+    table = load_published()
+    assert len(table) >= 1
+    assert table["source"].str.contains("2507.21989").all()
+
+
+def test_report_results_writes_every_table(results_dir, tmp_path):
+    text, paths = report_results(results_dir, tmp_path / "tables")
+    names = sorted(p.name for p in paths)
+    assert names == sorted(
+        [f"{stem}.{ext}" for stem in ("leaderboard", "failures", "published_comparison")
+         for ext in ("md", "tex")] + ["leaderboard.csv", "report.md"]
+    )  # fmt: skip
+    assert all(p.stat().st_size > 0 for p in paths)
+    assert "| beta | 4,000 | — | 0.940 | 1 | 2 |" in text
+    assert "build timed out after 60 s" in text and NO_MATCH in text
+    latex = (tmp_path / "tables" / "leaderboard.tex").read_text()
+    assert r"\begin{tabular}{lrrrrr}" in latex and r"QPS @ recall $\geq$ 0.9" in latex
+
+
+def test_report_defaults_to_a_tables_dir_inside_the_results(results_dir):
+    _, paths = report_results(results_dir)
+    assert {p.parent for p in paths} == {results_dir / "tables"}
+
+
+def test_plot_results_writes_every_figure_and_caption(results_dir, tmp_path):
+    paths = plot_results(results_dir, tmp_path / "figures")
+    stems = ["recall_qps__tiny__EM__k10__t1", "qps_vs_selectivity__tiny__EM__k10__t1",
+             "build__tiny__t1"]  # fmt: skip
+    expected = [f"{s}.{ext}" for s in stems for ext in ("png", "pdf", "txt")]
+    assert sorted(p.name for p in paths) == sorted([*expected, "excluded_runs.txt"])
+    for path in paths:
+        assert path.stat().st_size > 0
+        if path.suffix == ".png":
+            assert path.read_bytes().startswith(b"\x89PNG")
+        if path.suffix == ".pdf":
+            assert path.read_bytes().startswith(b"%PDF")
+    caption = (tmp_path / "figures" / f"{stems[0]}.txt").read_text()
+    assert "Test CPU @ 2.00GHz" in caption and "1 thread" in caption
+    assert 'gamma [failed] build {"x": 1}: build timed out after 60 s' in caption
+    assert "delta [unsupported]" in caption
+    assert not list((tmp_path / "figures").glob(".*tmp"))  # no temporary files left
+
+
+def test_empty_results_dir_raises_results_error(tmp_path):
+    with pytest.raises(ResultsError, match="no result rows"):
+        plot_results(tmp_path)
+    with pytest.raises(ResultsError, match="no result rows"):
+        report_results(tmp_path)
+
+
+def test_missing_or_non_directory_results_raise_results_error(tmp_path):
+    with pytest.raises(ResultsError, match="no such results directory"):
+        report_results(tmp_path / "absent")
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(ResultsError, match="not a directory"):
+        plot_results(tmp_path / "file")
