@@ -81,7 +81,15 @@ def bucket_label(bucket: float | None) -> str:
     """Readable name of a selectivity bucket; an absent bucket means the whole workload."""
     if bucket is None or (isinstance(bucket, float) and math.isnan(bucket)):
         return "all queries"
-    return f"selectivity {bucket:g}"
+    return f"selectivity {selectivity_text(bucket)}"
+
+
+def selectivity_text(value: float) -> str:
+    """`0.01` -> "0.01"; a power of two at or below 1/8 also names the power: "2^-12 ≈ 0.000244"."""
+    exponent = math.log2(value) if value > 0 else 0.0
+    if exponent <= -3 and exponent == int(exponent):
+        return f"2^{int(exponent)} ≈ {value:.3g}"
+    return f"{value:.3g}"
 
 
 def machines(frame: pd.DataFrame) -> str:

@@ -66,7 +66,7 @@ def plot_recall_qps(
             ax.set_title(_panel_title(panel, bucket), fontsize=9)
             ax.set_xlabel(f"recall@{k} ({_recall_name(recall_column)})")
             ax.set_ylabel("throughput (queries/s, log)")
-            ax.grid(True, which="both", color="0.92", linewidth=0.6)
+            ax.grid(True, which="major", color="0.9", linewidth=0.6)
         title = f"{dataset} · filter {filter_type} · recall@{k} vs QPS (Pareto frontiers)"
         _finish(figure, rows, styles, title)
         stem = safe_name("recall_qps", dataset, filter_type, f"k{k}", f"t{threads}")
@@ -110,7 +110,7 @@ def plot_qps_vs_selectivity(
             ax.set_title(f"recall@{k} ≥ {level:g}", fontsize=10)
             ax.set_xlabel("selectivity bucket (fraction of items matching, log)")
             ax.set_ylabel(f"best QPS at recall@{k} ≥ {level:g} (queries/s, log)")
-            ax.grid(True, which="both", color="0.92", linewidth=0.6)
+            ax.grid(True, which="major", color="0.9", linewidth=0.6)
         title = f"{dataset} · filter {filter_type} · k={k} · QPS at fixed recall vs selectivity"
         _finish(figure, rows, styles, title)
         stem = safe_name("qps_vs_selectivity", dataset, filter_type, f"k{k}", f"t{threads}")

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 # Okabe-Ito (without yellow, weak on white) plus three of Paul Tol's: colour-blind safe.
 COLORS = [
     "#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00",
-    "#56B4E9", "#000000", "#882255", "#44AA99", "#999933",
+    "#56B4E9", "#000000", "#882255", "#332288", "#999933",
 ]  # fmt: skip
 MARKERS = ["o", "s", "^", "D", "v", "P", "X", "*", "h", "<"]
 LINESTYLES = ["-", "--", "-.", ":"]
