@@ -165,10 +165,11 @@ def _authors(data: dict[str, Any]) -> list[str]:
 
 
 def _parsed_name(parts: list[Any]) -> str:
+    """`[last, first, suffix, affiliation...]` -> "first last suffix" (affiliations dropped)."""
     if not all(isinstance(p, str) for p in parts):
         raise RecordError(f"authors_parsed entry {parts!r} holds a non-string")
-    last, first, *suffix = [*parts, "", ""][: max(len(parts), 2)]
-    return " ".join(" ".join(p.split()) for p in (first, last, *suffix) if p.strip())
+    last, first, suffix = [*parts[:3], "", "", ""][:3]
+    return " ".join(" ".join(p.split()) for p in (first, last, suffix) if p.strip())
 
 
 def _required_string(data: dict[str, Any], key: str) -> str:

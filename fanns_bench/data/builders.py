@@ -20,6 +20,11 @@ from fanns_bench.errors import ConfigError, DatasetError
 BUILDERS: dict[str, str] = {
     "synthetic": "fanns_bench.data.synthetic:build",
     "existing": "fanns_bench.data.builders:load_existing",
+    "arxiv": "fanns_bench.data.arxiv:build",
+    "arxiv_sample": "fanns_bench.data.arxiv_sample:build",
+    "published": "fanns_bench.data.published:build",
+    "qdrant_format": "fanns_bench.data.importers.qdrant:build",
+    "bigann_filter": "fanns_bench.data.importers.bigann:build",
 }
 
 

@@ -17,7 +17,6 @@ The paper searches with L2 on normalised vectors, so the converted store uses me
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,6 +26,7 @@ import pyarrow as pa
 
 from fanns_bench.data.arxiv_schema import read_attributes_jsonl
 from fanns_bench.data.importers.common import (
+    json_lines,
     workload_table,
     write_store_blockwise,
     write_workload,
@@ -75,7 +75,7 @@ class PublishedDataset:
         path = self.directory / attributes_file
         return [
             paper_predicate(filter_type, row, f"{path}:{number}")
-            for number, row in _json_lines(path)
+            for number, row in json_lines(path)
         ]
 
     def ground_truth(self, filter_type: str) -> list[np.ndarray]:
@@ -257,16 +257,6 @@ def _typed(row: Any, key: str, kind: type) -> Any:
     return value
 
 
-def _json_lines(path: Path) -> list[tuple[int, Any]]:
-    if not path.is_file():
-        raise DatasetError(f"{path}: query attribute file not found")
-    out = []
-    with open(path, encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            try:
-                out.append((number, json.loads(line)))
-            except json.JSONDecodeError as error:
-                raise DatasetError(f"{path}:{number}: not valid JSON ({error})") from None
-    return out
+def build(path: Path, name: str, *, source: str, block_rows: int = 65536) -> Dataset:
+    """Builder `published`: convert the downloaded files in `source` (see `convert`)."""
+    return convert(source, path, name=name, block_rows=block_rows)

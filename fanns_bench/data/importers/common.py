@@ -13,6 +13,7 @@ A *given workload* is a Parquet file, one row per query:
 
 from __future__ import annotations
 
+import json
 import shutil
 import tempfile
 from collections.abc import Sequence
@@ -150,3 +151,19 @@ def _contiguous_copy(
     out.flush()
     del out
     return np.load(target, mmap_mode="r")
+
+
+def json_lines(path: str | Path) -> list[tuple[int, Any]]:
+    """(line number, parsed value) of each non-blank line of a JSON-lines file."""
+    path = Path(path)
+    if not path.is_file():
+        raise DatasetError(f"{path}: not found")
+    out = []
+    with open(path, encoding="utf-8") as handle:
+        for number, line in enumerate(handle, start=1):
+            if line.strip():
+                try:
+                    out.append((number, json.loads(line)))
+                except json.JSONDecodeError as error:
+                    raise DatasetError(f"{path}:{number}: not valid JSON ({error})") from None
+    return out

@@ -1,4 +1,4 @@
-"""Importer for qdrant's filtered-benchmark layout (github.com/qdrant/ann-filtering-benchmark-datasets).
+"""Importer for qdrant's filtered-benchmark layout (qdrant/ann-filtering-benchmark-datasets).
 
 A dataset folder holds::
 
@@ -19,7 +19,6 @@ out and counted in the manifest.
 
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 from typing import Any
@@ -27,7 +26,12 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from fanns_bench.data.importers.common import workload_table, write_store_blockwise, write_workload
+from fanns_bench.data.importers.common import (
+    json_lines,
+    workload_table,
+    write_store_blockwise,
+    write_workload,
+)
 from fanns_bench.data.store import Dataset
 from fanns_bench.errors import DatasetError, WorkloadError
 from fanns_bench.filters.predicates import (
@@ -102,7 +106,7 @@ def build(
 
 def read_payloads(path: Path, count: int) -> tuple[pa.Table, dict[str, str], dict[str, str]]:
     """Typed attribute table from `payloads.jsonl`, each field's kind, and skipped fields."""
-    rows = [row for _, row in _json_lines(path)]
+    rows = [row for _, row in json_lines(path)]
     if len(rows) != count:
         raise DatasetError(f"{path}: {len(rows)} payload lines but {count} vectors")
     for number, row in enumerate(rows, start=1):
@@ -176,9 +180,8 @@ def _bound(closed: Any, strict: Any, integer: bool, *, upward: bool) -> Any:
     """The tighter of a closed and a strict bound, as a closed bound."""
     candidates = []
     if closed is not None:
-        candidates.append(math.ceil(closed) if integer and upward else closed)
-        if integer and not upward:
-            candidates[-1] = math.floor(closed)
+        rounded = math.ceil(closed) if upward else math.floor(closed)
+        candidates.append(rounded if integer else closed)
     if strict is not None:
         if integer:
             candidates.append(math.floor(strict) + 1 if upward else math.ceil(strict) - 1)
@@ -214,7 +217,7 @@ def _scalar_type(elements: list[Any]) -> pa.DataType | None:
 
 
 def read_tests(path: Path) -> list[tuple[int, dict[str, Any]]]:
-    tests = _json_lines(path)
+    tests = json_lines(path)
     for number, test in tests:
         if not isinstance(test, dict) or "query" not in test:
             raise DatasetError(f"{path}:{number}: expected an object with a 'query' vector")
@@ -233,19 +236,7 @@ def _load_vectors(path: Path) -> np.ndarray:
         raise DatasetError(f"{path}: not found")
     vectors = np.load(path, mmap_mode="r")
     if vectors.ndim != 2 or not np.issubdtype(vectors.dtype, np.floating):
-        raise DatasetError(f"{path}: expected a 2-d float array, found {vectors.shape} {vectors.dtype}")
+        raise DatasetError(
+            f"{path}: expected a 2-d float array, found {vectors.shape} {vectors.dtype}"
+        )
     return vectors
-
-
-def _json_lines(path: Path) -> list[tuple[int, Any]]:
-    if not path.is_file():
-        raise DatasetError(f"{path}: not found")
-    out = []
-    with open(path, encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
-            if line.strip():
-                try:
-                    out.append((number, json.loads(line)))
-                except json.JSONDecodeError as error:
-                    raise DatasetError(f"{path}:{number}: not valid JSON ({error})") from None
-    return out
