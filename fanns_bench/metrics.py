@@ -27,7 +27,9 @@ def _check(result_ids: np.ndarray, truth: GroundTruth, k: int) -> None:
         )
 
 
-def hits_per_query(result_ids: np.ndarray, truth: GroundTruth, k: int) -> tuple[np.ndarray, np.ndarray]:
+def hits_per_query(
+    result_ids: np.ndarray, truth: GroundTruth, k: int
+) -> tuple[np.ndarray, np.ndarray]:
     """(hits, min(k, |truth|)) per query, by id."""
     _check(result_ids, truth, k)
     hits = np.zeros(len(result_ids), dtype=np.int64)

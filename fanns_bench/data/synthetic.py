@@ -99,7 +99,7 @@ def _attributes(
 ) -> pa.Table:
     count = len(cluster_of)
     if correlated:
-        category = (cluster_of * 7 + (rng.random(count) < 0.1) * rng.integers(0, categories, count))
+        category = cluster_of * 7 + (rng.random(count) < 0.1) * rng.integers(0, categories, count)
         category %= categories
     else:
         category = _zipf_choice(rng, categories, count, exponent=1.1)
@@ -110,7 +110,7 @@ def _attributes(
         if correlated:
             drawn = (drawn + cluster_of[i] * 3) % tags
         tag_lists.append([f"t{t:03d}" for t in sorted(set(drawn.tolist()))])
-    published = (rng.integers(0, EPOCH_DAYS + 1, count) + (EPOCH_START - dt.date(1970, 1, 1)).days)
+    published = rng.integers(0, EPOCH_DAYS + 1, count) + (EPOCH_START - dt.date(1970, 1, 1)).days
     return pa.table(
         {
             "category": pa.array([f"c{c:02d}" for c in category], pa.string()),
@@ -120,3 +120,12 @@ def _attributes(
             "num_authors": pa.array(1 + rng.poisson(3, count), pa.int64()),
         }
     )
+
+
+ATTRIBUTE_KINDS = {
+    "category": "categorical",
+    "tags": "set",
+    "score": "ordered",
+    "published": "ordered",
+    "num_authors": "ordered",
+}

@@ -140,7 +140,9 @@ class AndTemplate:
 
     def propose(self, rng: np.random.Generator, target: float) -> Predicate | None:
         shares = rng.dirichlet(np.ones(len(self.parts)))
-        children = [p.propose(rng, target**share) for p, share in zip(self.parts, shares, strict=True)]
+        children = [
+            p.propose(rng, target**share) for p, share in zip(self.parts, shares, strict=True)
+        ]
         if any(c is None for c in children):
             return None
         return And(tuple(children))
@@ -195,4 +197,3 @@ def _random_value(table: AttributeTable, attribute: str, rng: np.random.Generato
         value = column[int(rng.integers(len(column)))].as_py()
         if value is not None:
             return value
-

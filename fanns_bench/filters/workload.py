@@ -27,8 +27,14 @@ from fanns_bench.filters.templates import FilterSpec
 
 ATTEMPTS_PER_QUERY = 40
 HOPELESS_AFTER = 200  # draws without a single hit before a bucket is declared unfillable
-COLUMNS = ["query_index", "filter_type", "selectivity_bucket", "predicate", "match_count",
-           "selectivity"]
+COLUMNS = [
+    "query_index",
+    "filter_type",
+    "selectivity_bucket",
+    "predicate",
+    "match_count",
+    "selectivity",
+]
 
 
 @dataclass(frozen=True)
@@ -49,14 +55,18 @@ class WorkloadSpec:
         known = set(cls.__dataclass_fields__)
         unknown = set(data) - known
         if unknown:
-            raise ConfigError(f"workload config: unknown keys {sorted(unknown)}; known: {sorted(known)}")
+            raise ConfigError(
+                f"workload config: unknown keys {sorted(unknown)}; known: {sorted(known)}"
+            )
         if "name" not in data or "filters" not in data:
             raise ConfigError("workload config needs 'name' and 'filters'")
         spec = cls(
             **{
                 **data,
                 "filters": tuple(FilterSpec.from_config(dict(f)) for f in data["filters"]),
-                "selectivities": tuple(float(s) for s in data.get("selectivities", cls.selectivities)),
+                "selectivities": tuple(
+                    float(s) for s in data.get("selectivities", cls.selectivities)
+                ),
             }
         )
         spec.check()
@@ -69,9 +79,13 @@ class WorkloadSpec:
         if bad:
             raise ConfigError(f"workload {self.name!r}: selectivities {bad} are not in (0, 1]")
         if self.tolerance <= 1:
-            raise ConfigError(f"workload {self.name!r}: tolerance must be > 1, got {self.tolerance}")
+            raise ConfigError(
+                f"workload {self.name!r}: tolerance must be > 1, got {self.tolerance}"
+            )
         if self.queries_per_bucket < 1 or self.ground_truth_depth < 1:
-            raise ConfigError(f"workload {self.name!r}: queries_per_bucket and ground_truth_depth >= 1")
+            raise ConfigError(
+                f"workload {self.name!r}: queries_per_bucket and ground_truth_depth >= 1"
+            )
 
     def digest(self) -> str:
         text = json.dumps(_as_plain(self), sort_keys=True, default=str)
@@ -116,7 +130,9 @@ class Workload:
             raise WorkloadError(f"{directory}: unreadable workload ({error})") from None
         missing = set(COLUMNS) - set(table.columns)
         if missing:
-            raise WorkloadError(f"{directory / 'workload.parquet'}: missing columns {sorted(missing)}")
+            raise WorkloadError(
+                f"{directory / 'workload.parquet'}: missing columns {sorted(missing)}"
+            )
         return cls(name, table, shortfalls)
 
 
@@ -134,14 +150,18 @@ def generate_workload(spec: WorkloadSpec, dataset: Dataset) -> Workload:
     for filter_spec in spec.filters:
         template = filter_spec.make(dataset.attributes)
         if template is None:
-            rows += _unfiltered_rows(filter_spec.type, query_order[: spec.queries_per_bucket],
-                                     dataset.count)
+            rows += _unfiltered_rows(
+                filter_spec.type, query_order[: spec.queries_per_bucket], dataset.count
+            )
         elif spec.mode == "sampled":
-            rows += _sampled_rows(spec, filter_spec.type, template, dataset.attributes, query_order, rng)
+            rows += _sampled_rows(
+                spec, filter_spec.type, template, dataset.attributes, query_order, rng
+            )
         else:
             for target in spec.selectivities:
-                drawn, note = _bucket_rows(spec, filter_spec.type, template, dataset.attributes,
-                                           target, query_order, rng)
+                drawn, note = _bucket_rows(
+                    spec, filter_spec.type, template, dataset.attributes, target, query_order, rng
+                )
                 rows += drawn
                 if note:
                     shortfalls.append(note)
@@ -176,8 +196,16 @@ def _bucket_rows(
         match_count = table.count(predicate)
         selectivity = match_count / table.num_rows
         if match_count > 0 and low <= selectivity <= high:
-            rows.append(_row(query_order[len(rows)], filter_type, target, predicate, match_count,
-                             table.num_rows))
+            rows.append(
+                _row(
+                    query_order[len(rows)],
+                    filter_type,
+                    target,
+                    predicate,
+                    match_count,
+                    table.num_rows,
+                )
+            )
         elif closest is None or abs(np.log(max(selectivity, 1e-12) / target)) < abs(
             np.log(max(closest, 1e-12) / target)
         ):
@@ -212,8 +240,14 @@ def _sampled_rows(
     return rows
 
 
-def _row(query_index: int, filter_type: str, bucket: float, predicate: Predicate | None,
-         match_count: int, num_rows: int) -> dict[str, Any]:
+def _row(
+    query_index: int,
+    filter_type: str,
+    bucket: float,
+    predicate: Predicate | None,
+    match_count: int,
+    num_rows: int,
+) -> dict[str, Any]:
     return {
         "query_index": int(query_index),
         "filter_type": filter_type,

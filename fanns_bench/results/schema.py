@@ -28,10 +28,12 @@ SCHEMA = pa.schema(
         ("method", pa.string()),
         ("build_params", pa.string()),  # JSON, sorted keys
         ("search_params", pa.string()),  # JSON, sorted keys
-        ("threads", pa.int64()),
+        ("threads", pa.int64()),  # query threads
+        ("build_threads", pa.int64()),
         ("recall", pa.float64()),  # paper's: sum hits / sum min(k, |gt|) (micro-average)
         ("recall_tie_aware", pa.float64()),  # mean per-query tie-aware recall
         ("recall_per_query", pa.list_(pa.float32())),
+        ("filter_violations", pa.int64()),  # returned ids that do not satisfy their filter
         ("qps", pa.float64()),  # mean over repetitions of n_queries / batch wall time
         ("qps_std", pa.float64()),
         ("qps_best", pa.float64()),

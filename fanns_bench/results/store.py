@@ -64,7 +64,9 @@ def load_results(results_dirs: Path | Iterable[Path]) -> pd.DataFrame:
         try:
             tables.append(pq.read_table(file, schema=SCHEMA))
         except (pa.ArrowInvalid, OSError) as error:
-            raise ResultsError(f"{file}: unreadable result file ({error}); delete it to redo") from None
+            raise ResultsError(
+                f"{file}: unreadable result file ({error}); delete it to redo"
+            ) from None
     frame = pa.concat_tables(tables).to_pandas()
     return frame.drop_duplicates("key", keep="last").reset_index(drop=True)
 
@@ -77,3 +79,17 @@ def write_combined(results_dir: Path) -> Path:
     pq.write_table(pa.Table.from_pandas(frame, schema=SCHEMA, preserve_index=False), tmp)
     os.replace(tmp, path)
     return path
+
+
+def read_status(results_dir: Path, keys: Iterable[str]) -> dict[str, tuple[str, str | None]]:
+    """(status, reason) of the rows with these keys that exist on disk."""
+    out = {}
+    for key in keys:
+        path = row_path(results_dir, key)
+        if path.is_file():
+            try:
+                row = pq.read_table(path, columns=["status", "reason"]).to_pylist()[0]
+            except (pa.ArrowInvalid, OSError, IndexError):
+                continue  # unreadable: treated as not finished, so it is redone
+            out[key] = (row["status"], row["reason"])
+    return out

@@ -1,0 +1,40 @@
+"""The Hydra application behind `fanns-bench run` (single runs and --multirun sweeps)."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+log = logging.getLogger("fanns_bench")
+
+
+def make_app(config_dir: Path) -> Callable[[], None]:
+    import hydra
+    from hydra.core.hydra_config import HydraConfig
+    from hydra.types import RunMode
+    from omegaconf import DictConfig, OmegaConf
+
+    from fanns_bench.errors import FannsBenchError
+    from fanns_bench.summary import print_summary
+
+    @hydra.main(config_path=str(config_dir), config_name="config", version_base="1.3")
+    def app(config: DictConfig) -> None:
+        multirun = HydraConfig.get().mode == RunMode.MULTIRUN
+        try:
+            from fanns_bench.runner.run import run_sweep
+            from fanns_bench.validate import problems_in
+
+            plain = OmegaConf.to_container(config, resolve=True)
+            problems = problems_in(plain)
+            if problems:
+                raise FannsBenchError("the config has problems:\n  " + "\n  ".join(problems))
+            outcome = run_sweep(plain)
+            print_summary(outcome)
+        except FannsBenchError as error:
+            print(f"error: {error}", file=sys.stderr)
+            if not multirun:
+                sys.exit(2)
+
+    return app

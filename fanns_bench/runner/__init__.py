@@ -1,0 +1,1 @@
+"""The runner: sweep expansion, isolated build jobs, measurement, resume."""

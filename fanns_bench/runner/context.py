@@ -1,0 +1,105 @@
+"""Everything a sweep measures against: dataset, workload and ground truth, cached on disk.
+
+Workloads and their ground truth live in `<dataset>/workloads/<name>-<hash>/`, where the
+hash covers the dataset's content and the workload spec, so a changed dataset or spec
+never reuses a stale workload.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from fanns_bench.data.store import Dataset, load_dataset
+from fanns_bench.filters.workload import Workload, WorkloadSpec, generate_workload
+from fanns_bench.groundtruth import GroundTruth, compute_ground_truth
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Context:
+    """A dataset with one workload, its ground truth, and each query's matching ids."""
+
+    dataset: Dataset
+    workload: Workload
+    truth: GroundTruth
+    workload_dir: Path
+    digest: str
+    _matches: list[np.ndarray] | None = field(default=None, repr=False)
+    filter_seconds: np.ndarray | None = field(default=None, repr=False)
+
+    @property
+    def match_ids(self) -> list[np.ndarray]:
+        """Sorted matching ids per query; queries with the same predicate share one array.
+
+        The evaluation time of each query's predicate is kept in `filter_seconds`.
+        """
+        if self._matches is None:
+            cache: dict[str, tuple[np.ndarray, float]] = {}
+            matches, seconds = [], []
+            for text, predicate in zip(
+                self.workload.table["predicate"], self.workload.predicates, strict=True
+            ):
+                if text not in cache:
+                    start = time.perf_counter()
+                    ids = self.dataset.attributes.ids(predicate)
+                    cache[text] = (ids, time.perf_counter() - start)
+                matches.append(cache[text][0])
+                seconds.append(cache[text][1])
+            self._matches, self.filter_seconds = matches, np.asarray(seconds)
+        return self._matches
+
+    @property
+    def query_vectors(self) -> np.ndarray:
+        return np.asarray(self.dataset.queries)[self.workload.table["query_index"].to_numpy()]
+
+
+def workload_dir(dataset: Dataset, spec: WorkloadSpec) -> tuple[Path, str]:
+    digest = hashlib.sha256((dataset.content_hash + spec.digest()).encode()).hexdigest()[:12]
+    return dataset.path / "workloads" / f"{spec.name}-{digest}", digest
+
+
+def prepare_context(dataset: Dataset, spec: WorkloadSpec) -> Context:
+    """Load the workload and ground truth from the cache, generating what is missing."""
+    directory, digest = workload_dir(dataset, spec)
+    if (directory / "workload.parquet").is_file():
+        workload = Workload.load(directory, spec.name)
+    else:
+        log.info("generating workload %s on %s", spec.name, dataset.name)
+        workload = generate_workload(spec, dataset)
+        workload.save(directory)
+    context = Context(
+        dataset, workload, GroundTruth(np.empty((0, 0)), np.empty((0, 0))), directory, digest
+    )
+    truth_path = directory / "groundtruth.npz"
+    if truth_path.is_file():
+        context.truth = GroundTruth.load(truth_path)
+    else:
+        log.info(
+            "computing exact filtered top-%d for %d queries",
+            spec.ground_truth_depth,
+            len(workload.table),
+        )
+        context.truth = compute_ground_truth(
+            context.query_vectors,
+            dataset.vectors,
+            context.match_ids,
+            spec.ground_truth_depth,
+            dataset.metric,
+        )
+        context.truth.save(truth_path)
+    return context
+
+
+def load_context(dataset_path: Path, directory: Path, name: str, digest: str) -> Context:
+    """Reopen a prepared context (in a worker process)."""
+    dataset = load_dataset(dataset_path)
+    workload = Workload.load(directory, name)
+    truth = GroundTruth.load(directory / "groundtruth.npz")
+    return Context(dataset, workload, truth, directory, digest)

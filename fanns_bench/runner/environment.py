@@ -1,0 +1,95 @@
+"""The machine and software a measurement ran on, recorded with every row."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import socket
+import subprocess
+from functools import cache
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+
+import fanns_bench
+
+PACKAGES = ("numpy", "faiss-cpu", "hnswlib", "pyarrow", "pandas")
+
+
+@cache
+def cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+@cache
+def git_commit() -> str | None:
+    root = Path(fanns_bench.__file__).resolve().parent.parent
+    try:
+        result = subprocess.run(
+            ["git", "-C", str(root), "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    if result.returncode != 0:
+        return None
+    dirty = subprocess.run(
+        ["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
+        capture_output=True,
+        text=True,
+        timeout=5,
+        check=False,
+    ).stdout.strip()
+    return result.stdout.strip() + ("-dirty" if dirty else "")
+
+
+def package_versions(extra: tuple[str, ...] = ()) -> str:
+    """JSON of Python's and the given packages' versions (missing ones omitted)."""
+    versions = {"python": platform.python_version()}
+    for name in PACKAGES + extra:
+        try:
+            versions[name] = version(name)
+        except PackageNotFoundError:
+            continue
+    return json.dumps(versions, sort_keys=True)
+
+
+def environment_columns(method_packages: tuple[str, ...] = ()) -> dict[str, object]:
+    """The environment columns of a result row."""
+    return {
+        "cpu_model": cpu_model(),
+        "cpu_count": os.cpu_count(),
+        "hostname": socket.gethostname(),
+        "git_commit": git_commit(),
+        "versions": package_versions(method_packages),
+        "fanns_bench_version": fanns_bench.__version__,
+    }
+
+
+def peak_rss_bytes() -> int | None:
+    """VmHWM of this process (peak resident set), in bytes."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return None
+
+
+def reset_peak_rss() -> bool:
+    """Reset VmHWM to the current RSS (Linux `clear_refs` 5); False where unsupported."""
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+        return True
+    except OSError:
+        return False

@@ -1,0 +1,59 @@
+"""Result rows: the descriptive columns shared by measured, failed and unsupported rows."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+from fanns_bench.results.schema import STATUS_FAILED
+from fanns_bench.results.store import write_row
+from fanns_bench.runner.context import Context
+from fanns_bench.runner.environment import environment_columns
+from fanns_bench.runner.plan import BuildJob, Point, canonical
+
+
+def base_row(context: Context, job: BuildJob, point: Point, experiment: str) -> dict[str, Any]:
+    """Everything but the measurements."""
+    table = context.workload.table
+    group = table[
+        (table.filter_type == point.filter_type) & (table.selectivity_bucket == point.bucket)
+    ]
+    return {
+        "key": point.key,
+        "experiment": experiment,
+        "dataset": context.dataset.name,
+        "dataset_hash": context.dataset.content_hash,
+        "dataset_count": context.dataset.count,
+        "dimension": context.dataset.dimension,
+        "metric": context.dataset.metric,
+        "workload": context.workload.name,
+        "filter_type": point.filter_type,
+        "selectivity_bucket": point.bucket,
+        "selectivity": float(group.selectivity.mean()) if len(group) else None,
+        "n_queries": len(group),
+        "k": point.k,
+        "method": job.method_key,
+        "build_params": canonical(job.build_params),
+        "search_params": canonical(point.search_params),
+        "threads": point.threads,
+        "timestamp": dt.datetime.now(dt.UTC).replace(microsecond=0),
+        **environment_columns(),
+    }
+
+
+def write_status_rows(
+    results_dir: Path,
+    context: Context,
+    job: BuildJob,
+    points: list[Point],
+    experiment: str,
+    status: str = STATUS_FAILED,
+    reason: str = "",
+) -> None:
+    """Write one `failed`/`unsupported` row per point, with its reason."""
+    for point in points:
+        write_row(
+            results_dir,
+            {**base_row(context, job, point, experiment), "status": status, "reason": reason},
+        )

@@ -1,0 +1,241 @@
+"""Pre-flight checks of a composed config: one clear message per problem, before anything runs."""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from fanns_bench.data.builders import BUILDERS
+from fanns_bench.errors import FannsBenchError
+from fanns_bench.filters.evaluate import ACCEPTS
+from fanns_bench.filters.predicates import And, Contains, Eq, Predicate, Range
+from fanns_bench.filters.templates import FilterSpec
+from fanns_bench.filters.workload import WorkloadSpec
+from fanns_bench.methods.registry import get_method, method_names
+from fanns_bench.runner.plan import expand_grid
+from fanns_bench.runner.run import RunSettings
+
+PATH_PARAMS = ("path", "dump", "source", "location", "directory", "file")
+TEMPLATE_OPS = {"eq": "eq", "range": "range", "contains": "contains"}
+
+
+@dataclass(frozen=True)
+class Problem:
+    """`error`s stop a run; `warning`s (e.g. an unsupported filter type) become result rows."""
+
+    level: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"[{self.level}] {self.message}"
+
+
+def validate_config(arguments: list[str]) -> list[Problem]:
+    """Compose the config from CLI arguments and check it."""
+    from fanns_bench.configs import compose
+
+    try:
+        config = compose(arguments)
+    except FannsBenchError as error:
+        return [Problem("error", _explain_compose_error(str(error)))]
+    return check_config(config)
+
+
+def problems_in(config: dict[str, Any]) -> list[str]:
+    """The errors (not warnings) of a composed config, as messages."""
+    return [p.message for p in check_config(config) if p.level == "error"]
+
+
+def check_config(config: dict[str, Any]) -> list[Problem]:
+    problems: list[Problem] = []
+    settings = _check_runner(config, problems)
+    kinds = _check_dataset(config.get("dataset") or {}, config.get("paths") or {}, problems)
+    spec = _check_workload(config.get("workload") or {}, kinds, settings, problems)
+    _check_methods(config.get("method") or {}, spec, kinds, problems)
+    return problems
+
+
+def _check_runner(config: dict[str, Any], problems: list[Problem]) -> RunSettings | None:
+    paths = config.get("paths") or {}
+    try:
+        return RunSettings.from_config(
+            dict(config.get("runner") or {}),
+            paths.get("results", "."),
+            paths.get("datasets", "."),
+            config.get("experiment", ""),
+        )
+    except FannsBenchError as error:
+        problems.append(Problem("error", str(error)))
+        return None
+
+
+def _check_dataset(
+    dataset: dict[str, Any], paths: dict[str, Any], problems: list[Problem]
+) -> dict[str, str] | None:
+    """Known builder, input files present, a built copy loadable; returns attribute kinds."""
+    name, builder = dataset.get("name"), dataset.get("builder")
+    if not name or not builder:
+        problems.append(Problem("error", "dataset config needs 'name' and 'builder'"))
+        return None
+    if builder not in BUILDERS:
+        problems.append(
+            Problem(
+                "error",
+                f"dataset {name!r}: unknown builder {builder!r}; known "
+                f"builders: {', '.join(sorted(BUILDERS))}",
+            )
+        )
+        return None
+    for key, value in (dataset.get("params") or {}).items():
+        if any(word in key for word in PATH_PARAMS) and isinstance(value, str) and value:
+            if not Path(value).exists():
+                problems.append(
+                    Problem("error", f"dataset {name!r}: params.{key} = {value!r} does not exist")
+                )
+    built = Path(paths.get("datasets", "datasets")) / name
+    if (built / "manifest.json").is_file():
+        from fanns_bench.data.store import load_dataset
+
+        try:
+            return load_dataset(built).attributes.kinds
+        except FannsBenchError as error:
+            problems.append(Problem("error", f"dataset {name!r}: {error}"))
+            return None
+    module = importlib.import_module(BUILDERS[builder].partition(":")[0])
+    return getattr(module, "ATTRIBUTE_KINDS", None)
+
+
+def _check_workload(
+    workload: dict[str, Any],
+    kinds: dict[str, str] | None,
+    settings: RunSettings | None,
+    problems: list[Problem],
+) -> WorkloadSpec | None:
+    try:
+        spec = WorkloadSpec.from_config(dict(workload))
+    except FannsBenchError as error:
+        problems.append(Problem("error", str(error)))
+        return None
+    if settings and max(settings.k) > spec.ground_truth_depth:
+        problems.append(
+            Problem(
+                "error",
+                f"runner.k={max(settings.k)} exceeds "
+                f"workload.ground_truth_depth={spec.ground_truth_depth}",
+            )
+        )
+    if kinds is None:
+        return spec
+    for filter_spec in spec.filters:
+        for part in filter_spec.parts or (filter_spec,):
+            if part.template in ("none", "and") or part.attribute is None:
+                continue
+            if part.attribute not in kinds:
+                problems.append(
+                    Problem(
+                        "error",
+                        (
+                            f"workload {spec.name!r}, filter {filter_spec.type!r}: unknown attribute "
+                            f"{part.attribute!r}; the dataset has {', '.join(sorted(kinds))}"
+                        ),
+                    )
+                )
+            elif (
+                part.template in TEMPLATE_OPS
+                and kinds[part.attribute] not in ACCEPTS[TEMPLATE_OPS[part.template]]
+            ):
+                problems.append(
+                    Problem(
+                        "error",
+                        (
+                            f"workload {spec.name!r}, filter {filter_spec.type!r}: template "
+                            f"{part.template!r} cannot apply to {kinds[part.attribute]} attribute "
+                            f"{part.attribute!r}"
+                        ),
+                    )
+                )
+    return spec
+
+
+def _check_methods(
+    methods: dict[str, Any],
+    spec: WorkloadSpec | None,
+    kinds: dict[str, str] | None,
+    problems: list[Problem],
+) -> None:
+    if not methods:
+        problems.append(Problem("error", "no method selected (method=[...])"))
+    for key, config in methods.items():
+        config = dict(config or {})
+        name = config.get("name", key)
+        if name not in method_names():
+            problems.append(
+                Problem(
+                    "error",
+                    f"unknown method {name!r}; registered methods: {', '.join(method_names())}",
+                )
+            )
+            continue
+        try:
+            cls = get_method(name)
+            expand_grid(config.get("build"), f"method {key} build")
+            expand_grid(config.get("search"), f"method {key} search")
+        except FannsBenchError as error:
+            problems.append(Problem("error", str(error)))
+            continue
+        missing = cls.missing_dependencies()
+        if missing:
+            hint = f" (pip install 'fanns-bench[{cls.extra}]')" if cls.extra else ""
+            problems.append(
+                Problem(
+                    "warning",
+                    f"method {name!r} is not installed: missing {', '.join(missing)}{hint}",
+                )
+            )
+        if spec is None or kinds is None:
+            continue
+        for filter_spec in spec.filters:
+            predicate = _representative(filter_spec, kinds)
+            reason = cls.unsupported_reason(predicate, kinds) if predicate != "?" else None
+            if reason:
+                problems.append(
+                    Problem(
+                        "warning",
+                        (
+                            f"method {name!r} does not support filter type {filter_spec.type!r} "
+                            f"({reason}); it will be recorded as unsupported"
+                        ),
+                    )
+                )
+
+
+def _representative(filter_spec: FilterSpec, kinds: dict[str, str]) -> Predicate | None | str:
+    """A predicate of the filter's shape (values are placeholders), for capability checks."""
+    if filter_spec.template == "none":
+        return None
+    if filter_spec.template == "and":
+        parts = [_representative(p, kinds) for p in filter_spec.parts]
+        return "?" if "?" in parts else And(tuple(parts))
+    if filter_spec.attribute not in kinds:
+        return "?"
+    make = {
+        "eq": lambda a: Eq(a, 0),
+        "range": lambda a: Range(a, 0, 1),
+        "contains": lambda a: Contains(a, ""),
+    }
+    return (
+        make[filter_spec.template](filter_spec.attribute) if filter_spec.template in make else "?"
+    )
+
+
+def _explain_compose_error(message: str) -> str:
+    """Hydra's 'could not find method/x' names the group: add the available options."""
+    from fanns_bench.configs import config_dir
+
+    for group in ("method", "dataset", "workload", "experiment", "runner"):
+        if f"'{group}/" in message or f"{group}/" in message:
+            options = sorted(p.stem for p in (config_dir() / group).glob("*.yaml"))
+            return f"{message}\n  available {group} configs: {', '.join(options)}"
+    return message
