@@ -30,11 +30,12 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from fanns_bench.data.arxiv_records import ArxivRecord, ScanReport, iter_records
-from fanns_bench.data.arxiv_schema import ATTRIBUTE_KEYS, ATTRIBUTE_SCHEMA
+from fanns_bench.data.arxiv_schema import ATTRIBUTE_KEYS, ATTRIBUTE_KINDS, ATTRIBUTE_SCHEMA
 from fanns_bench.data.store import Dataset, file_hash, write_dataset, write_json_atomic
 from fanns_bench.errors import ConfigError, DatasetError
 
 WRITE_BATCH_ROWS = 8192
+__all__ = ["ATTRIBUTE_KINDS", "build", "prepare", "select"]
 RECORD_SCHEMA = pa.schema([("id", pa.string()), ("text", pa.string()), *ATTRIBUTE_SCHEMA])
 
 
@@ -165,9 +166,7 @@ def build(
 
     path = Path(path)
     work = Path(work_dir) if work_dir else path.with_name(path.name + ".work")
-    state = prepare(
-        source, work, count=count, query_count=query_count, seed=seed, on_error=on_error
-    )
+    state = prepare(source, work, count=count, query_count=query_count, seed=seed, on_error=on_error)
     embedder = load_model(
         model,
         device=device,

@@ -3,7 +3,7 @@
 The dump (`arxiv-metadata-oai-snapshot.json`) holds one JSON object per line with the keys
 `id, submitter, authors, title, comments, journal-ref, doi, report-no, categories, license,
 abstract, versions, update_date, authors_parsed`. Plain or gzip, always streamed.
-The derivation of each attribute is documented in `fanns_bench/data/README.md`.
+The derivation of each attribute is documented in `datasets/README.md`.
 """
 
 from __future__ import annotations

@@ -31,9 +31,11 @@ from typing import Any
 import numpy as np
 import pyarrow.parquet as pq
 
+from fanns_bench.data.arxiv_schema import ATTRIBUTE_KINDS
 from fanns_bench.data.store import NORM_TOLERANCE, Dataset, file_hash, load_dataset, write_dataset
 from fanns_bench.errors import DatasetError
 
+__all__ = ["ATTRIBUTE_KINDS", "build", "expand", "pack", "read_sample_info"]
 SHIPPED_DIR = Path(__file__).resolve().parents[2] / "datasets" / "arxiv_sample"
 SHIPPED_FILES = ("vectors.f16.npy", "queries.f16.npy", "attributes.parquet", "arxiv_ids.parquet")
 CARRIED_FIELDS = (
@@ -96,9 +98,7 @@ def read_sample_info(shipped: Path, *, verify: bool) -> dict[str, Any]:
 def expand(matrix16: np.ndarray) -> np.ndarray:
     """float16 -> float32, exact."""
     if matrix16.dtype != np.float16 or matrix16.ndim != 2:
-        raise DatasetError(
-            f"expected a 2-d float16 array, found {matrix16.ndim}-d {matrix16.dtype}"
-        )
+        raise DatasetError(f"expected a 2-d float16 array, found {matrix16.ndim}-d {matrix16.dtype}")
     return matrix16.astype(np.float32)
 
 

@@ -14,6 +14,7 @@ from typing import Any
 import pyarrow as pa
 
 from fanns_bench.errors import DatasetError
+from fanns_bench.filters.evaluate import attribute_kind
 
 ATTRIBUTE_SCHEMA = pa.schema(
     [
@@ -31,6 +32,7 @@ ATTRIBUTE_SCHEMA = pa.schema(
     ]
 )
 ATTRIBUTE_KEYS = tuple(ATTRIBUTE_SCHEMA.names)
+ATTRIBUTE_KINDS = {field.name: attribute_kind(field.type) for field in ATTRIBUTE_SCHEMA}
 NULLABLE_KEYS = frozenset({"submitter", "license", "number_of_versions"})
 READ_BATCH_ROWS = 65536
 
@@ -53,9 +55,7 @@ def check_attribute_row(row: Any, where: str) -> dict[str, Any]:
         if value is None and key in NULLABLE_KEYS:
             continue
         if not _fits(value, arrow_type):
-            raise DatasetError(
-                f"{where}: key {key!r} holds {value!r}; expected {_describe(arrow_type)}"
-            )
+            raise DatasetError(f"{where}: key {key!r} holds {value!r}; expected {_describe(arrow_type)}")
     return {key: row[key] for key in ATTRIBUTE_KEYS}
 
 

@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from fanns_bench.data.arxiv_schema import read_attributes_jsonl
+from fanns_bench.data.arxiv_schema import ATTRIBUTE_KINDS, read_attributes_jsonl
 from fanns_bench.data.importers.common import (
     json_lines,
     workload_table,
@@ -37,6 +37,7 @@ from fanns_bench.errors import DatasetError
 from fanns_bench.filters.predicates import Contains, Eq, Predicate, Range
 from fanns_bench.scoring import scores
 
+__all__ = ["ATTRIBUTE_KINDS", "build", "convert", "crosscheck_ground_truth", "load_published"]
 METRIC = "l2"
 FILTER_TYPES = {
     "none": (None, "ground_truth.ivecs"),
@@ -73,10 +74,7 @@ class PublishedDataset:
         if attributes_file is None:
             return [None] * self.queries.shape[0]
         path = self.directory / attributes_file
-        return [
-            paper_predicate(filter_type, row, f"{path}:{number}")
-            for number, row in json_lines(path)
-        ]
+        return [paper_predicate(filter_type, row, f"{path}:{number}") for number, row in json_lines(path)]
 
     def ground_truth(self, filter_type: str) -> list[np.ndarray]:
         return read_ivecs(self.directory / FILTER_TYPES[filter_type][1])
@@ -94,9 +92,7 @@ def load_published(directory: str | Path) -> PublishedDataset:
     vectors = read_fvecs(directory / "database_vectors.fvecs")
     queries = read_fvecs(directory / "query_vectors.fvecs")
     if queries.shape[1] != vectors.shape[1]:
-        raise DatasetError(
-            f"{directory}: query dimension {queries.shape[1]} != database {vectors.shape[1]}"
-        )
+        raise DatasetError(f"{directory}: query dimension {queries.shape[1]} != database {vectors.shape[1]}")
     return PublishedDataset(directory, vectors, queries)
 
 
@@ -188,9 +184,7 @@ def crosscheck_ground_truth(
     from fanns_bench.filters.predicates import from_json
 
     rng = np.random.default_rng(seed)
-    rows = np.sort(
-        rng.choice(workload.num_rows, size=min(sample, workload.num_rows), replace=False)
-    )
+    rows = np.sort(rng.choice(workload.num_rows, size=min(sample, workload.num_rows), replace=False))
     filter_type = workload.column("filter_type")[0].as_py() if workload.num_rows else "none"
     agreeing = total = 0
     disagreeing, not_matching, wrong_length = [], [], []
