@@ -22,7 +22,8 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(arguments, "command", None):
         parser.print_help()
         return 2
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    logging.basicConfig(level=logging.WARNING, format="%(message)s")
+    log.setLevel(logging.INFO)
     try:
         return arguments.handler(arguments)
     except FannsBenchError as error:
@@ -31,13 +32,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="fanns-bench", description="Filtered ANN search benchmark harness."
-    )
+    parser = argparse.ArgumentParser(prog="fanns-bench", description="Filtered ANN search benchmark harness.")
     commands = parser.add_subparsers(dest="command")
-    commands.add_parser(
-        "run", help="run a sweep: fanns-bench run [--multirun] [--force] [key=value ...]"
-    )
+    commands.add_parser("run", help="run a sweep: fanns-bench run [--multirun] [--force] [key=value ...]")
     listing = commands.add_parser("list", help="registered methods, capabilities, install state")
     listing.set_defaults(handler=_list)
     validate = commands.add_parser("validate", help="check a config before anything runs")

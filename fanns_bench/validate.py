@@ -122,8 +122,7 @@ def _check_workload(
         problems.append(
             Problem(
                 "error",
-                f"runner.k={max(settings.k)} exceeds "
-                f"workload.ground_truth_depth={spec.ground_truth_depth}",
+                f"runner.k={max(settings.k)} exceeds workload.ground_truth_depth={spec.ground_truth_depth}",
             )
         )
     if kinds is None:
@@ -170,7 +169,7 @@ def _check_methods(
     for key, config in methods.items():
         config = dict(config or {})
         name = config.get("name", key)
-        if name not in method_names():
+        if ":" not in name and name not in method_names():
             problems.append(
                 Problem(
                     "error",
@@ -225,15 +224,14 @@ def _representative(filter_spec: FilterSpec, kinds: dict[str, str]) -> Predicate
         "range": lambda a: Range(a, 0, 1),
         "contains": lambda a: Contains(a, ""),
     }
-    return (
-        make[filter_spec.template](filter_spec.attribute) if filter_spec.template in make else "?"
-    )
+    return make[filter_spec.template](filter_spec.attribute) if filter_spec.template in make else "?"
 
 
 def _explain_compose_error(message: str) -> str:
     """Hydra's 'could not find method/x' names the group: add the available options."""
     from fanns_bench.configs import config_dir
 
+    message = message.split("\nConfig search path")[0].split("\n\nAvailable options")[0].strip()
     for group in ("method", "dataset", "workload", "experiment", "runner"):
         if f"'{group}/" in message or f"{group}/" in message:
             options = sorted(p.stem for p in (config_dir() / group).glob("*.yaml"))

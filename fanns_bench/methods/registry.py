@@ -5,6 +5,7 @@ Entry-point group `fanns_bench.methods`: `name = "package.module:Class"`.
 
 from __future__ import annotations
 
+import importlib
 from dataclasses import dataclass
 from functools import cache
 from importlib.metadata import EntryPoint, entry_points
@@ -44,20 +45,26 @@ def method_names() -> list[str]:
 
 
 def get_method(name: str) -> type[Method]:
-    """The class registered under `name`; an unknown name raises `ConfigError`."""
+    """The class registered under `name`, or named by a `module:Class` import path.
+
+    An unknown name raises `ConfigError`.
+    """
+    if ":" in name:
+        return _import_target(name, name)
     points = _entry_points()
     if name not in points:
-        raise ConfigError(
-            f"unknown method {name!r}; registered methods: {', '.join(method_names())}"
-        )
+        raise ConfigError(f"unknown method {name!r}; registered methods: {', '.join(method_names())}")
+    return _import_target(name, points[name].value)
+
+
+def _import_target(name: str, target: str) -> type[Method]:
+    module, _, attribute = target.partition(":")
     try:
-        cls = points[name].load()
+        cls = getattr(importlib.import_module(module), attribute)
     except Exception as error:  # a broken plugin must not hide the others
-        raise MethodError(
-            f"method {name!r} ({points[name].value}) failed to import: {error}"
-        ) from error
+        raise MethodError(f"method {name!r} ({target}) failed to import: {error}") from error
     if not (isinstance(cls, type) and issubclass(cls, Method)):
-        raise MethodError(f"method {name!r} ({points[name].value}) is not a Method subclass")
+        raise MethodError(f"method {name!r} ({target}) is not a Method subclass")
     return cls
 
 

@@ -74,9 +74,7 @@ def prepare_context(dataset: Dataset, spec: WorkloadSpec) -> Context:
         log.info("generating workload %s on %s", spec.name, dataset.name)
         workload = generate_workload(spec, dataset)
         workload.save(directory)
-    context = Context(
-        dataset, workload, GroundTruth(np.empty((0, 0)), np.empty((0, 0))), directory, digest
-    )
+    context = Context(dataset, workload, GroundTruth(np.empty((0, 0)), np.empty((0, 0))), directory, digest)
     truth_path = directory / "groundtruth.npz"
     if truth_path.is_file():
         context.truth = GroundTruth.load(truth_path)

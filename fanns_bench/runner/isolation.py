@@ -71,13 +71,9 @@ def run_isolated(spec: WorkerSpec, timeout_s: float, memory_limit_bytes: int | N
 def _exit_reason(exitcode: int, spec: WorkerSpec) -> str:
     if exitcode < 0:
         name = signal.Signals(-exitcode).name
-        return f"crashed: worker killed by {name}" + (
-            " (out of memory?)" if name == "SIGKILL" else ""
-        )
+        return f"crashed: worker killed by {name}" + (" (out of memory?)" if name == "SIGKILL" else "")
     if spec.error_file.is_file():
-        first = (
-            spec.error_file.read_text().splitlines()[0] if spec.error_file.stat().st_size else ""
-        )
+        first = spec.error_file.read_text().splitlines()[0] if spec.error_file.stat().st_size else ""
         return f"worker failed: {first}"
     return f"worker exited with status {exitcode}"
 

@@ -70,9 +70,7 @@ def measure(
     per_query = recall_per_query(ids, truth, k)
     return {
         "recall": recall_paper(ids, truth, k),
-        "recall_tie_aware": recall_tie_aware(
-            ids, truth, k, queries, vectors, filters.match_ids, metric
-        ),
+        "recall_tie_aware": recall_tie_aware(ids, truth, k, queries, vectors, filters.match_ids, metric),
         "recall_per_query": per_query.astype(np.float32).tolist(),
         "filter_violations": filter_violations(ids, filters.match_ids),
         "qps": float(qps.mean()),

@@ -19,9 +19,7 @@ def expand_grid(grid: dict[str, Any] | None, where: str) -> list[dict[str, Any]]
     if not grid:
         return [{}]
     if not isinstance(grid, dict):
-        raise ConfigError(
-            f"{where}: expected a mapping of parameter -> list of values, got {grid!r}"
-        )
+        raise ConfigError(f"{where}: expected a mapping of parameter -> list of values, got {grid!r}")
     names = sorted(grid)
     values = [v if isinstance(v, list | tuple) else [v] for v in (grid[n] for n in names)]
     for name, options in zip(names, values, strict=True):

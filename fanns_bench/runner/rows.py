@@ -16,9 +16,7 @@ from fanns_bench.runner.plan import BuildJob, Point, canonical
 def base_row(context: Context, job: BuildJob, point: Point, experiment: str) -> dict[str, Any]:
     """Everything but the measurements."""
     table = context.workload.table
-    group = table[
-        (table.filter_type == point.filter_type) & (table.selectivity_bucket == point.bucket)
-    ]
+    group = table[(table.filter_type == point.filter_type) & (table.selectivity_bucket == point.bucket)]
     return {
         "key": point.key,
         "experiment": experiment,

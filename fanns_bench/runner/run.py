@@ -57,9 +57,7 @@ class RunSettings:
         known = set(cls.__dataclass_fields__) - {"results_dir", "datasets_dir", "experiment"}
         unknown = set(runner) - known
         if unknown:
-            raise ConfigError(
-                f"runner config: unknown keys {sorted(unknown)}; known: {sorted(known)}"
-            )
+            raise ConfigError(f"runner config: unknown keys {sorted(unknown)}; known: {sorted(known)}")
         settings = cls(Path(results_dir), Path(datasets_dir), experiment, **runner)
         settings.k = [int(k) for k in _as_list(settings.k)]
         settings.search_threads = [int(t) for t in _as_list(settings.search_threads)]
@@ -123,9 +121,7 @@ def run_sweep(config: dict[str, Any]) -> SweepOutcome:
     for number, job in enumerate(jobs, 1):
         pending = _pending(settings, job)
         if not pending:
-            log.info(
-                "[%d/%d] %s: all %d points done", number, len(jobs), job.label, len(job.points)
-            )
+            log.info("[%d/%d] %s: all %d points done", number, len(jobs), job.label, len(job.points))
             continue
         executed += _run_job(settings, context, job, pending, f"[{number}/{len(jobs)}]")
     keys = {p.key for job in jobs for p in job.points}
@@ -144,9 +140,7 @@ def _pending(settings: RunSettings, job: BuildJob) -> list[Point]:
     finished = [p for p in job.points if p.key in done]
     redo: set[str] = set()
     if finished:
-        for key, (status, reason) in read_status(
-            settings.results_dir, [p.key for p in finished]
-        ).items():
+        for key, (status, reason) in read_status(settings.results_dir, [p.key for p in finished]).items():
             retry = settings.retry_failed or (reason or "").startswith(NOT_INSTALLED)
             if status == STATUS_FAILED and retry:
                 redo.add(key)

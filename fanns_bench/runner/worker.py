@@ -7,6 +7,7 @@ job loses nothing already measured. Errors inside one point fail that point only
 from __future__ import annotations
 
 import os
+import signal
 import time
 import traceback
 from dataclasses import dataclass
@@ -47,6 +48,7 @@ class WorkerSpec:
 
 def worker_main(spec: WorkerSpec) -> None:
     """Entry point of the child process; exits non-zero with the error in `error_file`."""
+    _die_with_parent()
     try:
         run_job(spec)
     except BaseException as error:  # recorded for the parent, then re-raised to exit non-zero
@@ -55,10 +57,18 @@ def worker_main(spec: WorkerSpec) -> None:
         raise
 
 
+def _die_with_parent() -> None:
+    """Ask Linux to SIGKILL this worker when the sweep process dies (e.g. is SIGKILLed)."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
 def run_job(spec: WorkerSpec) -> None:
-    context = load_context(
-        spec.dataset_path, spec.workload_dir, spec.workload_name, spec.workload_digest
-    )
+    context = load_context(spec.dataset_path, spec.workload_dir, spec.workload_name, spec.workload_digest)
     job = spec.job
     method = get_method(job.method_name)(
         metric=context.dataset.metric, threads=spec.build_threads, **job.build_params

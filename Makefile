@@ -1,0 +1,51 @@
+# fanns-bench: `make bench` (install + the laptop experiment) and `make test` (install + the suite).
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PIP := $(VENV)/bin/pip
+EXTRAS ?= test
+STAMP := $(VENV)/.installed-$(subst $(comma),-,$(EXTRAS))
+comma := ,
+
+.PHONY: install install-all bench smoke test test-fast lint plots report bench-runner bench-groundtruth clean
+
+$(VENV)/bin/python:
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip
+
+$(STAMP): pyproject.toml CMakeLists.txt $(wildcard cpp/*.cpp cpp/*/*.h cpp/*/*.hpp cpp/*/*.cpp) | $(VENV)/bin/python
+	$(PIP) install --quiet -e ".[$(EXTRAS)]"
+	touch $@
+
+install: $(STAMP)
+
+install-all:
+	$(MAKE) install EXTRAS=test,all
+
+bench: install
+	$(VENV)/bin/fanns-bench run experiment=laptop
+	$(VENV)/bin/fanns-bench plot results/laptop
+	$(VENV)/bin/fanns-bench report results/laptop > results/laptop/report.md && echo "report: results/laptop/report.md"
+
+smoke: install
+	$(VENV)/bin/fanns-bench run experiment=smoke
+
+test:
+	$(MAKE) install EXTRAS=$(or $(TEST_EXTRAS),test)
+	$(PY) -m pytest -q
+
+test-fast: install
+	$(PY) -m pytest -q -m "not slow"
+
+lint: install
+	$(VENV)/bin/ruff check fanns_bench tests scripts
+	$(VENV)/bin/ruff format --check fanns_bench tests scripts
+
+bench-runner: install
+	$(PY) scripts/bench_runner_overhead.py
+
+bench-groundtruth: install
+	$(PY) scripts/bench_groundtruth.py
+
+clean:
+	rm -rf build $(VENV) .pytest_cache

@@ -1,0 +1,74 @@
+"""Test-only methods that exercise the runner: a correct one, and ones that crash or hang."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from typing import Any
+
+import numpy as np
+
+from fanns_bench.methods.base import FilterBatch
+from fanns_bench.methods.exact import ExactPrefilter
+
+
+class FakeExact(ExactPrefilter):
+    """Exact search under another name, with a search param that is ignored."""
+
+    name = "fake_exact"
+
+
+class FakeSegfault(ExactPrefilter):
+    """Dies with SIGSEGV while building."""
+
+    name = "fake_segfault"
+
+    def build(self, dataset: Any) -> None:
+        os.kill(os.getpid(), signal.SIGSEGV)
+
+
+class FakeHang(ExactPrefilter):
+    """Never returns from search."""
+
+    name = "fake_hang"
+
+    def search(self, queries: np.ndarray, filters: FilterBatch, k: int, **params: Any) -> np.ndarray:
+        time.sleep(3600)
+        raise AssertionError("unreachable")
+
+
+class FakeSearchError(ExactPrefilter):
+    """Raises on search when asked to (param `fail`), answers exactly otherwise."""
+
+    name = "fake_search_error"
+
+    def search(self, queries: np.ndarray, filters: FilterBatch, k: int, **params: Any) -> np.ndarray:
+        if params.get("fail"):
+            raise RuntimeError("deliberate search failure")
+        return super().search(queries, filters, k)
+
+
+class FakeEqOnly(ExactPrefilter):
+    """Declares support for equality and unfiltered queries only."""
+
+    name = "fake_eq_only"
+    capabilities = frozenset({"eq", "none"})
+
+
+class FakeSlow(ExactPrefilter):
+    """Exact, but sleeps per batch: gives a test time to kill a sweep mid-way."""
+
+    name = "fake_slow"
+
+    def search(self, queries: np.ndarray, filters: FilterBatch, k: int, **params: Any) -> np.ndarray:
+        time.sleep(0.05)
+        return super().search(queries, filters, k)
+
+
+class FakeMissing(ExactPrefilter):
+    """Needs a module that is not installed."""
+
+    name = "fake_missing"
+    requires = ("no_such_module_xyz",)
+    extra = "nothing"
