@@ -31,9 +31,7 @@ class HnswlibFilter(Method):
         "(the Python callback holds the GIL)"
     )
 
-    def __init__(
-        self, metric: str, threads: int = 1, M: int = 32, ef_construction: int = 100
-    ) -> None:
+    def __init__(self, metric: str, threads: int = 1, M: int = 32, ef_construction: int = 100) -> None:
         super().__init__(metric, threads, M=M, ef_construction=ef_construction)
         self.M = M
         self.ef_construction = ef_construction
@@ -53,9 +51,7 @@ class HnswlibFilter(Method):
             labels = np.arange(start, start + len(block), dtype=np.int64)
             self._index.add_items(block, labels, num_threads=self.threads)
 
-    def search(
-        self, queries: np.ndarray, filters: FilterBatch, k: int, ef: int = 64, **_: Any
-    ) -> np.ndarray:
+    def search(self, queries: np.ndarray, filters: FilterBatch, k: int, ef: int = 64, **_: Any) -> np.ndarray:
         self._index.set_ef(max(ef, k))
         out = np.full((len(queries), k), -1, dtype=np.int64)
         for predicate, rows in _group_by_predicate(filters.predicates).items():

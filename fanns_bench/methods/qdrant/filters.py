@@ -58,9 +58,7 @@ def _condition(qd: Any, predicate: Predicate, types: dict[str, pa.DataType]) -> 
     if isinstance(predicate, Not):
         return qd.Filter(must_not=[_condition(qd, predicate.child, types)])
     if predicate.attr not in types:
-        raise WorkloadError(
-            f"predicate names unknown attribute {predicate.attr!r}; known: {sorted(types)}"
-        )
+        raise WorkloadError(f"predicate names unknown attribute {predicate.attr!r}; known: {sorted(types)}")
     arrow_type = types[predicate.attr]
     if isinstance(predicate, Eq | Contains):
         return _equals(qd, predicate.attr, qdrant_value(predicate.value, arrow_type), arrow_type)

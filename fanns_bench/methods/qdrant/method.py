@@ -71,20 +71,22 @@ class QdrantHNSW(Method):
         import qdrant_edge as qd
 
         self._directory = Path(tempfile.mkdtemp(prefix="fanns-qdrant-"))
-        self._shard = qd.EdgeShard.create(str(self._directory / "shard"), self._config(qd, dataset))
+        self._dimension = dataset.dimension
+        self._shard = qd.EdgeShard.create(str(self._directory / "shard"), self._config(qd))
         self._types = value_types(dataset.attributes)
         for attr, arrow_type in self._types.items():
             self._shard.update(qd.UpdateOperation.create_field_index(attr, _schema(qd, arrow_type)))
         self._upsert(qd, dataset)
         self._shard.optimize()
         self._shard.flush()
+        self._search_threads = self.threads
         indexed = self._shard.info().indexed_vectors_count
         if indexed < dataset.count:
             raise MethodError(
                 f"{self.name}: Qdrant indexed {indexed} of {dataset.count} vectors after optimize()"
             )
 
-    def _config(self, qd: Any, dataset: Dataset) -> Any:
+    def _config(self, qd: Any) -> Any:
         params = self.build_params
         hnsw = qd.HnswIndexConfig(
             m=params["m"],
@@ -95,7 +97,7 @@ class QdrantHNSW(Method):
         )
         return qd.EdgeConfig(
             vectors=qd.EdgeVectorParams(
-                size=dataset.dimension, distance=getattr(qd.Distance, DISTANCES[self.metric])
+                size=self._dimension, distance=getattr(qd.Distance, DISTANCES[self.metric])
             ),
             hnsw_config=hnsw,
             # indexing_threshold=1 KB: every segment gets its HNSW graph, however small.
@@ -129,6 +131,7 @@ class QdrantHNSW(Method):
     ) -> np.ndarray:
         import qdrant_edge as qd
 
+        self._apply_threads(qd)
         search_params = qd.SearchParams(hnsw_ef=max(hnsw_ef, k), acorn=self._acorn(qd, **params))
         translated: dict[Any, Any] = {}
         requests = []
@@ -150,6 +153,14 @@ class QdrantHNSW(Method):
             batch = qd.QueryBatchRequest(requests[start : start + QUERY_CHUNK])
             rows.extend([p.id for p in points] for points in self._shard.query_batch(batch))
         return pad_results([np.asarray(r, dtype=np.int64) for r in rows], k)
+
+    def _apply_threads(self, qd: Any) -> None:
+        """Reopen the shard when `threads` changed: its search pool is sized when it opens."""
+        if self.threads == self._search_threads:
+            return
+        self._shard.close()
+        self._shard = qd.EdgeShard.load(str(self._directory / "shard"), self._config(qd))
+        self._search_threads = self.threads
 
     def _acorn(self, qd: Any, **params: Any) -> Any:
         if params:
@@ -202,11 +213,7 @@ def _payload_column(dataset: Dataset, attr: str, arrow_type: pa.DataType) -> lis
 
 def _schema(qd: Any, arrow_type: pa.DataType) -> Any:
     """The payload index for values of `arrow_type`: temporal and boolean values are integers."""
-    if (
-        pa.types.is_integer(arrow_type)
-        or pa.types.is_temporal(arrow_type)
-        or pa.types.is_boolean(arrow_type)
-    ):
+    if pa.types.is_integer(arrow_type) or pa.types.is_temporal(arrow_type) or pa.types.is_boolean(arrow_type):
         return qd.IntegerIndexParams(lookup=True, range=True)
     if pa.types.is_floating(arrow_type):
         return qd.PayloadSchemaType.Float

@@ -1,0 +1,226 @@
+"""LanceDB: an IVF/HNSW vector index plus scalar indexes, searched with `prefilter=True`.
+
+The table lives in a temporary directory (removed in `close`). Each attribute gets a
+scalar index: BITMAP for booleans and low-cardinality categories, BTREE for ordered
+and high-cardinality values, LABEL_LIST for list attributes. Queries sharing a
+predicate go to Lance as one multi-vector search with one SQL filter.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from fanns_bench.data.store import Dataset
+from fanns_bench.errors import ConfigError, MethodError
+from fanns_bench.filters.evaluate import CATEGORICAL, SET
+from fanns_bench.methods.base import ANY_FILTER, FilterBatch, Method
+from fanns_bench.methods.lance.sql import to_lance_where
+from fanns_bench.methods.qdrant.values import plain_column, plain_type, value_types
+
+ID, VECTOR = "fanns_id", "fanns_vector"
+DISTANCES = {"ip": "dot", "l2": "l2"}
+INDEX_TYPES = ("IVF_HNSW_SQ", "IVF_HNSW_FLAT", "IVF_FLAT")
+BITMAP_MAX_VALUES = 1000
+WRITE_CHUNK = 65_536
+
+
+class LanceDB(Method):
+    """LanceDB vector search with an SQL `where(..., prefilter=True)`.
+
+    Build params: `index_type` (IVF_HNSW_SQ, IVF_HNSW_FLAT, IVF_FLAT), `num_partitions`
+    (IVF lists) or `target_partition_size` (items per list; both `None` = Lance's
+    default), `m`, `ef_construction` (HNSW types).
+    Search params: `ef` (HNSW types), `nprobes`, `refine_factor` (`None` = off).
+    """
+
+    name = "lancedb"
+    capabilities = ANY_FILTER
+    requires = ("lancedb",)
+    extra = "lancedb"
+    threading = "threads"
+    description = "LanceDB vector index + scalar indexes, SQL where(prefilter=True)"
+
+    def __init__(
+        self,
+        metric: str,
+        threads: int = 1,
+        index_type: str = "IVF_HNSW_SQ",
+        num_partitions: int | None = None,
+        target_partition_size: int | None = None,
+        m: int = 16,
+        ef_construction: int = 100,
+    ) -> None:
+        if index_type not in INDEX_TYPES:
+            raise ConfigError(f"lancedb: index_type {index_type!r} is not one of {INDEX_TYPES}")
+        super().__init__(
+            metric,
+            threads,
+            index_type=index_type,
+            num_partitions=num_partitions,
+            target_partition_size=target_partition_size,
+            m=m,
+            ef_construction=ef_construction,
+        )
+        self._directory: Path | None = None
+        self._table: Any = None
+
+    def build(self, dataset: Dataset) -> None:
+        if "lancedb" not in sys.modules:  # read once, when Lance starts its thread pool
+            os.environ["LANCE_CPU_THREADS"] = str(self.threads)
+        import lancedb
+
+        self._pool_threads = int(os.environ.get("LANCE_CPU_THREADS", os.cpu_count() or 1))
+
+        self._check_names(dataset)
+        self._types = value_types(dataset.attributes)
+        self._nullable = frozenset(attr for attr in self._types if dataset.attributes.column(attr).null_count)
+        self._directory = Path(tempfile.mkdtemp(prefix="fanns-lance-"))
+        schema, batches = _record_batches(dataset)
+        database = lancedb.connect(str(self._directory))
+        self._table = database.create_table(
+            "items", data=pa.RecordBatchReader.from_batches(schema, batches), schema=schema
+        )
+        self._table.create_index(VECTOR, config=self._vector_index())
+        for attr in self._types:
+            self._table.create_index(attr, config=_scalar_index(dataset, attr))
+
+    def _check_names(self, dataset: Dataset) -> None:
+        clash = {ID, VECTOR} & set(dataset.attributes.kinds)
+        if clash:
+            raise MethodError(f"lancedb: attribute names {sorted(clash)} are reserved columns")
+
+    def _vector_index(self) -> Any:
+        from lancedb import index
+
+        params = self.build_params
+        common = {
+            "distance_type": DISTANCES[self.metric],
+            "num_partitions": params["num_partitions"],
+            "target_partition_size": params["target_partition_size"],
+        }
+        if params["index_type"] == "IVF_FLAT":
+            return index.IvfFlat(**common)
+        hnsw = {"m": params["m"], "ef_construction": params["ef_construction"]}
+        if params["index_type"] == "IVF_HNSW_SQ":
+            return index.IvfHnswSq(**common, **hnsw)
+        return index.IvfHnswFlat(**common, **hnsw)
+
+    def search(
+        self,
+        queries: np.ndarray,
+        filters: FilterBatch,
+        k: int,
+        ef: int = 64,
+        nprobes: int = 1,
+        refine_factor: int | None = None,
+        **params: Any,
+    ) -> np.ndarray:
+        if params:
+            raise MethodError(f"lancedb: unknown search params {sorted(params)}")
+        out = np.full((len(queries), k), -1, dtype=np.int64)
+        groups: dict[Any, list[int]] = {}
+        for row, predicate in enumerate(filters.predicates):
+            groups.setdefault(predicate, []).append(row)
+        for predicate, rows in groups.items():
+            query = self._table.search(queries[rows], vector_column_name=VECTOR)
+            query = query.distance_type(DISTANCES[self.metric]).limit(k).nprobes(nprobes)
+            if self.build_params["index_type"] != "IVF_FLAT":
+                query = query.ef(max(ef, k))
+            if refine_factor:
+                query = query.refine_factor(refine_factor)
+            if predicate is not None:
+                where = to_lance_where(predicate, self._types, self._nullable)
+                query = query.where(where, prefilter=True)
+            result = query.select([ID, "_distance"]).to_arrow()
+            _scatter(out, rows, result, k)
+        return out
+
+    def stats(self) -> dict[str, float]:
+        """Lance's compute pool size: fixed when Lance first loads, whatever `threads` says later."""
+        return {"lance_cpu_threads": float(getattr(self, "_pool_threads", 0))}
+
+    def memory_bytes(self) -> int:
+        """Bytes the table occupies on disk: data, vector index and scalar indexes."""
+        if self._directory is None:
+            return 0
+        return sum(
+            os.stat(Path(folder) / name).st_blocks * 512
+            for folder, _, names in os.walk(self._directory)
+            for name in names
+        )
+
+    def close(self) -> None:
+        self._table = None
+        if self._directory is not None:
+            shutil.rmtree(self._directory, ignore_errors=True)
+            self._directory = None
+
+
+def _record_batches(dataset: Dataset) -> tuple[pa.Schema, Any]:
+    """The table schema and a generator of its record batches (vectors streamed in chunks)."""
+    attributes = {attr: plain_column(dataset.attributes, attr) for attr in dataset.attributes.kinds}
+    fields = [pa.field(ID, pa.int64()), pa.field(VECTOR, pa.list_(pa.float32(), dataset.dimension))]
+    for attr in attributes:
+        arrow_type = dataset.attributes.column(attr).type
+        fields.append(pa.field(attr, _plain_arrow_type(arrow_type)))
+    schema = pa.schema(fields)
+
+    def batches() -> Any:
+        for start in range(0, dataset.count, WRITE_CHUNK):
+            block = np.asarray(dataset.vectors[start : start + WRITE_CHUNK], dtype=np.float32)
+            stop = start + len(block)
+            columns = [
+                pa.array(np.arange(start, stop, dtype=np.int64)),
+                pa.FixedSizeListArray.from_arrays(pa.array(block.ravel()), dataset.dimension),
+            ]
+            columns += [
+                pa.array(values[start:stop], type=field.type)
+                for values, field in zip(attributes.values(), list(schema)[2:], strict=True)
+            ]
+            yield pa.record_batch(columns, schema=schema)
+
+    return schema, batches()
+
+
+def _plain_arrow_type(arrow_type: pa.DataType) -> pa.DataType:
+    """Column type as stored: temporal values as integers (also inside lists)."""
+    if pa.types.is_list(arrow_type) or pa.types.is_large_list(arrow_type):
+        return pa.list_(plain_type(arrow_type.value_type))
+    return plain_type(arrow_type)
+
+
+def _scalar_index(dataset: Dataset, attr: str) -> Any:
+    from lancedb import index
+
+    kind = dataset.attributes.kinds[attr]
+    if kind == SET:
+        return index.LabelList()
+    column = dataset.attributes.column(attr)
+    distinct = len(pc.unique(column))
+    if pa.types.is_boolean(column.type) or (kind == CATEGORICAL and distinct <= BITMAP_MAX_VALUES):
+        return index.Bitmap()
+    return index.BTree()
+
+
+def _scatter(out: np.ndarray, rows: list[int], result: pa.Table, k: int) -> None:
+    """Write a (multi-)vector search result into the rows of `out`, nearest first."""
+    ids = result.column(ID).to_numpy()
+    distances = result.column("_distance").to_numpy()
+    if "query_index" in result.column_names:
+        positions = result.column("query_index").to_numpy()
+    else:
+        positions = np.zeros(len(ids), dtype=np.int64)
+    order = np.lexsort((distances, positions))
+    ids, positions = ids[order], positions[order]
+    for position, row in enumerate(rows):
+        found = ids[positions == position][:k]
+        out[row, : len(found)] = found

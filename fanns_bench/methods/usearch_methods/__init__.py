@@ -1,0 +1,1 @@
+"""usearch, which has no filtered search in Python: the two workarounds practitioners use."""

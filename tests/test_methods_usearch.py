@@ -1,0 +1,199 @@
+"""usearch: partitioned indexes (one per value) and post-filtering with oversampling."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+import pytest
+
+from fanns_bench.data.store import write_dataset
+from fanns_bench.errors import MethodError
+from fanns_bench.filters.predicates import (
+    And,
+    Contains,
+    ContainsAll,
+    ContainsAny,
+    Eq,
+    In,
+    Not,
+    Or,
+    Range,
+)
+from fanns_bench.methods.base import FilterBatch
+from fanns_bench.methods.usearch_methods.partition import UsearchPartition
+from fanns_bench.methods.usearch_methods.postfilter import UsearchPostfilter, candidate_count
+from fanns_bench.scoring import exact_filtered_top_k
+
+KINDS = {"color": "categorical", "year": "ordered", "tags": "set"}
+
+
+@pytest.mark.parametrize(
+    "predicate",
+    [Eq("color", "red"), In("color", ("a", "b")), Eq("year", 3), In("year", (1, 2))]
+    + [Contains("tags", "t1"), ContainsAny("tags", ("t1", "t2"))],
+)
+def test_partition_supports_single_value_group_lookups(predicate) -> None:
+    assert UsearchPartition.unsupported_reason(predicate, KINDS) is None
+
+
+@pytest.mark.parametrize(
+    "predicate",
+    [Range("year", 1, 5), ContainsAll("tags", ("t1", "t2")), Not(Eq("color", "red"))]
+    + [And((Eq("color", "red"), Eq("year", 1))), Or((Eq("color", "red"), Eq("year", 1))), None],
+)
+def test_partition_rejects_shapes_without_one_group_per_value(predicate) -> None:
+    assert UsearchPartition.unsupported_reason(predicate, KINDS) is not None
+
+
+def test_postfilter_answers_every_shape() -> None:
+    predicate = And((Range("year", 1, 5), Not(ContainsAll("tags", ("t1", "t2")))))
+    assert UsearchPostfilter.unsupported_reason(predicate, KINDS) is None
+
+
+def test_candidate_count_is_k_over_selectivity_rounded_up_and_capped() -> None:
+    assert candidate_count(100, 1000, 10, 1.0, 10_000) == 128  # 10 / 0.1 = 100 -> 128
+    assert candidate_count(1000, 1000, 10, 1.0, 10_000) == 16
+    assert candidate_count(1, 100_000, 10, 1.0, 4096) == 4096
+    assert candidate_count(1, 500, 10, 3.0, 10_000) == 500
+    assert candidate_count(0, 500, 10, 3.0, 10_000) == 0
+
+
+# --- end to end on a small dataset built here ---------------------------------------------
+
+COLORS = ["red", "green", "blue", 'O\'Brien "quoted"']
+
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory: pytest.TempPathFactory):
+    """3000 x 32 unit vectors; attributes of every kind; `color == "rare"` on 4 items."""
+    rng = np.random.default_rng(7)
+    vectors = rng.standard_normal((3000, 32)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    queries = rng.standard_normal((30, 32)).astype(np.float32)
+    queries /= np.linalg.norm(queries, axis=1, keepdims=True)
+    color = np.array(COLORS)[rng.integers(0, len(COLORS), 3000)]
+    color[rng.choice(3000, 4, replace=False)] = "rare"
+    attributes = pa.table(
+        {
+            "color": color,
+            "year": rng.integers(0, 100, 3000),
+            "tags": [[f"t{j}" for j in rng.choice(20, 3, replace=False)] for _ in range(3000)],
+            "flag": rng.random(3000) < 0.3,
+        }
+    )
+    return write_dataset(
+        tmp_path_factory.mktemp("data") / "small",
+        name="small",
+        vectors=vectors,
+        queries=queries,
+        attributes=attributes,
+        metric="ip",
+        builder="test",
+    )
+
+
+def run(method, dataset, predicate, k: int = 10, **params) -> tuple[np.ndarray, list[np.ndarray]]:
+    queries = np.asarray(dataset.queries)
+    ids = dataset.attributes.ids(predicate)
+    filters = FilterBatch([predicate] * len(queries), [ids] * len(queries), dataset.count)
+    found = method.search(queries, filters, k, **params)
+    truth = [exact_filtered_top_k(q, dataset.vectors, ids, k, "ip")[0] for q in queries]
+    return found, truth
+
+
+def recall(found: np.ndarray, truth: list[np.ndarray]) -> float:
+    hits = sum(
+        len(set(row[row >= 0].tolist()) & set(t.tolist())) for row, t in zip(found, truth, strict=True)
+    )
+    return hits / sum(len(t) for t in truth)
+
+
+@pytest.fixture(scope="module")
+def partitioned(dataset):
+    pytest.importorskip("usearch")
+    # colors (~750 items) and tags (~450) get indexes; years (~30) and "rare" (4) are exact
+    method = UsearchPartition("ip", connectivity=16, expansion_add=64, min_index_size=400)
+    method.build(dataset)
+    return method
+
+
+@pytest.fixture(scope="module")
+def postfilter(dataset):
+    pytest.importorskip("usearch")
+    method = UsearchPostfilter("ip", connectivity=16, expansion_add=64)
+    method.build(dataset)
+    return method
+
+
+PARTITION_PREDICATES = {
+    "eq": Eq("color", COLORS[3]),
+    "in": In("color", ("red", "rare")),
+    "eq_ordered_exact": Eq("year", 42),
+    "in_ordered_exact": In("year", (1, 2, 3)),
+    "contains": Contains("tags", "t3"),
+    "contains_any": ContainsAny("tags", ("t1", "t2")),
+    "eq_bool": Eq("flag", True),
+}
+
+
+@pytest.mark.parametrize("shape", sorted(PARTITION_PREDICATES))
+def test_partition_results_satisfy_the_predicate(partitioned, dataset, shape: str) -> None:
+    found, truth = run(partitioned, dataset, PARTITION_PREDICATES[shape], ef=256)
+    allowed = set(dataset.attributes.ids(PARTITION_PREDICATES[shape]).tolist())
+    assert set(found[found >= 0].tolist()) <= allowed
+    assert recall(found, truth) >= 0.9
+
+
+def test_partition_builds_indexes_only_for_large_groups(partitioned) -> None:
+    assert ("color", "red") in partitioned._indexes
+    assert ("tags", "t3") in partitioned._indexes
+    assert ("year", 42) not in partitioned._indexes
+    assert partitioned.memory_bytes() > 0
+
+
+def test_partition_pads_when_fewer_than_k_match(partitioned, dataset) -> None:
+    found, _ = run(partitioned, dataset, Eq("color", "rare"), ef=64)
+    rare = sorted(dataset.attributes.ids(Eq("color", "rare")).tolist())
+    assert all(sorted(row[:4].tolist()) == rare for row in found)
+    assert (found[:, 4:] == -1).all()
+
+
+def test_partition_value_absent_from_data_returns_nothing(partitioned, dataset) -> None:
+    found, _ = run(partitioned, dataset, Eq("color", "purple"))
+    assert (found == -1).all()
+
+
+def test_partition_refuses_unsupported_shapes_at_search(partitioned, dataset) -> None:
+    with pytest.raises(MethodError, match="range"):
+        run(partitioned, dataset, Range("year", 1, 5))
+
+
+POSTFILTER_PREDICATES = {
+    "eq": Eq("color", COLORS[3]),
+    "range": Range("year", 10, 19),
+    "contains_all": ContainsAll("tags", ("t1", "t2")),
+    "and_or_not": And((Or((Eq("color", "red"), Eq("flag", True))), Not(Contains("tags", "t0")))),
+    "none": None,
+}
+
+
+@pytest.mark.parametrize("shape", sorted(POSTFILTER_PREDICATES))
+def test_postfilter_results_satisfy_the_predicate(postfilter, dataset, shape: str) -> None:
+    found, truth = run(postfilter, dataset, POSTFILTER_PREDICATES[shape], ef=256, oversample=4)
+    allowed = set(dataset.attributes.ids(POSTFILTER_PREDICATES[shape]).tolist())
+    assert set(found[found >= 0].tolist()) <= allowed
+    assert recall(found, truth) >= 0.9
+
+
+def test_postfilter_pads_when_fewer_than_k_match(postfilter, dataset) -> None:
+    found, _ = run(postfilter, dataset, Eq("color", "rare"), ef=64, oversample=4)
+    rare = sorted(dataset.attributes.ids(Eq("color", "rare")).tolist())
+    assert all(sorted(row[:4].tolist()) == rare for row in found)
+    assert (found[:, 4:] == -1).all()
+
+
+def test_postfilter_without_oversampling_loses_recall_at_low_selectivity(postfilter, dataset) -> None:
+    # the cap bounds the candidates: at 1/750 selectivity most true neighbours are never fetched
+    found, truth = run(postfilter, dataset, Eq("color", "rare"), ef=16, oversample=1, max_candidates=16)
+    assert recall(found, truth) < 0.5
+    assert postfilter.stats()["candidates"] == 16 * len(found)
