@@ -108,18 +108,14 @@ def test_leftovers_of_a_killed_creation_are_replaced(cache: Path):
     assert not stale.exists()
 
 
-def test_failed_install_reports_the_output_and_keeps_the_log(
-    cache: Path, monkeypatch: pytest.MonkeyPatch
-):
+def test_failed_install_reports_the_output_and_keeps_the_log(cache: Path, monkeypatch: pytest.MonkeyPatch):
     def failing_install(python, requirements, log):
         command = [str(python), "-c", "import sys; print('No matching distribution'); sys.exit(1)"]
         environment._run(command, log, f"pip install {' '.join(requirements)}")
 
     monkeypatch.setattr(environment, "_install", failing_install)
     monkeypatch.setattr(environment.subprocess, "run", _without_pip(environment.subprocess.run))
-    with pytest.raises(
-        MethodError, match=r"pip install nothing==1 exited with 1(.|\n)*No matching"
-    ):
+    with pytest.raises(MethodError, match=r"pip install nothing==1 exited with 1(.|\n)*No matching"):
         ensure_environment(["nothing==1"])
     final = environment_path(["nothing==1"])
     assert not final.exists()
@@ -176,9 +172,7 @@ def test_handler_exception_is_a_method_error_and_the_worker_survives(echo: EchoM
 
 def test_worker_crash_reports_exit_code_and_stderr(echo: EchoMethod):
     echo.build(1)
-    with pytest.raises(
-        MethodError, match=r"died during 'crash' \(exit code 3\)(.|\n)*boom: the library"
-    ):
+    with pytest.raises(MethodError, match=r"died during 'crash' \(exit code 3\)(.|\n)*boom: the library"):
         echo.worker.call("crash")
     with pytest.raises(MethodError, match="died"):
         echo.search([1], None, 1)

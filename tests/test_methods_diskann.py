@@ -29,18 +29,21 @@ def test_scalar_and_set_attributes_become_label_tokens():
             }
         )
     )
-    category = encode_labels(table, "category")
+    category = encode_labels(table, ["category"])
     assert category.offsets.tolist() == [0, 1, 2, 2, 3]
     assert category.tokens.tolist() == [0, 1, 0]
     assert category.token(Eq("category", "default")) == 1
     assert category.token(Eq("category", "absent")) == NO_LABEL
     assert category.token(None) == UNFILTERED
-    tags = encode_labels(table, "tags")
-    assert tags.offsets.tolist() == [0, 2, 2, 2, 3]
-    assert tags.tokens.tolist() == [0, 1, 1]
-    assert tags.token(Contains("tags", "t2")) == 1
-    with pytest.raises(MethodError, match="built on labels of 'tags'"):
-        tags.token(Eq("category", "b,x"))
+    with pytest.raises(MethodError, match="built on labels of \\['category'\\]"):
+        category.token(Contains("tags", "t1"))
+    both = encode_labels(table, ["category", "tags"])
+    assert both.offsets.tolist() == [0, 3, 4, 4, 6]
+    assert both.tokens.tolist() == [0, 2, 3, 1, 0, 3]
+    assert both.token(Contains("tags", "t2")) == 3
+    assert both.token(Eq("category", "b,x")) == 0
+    with pytest.raises(MethodError, match="'nope' is not an attribute"):
+        encode_labels(table, ["nope"])
 
 
 def test_declared_support_by_shape_and_by_build_attribute():
@@ -55,8 +58,10 @@ def test_declared_support_by_shape_and_by_build_attribute():
         And((Eq("category", "a"), Contains("tags", "a"))),
     ):
         assert "one label per query" in DiskANNFiltered.unsupported_reason(shape, KINDS)
-    method = DiskANNFiltered("ip", label_attribute="tags")
+    method = DiskANNFiltered("ip", label_attribute="tags, year")
+    assert method.label_attributes == ["tags", "year"]
     assert method.unsupported_reason(Contains("tags", "a"), KINDS) is None
+    assert method.unsupported_reason(Eq("year", 2020), KINDS) is None
     assert "cannot filter on 'category'" in method.unsupported_reason(Eq("category", "a"), KINDS)
 
 
@@ -84,17 +89,20 @@ def test_worker_keeps_only_the_real_results_of_a_short_search():
 
 
 def small_dataset(path: Path, count: int = 3000, dimension: int = 32) -> Dataset:
-    """Clustered unit vectors; `category` has values of ~3% and of 5 items; `tags` is a set."""
+    """Clustered unit vectors; `category` "rare" (~3%, mostly one cluster) and "five"
+    (5 items, fewer than k); `tags` a set attribute independent of the vectors."""
     rng = np.random.default_rng(7)
     centres = rng.standard_normal((20, dimension))
-    vectors = centres[rng.integers(0, 20, count)] + 0.3 * rng.standard_normal((count, dimension))
+    cluster = rng.integers(0, 20, count)
+    vectors = centres[cluster] + 0.3 * rng.standard_normal((count, dimension))
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
     queries = centres[rng.integers(0, 20, 40)] + 0.3 * rng.standard_normal((40, dimension))
     queries /= np.linalg.norm(queries, axis=1, keepdims=True)
-    category = np.where(rng.random(count) < 0.03, "rare", rng.choice(["a", "b", "c"], count))
-    category[:5] = "five"  # fewer items than k
+    category = rng.choice(["a", "b", "c"], count).astype(object)
+    category[(cluster == 0) & (rng.random(count) < 0.6)] = "rare"
+    category[:5] = "five"
     tags = [[f"t{j}" for j in range(5) if rng.random() < 0.3] for _ in range(count)]
-    attributes = pa.table({"category": pa.array(category), "tags": pa.array(tags)})
+    attributes = pa.table({"category": pa.array(category.tolist()), "tags": pa.array(tags)})
     return write_dataset(
         path,
         name="tiny",
@@ -120,19 +128,21 @@ def test_filtered_vamana_end_to_end(tmp_path: Path):
     pytest.importorskip("venv")
     dataset = small_dataset(tmp_path / "tiny")
     table = dataset.attributes
-    predicates = [Eq("category", ["rare", "a"][i % 2]) for i in range(40)]
-    predicates[-2:] = [Eq("category", "five"), Eq("category", "never-seen")]
+    predicates = [Eq("category", "rare"), Eq("category", "a"), Contains("tags", "t1")] * 13
+    predicates.append(Eq("category", "five"))
+    predicates[-2] = Eq("category", "never-seen")
     filters = FilterBatch(predicates, [table.ids(p) for p in predicates], dataset.count)
-    method = DiskANNFiltered("ip", threads=2, label_attribute="category", graph_degree=32)
+    method = DiskANNFiltered("ip", threads=2, label_attribute=["category", "tags"], graph_degree=32)
     try:
         method.build(dataset)
         found = method.search(dataset.queries, filters, 10, complexity=200)
         assert found.shape == (40, 10) and found.dtype == np.int64
         for row, ids in enumerate(filters.match_ids):
             returned = found[row][found[row] >= 0]
-            assert np.isin(returned, ids).all()
-            assert len(returned) == min(10, len(ids))  # fewer matches than k: padded with -1
-        assert (found[-1] == -1).all()
+            assert np.isin(returned, ids).all() and len(set(returned)) == len(returned)
+            assert len(returned) <= len(ids)  # fewer matches than k: the rest is -1 padding
+            assert (found[row][len(returned) :] == -1).all()
+        assert (found[-2] == -1).all()  # a value no item has
         assert recall_at_k(dataset, found, filters, 10) >= 0.9
         assert method.memory_bytes() > dataset.count * dataset.dimension * 4
         unfiltered = method.search(

@@ -1,9 +1,10 @@
-"""Attribute values as Filtered-DiskANN labels: one integer token per distinct value.
+"""Attribute values as Filtered-DiskANN labels: one integer token per (attribute, value).
 
-Filtered-DiskANN labels are strings; we use the decimal token numbers ("0", "1", ...), so
-attribute values containing commas, or equal to diskannpy's reserved `default` label,
-never reach its label file. A scalar attribute gives each item one label (its value; none
-when null); a set attribute gives each item one label per element.
+The index is built on the labels of one or more attributes (`label_attribute`): a scalar
+attribute gives each item its value (none when null), a set attribute each element. The
+tokens of all label attributes are disjoint, so one index answers `eq`/`contains` on any
+of them. The worker passes token t to diskannpy as the label "L<t>", so attribute values
+with commas, or equal to diskannpy's reserved `default` label, never reach its label file.
 """
 
 from __future__ import annotations
@@ -24,13 +25,13 @@ UNFILTERED = -2  # no predicate: unfiltered search
 
 @dataclass
 class LabelEncoding:
-    """Per-item label tokens in CSR form, and the value -> token vocabulary."""
+    """Per-item label tokens in CSR form, and the (attribute, value) -> token vocabulary."""
 
-    attribute: str
+    attributes: tuple[str, ...]
     offsets: np.ndarray  # int64, num_items + 1
     tokens: np.ndarray  # int32, the tokens of item i are tokens[offsets[i]:offsets[i+1]]
-    vocabulary: dict[object, int]
-    value_type: pa.DataType
+    vocabulary: dict[tuple[str, object], int]
+    value_types: dict[str, pa.DataType]
 
     @property
     def label_count(self) -> int:
@@ -40,39 +41,54 @@ class LabelEncoding:
         """The label of one query: its value's token, `NO_LABEL` or `UNFILTERED`."""
         if predicate is None:
             return UNFILTERED
-        if not isinstance(predicate, Eq | Contains) or predicate.attr != self.attribute:
+        if not isinstance(predicate, Eq | Contains) or predicate.attr not in self.value_types:
             raise MethodError(
-                f"diskann_filtered was built on labels of {self.attribute!r} and answers "
-                f"'eq'/'contains' on it only, not {predicate!r}"
+                f"diskann_filtered was built on labels of {list(self.attributes)} and answers "
+                f"'eq'/'contains' on them only, not {predicate!r}"
             )
+        value_type = self.value_types[predicate.attr]
         try:
-            value = pa.scalar(predicate.value).cast(self.value_type).as_py()
+            value = pa.scalar(predicate.value).cast(value_type).as_py()
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
             raise MethodError(
                 f"value {predicate.value!r} cannot be compared with attribute "
-                f"{self.attribute!r} ({self.value_type})"
+                f"{predicate.attr!r} ({value_type})"
             ) from None
-        return self.vocabulary.get(value, NO_LABEL)
+        return self.vocabulary.get((predicate.attr, value), NO_LABEL)
 
 
-def encode_labels(attributes: AttributeTable, attribute: str) -> LabelEncoding:
-    """Label tokens of every item from `attribute` (scalar: its value; set: its elements)."""
-    if attribute not in attributes.kinds:
-        raise MethodError(
-            f"label_attribute {attribute!r} is not an attribute of the dataset; "
-            f"it has {sorted(attributes.kinds)}"
-        )
-    column = attributes.column(attribute)
-    if attributes.kinds[attribute] == SET:
+def encode_labels(attributes: AttributeTable, names: list[str]) -> LabelEncoding:
+    """Label tokens of every item from the attributes `names` (see module docstring)."""
+    parents, tokens, vocabulary, value_types = [], [], {}, {}
+    for name in names:
+        if name not in attributes.kinds:
+            raise MethodError(
+                f"label_attribute {name!r} is not an attribute of the dataset; "
+                f"it has {sorted(attributes.kinds)}"
+            )
+        rows, values = _values(attributes, name)
+        encoded = pc.dictionary_encode(values)
+        base = len(vocabulary)
+        for offset, value in enumerate(encoded.dictionary.to_pylist()):
+            vocabulary[(name, value)] = base + offset
+        parents.append(rows)
+        tokens.append(encoded.indices.to_numpy(zero_copy_only=False).astype(np.int32) + base)
+        value_types[name] = values.type
+    all_parents = np.concatenate(parents) if parents else np.empty(0, np.int64)
+    order = np.argsort(all_parents, kind="stable")
+    offsets = np.zeros(attributes.num_rows + 1, dtype=np.int64)
+    np.cumsum(np.bincount(all_parents, minlength=attributes.num_rows), out=offsets[1:])
+    all_tokens = np.concatenate(tokens)[order] if tokens else np.empty(0, np.int32)
+    return LabelEncoding(tuple(names), offsets, all_tokens, vocabulary, value_types)
+
+
+def _values(attributes: AttributeTable, name: str) -> tuple[np.ndarray, pa.Array]:
+    """(row of each non-null value, the values) of a scalar or set attribute."""
+    column = attributes.column(name)
+    if attributes.kinds[name] == SET:
         values = pc.list_flatten(column)
-        parents = pc.list_parent_indices(column).to_numpy(zero_copy_only=False)
+        rows = pc.list_parent_indices(column).to_numpy(zero_copy_only=False).astype(np.int64)
     else:
-        values = column
-        parents = np.arange(len(column))
+        values, rows = column, np.arange(len(column), dtype=np.int64)
     valid = np.asarray(values.is_valid().to_numpy(zero_copy_only=False), dtype=bool)
-    encoded = pc.dictionary_encode(values.filter(pa.array(valid)))
-    offsets = np.zeros(len(column) + 1, dtype=np.int64)
-    np.cumsum(np.bincount(parents[valid], minlength=len(column)), out=offsets[1:])
-    vocabulary = {value: token for token, value in enumerate(encoded.dictionary.to_pylist())}
-    tokens = encoded.indices.to_numpy(zero_copy_only=False).astype(np.int32)
-    return LabelEncoding(attribute, offsets, tokens, vocabulary, values.type)
+    return rows[valid], values.filter(pa.array(valid))

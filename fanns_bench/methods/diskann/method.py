@@ -1,10 +1,11 @@
 """Filtered-DiskANN (FilteredVamana) through diskannpy, in its own environment.
 
 diskannpy 0.7.0 pins numpy==1.25.0, so it runs in a per-method environment behind a
-worker (`fanns_bench.methods.envs`). The index is built on the labels of ONE attribute,
-the build parameter `label_attribute`: a scalar attribute gives each item its value as
-label, a set attribute its elements. It answers one label per query: `eq` on that
-attribute when it is scalar, `contains` when it is a set, and unfiltered queries.
+worker (`fanns_bench.methods.envs`). The index is built on the labels of the attribute(s)
+named by the build parameter `label_attribute` (one name, or several: "category,tags"):
+a scalar attribute gives each item its value as label, a set attribute its elements.
+It answers one label per query: `eq` on a scalar label attribute, `contains` on a set
+label attribute, and unfiltered queries.
 """
 
 from __future__ import annotations
@@ -74,9 +75,7 @@ class DiskANNFiltered(IsolatedMethod):
                 f"diskann_filtered: unknown build parameters {sorted(unknown)}; expected "
                 f"label_attribute, distance and {sorted(DEFAULT_BUILD)}"
             )
-        if not build_params.get("label_attribute"):
-            raise ConfigError("diskann_filtered needs the build parameter 'label_attribute'")
-        self.label_attribute = str(build_params["label_attribute"])
+        self.label_attributes = _attribute_names(build_params.get("label_attribute"))
         self.distance = str(build_params.get("distance", "auto"))
         if self.distance not in DISTANCES:
             raise ConfigError(f"diskann_filtered: distance {self.distance!r} not in {DISTANCES}")
@@ -87,18 +86,18 @@ class DiskANNFiltered(IsolatedMethod):
 
     @_class_or_instance
     def unsupported_reason(self_or_cls, predicate: Predicate | None, kinds: dict[str, str]):
-        """Shape check on the class; on an instance also: the predicate names `label_attribute`."""
+        """Shape check on the class; on an instance also: the attribute is a label attribute."""
         reason = label_shape_reason(predicate, kinds)
         if reason is None and predicate is not None and isinstance(self_or_cls, DiskANNFiltered):
-            if predicate.attr != self_or_cls.label_attribute:
+            if predicate.attr not in self_or_cls.label_attributes:
                 return (
-                    f"diskann_filtered was built on labels of {self_or_cls.label_attribute!r}; "
+                    f"diskann_filtered was built on labels of {self_or_cls.label_attributes}; "
                     f"it cannot filter on {predicate.attr!r}"
                 )
         return reason
 
     def build(self, dataset: Dataset) -> None:
-        self._labels = encode_labels(dataset.attributes, self.label_attribute)
+        self._labels = encode_labels(dataset.attributes, self.label_attributes)
         workdir = self.worker.workdir
         np.save(workdir / "label_offsets.npy", self._labels.offsets)
         np.save(workdir / "label_tokens.npy", self._labels.tokens)
@@ -117,9 +116,7 @@ class DiskANNFiltered(IsolatedMethod):
             "label_count": float(self._labels.label_count),
         }
 
-    def search(
-        self, queries: np.ndarray, filters: FilterBatch, k: int, **search_params: Any
-    ) -> np.ndarray:
+    def search(self, queries: np.ndarray, filters: FilterBatch, k: int, **search_params: Any) -> np.ndarray:
         if self._labels is None:
             raise MethodError("diskann_filtered: search before build")
         complexity = int(search_params.get("complexity", 64))
@@ -151,6 +148,18 @@ class DiskANNFiltered(IsolatedMethod):
         """`auto`: l2 for both metrics (for `ip` the store guarantees unit-norm items, so
         squared L2 ranks exactly like the inner product, and Vamana's pruning needs a metric)."""
         return "l2" if self.distance == "auto" else self.distance
+
+
+def _attribute_names(value: Any) -> list[str]:
+    """`label_attribute` as a list: one name, a comma-separated string, or a list."""
+    names = value.split(",") if isinstance(value, str) else list(value or [])
+    names = [str(n).strip() for n in names if str(n).strip()]
+    if not names:
+        raise ConfigError(
+            "diskann_filtered needs the build parameter 'label_attribute': the attribute(s) "
+            "whose values become labels, e.g. 'category' or 'category,tags'"
+        )
+    return names
 
 
 def _vectors_file(dataset: Dataset, workdir: Path) -> Path:

@@ -120,10 +120,7 @@ def _create(final: Path, requirements: list[str], label: str) -> None:
     started = time.perf_counter()
     staging = Path(tempfile.mkdtemp(prefix=f".{final.name}.staging-", dir=final.parent))
     log = staging / "pip.log"
-    _say(
-        f"creating the environment for {label} in {final} "
-        "(first use only; pip install may take a minute)"
-    )
+    _say(f"creating the environment for {label} in {final} (first use only; pip install may take a minute)")
     try:
         venv_args = [] if requirements else ["--without-pip"]
         _run([sys.executable, "-m", "venv", *venv_args, str(staging)], log, "python -m venv")
