@@ -1,0 +1,105 @@
+"""The command line, as a user types it (subprocesses, the repository's configs)."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from fanns_bench.results.store import load_results
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def cli(tmp_path: Path, *arguments: str) -> subprocess.CompletedProcess:
+    env = {
+        **os.environ,
+        "FANNS_BENCH_ROOT": str(tmp_path),
+        "FANNS_BENCH_CONFIGS": str(REPO / "configs"),
+        "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]),  # tests.fakes
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "fanns_bench.cli", *arguments],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+
+
+def test_list_shows_builtin_methods_with_install_state(tmp_path):
+    result = cli(tmp_path, "list")
+    assert result.returncode == 0
+    lines = {line.split()[0]: line for line in result.stdout.splitlines() if line[:1].strip()}
+    for name in ("exact", "faiss_hnsw", "faiss_ivf", "faiss_hnsw_postfilter"):
+        assert lines[name].split()[1] == "yes"
+
+
+def test_validate_accepts_the_smoke_experiment(tmp_path):
+    result = cli(tmp_path, "validate", "smoke")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "config OK" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        (["method=no_such_method"], "Could not find 'method/no_such_method'"),
+        (["+method.x.name=no_such_method"], "unknown method 'no_such_method'; registered methods: "),
+        (["workload.filters=[{type:EM,template:eq,attribute:colour}]"], "unknown attribute 'colour'"),
+        (
+            ["dataset.builder=existing", "dataset.name=nowhere", "+dataset.params.location=/no/such/dir"],
+            "params.location = '/no/such/dir' does not exist",
+        ),
+        (["runner.k=[500]"], "runner.k=500 exceeds workload.ground_truth_depth=100"),
+        (["+method.eq.name=tests.fakes:FakeEqOnly"], "does not support filter type 'R'"),
+    ],
+)
+def test_validate_names_each_problem(tmp_path, overrides, message):
+    result = cli(tmp_path, "validate", "smoke", *overrides)
+    assert result.returncode == 1
+    assert message in result.stdout
+
+
+@pytest.mark.slow
+def test_run_with_overrides_then_plot_and_report(tmp_path):
+    result = cli(tmp_path, "run", "experiment=smoke", "method=faiss_hnsw", "workload.selectivities=[0.1,0.5]")
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "results:" in result.stdout and "combined Parquet:" in result.stdout
+    rows = load_results(tmp_path / "results" / "smoke")
+    assert set(rows.method) == {"faiss_hnsw"} and set(rows.selectivity_bucket) <= {0.1, 0.5, 1.0}
+    plot = cli(tmp_path, "plot", str(tmp_path / "results" / "smoke"))
+    assert plot.returncode == 0 and ".png" in plot.stdout
+    report = cli(tmp_path, "report", str(tmp_path / "results" / "smoke"))
+    assert report.returncode == 0 and "faiss_hnsw" in report.stdout
+
+
+@pytest.mark.slow
+def test_multirun_sweeps_methods_with_the_basic_launcher(tmp_path):
+    result = cli(
+        tmp_path,
+        "run",
+        "--multirun",
+        "experiment=smoke",
+        "method=exact,faiss_ivf",
+        "workload.selectivities=[0.5]",
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    rows = load_results(tmp_path / "results" / "smoke")
+    assert set(rows.method) == {"exact", "faiss_ivf"}
+
+
+def test_run_refuses_a_broken_config_with_one_message(tmp_path):
+    result = cli(
+        tmp_path, "run", "experiment=smoke", "workload.filters=[{type:EM,template:eq,attribute:colour}]"
+    )
+    assert result.returncode == 2
+    assert "unknown attribute 'colour'" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_plot_of_missing_directory_is_a_clear_error(tmp_path):
+    result = cli(tmp_path, "plot", str(tmp_path / "nothing"))
+    assert result.returncode == 2 and "error:" in result.stderr and "Traceback" not in result.stderr
