@@ -192,7 +192,8 @@ def test_fewer_matches_than_k_pad_with_minus_one(built, dataset) -> None:
 
 @pytest.mark.slow
 def test_queries_with_different_filters_in_one_batch(built, dataset) -> None:
-    predicates = [PREDICATES["eq"], None, PREDICATES["range"]] * 10
+    # the last predicate occurs once: a single-vector search (no query_index column)
+    predicates = [PREDICATES["eq"], None, PREDICATES["range"]] * 9 + [None, None, PREDICATES["contains"]]
     ids = [dataset.attributes.ids(p) for p in predicates]
     queries = np.asarray(dataset.queries)
     found = built.search(queries, FilterBatch(predicates, ids, dataset.count), 10, ef=256)

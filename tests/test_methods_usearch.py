@@ -197,3 +197,16 @@ def test_postfilter_without_oversampling_loses_recall_at_low_selectivity(postfil
     found, truth = run(postfilter, dataset, Eq("color", "rare"), ef=16, oversample=1, max_candidates=16)
     assert recall(found, truth) < 0.5
     assert postfilter.stats()["candidates"] == 16 * len(found)
+
+
+@pytest.mark.parametrize("which", ["partitioned", "postfilter"])
+def test_a_single_query_batch_works(which: str, request: pytest.FixtureRequest, dataset) -> None:
+    # usearch answers one query with `Matches` instead of `BatchMatches`
+    method = request.getfixturevalue(which)
+    predicate = Eq("color", "red")
+    ids = dataset.attributes.ids(predicate)
+    query = np.asarray(dataset.queries[:1])
+    found = method.search(query, FilterBatch([predicate], [ids], dataset.count), 10, ef=128)
+    truth = exact_filtered_top_k(query[0], dataset.vectors, ids, 10, "ip")[0]
+    assert found.shape == (1, 10)
+    assert len(set(found[0].tolist()) & set(truth.tolist())) >= 9

@@ -32,3 +32,17 @@ def add_rows(index: Any, vectors: np.ndarray, ids: np.ndarray, threads: int) -> 
         else:
             block = np.asarray(vectors[keys], dtype=np.float32)
         index.add(keys.astype(np.uint64), block, threads=threads)
+
+
+def as_batch(matches: Any, queries: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(keys, distances, counts) of a usearch result as 2-d arrays, one row per query.
+
+    usearch returns `Matches` (no `counts`) instead of `BatchMatches` for one query.
+    """
+    keys = np.asarray(matches.keys, dtype=np.int64).reshape(queries, -1)
+    distances = np.asarray(matches.distances).reshape(queries, -1)
+    if hasattr(matches, "counts"):
+        counts = np.asarray(matches.counts, dtype=np.int64).reshape(queries)
+    else:
+        counts = np.full(queries, len(matches), dtype=np.int64)
+    return keys, distances, counts

@@ -21,7 +21,7 @@ from fanns_bench.filters.evaluate import CATEGORICAL, ORDERED, SET
 from fanns_bench.filters.predicates import ContainsAny, In, Predicate
 from fanns_bench.methods.base import FilterBatch, Method
 from fanns_bench.methods.qdrant.values import plain_column, plain_value, value_types
-from fanns_bench.methods.usearch_methods.common import METRICS, add_rows, new_index
+from fanns_bench.methods.usearch_methods.common import METRICS, add_rows, as_batch, new_index
 
 SUPPORTED = {"eq": (CATEGORICAL, ORDERED), "in": (CATEGORICAL, ORDERED)}
 SUPPORTED |= {"contains": (SET,), "contains_any": (SET,)}
@@ -142,11 +142,10 @@ class UsearchPartition(Method):
             vectors = np.asarray(self._vectors[ids], dtype=np.float32)
             count = min(k, len(ids))
             matches = search(vectors, block, count, METRICS[self.metric], exact=True, threads=self.threads)
-        keys = np.asarray(matches.keys, dtype=np.int64).reshape(len(block), -1)
-        distances = np.asarray(matches.distances).reshape(len(block), -1)
+        keys, distances, counts = as_batch(matches, len(block))
         if key not in self._indexes:
             keys = ids[keys]  # exact search returns positions in the group
-        return [(keys[i, : matches.counts[i]], distances[i, : matches.counts[i]]) for i in range(len(block))]
+        return [(keys[i, : counts[i]], distances[i, : counts[i]]) for i in range(len(block))]
 
     def memory_bytes(self) -> int:
         """Serialized size of the per-value indexes plus the id lists of every group."""

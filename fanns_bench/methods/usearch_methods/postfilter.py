@@ -14,7 +14,7 @@ import numpy as np
 
 from fanns_bench.data.store import Dataset
 from fanns_bench.methods.base import ANY_FILTER, FilterBatch, Method
-from fanns_bench.methods.usearch_methods.common import add_rows, new_index
+from fanns_bench.methods.usearch_methods.common import add_rows, as_batch, new_index
 
 
 class UsearchPostfilter(Method):
@@ -68,12 +68,12 @@ class UsearchPostfilter(Method):
                 continue
             self._index.expansion_search = max(ef, count)
             matches = self._index.search(queries[rows], count, threads=self.threads)
-            keys = np.asarray(matches.keys, dtype=np.int64).reshape(len(rows), -1)
+            keys, _, found_counts = as_batch(matches, len(rows))
             for position, row in enumerate(rows):
-                found = keys[position, : matches.counts[position]]
+                found = keys[position, : found_counts[position]]
                 kept = found[_member(found, filters.match_ids[row])][:k]
                 out[row, : len(kept)] = kept
-            self._candidates += int(np.sum(matches.counts))
+            self._candidates += int(found_counts.sum())
         return out
 
     def memory_bytes(self) -> int:
