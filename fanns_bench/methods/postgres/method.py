@@ -87,7 +87,7 @@ class PgVector(Method):
                 self._create_indexes(conn)
                 conn.execute(f"ANALYZE {TABLE}")
                 self._sizes = _relation_sizes(conn)
-            self._connections = [self._search_connection() for _ in range(max(1, self.threads))]
+            self._connections = [self._search_connection()]
         except psycopg.Error as error:
             log = self.server.log_tail() if self.server else ""
             self.close()
@@ -100,12 +100,15 @@ class PgVector(Method):
         if not self._connections:
             raise MethodError("pgvector: search before build")
         settings = _search_settings(search_params)
+        threads = max(1, int(self.threads))
+        while len(self._connections) < threads:  # one connection per search thread
+            self._connections.append(self._search_connection())
         statements = [self._statement(p) for p in filters.predicates]
         queries = np.asarray(queries, dtype=np.float32)
-        chunks = np.array_split(np.arange(len(queries)), len(self._connections))
+        chunks = np.array_split(np.arange(len(queries)), threads)
         work = [
             (conn, [(statements[i], queries[i]) for i in rows])
-            for conn, rows in zip(self._connections, chunks, strict=True)
+            for conn, rows in zip(self._connections[:threads], chunks, strict=True)
         ]
         with ThreadPoolExecutor(len(work)) as pool:
             parts = list(pool.map(lambda job: _run_queries(*job, settings, k), work))
@@ -232,6 +235,8 @@ def _search_settings(search_params: dict[str, Any]) -> list[tuple[str, str]]:
             f"pgvector: unknown search parameters {sorted(unknown)}; expected {sorted(SEARCH_DEFAULTS)}"
         )
     params = {**SEARCH_DEFAULTS, **search_params}
+    if params["iterative_scan"] is False:  # YAML 1.1 reads a bare `off` as false
+        params["iterative_scan"] = "off"
     if params["iterative_scan"] not in ITERATIVE_SCANS:
         raise ConfigError(f"pgvector: iterative_scan {params['iterative_scan']!r} not in {ITERATIVE_SCANS}")
     return [
