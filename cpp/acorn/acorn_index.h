@@ -1,0 +1,125 @@
+// ACORN-gamma and ACORN-1 (Patel et al., SIGMOD 2024) on the shared core.
+//
+// One class serves both variants:
+//  * ACORN-gamma: HNSW-style hierarchy whose neighbour lists hold the M*gamma
+//    nearest candidates (no RNG pruning); level-0 lists are compressed (keep the
+//    first M_beta, then drop candidates already covered as 2-hop neighbours of
+//    kept ones). Search traverses the predicate subgraph: a node's neighbours are
+//    filtered by the predicate, compressed entries (position >= M_beta) are
+//    expanded through their own neighbours, and the list is truncated to M.
+//  * ACORN-1: a standard HNSW (RNG heuristic, M upper / 2M level 0); search
+//    expands every neighbour list to 2 hops, filters, and truncates to M.
+// See fanns_bench/methods/acorn/README.md for the departures from the paper.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/distance.h"
+#include "core/id_filter.h"
+#include "core/vector_store.h"
+
+namespace fanns::acorn {
+
+enum class Variant : uint8_t { Gamma = 0, One = 1 };
+
+Variant parse_variant(const std::string& name);
+const char* variant_name(Variant variant);
+
+struct BuildParams {
+  Variant variant = Variant::Gamma;
+  int M = 32;                // degree of the predicate subgraph (HNSW's M)
+  int gamma = 12;            // neighbour-list expansion factor (ACORN-gamma); 1 for ACORN-1
+  int M_beta = 64;           // uncompressed prefix of level-0 lists (ACORN-gamma)
+  int ef_construction = 100; // beam width while inserting
+  uint64_t seed = 0;         // level assignment
+  bool diversify = true;     // ACORN-gamma: list HNSW's RNG choice of links first (see README)
+
+  /// Throws std::invalid_argument naming the bad parameter.
+  void validate() const;
+  /// Level-0 list capacity while building (and the most a list can hold).
+  int level0_capacity() const;
+  /// Upper-level list capacity.
+  int upper_capacity() const;
+  /// Number of candidates a new node considers as neighbours (M*gamma or efC).
+  int candidate_count() const;
+};
+
+struct SearchParams {
+  int k = 10;
+  int ef_search = 64;
+  int max_neighbors = 0;  // filtered level-0 neighbours kept per expansion; 0 = 2M
+};
+
+/// Level-0 links of ACORN-gamma carry a flag: a link to expand through its own
+/// neighbours at search time (a compressed entry) is stored as ~id (negative).
+inline int32_t link_id(int32_t entry) { return entry < 0 ? ~entry : entry; }
+inline bool link_expands(int32_t entry) { return entry < 0; }
+
+/// A finished graph: per-level CSR adjacency (level 0 for every node, upper
+/// levels for the nodes that reach them). Entries are links (see link_id).
+struct Graph {
+  int32_t entry_point = -1;
+  int max_level = -1;
+  std::vector<uint8_t> levels;         // top level of each node
+  std::vector<uint64_t> offsets0;      // N + 1
+  std::vector<int32_t> adjacency0;
+  std::vector<int32_t> upper_slot;     // node -> row in the upper tables, or -1
+  std::vector<std::vector<uint64_t>> upper_offsets;  // [level-1] -> slots + 1
+  std::vector<std::vector<int32_t>> upper_adjacency; // [level-1]
+
+  struct Span {
+    const int32_t* begin;
+    const int32_t* end;
+    size_t size() const { return static_cast<size_t>(end - begin); }
+  };
+
+  Span neighbors(int32_t node, int level) const {
+    if (level == 0) {
+      return {adjacency0.data() + offsets0[node], adjacency0.data() + offsets0[node + 1]};
+    }
+    const int32_t slot = upper_slot[node];
+    const auto& off = upper_offsets[level - 1];
+    const int32_t* base = upper_adjacency[level - 1].data();
+    return {base + off[slot], base + off[slot + 1]};
+  }
+
+  size_t memory_bytes() const;
+};
+
+class AcornIndex {
+ public:
+  AcornIndex(size_t dim, Metric metric, StorageType storage, BuildParams params);
+
+  /// Index `count` row-major float32 vectors. With `threads` == 1 the build is
+  /// deterministic for a given seed; with more threads insertion order varies.
+  void build(const float* data, size_t count, int threads);
+
+  /// Answer `nq` queries; `filters[i]` restricts query i. Writes k ids (-1 padded)
+  /// and k distances (smaller is closer) per query, and the distance count per query.
+  void search(const float* queries, size_t nq, const QueryFilter* filters,
+              const SearchParams& params, int threads, int64_t* out_ids, float* out_distances,
+              uint64_t* out_distance_counts) const;
+
+  void save(const std::string& path) const;
+  static AcornIndex load(const std::string& path);
+
+  size_t size() const { return store_.size(); }
+  size_t dim() const { return store_.dim(); }
+  Metric metric() const { return store_.metric(); }
+  StorageType storage() const { return store_.type(); }
+  const BuildParams& params() const { return params_; }
+  bool is_built() const { return built_; }
+  size_t memory_bytes() const { return store_.memory_bytes() + graph_.memory_bytes(); }
+  const Graph& graph() const { return graph_; }
+
+ private:
+  BuildParams params_;
+  VectorStore store_;
+  Graph graph_;
+  bool built_ = false;
+};
+
+}  // namespace fanns::acorn

@@ -1,0 +1,82 @@
+// Candidate and result heaps for best-first graph search ("smaller distance is closer").
+#pragma once
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+namespace fanns {
+
+struct Neighbor {
+  float distance;
+  int32_t id;
+};
+
+/// Order by distance, ties broken by id, so results are deterministic.
+inline bool closer(const Neighbor& a, const Neighbor& b) {
+  return a.distance < b.distance || (a.distance == b.distance && a.id < b.id);
+}
+
+/// Bounded max-heap keeping the `capacity` closest neighbours seen.
+class ResultHeap {
+ public:
+  void reset(size_t capacity) {
+    capacity_ = capacity;
+    items_.clear();
+  }
+  size_t size() const { return items_.size(); }
+  bool empty() const { return items_.empty(); }
+  bool full() const { return items_.size() >= capacity_; }
+  const Neighbor& worst() const { return items_.front(); }
+
+  /// Would `distance` enter the heap?
+  bool accepts(float distance) const { return !full() || distance < items_.front().distance; }
+
+  void push(Neighbor item) {
+    if (!full()) {
+      items_.push_back(item);
+      std::push_heap(items_.begin(), items_.end(), closer);
+    } else if (closer(item, items_.front())) {
+      std::pop_heap(items_.begin(), items_.end(), closer);
+      items_.back() = item;
+      std::push_heap(items_.begin(), items_.end(), closer);
+    }
+  }
+
+  /// Contents sorted closest first (the heap is left empty).
+  std::vector<Neighbor>& sorted() {
+    std::sort_heap(items_.begin(), items_.end(), closer);
+    return items_;
+  }
+  const std::vector<Neighbor>& items() const { return items_; }
+
+ private:
+  size_t capacity_ = 0;
+  std::vector<Neighbor> items_;
+};
+
+/// Unbounded min-heap of candidates to expand (closest on top).
+class CandidateHeap {
+ public:
+  void clear() { items_.clear(); }
+  bool empty() const { return items_.empty(); }
+  size_t size() const { return items_.size(); }
+  const Neighbor& top() const { return items_.front(); }
+  void push(Neighbor item) {
+    items_.push_back(item);
+    std::push_heap(items_.begin(), items_.end(), farther);
+  }
+  Neighbor pop() {
+    std::pop_heap(items_.begin(), items_.end(), farther);
+    Neighbor item = items_.back();
+    items_.pop_back();
+    return item;
+  }
+
+ private:
+  static bool farther(const Neighbor& a, const Neighbor& b) { return closer(b, a); }
+  std::vector<Neighbor> items_;
+};
+
+}  // namespace fanns

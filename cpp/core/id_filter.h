@@ -1,0 +1,86 @@
+// Per-query filters: which ids a query may return.
+//
+// Filters reach the core as a CSR id set (sorted int64 ids + offsets) or as
+// packed bitmaps (1 bit per id, least significant bit first). Inside a query
+// both become a bitmap view of N bits; an id set is written into a per-thread
+// scratch bitmap that is cleared again by walking the same ids (O(matches)).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace fanns {
+
+/// A bitmap view: `passes(id)` tests bit `id` of a packed little-endian bitmap.
+struct BitmapFilter {
+  const uint8_t* bits;
+  bool passes(int64_t id) const { return (bits[id >> 3] >> (id & 7)) & 1u; }
+};
+
+/// The all-pass filter (unfiltered queries, or a filter that matches every id).
+struct AllPassFilter {
+  bool passes(int64_t) const { return true; }
+};
+
+/// Per-thread scratch bitmap filled from an id set and cleared after the query.
+class ScratchBitmap {
+ public:
+  explicit ScratchBitmap(size_t n = 0) : bytes_((n + 7) / 8, 0) {}
+
+  BitmapFilter fill(const int64_t* ids, size_t count) {
+    for (size_t i = 0; i < count; ++i) bytes_[ids[i] >> 3] |= static_cast<uint8_t>(1u << (ids[i] & 7));
+    return BitmapFilter{bytes_.data()};
+  }
+
+  void clear(const int64_t* ids, size_t count) {
+    for (size_t i = 0; i < count; ++i) bytes_[ids[i] >> 3] = 0;
+  }
+
+ private:
+  std::vector<uint8_t> bytes_;
+};
+
+/// One query's filter as handed to the core, before it becomes a bitmap.
+struct QueryFilter {
+  enum class Kind { All, Ids, Bitmap } kind = Kind::All;
+  const int64_t* ids = nullptr;  // Kind::Ids: sorted, unique, in [0, N)
+  size_t count = 0;              // number of ids (Kind::Ids)
+  const uint8_t* bitmap = nullptr;  // Kind::Bitmap: ceil(N/8) bytes
+};
+
+/// Check `sets` CSR id sets (offsets of length sets+1 into ids, each sorted and
+/// unique, in [0, n)); throws std::invalid_argument naming the problem.
+inline void validate_csr(const int64_t* ids, size_t id_count, const int64_t* offsets,
+                         size_t offset_count, size_t sets, size_t n) {
+  if (offset_count != sets + 1) {
+    throw std::invalid_argument("filter_offsets must have " + std::to_string(sets + 1) +
+                                " entries (one more than the number of id sets), got " +
+                                std::to_string(offset_count));
+  }
+  if (offsets[0] != 0 || offsets[sets] != static_cast<int64_t>(id_count)) {
+    throw std::invalid_argument("filter_offsets must start at 0 and end at len(filter_ids) = " +
+                                std::to_string(id_count));
+  }
+  for (size_t s = 0; s < sets; ++s) {
+    if (offsets[s + 1] < offsets[s]) {
+      throw std::invalid_argument("filter_offsets must be non-decreasing (set " +
+                                  std::to_string(s) + ")");
+    }
+    for (int64_t j = offsets[s]; j < offsets[s + 1]; ++j) {
+      if (ids[j] < 0 || static_cast<size_t>(ids[j]) >= n) {
+        throw std::invalid_argument("filter id " + std::to_string(ids[j]) + " of set " +
+                                    std::to_string(s) + " is outside [0, " + std::to_string(n) +
+                                    ")");
+      }
+      if (j > offsets[s] && ids[j] <= ids[j - 1]) {
+        throw std::invalid_argument("filter ids of set " + std::to_string(s) +
+                                    " must be sorted and unique");
+      }
+    }
+  }
+}
+
+}  // namespace fanns

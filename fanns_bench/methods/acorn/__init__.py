@@ -1,0 +1,1 @@
+"""ACORN-γ and ACORN-1 on fanns-bench's compiled core (`fanns_bench._core`)."""
