@@ -127,3 +127,8 @@ def test_memory_covers_vectors_and_links(built, dataset) -> None:
     links = dataset.count * (2 * 16 + 1) * 4
     assert vectors + links < built.memory_bytes() < 1.2 * (vectors + links + dataset.count * 8)
     assert built.stats() == {"filtered_search_threads": 1.0}
+
+
+def test_unknown_search_param_is_refused(built, dataset) -> None:
+    with pytest.raises(TypeError, match="efSearch"):
+        run(built, dataset, None, efSearch=64)

@@ -51,7 +51,7 @@ class HnswlibFilter(Method):
             labels = np.arange(start, start + len(block), dtype=np.int64)
             self._index.add_items(block, labels, num_threads=self.threads)
 
-    def search(self, queries: np.ndarray, filters: FilterBatch, k: int, ef: int = 64, **_: Any) -> np.ndarray:
+    def search(self, queries: np.ndarray, filters: FilterBatch, k: int, ef: int = 64) -> np.ndarray:
         self._index.set_ef(max(ef, k))
         out = np.full((len(queries), k), -1, dtype=np.int64)
         for predicate, rows in _group_by_predicate(filters.predicates).items():

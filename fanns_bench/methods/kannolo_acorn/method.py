@@ -48,9 +48,7 @@ class KannoloACORN1(Method):
             metric=METRICS[self.metric],
         )
 
-    def search(
-        self, queries: np.ndarray, filters: FilterBatch, k: int, ef_search: int = 64, **_: Any
-    ) -> np.ndarray:
+    def search(self, queries: np.ndarray, filters: FilterBatch, k: int, ef_search: int = 64) -> np.ndarray:
         ef_search = max(ef_search, k)
         tests: dict[Any, Any] = {}
         rows = []

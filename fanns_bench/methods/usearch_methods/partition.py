@@ -98,7 +98,7 @@ class UsearchPartition(Method):
         add_rows(index, dataset.vectors, ids, self.threads)
         return index
 
-    def search(self, queries: np.ndarray, filters: FilterBatch, k: int, ef: int = 64, **_: Any) -> np.ndarray:
+    def search(self, queries: np.ndarray, filters: FilterBatch, k: int, ef: int = 64) -> np.ndarray:
         # Every (query, group) pair; each group then answers all its queries in one call.
         by_group: dict[tuple[str, Any], list[int]] = {}
         for row, predicate in enumerate(filters.predicates):

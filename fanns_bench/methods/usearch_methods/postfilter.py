@@ -54,7 +54,6 @@ class UsearchPostfilter(Method):
         ef: int = 64,
         oversample: float = 1.0,
         max_candidates: int = 10_000,
-        **_: Any,
     ) -> np.ndarray:
         out = np.full((len(queries), k), -1, dtype=np.int64)
         counts = [

@@ -1,0 +1,161 @@
+"""Recall@10 and QPS of the library methods at ~1% and ~10% selectivity (one quick run).
+
+Usage:
+    python scripts/bench_library_methods.py [--count 20000] [--dimension 128] [--queries 200]
+        [--methods hnswlib,qdrant_hnsw,...] [--workdir /tmp/fanns-library-bench]
+
+Methods: hnswlib, qdrant_hnsw, qdrant_acorn, lancedb, usearch_partition, usearch_postfilter,
+kannolo_acorn1, kannolo_acorn_gamma (each needs its extra installed). Dataset: the project's
+synthetic builder (clustered, Zipf-sized clusters, unit vectors, ip), as in
+`bench_engine_methods.py`. Filters: `category == v` for the value whose share is closest to
+1% and to 10%. Ground truth: exact top-10 over the matching items. Build with every core;
+search with one thread: one untimed warm-up batch, then one timed batch (time.perf_counter).
+Prints a markdown table (and build seconds / index bytes per method).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+
+from fanns_bench.data.synthetic import build as build_synthetic
+from fanns_bench.filters.predicates import Eq
+from fanns_bench.methods.base import FilterBatch
+from fanns_bench.methods.registry import get_method
+from fanns_bench.scoring import exact_filtered_top_k
+
+# method -> (build params, [search params]); two points each, a fast one and a generous one
+POINTS: dict[str, tuple[dict, list[dict]]] = {
+    "hnswlib": ({"M": 32, "ef_construction": 100}, [{"ef": 32}, {"ef": 128}]),
+    "qdrant_hnsw": ({"m": 16, "ef_construct": 100}, [{"hnsw_ef": 32}, {"hnsw_ef": 128}]),
+    "qdrant_acorn": (
+        {"m": 16, "ef_construct": 100},
+        [{"hnsw_ef": 32, "acorn_max_selectivity": 1.0}, {"hnsw_ef": 128, "acorn_max_selectivity": 1.0}],
+    ),
+    "lancedb": (
+        {"index_type": "IVF_HNSW_SQ", "target_partition_size": 20000, "m": 16, "ef_construction": 100},
+        [{"ef": 32, "nprobes": 1}, {"ef": 128, "nprobes": 1}],
+    ),
+    "usearch_partition": (
+        {"connectivity": 32, "expansion_add": 100, "attributes": ["category"]},
+        [{"ef": 32}, {"ef": 128}],
+    ),
+    "usearch_postfilter": (
+        {"connectivity": 32, "expansion_add": 100},
+        [{"ef": 64, "oversample": 1.0}, {"ef": 64, "oversample": 3.0}],
+    ),
+    "kannolo_acorn1": ({"m": 32, "ef_construction": 100}, [{"ef_search": 32}, {"ef_search": 128}]),
+    "kannolo_acorn_gamma": (
+        {"m": 32, "ef_construction": 100, "gamma": 4},
+        [{"ef_search": 32}, {"ef_search": 128}],
+    ),
+}
+
+
+def value_near(dataset, share: float) -> tuple[str, float]:
+    """The category value whose share of the items is closest to `share` (log scale)."""
+    values, counts = np.unique(dataset.attributes.column("category").to_pylist(), return_counts=True)
+    best = int(np.argmin(np.abs(np.log(counts / dataset.count) - np.log(share))))
+    return str(values[best]), counts[best] / dataset.count
+
+
+def recall(dataset, queries, filters, found, k: int = 10) -> float:
+    hits = total = 0
+    for row, ids in enumerate(filters.match_ids):
+        truth = exact_filtered_top_k(queries[row], dataset.vectors, ids, k, dataset.metric)[0]
+        hits += len(set(truth.tolist()) & set(found[row].tolist()))
+        total += len(truth)
+    return hits / total
+
+
+def bench_method(name: str, dataset, queries, batches) -> tuple[dict, list[dict]]:
+    build_params, points = POINTS[name]
+    method = get_method(name)(metric=dataset.metric, threads=os.cpu_count() or 1, **build_params)
+    try:
+        started = time.perf_counter()
+        method.build(dataset)
+        built = {"build_s": time.perf_counter() - started, "index_bytes": method.memory_bytes()}
+        method.threads = 1
+        rows = []
+        for params in points:
+            for label, (selectivity, filters) in batches.items():
+                method.search(queries, filters, 10, **params)  # warm-up, untimed
+                started = time.perf_counter()
+                found = method.search(queries, filters, 10, **params)
+                seconds = time.perf_counter() - started
+                rows.append(
+                    {
+                        "params": params,
+                        "bucket": label,
+                        "selectivity": selectivity,
+                        "recall": recall(dataset, queries, filters, found),
+                        "qps": len(queries) / seconds,
+                    }
+                )
+        return built, rows
+    finally:
+        method.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--count", type=int, default=20_000)
+    parser.add_argument("--dimension", type=int, default=128)
+    parser.add_argument("--queries", type=int, default=200)
+    parser.add_argument("--methods", default=",".join(POINTS))
+    parser.add_argument("--workdir", type=Path, default=Path("/tmp/fanns-library-bench"))
+    args = parser.parse_args()
+    names = [n for n in args.methods.split(",") if n]
+    unknown = set(names) - set(POINTS)
+    if unknown:
+        parser.error(f"unknown methods {sorted(unknown)}; choose from {sorted(POINTS)}")
+
+    dataset = build_synthetic(
+        args.workdir / f"synthetic_{args.count}_{args.dimension}",
+        "library_bench",
+        count=args.count,
+        queries=args.queries,
+        dimension=args.dimension,
+        latent_dimension=24,
+        clusters=100,
+        categories=40,
+        seed=0,
+    )
+    queries = np.ascontiguousarray(dataset.queries[: args.queries])
+    batches = {}
+    for label, share in (("~1%", 0.01), ("~10%", 0.10)):
+        value, selectivity = value_near(dataset, share)
+        predicate = Eq("category", value)
+        ids = dataset.attributes.ids(predicate)
+        batches[label] = (
+            selectivity,
+            FilterBatch([predicate] * len(queries), [ids] * len(queries), dataset.count),
+        )
+    print(
+        f"dataset: synthetic {dataset.count} x {dataset.dimension} (ip), {len(queries)} queries, "
+        f"k=10, 1 search thread, build threads {os.cpu_count()}"
+    )
+    print("| method | params | selectivity | recall@10 | QPS |")
+    print("|---|---|---|---|---|")
+    builds = {}
+    for name in names:
+        builds[name], rows = bench_method(name, dataset, queries, batches)
+        for row in rows:
+            params = ", ".join(f"{k}={v}" for k, v in row["params"].items())
+            print(
+                f"| {name} | {params} | {row['bucket']} ({row['selectivity']:.2%}) "
+                f"| {row['recall']:.3f} | {row['qps']:.0f} |",
+                flush=True,
+            )
+    print("\n| method | build s | index MB |")
+    print("|---|---|---|")
+    for name, built in builds.items():
+        print(f"| {name} | {built['build_s']:.1f} | {built['index_bytes'] / 1e6:.1f} |")
+
+
+if __name__ == "__main__":
+    main()
