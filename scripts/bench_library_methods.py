@@ -4,8 +4,9 @@ Usage:
     python scripts/bench_library_methods.py [--count 20000] [--dimension 128] [--queries 200]
         [--methods hnswlib,qdrant_hnsw,...] [--workdir /tmp/fanns-library-bench]
 
-Methods: hnswlib, qdrant_hnsw, qdrant_acorn, lancedb, usearch_partition, usearch_postfilter,
-kannolo_acorn1, kannolo_acorn_gamma (each needs its extra installed). Dataset: the project's
+Methods (labels): hnswlib, qdrant_hnsw, "qdrant_hnsw (graph)", "qdrant_acorn (graph)", lancedb,
+usearch_partition, usearch_postfilter, kannolo_acorn1, kannolo_acorn_gamma (each needs its
+extra installed). Dataset: the project's
 synthetic builder (clustered, Zipf-sized clusters, unit vectors, ip), as in
 `bench_engine_methods.py`. Filters: `category == v` for the value whose share is closest to
 1% and to 10%. Ground truth: exact top-10 over the matching items. Build with every core;
@@ -28,28 +29,46 @@ from fanns_bench.methods.base import FilterBatch
 from fanns_bench.methods.registry import get_method
 from fanns_bench.scoring import exact_filtered_top_k
 
-# method -> (build params, [search params]); two points each, a fast one and a generous one
-POINTS: dict[str, tuple[dict, list[dict]]] = {
-    "hnswlib": ({"M": 32, "ef_construction": 100}, [{"ef": 32}, {"ef": 128}]),
-    "qdrant_hnsw": ({"m": 16, "ef_construct": 100}, [{"hnsw_ef": 32}, {"hnsw_ef": 128}]),
-    "qdrant_acorn": (
-        {"m": 16, "ef_construct": 100},
-        [{"hnsw_ef": 32, "acorn_max_selectivity": 1.0}, {"hnsw_ef": 128, "acorn_max_selectivity": 1.0}],
+QDRANT = {"m": 16, "ef_construct": 100}
+ACORN = {"acorn_max_selectivity": 1.0}
+# label -> (method, build params, [search params]); two points each, a fast and a generous one.
+# qdrant at full_scan_threshold_kb 10000 (its default) scans these filters exactly; 10 forces
+# the filterable graph (and lets ACORN run).
+POINTS: dict[str, tuple[str, dict, list[dict]]] = {
+    "hnswlib": ("hnswlib", {"M": 32, "ef_construction": 100}, [{"ef": 32}, {"ef": 128}]),
+    "qdrant_hnsw": ("qdrant_hnsw", QDRANT, [{"hnsw_ef": 32}, {"hnsw_ef": 128}]),
+    "qdrant_hnsw (graph)": (
+        "qdrant_hnsw",
+        {**QDRANT, "full_scan_threshold_kb": 10},
+        [{"hnsw_ef": 32}, {"hnsw_ef": 128}],
+    ),
+    "qdrant_acorn (graph)": (
+        "qdrant_acorn",
+        {**QDRANT, "full_scan_threshold_kb": 10},
+        [{"hnsw_ef": 32, **ACORN}, {"hnsw_ef": 128, **ACORN}],
     ),
     "lancedb": (
+        "lancedb",
         {"index_type": "IVF_HNSW_SQ", "target_partition_size": 20000, "m": 16, "ef_construction": 100},
         [{"ef": 32, "nprobes": 1}, {"ef": 128, "nprobes": 1}],
     ),
     "usearch_partition": (
+        "usearch_partition",
         {"connectivity": 32, "expansion_add": 100, "attributes": ["category"]},
         [{"ef": 32}, {"ef": 128}],
     ),
     "usearch_postfilter": (
+        "usearch_postfilter",
         {"connectivity": 32, "expansion_add": 100},
         [{"ef": 64, "oversample": 1.0}, {"ef": 64, "oversample": 3.0}],
     ),
-    "kannolo_acorn1": ({"m": 32, "ef_construction": 100}, [{"ef_search": 32}, {"ef_search": 128}]),
+    "kannolo_acorn1": (
+        "kannolo_acorn1",
+        {"m": 32, "ef_construction": 100},
+        [{"ef_search": 32}, {"ef_search": 128}],
+    ),
     "kannolo_acorn_gamma": (
+        "kannolo_acorn_gamma",
         {"m": 32, "ef_construction": 100, "gamma": 4},
         [{"ef_search": 32}, {"ef_search": 128}],
     ),
@@ -72,8 +91,8 @@ def recall(dataset, queries, filters, found, k: int = 10) -> float:
     return hits / total
 
 
-def bench_method(name: str, dataset, queries, batches) -> tuple[dict, list[dict]]:
-    build_params, points = POINTS[name]
+def bench_method(label: str, dataset, queries, batches) -> tuple[dict, list[dict]]:
+    name, build_params, points = POINTS[label]
     method = get_method(name)(metric=dataset.metric, threads=os.cpu_count() or 1, **build_params)
     try:
         started = time.perf_counter()
@@ -106,11 +125,11 @@ def main() -> None:
     parser.add_argument("--count", type=int, default=20_000)
     parser.add_argument("--dimension", type=int, default=128)
     parser.add_argument("--queries", type=int, default=200)
-    parser.add_argument("--methods", default=",".join(POINTS))
+    parser.add_argument("--methods", default=",".join(POINTS), help="comma-separated labels")
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/fanns-library-bench"))
     args = parser.parse_args()
-    names = [n for n in args.methods.split(",") if n]
-    unknown = set(names) - set(POINTS)
+    labels = [n for n in args.methods.split(",") if n]
+    unknown = set(labels) - set(POINTS)
     if unknown:
         parser.error(f"unknown methods {sorted(unknown)}; choose from {sorted(POINTS)}")
 
@@ -142,19 +161,19 @@ def main() -> None:
     print("| method | params | selectivity | recall@10 | QPS |")
     print("|---|---|---|---|---|")
     builds = {}
-    for name in names:
-        builds[name], rows = bench_method(name, dataset, queries, batches)
+    for label in labels:
+        builds[label], rows = bench_method(label, dataset, queries, batches)
         for row in rows:
             params = ", ".join(f"{k}={v}" for k, v in row["params"].items())
             print(
-                f"| {name} | {params} | {row['bucket']} ({row['selectivity']:.2%}) "
+                f"| {label} | {params} | {row['bucket']} ({row['selectivity']:.2%}) "
                 f"| {row['recall']:.3f} | {row['qps']:.0f} |",
                 flush=True,
             )
     print("\n| method | build s | index MB |")
     print("|---|---|---|")
-    for name, built in builds.items():
-        print(f"| {name} | {built['build_s']:.1f} | {built['index_bytes'] / 1e6:.1f} |")
+    for label, built in builds.items():
+        print(f"| {label} | {built['build_s']:.1f} | {built['index_bytes'] / 1e6:.1f} |")
 
 
 if __name__ == "__main__":
