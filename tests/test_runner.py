@@ -137,3 +137,49 @@ def test_sigkilled_sweep_resumes_without_losing_or_duplicating_rows(tmp_path):
     assert all((rows_dir / name).stat().st_mtime_ns == mtime for name, mtime in survivors.items())
     assert outcome.executed_jobs == 1
     assert np.isclose(rows.recall, 1.0).all()
+
+
+def test_k_beyond_ground_truth_depth_is_refused_before_any_build(tmp_path):
+    from fanns_bench.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="runner.k=50 exceeds the ground truth depth \\(20\\)"):
+        run_sweep(sweep_config(tmp_path, EXACT, k=[10, 50]))
+    assert not (tmp_path / "results" / "rows").exists()
+
+
+def test_given_workload_uses_its_own_ground_truth(tmp_path):
+    import pyarrow as pa
+
+    from fanns_bench.data.builders import ensure_dataset
+    from fanns_bench.data.importers.common import write_workload
+    from fanns_bench.filters.predicates import Eq, to_json
+
+    config = sweep_config(tmp_path, EXACT)
+    dataset = ensure_dataset("tiny", "synthetic", config["dataset"]["params"], tmp_path / "datasets")
+    predicate = Eq("category", "c01")
+    matches = dataset.attributes.ids(predicate)
+    scores = dataset.vectors[matches] @ dataset.queries[0]
+    nearest, farthest = int(matches[scores.argmax()]), int(matches[scores.argmin()])
+    write_workload(
+        pa.table(
+            {
+                "query_index": [0, 0],
+                "filter_type": ["EM", "EM"],
+                "predicate_json": [to_json(predicate)] * 2,
+                "gt_ids": [[nearest], [farthest]],
+                "match_count": [0, 0],
+                "selectivity": [0.0, 0.0],
+            }
+        ),
+        dataset.path / "workloads" / "given.parquet",
+    )
+    config["workload"] = {
+        "name": "given",
+        "mode": "file",
+        "path": "workloads/given.parquet",
+        "ground_truth_depth": 20,
+    }
+    rows = run_sweep(config).rows
+    # exact search finds the given nearest (1 of 1) but not the given farthest (0 of 1):
+    # our own ground truth would have scored 1.0
+    assert rows.recall.tolist() == [0.5]

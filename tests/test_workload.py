@@ -114,3 +114,47 @@ def test_template_of_wrong_kind(tiny_dataset):
     bad = spec(filters=[{"type": "R", "template": "range", "attribute": "tags"}])
     with pytest.raises(ConfigError, match="needs a ordered attribute, but 'tags' is set"):
         generate_workload(bad, tiny_dataset)
+
+
+def write_given(tiny_dataset, tmp_path, predicates, gt=None):
+    import pyarrow as pa
+
+    from fanns_bench.data.importers.common import write_workload
+    from fanns_bench.filters.predicates import to_json
+
+    table = pa.table(
+        {
+            "query_index": list(range(len(predicates))),
+            "filter_type": ["EM"] * len(predicates),
+            "predicate_json": [to_json(p) for p in predicates],
+            "gt_ids": gt or [[0]] * len(predicates),
+            "match_count": [0] * len(predicates),
+            "selectivity": [0.0] * len(predicates),
+        }
+    )
+    return write_workload(table, tmp_path / "given.parquet")
+
+
+def test_file_mode_reads_a_given_workload_and_recounts_matches(tiny_dataset, tmp_path):
+    path = write_given(tiny_dataset, tmp_path, [Eq("category", "c00"), Range("score", 0, 5000)])
+    workload = generate_workload(
+        WorkloadSpec.from_config({"name": "given", "mode": "file", "path": str(path)}), tiny_dataset
+    )
+    assert workload.table.match_count.tolist() == [
+        tiny_dataset.attributes.count(Eq("category", "c00")),
+        tiny_dataset.attributes.count(Range("score", 0, 5000)),
+    ]
+    assert "gt_ids" in workload.table
+
+
+def test_empty_match_set_is_a_clear_error(tiny_dataset, tmp_path):
+    from fanns_bench.runner.context import prepare_context
+
+    path = write_given(tiny_dataset, tmp_path, [Eq("category", "no-such-category")])
+    spec = WorkloadSpec.from_config({"name": "given", "mode": "file", "path": str(path)})
+    with pytest.raises(WorkloadError, match="1 queries match no item .*no-such-category"):
+        prepare_context(tiny_dataset, spec)
+    dropped = WorkloadSpec.from_config(
+        {"name": "given", "mode": "file", "path": str(path), "drop_empty": True}
+    )
+    assert generate_workload(dropped, tiny_dataset).table.empty

@@ -115,8 +115,7 @@ class AttributeTable:
             return self._leaf_mask(predicate, column)
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError) as error:
             raise WorkloadError(
-                f"predicate {predicate!r} does not fit attribute {predicate.attr!r} "
-                f"({column.type}): {error}"
+                f"predicate {predicate!r} does not fit attribute {predicate.attr!r} ({column.type}): {error}"
             ) from None
 
     def _leaf_mask(self, predicate: Predicate, column: pa.Array) -> np.ndarray:
@@ -141,8 +140,7 @@ class AttributeTable:
             return self._rows_with(hits, parents)
         if isinstance(predicate, ContainsAll):
             masks = [
-                self._rows_with(pc.equal(flat, _scalar(v, flat.type)), parents)
-                for v in predicate.values
+                self._rows_with(pc.equal(flat, _scalar(v, flat.type)), parents) for v in predicate.values
             ]
             return np.logical_and.reduce(masks) if masks else np.ones(self.num_rows, bool)
         raise WorkloadError(f"unknown predicate {predicate!r}")
@@ -186,9 +184,7 @@ def _scalar(value: object, arrow_type: pa.DataType) -> pa.Scalar:
     try:
         return pa.scalar(value).cast(arrow_type)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
-        raise WorkloadError(
-            f"value {value!r} cannot be compared with a {arrow_type} attribute"
-        ) from None
+        raise WorkloadError(f"value {value!r} cannot be compared with a {arrow_type} attribute") from None
 
 
 def _values(values: tuple, arrow_type: pa.DataType) -> pa.Array:

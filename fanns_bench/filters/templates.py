@@ -140,9 +140,7 @@ class AndTemplate:
 
     def propose(self, rng: np.random.Generator, target: float) -> Predicate | None:
         shares = rng.dirichlet(np.ones(len(self.parts)))
-        children = [
-            p.propose(rng, target**share) for p, share in zip(self.parts, shares, strict=True)
-        ]
+        children = [p.propose(rng, target**share) for p, share in zip(self.parts, shares, strict=True)]
         if any(c is None for c in children):
             return None
         return And(tuple(children))

@@ -49,43 +49,39 @@ class WorkloadSpec:
     mode: str = "buckets"
     ground_truth_depth: int = 100
     seed: int = 0
+    path: str | None = None  # mode `file`: a given workload (e.g. the paper's), relative to the dataset
+    drop_empty: bool = False  # mode `file`: drop (and report) queries matching no item, else error
 
     @classmethod
     def from_config(cls, data: dict[str, Any]) -> WorkloadSpec:
         known = set(cls.__dataclass_fields__)
         unknown = set(data) - known
         if unknown:
-            raise ConfigError(
-                f"workload config: unknown keys {sorted(unknown)}; known: {sorted(known)}"
-            )
-        if "name" not in data or "filters" not in data:
-            raise ConfigError("workload config needs 'name' and 'filters'")
+            raise ConfigError(f"workload config: unknown keys {sorted(unknown)}; known: {sorted(known)}")
+        if "name" not in data or ("filters" not in data and data.get("mode") != "file"):
+            raise ConfigError("workload config needs 'name' and 'filters' (or mode: file and path)")
         spec = cls(
             **{
                 **data,
-                "filters": tuple(FilterSpec.from_config(dict(f)) for f in data["filters"]),
-                "selectivities": tuple(
-                    float(s) for s in data.get("selectivities", cls.selectivities)
-                ),
+                "filters": tuple(FilterSpec.from_config(dict(f)) for f in data.get("filters", ())),
+                "selectivities": tuple(float(s) for s in data.get("selectivities", cls.selectivities)),
             }
         )
         spec.check()
         return spec
 
     def check(self) -> None:
-        if self.mode not in ("buckets", "sampled"):
-            raise ConfigError(f"workload {self.name!r}: mode {self.mode!r} is not buckets|sampled")
+        if self.mode not in ("buckets", "sampled", "file"):
+            raise ConfigError(f"workload {self.name!r}: mode {self.mode!r} is not buckets|sampled|file")
+        if (self.mode == "file") != bool(self.path):
+            raise ConfigError(f"workload {self.name!r}: 'path' goes with mode 'file' (and only with it)")
         bad = [s for s in self.selectivities if not 0 < s <= 1]
         if bad:
             raise ConfigError(f"workload {self.name!r}: selectivities {bad} are not in (0, 1]")
         if self.tolerance <= 1:
-            raise ConfigError(
-                f"workload {self.name!r}: tolerance must be > 1, got {self.tolerance}"
-            )
+            raise ConfigError(f"workload {self.name!r}: tolerance must be > 1, got {self.tolerance}")
         if self.queries_per_bucket < 1 or self.ground_truth_depth < 1:
-            raise ConfigError(
-                f"workload {self.name!r}: queries_per_bucket and ground_truth_depth >= 1"
-            )
+            raise ConfigError(f"workload {self.name!r}: queries_per_bucket and ground_truth_depth >= 1")
 
     def digest(self) -> str:
         text = json.dumps(_as_plain(self), sort_keys=True, default=str)
@@ -130,14 +126,14 @@ class Workload:
             raise WorkloadError(f"{directory}: unreadable workload ({error})") from None
         missing = set(COLUMNS) - set(table.columns)
         if missing:
-            raise WorkloadError(
-                f"{directory / 'workload.parquet'}: missing columns {sorted(missing)}"
-            )
+            raise WorkloadError(f"{directory / 'workload.parquet'}: missing columns {sorted(missing)}")
         return cls(name, table, shortfalls)
 
 
 def generate_workload(spec: WorkloadSpec, dataset: Dataset) -> Workload:
     """Draw the workload's predicates on `dataset` (deterministic given `spec.seed`)."""
+    if spec.mode == "file":
+        return _given_workload(spec, dataset)
     rng = np.random.default_rng(spec.seed)
     query_order = rng.permutation(len(dataset.queries))
     if spec.queries_per_bucket > len(query_order):
@@ -150,13 +146,9 @@ def generate_workload(spec: WorkloadSpec, dataset: Dataset) -> Workload:
     for filter_spec in spec.filters:
         template = filter_spec.make(dataset.attributes)
         if template is None:
-            rows += _unfiltered_rows(
-                filter_spec.type, query_order[: spec.queries_per_bucket], dataset.count
-            )
+            rows += _unfiltered_rows(filter_spec.type, query_order[: spec.queries_per_bucket], dataset.count)
         elif spec.mode == "sampled":
-            rows += _sampled_rows(
-                spec, filter_spec.type, template, dataset.attributes, query_order, rng
-            )
+            rows += _sampled_rows(spec, filter_spec.type, template, dataset.attributes, query_order, rng)
         else:
             for target in spec.selectivities:
                 drawn, note = _bucket_rows(
@@ -166,6 +158,36 @@ def generate_workload(spec: WorkloadSpec, dataset: Dataset) -> Workload:
                 if note:
                     shortfalls.append(note)
     return Workload(spec.name, pd.DataFrame(rows, columns=COLUMNS), shortfalls)
+
+
+def _given_workload(spec: WorkloadSpec, dataset: Dataset) -> Workload:
+    """A workload given as a file (query_index, filter_type, predicate_json[, gt_ids])."""
+    from fanns_bench.data.importers.common import read_workload
+
+    path = Path(spec.path)
+    path = path if path.is_absolute() else dataset.path / path
+    table, predicates = read_workload(path)
+    frame = table.to_pandas()
+    frame["predicate"] = frame["predicate_json"]
+    frame["match_count"] = [dataset.attributes.count(p) for p in predicates]
+    frame["selectivity"] = frame["match_count"] / dataset.count
+    buckets = np.log(np.asarray(spec.selectivities))
+    nearest = np.abs(buckets[None, :] - np.log(np.maximum(frame.selectivity.to_numpy(), 1e-12))[:, None])
+    frame["selectivity_bucket"] = np.asarray(spec.selectivities)[nearest.argmin(axis=1)]
+    frame = frame.groupby("filter_type", sort=False).head(spec.queries_per_bucket)
+    out_of_range = frame.query_index[(frame.query_index < 0) | (frame.query_index >= len(dataset.queries))]
+    if len(out_of_range):
+        raise WorkloadError(
+            f"{path}: query_index {int(out_of_range.iloc[0])} is not one of the "
+            f"{len(dataset.queries)} query vectors of {dataset.name!r}"
+        )
+    columns = COLUMNS + (["gt_ids"] if "gt_ids" in frame else [])
+    notes = []
+    empty = frame.match_count == 0
+    if spec.drop_empty and empty.any():
+        notes.append(f"{path.name}: dropped {int(empty.sum())} queries whose filter matches no item")
+        frame = frame[~empty]
+    return Workload(spec.name, frame[columns].reset_index(drop=True), notes)
 
 
 def _unfiltered_rows(filter_type: str, query_indices: np.ndarray, count: int) -> list[dict]:
@@ -215,8 +237,7 @@ def _bucket_rows(
     note = (
         f"{filter_type} on {template.attribute}: bucket {target:g} filled {len(rows)} of "
         f"{spec.queries_per_bucket} queries; no predicate with selectivity in [{low:.3g}, {high:.3g}] "
-        f"was found in {attempts} draws"
-        + (f" (closest {closest:.3g})" if closest is not None else "")
+        f"was found in {attempts} draws" + (f" (closest {closest:.3g})" if closest is not None else "")
     )
     return rows, note
 

@@ -16,8 +16,10 @@ from pathlib import Path
 import numpy as np
 
 from fanns_bench.data.store import Dataset, load_dataset
+from fanns_bench.errors import WorkloadError
 from fanns_bench.filters.workload import Workload, WorkloadSpec, generate_workload
 from fanns_bench.groundtruth import GroundTruth, compute_ground_truth
+from fanns_bench.scoring import scores as score_matrix
 
 log = logging.getLogger(__name__)
 
@@ -75,9 +77,20 @@ def prepare_context(dataset: Dataset, spec: WorkloadSpec) -> Context:
         workload = generate_workload(spec, dataset)
         workload.save(directory)
     context = Context(dataset, workload, GroundTruth(np.empty((0, 0)), np.empty((0, 0))), directory, digest)
+    empty = workload.table.index[workload.table.match_count == 0]
+    if len(empty):
+        row = workload.table.loc[empty[0]]
+        raise WorkloadError(
+            f"workload {spec.name!r}: {len(empty)} queries match no item (first: query "
+            f"{row.query_index}, filter {row.predicate}); drop them or widen their filters"
+        )
     truth_path = directory / "groundtruth.npz"
     if truth_path.is_file():
         context.truth = GroundTruth.load(truth_path)
+    elif "gt_ids" in workload.table:
+        log.info("using the ground truth given with workload %s", spec.name)
+        context.truth = given_ground_truth(context, spec.ground_truth_depth)
+        context.truth.save(truth_path)
     else:
         log.info(
             "computing exact filtered top-%d for %d queries",
@@ -93,6 +106,20 @@ def prepare_context(dataset: Dataset, spec: WorkloadSpec) -> Context:
         )
         context.truth.save(truth_path)
     return context
+
+
+def given_ground_truth(context: Context, depth: int) -> GroundTruth:
+    """The workload's own ground truth ids (as published), with their exact scores."""
+    queries, vectors = context.query_vectors, context.dataset.vectors
+    ids = np.full((len(queries), depth), -1, dtype=np.int64)
+    scores = np.full((len(queries), depth), np.nan, dtype=np.float32)
+    for i, given in enumerate(context.workload.table["gt_ids"]):
+        given = np.asarray(given, dtype=np.int64)[:depth]
+        given = given[given >= 0]
+        ids[i, : len(given)] = given
+        found = score_matrix(queries[i : i + 1], np.asarray(vectors[given]), context.dataset.metric)
+        scores[i, : len(given)] = found[0]
+    return GroundTruth(ids, scores)
 
 
 def load_context(dataset_path: Path, directory: Path, name: str, digest: str) -> Context:

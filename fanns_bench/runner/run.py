@@ -100,10 +100,10 @@ def run_sweep(config: dict[str, Any]) -> SweepOutcome:
         settings.datasets_dir,
     )
     spec = WorkloadSpec.from_config(dict(config["workload"]))
-    if max(settings.k) > spec.ground_truth_depth:
+    if max(settings.k) > min(spec.ground_truth_depth, dataset.count):
         raise ConfigError(
-            f"runner.k={max(settings.k)} exceeds workload.ground_truth_depth="
-            f"{spec.ground_truth_depth}; raise the depth"
+            f"runner.k={max(settings.k)} exceeds the ground truth depth ({spec.ground_truth_depth}) "
+            f"or the dataset size ({dataset.count}); raise workload.ground_truth_depth or lower k"
         )
     context = prepare_context(dataset, spec)
     for note in context.workload.shortfalls:
