@@ -49,7 +49,7 @@ class WorkloadSpec:
     mode: str = "buckets"
     ground_truth_depth: int = 100
     seed: int = 0
-    path: str | None = None  # mode `file`: a given workload (e.g. the paper's), relative to the dataset
+    path: str | tuple[str, ...] | None = None  # mode `file`: given workload file(s), relative to the dataset
     drop_empty: bool = False  # mode `file`: drop (and report) queries matching no item, else error
 
     @classmethod
@@ -64,6 +64,7 @@ class WorkloadSpec:
             **{
                 **data,
                 "filters": tuple(FilterSpec.from_config(dict(f)) for f in data.get("filters", ())),
+                "path": _paths(data.get("path")),
                 "selectivities": tuple(float(s) for s in data.get("selectivities", cls.selectivities)),
             }
         )
@@ -161,10 +162,19 @@ def generate_workload(spec: WorkloadSpec, dataset: Dataset) -> Workload:
 
 
 def _given_workload(spec: WorkloadSpec, dataset: Dataset) -> Workload:
-    """A workload given as a file (query_index, filter_type, predicate_json[, gt_ids])."""
+    """Workload file(s) given as (query_index, filter_type, predicate_json[, gt_ids])."""
+    paths = [spec.path] if isinstance(spec.path, str) else list(spec.path or ())
+    frames, notes = [], []
+    for name in paths:
+        frame, note = _given_file(spec, dataset, Path(name))
+        frames.append(frame)
+        notes += note
+    return Workload(spec.name, pd.concat(frames, ignore_index=True), notes)
+
+
+def _given_file(spec: WorkloadSpec, dataset: Dataset, path: Path) -> tuple[pd.DataFrame, list[str]]:
     from fanns_bench.data.importers.common import read_workload
 
-    path = Path(spec.path)
     path = path if path.is_absolute() else dataset.path / path
     table, predicates = read_workload(path)
     frame = table.to_pandas()
@@ -172,22 +182,23 @@ def _given_workload(spec: WorkloadSpec, dataset: Dataset) -> Workload:
     frame["match_count"] = [dataset.attributes.count(p) for p in predicates]
     frame["selectivity"] = frame["match_count"] / dataset.count
     buckets = np.log(np.asarray(spec.selectivities))
-    nearest = np.abs(buckets[None, :] - np.log(np.maximum(frame.selectivity.to_numpy(), 1e-12))[:, None])
-    frame["selectivity_bucket"] = np.asarray(spec.selectivities)[nearest.argmin(axis=1)]
+    selectivity = np.log(np.maximum(frame.selectivity.to_numpy(), 1e-12))
+    nearest = np.abs(buckets[None, :] - selectivity[:, None]).argmin(axis=1)
+    frame["selectivity_bucket"] = np.asarray(spec.selectivities)[nearest]
     frame = frame.groupby("filter_type", sort=False).head(spec.queries_per_bucket)
-    out_of_range = frame.query_index[(frame.query_index < 0) | (frame.query_index >= len(dataset.queries))]
-    if len(out_of_range):
+    outside = frame.query_index[(frame.query_index < 0) | (frame.query_index >= len(dataset.queries))]
+    if len(outside):
         raise WorkloadError(
-            f"{path}: query_index {int(out_of_range.iloc[0])} is not one of the "
+            f"{path}: query_index {int(outside.iloc[0])} is not one of the "
             f"{len(dataset.queries)} query vectors of {dataset.name!r}"
         )
-    columns = COLUMNS + (["gt_ids"] if "gt_ids" in frame else [])
     notes = []
     empty = frame.match_count == 0
     if spec.drop_empty and empty.any():
         notes.append(f"{path.name}: dropped {int(empty.sum())} queries whose filter matches no item")
         frame = frame[~empty]
-    return Workload(spec.name, frame[columns].reset_index(drop=True), notes)
+    columns = COLUMNS + (["gt_ids"] if "gt_ids" in frame else [])
+    return frame[columns], notes
 
 
 def _unfiltered_rows(filter_type: str, query_indices: np.ndarray, count: int) -> list[dict]:
@@ -277,6 +288,10 @@ def _row(
         "match_count": int(match_count),
         "selectivity": match_count / num_rows,
     }
+
+
+def _paths(value: Any) -> str | tuple[str, ...] | None:
+    return tuple(value) if isinstance(value, list | tuple) else value
 
 
 def _as_plain(value: Any) -> Any:
