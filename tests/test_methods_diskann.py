@@ -77,15 +77,15 @@ def test_worker_keeps_only_the_real_results_of_a_short_search():
 
     worker = Worker("/nonexistent")
     worker.vectors = np.eye(4, dtype=np.float32)
-    worker.offsets, worker.tokens = np.array([0, 1, 2, 3, 4]), np.array([5, 5, 6, 5])
+    worker.labels = [(np.array([0, 1, 2, 3, 4]), np.array([5, 5, 6, 5]))]
     worker.distance = "l2"
     query = np.array([1, 0, 0, 0], dtype=np.float32)
     # item 0 (label 5, distance 0), then garbage: item 3 (label 5) with a stale distance
     ids = np.array([0, 3, 4_000_000_000], dtype=np.uint32)
-    assert worker._found_prefix(query, 5, ids, np.array([0.0, 0.5, 0.0])).tolist() == [0]
-    assert worker._found_prefix(query, 5, ids, np.array([0.0, 2.0, 0.0])).tolist() == [0, 3]
-    assert worker._found_prefix(query, 6, ids, np.array([0.0, 2.0, 0.0])).tolist() == []
-    assert worker._found_prefix(query, -2, ids[:2], np.array([0.0, 2.0])).tolist() == [0, 3]
+    assert worker._found_prefix(query, 0, 5, ids, np.array([0.0, 0.5, 0.0])).tolist() == [0]
+    assert worker._found_prefix(query, 0, 5, ids, np.array([0.0, 2.0, 0.0])).tolist() == [0, 3]
+    assert worker._found_prefix(query, 0, 6, ids, np.array([0.0, 2.0, 0.0])).tolist() == []
+    assert worker._found_prefix(query, 0, -2, ids[:2], np.array([0.0, 2.0])).tolist() == [0, 3]
 
 
 def small_dataset(path: Path, count: int = 3000, dimension: int = 32) -> Dataset:

@@ -1,11 +1,12 @@
 """Filtered-DiskANN (FilteredVamana) through diskannpy, in its own environment.
 
 diskannpy 0.7.0 pins numpy==1.25.0, so it runs in a per-method environment behind a
-worker (`fanns_bench.methods.envs`). The index is built on the labels of the attribute(s)
-named by the build parameter `label_attribute` (one name, or several: "category,tags"):
-a scalar attribute gives each item its value as label, a set attribute its elements.
-It answers one label per query: `eq` on a scalar label attribute, `contains` on a set
-label attribute, and unfiltered queries.
+worker (`fanns_bench.methods.envs`). One FilteredVamana index is built per attribute
+named by the build parameter `label_attribute` (one name, or several: "category,tags"), as
+the paper builds one index per filter type: a scalar attribute gives each item its value
+as label, a set attribute its elements. It answers one label per query: `eq` on a scalar
+label attribute, `contains` on a set label attribute (routed to that attribute's index),
+and unfiltered queries.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from fanns_bench.errors import ConfigError, MethodError
 from fanns_bench.filters.evaluate import CATEGORICAL, ORDERED, SET
 from fanns_bench.filters.predicates import Contains, Eq, Predicate
 from fanns_bench.methods.base import FilterBatch
-from fanns_bench.methods.diskann.labels import LabelEncoding, encode_labels
+from fanns_bench.methods.diskann.labels import UNFILTERED, LabelEncoding, encode_labels
 from fanns_bench.methods.envs.isolated import IsolatedMethod
 
 DEFAULT_BUILD = {"graph_degree": 64, "complexity": 100, "filter_complexity": 100, "alpha": 1.2}
@@ -80,7 +81,7 @@ class DiskANNFiltered(IsolatedMethod):
         if self.distance not in DISTANCES:
             raise ConfigError(f"diskann_filtered: distance {self.distance!r} not in {DISTANCES}")
         self.params = {k: build_params.get(k, v) for k, v in DEFAULT_BUILD.items()}
-        self._labels: LabelEncoding | None = None
+        self._labels: list[LabelEncoding] | None = None
         self._stats: dict[str, float] = {}
         self._index_bytes = 0
 
@@ -97,15 +98,18 @@ class DiskANNFiltered(IsolatedMethod):
         return reason
 
     def build(self, dataset: Dataset) -> None:
-        self._labels = encode_labels(dataset.attributes, self.label_attributes)
+        self._labels = [encode_labels(dataset.attributes, [name]) for name in self.label_attributes]
         workdir = self.worker.workdir
-        np.save(workdir / "label_offsets.npy", self._labels.offsets)
-        np.save(workdir / "label_tokens.npy", self._labels.tokens)
+        label_files = []
+        for number, encoding in enumerate(self._labels):
+            files = [workdir / f"label_offsets{number}.npy", workdir / f"label_tokens{number}.npy"]
+            np.save(files[0], encoding.offsets)
+            np.save(files[1], encoding.tokens)
+            label_files.append([str(f) for f in files])
         reply = self.worker.call(
             "build",
             vectors=str(_vectors_file(dataset, workdir)),
-            label_offsets=str(workdir / "label_offsets.npy"),
-            label_tokens=str(workdir / "label_tokens.npy"),
+            label_files=label_files,
             distance=self._diskann_distance(),
             threads=max(1, int(self.threads)),
             **self.params,
@@ -113,21 +117,23 @@ class DiskANNFiltered(IsolatedMethod):
         self._index_bytes = int(reply["index_bytes"])
         self._stats = {
             "library_build_seconds": reply["library_build_seconds"],
-            "label_count": float(self._labels.label_count),
+            "label_count": float(sum(e.label_count for e in self._labels)),
         }
 
     def search(self, queries: np.ndarray, filters: FilterBatch, k: int, **search_params: Any) -> np.ndarray:
         if self._labels is None:
             raise MethodError("diskann_filtered: search before build")
         complexity = int(search_params.get("complexity", 64))
-        tokens = np.array([self._labels.token(p) for p in filters.predicates], dtype=np.int32)
+        routes = np.array([self._route(p) for p in filters.predicates], dtype=np.int32).reshape(-1, 2)
         workdir = self.worker.workdir
         np.save(workdir / "queries.npy", np.ascontiguousarray(queries, dtype=np.float32))
-        np.save(workdir / "query_labels.npy", tokens)
+        np.save(workdir / "query_groups.npy", routes[:, 0])
+        np.save(workdir / "query_labels.npy", routes[:, 1])
         started = time.perf_counter()
         reply = self.worker.call(
             "search",
             queries=str(workdir / "queries.npy"),
+            groups=str(workdir / "query_groups.npy"),
             labels=str(workdir / "query_labels.npy"),
             k=int(k),
             complexity=complexity,
@@ -137,6 +143,18 @@ class DiskANNFiltered(IsolatedMethod):
         self._stats["worker_search_seconds"] = reply["worker_search_seconds"]
         self._stats["call_seconds"] = time.perf_counter() - started
         return ids
+
+    def _route(self, predicate: Predicate | None) -> tuple[int, int]:
+        """(index of the label attribute the predicate names, its label token)."""
+        if predicate is None:
+            return 0, UNFILTERED  # any index answers unfiltered queries: the first
+        for number, encoding in enumerate(self._labels):
+            if getattr(predicate, "attr", None) in encoding.value_types:
+                return number, encoding.token(predicate)
+        raise MethodError(
+            f"diskann_filtered was built on labels of {self.label_attributes} and answers "
+            f"'eq'/'contains' on them only, not {predicate!r}"
+        )
 
     def memory_bytes(self) -> int:
         return self._index_bytes

@@ -1,8 +1,9 @@
 """Filtered-DiskANN worker: runs in the diskannpy environment (imports numpy and diskannpy only).
 
 Loaded by `fanns_bench/methods/envs/worker_main.py`; see `method.py` for the main side.
-Label tokens: >= 0 a label (passed to diskannpy as "L<token>"), -1 a value no item
-carries (no result), -2 unfiltered search.
+One FilteredVamana index per label attribute (as the paper builds one per filter type);
+each query names the index (its attribute) and a label token: >= 0 a label (passed to
+diskannpy as "L<token>"), -1 a value no item carries (no result), -2 unfiltered search.
 
 diskannpy 0.7.0 drops the result count of the C++ search: when a filtered search finds
 fewer than k points, the tail of the returned arrays is uninitialised memory (ids out of
@@ -25,18 +26,17 @@ NO_LABEL, UNFILTERED = -1, -2
 
 
 class Worker:
-    """Builds one FilteredVamana index and answers single-label searches on it."""
+    """Builds one FilteredVamana index per label attribute and answers single-label searches."""
 
     def __init__(self, workdir: str) -> None:
         self.workdir = Path(workdir)
-        self.index_dir = self.workdir / "index"
-        self.index = None
+        self.indexes: list = []
+        self.labels: list[tuple[np.ndarray, np.ndarray]] = []
 
     def build(
         self,
         vectors: str,
-        label_offsets: str,
-        label_tokens: str,
+        label_files: list[list[str]],
         distance: str,
         graph_degree: int,
         complexity: int,
@@ -44,57 +44,63 @@ class Worker:
         alpha: float,
         threads: int,
     ) -> dict:
+        """One index per (offsets.npy, tokens.npy) pair of `label_files`, on the same vectors."""
         import diskannpy
 
         self.vectors = np.load(vectors, mmap_mode="r")
-        self.offsets, self.tokens = np.load(label_offsets), np.load(label_tokens)
-        if len(self.offsets) != len(self.vectors) + 1:
-            raise ValueError(f"{vectors}: {len(self.vectors)} rows, {len(self.offsets) - 1} labels")
         self.distance = distance
         data_file = _write_bin(self.vectors, self.workdir / "vectors.bin")
-        labels = [
-            [f"L{t}" for t in self.tokens[self.offsets[i] : self.offsets[i + 1]].tolist()]
-            for i in range(len(self.vectors))
-        ]
-        self.index_dir.mkdir(exist_ok=True)
         started = time.perf_counter()
-        diskannpy.build_memory_index(
-            data=str(data_file),
-            vector_dtype=np.float32,
-            distance_metric=distance,
-            index_directory=str(self.index_dir),
-            complexity=complexity,
-            graph_degree=graph_degree,
-            num_threads=threads,
-            alpha=alpha,
-            filter_labels=labels,
-            universal_label="",
-            filter_complexity=filter_complexity,
-        )
-        self.index = diskannpy.StaticMemoryIndex(
-            index_directory=str(self.index_dir),
-            num_threads=threads,
-            initial_search_complexity=max(complexity, 10),
-            enable_filters=True,
-        )
+        for number, (offsets_file, tokens_file) in enumerate(label_files):
+            offsets, tokens = np.load(offsets_file), np.load(tokens_file)
+            if len(offsets) != len(self.vectors) + 1:
+                raise ValueError(f"{vectors}: {len(self.vectors)} rows, {len(offsets) - 1} labels")
+            labels = [
+                [f"L{t}" for t in tokens[offsets[i] : offsets[i + 1]].tolist()]
+                for i in range(len(offsets) - 1)
+            ]
+            index_dir = self.workdir / f"index{number}"
+            index_dir.mkdir(exist_ok=True)
+            diskannpy.build_memory_index(
+                data=str(data_file),
+                vector_dtype=np.float32,
+                distance_metric=distance,
+                index_directory=str(index_dir),
+                complexity=complexity,
+                graph_degree=graph_degree,
+                num_threads=threads,
+                alpha=alpha,
+                filter_labels=labels,
+                universal_label="",
+                filter_complexity=filter_complexity,
+            )
+            index = diskannpy.StaticMemoryIndex(
+                index_directory=str(index_dir),
+                num_threads=threads,
+                initial_search_complexity=max(complexity, 10),
+                enable_filters=True,
+            )
+            self.indexes.append(index)
+            self.labels.append((offsets, tokens))
         return {
             "library_build_seconds": time.perf_counter() - started,
             "index_bytes": self._index_bytes(),
             "diskannpy_version": version("diskannpy"),
         }
 
-    def search(self, queries: str, labels: str, k: int, complexity: int, out: str) -> dict:
+    def search(self, queries: str, groups: str, labels: str, k: int, complexity: int, out: str) -> dict:
+        """`groups[i]`: the index answering query i; `labels[i]`: its token (see module doc)."""
         vectors = np.ascontiguousarray(np.load(queries), dtype=np.float32)
-        tokens = np.load(labels).tolist()
+        routes = zip(vectors, np.load(groups).tolist(), np.load(labels).tolist(), strict=True)
         ids = np.full((len(vectors), k), -1, dtype=np.int64)
         complexity = max(complexity, k)
         started = time.perf_counter()
-        for row, (query, token) in enumerate(zip(vectors, tokens, strict=True)):
+        for row, (query, group, token) in enumerate(routes):
             if token == NO_LABEL:
                 continue
             label = "" if token == UNFILTERED else f"L{token}"
-            found = self.index.search(query, k, complexity, filter_label=label)
-            kept = self._found_prefix(query, token, found.identifiers, found.distances)
+            found = self.indexes[group].search(query, k, complexity, filter_label=label)
+            kept = self._found_prefix(query, group, token, found.identifiers, found.distances)
             ids[row, : len(kept)] = kept
         seconds = time.perf_counter() - started
         np.save(out, ids)
@@ -104,14 +110,14 @@ class Worker:
         return {"index_bytes": self._index_bytes(), "rss_bytes": _rss_bytes()}
 
     def _found_prefix(
-        self, query: np.ndarray, token: int, ids: np.ndarray, distances: np.ndarray
+        self, query: np.ndarray, group: int, token: int, ids: np.ndarray, distances: np.ndarray
     ) -> np.ndarray:
         """The leading real results (see module docstring)."""
         ids = ids.astype(np.int64)
         valid = ids < len(self.vectors)
         if token != UNFILTERED:
             valid &= [
-                bool(ok) and self._has_label(i, token)
+                bool(ok) and self._has_label(group, i, token)
                 for i, ok in zip(ids.tolist(), valid.tolist(), strict=True)
             ]
         safe = np.where(valid, ids, 0)
@@ -120,11 +126,13 @@ class Worker:
         end = len(ids) if valid.all() else int(np.argmin(valid))
         return ids[:end]
 
-    def _has_label(self, item: int, token: int) -> bool:
-        return token in self.tokens[self.offsets[item] : self.offsets[item + 1]]
+    def _has_label(self, group: int, item: int, token: int) -> bool:
+        offsets, tokens = self.labels[group]
+        return token in tokens[offsets[item] : offsets[item + 1]]
 
     def _index_bytes(self) -> int:
-        files = [f for f in self.index_dir.iterdir() if f.name not in INPUT_COPIES]
+        """Every index's loaded files (each holds its own copy of the vectors)."""
+        files = [f for f in self.workdir.glob("index*/*") if f.name not in INPUT_COPIES]
         return sum(f.stat().st_size for f in files)
 
 
