@@ -205,6 +205,7 @@ def test_queries_with_different_filters_in_one_batch(built, dataset) -> None:
 
 @pytest.mark.slow
 def test_memory_is_reported_and_close_removes_the_table(dataset) -> None:
+    pytest.importorskip("lancedb")
     from fanns_bench.methods.lance.method import LanceDB
 
     method = LanceDB("ip", index_type="IVF_FLAT", num_partitions=2)
