@@ -4,7 +4,10 @@ For each method: ids satisfy the predicate; recall@10 >= 0.9 at the most generou
 point; fewer matches than k are padded with -1; unsupported shapes are declared before
 building; build time and memory are reported. A method's config may pin the point used
 here under `conformance: {build: {...}, search: {...}}`; otherwise the first build
-combination and the last (most generous) value of each search parameter are used.
+combination and the last (most generous) value of each search parameter are used. A
+library limitation is declared as `conformance: {known_limits: {<filter type>: <reason>}}`:
+that shape must then still return only matching ids, and the test fails if the limit
+disappears (so the declaration is removed), and is reported as an expected failure otherwise.
 """
 
 from __future__ import annotations
@@ -28,9 +31,14 @@ CONFIGS = Path(__file__).resolve().parent.parent / "configs" / "method"
 K = 10
 
 
-def method_point(name: str) -> tuple[dict, dict]:
+def conformance_config(name: str) -> dict:
     path = CONFIGS / f"{name}.yaml"
     config = yaml.safe_load(path.read_text()) if path.is_file() else {}
+    return config or {}
+
+
+def method_point(name: str) -> tuple[dict, dict]:
+    config = conformance_config(name)
     pinned = config.get("conformance") or {}
     build = pinned.get("build") or expand_grid(config.get("build"), name)[0]
     search = pinned.get("search") or {
@@ -94,6 +102,8 @@ def test_method_conforms(name, dataset):
     shapes = workload(dataset)
     supported = {t: ps for t, ps in shapes.items() if cls.unsupported_reason(ps[0], kinds) is None}
     assert supported, f"{name} supports none of {sorted(shapes)}"
+    known_limits = (conformance_config(name).get("conformance") or {}).get("known_limits") or {}
+    shortfalls = {}
     method = cls(metric=dataset.metric, threads=1, **build_params)
     try:
         start = time.perf_counter()
@@ -114,9 +124,15 @@ def test_method_conforms(name, dataset):
                     assert (row[len(allowed) :] == -1).all(), f"{name}: not padded with -1"
             truth = compute_ground_truth(queries, dataset.vectors, match_ids, K, dataset.metric)
             recall = recall_paper(ids, truth, K)
-            assert recall >= 0.9, f"{name} {filter_type}: recall@10 {recall:.3f} < 0.9"
+            if filter_type in known_limits:
+                assert recall < 0.9, f"{name} {filter_type}: reaches {recall:.3f}; drop its known limit"
+                shortfalls[filter_type] = f"recall@10 {recall:.3f}: {known_limits[filter_type]}"
+            else:
+                assert recall >= 0.9, f"{name} {filter_type}: recall@10 {recall:.3f} < 0.9"
     finally:
         method.close()
+    if shortfalls:
+        pytest.xfail(f"{name}: declared known limits: {shortfalls}")
 
 
 @pytest.mark.parametrize("name", names())
