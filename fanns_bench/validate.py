@@ -179,8 +179,9 @@ def _check_methods(
             continue
         try:
             cls = get_method(name)
-            expand_grid(config.get("build"), f"method {key} build")
+            builds = expand_grid(config.get("build"), f"method {key} build")
             expand_grid(config.get("search"), f"method {key} search")
+            method = cls(metric="ip", threads=1, **builds[0])
         except FannsBenchError as error:
             problems.append(Problem("error", str(error)))
             continue
@@ -197,7 +198,7 @@ def _check_methods(
             continue
         for filter_spec in spec.filters:
             predicate = _representative(filter_spec, kinds)
-            reason = cls.unsupported_reason(predicate, kinds) if predicate != "?" else None
+            reason = method.unsupported_reason(predicate, kinds) if predicate != "?" else None
             if reason:
                 problems.append(
                     Problem(

@@ -100,11 +100,11 @@ def test_method_conforms(name, dataset):
     build_params, search_params = method_point(name)
     kinds = dataset.attributes.kinds
     shapes = workload(dataset)
-    supported = {t: ps for t, ps in shapes.items() if cls.unsupported_reason(ps[0], kinds) is None}
+    method = cls(metric=dataset.metric, threads=1, **build_params)
+    supported = {t: ps for t, ps in shapes.items() if method.unsupported_reason(ps[0], kinds) is None}
     assert supported, f"{name} supports none of {sorted(shapes)}"
     known_limits = (conformance_config(name).get("conformance") or {}).get("known_limits") or {}
     shortfalls = {}
-    method = cls(metric=dataset.metric, threads=1, **build_params)
     try:
         start = time.perf_counter()
         method.build(dataset)
@@ -137,8 +137,8 @@ def test_method_conforms(name, dataset):
 
 @pytest.mark.parametrize("name", names())
 def test_unsupported_shapes_are_declared_without_building(name, dataset):
-    cls = get_method(name)
+    method = get_method(name)(metric=dataset.metric, threads=1, **method_point(name)[0])
     kinds = dataset.attributes.kinds
     for predicate in [Eq("category", "c00"), Range("score", 1, 2), Contains("tags", "t000"), None]:
-        reason = cls.unsupported_reason(predicate, kinds)
+        reason = method.unsupported_reason(predicate, kinds)
         assert reason is None or isinstance(reason, str) and reason

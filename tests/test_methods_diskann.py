@@ -47,17 +47,18 @@ def test_scalar_and_set_attributes_become_label_tokens():
 
 
 def test_declared_support_by_shape_and_by_build_attribute():
-    assert DiskANNFiltered.unsupported_reason(Eq("category", "a"), KINDS) is None
-    assert DiskANNFiltered.unsupported_reason(Eq("year", 2020), KINDS) is None
-    assert DiskANNFiltered.unsupported_reason(Contains("tags", "a"), KINDS) is None
-    assert DiskANNFiltered.unsupported_reason(None, KINDS) is None
+    every = DiskANNFiltered("ip", label_attribute="category,year,tags")
+    assert every.unsupported_reason(Eq("category", "a"), KINDS) is None
+    assert every.unsupported_reason(Eq("year", 2020), KINDS) is None
+    assert every.unsupported_reason(Contains("tags", "a"), KINDS) is None
+    assert every.unsupported_reason(None, KINDS) is None
     for shape in (
         Range("year", 1, 2),
         In("category", ("a", "b")),
         Eq("tags", "a"),
         And((Eq("category", "a"), Contains("tags", "a"))),
     ):
-        assert "one label per query" in DiskANNFiltered.unsupported_reason(shape, KINDS)
+        assert "one label per query" in every.unsupported_reason(shape, KINDS)
     method = DiskANNFiltered("ip", label_attribute="tags, year")
     assert method.label_attributes == ["tags", "year"]
     assert method.unsupported_reason(Contains("tags", "a"), KINDS) is None

@@ -33,7 +33,7 @@ KINDS = {"color": "categorical", "year": "ordered", "tags": "set"}
     + [Contains("tags", "t1"), ContainsAny("tags", ("t1", "t2"))],
 )
 def test_partition_supports_single_value_group_lookups(predicate) -> None:
-    assert UsearchPartition.unsupported_reason(predicate, KINDS) is None
+    assert UsearchPartition("ip").unsupported_reason(predicate, KINDS) is None
 
 
 @pytest.mark.parametrize(
@@ -42,12 +42,12 @@ def test_partition_supports_single_value_group_lookups(predicate) -> None:
     + [And((Eq("color", "red"), Eq("year", 1))), Or((Eq("color", "red"), Eq("year", 1))), None],
 )
 def test_partition_rejects_shapes_without_one_group_per_value(predicate) -> None:
-    assert UsearchPartition.unsupported_reason(predicate, KINDS) is not None
+    assert UsearchPartition("ip").unsupported_reason(predicate, KINDS) is not None
 
 
 def test_postfilter_answers_every_shape() -> None:
     predicate = And((Range("year", 1, 5), Not(ContainsAll("tags", ("t1", "t2")))))
-    assert UsearchPostfilter.unsupported_reason(predicate, KINDS) is None
+    assert UsearchPostfilter("ip").unsupported_reason(predicate, KINDS) is None
 
 
 def test_candidate_count_is_k_over_selectivity_rounded_up_and_capped() -> None:

@@ -95,9 +95,7 @@ class Method(ABC):
         """Index `dataset` (vectors, attributes, metric)."""
 
     @abstractmethod
-    def search(
-        self, queries: np.ndarray, filters: FilterBatch, k: int, **search_params: Any
-    ) -> np.ndarray:
+    def search(self, queries: np.ndarray, filters: FilterBatch, k: int, **search_params: Any) -> np.ndarray:
         """Return int64 ids, shape (len(queries), k), padded with -1 where fewer were found."""
 
     def memory_bytes(self) -> int:
@@ -111,16 +109,16 @@ class Method(ABC):
     def close(self) -> None:
         """Release resources (servers, temporary files). Called even after a failure."""
 
-    @classmethod
-    def unsupported_reason(cls, predicate: Predicate | None, kinds: dict[str, str]) -> str | None:
-        """Why this method cannot answer `predicate` natively, or `None` if it can.
+    def unsupported_reason(self, predicate: Predicate | None, kinds: dict[str, str]) -> str | None:
+        """Why this method, with its build parameters, cannot answer `predicate` natively
+        (`None` if it can). Asked before building, so it must not need the index.
 
         `kinds` maps attribute names to `categorical`/`ordered`/`set`. Methods whose
-        support depends on attribute kinds override this.
+        support depends on attribute kinds or build parameters override this.
         """
-        missing = ops_used(predicate) - cls.capabilities
+        missing = ops_used(predicate) - self.capabilities
         if missing:
-            return f"{cls.name} does not support predicate ops {sorted(missing)}"
+            return f"{self.name} does not support predicate ops {sorted(missing)}"
         return None
 
     @classmethod

@@ -206,11 +206,12 @@ def _write_unsupported(
 ) -> list[Point]:
     """Record unsupported filter groups; return the points the method can answer."""
     kinds = context.dataset.attributes.kinds
+    method = method_cls(metric=context.dataset.metric, threads=1, **job.build_params)
     reasons: dict[tuple[str, float], str | None] = {}
     for filter_type, bucket, rows in context.workload.groups():
         predicates = (context.workload.predicates[r] for r in rows)
         reasons[(filter_type, bucket)] = next(
-            (r for p in predicates if (r := method_cls.unsupported_reason(p, kinds))), None
+            (r for p in predicates if (r := method.unsupported_reason(p, kinds))), None
         )
     supported = []
     for point in pending:

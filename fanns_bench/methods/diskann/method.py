@@ -11,7 +11,6 @@ and unfiltered queries.
 
 from __future__ import annotations
 
-import functools
 import os
 import time
 from pathlib import Path
@@ -29,16 +28,6 @@ from fanns_bench.methods.envs.isolated import IsolatedMethod
 
 DEFAULT_BUILD = {"graph_degree": 64, "complexity": 100, "filter_complexity": 100, "alpha": 1.2}
 DISTANCES = ("auto", "l2", "mips", "cosine")
-
-
-class _class_or_instance:
-    """A method bound to the instance when there is one, else to the class."""
-
-    def __init__(self, function: Any) -> None:
-        self.function = function
-
-    def __get__(self, instance: object, owner: type) -> Any:
-        return functools.partial(self.function, owner if instance is None else instance)
 
 
 def label_shape_reason(predicate: Predicate | None, kinds: dict[str, str]) -> str | None:
@@ -85,14 +74,13 @@ class DiskANNFiltered(IsolatedMethod):
         self._stats: dict[str, float] = {}
         self._index_bytes = 0
 
-    @_class_or_instance
-    def unsupported_reason(self_or_cls, predicate: Predicate | None, kinds: dict[str, str]):
-        """Shape check on the class; on an instance also: the attribute is a label attribute."""
+    def unsupported_reason(self, predicate: Predicate | None, kinds: dict[str, str]) -> str | None:
+        """One label per query, on an attribute this build labels."""
         reason = label_shape_reason(predicate, kinds)
-        if reason is None and predicate is not None and isinstance(self_or_cls, DiskANNFiltered):
-            if predicate.attr not in self_or_cls.label_attributes:
+        if reason is None and predicate is not None:
+            if predicate.attr not in self.label_attributes:
                 return (
-                    f"diskann_filtered was built on labels of {self_or_cls.label_attributes}; "
+                    f"diskann_filtered was built on labels of {self.label_attributes}; "
                     f"it cannot filter on {predicate.attr!r}"
                 )
         return reason

@@ -62,19 +62,18 @@ class UsearchPartition(Method):
         self._groups: dict[str, dict[Any, np.ndarray]] = {}
         self._indexes: dict[tuple[str, Any], Any] = {}
 
-    @classmethod
-    def unsupported_reason(cls, predicate: Predicate | None, kinds: dict[str, str]) -> str | None:
+    def unsupported_reason(self, predicate: Predicate | None, kinds: dict[str, str]) -> str | None:
         if predicate is None:
-            return f"{cls.name} has one index per attribute value and none over all items"
+            return f"{self.name} has one index per attribute value and none over all items"
         op = predicate.op
         if op not in SUPPORTED:
             return (
-                f"{cls.name} answers a single eq/in (categorical or ordered attribute) or "
+                f"{self.name} answers a single eq/in (categorical or ordered attribute) or "
                 f"contains/contains_any (list attribute) predicate, not {op!r}"
             )
         kind = kinds.get(predicate.attr)
         if kind not in SUPPORTED[op]:
-            return f"{cls.name} cannot answer {op!r} on attribute {predicate.attr!r} of kind {kind!r}"
+            return f"{self.name} cannot answer {op!r} on attribute {predicate.attr!r} of kind {kind!r}"
         return None
 
     def build(self, dataset: Dataset) -> None:
