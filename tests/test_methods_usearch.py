@@ -210,3 +210,9 @@ def test_a_single_query_batch_works(which: str, request: pytest.FixtureRequest, 
     truth = exact_filtered_top_k(query[0], dataset.vectors, ids, 10, "ip")[0]
     assert found.shape == (1, 10)
     assert len(set(found[0].tolist()) & set(truth.tolist())) >= 9
+
+
+def test_partition_declares_attributes_it_does_not_partition() -> None:
+    method = UsearchPartition("ip", attributes=["color"])
+    assert method.unsupported_reason(Eq("color", "red"), KINDS) is None
+    assert "partitions ['color'], not 'year'" in method.unsupported_reason(Eq("year", 3), KINDS)

@@ -74,6 +74,9 @@ class UsearchPartition(Method):
         kind = kinds.get(predicate.attr)
         if kind not in SUPPORTED[op]:
             return f"{self.name} cannot answer {op!r} on attribute {predicate.attr!r} of kind {kind!r}"
+        partitioned = self.build_params.get("attributes")
+        if partitioned is not None and predicate.attr not in partitioned:
+            return f"{self.name} partitions {list(partitioned)}, not {predicate.attr!r}"
         return None
 
     def build(self, dataset: Dataset) -> None:
