@@ -42,13 +42,12 @@ TEXTS = [f"text number {i}" * (1 + i % 3) for i in range(10)]
 def test_interrupted_run_resumes_at_the_next_chunk(tmp_path):
     encoder = CountingEncoder()
     out = tmp_path / "v.npy"
-    first = embed_to_npy(
-        TEXTS, out, _model(encoder), chunk_size=4, progress=False, stop_after_chunks=1
-    )
+    first = embed_to_npy(TEXTS, out, _model(encoder), chunk_size=4, progress=False, stop_after_chunks=1)
     assert (first.resumed_from, first.embedded_now) == (0, 4)
     assert not is_complete(out)
     second = embed_to_npy(TEXTS, out, _model(encoder), chunk_size=4, progress=False)
     assert (second.resumed_from, second.embedded_now) == (4, 6)
+    assert second.total_seconds == pytest.approx(first.seconds + second.seconds, abs=0.01)
     assert encoder.calls == [TEXTS[0:4], TEXTS[4:8], TEXTS[8:10]]
     assert is_complete(out)
     whole = tmp_path / "whole.npy"
@@ -66,9 +65,7 @@ def test_finished_run_is_not_redone(tmp_path):
 
 def test_changed_texts_or_chunking_start_over(tmp_path):
     out = tmp_path / "v.npy"
-    embed_to_npy(
-        TEXTS, out, _model(CountingEncoder()), chunk_size=4, progress=False, stop_after_chunks=1
-    )
+    embed_to_npy(TEXTS, out, _model(CountingEncoder()), chunk_size=4, progress=False, stop_after_chunks=1)
     encoder = CountingEncoder()
     embed_to_npy([*TEXTS[:9], "another"], out, _model(encoder), chunk_size=4, progress=False)
     assert encoder.calls[0] == TEXTS[0:4]

@@ -189,7 +189,7 @@ def build(
         "scan": state["scan"],
         "queries_from": "query_texts" if query_texts else "held-out abstracts",
         "text": "abstract with whitespace collapsed",
-        "embedding_seconds": {"base": base_run.seconds, "queries": query_run.seconds},
+        "embedding_seconds": {"base": base_run.total_seconds, "queries": query_run.total_seconds},
     }
     dataset = write_dataset(
         path,

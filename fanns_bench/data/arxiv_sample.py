@@ -48,6 +48,9 @@ CARRIED_FIELDS = (
     "source",
     "selection",
     "scan",
+    "embedding_device",
+    "embedding_threads",
+    "embedding_seconds",
 )
 
 

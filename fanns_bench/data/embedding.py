@@ -125,13 +125,17 @@ def resolve_device(device: str) -> str:
 
 @dataclass
 class EmbeddingRun:
-    """What one `embed_to_npy` call did: rows embedded now, rows resumed, seconds, rate."""
+    """What one `embed_to_npy` call did: rows embedded now, rows resumed, seconds, rate.
+
+    `total_seconds` adds the embedding time of earlier, interrupted calls of the same job.
+    """
 
     path: Path
     rows: int
     resumed_from: int
     embedded_now: int
     seconds: float
+    total_seconds: float
 
     @property
     def texts_per_second(self) -> float:
@@ -166,6 +170,7 @@ def embed_to_npy(
     }
     done = resumed_from = _resume_point(out_path, job)
     matrix = _open_output(out_path, job, fresh=done == 0)
+    earlier = _earlier_seconds(out_path) if done else 0.0
     started = time.perf_counter()
     bar = _progress_bar(progress, len(source), done, out_path.name)
     chunks_now = 0
@@ -173,7 +178,7 @@ def embed_to_npy(
         matrix[start : start + len(chunk)] = model.encode(chunk, batch_size)
         matrix.flush()
         done = start + len(chunk)
-        _write_progress(out_path, job, done)
+        _write_progress(out_path, job, done, earlier + time.perf_counter() - started)
         if bar is not None:
             bar.update(len(chunk))
         chunks_now += 1
@@ -183,7 +188,7 @@ def embed_to_npy(
     if bar is not None:
         bar.close()
     del matrix
-    run = EmbeddingRun(out_path, len(source), resumed_from, done - resumed_from, seconds)
+    run = EmbeddingRun(out_path, len(source), resumed_from, done - resumed_from, seconds, earlier + seconds)
     if progress:
         print(
             f"embedded {run.embedded_now} texts in {seconds:.1f} s "
@@ -269,9 +274,7 @@ def read_text_lines(path: str | Path) -> list[str]:
     return texts
 
 
-def _rechunk(
-    batches: Iterable[list[str]], size: int, start: int
-) -> Iterator[tuple[int, list[str]]]:
+def _rechunk(batches: Iterable[list[str]], size: int, start: int) -> Iterator[tuple[int, list[str]]]:
     offset, pending = 0, []
     for batch in batches:
         if offset + len(batch) <= start:
@@ -302,9 +305,7 @@ def _resolve(model: str | None) -> tuple[str, str]:
 
 
 def _dimension(model: Any) -> int:
-    getter = (
-        getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
-    )
+    getter = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
     return int(getter())
 
 
@@ -320,7 +321,7 @@ def _open_output(out_path: Path, job: dict[str, Any], fresh: bool) -> np.memmap:
     if fresh:
         out_path.parent.mkdir(parents=True, exist_ok=True)
         matrix = np.lib.format.open_memmap(out_path, mode="w+", dtype=np.float32, shape=shape)
-        _write_progress(out_path, job, 0)
+        _write_progress(out_path, job, 0, 0.0)
         return matrix
     matrix = np.load(out_path, mmap_mode="r+")
     if matrix.shape != shape or matrix.dtype != np.float32:
@@ -342,10 +343,15 @@ def _read_progress(out_path: Path) -> dict[str, Any] | None:
         return None
 
 
-def _write_progress(out_path: Path, job: dict[str, Any], done: int) -> None:
+def _earlier_seconds(out_path: Path) -> float:
+    state = _read_progress(out_path) or {}
+    return float(state.get("seconds", 0.0))
+
+
+def _write_progress(out_path: Path, job: dict[str, Any], done: int, seconds: float) -> None:
     path = _progress_path(out_path)
     tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps({"job": job, "done": done}))
+    tmp.write_text(json.dumps({"job": job, "done": done, "seconds": round(seconds, 3)}))
     os.replace(tmp, path)
 
 
