@@ -133,10 +133,7 @@ def test_stream_counts_duplicates_missing_abstracts_and_malformed_lines(tmp_path
     assert report.problem_lines[0].startswith("line 2: not valid JSON")
     assert report.problem_lines[1] == "line 5: id '0001' seen before"
     assert report.problem_lines[2].startswith("line 7: not valid JSON (expected a JSON object")
-    assert (
-        report.problem_lines[3]
-        == "line 8: field 'update_date' is '2016-13-45'; expected YYYY-MM-DD"
-    )
+    assert report.problem_lines[3] == "line 8: field 'update_date' is '2016-13-45'; expected YYYY-MM-DD"
     assert report.problem_lines[4] == "line 9: field 'categories' is missing; expected a string"
 
 
@@ -148,9 +145,7 @@ def test_strict_mode_stops_at_the_first_malformed_line_with_its_number(tmp_path)
 
 def test_strict_mode_names_the_bad_field(tmp_path):
     dump = _write(tmp_path / "dump.jsonl", [_line(id="1", versions="v1")])
-    with pytest.raises(
-        DatasetError, match=r"dump.jsonl:1: field 'versions' is str; expected a list"
-    ):
+    with pytest.raises(DatasetError, match=r"dump.jsonl:1: field 'versions' is str; expected a list"):
         list(iter_records(dump, on_error="strict"))
 
 

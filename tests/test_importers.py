@@ -35,28 +35,24 @@ KINDS = {"color": "string", "count": "int64", "price": "double", "tags": "list"}
 
 
 def test_qdrant_match_on_scalar_and_list_fields():
-    assert qdrant.translate_conditions(
-        {"and": [{"color": {"match": {"value": "red"}}}]}, KINDS
-    ) == Eq("color", "red")
-    assert qdrant.translate_conditions(
-        {"and": [{"tags": {"match": {"value": "x"}}}]}, KINDS
-    ) == Contains("tags", "x")
-    assert qdrant.translate_conditions(
-        {"or": [{"color": {"match_any": {"any": ["a", "b"]}}}]}, KINDS
-    ) == In("color", ("a", "b"))
+    assert qdrant.translate_conditions({"and": [{"color": {"match": {"value": "red"}}}]}, KINDS) == Eq(
+        "color", "red"
+    )
+    assert qdrant.translate_conditions({"and": [{"tags": {"match": {"value": "x"}}}]}, KINDS) == Contains(
+        "tags", "x"
+    )
+    assert qdrant.translate_conditions({"or": [{"color": {"match_any": {"any": ["a", "b"]}}}]}, KINDS) == In(
+        "color", ("a", "b")
+    )
     assert qdrant.translate_conditions(
         {"and": [{"tags": {"match_any": {"any": ["x"]}}}]}, KINDS
     ) == ContainsAny("tags", ("x",))
 
 
 def test_qdrant_strict_range_bounds_become_closed():
-    integer = qdrant.translate_conditions(
-        {"and": [{"count": {"range": {"gt": 3, "lt": 10}}}]}, KINDS
-    )
+    integer = qdrant.translate_conditions({"and": [{"count": {"range": {"gt": 3, "lt": 10}}}]}, KINDS)
     assert integer == Range("count", 4, 9)
-    mixed = qdrant.translate_conditions(
-        {"and": [{"count": {"range": {"gte": 2.5, "lte": 7.5}}}]}, KINDS
-    )
+    mixed = qdrant.translate_conditions({"and": [{"count": {"range": {"gte": 2.5, "lte": 7.5}}}]}, KINDS)
     assert mixed == Range("count", 3, 7)
     real = qdrant.translate_conditions({"and": [{"price": {"range": {"gt": 1.0}}}]}, KINDS)
     assert real == Range("price", float(np.nextafter(1.0, 2.0)), None)
@@ -80,9 +76,7 @@ def test_qdrant_and_with_or_is_must_plus_should():
 
 def test_qdrant_unsupported_conditions_are_workload_errors():
     with pytest.raises(WorkloadError, match="unsupported condition 'geo'"):
-        qdrant.translate_conditions(
-            {"and": [{"color": {"geo": {"lat": 1, "lon": 2, "radius": 3}}}]}, KINDS
-        )
+        qdrant.translate_conditions({"and": [{"color": {"geo": {"lat": 1, "lon": 2, "radius": 3}}}]}, KINDS)
     with pytest.raises(WorkloadError, match="unknown or skipped payload field 'where'"):
         qdrant.translate_conditions({"and": [{"where": {"match": {"value": 1}}}]}, KINDS)
     with pytest.raises(WorkloadError, match="unsupported condition 'range' on list field 'tags'"):
@@ -148,9 +142,7 @@ def test_qdrant_folder_round_trip(tmp_path):
     assert dataset.manifest["skipped_payload_fields"] == {
         "geo": "nested objects (e.g. geo points) are not supported"
     }
-    assert dataset.manifest["dropped_queries"] == {
-        "condition on unknown or skipped payload field 'geo'": 1
-    }
+    assert dataset.manifest["dropped_queries"] == {"condition on unknown or skipped payload field 'geo'": 1}
     workload, predicates = read_workload(tmp_path / "store" / "workloads" / "qdrant.parquet")
     assert predicates == [
         Eq("color", "red"),
@@ -217,9 +209,7 @@ def test_bigann_filter_track_round_trip(tmp_path):
     assert predicates == [ContainsAll("labels", (0, 1)), ContainsAll("labels", (2,)), None]
     assert workload.column("gt_ids").to_pylist() == [[0, 2], [4, 2], [3, 1]]
     assert workload.column("match_count").to_pylist() == [2, 2, 5]
-    named = bigann.build(
-        tmp_path / "named", "yfcc_named", vocabulary=str(tmp_path / "vocab.txt"), **files
-    )
+    named = bigann.build(tmp_path / "named", "yfcc_named", vocabulary=str(tmp_path / "vocab.txt"), **files)
     assert named.attributes.table.column("labels").to_pylist()[2] == ["cat", "dog", "sky"]
     _, named_predicates = read_workload(tmp_path / "named" / "workloads" / "bigann.parquet")
     assert named_predicates[0] == ContainsAll("labels", ("cat", "dog"))

@@ -73,14 +73,10 @@ def published(tmp_path) -> Path:
     sub = np.array([row["number_of_sub_categories"] for row in rows])
     date = np.array([row["update_date"] for row in rows])
     write_ivecs(folder / "ground_truth.ivecs", _truth(vectors, queries, lambda q: np.ones(N, bool)))
-    write_ivecs(
-        folder / "ground_truth_em.ivecs", _truth(vectors, queries, lambda q: sub == em[q]["label"])
-    )
+    write_ivecs(folder / "ground_truth_em.ivecs", _truth(vectors, queries, lambda q: sub == em[q]["label"]))
     write_ivecs(
         folder / "ground_truth_r.ivecs",
-        _truth(
-            vectors, queries, lambda q: (date >= r[q]["range_start"]) & (date <= r[q]["range_end"])
-        ),
+        _truth(vectors, queries, lambda q: (date >= r[q]["range_start"]) & (date <= r[q]["range_end"])),
     )
     write_ivecs(
         folder / "ground_truth_emis.ivecs",
@@ -122,9 +118,7 @@ def test_ivecs_rows_may_differ_in_length(tmp_path):
 
 def test_query_lines_become_the_paper_predicates():
     assert paper_predicate("EM", {"label": 2}, "x") == Eq("number_of_sub_categories", 2)
-    assert paper_predicate("R", {"range_start": 5, "range_end": 9}, "x") == Range(
-        "update_date", 5, 9
-    )
+    assert paper_predicate("R", {"range_start": 5, "range_end": 9}, "x") == Range("update_date", 5, 9)
     assert paper_predicate("EMIS", {"label": "math"}, "x") == Contains("main_categories", "math")
     with pytest.raises(DatasetError, match="f.jsonl:3: key 'label' holds '2'; expected int"):
         paper_predicate("EM", {"label": "2"}, "f.jsonl:3")
@@ -136,12 +130,8 @@ def test_convert_writes_store_and_the_three_workloads_with_given_truth(published
     dataset = convert(published, tmp_path / "store", name="paper_small")
     reloaded = load_dataset(tmp_path / "store", verify_hashes=True)
     assert reloaded.metric == "l2" and reloaded.count == N and reloaded.queries.shape == (NQ, DIM)
-    np.testing.assert_array_equal(
-        reloaded.vectors, read_fvecs(published / "database_vectors.fvecs")
-    )
-    assert reloaded.attributes.table.column("update_date").to_pylist() == [
-        15000 + i for i in range(N)
-    ]
+    np.testing.assert_array_equal(reloaded.vectors, read_fvecs(published / "database_vectors.fvecs"))
+    assert reloaded.attributes.table.column("update_date").to_pylist() == [15000 + i for i in range(N)]
     workloads = sorted(p.name for p in (tmp_path / "store" / "workloads").iterdir())
     assert workloads == [
         "paper_em.parquet",

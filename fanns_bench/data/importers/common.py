@@ -136,9 +136,7 @@ def read_workload(path: str | Path) -> tuple[pa.Table, list[Predicate | None]]:
     return table, [from_json(text) for text in table.column("predicate_json").to_pylist()]
 
 
-def _contiguous_copy(
-    matrix: np.ndarray, target: Path, block_rows: int, normalize: bool
-) -> np.ndarray:
+def _contiguous_copy(matrix: np.ndarray, target: Path, block_rows: int, normalize: bool) -> np.ndarray:
     if matrix.ndim != 2 or matrix.shape[0] == 0:
         raise DatasetError(f"{target.stem}: expected a non-empty 2-d matrix, got {matrix.shape}")
     out = np.lib.format.open_memmap(target, mode="w+", dtype=np.float32, shape=matrix.shape)

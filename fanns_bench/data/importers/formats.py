@@ -151,9 +151,7 @@ def write_spmat(path: str | Path, rows: list[list[int]], columns: int) -> None:
 
 def _bin_dtype(path: Path) -> str:
     if path.suffix not in BIN_DTYPES:
-        raise DatasetError(
-            f"{path}: unknown binary vector suffix; expected one of {list(BIN_DTYPES)}"
-        )
+        raise DatasetError(f"{path}: unknown binary vector suffix; expected one of {list(BIN_DTYPES)}")
     return BIN_DTYPES[path.suffix]
 
 

@@ -63,9 +63,7 @@ def build(
     """
     source_dir = Path(source)
     vectors = _load_vectors(source_dir / "vectors.npy")
-    attributes, field_kinds, skipped_fields = read_payloads(
-        source_dir / "payloads.jsonl", vectors.shape[0]
-    )
+    attributes, field_kinds, skipped_fields = read_payloads(source_dir / "payloads.jsonl", vectors.shape[0])
     tests = read_tests(source_dir / "tests.jsonl")
     predicates, gt_rows, queries, dropped = [], [], [], {}
     for number, test in tests:
@@ -236,7 +234,5 @@ def _load_vectors(path: Path) -> np.ndarray:
         raise DatasetError(f"{path}: not found")
     vectors = np.load(path, mmap_mode="r")
     if vectors.ndim != 2 or not np.issubdtype(vectors.dtype, np.floating):
-        raise DatasetError(
-            f"{path}: expected a 2-d float array, found {vectors.shape} {vectors.dtype}"
-        )
+        raise DatasetError(f"{path}: expected a 2-d float array, found {vectors.shape} {vectors.dtype}")
     return vectors
