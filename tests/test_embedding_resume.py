@@ -101,3 +101,8 @@ def test_query_text_file_one_per_line(tmp_path):
     path.write_text("\n  \n")
     with pytest.raises(ConfigError, match="holds no non-blank line"):
         read_text_lines(path)
+
+
+def test_nothing_to_embed_is_a_config_error(tmp_path):
+    with pytest.raises(ConfigError, match="no texts to embed"):
+        embed_to_npy([], tmp_path / "v.npy", _model(CountingEncoder()), progress=False)

@@ -30,7 +30,12 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from fanns_bench.data.arxiv_records import ArxivRecord, ScanReport, iter_records
-from fanns_bench.data.arxiv_schema import ATTRIBUTE_KEYS, ATTRIBUTE_KINDS, ATTRIBUTE_SCHEMA
+from fanns_bench.data.arxiv_schema import (
+    ATTRIBUTE_KEYS,
+    ATTRIBUTE_KINDS,
+    ATTRIBUTE_SCHEMA,
+    write_attributes_jsonl,
+)
 from fanns_bench.data.store import Dataset, file_hash, write_dataset, write_json_atomic
 from fanns_bench.errors import ConfigError, DatasetError
 
@@ -156,13 +161,18 @@ def build(
     work_dir: str | None = None,
     keep_work: bool = False,
     progress: bool = True,
+    attributes_jsonl: bool = False,
 ) -> Dataset:
     """Builder `arxiv`: dump -> selected records -> embeddings -> dataset store at `path`.
 
     Queries are the held-out abstracts, or the lines of `query_texts` when given (then the
     held-out records are still selected, so base items never depend on that choice).
+    `attributes_jsonl` also writes `database_attributes.jsonl` in the published form.
     """
     from fanns_bench.data.embedding import ParquetChunks, embed_to_npy, load_model
+
+    if query_count < 1 and not query_texts:
+        raise ConfigError(f"dataset {name!r}: query_count must be >= 1 (or give query_texts)")
 
     path = Path(path)
     work = Path(work_dir) if work_dir else path.with_name(path.name + ".work")
@@ -202,6 +212,8 @@ def build(
         extra=extra,
     )
     _write_ids(path, work)
+    if attributes_jsonl:
+        write_attributes_jsonl(attributes, path / "database_attributes.jsonl")
     if not keep_work:
         shutil.rmtree(work, ignore_errors=True)
     return dataset

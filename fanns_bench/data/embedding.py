@@ -157,6 +157,8 @@ def embed_to_npy(
     `stop_after_chunks` ends the call early (as an interruption would): for tests.
     """
     source = texts if isinstance(texts, TextChunks) else ListChunks(list(texts))
+    if len(source) == 0:
+        raise ConfigError(f"{out_path}: no texts to embed")
     out_path = Path(out_path)
     job = {
         "rows": len(source),
