@@ -13,18 +13,29 @@
 namespace fanns::acorn {
 namespace {
 
-/// Per-thread scratch space for queries, reused across a batch.
+/// Per-thread scratch space for queries. One lives in each thread (OpenMP keeps
+/// its threads), so a small batch does not allocate and clear O(N) memory.
 struct SearchContext {
   explicit SearchContext(size_t n) : visited(n), seen(n), expanded(n), bitmap(n) {}
+
+  static SearchContext& for_this_thread(size_t n) {
+    thread_local std::unique_ptr<SearchContext> context;
+    if (!context) context = std::make_unique<SearchContext>(n);
+    context->bitmap.ensure(n);  // the visited sets grow on reset()
+    return *context;
+  }
+
   VisitedSet visited;   // nodes whose distance is known in this query
   VisitedSet seen;      // nodes already listed by the current neighbour lookup
-  VisitedSet expanded;  // level-0 nodes whose neighbours were listed in this query
+  VisitedSet expanded;  // nodes whose neighbours were all listed in this query
   ScratchBitmap bitmap;
   std::vector<int32_t> fresh;
+  std::vector<int32_t> expand;
   CandidateHeap candidates;
   ResultHeap results;
 };
 
+/// One query: descent through the upper levels, then the filtered beam search.
 template <class Filter>
 class QuerySearch {
  public:
@@ -35,18 +46,17 @@ class QuerySearch {
         filter_(filter),
         distance_(distance),
         ctx_(ctx),
-        level0_cap_(params.max_neighbors > 0 ? params.max_neighbors : 2 * build.M),
-        upper_cap_(build.M),
+        cap_(params.max_neighbors > 0 ? params.max_neighbors : 2 * build.M),
         ef_(std::max(params.ef_search, params.k)) {}
 
   /// Run the search; ctx.results holds the closest matching nodes afterwards.
+  /// `next_seed(visited)` yields unvisited matching ids (or -1) for restarts.
   template <class Seeds>
   void run(Seeds next_seed) {
     int32_t entry = graph_.entry_point;
     float entry_distance = distance_(entry);
-    bool entry_passes = filter_.passes(entry);
     for (int level = graph_.max_level; level >= 1; --level) {
-      descend(level, entry, entry_distance, entry_passes);
+      descend(level, entry, entry_distance);
     }
     ctx_.visited.reset(graph_.levels.size());
     ctx_.expanded.reset(graph_.levels.size());
@@ -54,7 +64,7 @@ class QuerySearch {
     ctx_.results.reset(ef_);
     ctx_.visited.insert(entry);
     ctx_.candidates.push({entry_distance, entry});  // a failing entry still serves as a bridge
-    if (entry_passes) ctx_.results.push({entry_distance, entry});
+    if (filter_.passes(entry)) ctx_.results.push({entry_distance, entry});
     beam_search();
     // The traversal can exhaust the part of the predicate subgraph reachable
     // from the entry before it found ef matches: restart from unvisited matches.
@@ -71,93 +81,83 @@ class QuerySearch {
   }
 
  private:
-  /// Filtered neighbours of `node` at `level` that are not yet visited go to
-  /// ctx.fresh (and are marked visited when `mark_visited`). The lookup lists
-  /// the passing direct neighbours first, then the passing neighbours of the
-  /// links that expand (ACORN-1: every link; ACORN-gamma: compressed level-0
-  /// links), and stops after a cap of distinct passing nodes, visited or not:
-  /// the paper's truncation to M, as the reference code applies it (2M on level
-  /// 0, M above, like HNSW's degrees; `max_neighbors` overrides level 0).
-  void lookup(int32_t node, int level, bool mark_visited) {
-    ctx_.fresh.clear();
-    ctx_.seen.reset(graph_.levels.size());
-    ctx_.seen.insert(node);
-    int found = 0;
-    const int cap = level == 0 ? level0_cap_ : upper_cap_;
-    auto offer = [&](int32_t id) {
-      if (!filter_.passes(id) || !ctx_.seen.insert_new(id)) return false;
-      ++found;
-      if (!mark_visited || ctx_.visited.insert_new(id)) ctx_.fresh.push_back(id);
-      return found >= cap;
-    };
-    const Graph::Span list = graph_.neighbors(node, level);
-    for (const int32_t* p = list.begin; p != list.end; ++p) {
-      if (offer(link_id(*p))) return;
-    }
-    const bool expand_all = build_.variant == Variant::One;
-    if (!expand_all && level > 0) return;
-    for (const int32_t* p = list.begin; p != list.end; ++p) {
-      if (!expand_all && !link_expands(*p)) continue;
-      // A node's neighbours listed once in this query are all visited already.
-      if (mark_visited && !ctx_.expanded.insert_new(link_id(*p))) continue;
-      prefetch_next_expansion(p + 1, list.end, level, expand_all);
-      const Graph::Span hop = graph_.neighbors(link_id(*p), level);
-      for (const int32_t* q = hop.begin; q != hop.end; ++q) {
-        if (offer(link_id(*q))) return;
-      }
-    }
-  }
-
-  /// Prefetch the neighbour list of the next link that will be expanded.
-  void prefetch_next_expansion(const int32_t* from, const int32_t* end, int level,
-                               bool expand_all) const {
-    for (const int32_t* r = from; r != end && r < from + 4; ++r) {
-      if (expand_all || link_expands(*r)) {
-        const Graph::Span next = graph_.neighbors(link_id(*r), level);
-        __builtin_prefetch(next.begin);
-        __builtin_prefetch(next.begin + 16);
-        return;
-      }
-    }
-  }
-
-  /// Greedy descent on an upper level inside the predicate subgraph. While the
-  /// current node fails the predicate, any passing neighbour is taken; if there
-  /// is none, step to the closest neighbour regardless of the predicate.
-  void descend(int level, int32_t& current, float& current_distance, bool& current_passes) {
+  /// Greedy descent on an upper level towards the query over the first M links
+  /// of each list (HNSW's upper-level degree), ignoring the predicate: it only
+  /// has to reach the query's region (see README, departures).
+  void descend(int level, int32_t& current, float& current_distance) {
     for (bool moved = true; moved;) {
       moved = false;
-      lookup(current, level, false);
+      const Graph::Span list = graph_.neighbors(current, level);
+      const size_t count = std::min<size_t>(list.size(), build_.M);
       int32_t best = current;
       float best_distance = current_distance;
-      bool best_passes = current_passes;
-      for (size_t i = 0; i < ctx_.fresh.size(); ++i) {
-        if (i + 1 < ctx_.fresh.size()) distance_.prefetch(ctx_.fresh[i + 1]);
-        const float d = distance_(ctx_.fresh[i]);
-        if (!best_passes || d < best_distance) {
-          best = ctx_.fresh[i];
+      for (size_t i = 0; i < count; ++i) {
+        if (i + 1 < count) distance_.prefetch(link_id(list.begin[i + 1]));
+        const int32_t id = link_id(list.begin[i]);
+        const float d = distance_(id);
+        if (d < best_distance) {
+          best = id;
           best_distance = d;
-          best_passes = true;
-        }
-      }
-      if (ctx_.fresh.empty() && !current_passes) {
-        const Graph::Span list = graph_.neighbors(current, level);
-        for (const int32_t* p = list.begin; p != list.end; ++p) {
-          const int32_t id = link_id(*p);
-          const float d = distance_(id);
-          if (d < best_distance) {
-            best = id;
-            best_distance = d;
-            best_passes = filter_.passes(id);
-          }
         }
       }
       if (best != current) {
         current = best;
         current_distance = best_distance;
-        current_passes = best_passes;
         moved = true;
       }
+    }
+  }
+
+  /// The filtered level-0 neighbours of `node` that are not visited yet go to
+  /// ctx.fresh and are marked visited. The lookup lists the passing direct
+  /// neighbours first, then the passing neighbours of the links that expand
+  /// (ACORN-1: every link; ACORN-gamma: compressed links), and stops after cap_
+  /// distinct passing nodes, visited or not: the paper's truncation to M, with
+  /// the reference code's 2M on level 0 (`max_neighbors` overrides it).
+  void lookup(int32_t node) {
+    ctx_.fresh.clear();
+    ctx_.seen.reset(graph_.levels.size());
+    ctx_.seen.insert(node);
+    int found = 0;
+    auto offer = [&](int32_t id) {
+      if (!filter_.passes(id) || !ctx_.seen.insert_new(id)) return false;
+      ++found;
+      if (ctx_.visited.insert_new(id)) ctx_.fresh.push_back(id);
+      return found >= cap_;
+    };
+    const Graph::Span list = graph_.neighbors(node, 0);
+    for (const int32_t* p = list.begin; p != list.end; ++p) {
+      if (offer(link_id(*p))) return;
+    }
+    // Links to expand; a node whose neighbours were all listed before in this
+    // query is skipped: they are visited already.
+    const bool expand_all = build_.variant == Variant::One;
+    std::vector<int32_t>& expand = ctx_.expand;
+    expand.clear();
+    for (const int32_t* p = list.begin; p != list.end; ++p) {
+      if ((expand_all || link_expands(*p)) && !ctx_.expanded.contains(link_id(*p))) {
+        expand.push_back(link_id(*p));
+      }
+    }
+    for (size_t i = 0; i < expand.size(); ++i) {
+      prefetch_list(expand, i);
+      const Graph::Span hop = graph_.neighbors(expand[i], 0);
+      for (const int32_t* q = hop.begin; q != hop.end; ++q) {
+        if (offer(link_id(*q))) return;
+      }
+      ctx_.expanded.insert(expand[i]);
+    }
+  }
+
+  /// Two-stage prefetch while expanding expand[i]: the CSR offset of the link
+  /// four ahead, the list of the link two ahead.
+  void prefetch_list(const std::vector<int32_t>& expand, size_t i) const {
+    if (i + 4 < expand.size()) __builtin_prefetch(&graph_.offsets0[expand[i + 4]]);
+    if (i + 2 < expand.size()) {
+      const Graph::Span next = graph_.neighbors(expand[i + 2], 0);
+      __builtin_prefetch(next.begin);
+      __builtin_prefetch(next.begin + 16);
+      __builtin_prefetch(next.begin + 32);
     }
   }
 
@@ -167,7 +167,7 @@ class QuerySearch {
       const Neighbor nearest = ctx_.candidates.top();
       if (ctx_.results.full() && nearest.distance > ctx_.results.worst().distance) break;
       ctx_.candidates.pop();
-      lookup(nearest.id, 0, true);
+      lookup(nearest.id);
       const std::vector<int32_t>& fresh = ctx_.fresh;
       for (size_t i = 0; i < fresh.size(); ++i) {
         if (i + 1 < fresh.size()) distance_.prefetch(fresh[i + 1]);
@@ -185,8 +185,7 @@ class QuerySearch {
   const Filter& filter_;
   QueryDistance& distance_;
   SearchContext& ctx_;
-  const int level0_cap_;
-  const int upper_cap_;
+  const int cap_;
   const size_t ef_;
 };
 
@@ -262,8 +261,8 @@ void AcornIndex::search(const float* queries, size_t nq, const QueryFilter* filt
   const size_t dim = store_.dim();
   const size_t k = static_cast<size_t>(params.k);
   parallel_for_each(
-      nq, threads, [&]() { return std::make_unique<SearchContext>(n); },
-      [&](std::unique_ptr<SearchContext>& ctx, size_t q) {
+      nq, threads, [&]() { return &SearchContext::for_this_thread(n); },
+      [&](SearchContext* ctx, size_t q) {
         QueryDistance distance(store_, queries + q * dim);
         const QueryFilter& filter = filters[q];
         if (filter.kind == QueryFilter::Kind::All ||
@@ -273,9 +272,13 @@ void AcornIndex::search(const float* queries, size_t nq, const QueryFilter* filt
           search.run(AllSeeds(n));
         } else if (filter.kind == QueryFilter::Kind::Ids) {
           const BitmapFilter bits = ctx->bitmap.fill(filter.ids, filter.count);
+          struct Clear {  // leave the scratch bitmap empty even if the search throws
+            SearchContext* ctx;
+            const QueryFilter& filter;
+            ~Clear() { ctx->bitmap.clear(filter.ids, filter.count); }
+          } clear{ctx, filter};
           QuerySearch<BitmapFilter> search(graph_, params_, params, bits, distance, *ctx);
           if (filter.count > 0) search.run(IdSeeds(filter.ids, filter.count));
-          ctx->bitmap.clear(filter.ids, filter.count);
         } else {
           const BitmapFilter bits{filter.bitmap};
           QuerySearch<BitmapFilter> search(graph_, params_, params, bits, distance, *ctx);

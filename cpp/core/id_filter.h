@@ -30,6 +30,11 @@ class ScratchBitmap {
  public:
   explicit ScratchBitmap(size_t n = 0) : bytes_((n + 7) / 8, 0) {}
 
+  /// Make room for n ids (the bitmap is all zeros between queries).
+  void ensure(size_t n) {
+    if (bytes_.size() < (n + 7) / 8) bytes_.resize((n + 7) / 8, 0);
+  }
+
   BitmapFilter fill(const int64_t* ids, size_t count) {
     for (size_t i = 0; i < count; ++i) bytes_[ids[i] >> 3] |= static_cast<uint8_t>(1u << (ids[i] & 7));
     return BitmapFilter{bytes_.data()};
