@@ -2,20 +2,36 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from fanns_bench.runner.run import SweepOutcome
 
+TARGET_RECALL = 0.9
+
 
 def summary_table(rows: pd.DataFrame) -> pd.DataFrame:
-    """Per method x filter type x bucket: best recall, QPS at recall >= 0.9, and failures."""
+    """Per method: rows by status, max recall, and QPS at recall >= 0.9 per selectivity bucket.
+
+    A bucket's cell is the median over filter types of the best QPS reaching the target
+    recall ("-" where none does); the full breakdown is in `fanns-bench report`.
+    """
+    counts = rows.pivot_table(index="method", columns="status", values="key", aggfunc="size", fill_value=0)
     ok = rows[rows.status == "ok"]
-    groups = ["method", "filter_type", "selectivity_bucket"]
-    if ok.empty:
-        return pd.DataFrame(columns=groups)
-    best = ok.groupby(groups).agg(points=("key", "size"), max_recall=("recall", "max"))
-    reached = ok[ok.recall >= 0.9].groupby(groups).qps.max().rename("qps_at_recall_0.9")
-    return best.join(reached).reset_index()
+    table = counts.join(ok.groupby("method").recall.max().rename("max recall"))
+    reached = ok[ok.recall >= TARGET_RECALL]
+    best = reached.groupby(["method", "selectivity_bucket", "filter_type"]).qps.max()
+    if not best.empty:
+        per_bucket = best.groupby(["method", "selectivity_bucket"]).median().unstack()
+        per_bucket.columns = [f"QPS@{TARGET_RECALL} s={b:g}" for b in per_bucket.columns]
+        table = table.join(per_bucket)
+    return table.reset_index()
+
+
+def _cell(value: object) -> str:
+    if isinstance(value, float):
+        return "-" if np.isnan(value) else f"{value:,.0f}" if value >= 10 else f"{value:.3f}"
+    return str(value)
 
 
 def print_summary(outcome: SweepOutcome) -> None:
@@ -25,15 +41,12 @@ def print_summary(outcome: SweepOutcome) -> None:
         f"results: {outcome.results_dir.resolve()}  ({len(rows)} rows, "
         f"{outcome.executed_jobs} builds run now)"
     )
-    with pd.option_context(
-        "display.width", 160, "display.max_rows", 200, "display.float_format", "{:.3f}".format
-    ):
+    if not rows.empty:
         table = summary_table(rows)
-        if not table.empty:
-            print(table.to_string(index=False))
+        print(table.to_string(index=False, na_rep="-", formatters={c: _cell for c in table.columns}))
     bad = rows[rows.status != "ok"]
-    for (method, status, reason), group in bad.groupby(["method", "status", "reason"]):
-        print(f"{status}: {method} ({len(group)} points): {reason}")
+    for (method, status, filter_type), group in bad.groupby(["method", "status", "filter_type"]):
+        print(f"{status}: {method} on {filter_type} ({len(group)} points): {group.reason.iloc[0][:200]}")
     for note in outcome.shortfalls:
         print(f"unfilled bucket: {note}")
     print(f"combined Parquet: {(outcome.results_dir / 'results.parquet').resolve()}")

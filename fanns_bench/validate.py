@@ -14,7 +14,7 @@ from fanns_bench.filters.predicates import And, Contains, Eq, Predicate, Range
 from fanns_bench.filters.templates import FilterSpec
 from fanns_bench.filters.workload import WorkloadSpec
 from fanns_bench.methods.registry import get_method, method_names
-from fanns_bench.runner.plan import expand_grid
+from fanns_bench.runner.plan import build_jobs
 from fanns_bench.runner.run import RunSettings
 
 PATH_PARAMS = ("path", "dump", "source", "location", "directory", "file")
@@ -179,9 +179,8 @@ def _check_methods(
             continue
         try:
             cls = get_method(name)
-            builds = expand_grid(config.get("build"), f"method {key} build")
-            expand_grid(config.get("search"), f"method {key} search")
-            method = cls(metric="ip", threads=1, **builds[0])
+            job = build_jobs({key: config}, [], [1], [1], "", "")[0]
+            method = cls(metric="ip", threads=1, **job.build_params)
         except FannsBenchError as error:
             problems.append(Problem("error", str(error)))
             continue

@@ -12,6 +12,7 @@ import fanns_bench
 from fanns_bench.errors import ConfigError
 
 DEFAULT_TIMEOUT_S = 3600
+METHOD_KEYS = {"name", "build", "search", "timeout_s", "notes", "conformance"}
 
 
 def expand_grid(grid: dict[str, Any] | None, where: str) -> list[dict[str, Any]]:
@@ -103,7 +104,7 @@ def build_jobs(
     jobs = []
     for method_key, config in methods.items():
         config = dict(config or {})
-        unknown = set(config) - {"name", "build", "search", "timeout_s", "notes"}
+        unknown = set(config) - METHOD_KEYS
         if unknown:
             raise ConfigError(f"method {method_key!r}: unknown config keys {sorted(unknown)}")
         where = f"configs/method/{method_key}.yaml"
