@@ -29,6 +29,9 @@ def main(argv: list[str] | None = None) -> int:
     except FannsBenchError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # output piped into `head` and the like
+        sys.stderr.close()
+        return 0
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -100,10 +103,11 @@ def _validate(arguments: argparse.Namespace) -> int:
     problems = validate_config(arguments.config)
     for problem in problems:
         print(f"problem: {problem}")
-    if problems:
-        print(f"{len(problems)} problem(s) found")
+    errors = sum(p.level == "error" for p in problems)
+    if errors:
+        print(f"{errors} error(s), {len(problems) - errors} warning(s): fix the errors before running")
         return 1
-    print("config OK")
+    print(f"config OK ({len(problems)} warning(s))" if problems else "config OK")
     return 0
 
 

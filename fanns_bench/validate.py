@@ -94,7 +94,7 @@ def _check_dataset(
                 problems.append(
                     Problem("error", f"dataset {name!r}: params.{key} = {value!r} does not exist")
                 )
-    built = Path(paths.get("datasets", "datasets")) / name
+    built = Path(paths.get("datasets", "datasets")) / (dataset.get("directory") or name)
     if (built / "manifest.json").is_file():
         from fanns_bench.data.store import load_dataset
 

@@ -54,13 +54,19 @@ def test_validate_accepts_the_smoke_experiment(tmp_path):
             "params.location = '/no/such/dir' does not exist",
         ),
         (["runner.k=[500]"], "runner.k=500 exceeds workload.ground_truth_depth=100"),
-        (["+method.eq.name=tests.fakes:FakeEqOnly"], "does not support filter type 'R'"),
     ],
 )
 def test_validate_names_each_problem(tmp_path, overrides, message):
     result = cli(tmp_path, "validate", "smoke", *overrides)
     assert result.returncode == 1
     assert message in result.stdout
+
+
+def test_validate_warns_of_unsupported_filter_types_without_failing(tmp_path):
+    result = cli(tmp_path, "validate", "smoke", "+method.eq.name=tests.fakes:FakeEqOnly")
+    assert result.returncode == 0
+    assert "[warning] method 'tests.fakes:FakeEqOnly' does not support filter type 'R'" in result.stdout
+    assert "config OK (2 warning(s))" in result.stdout
 
 
 @pytest.mark.slow

@@ -43,14 +43,20 @@ def params_hash(builder: str, params: dict[str, Any]) -> str:
 
 
 def ensure_dataset(
-    name: str, builder: str, params: dict[str, Any], datasets_dir: Path, rebuild: bool = False
+    name: str,
+    builder: str,
+    params: dict[str, Any],
+    datasets_dir: Path,
+    rebuild: bool = False,
+    directory: str | None = None,
 ) -> Dataset:
-    """Load `datasets_dir/name`, (re)building it when absent, stale, or `rebuild` is set.
+    """Load `datasets_dir/directory` (default: the name), (re)building it when absent,
+    stale, or `rebuild` is set.
 
     A dataset whose manifest records other build parameters is rebuilt, so a changed
     config never silently reuses an old build.
     """
-    path = Path(datasets_dir) / name
+    path = Path(datasets_dir) / (directory or name)
     wanted = params_hash(builder, params)
     if builder == "existing":
         return load_existing(path, name, **params)

@@ -98,6 +98,7 @@ def run_sweep(config: dict[str, Any]) -> SweepOutcome:
         dataset_config["builder"],
         dict(dataset_config.get("params") or {}),
         settings.datasets_dir,
+        directory=dataset_config.get("directory"),
     )
     spec = WorkloadSpec.from_config(dict(config["workload"]))
     if max(settings.k) > min(spec.ground_truth_depth, dataset.count):
