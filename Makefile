@@ -22,7 +22,8 @@ install: $(STAMP)
 install-all:
 	$(MAKE) install EXTRAS=test,all
 
-bench: install
+bench:
+	$(MAKE) install EXTRAS=all
 	$(VENV)/bin/fanns-bench run experiment=laptop
 	$(VENV)/bin/fanns-bench plot results/laptop
 	$(VENV)/bin/fanns-bench report results/laptop > results/laptop/report.md && echo "report: results/laptop/report.md"
