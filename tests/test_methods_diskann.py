@@ -15,7 +15,7 @@ from fanns_bench.filters.predicates import And, Contains, Eq, In, Range
 from fanns_bench.methods.base import FilterBatch
 from fanns_bench.methods.diskann.labels import NO_LABEL, UNFILTERED, encode_labels
 from fanns_bench.methods.diskann.method import DiskANNFiltered
-from fanns_bench.scoring import exact_filtered_top_k
+from tests.method_checks import batch_recall
 
 KINDS = {"category": "categorical", "year": "ordered", "tags": "set"}
 
@@ -115,15 +115,6 @@ def small_dataset(path: Path, count: int = 3000, dimension: int = 32) -> Dataset
     )
 
 
-def recall_at_k(dataset: Dataset, found: np.ndarray, filters: FilterBatch, k: int) -> float:
-    hits = total = 0
-    for row, (query, ids) in enumerate(zip(dataset.queries, filters.match_ids, strict=True)):
-        truth = exact_filtered_top_k(query, dataset.vectors, ids, k, dataset.metric)[0]
-        hits += len(set(truth.tolist()) & set(found[row].tolist()))
-        total += len(truth)
-    return hits / total
-
-
 @pytest.mark.slow
 def test_filtered_vamana_end_to_end(tmp_path: Path):
     pytest.importorskip("venv")
@@ -144,7 +135,7 @@ def test_filtered_vamana_end_to_end(tmp_path: Path):
             assert len(returned) <= len(ids)  # fewer matches than k: the rest is -1 padding
             assert (found[row][len(returned) :] == -1).all()
         assert (found[-2] == -1).all()  # a value no item has
-        assert recall_at_k(dataset, found, filters, 10) >= 0.9
+        assert batch_recall(dataset, found, filters.match_ids, 10) >= 0.9
         assert method.memory_bytes() > dataset.count * dataset.dimension * 4
         unfiltered = method.search(
             dataset.queries[:3],

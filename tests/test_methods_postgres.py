@@ -17,7 +17,7 @@ from fanns_bench.errors import ConfigError, MethodError  # noqa: E402
 from fanns_bench.filters.predicates import And, Contains, Eq, Not, Or, Range  # noqa: E402
 from fanns_bench.methods.base import FilterBatch  # noqa: E402
 from fanns_bench.methods.postgres.method import PgVector  # noqa: E402
-from fanns_bench.scoring import exact_filtered_top_k  # noqa: E402
+from tests.method_checks import batch_recall  # noqa: E402
 
 
 def small_dataset(path: Path, count: int = 3000, dimension: int = 32, **extra) -> Dataset:
@@ -85,15 +85,11 @@ def test_pgvector_end_to_end(tmp_path: Path):
             ef_search=200, iterative_scan="relaxed_order", max_scan_tuples=100000,
         )  # fmt: skip
         assert found.shape == (30, 10) and found.dtype == np.int64
-        hits = total = 0
         for row, ids in enumerate(filters.match_ids):
             returned = found[row][found[row] >= 0]
             assert np.isin(returned, ids).all()
             assert len(returned) == min(10, len(ids))  # fewer than k matches: padded with -1
-            truth = exact_filtered_top_k(dataset.queries[row], dataset.vectors, ids, 10, "ip")[0]
-            hits += len(set(truth.tolist()) & set(returned.tolist()))
-            total += len(truth)
-        assert hits / total >= 0.9
+        assert batch_recall(dataset, found, filters.match_ids, 10) >= 0.9
         assert method.memory_bytes() > dataset.count * dataset.dimension * 4
         assert method.stats()["attribute_index_bytes"] > 0
         with pytest.raises(ConfigError, match="unknown search parameters \\['efSearch'\\]"):

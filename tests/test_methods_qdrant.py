@@ -20,8 +20,7 @@ from fanns_bench.filters.predicates import (
     Or,
     Range,
 )
-from fanns_bench.methods.base import FilterBatch
-from fanns_bench.scoring import exact_filtered_top_k
+from tests.method_checks import check_rare_padded, check_satisfies_with_recall, predicates, run, small_dataset
 
 qd = pytest.importorskip("qdrant_edge")
 
@@ -109,66 +108,15 @@ def test_and_or_not_nest_as_must_should_must_not() -> None:
     assert same(to_qdrant_filter(predicate, TYPES), expected)
 
 
-# --- end to end on a small dataset built here ---------------------------------------------
-
-COLORS = ["red", "green", "blue", 'O\'Brien "quoted"']
+# --- end to end on the shared small dataset ------------------------------------------------
 
 
 @pytest.fixture(scope="module")
 def dataset(tmp_path_factory: pytest.TempPathFactory):
-    """3000 x 32 unit vectors; attributes of every kind; `color == "rare"` on 4 items."""
-    rng = np.random.default_rng(7)
-    vectors = rng.standard_normal((3000, 32)).astype(np.float32)
-    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
-    queries = rng.standard_normal((30, 32)).astype(np.float32)
-    queries /= np.linalg.norm(queries, axis=1, keepdims=True)
-    color = np.array(COLORS)[rng.integers(0, len(COLORS), 3000)]
-    color[rng.choice(3000, 4, replace=False)] = "rare"
-    attributes = pa.table(
-        {
-            "color": color,
-            "year": rng.integers(0, 100, 3000),
-            "tags": [[f"t{j}" for j in rng.choice(20, 3, replace=False)] for _ in range(3000)],
-            "flag": rng.random(3000) < 0.3,
-        }
-    )
-    return write_dataset(
-        tmp_path_factory.mktemp("data") / "small",
-        name="small",
-        vectors=vectors,
-        queries=queries,
-        attributes=attributes,
-        metric="ip",
-        builder="test",
-    )
+    return small_dataset(tmp_path_factory.mktemp("data") / "small")
 
 
-PREDICATES = {
-    "eq": Eq("color", COLORS[3]),
-    "in": In("color", ("red", "blue")),
-    "range": Range("year", 10, 19),
-    "contains": Contains("tags", "t3"),
-    "contains_any": ContainsAny("tags", ("t1", "t2")),
-    "contains_all": ContainsAll("tags", ("t1", "t2")),
-    "and_or_not": And((Or((Eq("color", "red"), Eq("flag", True))), Not(Contains("tags", "t0")))),
-    "none": None,
-}
-
-
-def run(method, dataset, predicate, k: int = 10, **params) -> tuple[np.ndarray, list[np.ndarray]]:
-    queries = np.asarray(dataset.queries)
-    ids = dataset.attributes.ids(predicate)
-    filters = FilterBatch([predicate] * len(queries), [ids] * len(queries), dataset.count)
-    found = method.search(queries, filters, k, **params)
-    truth = [exact_filtered_top_k(q, dataset.vectors, ids, k, "ip")[0] for q in queries]
-    return found, truth
-
-
-def recall(found: np.ndarray, truth: list[np.ndarray]) -> float:
-    hits = sum(
-        len(set(row[row >= 0].tolist()) & set(t.tolist())) for row, t in zip(found, truth, strict=True)
-    )
-    return hits / sum(len(t) for t in truth)
+PREDICATES = predicates("eq", "in", "range", "contains", "contains_any", "contains_all", "and_or_not", "none")
 
 
 @pytest.fixture(scope="module", params=[QdrantHNSW, QdrantACORN])
@@ -183,18 +131,12 @@ def built(request: pytest.FixtureRequest, dataset):
 @pytest.mark.parametrize("shape", sorted(PREDICATES))
 def test_results_satisfy_the_predicate_with_high_recall(built, dataset, shape: str) -> None:
     params = {"acorn_max_selectivity": 1.0} if isinstance(built, QdrantACORN) else {}
-    found, truth = run(built, dataset, PREDICATES[shape], hnsw_ef=256, **params)
-    allowed = set(dataset.attributes.ids(PREDICATES[shape]).tolist())
-    assert set(found[found >= 0].tolist()) <= allowed
-    assert recall(found, truth) >= 0.9
+    check_satisfies_with_recall(built, dataset, PREDICATES[shape], hnsw_ef=256, **params)
 
 
 @pytest.mark.slow
 def test_fewer_matches_than_k_pad_with_minus_one(built, dataset) -> None:
-    found, _ = run(built, dataset, Eq("color", "rare"), hnsw_ef=64)
-    rare = sorted(dataset.attributes.ids(Eq("color", "rare")).tolist())
-    assert all(sorted(row[:4].tolist()) == rare for row in found)
-    assert (found[:, 4:] == -1).all()
+    check_rare_padded(built, dataset, hnsw_ef=64)
 
 
 def test_memory_is_reported_and_close_removes_the_shard(tmp_path) -> None:

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import numpy as np
-import pyarrow as pa
 import pytest
 
-from fanns_bench.data.store import write_dataset
 from fanns_bench.errors import MethodError
 from fanns_bench.filters.predicates import (
     And,
@@ -23,6 +21,17 @@ from fanns_bench.methods.base import FilterBatch
 from fanns_bench.methods.usearch_methods.partition import UsearchPartition
 from fanns_bench.methods.usearch_methods.postfilter import UsearchPostfilter, candidate_count
 from fanns_bench.scoring import exact_filtered_top_k
+from tests.method_checks import (
+    COLORS,
+    RARE,
+    check_no_match_is_all_padding,
+    check_rare_padded,
+    check_satisfies_with_recall,
+    predicates,
+    recall,
+    run,
+    small_dataset,
+)
 
 KINDS = {"color": "categorical", "year": "ordered", "tags": "set"}
 
@@ -58,54 +67,12 @@ def test_candidate_count_is_k_over_selectivity_rounded_up_and_capped() -> None:
     assert candidate_count(0, 500, 10, 3.0, 10_000) == 0
 
 
-# --- end to end on a small dataset built here ---------------------------------------------
-
-COLORS = ["red", "green", "blue", 'O\'Brien "quoted"']
+# --- end to end on the shared small dataset ------------------------------------------------
 
 
 @pytest.fixture(scope="module")
 def dataset(tmp_path_factory: pytest.TempPathFactory):
-    """3000 x 32 unit vectors; attributes of every kind; `color == "rare"` on 4 items."""
-    rng = np.random.default_rng(7)
-    vectors = rng.standard_normal((3000, 32)).astype(np.float32)
-    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
-    queries = rng.standard_normal((30, 32)).astype(np.float32)
-    queries /= np.linalg.norm(queries, axis=1, keepdims=True)
-    color = np.array(COLORS)[rng.integers(0, len(COLORS), 3000)]
-    color[rng.choice(3000, 4, replace=False)] = "rare"
-    attributes = pa.table(
-        {
-            "color": color,
-            "year": rng.integers(0, 100, 3000),
-            "tags": [[f"t{j}" for j in rng.choice(20, 3, replace=False)] for _ in range(3000)],
-            "flag": rng.random(3000) < 0.3,
-        }
-    )
-    return write_dataset(
-        tmp_path_factory.mktemp("data") / "small",
-        name="small",
-        vectors=vectors,
-        queries=queries,
-        attributes=attributes,
-        metric="ip",
-        builder="test",
-    )
-
-
-def run(method, dataset, predicate, k: int = 10, **params) -> tuple[np.ndarray, list[np.ndarray]]:
-    queries = np.asarray(dataset.queries)
-    ids = dataset.attributes.ids(predicate)
-    filters = FilterBatch([predicate] * len(queries), [ids] * len(queries), dataset.count)
-    found = method.search(queries, filters, k, **params)
-    truth = [exact_filtered_top_k(q, dataset.vectors, ids, k, "ip")[0] for q in queries]
-    return found, truth
-
-
-def recall(found: np.ndarray, truth: list[np.ndarray]) -> float:
-    hits = sum(
-        len(set(row[row >= 0].tolist()) & set(t.tolist())) for row, t in zip(found, truth, strict=True)
-    )
-    return hits / sum(len(t) for t in truth)
+    return small_dataset(tmp_path_factory.mktemp("data") / "small")
 
 
 @pytest.fixture(scope="module")
@@ -138,10 +105,7 @@ PARTITION_PREDICATES = {
 
 @pytest.mark.parametrize("shape", sorted(PARTITION_PREDICATES))
 def test_partition_results_satisfy_the_predicate(partitioned, dataset, shape: str) -> None:
-    found, truth = run(partitioned, dataset, PARTITION_PREDICATES[shape], ef=256)
-    allowed = set(dataset.attributes.ids(PARTITION_PREDICATES[shape]).tolist())
-    assert set(found[found >= 0].tolist()) <= allowed
-    assert recall(found, truth) >= 0.9
+    check_satisfies_with_recall(partitioned, dataset, PARTITION_PREDICATES[shape], ef=256)
 
 
 def test_partition_builds_indexes_only_for_large_groups(partitioned) -> None:
@@ -152,15 +116,11 @@ def test_partition_builds_indexes_only_for_large_groups(partitioned) -> None:
 
 
 def test_partition_pads_when_fewer_than_k_match(partitioned, dataset) -> None:
-    found, _ = run(partitioned, dataset, Eq("color", "rare"), ef=64)
-    rare = sorted(dataset.attributes.ids(Eq("color", "rare")).tolist())
-    assert all(sorted(row[:4].tolist()) == rare for row in found)
-    assert (found[:, 4:] == -1).all()
+    check_rare_padded(partitioned, dataset, ef=64)
 
 
 def test_partition_value_absent_from_data_returns_nothing(partitioned, dataset) -> None:
-    found, _ = run(partitioned, dataset, Eq("color", "purple"))
-    assert (found == -1).all()
+    check_no_match_is_all_padding(partitioned, dataset)
 
 
 def test_partition_refuses_unsupported_shapes_at_search(partitioned, dataset) -> None:
@@ -168,33 +128,21 @@ def test_partition_refuses_unsupported_shapes_at_search(partitioned, dataset) ->
         run(partitioned, dataset, Range("year", 1, 5))
 
 
-POSTFILTER_PREDICATES = {
-    "eq": Eq("color", COLORS[3]),
-    "range": Range("year", 10, 19),
-    "contains_all": ContainsAll("tags", ("t1", "t2")),
-    "and_or_not": And((Or((Eq("color", "red"), Eq("flag", True))), Not(Contains("tags", "t0")))),
-    "none": None,
-}
+POSTFILTER_PREDICATES = predicates("eq", "range", "contains_all", "and_or_not", "none")
 
 
 @pytest.mark.parametrize("shape", sorted(POSTFILTER_PREDICATES))
 def test_postfilter_results_satisfy_the_predicate(postfilter, dataset, shape: str) -> None:
-    found, truth = run(postfilter, dataset, POSTFILTER_PREDICATES[shape], ef=256, oversample=4)
-    allowed = set(dataset.attributes.ids(POSTFILTER_PREDICATES[shape]).tolist())
-    assert set(found[found >= 0].tolist()) <= allowed
-    assert recall(found, truth) >= 0.9
+    check_satisfies_with_recall(postfilter, dataset, POSTFILTER_PREDICATES[shape], ef=256, oversample=4)
 
 
 def test_postfilter_pads_when_fewer_than_k_match(postfilter, dataset) -> None:
-    found, _ = run(postfilter, dataset, Eq("color", "rare"), ef=64, oversample=4)
-    rare = sorted(dataset.attributes.ids(Eq("color", "rare")).tolist())
-    assert all(sorted(row[:4].tolist()) == rare for row in found)
-    assert (found[:, 4:] == -1).all()
+    check_rare_padded(postfilter, dataset, ef=64, oversample=4)
 
 
 def test_postfilter_without_oversampling_loses_recall_at_low_selectivity(postfilter, dataset) -> None:
     # the cap bounds the candidates: at 1/750 selectivity most true neighbours are never fetched
-    found, truth = run(postfilter, dataset, Eq("color", "rare"), ef=16, oversample=1, max_candidates=16)
+    found, truth = run(postfilter, dataset, RARE, ef=16, oversample=1, max_candidates=16)
     assert recall(found, truth) < 0.5
     assert postfilter.stats()["candidates"] == 16 * len(found)
 
