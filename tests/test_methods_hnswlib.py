@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from fanns_bench.methods.base import FilterBatch
-from fanns_bench.methods.hnswlib_filter.membership import membership_test
+from fanns_bench.methods.common.membership import membership_test
 from tests.method_checks import (
     RARE,
     check_no_match_is_all_padding,

@@ -8,7 +8,7 @@ import numpy as np
 
 from fanns_bench.data.store import Dataset
 from fanns_bench.methods.base import ANY_FILTER, FilterBatch, Method, pad_results
-from fanns_bench.methods.hnswlib_filter.membership import membership_test
+from fanns_bench.methods.common.membership import membership_test
 
 SPACES = {"ip": "ip", "l2": "l2"}
 ADD_CHUNK = 100_000

@@ -3,7 +3,7 @@
 kannolo evaluates the filter through a Python callable per visited candidate and
 answers one query per call, so both methods run single-threaded, one query at a
 time. The callable is a bound C method over the query's match set (see
-`hnswlib_filter.membership`). Unfiltered queries use the plain HNSW `search`.
+`methods.common.membership`). Unfiltered queries use the plain HNSW `search`.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import numpy as np
 
 from fanns_bench.data.store import Dataset
 from fanns_bench.methods.base import ANY_FILTER, FilterBatch, Method, pad_results
-from fanns_bench.methods.hnswlib_filter.membership import membership_test
+from fanns_bench.methods.common.membership import membership_test
 
 METRICS = {"ip": "ip", "l2": "l2"}
 

@@ -23,8 +23,8 @@ from fanns_bench.data.store import Dataset
 from fanns_bench.errors import ConfigError, MethodError
 from fanns_bench.filters.evaluate import CATEGORICAL, SET
 from fanns_bench.methods.base import ANY_FILTER, FilterBatch, Method
+from fanns_bench.methods.common.values import plain_column, plain_type, value_types
 from fanns_bench.methods.lance.sql import to_lance_where
-from fanns_bench.methods.qdrant.values import plain_column, plain_type, value_types
 
 ID, VECTOR = "fanns_id", "fanns_vector"
 DISTANCES = {"ip": "dot", "l2": "l2"}

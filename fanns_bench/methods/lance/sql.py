@@ -38,7 +38,7 @@ from fanns_bench.filters.predicates import (
     Range,
     leaves,
 )
-from fanns_bench.methods.qdrant.values import plain_value
+from fanns_bench.methods.common.values import plain_value
 
 
 def to_lance_where(

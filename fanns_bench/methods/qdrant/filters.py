@@ -36,7 +36,7 @@ from fanns_bench.filters.predicates import (
     Predicate,
     Range,
 )
-from fanns_bench.methods.qdrant.values import plain_value
+from fanns_bench.methods.common.values import plain_value
 
 
 def to_qdrant_filter(predicate: Predicate, types: dict[str, pa.DataType]) -> Any:

@@ -21,8 +21,8 @@ import pyarrow as pa
 from fanns_bench.data.store import Dataset
 from fanns_bench.errors import MethodError
 from fanns_bench.methods.base import ANY_FILTER, FilterBatch, Method, pad_results
+from fanns_bench.methods.common.values import plain_column, value_types
 from fanns_bench.methods.qdrant.filters import to_qdrant_filter
-from fanns_bench.methods.qdrant.values import plain_column, value_types
 
 DISTANCES = {"ip": "Dot", "l2": "Euclid"}
 UPSERT_CHUNK = 2048

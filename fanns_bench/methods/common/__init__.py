@@ -1,0 +1,1 @@
+"""Helpers shared by several method families (attribute values, membership callables)."""
