@@ -23,6 +23,7 @@ from fanns_bench.data.store import Dataset
 from fanns_bench.errors import ConfigError, MethodError
 from fanns_bench.filters.evaluate import CATEGORICAL, SET
 from fanns_bench.methods.base import ANY_FILTER, FilterBatch, Method
+from fanns_bench.methods.common.disk import directory_bytes
 from fanns_bench.methods.common.values import plain_column, plain_type, value_types
 from fanns_bench.methods.lance.sql import to_lance_where
 
@@ -150,13 +151,7 @@ class LanceDB(Method):
 
     def memory_bytes(self) -> int:
         """Bytes the table occupies on disk: data, vector index and scalar indexes."""
-        if self._directory is None:
-            return 0
-        return sum(
-            os.stat(Path(folder) / name).st_blocks * 512
-            for folder, _, names in os.walk(self._directory)
-            for name in names
-        )
+        return directory_bytes(self._directory)
 
     def close(self) -> None:
         self._table = None

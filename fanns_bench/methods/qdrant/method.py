@@ -9,7 +9,6 @@ over the payload-index matches (`full_scan_threshold_kb`).
 
 from __future__ import annotations
 
-import os
 import shutil
 import tempfile
 from pathlib import Path
@@ -21,6 +20,7 @@ import pyarrow as pa
 from fanns_bench.data.store import Dataset
 from fanns_bench.errors import MethodError
 from fanns_bench.methods.base import ANY_FILTER, FilterBatch, Method, pad_results
+from fanns_bench.methods.common.disk import directory_bytes
 from fanns_bench.methods.common.values import plain_column, value_types
 from fanns_bench.methods.qdrant.filters import to_qdrant_filter
 
@@ -169,13 +169,7 @@ class QdrantHNSW(Method):
 
     def memory_bytes(self) -> int:
         """Bytes the shard occupies on disk (allocated blocks: vectors, graph, payload indexes)."""
-        if self._directory is None:
-            return 0
-        return sum(
-            os.stat(Path(folder) / name).st_blocks * 512
-            for folder, _, names in os.walk(self._directory)
-            for name in names
-        )
+        return directory_bytes(self._directory)
 
     def close(self) -> None:
         if self._shard is not None:
