@@ -17,6 +17,18 @@ from fanns_bench.methods.faiss_selectors.common import (
 )
 
 
+def build_hnsw_flat(dataset: Dataset, metric: str, threads: int, build_params: dict[str, Any]) -> Any:
+    """An `IndexHNSWFlat` over the dataset's vectors (`M` default 32, `efConstruction` default 100)."""
+    import faiss
+
+    set_threads(threads)
+    m = int(build_params.get("M", 32))
+    index = faiss.IndexHNSWFlat(dataset.dimension, m, faiss_metric(metric))
+    index.hnsw.efConstruction = int(build_params.get("efConstruction", 100))
+    index.add(as_float32(dataset.vectors))
+    return index
+
+
 class FaissHNSW(Method):
     """`IndexHNSWFlat` searched with `SearchParametersHNSW(efSearch, sel=IDSelectorBitmap)`."""
 
@@ -26,17 +38,9 @@ class FaissHNSW(Method):
     description = "faiss HNSW, filtered in-graph by an IDSelectorBitmap per query"
 
     def build(self, dataset: Dataset) -> None:
-        import faiss
+        self.index = build_hnsw_flat(dataset, self.metric, self.threads, self.build_params)
 
-        set_threads(self.threads)
-        m = int(self.build_params.get("M", 32))
-        self.index = faiss.IndexHNSWFlat(dataset.dimension, m, faiss_metric(self.metric))
-        self.index.hnsw.efConstruction = int(self.build_params.get("efConstruction", 100))
-        self.index.add(as_float32(dataset.vectors))
-
-    def search(
-        self, queries: np.ndarray, filters: FilterBatch, k: int, **search_params: Any
-    ) -> np.ndarray:
+    def search(self, queries: np.ndarray, filters: FilterBatch, k: int, **search_params: Any) -> np.ndarray:
         import faiss
 
         set_threads(self.threads)

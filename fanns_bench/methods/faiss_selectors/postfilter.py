@@ -8,12 +8,8 @@ import numpy as np
 
 from fanns_bench.data.store import Dataset
 from fanns_bench.methods.base import ANY_FILTER, FilterBatch, Method, pad_results
-from fanns_bench.methods.faiss_selectors.common import (
-    as_float32,
-    faiss_metric,
-    index_bytes,
-    set_threads,
-)
+from fanns_bench.methods.faiss_selectors.common import as_float32, index_bytes, set_threads
+from fanns_bench.methods.faiss_selectors.hnsw import build_hnsw_flat
 
 
 class FaissHNSWPostfilter(Method):
@@ -28,18 +24,10 @@ class FaissHNSWPostfilter(Method):
     description = "post-filter: unfiltered faiss HNSW with oversampling k/selectivity, capped"
 
     def build(self, dataset: Dataset) -> None:
-        import faiss
-
-        set_threads(self.threads)
-        m = int(self.build_params.get("M", 32))
-        self.index = faiss.IndexHNSWFlat(dataset.dimension, m, faiss_metric(self.metric))
-        self.index.hnsw.efConstruction = int(self.build_params.get("efConstruction", 100))
-        self.index.add(as_float32(dataset.vectors))
+        self.index = build_hnsw_flat(dataset, self.metric, self.threads, self.build_params)
         self.count = dataset.count
 
-    def search(
-        self, queries: np.ndarray, filters: FilterBatch, k: int, **search_params: Any
-    ) -> np.ndarray:
+    def search(self, queries: np.ndarray, filters: FilterBatch, k: int, **search_params: Any) -> np.ndarray:
         import faiss
 
         set_threads(self.threads)
