@@ -64,16 +64,19 @@ class Contender:
     single_threaded: bool = False
 
 
-def contenders(m: int, gamma: int, m_beta: int, ef_construction: int) -> list[Contender]:
+def contenders(m: int, gammas: list[int], m_beta: int, ef_construction: int) -> list[Contender]:
     common = {"ef_construction": ef_construction}
-    return [
+    ours = [
         Contender(
             f"acorn_gamma (M={m}, γ={gamma}, M_β={m_beta})",
             "acorn_gamma",
             {"M": m, "gamma": gamma, "M_beta": m_beta, **common},
             "ef_search",
             EF_GRID,
-        ),
+        )
+        for gamma in gammas
+    ]
+    return ours + [
         Contender(f"acorn_1 (M={m})", "acorn_1", {"M": m, **common}, "ef_search", EF_GRID),
         Contender(
             f"faiss HNSW + IDSelectorBitmap (M={m})",
@@ -274,7 +277,9 @@ def summary(builds: list[dict], points: list[dict], threads: list[int], queries:
             f"{b['memory_bytes'] / 1e6:.0f} | {b['rss_growth_bytes'] / 1e6:.0f} |"
         )
     lines += ["", "## QPS at recall >= 0.9 / >= 0.95, and the best recall reached", ""]
-    header = "| method | threads | " + " | ".join(f"{s} QPS@0.9 | {s} QPS@0.95 | {s} max R" for s in LABELS)
+    header = (
+        "| method | threads | " + " | ".join(f"{s} QPS@0.9 | {s} QPS@0.95 | {s} max R" for s in LABELS) + " |"
+    )
     lines += [header, "|" + "---|" * (2 + 3 * len(LABELS))]
     labels = list(dict.fromkeys(p["label"] for p in points))
     for label in labels:
@@ -328,7 +333,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--queries", type=int, default=1000)
     parser.add_argument("--threads", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--M", type=int, default=32)
-    parser.add_argument("--gamma", type=int, default=12)
+    parser.add_argument("--gamma", type=int, nargs="+", default=[12, 100], help="one acorn_gamma per value")
     parser.add_argument("--M-beta", type=int, default=64)
     parser.add_argument("--ef-construction", type=int, default=100)
     parser.add_argument("--cap-seconds", type=float, default=8.0)

@@ -46,10 +46,12 @@ int BuildParams::level0_capacity() const {
   return std::min(M * gamma, M_beta + 2 * M);
 }
 
-int BuildParams::upper_capacity() const { return variant == Variant::One ? M : M * gamma; }
+// Upper levels are HNSW's in both variants: the search descends them greedily
+// without the predicate, so only HNSW's M diverse links are ever used.
+int BuildParams::upper_capacity() const { return M; }
 
-int BuildParams::candidate_count() const {
-  return variant == Variant::One ? ef_construction : M * gamma;
+int BuildParams::candidate_count(int level) const {
+  return variant == Variant::One || level > 0 ? ef_construction : M * gamma;
 }
 
 size_t Graph::memory_bytes() const {
@@ -217,7 +219,7 @@ class Builder {
     }
     for (int level = std::min(node_level, top_level); level >= 0; --level) {
       search_layer(level, distance, current, current_distance, ctx);
-      const size_t keep = std::min<size_t>(params_.candidate_count(), ctx.pool.size());
+      const size_t keep = std::min<size_t>(params_.candidate_count(level), ctx.pool.size());
       std::partial_sort(ctx.pool.begin(), ctx.pool.begin() + keep, ctx.pool.end(), closer);
       ctx.pool.resize(keep);
       select_neighbors(node, level, ctx.pool, ctx.selected, ctx);
@@ -236,7 +238,7 @@ class Builder {
     }
   }
 
-  /// Final order and flags of `node`'s lists (ACORN-gamma). Level-0 entries
+  /// Final order and flags of `node`'s level-0 list (ACORN-gamma). Entries
   /// past the first M_beta are compressed: flagged to be expanded at search time.
   /// Lists are nearest-first, so with a permissive predicate the truncated
   /// lookup would see a k-NN graph, which splits clustered data into islands;
@@ -244,23 +246,19 @@ class Builder {
   /// the whole list) are listed first, the others follow in distance order.
   /// Only the order changes, never the set of links or their flags.
   void finalize(int32_t node, BuildContext& ctx) {
-    for (int level = 0; level <= levels_[node]; ++level) {
-      lists_.read_with_distances(node, level, ctx.scratch);
-      std::vector<Neighbor>& encoded = ctx.pool;
-      encoded = ctx.scratch;
-      for (size_t i = 0; i < encoded.size(); ++i) {
-        if (level == 0 && i >= static_cast<size_t>(params_.M_beta)) encoded[i].id = ~encoded[i].id;
-      }
-      if (params_.diversify) {
-        rng_prune(ctx.scratch, params_.M, ctx.selected, ctx);
-        ctx.covered.reset(levels_.size());
-        for (const Neighbor& kept : ctx.selected) ctx.covered.insert(kept.id);
-        std::stable_partition(encoded.begin(), encoded.end(), [&](const Neighbor& link) {
-          return ctx.covered.contains(link_id(link.id));
-        });
-      }
-      lists_.write(node, level, encoded);
+    lists_.read_with_distances(node, 0, ctx.scratch);
+    std::vector<Neighbor>& encoded = ctx.pool;
+    encoded = ctx.scratch;
+    for (size_t i = params_.M_beta; i < encoded.size(); ++i) encoded[i].id = ~encoded[i].id;
+    if (params_.diversify) {
+      rng_prune(ctx.scratch, params_.M, ctx.selected, ctx);
+      ctx.covered.reset(levels_.size());
+      for (const Neighbor& kept : ctx.selected) ctx.covered.insert(kept.id);
+      std::stable_partition(encoded.begin(), encoded.end(), [&](const Neighbor& link) {
+        return ctx.covered.contains(link_id(link.id));
+      });
     }
+    lists_.write(node, 0, encoded);
   }
 
   Graph finish(size_t count) {
@@ -354,13 +352,10 @@ class Builder {
   /// Choose the links of `owner` at `level` from `candidates` (sorted closest first).
   void select_neighbors(int32_t owner, int level, const std::vector<Neighbor>& candidates,
                         std::vector<Neighbor>& out, BuildContext& ctx) {
-    if (params_.variant == Variant::One) {
-      rng_prune(candidates, lists_.capacity(level), out, ctx);
-    } else if (level == 0) {
+    if (params_.variant == Variant::Gamma && level == 0) {
       compress(owner, candidates, out, ctx);
     } else {
-      out.assign(candidates.begin(),
-                 candidates.begin() + std::min<size_t>(candidates.size(), lists_.capacity(level)));
+      rng_prune(candidates, lists_.capacity(level), out, ctx);
     }
   }
 
@@ -421,14 +416,11 @@ class Builder {
                        incoming);
     const int capacity = lists_.capacity(level);
     if (static_cast<int>(ctx.scratch.size()) > capacity) {
-      if (params_.variant == Variant::One) {
-        std::vector<Neighbor> merged = ctx.scratch;
-        rng_prune(merged, capacity, ctx.scratch, ctx);
-      } else if (level == 0) {
-        std::vector<Neighbor> merged = ctx.scratch;
+      std::vector<Neighbor> merged = ctx.scratch;
+      if (params_.variant == Variant::Gamma && level == 0) {
         compress(owner, merged, ctx.scratch, ctx);
       } else {
-        ctx.scratch.resize(capacity);
+        rng_prune(merged, capacity, ctx.scratch, ctx);
       }
     }
     lists_.write(owner, level, ctx.scratch);

@@ -41,10 +41,11 @@ struct BuildParams {
   void validate() const;
   /// Level-0 list capacity while building (and the most a list can hold).
   int level0_capacity() const;
-  /// Upper-level list capacity.
+  /// Upper-level list capacity (M: upper levels are HNSW's in both variants).
   int upper_capacity() const;
-  /// Number of candidates a new node considers as neighbours (M*gamma or efC).
-  int candidate_count() const;
+  /// Candidates a new node chooses its links from at `level` (M*gamma on
+  /// ACORN-gamma's level 0, ef_construction otherwise).
+  int candidate_count(int level) const;
 };
 
 struct SearchParams {
