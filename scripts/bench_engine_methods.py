@@ -23,13 +23,10 @@ import time
 from pathlib import Path
 
 import numpy as np
+from _bench_common import bench_dataset, run_method, selectivity_batches
 
-from fanns_bench.data.synthetic import build as build_synthetic
-from fanns_bench.filters.predicates import Eq
-from fanns_bench.methods.base import FilterBatch
 from fanns_bench.methods.diskann.method import DiskANNFiltered
 from fanns_bench.methods.postgres.method import PgVector
-from fanns_bench.scoring import exact_filtered_top_k
 
 PGVECTOR_POINTS = [
     {"ef_search": 40, "iterative_scan": "off"},
@@ -39,53 +36,6 @@ PGVECTOR_POINTS = [
     {"ef_search": 40, "iterative_scan": "strict_order"},
 ]
 DISKANN_POINTS = [{"complexity": c} for c in (10, 30, 100, 300)]
-
-
-def value_near(dataset, share: float) -> tuple[str, float]:
-    values, counts = np.unique(dataset.attributes.column("category").to_pylist(), return_counts=True)
-    best = int(np.argmin(np.abs(np.log(counts / dataset.count) - np.log(share))))
-    return str(values[best]), counts[best] / dataset.count
-
-
-def recall(dataset, queries, filters, found, k=10) -> float:
-    hits = total = 0
-    for row, ids in enumerate(filters.match_ids):
-        truth = exact_filtered_top_k(queries[row], dataset.vectors, ids, k, dataset.metric)[0]
-        hits += len(set(truth.tolist()) & set(found[row].tolist()))
-        total += len(truth)
-    return hits / total
-
-
-def measure(method, dataset, queries, batches, points) -> list[dict]:
-    rows = []
-    for params in points:
-        for label, (selectivity, filters) in batches.items():
-            method.search(queries, filters, 10, **params)  # warm-up, untimed
-            started = time.perf_counter()
-            found = method.search(queries, filters, 10, **params)
-            seconds = time.perf_counter() - started
-            rows.append(
-                {
-                    "method": method.name,
-                    "params": params,
-                    "bucket": label,
-                    "selectivity": selectivity,
-                    "recall@10": recall(dataset, queries, filters, found),
-                    "qps": len(queries) / seconds,
-                }
-            )
-    return rows
-
-
-def run_method(method, dataset, queries, batches, points) -> tuple[float, int, list[dict]]:
-    try:
-        started = time.perf_counter()
-        method.build(dataset)
-        build_seconds = time.perf_counter() - started
-        method.threads = 1  # built with 2 threads; searched on one
-        return build_seconds, method.memory_bytes(), measure(method, dataset, queries, batches, points)
-    finally:
-        method.close()
 
 
 def pip_install_seconds(requirements: list[str], workdir: Path) -> float:
@@ -115,20 +65,9 @@ def main() -> None:
     parser.add_argument("--skip-install", action="store_true")
     args = parser.parse_args()
     args.workdir.mkdir(parents=True, exist_ok=True)
-    dataset = build_synthetic(
-        args.workdir / "data", "engine-bench", count=args.count, queries=args.queries,
-        dimension=args.dimension, latent_dimension=24, clusters=100, categories=40, seed=0,
-    )  # fmt: skip
+    dataset = bench_dataset(args.workdir / "data", "engine-bench", args.count, args.queries, args.dimension)
     queries = np.asarray(dataset.queries, dtype=np.float32)
-    batches = {}
-    for label, share in (("~1%", 0.01), ("~10%", 0.1)):
-        value, selectivity = value_near(dataset, share)
-        predicate = Eq("category", value)
-        ids = dataset.attributes.ids(predicate)
-        batches[label] = (
-            selectivity,
-            FilterBatch([predicate] * len(queries), [ids] * len(queries), dataset.count),
-        )
+    batches = selectivity_batches(dataset, queries)
     print(f"dataset: {dataset.count} x {dataset.dimension}, {len(queries)} queries, metric {dataset.metric}")
     print(f"filters: { ({k: round(v[0], 4) for k, v in batches.items()}) }; 1 search thread, 2 build threads")
     results, builds = [], []
@@ -146,7 +85,7 @@ def main() -> None:
     for row in results:
         print(
             f"| {row['method']} | {row['params']} | {row['bucket']} | {row['selectivity']:.4f} "
-            f"| {row['recall@10']:.3f} | {row['qps']:.0f} |"
+            f"| {row['recall']:.3f} | {row['qps']:.0f} |"
         )
     print("\n| method | build s | index MB |\n|---|---|---|")
     for name, seconds, size in builds:

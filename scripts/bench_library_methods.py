@@ -18,16 +18,12 @@ from __future__ import annotations
 
 import argparse
 import os
-import time
 from pathlib import Path
 
 import numpy as np
+from _bench_common import bench_dataset, run_method, selectivity_batches
 
-from fanns_bench.data.synthetic import build as build_synthetic
-from fanns_bench.filters.predicates import Eq
-from fanns_bench.methods.base import FilterBatch
 from fanns_bench.methods.registry import get_method
-from fanns_bench.scoring import exact_filtered_top_k
 
 QDRANT = {"m": 16, "ef_construct": 100}
 ACORN = {"acorn_max_selectivity": 1.0}
@@ -75,49 +71,11 @@ POINTS: dict[str, tuple[str, dict, list[dict]]] = {
 }
 
 
-def value_near(dataset, share: float) -> tuple[str, float]:
-    """The category value whose share of the items is closest to `share` (log scale)."""
-    values, counts = np.unique(dataset.attributes.column("category").to_pylist(), return_counts=True)
-    best = int(np.argmin(np.abs(np.log(counts / dataset.count) - np.log(share))))
-    return str(values[best]), counts[best] / dataset.count
-
-
-def recall(dataset, queries, filters, found, k: int = 10) -> float:
-    hits = total = 0
-    for row, ids in enumerate(filters.match_ids):
-        truth = exact_filtered_top_k(queries[row], dataset.vectors, ids, k, dataset.metric)[0]
-        hits += len(set(truth.tolist()) & set(found[row].tolist()))
-        total += len(truth)
-    return hits / total
-
-
 def bench_method(label: str, dataset, queries, batches) -> tuple[dict, list[dict]]:
     name, build_params, points = POINTS[label]
     method = get_method(name)(metric=dataset.metric, threads=os.cpu_count() or 1, **build_params)
-    try:
-        started = time.perf_counter()
-        method.build(dataset)
-        built = {"build_s": time.perf_counter() - started, "index_bytes": method.memory_bytes()}
-        method.threads = 1
-        rows = []
-        for params in points:
-            for label, (selectivity, filters) in batches.items():
-                method.search(queries, filters, 10, **params)  # warm-up, untimed
-                started = time.perf_counter()
-                found = method.search(queries, filters, 10, **params)
-                seconds = time.perf_counter() - started
-                rows.append(
-                    {
-                        "params": params,
-                        "bucket": label,
-                        "selectivity": selectivity,
-                        "recall": recall(dataset, queries, filters, found),
-                        "qps": len(queries) / seconds,
-                    }
-                )
-        return built, rows
-    finally:
-        method.close()
+    build_seconds, index_bytes, rows = run_method(method, dataset, queries, batches, points)
+    return {"build_s": build_seconds, "index_bytes": index_bytes}, rows
 
 
 def main() -> None:
@@ -133,27 +91,15 @@ def main() -> None:
     if unknown:
         parser.error(f"unknown methods {sorted(unknown)}; choose from {sorted(POINTS)}")
 
-    dataset = build_synthetic(
+    dataset = bench_dataset(
         args.workdir / f"synthetic_{args.count}_{args.dimension}",
         "library_bench",
-        count=args.count,
-        queries=args.queries,
-        dimension=args.dimension,
-        latent_dimension=24,
-        clusters=100,
-        categories=40,
-        seed=0,
+        args.count,
+        args.queries,
+        args.dimension,
     )
     queries = np.ascontiguousarray(dataset.queries[: args.queries])
-    batches = {}
-    for label, share in (("~1%", 0.01), ("~10%", 0.10)):
-        value, selectivity = value_near(dataset, share)
-        predicate = Eq("category", value)
-        ids = dataset.attributes.ids(predicate)
-        batches[label] = (
-            selectivity,
-            FilterBatch([predicate] * len(queries), [ids] * len(queries), dataset.count),
-        )
+    batches = selectivity_batches(dataset, queries)
     print(
         f"dataset: synthetic {dataset.count} x {dataset.dimension} (ip), {len(queries)} queries, "
         f"k=10, 1 search thread, build threads {os.cpu_count()}"
