@@ -16,7 +16,7 @@ def unit_rows(rows: int, dim: int, seed: int = 0) -> np.ndarray:
     return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
 
 
-def write(tmp_path, vectors=None, queries=None, attributes=None, metric="ip"):
+def write(tmp_path, vectors=None, queries=None, attributes=None, metric="ip", **options):
     vectors = unit_rows(10, 4) if vectors is None else vectors
     return write_dataset(
         tmp_path / "d",
@@ -26,6 +26,7 @@ def write(tmp_path, vectors=None, queries=None, attributes=None, metric="ip"):
         attributes=pa.table({"a": list(range(len(vectors)))}) if attributes is None else attributes,
         metric=metric,
         builder="test",
+        **options,
     )
 
 
@@ -42,6 +43,37 @@ def test_rewrite_leaves_no_staging_directories(tmp_path):
     write(tmp_path)
     write(tmp_path)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["d"]
+
+
+def test_strided_view_is_copied_in_blocks(tmp_path):
+    source = np.arange(7 * 8, dtype=np.float64).reshape(7, 8)
+    dataset = write_dataset(
+        tmp_path / "d",
+        name="d",
+        vectors=source[:, ::2],
+        queries=source[:2, 1::2],
+        attributes=pa.table({"a": list(range(7))}),
+        metric="l2",
+        builder="test",
+        block_rows=3,
+    )
+    assert dataset.vectors.dtype == np.float32 and dataset.vectors.flags.c_contiguous
+    assert np.array_equal(dataset.vectors, source[:, ::2].astype(np.float32))
+    assert np.array_equal(dataset.queries, source[:2, 1::2].astype(np.float32))
+
+
+def test_normalize_makes_rows_unit_length_and_leaves_zero_rows(tmp_path):
+    vectors = unit_rows(10, 4) * 3
+    assert np.allclose(write(tmp_path, vectors=vectors, normalize=True).vectors, vectors / 3, atol=1e-6)
+    vectors[4] = 0
+    assert not write(tmp_path, vectors=vectors, metric="l2", normalize=True).vectors[4].any()
+
+
+@pytest.mark.parametrize("vectors", [np.zeros(4, np.float32), np.zeros((0, 4), np.float32)])
+def test_non_matrix_or_empty_vectors_are_rejected_and_nothing_is_left(tmp_path, vectors):
+    with pytest.raises(DatasetError, match="vectors: expected a non-empty 2-d matrix"):
+        write(tmp_path, vectors=vectors, queries=unit_rows(3, 4), attributes=pa.table({"a": [1]}))
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_nan_vector_is_rejected_with_its_row(tmp_path):

@@ -28,11 +28,10 @@ from fanns_bench.data.arxiv_schema import ATTRIBUTE_KINDS, read_attributes_jsonl
 from fanns_bench.data.importers.common import (
     json_lines,
     workload_table,
-    write_store_blockwise,
     write_workload,
 )
 from fanns_bench.data.importers.formats import read_fvecs, read_ivecs
-from fanns_bench.data.store import Dataset
+from fanns_bench.data.store import Dataset, write_dataset
 from fanns_bench.errors import DatasetError
 from fanns_bench.filters.predicates import Contains, Eq, Predicate, Range
 from fanns_bench.scoring import scores
@@ -120,7 +119,7 @@ def convert(source: str | Path, path: str | Path, *, name: str, block_rows: int 
             f"{source}: {attributes.num_rows} attribute lines but "
             f"{published.vectors.shape[0]} database vectors"
         )
-    dataset = write_store_blockwise(
+    dataset = write_dataset(
         Path(path),
         name=name,
         vectors=published.vectors,

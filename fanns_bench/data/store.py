@@ -30,6 +30,7 @@ METRICS = ("ip", "l2")
 FILES = ("vectors.npy", "queries.npy", "attributes.parquet")
 NORM_TOLERANCE = 1e-3
 CHECK_ROWS = 65536
+BLOCK_ROWS = 65536
 
 
 @dataclass
@@ -75,16 +76,24 @@ def write_dataset(
     metric: str,
     builder: str,
     extra: dict[str, Any] | None = None,
+    normalize: bool = False,
+    block_rows: int = BLOCK_ROWS,
 ) -> Dataset:
-    """Write a dataset atomically (into a temporary sibling, then rename) and load it back."""
+    """Write a dataset atomically (into a temporary sibling, then rename) and load it back.
+
+    `vectors` and `queries` may be any 2-d arrays, including strided memory-mapped views of
+    a source file: they are copied `block_rows` rows at a time into memory-mapped float32
+    `.npy` files, so memory holds one block, never a second copy of the matrix. `normalize`
+    L2-normalises each row on the way (all-zero rows stay zero).
+    """
     path = Path(path)
     if metric not in METRICS:
         raise DatasetError(f"metric {metric!r} of dataset {name!r} is not one of {METRICS}")
     path.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
     try:
-        np.save(staging / "vectors.npy", np.ascontiguousarray(vectors, dtype=np.float32))
-        np.save(staging / "queries.npy", np.ascontiguousarray(queries, dtype=np.float32))
+        for label, matrix in (("vectors", vectors), ("queries", queries)):
+            _write_matrix(matrix, staging / f"{label}.npy", block_rows, normalize)
         pq.write_table(attributes, staging / "attributes.parquet")
         manifest = {
             "name": name,
@@ -105,6 +114,21 @@ def write_dataset(
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return load_dataset(path)
+
+
+def _write_matrix(matrix: np.ndarray, target: Path, block_rows: int, normalize: bool) -> None:
+    """Copy a non-empty 2-d matrix into a float32 `.npy` file, `block_rows` rows at a time."""
+    if matrix.ndim != 2 or matrix.shape[0] == 0:
+        raise DatasetError(f"{target.stem}: expected a non-empty 2-d matrix, got {matrix.shape}")
+    out = np.lib.format.open_memmap(target, mode="w+", dtype=np.float32, shape=matrix.shape)
+    for start in range(0, matrix.shape[0], block_rows):
+        block = np.asarray(matrix[start : start + block_rows], dtype=np.float32)
+        if normalize:
+            norms = np.linalg.norm(block, axis=1, keepdims=True)
+            block = block / np.where(norms > 0, norms, 1.0)
+        out[start : start + block_rows] = block
+    out.flush()
+    del out
 
 
 def load_dataset(path: str | Path, *, verify_hashes: bool = False) -> Dataset:
@@ -143,13 +167,9 @@ def _load_matrix(file: Path, manifest: dict[str, Any]) -> np.ndarray:
     except (ValueError, OSError) as error:
         raise DatasetError(f"{file}: not a readable .npy file ({error})") from None
     if matrix.dtype != np.float32 or matrix.ndim != 2:
-        raise DatasetError(
-            f"{file}: expected a 2-d float32 array, found {matrix.ndim}-d {matrix.dtype}"
-        )
+        raise DatasetError(f"{file}: expected a 2-d float32 array, found {matrix.ndim}-d {matrix.dtype}")
     if matrix.shape[1] != manifest["dimension"]:
-        raise DatasetError(
-            f"{file}: dimension {matrix.shape[1]}, manifest says {manifest['dimension']}"
-        )
+        raise DatasetError(f"{file}: dimension {matrix.shape[1]}, manifest says {manifest['dimension']}")
     check_vectors(matrix, manifest["metric"], str(file))
     return matrix
 

@@ -15,9 +15,9 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
-from fanns_bench.data.importers.common import workload_table, write_store_blockwise, write_workload
+from fanns_bench.data.importers.common import workload_table, write_workload
 from fanns_bench.data.importers.formats import read_bin, read_knn_result, read_spmat
-from fanns_bench.data.store import Dataset
+from fanns_bench.data.store import Dataset, write_dataset
 from fanns_bench.errors import DatasetError
 from fanns_bench.filters.predicates import ContainsAll, Predicate
 
@@ -44,7 +44,7 @@ def build(
     names = _vocabulary(vocabulary)
     labels = label_column(base_labels, vectors.shape[0], names)
     query_sets = label_sets(query_labels, query_vectors.shape[0], names)
-    dataset = write_store_blockwise(
+    dataset = write_dataset(
         Path(path),
         name=name,
         vectors=vectors,

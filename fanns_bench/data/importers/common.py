@@ -1,5 +1,6 @@
-"""What every importer shares: copying big vector views into the store in blocks, and
-writing a query workload that comes with its own ground truth.
+"""What every importer shares: writing a query workload that comes with its own ground truth,
+and reading JSON-lines files. (Big vector views go into the store through
+`fanns_bench.data.store.write_dataset`, which copies them block by block.)
 
 A *given workload* is a Parquet file, one row per query:
 
@@ -14,8 +15,6 @@ A *given workload* is a Parquet file, one row per query:
 from __future__ import annotations
 
 import json
-import shutil
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -24,12 +23,10 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from fanns_bench.data.store import Dataset, write_dataset
 from fanns_bench.errors import DatasetError, WorkloadError
 from fanns_bench.filters.evaluate import AttributeTable
 from fanns_bench.filters.predicates import Predicate, from_json, to_json
 
-BLOCK_ROWS = 65536
 WORKLOAD_SCHEMA = pa.schema(
     [
         ("query_index", pa.int64()),
@@ -40,47 +37,6 @@ WORKLOAD_SCHEMA = pa.schema(
         ("selectivity", pa.float64()),
     ]
 )
-
-
-def write_store_blockwise(
-    path: Path,
-    *,
-    name: str,
-    vectors: np.ndarray,
-    queries: np.ndarray,
-    attributes: pa.Table,
-    metric: str,
-    builder: str,
-    extra: dict[str, Any],
-    block_rows: int = BLOCK_ROWS,
-    normalize: bool = False,
-) -> Dataset:
-    """`write_dataset` for vectors that are (strided, memory-mapped) views of a source file.
-
-    Each view is copied block by block into a contiguous float32 temporary `.npy` beside
-    `path`, which `write_dataset` then streams from: memory stays at one block, disk needs
-    about twice the vectors' size while it runs. `normalize` L2-normalises each row.
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    scratch = Path(tempfile.mkdtemp(prefix=f".{path.name}.import.", dir=path.parent))
-    try:
-        contiguous = {
-            label: _contiguous_copy(matrix, scratch / f"{label}.npy", block_rows, normalize)
-            for label, matrix in (("vectors", vectors), ("queries", queries))
-        }
-        return write_dataset(
-            path,
-            name=name,
-            vectors=contiguous["vectors"],
-            queries=contiguous["queries"],
-            attributes=attributes,
-            metric=metric,
-            builder=builder,
-            extra=extra,
-        )
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
 
 
 def workload_table(
@@ -134,21 +90,6 @@ def read_workload(path: str | Path) -> tuple[pa.Table, list[Predicate | None]]:
     if missing:
         raise WorkloadError(f"{path}: missing columns {sorted(missing)}")
     return table, [from_json(text) for text in table.column("predicate_json").to_pylist()]
-
-
-def _contiguous_copy(matrix: np.ndarray, target: Path, block_rows: int, normalize: bool) -> np.ndarray:
-    if matrix.ndim != 2 or matrix.shape[0] == 0:
-        raise DatasetError(f"{target.stem}: expected a non-empty 2-d matrix, got {matrix.shape}")
-    out = np.lib.format.open_memmap(target, mode="w+", dtype=np.float32, shape=matrix.shape)
-    for start in range(0, matrix.shape[0], block_rows):
-        block = np.asarray(matrix[start : start + block_rows], dtype=np.float32)
-        if normalize:
-            norms = np.linalg.norm(block, axis=1, keepdims=True)
-            block = block / np.where(norms > 0, norms, 1.0)
-        out[start : start + block_rows] = block
-    out.flush()
-    del out
-    return np.load(target, mmap_mode="r")
 
 
 def json_lines(path: str | Path) -> list[tuple[int, Any]]:

@@ -29,10 +29,9 @@ import pyarrow as pa
 from fanns_bench.data.importers.common import (
     json_lines,
     workload_table,
-    write_store_blockwise,
     write_workload,
 )
-from fanns_bench.data.store import Dataset
+from fanns_bench.data.store import Dataset, write_dataset
 from fanns_bench.errors import DatasetError, WorkloadError
 from fanns_bench.filters.predicates import (
     And,
@@ -78,7 +77,7 @@ def build(
         queries.append(_query_vector(test, source_dir / "tests.jsonl", number))
     if not queries:
         raise DatasetError(f"{source_dir / 'tests.jsonl'}: no usable query ({dropped})")
-    dataset = write_store_blockwise(
+    dataset = write_dataset(
         Path(path),
         name=name,
         vectors=vectors,
