@@ -97,6 +97,16 @@ def test_multirun_sweeps_methods_with_the_basic_launcher(tmp_path):
     assert set(rows.method) == {"exact", "faiss_ivf"}
 
 
+@pytest.mark.slow
+def test_multirun_through_the_submitit_launcher(tmp_path):
+    pytest.importorskip("hydra_plugins.hydra_submitit_launcher", reason="the cluster extra is not installed")
+    result = cli(tmp_path, "run", "--multirun", "hydra/launcher=submitit_local", "experiment=smoke",
+                 "method=exact,faiss_ivf", "workload.selectivities=[0.5]")
+    assert result.returncode == 0, result.stderr[-2000:]
+    rows = load_results(tmp_path / "results" / "smoke")
+    assert set(rows.method) == {"exact", "faiss_ivf"} and set(rows.status) == {"ok"}
+
+
 def test_run_refuses_a_broken_config_with_one_message(tmp_path):
     result = cli(
         tmp_path, "run", "experiment=smoke", "workload.filters=[{type:EM,template:eq,attribute:colour}]"
