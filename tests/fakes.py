@@ -72,3 +72,15 @@ class FakeMissing(ExactPrefilter):
     name = "fake_missing"
     requires = ("no_such_module_xyz",)
     extra = "nothing"
+
+
+class FakeHog(ExactPrefilter):
+    """Allocates (and touches) memory until something stops it."""
+
+    name = "fake_hog"
+
+    def build(self, dataset: Any) -> None:
+        hoard = []
+        while True:
+            hoard.append(np.ones(64 * 2**20 // 8))  # 64 MiB, written
+            time.sleep(0.02)

@@ -183,3 +183,13 @@ def test_given_workload_uses_its_own_ground_truth(tmp_path):
     # exact search finds the given nearest (1 of 1) but not the given farthest (0 of 1):
     # our own ground truth would have scored 1.0
     assert rows.recall.tolist() == [0.5]
+
+
+def test_memory_cap_kills_a_runaway_build(tmp_path):
+    outcome = run_sweep(
+        sweep_config(tmp_path, {"hog": {"name": "tests.fakes:FakeHog", "timeout_s": 60}}, memory_limit_gb=0.6)
+    )
+    assert set(outcome.rows.status) == {"failed"}
+    assert outcome.rows.reason.str.match(
+        r"killed: resident memory \d\.\d\d GiB exceeded the cap of 0\.60 GiB"
+    ).all()

@@ -8,7 +8,7 @@ import platform
 import socket
 import subprocess
 from functools import cache
-from importlib.metadata import PackageNotFoundError, version
+from importlib.metadata import PackageNotFoundError, packages_distributions, version
 from pathlib import Path
 
 import fanns_bench
@@ -52,8 +52,15 @@ def git_commit() -> str | None:
     return result.stdout.strip() + ("-dirty" if dirty else "")
 
 
+@cache
+def distributions_of(modules: tuple[str, ...]) -> tuple[str, ...]:
+    """The installed distributions providing these top-level modules (e.g. qdrant_edge)."""
+    mapping = packages_distributions()
+    return tuple(sorted({d for m in modules for d in mapping.get(m.split(".")[0], ())}))
+
+
 def package_versions(extra: tuple[str, ...] = ()) -> str:
-    """JSON of Python's and the given packages' versions (missing ones omitted)."""
+    """JSON of Python's and the given distributions' versions (missing ones omitted)."""
     versions = {"python": platform.python_version()}
     for name in PACKAGES + extra:
         try:
@@ -63,14 +70,14 @@ def package_versions(extra: tuple[str, ...] = ()) -> str:
     return json.dumps(versions, sort_keys=True)
 
 
-def environment_columns(method_packages: tuple[str, ...] = ()) -> dict[str, object]:
-    """The environment columns of a result row."""
+def environment_columns(method_modules: tuple[str, ...] = ()) -> dict[str, object]:
+    """The environment columns of a result row; `method_modules`: what the method imports."""
     return {
         "cpu_model": cpu_model(),
         "cpu_count": os.cpu_count(),
         "hostname": socket.gethostname(),
         "git_commit": git_commit(),
-        "versions": package_versions(method_packages),
+        "versions": package_versions(distributions_of(tuple(method_modules))),
         "fanns_bench_version": fanns_bench.__version__,
     }
 

@@ -36,8 +36,18 @@ def base_row(context: Context, job: BuildJob, point: Point, experiment: str) -> 
         "search_params": canonical(point.search_params),
         "threads": point.threads,
         "timestamp": dt.datetime.now(dt.UTC).replace(microsecond=0),
-        **environment_columns(),
+        **environment_columns(_requires(job.method_name)),
     }
+
+
+def _requires(method_name: str) -> tuple[str, ...]:
+    from fanns_bench.errors import FannsBenchError
+    from fanns_bench.methods.registry import get_method
+
+    try:
+        return tuple(get_method(method_name).requires)
+    except FannsBenchError:
+        return ()
 
 
 def write_status_rows(
