@@ -22,14 +22,10 @@ def _check(result_ids: np.ndarray, truth: GroundTruth, k: int) -> None:
     if k > truth.depth:
         raise WorkloadError(f"k={k} exceeds the ground truth depth {truth.depth}; raise it")
     if result_ids.ndim != 2 or result_ids.shape[0] != truth.ids.shape[0]:
-        raise WorkloadError(
-            f"results of shape {result_ids.shape} do not match {truth.ids.shape[0]} queries"
-        )
+        raise WorkloadError(f"results of shape {result_ids.shape} do not match {truth.ids.shape[0]} queries")
 
 
-def hits_per_query(
-    result_ids: np.ndarray, truth: GroundTruth, k: int
-) -> tuple[np.ndarray, np.ndarray]:
+def hits_per_query(result_ids: np.ndarray, truth: GroundTruth, k: int) -> tuple[np.ndarray, np.ndarray]:
     """(hits, min(k, |truth|)) per query, by id."""
     _check(result_ids, truth, k)
     hits = np.zeros(len(result_ids), dtype=np.int64)

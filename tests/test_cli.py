@@ -100,8 +100,15 @@ def test_multirun_sweeps_methods_with_the_basic_launcher(tmp_path):
 @pytest.mark.slow
 def test_multirun_through_the_submitit_launcher(tmp_path):
     pytest.importorskip("hydra_plugins.hydra_submitit_launcher", reason="the cluster extra is not installed")
-    result = cli(tmp_path, "run", "--multirun", "hydra/launcher=submitit_local", "experiment=smoke",
-                 "method=exact,faiss_ivf", "workload.selectivities=[0.5]")
+    result = cli(
+        tmp_path,
+        "run",
+        "--multirun",
+        "hydra/launcher=submitit_local",
+        "experiment=smoke",
+        "method=exact,faiss_ivf",
+        "workload.selectivities=[0.5]",
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     rows = load_results(tmp_path / "results" / "smoke")
     assert set(rows.method) == {"exact", "faiss_ivf"} and set(rows.status) == {"ok"}

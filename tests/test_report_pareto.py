@@ -73,8 +73,7 @@ def test_frontiers_are_per_method_and_bucket_and_keep_params():
     rare = points([(0.4, 100.0, "r"), (0.3, 50.0, "s")], bucket=0.01)
     frontiers = pareto_frontiers(pd.concat([CURVE, other, rare]))
     got = {
-        (m, b): list(s)
-        for (m, b), s in frontiers.groupby(["method", "selectivity_bucket"])["search_params"]
+        (m, b): list(s) for (m, b), s in frontiers.groupby(["method", "selectivity_bucket"])["search_params"]
     }
     assert got == {
         ("alpha", 0.01): ["r"],

@@ -83,9 +83,7 @@ def _mixture_vectors(
 ) -> np.ndarray:
     centres = rng.normal(size=(clusters, latent_dimension))
     spreads = rng.uniform(0.3, 0.8, size=clusters)[:, None]
-    latent = centres[cluster_of] + spreads[cluster_of] * rng.normal(
-        size=(len(cluster_of), latent_dimension)
-    )
+    latent = centres[cluster_of] + spreads[cluster_of] * rng.normal(size=(len(cluster_of), latent_dimension))
     mapping = rng.normal(size=(latent_dimension, dimension)) / np.sqrt(latent_dimension)
     vectors = latent @ mapping
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)

@@ -22,9 +22,7 @@ class ExactPrefilter(Method):
     def build(self, dataset: Dataset) -> None:
         self._vectors = dataset.vectors
 
-    def search(
-        self, queries: np.ndarray, filters: FilterBatch, k: int, **search_params: Any
-    ) -> np.ndarray:
+    def search(self, queries: np.ndarray, filters: FilterBatch, k: int, **search_params: Any) -> np.ndarray:
         rows = [
             exact_filtered_top_k(q, self._vectors, ids, k, self.metric)[0]
             for q, ids in zip(queries, filters.match_ids, strict=True)

@@ -38,8 +38,7 @@ def pareto_frontiers(
     if points.empty:
         return points
     parts = [
-        pareto_frontier(group, recall_column)
-        for _, group in points.groupby(keys, dropna=False, sort=True)
+        pareto_frontier(group, recall_column) for _, group in points.groupby(keys, dropna=False, sort=True)
     ]
     return pd.concat(parts)
 

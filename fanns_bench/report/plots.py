@@ -219,9 +219,7 @@ def _finish(
     figure.suptitle(f"{title}\n{thread_text} · {machines(rows)}", fontsize=11)
     methods = sorted(rows["method"].unique())
     handles = [_bar_handle(m, styles[m]) if bars else _line_handle(m, styles[m]) for m in methods]
-    figure.legend(
-        handles=handles, loc="outside lower center", ncols=min(len(methods), 5), frameon=False
-    )
+    figure.legend(handles=handles, loc="outside lower center", ncols=min(len(methods), 5), frameon=False)
 
 
 def _line_handle(method: str, style: Style) -> Line2D:

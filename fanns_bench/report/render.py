@@ -25,9 +25,7 @@ def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[str]], right:
     return "\n".join("| " + " | ".join(_md_cell(c) for c in line) + " |" for line in lines)
 
 
-def latex_table(
-    headers: Sequence[str], rows: Sequence[Sequence[str]], right: set[int], caption: str
-) -> str:
+def latex_table(headers: Sequence[str], rows: Sequence[Sequence[str]], right: set[int], caption: str) -> str:
     """A booktabs `table` environment with `caption`; every cell is escaped."""
     spec = "".join("r" if i in right else "l" for i in range(len(headers)))
     body = [" & ".join(latex_escape(c) for c in row) + r" \\" for row in rows]

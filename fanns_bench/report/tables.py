@@ -43,9 +43,7 @@ def leaderboard(frame: pd.DataFrame, recall_column: str = "recall") -> pd.DataFr
     """One row per (section, method) with QPS at each recall level, max recall, and the build
     cost and params of the reference config; sections in key order, methods by QPS@0.9."""
     best = [
-        qps_at_recall(frame, level, recall_column).rename(
-            columns={"qps_at_recall": qps_column(level)}
-        )
+        qps_at_recall(frame, level, recall_column).rename(columns={"qps_at_recall": qps_column(level)})
         for level in LEVELS
     ]
     top = max_recall_rows(frame, recall_column)

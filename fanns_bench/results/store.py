@@ -64,9 +64,7 @@ def load_results(results_dirs: Path | Iterable[Path]) -> pd.DataFrame:
         try:
             tables.append(pq.read_table(file, schema=SCHEMA))
         except (pa.ArrowInvalid, OSError) as error:
-            raise ResultsError(
-                f"{file}: unreadable result file ({error}); delete it to redo"
-            ) from None
+            raise ResultsError(f"{file}: unreadable result file ({error}); delete it to redo") from None
     frame = pa.concat_tables(tables).to_pandas()
     return frame.drop_duplicates("key", keep="last").reset_index(drop=True)
 

@@ -36,9 +36,7 @@ def as_float32(matrix: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(matrix, dtype=np.float32)
 
 
-def selector_search(
-    index: Any, queries: np.ndarray, filters: Any, k: int, make_params: Any
-) -> np.ndarray:
+def selector_search(index: Any, queries: np.ndarray, filters: Any, k: int, make_params: Any) -> np.ndarray:
     """Search query by query, each with an `IDSelectorBitmap` of its own matches.
 
     faiss applies one selector to a whole batch, so queries sharing a predicate are

@@ -38,17 +38,13 @@ class FaissIVF(Method):
         nlist = int(self.build_params.get("nlist") or default_nlist)
         nlist = max(1, min(nlist, len(vectors) // 39))
         quantizer = faiss.IndexFlat(dataset.dimension, faiss_metric(self.metric))
-        self.index = faiss.IndexIVFFlat(
-            quantizer, dataset.dimension, nlist, faiss_metric(self.metric)
-        )
+        self.index = faiss.IndexIVFFlat(quantizer, dataset.dimension, nlist, faiss_metric(self.metric))
         self.index.cp.seed = int(self.build_params.get("seed", 1234))
         self.index.train(vectors)
         self.index.add(vectors)
         self.nlist = nlist
 
-    def search(
-        self, queries: np.ndarray, filters: FilterBatch, k: int, **search_params: Any
-    ) -> np.ndarray:
+    def search(self, queries: np.ndarray, filters: FilterBatch, k: int, **search_params: Any) -> np.ndarray:
         import faiss
 
         set_threads(self.threads)
