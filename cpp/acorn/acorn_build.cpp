@@ -227,8 +227,7 @@ class Builder {
         std::lock_guard<std::mutex> guard(lists_.lock(node));
         lists_.write(node, level, ctx.selected);
       }
-      const std::vector<Neighbor> links = ctx.selected;
-      for (const Neighbor& link : links) add_link(link.id, node, link.distance, level, ctx);
+      for (const Neighbor& link : ctx.selected) add_link(link.id, node, link.distance, level, ctx);
       current = ctx.pool.front().id;
       current_distance = ctx.pool.front().distance;
     }
