@@ -1,8 +1,9 @@
 """Exact filtered top-K per query, computed in query x base blocks.
 
-Low-selectivity queries gather their matching vectors and score only those; the rest
-share blocked matrix products over the base (BLAS through numpy), masked per query.
-Fewer than K matches is legal: ids are padded with -1 and scores with NaN, never junk.
+Low-selectivity queries gather their matching vectors and score only those. The rest
+are scored against the whole base in blocks of queries (BLAS through numpy, in column
+tiles that stay in cache), and each query's matching scores are then reduced by faiss's
+C++ heaps. Fewer than K matches is legal: ids are padded with -1 and scores with NaN.
 """
 
 from __future__ import annotations
@@ -16,8 +17,8 @@ import numpy as np
 from fanns_bench.errors import WorkloadError
 from fanns_bench.scoring import exact_filtered_top_k, scores
 
-QUERY_BLOCK = 256
-BASE_BLOCK = 32_768
+SCORE_BUFFER_BYTES = 1 << 28  # one query block's scores against the whole base
+COLUMN_TILE = 4096  # base rows per matrix product
 GATHER_BELOW = 1 / 16  # selectivity under which a query scores only its matches
 
 
@@ -68,8 +69,9 @@ def compute_ground_truth(
     for i in sparse:
         found, found_scores = exact_filtered_top_k(queries[i], vectors, match_ids[i], depth, metric)
         ids[i, : len(found)], best[i, : len(found)] = found, found_scores
-    for start in range(0, len(dense), QUERY_BLOCK):
-        rows = dense[start : start + QUERY_BLOCK]
+    query_block = int(np.clip(SCORE_BUFFER_BYTES // (4 * max(count, 1)), 16, 1024))
+    for start in range(0, len(dense), query_block):
+        rows = dense[start : start + query_block]
         block_ids, block_scores = _dense_block(
             queries[rows], vectors, [match_ids[r] for r in rows], depth, metric
         )
@@ -80,25 +82,25 @@ def compute_ground_truth(
 def _dense_block(
     queries: np.ndarray, vectors: np.ndarray, match_ids: list[np.ndarray], depth: int, metric: str
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Blocked products over the base, masked per query, reduced by faiss's C++ heaps."""
-    nq = len(queries)
+    """Scores against the whole base, then each query's matches into faiss's C++ heaps."""
+    nq, count = len(queries), len(vectors)
+    all_scores = np.empty((nq, count), dtype=np.float32)
+    for start in range(0, count, COLUMN_TILE):
+        block = np.asarray(vectors[start : start + COLUMN_TILE], dtype=np.float32)
+        scores(queries, block, metric, out=all_scores[:, start : start + len(block)])
     best_ids = np.full((nq, depth), -1, dtype=np.int64)
     best_scores = np.full((nq, depth), -np.inf, dtype=np.float32)
     heaps = faiss.float_minheap_array_t()  # a min-heap keeps the `depth` largest scores
     heaps.k, heaps.nh = depth, nq
     heaps.val, heaps.ids = faiss.swig_ptr(best_scores), faiss.swig_ptr(best_ids)
     heaps.heapify()
-    for base_start in range(0, len(vectors), BASE_BLOCK):
-        block = np.asarray(vectors[base_start : base_start + BASE_BLOCK])
-        block_scores = np.ascontiguousarray(scores(queries, block, metric), dtype=np.float32)
-        for i, ids in enumerate(match_ids):
-            lo, hi = (int(x) for x in np.searchsorted(ids, [base_start, base_start + len(block)]))
-            if hi > lo:
-                block_ids = np.ascontiguousarray(ids[lo:hi])
-                candidates = np.ascontiguousarray(block_scores[i, block_ids - base_start])
-                heaps.addn_with_ids(
-                    hi - lo, faiss.swig_ptr(candidates), faiss.swig_ptr(block_ids), hi - lo, i, 1
-                )
+    for i, ids in enumerate(match_ids):
+        if len(ids) == count:  # every item matches: the row as it is
+            heaps.addn(count, faiss.swig_ptr(all_scores[i]), 0, i, 1)
+            continue
+        ids = np.ascontiguousarray(ids, dtype=np.int64)
+        candidates = np.take(all_scores[i], ids)
+        heaps.addn_with_ids(len(ids), faiss.swig_ptr(candidates), faiss.swig_ptr(ids), len(ids), i, 1)
     heaps.reorder()
     missing = ~np.isfinite(best_scores)
     best_ids[missing] = -1

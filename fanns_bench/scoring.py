@@ -9,14 +9,17 @@ from __future__ import annotations
 import numpy as np
 
 
-def scores(queries: np.ndarray, vectors: np.ndarray, metric: str) -> np.ndarray:
-    """(len(queries), len(vectors)) matrix of scores."""
-    products = queries @ vectors.T
+def scores(
+    queries: np.ndarray, vectors: np.ndarray, metric: str, out: np.ndarray | None = None
+) -> np.ndarray:
+    """(len(queries), len(vectors)) matrix of scores, written into `out` when given."""
+    products = np.matmul(queries, vectors.T, out=out)
     if metric == "ip":
         return products
-    query_norms = np.einsum("ij,ij->i", queries, queries)[:, None]
-    vector_norms = np.einsum("ij,ij->i", vectors, vectors)[None, :]
-    return 2.0 * products - query_norms - vector_norms
+    products *= 2.0
+    products -= np.einsum("ij,ij->i", queries, queries)[:, None]
+    products -= np.einsum("ij,ij->i", vectors, vectors)[None, :]
+    return products
 
 
 def top_k(score_rows: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
