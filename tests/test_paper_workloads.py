@@ -1,0 +1,61 @@
+"""The paper's workloads on the shipped arXiv sample: which buckets fill, which cannot."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from fanns_bench.data.arxiv_sample import build
+from fanns_bench.filters.predicates import Contains, Eq, Range
+from fanns_bench.filters.workload import WorkloadSpec, generate_workload
+
+CONFIGS = Path(__file__).resolve().parent.parent / "configs" / "workload"
+
+
+def spec(name: str, **overrides) -> WorkloadSpec:
+    config = yaml.safe_load((CONFIGS / f"{name}.yaml").read_text())
+    return WorkloadSpec.from_config({**config, **overrides})
+
+
+@pytest.fixture(scope="module")
+def sample(tmp_path_factory):
+    return build(tmp_path_factory.mktemp("sample") / "arxiv_sample.built", "arxiv_sample")
+
+
+def test_paper_workload_draws_em_r_emis_from_the_data(sample):
+    workload = generate_workload(spec("paper", queries_per_bucket=50), sample)
+    table = workload.table
+    assert table.groupby("filter_type").size().to_dict() == {"EM": 50, "R": 50, "EMIS": 50, "none": 50}
+    shapes = {t: type(p) for t, p in zip(table.filter_type, workload.predicates, strict=True)}
+    assert shapes == {"EM": Eq, "R": Range, "EMIS": Contains, "none": type(None)}
+    assert (table.match_count > 0).all()
+    attributes = {p.attr for p in workload.predicates if p is not None}
+    assert attributes == {"number_of_sub_categories", "update_date", "main_categories"}
+
+
+def test_low_selectivity_buckets_all_fill_on_the_sample(sample):
+    workload = generate_workload(spec("arxiv_buckets", queries_per_bucket=20), sample)
+    filled = workload.table.groupby(["filter_type", "selectivity_bucket"]).size().to_dict()
+    types = ("EM", "R", "EMIS", "EMIS-sub", "EMIS+R")
+    assert filled == {**{(t, b): 20 for t in types for b in (0.001, 0.01, 0.1, 0.5)}, ("none", 1.0): 20}
+    assert workload.shortfalls == []
+
+
+def test_selectivity_study_levels_are_hit_or_reported(sample):
+    workload = generate_workload(spec("paper_selectivity", queries_per_bucket=10), sample)
+    table = workload.table
+    filled = table.groupby(["filter_type", "selectivity_bucket"]).size().to_dict()
+    # update_date ranges reach every level; number_of_sub_categories has one value near 0.6
+    # (a single sub-category: 61 %), and main_categories has none in 0.17..0.92 (astro-ph is on
+    # every item of this astro-ph sample, the next archive on 12 %)
+    assert filled == {("R", 0.2): 10, ("R", 0.4): 10, ("R", 0.6): 10, ("R", 0.8): 10, ("EM", 0.6): 10}
+    assert all(table.selectivity.between(table.selectivity_bucket / 1.15, table.selectivity_bucket * 1.15))
+    unfilled = sorted(
+        note.split(":")[0] + note.split(":")[1].split(" filled")[0] for note in workload.shortfalls
+    )
+    assert unfilled == sorted(
+        [f"EM on number_of_sub_categories bucket {b}" for b in ("0.2", "0.4", "0.8")]
+        + [f"EMIS on main_categories bucket {b}" for b in ("0.2", "0.4", "0.6", "0.8")]
+    )
