@@ -20,6 +20,7 @@ from fanns_bench.filters.predicates import (
     Or,
     Predicate,
     Range,
+    leaves,
 )
 
 CATEGORICAL, ORDERED, SET = "categorical", "ordered", "set"
@@ -72,8 +73,6 @@ class AttributeTable:
 
     def check(self, predicate: Predicate | None) -> None:
         """Raise `WorkloadError` if a leaf names an unknown attribute or the wrong kind."""
-        from fanns_bench.filters.predicates import leaves
-
         for leaf in leaves(predicate):
             if leaf.attr not in self.kinds:
                 raise WorkloadError(
