@@ -7,7 +7,7 @@ EXTRAS ?= test
 STAMP := $(VENV)/.installed-$(subst $(comma),-,$(EXTRAS))
 comma := ,
 
-.PHONY: install install-all bench smoke test test-fast lint plots report bench-runner bench-groundtruth clean
+.PHONY: install install-all bench smoke test test-fast lint bench-runner bench-groundtruth bench-acorn bench-methods bench-embedding clean
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -47,6 +47,19 @@ bench-runner: install
 
 bench-groundtruth: install
 	$(PY) scripts/bench_groundtruth.py
+
+bench-acorn:
+	$(MAKE) install EXTRAS=all
+	$(PY) scripts/bench_acorn.py --count 100000 --out results/bench_acorn
+
+bench-methods:
+	$(MAKE) install EXTRAS=all
+	$(PY) scripts/bench_library_methods.py --count 20000 --dimension 128 --queries 200
+	$(PY) scripts/bench_engine_methods.py --count 20000 --dimension 128 --queries 200
+
+bench-embedding:
+	$(MAKE) install EXTRAS=embed
+	$(PY) scripts/bench_embedding.py --texts 200
 
 clean:
 	rm -rf build $(VENV) .pytest_cache
