@@ -69,9 +69,12 @@ def load_results(results_dirs: Path | Iterable[Path]) -> pd.DataFrame:
     return frame.drop_duplicates("key", keep="last").reset_index(drop=True)
 
 
-def write_combined(results_dir: Path) -> Path:
-    """Merge the per-run rows into `results.parquet` (the dataset-level view), atomically."""
-    frame = load_results(results_dir)
+def write_combined(results_dir: Path, frame: pd.DataFrame | None = None) -> Path:
+    """Merge the per-run rows into `results.parquet` (the dataset-level view), atomically.
+
+    `frame`: the rows, when the caller has already loaded them.
+    """
+    frame = load_results(results_dir) if frame is None else frame
     path = Path(results_dir) / "results.parquet"
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     pq.write_table(pa.Table.from_pandas(frame, schema=SCHEMA, preserve_index=False), tmp)

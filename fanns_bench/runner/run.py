@@ -119,25 +119,25 @@ def run_sweep(config: dict[str, Any]) -> SweepOutcome:
         context.digest,
     )
     executed = 0
+    done = set() if settings.force else finished_keys(settings.results_dir)  # jobs' keys are disjoint
     for number, job in enumerate(jobs, 1):
-        pending = _pending(settings, job)
+        pending = _pending(settings, job, done)
         if not pending:
             log.info("[%d/%d] %s: all %d points done", number, len(jobs), job.label, len(job.points))
             continue
         executed += _run_job(settings, context, job, pending, f"[{number}/{len(jobs)}]")
     keys = {p.key for job in jobs for p in job.points}
-    write_combined(settings.results_dir)
     rows = load_results(settings.results_dir)
+    write_combined(settings.results_dir, rows)
     return SweepOutcome(
         settings.results_dir, rows[rows.key.isin(keys)], context.workload.shortfalls, executed
     )
 
 
-def _pending(settings: RunSettings, job: BuildJob) -> list[Point]:
-    """Points of `job` still to measure: missing, or redone by --force / retry rules."""
+def _pending(settings: RunSettings, job: BuildJob, done: set[str]) -> list[Point]:
+    """Points of `job` still to measure: missing (not in `done`), or redone by --force / retry rules."""
     if settings.force:
         return list(job.points)
-    done = finished_keys(settings.results_dir)
     finished = [p for p in job.points if p.key in done]
     redo: set[str] = set()
     if finished:
