@@ -17,7 +17,7 @@ def make_app(config_dir: Path) -> Callable[[], None]:
     from omegaconf import DictConfig, OmegaConf
 
     from fanns_bench.errors import FannsBenchError
-    from fanns_bench.summary import print_summary
+    from fanns_bench.runner.run_summary import print_summary
 
     @hydra.main(config_path=str(config_dir), config_name="config", version_base="1.3")
     def app(config: DictConfig) -> None:

@@ -11,11 +11,11 @@ from fanns_bench.data.builders import BUILDERS
 from fanns_bench.errors import FannsBenchError
 from fanns_bench.filters.evaluate import ACCEPTS
 from fanns_bench.filters.predicates import And, Contains, Eq, Predicate, Range
-from fanns_bench.filters.templates import FilterSpec
-from fanns_bench.filters.workload import WorkloadSpec
 from fanns_bench.methods.registry import get_method, method_names
 from fanns_bench.runner.plan import build_jobs
 from fanns_bench.runner.run import RunSettings
+from fanns_bench.workloads.templates import FilterSpec
+from fanns_bench.workloads.workload import WorkloadSpec
 
 PATH_PARAMS = ("path", "dump", "source", "location", "directory", "file")
 TEMPLATE_OPS = {"eq": "eq", "range": "range", "contains": "contains"}
@@ -96,7 +96,7 @@ def _check_dataset(
                 )
     built = Path(paths.get("datasets", "datasets")) / (dataset.get("directory") or name)
     if (built / "manifest.json").is_file():
-        from fanns_bench.data.store import load_dataset
+        from fanns_bench.data.dataset import load_dataset
 
         try:
             return load_dataset(built).attributes.kinds

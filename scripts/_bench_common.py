@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from fanns_bench.data.store import Dataset
+from fanns_bench.data.dataset import Dataset
 from fanns_bench.data.synthetic import build as build_synthetic
 from fanns_bench.filters.predicates import Eq
 from fanns_bench.methods.base import FilterBatch

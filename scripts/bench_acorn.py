@@ -37,7 +37,7 @@ import numpy as np
 import psutil
 import pyarrow as pa
 
-from fanns_bench.data.store import Dataset, write_dataset
+from fanns_bench.data.dataset import Dataset, write_dataset
 from fanns_bench.filters.predicates import Eq
 from fanns_bench.groundtruth import GroundTruth, compute_ground_truth
 from fanns_bench.methods.base import FilterBatch, Method

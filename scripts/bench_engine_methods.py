@@ -26,7 +26,7 @@ import numpy as np
 from _bench_common import bench_dataset, run_method, selectivity_batches
 
 from fanns_bench.methods.diskann.method import DiskANNFiltered
-from fanns_bench.methods.postgres.method import PgVector
+from fanns_bench.methods.pgvector.method import PgVector
 
 PGVECTOR_POINTS = [
     {"ef_search": 40, "iterative_scan": "off"},

@@ -15,11 +15,11 @@ import faiss
 import numpy as np
 
 from fanns_bench.data import synthetic
-from fanns_bench.filters.workload import WorkloadSpec
 from fanns_bench.methods.base import FilterBatch
-from fanns_bench.methods.faiss_selectors.hnsw import FaissHNSW
+from fanns_bench.methods.faiss.hnsw import FaissHNSW
 from fanns_bench.runner.context import prepare_context
 from fanns_bench.runner.measure import measure
+from fanns_bench.workloads.workload import WorkloadSpec
 
 
 def main() -> None:

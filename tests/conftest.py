@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from fanns_bench.data import synthetic
-from fanns_bench.data.store import Dataset
+from fanns_bench.data.dataset import Dataset
 
 TESTS_DIR = Path(__file__).resolve().parent
 if str(TESTS_DIR.parent) not in sys.path:

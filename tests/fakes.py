@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from fanns_bench.methods.base import FilterBatch
-from fanns_bench.methods.exact import ExactPrefilter
+from fanns_bench.methods.exact.method import ExactPrefilter
 
 
 class FakeExact(ExactPrefilter):

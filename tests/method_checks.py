@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
-from fanns_bench.data.store import Dataset, write_dataset
+from fanns_bench.data.dataset import Dataset, write_dataset
 from fanns_bench.filters.predicates import (
     And,
     Contains,

@@ -11,7 +11,7 @@ import pytest
 from fanns_bench.data.arxiv_sample import SHIPPED_DIR, build, read_sample_info
 from fanns_bench.data.arxiv_schema import ATTRIBUTE_SCHEMA
 from fanns_bench.data.builders import ensure_dataset
-from fanns_bench.data.store import load_dataset
+from fanns_bench.data.dataset import load_dataset
 from fanns_bench.errors import DatasetError
 
 

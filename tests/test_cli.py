@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from fanns_bench.results.store import load_results
+from fanns_bench.results.row_files import load_results
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -10,8 +10,14 @@ from fanns_bench import _core
 N, DIM, K = 2000, 32, 10
 VARIANTS = {
     "gamma": dict(variant="gamma", M=8, gamma=4, M_beta=8),
-    "one": dict(variant="one", M=8, gamma=1),
+    "one": dict(variant="one", M=8, gamma=1, M_beta=8),
 }
+FIXED = dict(ef_construction=40, seed=0, storage="float32", diversify=True)
+
+
+def core_index(variant: str, metric: str = "ip", **params) -> _core.AcornIndex:
+    """`_core.AcornIndex` with every parameter given (the binding has no defaults)."""
+    return _core.AcornIndex(DIM, metric, variant, **{**FIXED, **params})
 
 
 def clustered(n: int, seed: int) -> np.ndarray:
@@ -29,7 +35,8 @@ QUERIES = clustered(40, 1)
 
 
 def make(variant: str, metric: str = "ip", seed: int = 0, threads: int = 2, **extra) -> _core.AcornIndex:
-    index = _core.AcornIndex(DIM, metric, ef_construction=40, seed=seed, **VARIANTS[variant], **extra)
+    params = {k: v for k, v in VARIANTS[variant].items() if k != "variant"}
+    index = core_index(VARIANTS[variant]["variant"], metric, seed=seed, **params, **extra)
     index.build(VECTORS, threads=threads)
     return index
 
@@ -210,15 +217,15 @@ def test_bad_rows_and_bitmaps_are_refused(index):
 
 def test_bad_build_input_and_parameters_are_refused():
     with pytest.raises(ValueError, match="vectors have dimension 16, the index expects 32"):
-        _core.AcornIndex(DIM, "ip", "gamma", M=8, gamma=4, M_beta=8).build(VECTORS[:, :16].copy())
+        core_index("gamma", M=8, gamma=4, M_beta=8).build(VECTORS[:, :16].copy())
     with pytest.raises(ValueError, match="vectors must have dtype float32"):
-        _core.AcornIndex(DIM, "ip", "one", M=8).build(VECTORS.astype(np.float64))
+        core_index("one", M=8, gamma=1, M_beta=8).build(VECTORS.astype(np.float64))
     with pytest.raises(ValueError, match=r"M_beta must be in \[1, M\*gamma = 32\], got 40"):
-        _core.AcornIndex(DIM, "ip", "gamma", M=8, gamma=4, M_beta=40)
+        core_index("gamma", M=8, gamma=4, M_beta=40)
     with pytest.raises(ValueError, match="variant must be 'gamma' or 'one'"):
-        _core.AcornIndex(DIM, "ip", "three")
+        core_index("three", M=8, gamma=1, M_beta=8)
     with pytest.raises(RuntimeError, match="not built"):
-        _core.AcornIndex(DIM, "ip", "one", M=8).search(QUERIES, K, 16)
+        core_index("one", M=8, gamma=1, M_beta=8).search(QUERIES, K, 16)
 
 
 def test_corrupt_files_are_refused(index, tmp_path):

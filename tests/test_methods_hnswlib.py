@@ -19,7 +19,7 @@ from tests.method_checks import (
 
 pytest.importorskip("hnswlib")
 
-from fanns_bench.methods.hnswlib_filter.method import HnswlibFilter  # noqa: E402
+from fanns_bench.methods.hnswlib.method import HnswlibFilter  # noqa: E402
 
 
 @pytest.mark.parametrize("ids", [np.array([2, 5], dtype=np.int64), np.arange(0, 10, 2)])

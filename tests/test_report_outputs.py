@@ -11,7 +11,7 @@ from fanns_bench.report import plot_results, report_results
 from fanns_bench.report.frame import load_frame
 from fanns_bench.report.published import NO_MATCH, load_published, published_comparison
 from fanns_bench.report.tables import failures, leaderboard, leaderboard_markdown
-from fanns_bench.results.store import write_row
+from fanns_bench.results.row_files import write_row
 
 
 def make_row(method, bucket, recall, qps, build, *, status="ok", reason=None, build_seconds=2.0,

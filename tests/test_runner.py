@@ -10,7 +10,7 @@ import time
 import numpy as np
 import pytest
 
-from fanns_bench.results.store import finished_keys, load_results
+from fanns_bench.results.row_files import finished_keys, load_results
 from fanns_bench.runner.run import run_sweep
 from tests.sweeps import sweep_config
 

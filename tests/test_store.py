@@ -7,7 +7,7 @@ import pyarrow as pa
 import pytest
 
 from fanns_bench.data.builders import ensure_dataset
-from fanns_bench.data.store import load_dataset, write_dataset
+from fanns_bench.data.dataset import load_dataset, write_dataset
 from fanns_bench.errors import ConfigError, DatasetError
 
 

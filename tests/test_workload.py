@@ -4,7 +4,7 @@ import pytest
 
 from fanns_bench.errors import ConfigError, WorkloadError
 from fanns_bench.filters.predicates import And, Contains, Eq, Range
-from fanns_bench.filters.workload import WorkloadSpec, generate_workload
+from fanns_bench.workloads.workload import WorkloadSpec, generate_workload
 
 FILTERS = [
     {"type": "EM", "template": "eq", "attribute": "category"},
@@ -78,7 +78,7 @@ def test_sampled_mode_draws_from_item_attributes(tiny_dataset):
 def test_save_and_load_round_trip(tiny_dataset, tmp_path):
     workload = generate_workload(spec(), tiny_dataset)
     workload.save(tmp_path)
-    from fanns_bench.filters.workload import Workload
+    from fanns_bench.workloads.workload import Workload
 
     again = Workload.load(tmp_path, "w")
     assert again.table.equals(workload.table)

@@ -32,7 +32,7 @@ import numpy as np
 import pyarrow.parquet as pq
 
 from fanns_bench.data.arxiv_schema import ATTRIBUTE_KINDS
-from fanns_bench.data.store import NORM_TOLERANCE, Dataset, file_hash, load_dataset, write_dataset
+from fanns_bench.data.dataset import NORM_TOLERANCE, Dataset, file_hash, load_dataset, write_dataset
 from fanns_bench.errors import DatasetError
 
 __all__ = ["ATTRIBUTE_KINDS", "build", "expand", "pack", "read_sample_info"]

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from fanns_bench.data.store import Dataset, load_dataset
+from fanns_bench.data.dataset import Dataset, load_dataset
 from fanns_bench.errors import ConfigError, DatasetError
 
 BUILDERS: dict[str, str] = {
@@ -67,7 +67,7 @@ def ensure_dataset(
     dataset = get_builder(builder)(path, name, **params)
     if dataset.manifest.get("build_hash") != wanted:
         manifest = dict(dataset.manifest, build_hash=wanted, build_params=params)
-        from fanns_bench.data.store import write_json_atomic
+        from fanns_bench.data.dataset import write_json_atomic
 
         write_json_atomic(path / "manifest.json", manifest)
         dataset = load_dataset(path)

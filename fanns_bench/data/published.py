@@ -25,13 +25,13 @@ import numpy as np
 import pyarrow as pa
 
 from fanns_bench.data.arxiv_schema import ATTRIBUTE_KINDS, read_attributes_jsonl
+from fanns_bench.data.dataset import Dataset, write_dataset
 from fanns_bench.data.importers.common import (
     json_lines,
     workload_table,
     write_workload,
 )
 from fanns_bench.data.importers.formats import read_fvecs, read_ivecs
-from fanns_bench.data.store import Dataset, write_dataset
 from fanns_bench.errors import DatasetError
 from fanns_bench.filters.predicates import Contains, Eq, Predicate, Range
 from fanns_bench.scoring import scores

@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
-from fanns_bench.data.store import Dataset, write_dataset
+from fanns_bench.data.dataset import Dataset, write_dataset
 from fanns_bench.errors import ConfigError
 
 EPOCH_START = dt.date(2007, 1, 1)

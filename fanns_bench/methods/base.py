@@ -18,7 +18,7 @@ import numpy as np
 from fanns_bench.filters.predicates import OPS, Predicate, ops_used
 
 if TYPE_CHECKING:
-    from fanns_bench.data.store import Dataset
+    from fanns_bench.data.dataset import Dataset
 
 ANY_FILTER = frozenset(OPS | {"none"})
 

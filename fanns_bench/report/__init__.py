@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from fanns_bench.report.document import write_report
 from fanns_bench.report.frame import load_frame
 from fanns_bench.report.plots import (
     plot_build_resources,
@@ -12,7 +13,6 @@ from fanns_bench.report.plots import (
     write_excluded_list,
 )
 from fanns_bench.report.styles import method_styles
-from fanns_bench.report.summary import write_report
 
 __all__ = ["plot_results", "report_results"]
 

@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 
 from fanns_bench.errors import ResultsError
+from fanns_bench.results.row_files import load_results
 from fanns_bench.results.schema import STATUS_OK
-from fanns_bench.results.store import load_results
 
 SECTION_KEYS = ["dataset", "filter_type", "selectivity_bucket", "k", "threads"]
 """One leaderboard section / one figure panel: points in it are comparable."""

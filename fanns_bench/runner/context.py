@@ -15,11 +15,11 @@ from pathlib import Path
 
 import numpy as np
 
-from fanns_bench.data.store import Dataset, load_dataset
+from fanns_bench.data.dataset import Dataset, load_dataset
 from fanns_bench.errors import WorkloadError
-from fanns_bench.filters.workload import Workload, WorkloadSpec, generate_workload
 from fanns_bench.groundtruth import GroundTruth, compute_ground_truth
 from fanns_bench.scoring import scores as score_matrix
+from fanns_bench.workloads.workload import Workload, WorkloadSpec, generate_workload
 
 log = logging.getLogger(__name__)
 

@@ -14,7 +14,7 @@ from contextlib import contextmanager
 
 import psutil
 
-from fanns_bench.runner.worker import WorkerSpec, worker_main
+from fanns_bench.runner.job import WorkerSpec, job_main
 
 POLL_SECONDS = 0.1
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
@@ -40,7 +40,7 @@ def run_isolated(spec: WorkerSpec, timeout_s: float, memory_limit_bytes: int | N
     context = multiprocessing.get_context("spawn")
     max_threads = max([spec.build_threads] + [p.threads for p in spec.points])
     with _thread_environment(max_threads):
-        child = context.Process(target=worker_main, args=(spec,), name=f"fanns-{spec.job.label}")
+        child = context.Process(target=job_main, args=(spec,), name=f"fanns-{spec.job.label}")
         child.start()
     started = time.monotonic()
     reason = None

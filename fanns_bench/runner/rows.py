@@ -6,8 +6,8 @@ import datetime as dt
 from pathlib import Path
 from typing import Any
 
+from fanns_bench.results.row_files import write_row
 from fanns_bench.results.schema import STATUS_FAILED
-from fanns_bench.results.store import write_row
 from fanns_bench.runner.context import Context
 from fanns_bench.runner.environment import environment_columns
 from fanns_bench.runner.plan import BuildJob, Point, canonical

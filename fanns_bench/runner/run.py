@@ -13,21 +13,21 @@ import pandas as pd
 
 from fanns_bench.data.builders import ensure_dataset
 from fanns_bench.errors import ConfigError
-from fanns_bench.filters.workload import WorkloadSpec
 from fanns_bench.methods.registry import get_method
-from fanns_bench.results.schema import STATUS_FAILED, STATUS_UNSUPPORTED
-from fanns_bench.results.store import (
+from fanns_bench.results.row_files import (
     finished_keys,
     load_results,
     read_status,
     row_path,
     write_combined,
 )
+from fanns_bench.results.schema import STATUS_FAILED, STATUS_UNSUPPORTED
 from fanns_bench.runner.context import Context, prepare_context
 from fanns_bench.runner.isolation import run_isolated
+from fanns_bench.runner.job import WorkerSpec
 from fanns_bench.runner.plan import BuildJob, Point, build_jobs
 from fanns_bench.runner.rows import write_status_rows
-from fanns_bench.runner.worker import WorkerSpec
+from fanns_bench.workloads.workload import WorkloadSpec
 
 log = logging.getLogger(__name__)
 NOT_INSTALLED = "not installed"

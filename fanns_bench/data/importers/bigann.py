@@ -15,9 +15,9 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
+from fanns_bench.data.dataset import Dataset, write_dataset
 from fanns_bench.data.importers.common import workload_table, write_workload
 from fanns_bench.data.importers.formats import read_bin, read_knn_result, read_spmat
-from fanns_bench.data.store import Dataset, write_dataset
 from fanns_bench.errors import DatasetError
 from fanns_bench.filters.predicates import ContainsAll, Predicate
 

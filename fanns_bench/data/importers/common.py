@@ -1,6 +1,6 @@
 """What every importer shares: writing a query workload that comes with its own ground truth,
 and reading JSON-lines files. (Big vector views go into the store through
-`fanns_bench.data.store.write_dataset`, which copies them block by block.)
+`fanns_bench.data.dataset.write_dataset`, which copies them block by block.)
 
 A *given workload* is a Parquet file, one row per query:
 

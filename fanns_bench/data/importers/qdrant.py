@@ -26,12 +26,12 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
+from fanns_bench.data.dataset import Dataset, write_dataset
 from fanns_bench.data.importers.common import (
     json_lines,
     workload_table,
     write_workload,
 )
-from fanns_bench.data.store import Dataset, write_dataset
 from fanns_bench.errors import DatasetError, WorkloadError
 from fanns_bench.filters.predicates import (
     And,

@@ -11,7 +11,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from fanns_bench.data.store import Dataset
+from fanns_bench.data.dataset import Dataset
 from fanns_bench.errors import MethodError
 from fanns_bench.methods.acorn.filter_sets import filter_sets
 from fanns_bench.methods.base import ANY_FILTER, FilterBatch, Method
@@ -217,6 +217,7 @@ class Acorn1(_AcornMethod):
             "M": int(p["M"]),
             "gamma": 1,
             "M_beta": int(p["M"]),
+            "diversify": True,
             "ef_construction": int(p["ef_construction"]),
             "seed": int(p["seed"]),
             "storage": p["storage"],

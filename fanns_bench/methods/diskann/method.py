@@ -1,7 +1,7 @@
 """Filtered-DiskANN (FilteredVamana) through diskannpy, in its own environment.
 
 diskannpy 0.7.0 pins numpy==1.25.0, so it runs in a per-method environment behind a
-worker (`fanns_bench.methods.envs`). One FilteredVamana index is built per attribute
+worker (`fanns_bench.envs`). One FilteredVamana index is built per attribute
 named by the build parameter `label_attribute` (one name, or several: "category,tags"), as
 the paper builds one index per filter type: a scalar attribute gives each item its value
 as label, a set attribute its elements. It answers one label per query: `eq` on a scalar
@@ -18,13 +18,13 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from fanns_bench.data.store import Dataset
+from fanns_bench.data.dataset import Dataset
+from fanns_bench.envs.isolated import IsolatedMethod
 from fanns_bench.errors import ConfigError, MethodError
 from fanns_bench.filters.evaluate import CATEGORICAL, ORDERED, SET
 from fanns_bench.filters.predicates import Contains, Eq, Predicate
 from fanns_bench.methods.base import FilterBatch
 from fanns_bench.methods.diskann.labels import UNFILTERED, LabelEncoding, encode_labels
-from fanns_bench.methods.envs.isolated import IsolatedMethod
 
 DEFAULT_BUILD = {"graph_degree": 64, "complexity": 100, "filter_complexity": 100, "alpha": 1.2}
 DISTANCES = ("auto", "l2", "mips", "cosine")
@@ -50,7 +50,7 @@ class DiskANNFiltered(IsolatedMethod):
     name = "diskann_filtered"
     capabilities = frozenset({"eq", "contains", "none"})
     environment: ClassVar[tuple[str, ...]] = ("diskannpy==0.7.0",)
-    worker_handler = Path(__file__).with_name("worker.py")
+    worker_handler = Path(__file__).with_name("handler.py")
     threading = "single"
     description = (
         "Filtered-DiskANN (FilteredVamana, diskannpy 0.7.0 in its own venv): one label per "

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from fanns_bench.data.store import Dataset
+from fanns_bench.data.dataset import Dataset
 from fanns_bench.errors import MethodError
 from fanns_bench.methods.base import ANY_FILTER, FilterBatch, Method, pad_results
 from fanns_bench.methods.common.disk import directory_bytes

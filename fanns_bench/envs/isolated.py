@@ -18,9 +18,9 @@ import importlib.util
 from pathlib import Path
 from typing import ClassVar
 
+from fanns_bench.envs.environment import ensure_environment, environment_path, is_ready
+from fanns_bench.envs.process import WorkerProcess
 from fanns_bench.methods.base import Method
-from fanns_bench.methods.envs.environment import ensure_environment, environment_path, is_ready
-from fanns_bench.methods.envs.worker import WorkerProcess
 
 
 class IsolatedMethod(Method):

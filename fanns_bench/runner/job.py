@@ -18,8 +18,8 @@ import numpy as np
 from fanns_bench.groundtruth import GroundTruth
 from fanns_bench.methods.base import FilterBatch
 from fanns_bench.methods.registry import get_method
+from fanns_bench.results.row_files import write_row
 from fanns_bench.results.schema import STATUS_OK
-from fanns_bench.results.store import write_row
 from fanns_bench.runner.context import load_context
 from fanns_bench.runner.environment import peak_rss_bytes, reset_peak_rss
 from fanns_bench.runner.measure import measure
@@ -46,7 +46,7 @@ class WorkerSpec:
     error_file: Path
 
 
-def worker_main(spec: WorkerSpec) -> None:
+def job_main(spec: WorkerSpec) -> None:
     """Entry point of the child process; exits non-zero with the error in `error_file`."""
     _die_with_parent()
     try:

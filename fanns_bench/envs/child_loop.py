@@ -1,6 +1,6 @@
 """Worker loop run inside a method's own environment (stdlib only; fanns_bench is not there).
 
-Usage: `python worker_main.py HANDLER_SCRIPT WORKDIR`. The handler script defines a class
+Usage: `python child_loop.py HANDLER_SCRIPT WORKDIR`. The handler script defines a class
 `Worker(workdir)`; each request is one JSON line on stdin, `{"cmd": name, "args": {...}}`,
 answered by one JSON line `{"ok": true, "result": ...}` or `{"ok": false, "error": text}`
 on the protocol stream. Bulk data (vectors, labels, result ids) travels as files in
@@ -40,7 +40,7 @@ def _load_handler(script: str) -> type:
 
 def main(argv: list[str]) -> int:
     if len(argv) != 3:
-        print("usage: worker_main.py HANDLER_SCRIPT WORKDIR", file=sys.stderr)
+        print("usage: child_loop.py HANDLER_SCRIPT WORKDIR", file=sys.stderr)
         return 2
     protocol = os.fdopen(os.dup(1), "w", buffering=1)
     os.dup2(2, 1)

@@ -1,6 +1,6 @@
 """Filtered-DiskANN worker: runs in the diskannpy environment (imports numpy and diskannpy only).
 
-Loaded by `fanns_bench/methods/envs/worker_main.py`; see `method.py` for the main side.
+Loaded by `fanns_bench/envs/child_loop.py`; see `method.py` for the main side.
 One FilteredVamana index per label attribute (as the paper builds one per filter type);
 each query names the index (its attribute) and a label token: >= 0 a label (passed to
 diskannpy as "L<token>"), -1 a value no item carries (no result), -2 unfiltered search.

@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from fanns_bench.data.store import Dataset
+from fanns_bench.data.dataset import Dataset
 from fanns_bench.methods.base import ANY_FILTER, FilterBatch, Method, pad_results
 from fanns_bench.methods.common.membership import membership_test
 

@@ -15,13 +15,13 @@ from typing import Any
 
 import numpy as np
 
-from fanns_bench.data.store import Dataset
+from fanns_bench.data.dataset import Dataset
 from fanns_bench.errors import ConfigError, MethodError
 from fanns_bench.filters.evaluate import CATEGORICAL, ORDERED, SET
 from fanns_bench.filters.predicates import ContainsAny, In, Predicate
 from fanns_bench.methods.base import FilterBatch, Method
 from fanns_bench.methods.common.values import plain_column, plain_value, value_types
-from fanns_bench.methods.usearch_methods.common import METRICS, add_rows, as_batch, new_index
+from fanns_bench.methods.usearch.common import METRICS, add_rows, as_batch, new_index
 
 SUPPORTED = {"eq": (CATEGORICAL, ORDERED), "in": (CATEGORICAL, ORDERED)}
 SUPPORTED |= {"contains": (SET,), "contains_any": (SET,)}

@@ -6,9 +6,9 @@ from typing import Any
 
 import numpy as np
 
-from fanns_bench.data.store import Dataset
+from fanns_bench.data.dataset import Dataset
 from fanns_bench.methods.base import ANY_FILTER, FilterBatch, Method
-from fanns_bench.methods.faiss_selectors.common import (
+from fanns_bench.methods.faiss.common import (
     as_float32,
     faiss_metric,
     index_bytes,

@@ -42,7 +42,7 @@ from fanns_bench.filters.predicates import (
     Predicate,
     Range,
 )
-from fanns_bench.methods.postgres.schema import ColumnSpec
+from fanns_bench.methods.pgvector.schema import ColumnSpec
 
 ARRAY_OPS = (Contains, ContainsAll, ContainsAny)
 

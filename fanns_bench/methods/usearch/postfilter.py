@@ -12,9 +12,9 @@ from typing import Any
 
 import numpy as np
 
-from fanns_bench.data.store import Dataset
+from fanns_bench.data.dataset import Dataset
 from fanns_bench.methods.base import ANY_FILTER, FilterBatch, Method
-from fanns_bench.methods.usearch_methods.common import add_rows, as_batch, new_index
+from fanns_bench.methods.usearch.common import add_rows, as_batch, new_index
 
 
 class UsearchPostfilter(Method):

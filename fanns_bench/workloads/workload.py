@@ -19,11 +19,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from fanns_bench.data.store import Dataset
+from fanns_bench.data.dataset import Dataset
 from fanns_bench.errors import ConfigError, WorkloadError
 from fanns_bench.filters.evaluate import AttributeTable
 from fanns_bench.filters.predicates import Predicate, from_json, to_json
-from fanns_bench.filters.templates import FilterSpec
+from fanns_bench.workloads.templates import FilterSpec
 
 ATTEMPTS_PER_QUERY = 40
 HOPELESS_AFTER = 200  # draws without a single hit before a bucket is declared unfillable
@@ -110,7 +110,7 @@ class Workload:
         return [(t, float(b), np.asarray(rows)) for (t, b), rows in grouped.items()]
 
     def save(self, directory: Path) -> None:
-        from fanns_bench.data.store import write_json_atomic
+        from fanns_bench.data.dataset import write_json_atomic
 
         directory.mkdir(parents=True, exist_ok=True)
         tmp = directory / ".workload.parquet.tmp"

@@ -19,13 +19,13 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from fanns_bench.data.store import Dataset
+from fanns_bench.data.dataset import Dataset
 from fanns_bench.errors import ConfigError, MethodError
 from fanns_bench.filters.evaluate import CATEGORICAL, SET
 from fanns_bench.methods.base import ANY_FILTER, FilterBatch, Method
 from fanns_bench.methods.common.disk import directory_bytes
 from fanns_bench.methods.common.values import plain_column, plain_type, value_types
-from fanns_bench.methods.lance.sql import to_lance_where
+from fanns_bench.methods.lancedb.sql import to_lance_where
 
 ID, VECTOR = "fanns_id", "fanns_vector"
 DISTANCES = {"ip": "dot", "l2": "l2"}

@@ -19,17 +19,17 @@ from typing import Any
 
 import numpy as np
 
-from fanns_bench.data.store import Dataset
+from fanns_bench.data.dataset import Dataset
 from fanns_bench.errors import ConfigError, MethodError
 from fanns_bench.filters.predicates import Predicate
 from fanns_bench.methods.base import ANY_FILTER, FilterBatch, Method, pad_results
-from fanns_bench.methods.postgres.schema import (
+from fanns_bench.methods.pgvector.schema import (
     ID_COLUMN,
     VECTOR_COLUMN,
     ColumnSpec,
     table_columns,
 )
-from fanns_bench.methods.postgres.server import PostgresServer
+from fanns_bench.methods.pgvector.server import PostgresServer
 
 TABLE = "items"
 OPERATORS = {"ip": ("<#>", "vector_ip_ops"), "l2": ("<->", "vector_l2_ops")}
@@ -132,7 +132,7 @@ class PgVector(Method):
     def _statement(self, predicate: Predicate | None) -> tuple[str, list[Any]]:
         from psycopg import sql
 
-        from fanns_bench.methods.postgres.predicate_sql import predicate_sql
+        from fanns_bench.methods.pgvector.predicate_sql import predicate_sql
 
         operator = OPERATORS[self.metric][0]
         where, params = sql.SQL(""), []

@@ -13,13 +13,13 @@ from typing import Any
 
 from fanns_bench.errors import MethodError
 
-WORKER_MAIN = Path(__file__).with_name("worker_main.py")
+WORKER_MAIN = Path(__file__).with_name("child_loop.py")
 STDERR_TAIL_CHARS = 4000
 EXIT_WAIT_SECONDS = 10.0
 
 
 class WorkerProcess:
-    """A worker process (`worker_main.py` + a handler script) and its working directory.
+    """A worker process (`child_loop.py` + a handler script) and its working directory.
 
     `call(cmd, **args)` sends one request and returns the handler's result. A handler
     exception becomes a `MethodError` with its traceback; a worker that dies becomes a

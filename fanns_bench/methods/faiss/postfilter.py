@@ -6,10 +6,10 @@ from typing import Any
 
 import numpy as np
 
-from fanns_bench.data.store import Dataset
+from fanns_bench.data.dataset import Dataset
 from fanns_bench.methods.base import ANY_FILTER, FilterBatch, Method, pad_results
-from fanns_bench.methods.faiss_selectors.common import as_float32, index_bytes, set_threads
-from fanns_bench.methods.faiss_selectors.hnsw import build_hnsw_flat
+from fanns_bench.methods.faiss.common import as_float32, index_bytes, set_threads
+from fanns_bench.methods.faiss.hnsw import build_hnsw_flat
 
 
 class FaissHNSWPostfilter(Method):

@@ -1,0 +1,264 @@
+// Bindings of ACORN-gamma / ACORN-1: validate arrays, release the GIL, return numpy arrays.
+#include <nanobind/nanobind.h>
+#include <nanobind/stl/optional.h>
+#include <nanobind/stl/string.h>
+
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "acorn/acorn_index.h"
+#include "bindings/arrays.h"
+#include "core/distance.h"
+#include "core/id_filter.h"
+#include "core/vector_store.h"
+
+namespace nb = nanobind;
+using namespace nb::literals;
+using namespace fanns::bindings;
+
+namespace {
+
+fanns::acorn::SearchParams search_params(int k, int ef_search, int max_neighbors) {
+  fanns::acorn::SearchParams params;
+  params.k = k;
+  params.ef_search = ef_search;
+  params.max_neighbors = max_neighbors;
+  return params;
+}
+
+/// The Python-facing index: validates arrays, releases the GIL, returns numpy arrays.
+class PyAcorn {
+ public:
+  PyAcorn(size_t dim, const std::string& metric, const std::string& variant, int M, int gamma,
+          int M_beta, int ef_construction, uint64_t seed, const std::string& storage,
+          bool diversify)
+      : index_(std::make_unique<fanns::acorn::AcornIndex>(
+            dim, fanns::parse_metric(metric), fanns::parse_storage(storage),
+            make_params(variant, M, gamma, M_beta, ef_construction, seed, diversify))) {}
+
+  explicit PyAcorn(fanns::acorn::AcornIndex&& index)
+      : index_(std::make_unique<fanns::acorn::AcornIndex>(std::move(index))) {}
+
+  void build(const AnyArray& vectors, int threads) {
+    const float* data = checked<float>(vectors, "vectors", 2);
+    check_dim(vectors, "vectors");
+    const size_t count = vectors.shape(0);
+    nb::gil_scoped_release release;
+    index_->build(data, count, threads);
+  }
+
+  nb::tuple search(const AnyArray& queries, int k, int ef_search, int threads,
+                   const std::optional<AnyArray>& filter_ids,
+                   const std::optional<AnyArray>& filter_offsets,
+                   const std::optional<AnyArray>& filter_rows, int max_neighbors) {
+    const size_t nq = check_queries(queries);
+    if (filter_ids.has_value() != filter_offsets.has_value()) {
+      throw std::invalid_argument("give both filter_ids and filter_offsets, or neither");
+    }
+    if (filter_rows && !filter_ids) {
+      throw std::invalid_argument("filter_rows needs filter_ids and filter_offsets");
+    }
+    std::vector<fanns::QueryFilter> filters(nq);
+    if (!filter_ids) return run(queries, nq, filters, k, ef_search, threads, max_neighbors);
+    const int64_t* ids = checked<int64_t>(*filter_ids, "filter_ids", 1);
+    const int64_t* offsets = checked<int64_t>(*filter_offsets, "filter_offsets", 1);
+    const int64_t* rows = nullptr;
+    size_t sets = nq;
+    if (filter_rows) {
+      rows = checked<int64_t>(*filter_rows, "filter_rows", 1);
+      check_rows(*filter_rows, nq, "filter_rows");
+      sets = filter_offsets->shape(0) == 0 ? 0 : filter_offsets->shape(0) - 1;
+    }
+    fanns::validate_csr(ids, filter_ids->shape(0), offsets, filter_offsets->shape(0), sets,
+                        index_->size());
+    for (size_t q = 0; q < nq; ++q) {
+      const int64_t set = rows ? rows[q] : static_cast<int64_t>(q);
+      if (set < 0) continue;  // -1: unfiltered
+      if (static_cast<size_t>(set) >= sets) {
+        throw std::invalid_argument("filter_rows[" + std::to_string(q) + "] = " +
+                                    std::to_string(set) + " is not an id set (there are " +
+                                    std::to_string(sets) + ")");
+      }
+      filters[q].kind = fanns::QueryFilter::Kind::Ids;
+      filters[q].ids = ids + offsets[set];
+      filters[q].count = static_cast<size_t>(offsets[set + 1] - offsets[set]);
+    }
+    return run(queries, nq, filters, k, ef_search, threads, max_neighbors);
+  }
+
+  nb::tuple search_bitmaps(const AnyArray& queries, int k, int ef_search, int threads,
+                           const AnyArray& bitmaps, const AnyArray& bitmap_rows,
+                           int max_neighbors) {
+    const size_t nq = check_queries(queries);
+    const uint8_t* bits = checked<uint8_t>(bitmaps, "bitmaps", 2);
+    const int64_t* rows = checked<int64_t>(bitmap_rows, "bitmap_rows", 1);
+    const size_t row_bytes = (index_->size() + 7) / 8;
+    if (bitmaps.shape(1) != row_bytes) {
+      throw std::invalid_argument("bitmaps must have ceil(N / 8) = " + std::to_string(row_bytes) +
+                                  " bytes per row, got " + std::to_string(bitmaps.shape(1)));
+    }
+    check_rows(bitmap_rows, nq, "bitmap_rows");
+    std::vector<fanns::QueryFilter> filters(nq);
+    for (size_t q = 0; q < nq; ++q) {
+      if (rows[q] == -1) continue;  // unfiltered
+      if (rows[q] < 0 || static_cast<size_t>(rows[q]) >= bitmaps.shape(0)) {
+        throw std::invalid_argument("bitmap_rows[" + std::to_string(q) + "] = " +
+                                    std::to_string(rows[q]) + " is not a row of bitmaps");
+      }
+      filters[q].kind = fanns::QueryFilter::Kind::Bitmap;
+      filters[q].bitmap = bits + static_cast<size_t>(rows[q]) * row_bytes;
+    }
+    return run(queries, nq, filters, k, ef_search, threads, max_neighbors);
+  }
+
+  void save(const std::string& path) const {
+    nb::gil_scoped_release release;
+    index_->save(path);
+  }
+
+  static PyAcorn load(const std::string& path) {
+    nb::gil_scoped_release release;
+    return PyAcorn(fanns::acorn::AcornIndex::load(path));
+  }
+
+  size_t memory_bytes() const { return index_->memory_bytes(); }
+  size_t size() const { return index_->is_built() ? index_->size() : 0; }
+  size_t dim() const { return index_->dim(); }
+  bool is_built() const { return index_->is_built(); }
+
+  nb::dict params() const {
+    const auto& p = index_->params();
+    nb::dict d;
+    d["variant"] = fanns::acorn::variant_name(p.variant);
+    d["metric"] = fanns::metric_name(index_->metric());
+    d["storage"] = fanns::storage_name(index_->storage());
+    d["M"] = p.M;
+    d["gamma"] = p.gamma;
+    d["M_beta"] = p.M_beta;
+    d["ef_construction"] = p.ef_construction;
+    d["seed"] = p.seed;
+    d["diversify"] = p.diversify;
+    return d;
+  }
+
+  nb::dict graph_stats() const {
+    const auto& g = index_->graph();
+    nb::dict d;
+    d["max_level"] = g.max_level;
+    d["entry_point"] = g.entry_point;
+    const size_t n = index_->is_built() ? index_->size() : 0;
+    d["level0_edges"] = g.adjacency0.size();
+    d["level0_mean_degree"] = n ? static_cast<double>(g.adjacency0.size()) / n : 0.0;
+    size_t expanded = 0;
+    for (int32_t link : g.adjacency0) expanded += fanns::acorn::link_expands(link) ? 1 : 0;
+    d["level0_compressed_links"] = expanded;
+    size_t upper = 0;
+    for (const auto& a : g.upper_adjacency) upper += a.size();
+    d["upper_edges"] = upper;
+    d["graph_bytes"] = g.memory_bytes();
+    return d;
+  }
+
+  nb::object level0_neighbors(int64_t node) const {
+    const auto& g = index_->graph();
+    if (!index_->is_built() || node < 0 || static_cast<size_t>(node) >= index_->size()) {
+      throw std::invalid_argument("node " + std::to_string(node) + " is not in the index");
+    }
+    const auto span = g.neighbors(static_cast<int32_t>(node), 0);
+    int64_t* out = new_buffer<int64_t>(span.size());
+    for (size_t i = 0; i < span.size(); ++i) out[i] = fanns::acorn::link_id(span.begin[i]);
+    return wrap(out, {span.size()});
+  }
+
+ private:
+  static fanns::acorn::BuildParams make_params(const std::string& variant, int M, int gamma,
+                                               int M_beta, int ef_construction, uint64_t seed,
+                                               bool diversify) {
+    fanns::acorn::BuildParams p;
+    p.variant = fanns::acorn::parse_variant(variant);
+    p.M = M;
+    p.gamma = gamma;
+    p.M_beta = M_beta;
+    p.ef_construction = ef_construction;
+    p.seed = seed;
+    p.diversify = diversify;
+    return p;
+  }
+
+  void check_dim(const AnyArray& a, const char* name) const {
+    if (a.shape(1) != index_->dim()) {
+      throw std::invalid_argument(std::string(name) + " have dimension " +
+                                  std::to_string(a.shape(1)) + ", the index expects " +
+                                  std::to_string(index_->dim()));
+    }
+  }
+
+  static void check_rows(const AnyArray& rows, size_t nq, const char* name) {
+    if (rows.shape(0) != nq) {
+      throw std::invalid_argument(std::string(name) + " must have one entry per query (" +
+                                  std::to_string(nq) + "), got " + std::to_string(rows.shape(0)));
+    }
+  }
+
+  size_t check_queries(const AnyArray& queries) const {
+    if (!index_->is_built()) throw std::runtime_error("the index is not built yet");
+    checked<float>(queries, "queries", 2);
+    check_dim(queries, "queries");
+    return queries.shape(0);
+  }
+
+  nb::tuple run(const AnyArray& queries, size_t nq, const std::vector<fanns::QueryFilter>& filters,
+                int k, int ef_search, int threads, int max_neighbors) {
+    if (k < 1) throw std::invalid_argument("k must be >= 1, got " + std::to_string(k));
+    const float* q = static_cast<const float*>(queries.data());
+    std::unique_ptr<int64_t[]> ids(new_buffer<int64_t>(nq * k));
+    std::unique_ptr<float[]> distances(new_buffer<float>(nq * k));
+    std::unique_ptr<uint64_t[]> counts(new_buffer<uint64_t>(nq));
+    {
+      nb::gil_scoped_release release;
+      index_->search(q, nq, filters.data(), search_params(k, ef_search, max_neighbors), threads,
+                     ids.get(), distances.get(), counts.get());
+    }
+    const size_t kk = static_cast<size_t>(k);
+    return nb::make_tuple(wrap(ids.release(), {nq, kk}), wrap(distances.release(), {nq, kk}),
+                          wrap(counts.release(), {nq}));
+  }
+
+  std::unique_ptr<fanns::acorn::AcornIndex> index_;
+};
+
+}  // namespace
+
+void register_acorn(nb::module_& m) {
+  nb::class_<PyAcorn>(m, "AcornIndex", "ACORN-gamma / ACORN-1 filtered graph index.")
+      .def(nb::init<size_t, const std::string&, const std::string&, int, int, int, int, uint64_t,
+                    const std::string&, bool>(),
+           // No defaults here: the Python method's parameter declaration is the one source.
+           "dim"_a, "metric"_a, "variant"_a, nb::kw_only(), "M"_a, "gamma"_a, "M_beta"_a,
+           "ef_construction"_a, "seed"_a, "storage"_a, "diversify"_a)
+      .def("build", &PyAcorn::build, "vectors"_a, "threads"_a = 1,
+           "Index float32 C-contiguous (N, dim) vectors; deterministic with threads=1.")
+      .def("search", &PyAcorn::search, "queries"_a, "k"_a, "ef_search"_a, "threads"_a = 1,
+           "filter_ids"_a = nb::none(), "filter_offsets"_a = nb::none(),
+           "filter_rows"_a = nb::none(), "max_neighbors"_a = 0,
+           "Filtered k-NN search. Filters are CSR id sets: sorted unique int64 `filter_ids`, "
+           "`filter_offsets` (sets + 1). Without `filter_rows` set i filters query i; with it, "
+           "query i uses set filter_rows[i] (-1: unfiltered). Returns (ids int64 (nq, k) padded "
+           "with -1, distances float32 (smaller is closer), distance computations uint64 (nq,)).")
+      .def("search_bitmaps", &PyAcorn::search_bitmaps, "queries"_a, "k"_a, "ef_search"_a,
+           "threads"_a, "bitmaps"_a, "bitmap_rows"_a, "max_neighbors"_a = 0,
+           "Filtered k-NN search; query i uses packed (little-endian) bitmap row "
+           "bitmap_rows[i] (-1: unfiltered).")
+      .def("save", &PyAcorn::save, "path"_a)
+      .def_static("load", &PyAcorn::load, "path"_a)
+      .def("memory_bytes", &PyAcorn::memory_bytes)
+      .def("graph_stats", &PyAcorn::graph_stats)
+      .def("level0_neighbors", &PyAcorn::level0_neighbors, "node"_a)
+      .def_prop_ro("size", &PyAcorn::size)
+      .def_prop_ro("dim", &PyAcorn::dim)
+      .def_prop_ro("is_built", &PyAcorn::is_built)
+      .def_prop_ro("params", &PyAcorn::params);
+}

@@ -1,7 +1,0 @@
-"""Per-method environments: methods whose dependencies conflict with ours run in their own venv."""
-
-from fanns_bench.methods.envs.environment import ensure_environment, environment_path
-from fanns_bench.methods.envs.isolated import IsolatedMethod
-from fanns_bench.methods.envs.worker import WorkerProcess
-
-__all__ = ["IsolatedMethod", "WorkerProcess", "ensure_environment", "environment_path"]

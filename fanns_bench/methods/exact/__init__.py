@@ -1,0 +1,1 @@
+"""Exact pre-filtering: the brute-force baseline."""

@@ -1,0 +1,1 @@
+"""Workloads: filter templates and selectivity-targeted query generation."""
