@@ -34,10 +34,11 @@ class PyAcorn {
  public:
   PyAcorn(size_t dim, const std::string& metric, const std::string& variant, int M, int gamma,
           int M_beta, int ef_construction, uint64_t seed, const std::string& storage,
-          bool diversify)
+          bool diversify, bool reference, bool drop_nearest_upper)
       : index_(std::make_unique<fanns::acorn::AcornIndex>(
             dim, fanns::parse_metric(metric), fanns::parse_storage(storage),
-            make_params(variant, M, gamma, M_beta, ef_construction, seed, diversify))) {}
+            make_params(variant, M, gamma, M_beta, ef_construction, seed, diversify, reference,
+                        drop_nearest_upper))) {}
 
   explicit PyAcorn(fanns::acorn::AcornIndex&& index)
       : index_(std::make_unique<fanns::acorn::AcornIndex>(std::move(index))) {}
@@ -141,6 +142,8 @@ class PyAcorn {
     d["ef_construction"] = p.ef_construction;
     d["seed"] = p.seed;
     d["diversify"] = p.diversify;
+    d["reference"] = p.reference;
+    d["drop_nearest_upper"] = p.drop_nearest_upper;
     return d;
   }
 
@@ -176,7 +179,8 @@ class PyAcorn {
  private:
   static fanns::acorn::BuildParams make_params(const std::string& variant, int M, int gamma,
                                                int M_beta, int ef_construction, uint64_t seed,
-                                               bool diversify) {
+                                               bool diversify, bool reference,
+                                               bool drop_nearest_upper) {
     fanns::acorn::BuildParams p;
     p.variant = fanns::acorn::parse_variant(variant);
     p.M = M;
@@ -185,6 +189,8 @@ class PyAcorn {
     p.ef_construction = ef_construction;
     p.seed = seed;
     p.diversify = diversify;
+    p.reference = reference;
+    p.drop_nearest_upper = drop_nearest_upper;
     return p;
   }
 
@@ -235,10 +241,11 @@ class PyAcorn {
 void register_acorn(nb::module_& m) {
   nb::class_<PyAcorn>(m, "AcornIndex", "ACORN-gamma / ACORN-1 filtered graph index.")
       .def(nb::init<size_t, const std::string&, const std::string&, int, int, int, int, uint64_t,
-                    const std::string&, bool>(),
+                    const std::string&, bool, bool, bool>(),
            // No defaults here: the Python method's parameter declaration is the one source.
            "dim"_a, "metric"_a, "variant"_a, nb::kw_only(), "M"_a, "gamma"_a, "M_beta"_a,
-           "ef_construction"_a, "seed"_a, "storage"_a, "diversify"_a)
+           "ef_construction"_a, "seed"_a, "storage"_a, "diversify"_a, "reference"_a,
+           "drop_nearest_upper"_a)
       .def("build", &PyAcorn::build, "vectors"_a, "threads"_a = 1,
            "Index float32 C-contiguous (N, dim) vectors; deterministic with threads=1.")
       .def("search", &PyAcorn::search, "queries"_a, "k"_a, "ef_search"_a, "threads"_a = 1,

@@ -9,7 +9,7 @@ namespace fanns::acorn {
 namespace {
 
 constexpr char kMagic[8] = {'F', 'A', 'N', 'N', 'S', 'A', 'C', 'N'};
-constexpr uint32_t kVersion = 1;
+constexpr uint32_t kVersion = 2;  // 2: reference flags after `diversify`
 constexpr uint64_t kMaxItems = uint64_t{1} << 40;
 
 void check_offsets(const BinaryReader& in, const std::vector<uint64_t>& offsets, size_t rows,
@@ -47,6 +47,8 @@ void AcornIndex::save(const std::string& path) const {
   out.value<int32_t>(params_.ef_construction);
   out.value<uint64_t>(params_.seed);
   out.value<uint8_t>(params_.diversify ? 1 : 0);
+  out.value<uint8_t>(params_.reference ? 1 : 0);
+  out.value<uint8_t>(params_.drop_nearest_upper ? 1 : 0);
   out.value<uint64_t>(store_.size());
   out.value<uint64_t>(store_.dim());
   if (store_.type() == StorageType::Float32) {
@@ -74,7 +76,7 @@ AcornIndex AcornIndex::load(const std::string& path) {
   in.read(magic, sizeof(magic));
   if (std::memcmp(magic, kMagic, sizeof(kMagic)) != 0) in.corrupt("wrong magic bytes");
   const uint32_t version = in.value<uint32_t>();
-  if (version != kVersion) {
+  if (version != kVersion && version != 1) {
     in.corrupt("format version " + std::to_string(version) + ", expected " +
                std::to_string(kVersion));
   }
@@ -90,6 +92,10 @@ AcornIndex AcornIndex::load(const std::string& path) {
   params.ef_construction = in.value<int32_t>();
   params.seed = in.value<uint64_t>();
   params.diversify = in.value<uint8_t>() != 0;
+  if (version >= 2) {
+    params.reference = in.value<uint8_t>() != 0;
+    params.drop_nearest_upper = in.value<uint8_t>() != 0;
+  }
   const uint64_t n = in.value<uint64_t>();
   const uint64_t dim = in.value<uint64_t>();
   if (n == 0 || dim == 0 || n >= static_cast<uint64_t>(INT32_MAX) || dim > (1u << 20)) {
@@ -119,7 +125,7 @@ AcornIndex AcornIndex::load(const std::string& path) {
     in.corrupt("entry point is not on the top level");
   }
   check_offsets(in, g.offsets0, n, g.adjacency0.size(), "level-0");
-  check_ids(in, g.adjacency0, n, params.variant == Variant::Gamma);
+  check_ids(in, g.adjacency0, n, params.variant == Variant::Gamma && !params.reference);
   size_t slots = 0;
   for (uint64_t i = 0; i < n; ++i) {
     if (g.levels[i] > g.max_level) in.corrupt("node level above the top level");

@@ -177,6 +177,8 @@ class AcornGamma(_AcornMethod):
             "seed": int(p["seed"]),
             "storage": p["storage"],
             "diversify": bool(p["diversify"]),
+            "reference": False,
+            "drop_nearest_upper": False,
         }
 
 
@@ -218,6 +220,8 @@ class Acorn1(_AcornMethod):
             "gamma": 1,
             "M_beta": int(p["M"]),
             "diversify": True,
+            "reference": False,
+            "drop_nearest_upper": False,
             "ef_construction": int(p["ef_construction"]),
             "seed": int(p["seed"]),
             "storage": p["storage"],
