@@ -26,6 +26,7 @@ class _AcornMethod(Method):
     requires = ("fanns_bench._core",)
     threading = "threads"
     variant: ClassVar[str] = ""
+    reference: ClassVar[bool] = False  # the core's reference mode (reference.py)
 
     def __init__(self, metric: str, threads: int = 1, **build_params: Any) -> None:
         super().__init__(metric, threads, **build_params)
@@ -112,7 +113,11 @@ class _AcornMethod(Method):
             index = _core.AcornIndex.load(str(path))
         except RuntimeError as error:
             raise MethodError(f"{self.name}: {error}") from error
-        if index.params["variant"] != self.variant or index.params["metric"] != self.metric:
+        if (
+            index.params["variant"] != self.variant
+            or index.params["metric"] != self.metric
+            or index.params["reference"] != self.reference
+        ):
             raise MethodError(
                 f"{self.name}: {path} holds a {index.params['variant']!r} index for metric "
                 f"{index.params['metric']!r}, expected {self.variant!r} / {self.metric!r}"
