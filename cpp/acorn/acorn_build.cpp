@@ -235,10 +235,7 @@ class Builder {
       std::partial_sort(ctx.pool.begin(), ctx.pool.begin() + keep, ctx.pool.end(), closer);
       ctx.pool.resize(keep);
       select_neighbors(node, level, ctx.pool, ctx.selected, ctx);
-      {
-        std::lock_guard<std::mutex> guard(lists_.lock(node));
-        lists_.write(node, level, ctx.selected);
-      }
+      write_own_links(node, level, ctx);
       for (const Neighbor& link : ctx.selected) add_link(link.id, node, link.distance, level, ctx);
       current = ctx.pool.front().id;
       current_distance = ctx.pool.front().distance;
@@ -413,6 +410,37 @@ class Builder {
       for (int32_t two_hop : ctx.list) covered += ctx.covered.insert_new(two_hop) ? 1 : 0;
       if (covered >= target) break;
     }
+  }
+
+  /// Write `node`'s chosen links (ctx.selected) at `level`. In a parallel build
+  /// other insertions may already have added back-links to this list (they can
+  /// reach `node` through its upper levels before its level-0 list exists): they
+  /// are merged in, not overwritten, or `node` could lose its only in-links'
+  /// counterparts and become unreachable. Single-threaded, the list is empty here.
+  void write_own_links(int32_t node, int level, BuildContext& ctx) {
+    std::lock_guard<std::mutex> guard(lists_.lock(node));
+    lists_.read_with_distances(node, level, ctx.scratch);
+    if (ctx.scratch.empty()) {
+      lists_.write(node, level, ctx.selected);
+      return;
+    }
+    ctx.covered.reset(levels_.size());
+    for (const Neighbor& link : ctx.selected) ctx.covered.insert(link.id);
+    std::vector<Neighbor> merged = ctx.selected;
+    for (const Neighbor& link : ctx.scratch) {
+      if (!ctx.covered.contains(link.id)) merged.push_back(link);
+    }
+    std::sort(merged.begin(), merged.end(), closer);
+    if (static_cast<int>(merged.size()) > lists_.capacity(level)) {
+      if (params_.variant == Variant::Gamma && level == 0) {
+        compress(node, merged, ctx.scratch, ctx);
+      } else {
+        rng_prune(merged, lists_.capacity(level), ctx.scratch, ctx);
+      }
+    } else {
+      ctx.scratch = merged;
+    }
+    lists_.write(node, level, ctx.scratch);
   }
 
   /// Add `node` to the list of `owner` at `level`, shrinking the list if full.

@@ -146,12 +146,16 @@ class RefBuilder {
       } else {
         ctx.kept = ctx.candidates;
       }
-      ctx.ids.clear();  // own links, farthest first
-      for (auto it = ctx.kept.rbegin(); it != ctx.kept.rend(); ++it) ctx.ids.push_back(it->id);
-      lists_.write(node, level, ctx.ids);
-      const std::vector<int32_t> targets = ctx.ids;
+      // Own links, farthest first, added like back-links (appended, or the list
+      // rebuilt when full): back-links other insertions added meanwhile are kept.
+      std::vector<int32_t> targets;
+      for (auto it = ctx.kept.rbegin(); it != ctx.kept.rend(); ++it) targets.push_back(it->id);
+      for (int32_t other : targets) add_link_locked(node, other, level, ctx);
       own.unlock();
-      for (int32_t other : targets) add_link(other, node, level, ctx);
+      for (int32_t other : targets) {
+        std::lock_guard<std::mutex> guard(lists_.lock(other));
+        add_link_locked(other, node, level, ctx);
+      }
       own.lock();
     }
   }
@@ -282,8 +286,8 @@ class RefBuilder {
 
   /// The reference's add_link: append if there is room; otherwise rebuild the
   /// list from its entries and `node` (distances recomputed), farthest first.
-  void add_link(int32_t owner, int32_t node, int level, RefContext& ctx) {
-    std::lock_guard<std::mutex> guard(lists_.lock(owner));
+  /// The caller holds the owner's lock.
+  void add_link_locked(int32_t owner, int32_t node, int level, RefContext& ctx) {
     const int slots = lists_.slots(level);
     if (lists_.count(owner, level) < slots) {
       lists_.append(owner, level, node);
