@@ -126,6 +126,13 @@ class PyAcorn {
   }
 
   size_t memory_bytes() const { return index_->memory_bytes(); }
+
+  int node_level(int64_t node) const {
+    if (!index_->is_built() || node < 0 || static_cast<size_t>(node) >= index_->size()) {
+      throw std::invalid_argument("node " + std::to_string(node) + " is not in the index");
+    }
+    return index_->graph().levels[node];
+  }
   size_t size() const { return index_->is_built() ? index_->size() : 0; }
   size_t dim() const { return index_->dim(); }
   bool is_built() const { return index_->is_built(); }
@@ -165,12 +172,19 @@ class PyAcorn {
     return d;
   }
 
-  nb::object level0_neighbors(int64_t node) const {
+  nb::object level0_neighbors(int64_t node) const { return neighbors(node, 0); }
+
+  nb::object neighbors(int64_t node, int level) const {
     const auto& g = index_->graph();
     if (!index_->is_built() || node < 0 || static_cast<size_t>(node) >= index_->size()) {
       throw std::invalid_argument("node " + std::to_string(node) + " is not in the index");
     }
-    const auto span = g.neighbors(static_cast<int32_t>(node), 0);
+    if (level < 0 || level > g.levels[node]) {
+      throw std::invalid_argument("level must be in [0, " + std::to_string(g.levels[node]) +
+                                  "] for node " + std::to_string(node) + ", got " +
+                                  std::to_string(level));
+    }
+    const auto span = g.neighbors(static_cast<int32_t>(node), level);
     int64_t* out = new_buffer<int64_t>(span.size());
     for (size_t i = 0; i < span.size(); ++i) out[i] = fanns::acorn::link_id(span.begin[i]);
     return wrap(out, {span.size()});
@@ -264,6 +278,10 @@ void register_acorn(nb::module_& m) {
       .def("memory_bytes", &PyAcorn::memory_bytes)
       .def("graph_stats", &PyAcorn::graph_stats)
       .def("level0_neighbors", &PyAcorn::level0_neighbors, "node"_a)
+      .def("neighbors", &PyAcorn::neighbors, "node"_a, "level"_a,
+           "Ids linked from `node` on `level` (0 .. the node's top level), in stored order.")
+      .def("node_level", [](const PyAcorn& self, int64_t node) { return self.node_level(node); },
+           "node"_a)
       .def_prop_ro("size", &PyAcorn::size)
       .def_prop_ro("dim", &PyAcorn::dim)
       .def_prop_ro("is_built", &PyAcorn::is_built)
