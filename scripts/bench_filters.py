@@ -54,9 +54,8 @@ def main() -> None:
     except ImportError:
         print("qdrant-edge-py not installed: its column is left out (pip install 'fanns-bench[qdrant]')")
     queries = np.asarray(dataset.queries, dtype=np.float32)
-    print(
-        f"{'filter':8} {'n':>4} {'selectivity':>11} {'index us':>9} {'table scan us':>13} {'qdrant search us':>16}"
-    )
+    header = ("filter", "n", "selectivity", "index us", "table scan us", "qdrant search us")
+    print("{:8} {:>4} {:>11} {:>9} {:>13} {:>16}".format(*header))
     for filter_type, _, rows in workload.groups():
         predicates = [workload.predicates[r] for r in rows]
         pairs = list(zip(queries[workload.table["query_index"].to_numpy()[rows]], predicates, strict=True))
