@@ -20,13 +20,25 @@ SWEEP = [
     "workload.selectivities=[0.1,0.5]",
     "runner.build_threads=1",
 ]
-SAME = ["key", "method", "build_params", "search_params", "filter_type", "selectivity_bucket", "k", "recall", "ids"]
+SAME = [
+    "key",
+    "method",
+    "build_params",
+    "search_params",
+    "filter_type",
+    "selectivity_bucket",
+    "k",
+    "recall",
+    "ids",
+]
 
 
 def sweep(root: Path, *launcher: str) -> subprocess.CompletedProcess:
     env = {**os.environ, "PYTHONPATH": str(ROOT), "RAY_USAGE_STATS_ENABLED": "0"}
     command = [sys.executable, "-m", "fanns_bench.cli", "run", "--multirun", f"paths.root={root}", *SWEEP]
-    return subprocess.run([*command, *launcher], cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
+    return subprocess.run(
+        [*command, *launcher], cwd=ROOT, env=env, capture_output=True, text=True, timeout=900
+    )
 
 
 @pytest.mark.slow
