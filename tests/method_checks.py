@@ -135,23 +135,20 @@ def check_no_match_is_all_padding(method, dataset: Dataset, **params) -> None:
 
 
 def unreachable_items(
-    method, dataset: Dataset, match_ids: np.ndarray | None = None, k: int = 10, **params
+    method, dataset: Dataset, predicate: Predicate | None = None, k: int = 10, **params
 ) -> list[int]:
     """Items that a search for their own vector does not return (the method is built on
-    `dataset`). Each item of `match_ids` (default: every item) is queried with its own vector
-    under a filter passing exactly `match_ids` (default: all items, an all-pass filter with no
-    predicate); an item that is among the exact top-k of its own vector and is not returned
-    cannot be reached by the method's search."""
+    `dataset`). Each item matching `predicate` (default None: every item, an all-pass filter)
+    is queried with its own vector under that predicate; an item among the exact top-k of
+    its own vector that is not returned cannot be reached by the method's search."""
     vectors = np.ascontiguousarray(dataset.vectors, dtype=np.float32)
-    ids = np.arange(dataset.count, dtype=np.int64) if match_ids is None else np.asarray(match_ids, np.int64)
+    ids = dataset.attributes.ids(predicate) if predicate is not None else np.arange(dataset.count)
     queries = vectors[ids]
-    filters = FilterBatch([None] * len(ids), [ids] * len(ids), dataset.count)
-    found = np.asarray(method.search(queries, filters, k, **params))
+    found = run_search(method, queries, [predicate] * len(ids), dataset.attribute_index, k, **params)
     missing = []
     for row, item, query in zip(found, ids, queries, strict=True):
         if item in row:
             continue
-        exact = exact_filtered_top_k(query, vectors, ids, k, dataset.metric)[0]
-        if item in exact:
+        if item in exact_filtered_top_k(query, vectors, ids, k, dataset.metric)[0]:
             missing.append(int(item))
     return missing

@@ -12,23 +12,21 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from fanns_bench.methods.acorn.method import _AcornMethod
-from fanns_bench.methods.base import FilterBatch
+from fanns_bench.methods.acorn.method import STORAGES, _AcornMethod
+from fanns_bench.methods.common.id_sets import IdSets
 from fanns_bench.methods.params import Param
 
-EF_SEARCH = Param(int, 16, "width of the level-0 candidate set (the reference's efSearch)", minimum=1)
-DROP_NEAREST = Param(
-    bool,
-    True,
-    "reproduce the reference's upper-level list keeping: a full list that receives a back-link "
-    "drops its nearest entry (False: keeps the nearest, the bug-fixed reference)",
-)
 COMMON: dict[str, Param] = {
     "M": Param(int, 32, "degree of the predicate subgraph (HNSW's M)", minimum=2, maximum=512),
     "seed": Param(int, 0, "level assignment and insertion order", minimum=0),
-    "storage": Param(str, "float32", "vector storage", choices=("float32", "float16")),
-    "drop_nearest_upper": DROP_NEAREST,
-    "deterministic": Param(bool, False, "build on one thread: the graph is then identical for a seed"),
+    "storage": Param(str, "float32", "vector storage", choices=STORAGES),
+    "drop_nearest_upper": Param(
+        bool,
+        True,
+        "reproduce the reference's upper-level list keeping: a full list that receives a "
+        "back-link drops its nearest entry (False: keeps the nearest, the bug-fixed reference)",
+    ),
+    "deterministic": Param(bool, False, "single-threaded build, identical for a seed"),
 }
 
 
@@ -36,11 +34,15 @@ class _AcornReference(_AcornMethod):
     """Shared adapter of the reference variants (`max_neighbors` does not apply)."""
 
     reference = True
-    search_parameters: ClassVar[dict[str, Param]] = {"ef_search": EF_SEARCH}
+    search_parameters: ClassVar[dict[str, Param]] = {
+        "ef_search": Param(
+            int, 16, "width of the level-0 candidate set (the reference's efSearch)", minimum=1
+        )
+    }
 
-    def search(self, queries: np.ndarray, filters: FilterBatch, k: int, ef_search: int = 16) -> np.ndarray:
-        """Filtered search as the reference does it; a query whose filter matches every item
-        takes the reference's unfiltered search."""
+    def search(self, queries: np.ndarray, filters: IdSets, k: int, ef_search: int) -> np.ndarray:
+        """Filtered search as the reference does it; a query without a predicate (or whose
+        filter matches every item) takes the reference's unfiltered search."""
         return super().search(queries, filters, k, ef_search=ef_search, max_neighbors=0)
 
     def _reference_params(self, gamma: int, M_beta: int) -> dict[str, Any]:
@@ -71,33 +73,9 @@ class AcornGammaRef(_AcornReference):
     description = "ACORN-γ as the reference code behaves (own C++ core, reference mode)"
     build_parameters: ClassVar[dict[str, Param]] = {
         **COMMON,
-        "gamma": Param(int, 12, "neighbour-list expansion: M·γ candidates per node", minimum=2),
+        "gamma": Param(int, 12, "neighbour-list expansion: M·γ candidates per node", minimum=2, maximum=1024),
         "M_beta": Param(int, 24, "uncompressed prefix of a level-0 list (<= 2·M·γ)", minimum=0),
     }
-
-    def __init__(
-        self,
-        metric: str,
-        threads: int = 1,
-        M: int = 32,
-        gamma: int = 12,
-        M_beta: int = 24,
-        seed: int = 0,
-        storage: str = "float32",
-        drop_nearest_upper: bool = True,
-        deterministic: bool = False,
-    ) -> None:
-        super().__init__(
-            metric,
-            threads,
-            M=M,
-            gamma=gamma,
-            M_beta=M_beta,
-            seed=seed,
-            storage=storage,
-            drop_nearest_upper=drop_nearest_upper,
-            deterministic=deterministic,
-        )
 
     def _core_params(self) -> dict[str, Any]:
         return self._reference_params(int(self.build_params["gamma"]), int(self.build_params["M_beta"]))
@@ -118,28 +96,6 @@ class Acorn1Ref(_AcornReference):
         **COMMON,
         "M_beta": Param(int, 0, "uncompressed prefix of a level-0 list; 0 = 2M", minimum=0),
     }
-
-    def __init__(
-        self,
-        metric: str,
-        threads: int = 1,
-        M: int = 32,
-        M_beta: int = 0,
-        seed: int = 0,
-        storage: str = "float32",
-        drop_nearest_upper: bool = True,
-        deterministic: bool = False,
-    ) -> None:
-        super().__init__(
-            metric,
-            threads,
-            M=M,
-            M_beta=M_beta,
-            seed=seed,
-            storage=storage,
-            drop_nearest_upper=drop_nearest_upper,
-            deterministic=deterministic,
-        )
 
     def _core_params(self) -> dict[str, Any]:
         M_beta = int(self.build_params["M_beta"]) or 2 * int(self.build_params["M"])
