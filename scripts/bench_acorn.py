@@ -6,7 +6,7 @@ compiled core), `faiss_hnsw` (HNSW + IDSelectorBitmap, same M), `qdrant_acorn`
 kannolo's ACORN-1 / ACORN-γ, each through its registered `Method`, so what is timed is what
 the harness runs (filter conversion included).
 
-Data (libraries.md §7): a Gaussian mixture in a 48-d latent space with 200 Zipf-sized
+Data: a Gaussian mixture in a 48-d latent space with 200 Zipf-sized
 clusters, mapped linearly to 384-d, 4 % isotropic noise, L2-normalised; inner product.
 The attribute `label` is independent of the vector, with shares 1.06 % / 10 % / 50 % / rest;
 each query is filtered by `label == L` for one L (selectivity 1 %, 10 %, 50 %).
@@ -17,7 +17,7 @@ QPS is batch throughput over all queries (best of up to 3 runs, after a warm-up)
 whose projected time exceeds `--cap-seconds` is measured on a prefix of the queries
 (marked capped).
 
-    /work/venv/bin/python scripts/bench_acorn.py --count 100000 --out results/bench_acorn
+    python scripts/bench_acorn.py --count 100000 --out results/bench_acorn
 """
 
 from __future__ import annotations
@@ -121,7 +121,7 @@ def contenders(m: int, gammas: list[int], m_beta: int, ef_construction: int) -> 
 
 
 def make_dataset(path: Path, count: int, queries: int, seed: int) -> Dataset:
-    """The clustered 384-d dataset of libraries.md §7 with a `label` attribute."""
+    """The clustered 384-d dataset (Gaussian mixture, see the module docstring) with a `label` attribute."""
     rng = np.random.default_rng(seed)
     latent, dim, clusters = 48, 384, 200
     weights = 1.0 / np.arange(1, clusters + 1)
