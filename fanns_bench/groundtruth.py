@@ -18,6 +18,9 @@ import numpy as np
 from fanns_bench.errors import WorkloadError
 
 GATHER_BELOW = 1 / 16  # selectivity under which a query scores only its matches
+# Bump when the ground truth or the predicate evaluation that selects its items changes:
+# it is part of the workload cache key, so every cached ground truth is recomputed.
+GROUND_TRUTH_VERSION = 2
 
 
 @dataclass

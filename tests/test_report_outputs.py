@@ -154,7 +154,7 @@ def test_report_results_writes_every_table(results_dir, tmp_path):
     text, paths = report_results(results_dir, tmp_path / "tables")
     names = sorted(p.name for p in paths)
     assert names == sorted(
-        [f"{stem}.{ext}" for stem in ("leaderboard", "failures", "published_comparison")
+        [f"{stem}.{ext}" for stem in ("buckets", "leaderboard", "failures", "published_comparison")
          for ext in ("md", "tex")] + ["leaderboard.csv", "report.md"]
     )  # fmt: skip
     assert all(p.stat().st_size > 0 for p in paths)
@@ -201,3 +201,36 @@ def test_missing_or_non_directory_results_raise_results_error(tmp_path):
     (tmp_path / "file").write_text("x")
     with pytest.raises(ResultsError, match="not a directory"):
         plot_results(tmp_path / "file")
+
+
+def test_report_shows_the_saved_bucket_table_with_empty_buckets_and_shortfalls(results_dir, tmp_path):
+    import shutil
+
+    from fanns_bench.results.bucket_files import write_buckets
+
+    results_dir = shutil.copytree(results_dir, tmp_path / "results")
+
+    saved = pd.DataFrame(
+        {
+            "filter_type": ["EM", "EM", "EM"],
+            "selectivity_bucket": [0.01, 0.1, 0.5],
+            "n_queries": [100, 100, 0],
+            "selectivity_min": [0.006, 0.07, None],
+            "selectivity_median": [0.0098, 0.1, None],
+            "selectivity_max": [0.019, 0.18, None],
+            "requested": [100.0, 100.0, 100.0],
+            "left_out": [0, 0, 0],
+            "shortfall": [0, 0, 100],
+            "note": ["", "", "EM on category: bucket 0.5 filled 0 of 100 queries"],
+        }
+    )
+    write_buckets(results_dir, "tiny", "tiny-em", "abc", saved)
+    text, _ = report_results(results_dir, tmp_path / "tables")
+    assert "## Workload buckets" in text
+    assert "| tiny | tiny-em | EM | 0.01 | 100 | 0.006 | 0.0098 | 0.019 | 0 |  |" in text
+    assert "| tiny | tiny-em | EM | 0.5 | 0 | — | — | — | 100 | EM on category: bucket 0.5 filled 0" in text
+
+
+def test_report_bucket_table_falls_back_to_the_rows_without_a_saved_table(results_dir, tmp_path):
+    text, _ = report_results(results_dir, tmp_path / "tables")
+    assert "| tiny | tiny-em | EM | 0.01 | 100 | — | — | — | ? |  |" in text

@@ -1,5 +1,5 @@
-"""The written report: leaderboard, failed/unsupported runs and the published comparison,
-as one Markdown document plus a Markdown, LaTeX (and CSV) file per table."""
+"""The written report: workload buckets, leaderboard, failed/unsupported runs and the
+published comparison, as one Markdown document plus a Markdown, LaTeX (and CSV) file per table."""
 
 from __future__ import annotations
 
@@ -16,6 +16,9 @@ from fanns_bench.report.published import (
     published_comparison,
 )
 from fanns_bench.report.tables import (
+    bucket_summary,
+    buckets_latex,
+    buckets_markdown,
     failures,
     failures_latex,
     failures_markdown,
@@ -23,6 +26,7 @@ from fanns_bench.report.tables import (
     leaderboard_latex,
     leaderboard_markdown,
 )
+from fanns_bench.results.bucket_files import load_buckets
 
 
 def write_report(frame: pd.DataFrame, results_dir: Path, out_dir: Path) -> tuple[str, list[Path]]:
@@ -30,7 +34,9 @@ def write_report(frame: pd.DataFrame, results_dir: Path, out_dir: Path) -> tuple
     board = leaderboard(frame)
     failed = failures(frame)
     comparison = published_comparison(frame, board, load_published())
+    buckets = bucket_summary(frame, load_buckets(results_dir))
     sections = {
+        "buckets": ("Workload buckets", buckets_markdown(buckets), buckets_latex(buckets)),
         "leaderboard": ("Leaderboard", leaderboard_markdown(board), leaderboard_latex(board)),
         "failures": (
             "Failed and unsupported runs",
