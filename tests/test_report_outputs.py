@@ -204,11 +204,11 @@ def test_missing_or_non_directory_results_raise_results_error(tmp_path):
 
 
 def test_report_shows_the_saved_bucket_table_with_empty_buckets_and_shortfalls(results_dir, tmp_path):
-    import shutil
-
     from fanns_bench.results.bucket_files import write_buckets
 
-    results_dir = shutil.copytree(results_dir, tmp_path / "results")
+    results_dir = tmp_path / "results"
+    for row in ROWS:
+        write_row(results_dir, {**row, "workload_digest": "abc"})
 
     saved = pd.DataFrame(
         {
@@ -225,6 +225,7 @@ def test_report_shows_the_saved_bucket_table_with_empty_buckets_and_shortfalls(r
         }
     )
     write_buckets(results_dir, "tiny", "tiny-em", "abc", saved)
+    write_buckets(results_dir, "tiny", "tiny-em", "old", saved.assign(n_queries=7))  # another run
     text, _ = report_results(results_dir, tmp_path / "tables")
     assert "## Workload buckets" in text
     assert "| tiny | tiny-em | EM | 0.01 | 100 | 0.006 | 0.0098 | 0.019 | 0 |  |" in text

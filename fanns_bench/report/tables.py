@@ -154,22 +154,23 @@ BUCKET_NOTE = (
 
 
 def bucket_summary(frame: pd.DataFrame, saved: pd.DataFrame) -> pd.DataFrame:
-    """Filter type x bucket of each (dataset, workload) in `frame`: queries, min / median / max
-    achieved selectivity and shortfall, from the bucket tables the sweeps saved (`saved`,
-    which also lists empty buckets), else from the result rows (shortfall unknown)."""
+    """Filter type x bucket of each workload in `frame`: queries, min / median / max achieved
+    selectivity and shortfall, from the bucket tables the sweeps saved (`saved`, matched on
+    the rows' `workload_digest`; they also list empty buckets), else from the result rows
+    (shortfall unknown)."""
     columns = [*BUCKET_KEYS, "n_queries", "selectivity_min", "selectivity_median", "selectivity_max"]
     columns += ["shortfall", "note"]
-    pairs = frame[["dataset", "workload"]].drop_duplicates()
+    digests = frame["workload_digest"] if "workload_digest" in frame else pd.Series(None, index=frame.index)
     parts = []
     if not saved.empty:
-        parts.append(saved.merge(pairs, on=["dataset", "workload"])[columns])
-    covered = parts[0][["dataset", "workload"]].drop_duplicates() if parts else pairs.iloc[:0]
-    rest = frame.merge(covered, on=["dataset", "workload"], how="left", indicator=True)
-    rest = rest[rest["_merge"] == "left_only"]
+        parts.append(saved[saved["workload_digest"].isin(set(digests.dropna()))][columns])
+    covered = digests.isin(set(saved["workload_digest"])) if not saved.empty else digests.isna() & False
+    rest = frame[~covered]
     if not rest.empty:
         stats = [c for c in columns[4:8] if c in rest]
         from_rows = rest.groupby(BUCKET_KEYS, dropna=False)[stats].first().reset_index()
         parts.append(from_rows.assign(shortfall=None, note="").reindex(columns=columns))
+    parts = [p for p in parts if not p.empty]
     if not parts:
         return pd.DataFrame(columns=columns)
     table = pd.concat(parts, ignore_index=True)

@@ -1,9 +1,10 @@
 """The bucket table of each workload a sweep ran, kept beside the result rows.
 
-Layout: `<results dir>/workloads/<dataset>__<workload>__<digest>.parquet`, one row per
-filter type x selectivity bucket (`fanns_bench.workloads.workload.BUCKET_COLUMNS`) plus the
-dataset, workload and digest. Reports read it to show what each bucket holds and lacks,
-including buckets left empty (which have no result rows).
+Layout: `<results dir>/workloads/<workload digest>/buckets.parquet` (beside the copy of the
+workload and its ground truth), one row per filter type x selectivity bucket
+(`fanns_bench.workloads.workload.BUCKET_COLUMNS`) plus the dataset, workload and digest.
+Reports read it to show what each bucket holds and lacks, including buckets left empty
+(which have no result rows).
 """
 
 from __future__ import annotations
@@ -14,11 +15,12 @@ from pathlib import Path
 import pandas as pd
 
 BUCKETS_DIR = "workloads"
+BUCKETS_FILE = "buckets.parquet"
 
 
 def write_buckets(results_dir: Path, dataset: str, workload: str, digest: str, table: pd.DataFrame) -> Path:
     """Write one workload's bucket table atomically."""
-    path = Path(results_dir) / BUCKETS_DIR / f"{dataset}__{workload}__{digest}.parquet"
+    path = Path(results_dir) / BUCKETS_DIR / digest / BUCKETS_FILE
     path.parent.mkdir(parents=True, exist_ok=True)
     frame = table.assign(dataset=dataset, workload=workload, workload_digest=digest)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
@@ -28,11 +30,8 @@ def write_buckets(results_dir: Path, dataset: str, workload: str, digest: str, t
 
 
 def load_buckets(results_dir: Path) -> pd.DataFrame:
-    """Every bucket table of `results_dir`; per (dataset, workload) only the newest digest."""
-    paths = sorted((Path(results_dir) / BUCKETS_DIR).glob("*.parquet"), key=lambda p: p.stat().st_mtime)
+    """Every bucket table of `results_dir`, with its `workload_digest`."""
+    paths = sorted((Path(results_dir) / BUCKETS_DIR).glob(f"*/{BUCKETS_FILE}"))
     if not paths:
         return pd.DataFrame()
-    frames = [pd.read_parquet(p).assign(_order=i) for i, p in enumerate(paths)]
-    frame = pd.concat(frames, ignore_index=True)
-    newest = frame.groupby(["dataset", "workload"])["_order"].transform("max")
-    return frame[frame["_order"] == newest].drop(columns="_order").reset_index(drop=True)
+    return pd.concat([pd.read_parquet(p) for p in paths], ignore_index=True)
