@@ -173,3 +173,17 @@ def test_bad_match_ids_are_named_not_crashed_on(ids, message, padding):
         bad = np.array(ids + list(range(50, 50 + padding)))
     with pytest.raises(WorkloadError, match=f"query 1: {message}"):
         compute_ground_truth(queries, vectors, [np.arange(3), bad], 5, "ip")
+
+
+@pytest.mark.parametrize("metric", ["ip", "l2"])
+@pytest.mark.parametrize("selectivity", [0.3, 1.0])
+def test_several_base_tiles_and_query_blocks(metric, selectivity):
+    """dim 300: the core packs ~830 base items per tile, so 2,000 items span three tiles."""
+    generator = np.random.default_rng(17)
+    vectors = generator.normal(size=(2000, 300)).astype(np.float32)
+    queries = generator.normal(size=(50, 300)).astype(np.float32)
+    match_ids = random_masks(2000, 50, selectivity, generator)
+    truth = compute_ground_truth(queries, vectors, match_ids, 15, metric, threads=4)
+    ids, best = reference(queries, vectors, match_ids, 15, metric)
+    assert truth.ids.tolist() == ids.tolist()
+    np.testing.assert_allclose(truth.scores, best, rtol=1e-4, atol=1e-3)

@@ -26,8 +26,9 @@
 namespace fanns::groundtruth {
 namespace {
 
-constexpr size_t kTileBytes = size_t{1} << 20;  // packed base tile per thread (in L2)
-constexpr size_t kMaxPanelsPerBlock = 16;       // query block = up to 16 micro-panels
+constexpr size_t kTileBytes = size_t{1} << 20;   // packed base tile per thread (in L2)
+constexpr size_t kBlockBytes = size_t{1} << 20;  // packed query block per thread (in L2)
+constexpr size_t kMaxPanelsPerBlock = 32;        // and at most 32 micro-panels of queries
 
 // ---------------------------------------------------------------- per-query heap
 
@@ -343,14 +344,14 @@ struct DenseWorkspace {
     for (size_t xpanel = 0; xpanel < (tn + NR - 1) / NR; ++xpanel) {
       if (!panel_used[xpanel]) continue;
       float* panel = xpack.data() + xpanel * dim * NR;
-      for (size_t j = 0; j < NR; ++j) {
-        const size_t item = xpanel * NR + j;
-        if (item < tn) {
-          const float* x = p.vectors + (t0 + item) * dim;
-          for (size_t k = 0; k < dim; ++k) panel[k * NR + j] = x[k];
-        } else {
-          for (size_t k = 0; k < dim; ++k) panel[k * NR + j] = 0.0f;
-        }
+      const size_t first = xpanel * NR, valid = std::min<size_t>(NR, tn - first);
+      const float* rows[NR];
+      for (size_t j = 0; j < valid; ++j) rows[j] = p.vectors + (t0 + first + j) * dim;
+      // Contiguous writes, one read stream per item row (each cache line serves 16 k).
+      for (size_t k = 0; k < dim; ++k) {
+        float* out = panel + k * NR;
+        for (size_t j = 0; j < valid; ++j) out[j] = rows[j][k];
+        for (size_t j = valid; j < NR; ++j) out[j] = 0.0f;
       }
     }
   }
@@ -370,7 +371,8 @@ void solve(Shared& s, int64_t* ids, float* scores) {
   const TopKProblem& p = s.p;
   const size_t threads = static_cast<size_t>(std::max(1, p.threads));
   // Blocks of whole micro-panels, as many as a multiple of the thread count.
-  const size_t max_block = kMaxPanelsPerBlock * MR;
+  const size_t fits = kBlockBytes / (4 * std::max<size_t>(p.dim, 1)) / MR;
+  const size_t max_block = std::clamp<size_t>(fits, 1, kMaxPanelsPerBlock) * MR;
   size_t n_blocks = (s.dense.size() + max_block - 1) / max_block;
   if (n_blocks > 0) n_blocks = (n_blocks + threads - 1) / threads * threads;
   if (n_blocks > 0) {
