@@ -26,7 +26,7 @@
 namespace fanns::groundtruth {
 namespace {
 
-constexpr size_t kTileBytes = size_t{1} << 20;   // packed base tile per thread (in L2)
+constexpr size_t kTileBytes = size_t{1} << 19;   // packed base tile per thread (in L2)
 constexpr size_t kBlockBytes = size_t{1} << 20;  // packed query block per thread (in L2)
 constexpr size_t kMaxPanelsPerBlock = 32;        // and at most 32 micro-panels of queries
 
@@ -43,6 +43,9 @@ class BestK {
   }
 
   bool accepts(float score) const { return size_ < capacity_ || score > scores_[0]; }
+  bool full() const { return size_ >= capacity_; }
+  /// The score a newcomer must beat once full (ids arrive ascending: an equal one loses).
+  float bar() const { return scores_[0]; }
 
   void push(float score, int64_t id) {
     if (size_ < capacity_) {
@@ -264,14 +267,28 @@ struct DenseWorkspace {
           }
           if (!any) continue;
           Kernel(qp, xpack.data() + xpanel * dim * NR, dim, c.data());
+          const size_t base = t0 + xpanel * NR;
+          const size_t valid = std::min<size_t>(NR, p.count - base);
           for (size_t r = 0; r < r_end; ++r) {
-            const size_t row = m * MR + r, query = rows[row];
+            if (!masks[r]) continue;
+            const size_t row = m * MR + r;
             BestK& heap = heaps[row];
-            for (uint64_t b = masks[r]; b; b &= b - 1) {
+            float* score = c.data() + r * NR;
+            if (p.metric == Metric::L2) {
+              const float qn = s.query_norms[rows[row]];
+              const float* xn = s.vector_norms.data() + base;
+              for (size_t j = 0; j < valid; ++j) score[j] = (2.0f * score[j] - qn) - xn[j];
+            }
+            // Only scores above the current k-th best go on to the heap (branch-free filter).
+            uint64_t above = ~uint64_t{0};
+            if (heap.full()) {
+              const float bar = heap.bar();
+              above = 0;
+              for (size_t j = 0; j < valid; ++j) above |= static_cast<uint64_t>(score[j] > bar) << j;
+            }
+            for (uint64_t b = above & masks[r]; b; b &= b - 1) {
               const size_t j = static_cast<size_t>(__builtin_ctzll(b));
-              const size_t item = t0 + xpanel * NR + j;
-              const float value = s.score(c[r * NR + j], query, item);
-              if (heap.accepts(value)) heap.push(value, static_cast<int64_t>(item));
+              if (heap.accepts(score[j])) heap.push(score[j], static_cast<int64_t>(base + j));
             }
           }
         }
