@@ -56,19 +56,20 @@ def _parser() -> argparse.ArgumentParser:
 
 def _run(argv: list[str]) -> int:
     """Hand the overrides to Hydra, so --multirun and launchers work as usual."""
-    from fanns_bench.configs import config_dir, normalise_overrides
+    from fanns_bench.configs import config_dir, prepare_overrides
 
     flags = {"--force": "runner.force=true", "--retry-failed": "runner.retry_failed=true"}
     argv = [flags.get(a, a) for a in argv]
     try:
         directory = config_dir()
+        overrides = prepare_overrides(argv)
     except FannsBenchError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     from fanns_bench.hydra_app import make_app
 
     app = make_app(directory)
-    saved, sys.argv = sys.argv, ["fanns-bench run", *normalise_overrides(argv)]
+    saved, sys.argv = sys.argv, ["fanns-bench run", *overrides]
     try:
         app()
     except SystemExit as exit_:
