@@ -1,4 +1,4 @@
-"""`fanns-bench run|plot|report|list|validate|datasets`."""
+"""`fanns-bench run|plot|report|list|validate|conformance|datasets`."""
 
 from __future__ import annotations
 
@@ -39,7 +39,11 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command")
     commands.add_parser("run", help="run a sweep: fanns-bench run [--multirun] [--force] [key=value ...]")
     listing = commands.add_parser("list", help="registered methods, capabilities, install state")
+    listing.add_argument("--params", metavar="METHOD", help="METHOD's declared build and search parameters")
     listing.set_defaults(handler=_list)
+    conformance = commands.add_parser("conformance", help="run the conformance suite on a registered method")
+    conformance.add_argument("method", help="registry name (built-in or plugin)")
+    conformance.set_defaults(handler=_conformance)
     validate = commands.add_parser("validate", help="check a config before anything runs")
     validate.add_argument("config", nargs="*", help="experiment name and/or key=value overrides")
     validate.set_defaults(handler=_validate)
@@ -82,6 +86,8 @@ def _run(argv: list[str]) -> int:
 def _list(arguments: argparse.Namespace) -> int:
     from fanns_bench.methods.registry import describe_methods
 
+    if arguments.params:
+        return _list_params(arguments.params)
     print(f"{'method':<24} {'installed':<10} {'threading':<9} capabilities / notes")
     for info in describe_methods():
         if info.cls is None:
@@ -95,6 +101,33 @@ def _list(arguments: argparse.Namespace) -> int:
         print(f"{info.name:<24} {state:<10} {info.cls.threading:<9} {caps}{note}")
         if info.cls.description:
             print(f"{'':<45} {info.cls.description}")
+    return 0
+
+
+def _list_params(name: str) -> int:
+    from fanns_bench.methods.registry import get_method
+
+    cls = get_method(name)
+    for kind in ("build", "search"):
+        declared = getattr(cls, f"{kind}_parameters", {})
+        print(f"{kind} parameters of {name}:" if declared else f"{kind} parameters of {name}: none")
+        for param, spec in sorted(declared.items()):
+            print(f"  {param}: {spec.describe()}")
+    return 0
+
+
+def _conformance(arguments: argparse.Namespace) -> int:
+    from fanns_bench.conformance import ConformanceError, run_conformance
+    from fanns_bench.methods.registry import get_method
+
+    get_method(arguments.method)  # an unknown or broken method is an error before anything else
+    print(f"conformance of {arguments.method}:")
+    try:
+        run_conformance(arguments.method, progress=lambda result: print(f"  {result}", flush=True))
+    except ConformanceError as error:
+        print(f"FAILED: {error}")
+        return 1
+    print(f"{arguments.method} conforms")
     return 0
 
 

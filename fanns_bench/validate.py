@@ -11,6 +11,8 @@ from fanns_bench.data.builders import BUILDERS
 from fanns_bench.errors import FannsBenchError
 from fanns_bench.filters.evaluate import ACCEPTS
 from fanns_bench.filters.predicates import And, Contains, Eq, Predicate, Range
+from fanns_bench.methods.base import Method
+from fanns_bench.methods.params import check_grid
 from fanns_bench.methods.registry import get_method, method_names
 from fanns_bench.runner.plan import build_jobs
 from fanns_bench.runner.run import RunSettings
@@ -179,10 +181,14 @@ def _check_methods(
             continue
         try:
             cls = get_method(name)
+            _check_grids(name, cls, config)
             job = build_jobs({key: config}, [], [1], [1], "", "")[0]
             method = cls(metric="ip", threads=1, **job.build_params)
         except FannsBenchError as error:
             problems.append(Problem("error", str(error)))
+            continue
+        except (TypeError, ValueError) as error:  # a constructor that checks its own arguments
+            problems.append(Problem("error", f"method {name!r}: build parameters rejected: {error}"))
             continue
         missing = cls.missing_dependencies()
         if missing:
@@ -208,6 +214,15 @@ def _check_methods(
                         ),
                     )
                 )
+
+
+def _check_grids(name: str, cls: type[Method], config: dict[str, Any]) -> None:
+    """Every build and search parameter of the config is declared by the method, with a valid value."""
+    for kind in ("build", "search"):
+        declared = getattr(cls, f"{kind}_parameters", None)
+        grid = config.get(kind) or {}
+        if declared is not None and isinstance(grid, dict):
+            check_grid(cls.name or name, kind, declared, grid)
 
 
 def _representative(filter_spec: FilterSpec, kinds: dict[str, str]) -> Predicate | None | str:
