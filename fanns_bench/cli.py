@@ -84,7 +84,7 @@ def _run(argv: list[str]) -> int:
 
 
 def _list(arguments: argparse.Namespace) -> int:
-    from fanns_bench.methods.registry import describe_methods
+    from fanns_bench.methods.registry import HARNESS, describe_methods, method_distribution
 
     if arguments.params:
         return _list_params(arguments.params)
@@ -99,8 +99,10 @@ def _list(arguments: argparse.Namespace) -> int:
         if info.missing and info.cls.extra:
             note += f" (pip install 'fanns-bench[{info.cls.extra}]')"
         print(f"{info.name:<24} {state:<10} {info.cls.threading:<9} {caps}{note}")
-        if info.cls.description:
-            print(f"{'':<45} {info.cls.description}")
+        package, version = method_distribution(info.name)
+        origin = f"  [from {package} {version}]" if package != HARNESS else ""
+        if info.cls.description or origin:
+            print(f"{'':<45} {info.cls.description}{origin}")
     return 0
 
 

@@ -83,10 +83,24 @@ def check_choices(overrides: list[str]) -> None:
     """Every group choice in `overrides` names an existing config, else `ConfigError`."""
     for group, option in _choices(overrides):
         options = group_options(group)
+        if group == "method" and option not in options:
+            _explain_missing_method_config(option)
         if option not in options:
             raise ConfigError(
                 f"unknown {group} {option!r}; available {PLURAL.get(group, group)}: {', '.join(options)}"
             )
+
+
+def _explain_missing_method_config(name: str) -> None:
+    """A registered method without a config: its import error, or where the config belongs."""
+    from fanns_bench.methods.registry import get_method, method_names
+
+    if name in method_names():
+        get_method(name)  # raises MethodError naming the import failure of a broken plugin
+        raise ConfigError(
+            f"method {name!r} is registered but has no config: add configs/method/{name}.yaml, "
+            f"or ship {name}.yaml beside the module that defines the method"
+        )
 
 
 def _choices(overrides: list[str]) -> Iterator[tuple[str, str]]:

@@ -19,6 +19,7 @@ from fanns_bench.errors import ConfigError, MethodError
 from fanns_bench.methods.base import Method
 
 GROUP = "fanns_bench.methods"
+HARNESS = "fanns-bench"  # the distribution of the built-in methods
 
 
 @dataclass(frozen=True)
