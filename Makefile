@@ -50,12 +50,13 @@ bench-groundtruth: install
 
 bench-acorn:
 	$(MAKE) install EXTRAS=all
-	$(PY) scripts/bench_acorn.py --count 100000 --out results/bench_acorn
+	$(VENV)/bin/fanns-bench run bench_acorn
+	$(VENV)/bin/fanns-bench report results/bench_acorn > results/bench_acorn/report.md && echo "report: results/bench_acorn/report.md"
 
 bench-methods:
 	$(MAKE) install EXTRAS=all
-	$(PY) scripts/bench_library_methods.py --count 20000 --dimension 128 --queries 200
-	$(PY) scripts/bench_engine_methods.py --count 20000 --dimension 128 --queries 200
+	$(VENV)/bin/fanns-bench run bench_methods
+	$(VENV)/bin/fanns-bench report results/bench_methods > results/bench_methods/report.md && echo "report: results/bench_methods/report.md"
 
 bench-embedding:
 	$(MAKE) install EXTRAS=embed
