@@ -91,8 +91,8 @@ def test_save_and_load_round_trip(built, tiny_dataset, tmp_path):
 def test_deterministic_builds_ignore_the_thread_count(tiny_dataset):
     queries, filters = batch(tiny_dataset, [Eq("category", "c00")] * 10)
     results = []
-    for _ in range(2):
-        method = AcornGamma(metric="ip", threads=2, deterministic=True, seed=3, **SMALL["acorn_gamma"])
+    for threads in (1, 2):
+        method = AcornGamma(metric="ip", threads=threads, deterministic=True, seed=3, **SMALL["acorn_gamma"])
         method.build(tiny_dataset)
         results.append(method.search(queries, filters, K, ef_search=16))
     np.testing.assert_array_equal(*results)
