@@ -244,11 +244,10 @@ def _representative(filter_spec: FilterSpec, kinds: dict[str, str]) -> Predicate
 
 def _explain_compose_error(message: str) -> str:
     """Hydra's 'could not find method/x' names the group: add the available options."""
-    from fanns_bench.configs import config_dir
+    from fanns_bench.configs import GROUPS, group_options
 
     message = message.split("\nConfig search path")[0].split("\n\nAvailable options")[0].strip()
-    for group in ("method", "dataset", "workload", "experiment", "runner"):
-        if f"'{group}/" in message or f"{group}/" in message:
-            options = sorted(p.stem for p in (config_dir() / group).glob("*.yaml"))
-            return f"{message}\n  available {group} configs: {', '.join(options)}"
+    for group in GROUPS:
+        if f"{group}/" in message:
+            return f"{message}\n  available {group} configs: {', '.join(group_options(group))}"
     return message
