@@ -49,7 +49,7 @@ def test_validate_accepts_the_smoke_experiment(tmp_path):
     ("overrides", "message"),
     [
         (["method=no_such_method"], "unknown method 'no_such_method'; available methods: acorn_1, "),
-        (["experiment=no_such"], "unknown experiment 'no_such'; available experiments: laptop, "),
+        (["experiment=no_such"], "unknown experiment 'no_such'; available experiments: bench_acorn, "),
         (["dataset=no_such"], "unknown dataset 'no_such'; available datasets: arxiv_kaggle, "),
         (["workload=no_such"], "unknown workload 'no_such'; available workloads: arxiv_buckets, "),
         (["+method.x.name=no_such_method"], "unknown method 'no_such_method'; registered methods: "),
@@ -79,7 +79,7 @@ def test_validate_names_a_missing_dataset_file_in_one_line(tmp_path):
 def test_run_refuses_an_unknown_experiment_listing_the_valid_ones(tmp_path):
     result = cli(tmp_path, "run", "no_such_experiment")
     assert result.returncode == 2
-    assert "unknown experiment 'no_such_experiment'; available experiments: laptop, " in result.stderr
+    assert "unknown experiment 'no_such_experiment'; available experiments: bench_acorn, " in result.stderr
     assert "Traceback" not in result.stderr
 
 
