@@ -41,7 +41,7 @@ from fanns_bench.filters.predicates import (
     Range,
 )
 from fanns_bench.groundtruth import compute_ground_truth
-from fanns_bench.methods.base import FilterBatch, Method
+from fanns_bench.methods.base import Method, run_search
 from fanns_bench.methods.registry import get_method, plugin_config_path
 from fanns_bench.metrics import recall_paper
 from fanns_bench.runner.plan import expand_grid
@@ -135,14 +135,17 @@ def shapes(dataset: Dataset) -> dict[str, list[Predicate | None]]:
 
 
 # ---- the protocol calls ----------------------------------------------------------------------
-def filter_batch(dataset: Dataset, predicates: Sequence[Predicate | None]) -> FilterBatch:
-    """The harness's filter batch for `predicates` over `dataset`."""
-    return FilterBatch(list(predicates), [dataset.attributes.ids(p) for p in predicates], dataset.count)
-
-
-def search(method: Method, queries: np.ndarray, batch: FilterBatch, k: int, **params: Any) -> np.ndarray:
-    """Ids for `queries` under `batch`, through the method's protocol calls."""
-    return np.asarray(method.search(queries, batch, k, **params))
+def search(
+    method: Method,
+    dataset: Dataset,
+    queries: np.ndarray,
+    predicates: Sequence[Predicate | None],
+    k: int,
+    **params,
+) -> np.ndarray:
+    """Ids for `queries` under `predicates`, through the harness's calls: a fresh `FilterBatch`,
+    `prepare_filters`, then `search` with the search parameters checked and completed."""
+    return np.asarray(run_search(method, queries, predicates, dataset.attribute_index, k, **params))
 
 
 # ---- the suite -------------------------------------------------------------------------------
@@ -196,7 +199,7 @@ def _check_shape(
 ) -> ShapeResult:
     queries = np.ascontiguousarray(dataset.queries[: len(predicates)])
     match_ids = [dataset.attributes.ids(p) for p in predicates]
-    ids = search(method, queries, filter_batch(dataset, predicates), K, **search_params)
+    ids = search(method, dataset, queries, predicates, K, **search_params)
     if ids.shape != (len(queries), K):
         expected = (len(queries), K)
         raise ConformanceError(f"{name} {filter_type}: ids of shape {ids.shape}, expected {expected}")
@@ -294,7 +297,7 @@ def run(method: Method, dataset: Dataset, predicate, k: int = 10, **params) -> t
     """Search every query of `dataset` under one predicate; return the ids and the exact top-k."""
     queries = np.asarray(dataset.queries)
     ids = dataset.attributes.ids(predicate)
-    found = search(method, queries, filter_batch(dataset, [predicate] * len(queries)), k, **params)
+    found = search(method, dataset, queries, [predicate] * len(queries), k, **params)
     truth = [exact_filtered_top_k(q, dataset.vectors, ids, k, "ip")[0] for q in queries]
     return found, truth
 

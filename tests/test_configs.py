@@ -36,7 +36,10 @@ def test_hydra_delete_and_add_work_on_methods():
 @pytest.mark.parametrize(
     ("override", "message"),
     [
-        ("experiment=nope", "unknown experiment 'nope'; available experiments: bench_acorn, bench_methods, laptop,"),
+        (
+            "experiment=nope",
+            "unknown experiment 'nope'; available experiments: bench_acorn, bench_methods, laptop,",
+        ),
         ("method=[exact,nope]", "unknown method 'nope'; available methods: acorn_1,"),
         ("dataset=nope", "unknown dataset 'nope'; available datasets: "),
         ("workload=nope", "unknown workload 'nope'; available workloads: "),

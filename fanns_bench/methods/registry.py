@@ -12,7 +12,7 @@ import importlib
 import importlib.util
 from dataclasses import dataclass
 from functools import cache
-from importlib.metadata import EntryPoint, PackageNotFoundError, entry_points, packages_distributions, version
+from importlib.metadata import EntryPoint, entry_points, packages_distributions, version
 from pathlib import Path
 
 from fanns_bench.errors import ConfigError, MethodError
@@ -111,21 +111,14 @@ def plugin_configs() -> dict[str, Path]:
 
 
 def method_distribution(name: str) -> tuple[str, str]:
-    """(distribution name, version) that provides method `name`.
+    """(distribution name, version) of the package that provides method `name`.
 
-    Built-ins give `("fanns-bench", <its version>)`; a plugin its own distribution; a
-    `module:Class` path the distribution owning the module's top-level package, or
-    `("", "")` when no installed distribution owns it (a local module).
+    Built-ins report `fanns-bench`; a `module:Class` path reports the distribution that
+    installs its top-level module (`unknown` when none does, e.g. a local file).
     """
     point = _entry_points().get(name)
-    dist = getattr(point, "dist", None) if point is not None else None
-    if dist is not None:
-        return dist.metadata["Name"], dist.version
-    module = (point.value if point is not None else name).partition(":")[0]
-    owners = packages_distributions().get(module.partition(".")[0], [])
-    if not owners:
-        return "", ""
-    try:
-        return owners[0], version(owners[0])
-    except PackageNotFoundError:
-        return owners[0], ""
+    if point is not None and point.dist is not None:
+        return point.dist.name, point.dist.version
+    module = (point.value if point is not None else name).partition(":")[0].split(".")[0]
+    names = packages_distributions().get(module, [])
+    return (names[0], version(names[0])) if names else ("unknown", "unknown")
