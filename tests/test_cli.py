@@ -59,6 +59,15 @@ def test_validate_accepts_the_smoke_experiment(tmp_path):
             "params.location = '/no/such/dir' does not exist",
         ),
         (["runner.k=[500]"], "runner.k=500 exceeds workload.ground_truth_depth=100"),
+        (
+            ["+method.faiss_hnsw.build.MM=[3]"],
+            "method 'faiss_hnsw': unknown build parameter 'MM' (did you mean 'M'?); valid: M, efConstruction",
+        ),
+        (
+            ["method.faiss_hnsw.search.efSerch=[3]"],
+            "method 'faiss_hnsw': unknown search parameter 'efSerch' (did you mean 'efSearch'?)",
+        ),
+        (["method.faiss_hnsw.search.efSearch=[0]"], "search parameter 'efSearch': expected >= 1, got 0"),
     ],
 )
 def test_validate_names_each_problem(tmp_path, overrides, message):
