@@ -39,8 +39,8 @@ test-fast: install
 	$(PY) -m pytest -q -m "not slow"
 
 lint: install
-	$(VENV)/bin/ruff check fanns_bench tests scripts
-	$(VENV)/bin/ruff format --check fanns_bench tests scripts
+	$(VENV)/bin/ruff check fanns_bench tests scripts examples
+	$(VENV)/bin/ruff format --check fanns_bench tests scripts examples
 
 bench-runner: install
 	$(PY) scripts/bench_runner_overhead.py
