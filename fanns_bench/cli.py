@@ -60,6 +60,12 @@ def _parser() -> argparse.ArgumentParser:
         sub.set_defaults(handler=handler)
         if name == "report":
             sub.add_argument(
+                "--compare",
+                choices=("paper",),
+                default=None,
+                help="check the seed paper's claims on these results",
+            )
+            sub.add_argument(
                 "--recompute",
                 action="store_true",
                 help="recompute recall from the stored ids; exit 1 on any difference",
@@ -172,7 +178,7 @@ def _report(arguments: argparse.Namespace) -> int:
 
     if arguments.recompute:
         return _recompute(arguments.results_dir)
-    text, paths = report_results(arguments.results_dir, arguments.out, arguments.qps)
+    text, paths = report_results(arguments.results_dir, arguments.out, arguments.qps, arguments.compare)
     print(text)
     for path in paths:
         print(path)
