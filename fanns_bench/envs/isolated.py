@@ -18,7 +18,7 @@ import importlib.util
 from pathlib import Path
 from typing import ClassVar
 
-from fanns_bench.envs.environment import ensure_environment, environment_path, is_ready
+from fanns_bench.envs.environment import ensure_environment
 from fanns_bench.envs.process import WorkerProcess
 from fanns_bench.methods.base import Method
 
@@ -35,11 +35,6 @@ class IsolatedMethod(Method):
     def prepare_environment(cls) -> Path:
         """Create (first use) or find the environment; return its Python."""
         return ensure_environment(cls.environment, label=f"method {cls.name!r}")
-
-    @classmethod
-    def environment_ready(cls) -> bool:
-        """Whether the environment already exists (else `build` creates it first)."""
-        return is_ready(environment_path(cls.environment))
 
     @classmethod
     def missing_dependencies(cls) -> list[str]:
