@@ -70,6 +70,18 @@ def _parser() -> argparse.ArgumentParser:
                 action="store_true",
                 help="recompute recall from the stored ids; exit 1 on any difference",
             )
+    tune = commands.add_parser(
+        "tune", help="the seed paper's greedy parameter search for one method; writes a method config"
+    )
+    tune.add_argument("method", help="the method's key in the composed config (options go before it)")
+    tune.add_argument("config", nargs="*", help="experiment name and/or key=value overrides")
+    tune.add_argument("--filter-type", help="tune on this filter type only (the paper tunes per type)")
+    tune.add_argument("--selectivity", type=float, help="and on this selectivity bucket only")
+    tune.add_argument("--queries", type=int, default=50, help="random queries per evaluation (paper: 50)")
+    tune.add_argument("--builds", type=int, default=2, help="builds averaged per evaluation (paper: 2)")
+    tune.add_argument("--target-recall", type=float, default=0.95, help="reward: QPS at this recall")
+    tune.add_argument("--out", type=Path, default=None, help="default: <results>/tune/<method>")
+    tune.set_defaults(handler=_tune)
     datasets = commands.add_parser("datasets", help="datasets built under datasets/")
     datasets.add_argument("--root", type=Path, default=Path("datasets"))
     datasets.set_defaults(handler=_datasets)
@@ -162,6 +174,24 @@ def _validate(arguments: argparse.Namespace) -> int:
         print(f"{errors} error(s), {len(problems) - errors} warning(s): fix the errors before running")
         return 1
     print(f"config OK ({len(problems)} warning(s))" if problems else "config OK")
+    return 0
+
+
+def _tune(arguments: argparse.Namespace) -> int:
+    from fanns_bench.configs import compose
+    from fanns_bench.tune import TuneSettings, restrict_workload, tune
+    from fanns_bench.validate import problems_in
+
+    config = restrict_workload(compose(arguments.config), arguments.filter_type, arguments.selectivity)
+    problems = problems_in(config)
+    if problems:
+        raise FannsBenchError("the config has problems:\n  " + "\n  ".join(problems))
+    out = arguments.out or Path(config["paths"]["results"]) / "tune" / arguments.method
+    settings = TuneSettings(arguments.queries, arguments.builds, arguments.target_recall)
+    result = tune(config, arguments.method, out, settings)
+    evaluated = len(result.history)
+    print(f"chosen build parameters: {result.build} (reward {result.reward:.4g}, {evaluated} evaluated)")
+    print(f"method config: {out / (arguments.method + '_tuned.yaml')}")
     return 0
 
 
