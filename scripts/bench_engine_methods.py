@@ -50,7 +50,7 @@ def env_creation_seconds(workdir: Path) -> float:
     os.environ["FANNS_BENCH_CACHE"] = str(workdir / "empty-cache")
     try:
         started = time.perf_counter()
-        DiskANNFiltered.prepare_environment()
+        DiskANNFiltered.environment_python()
         return time.perf_counter() - started
     finally:
         del os.environ["FANNS_BENCH_CACHE"]
