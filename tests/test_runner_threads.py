@@ -12,25 +12,27 @@ import numpy as np
 import pytest
 from threadpoolctl import threadpool_info
 
-from fanns_bench.methods.base import FilterBatch
 from fanns_bench.methods.exact.method import ExactPrefilter
+from fanns_bench.methods.params import Param
 from fanns_bench.runner.run import run_sweep
 from fanns_bench.runner.threads import capped_threads
 from tests.sweeps import sweep_config
 
 MATMUL_SIZE = 1200
+LOG_PARAMETER = {"out": Param(str, "", "file each search appends a JSON line to")}
 
 
 class BlasHeavy(ExactPrefilter):
     """Exact search plus one large matrix product per batch; logs its CPU/wall ratio to `out`."""
 
     name = "blas_heavy"
+    search_parameters = LOG_PARAMETER
 
     def set_query_threads(self, threads: int) -> None:
         super().set_query_threads(threads)
         self.hook_calls = getattr(self, "hook_calls", 0) + 1
 
-    def search(self, queries: np.ndarray, filters: FilterBatch, k: int, **params: Any) -> np.ndarray:
+    def search(self, queries: np.ndarray, filters: Any, k: int, **params: Any) -> np.ndarray:
         matrix = np.random.default_rng(0).standard_normal((MATMUL_SIZE, MATMUL_SIZE))
         cpu, wall = time.process_time(), time.perf_counter()
         for _ in range(2):
@@ -62,13 +64,14 @@ class FixedPool(ExactPrefilter):
     """An engine whose pool is sized once per process (as Lance's): logs pid and threads."""
 
     name = "fixed_pool"
+    search_parameters = LOG_PARAMETER
     fixed_thread_pool = True
 
     def build(self, dataset: Any) -> None:
         self.pool = self.threads
         super().build(dataset)
 
-    def search(self, queries: np.ndarray, filters: FilterBatch, k: int, **params: Any) -> np.ndarray:
+    def search(self, queries: np.ndarray, filters: Any, k: int, **params: Any) -> np.ndarray:
         with open(params["out"], "a") as log:
             log.write(json.dumps({"pid": os.getpid(), "pool": self.pool, "threads": self.threads}) + "\n")
         return super().search(queries, filters, k)

@@ -17,7 +17,6 @@ from pathlib import Path
 import numpy as np
 
 from fanns_bench.groundtruth import GroundTruth
-from fanns_bench.methods.base import FilterBatch
 from fanns_bench.methods.registry import get_method
 from fanns_bench.results.row_files import write_row
 from fanns_bench.results.schema import STATUS_OK
@@ -119,6 +118,8 @@ def _run_job(spec: WorkerSpec) -> None:
             "baseline_rss_bytes": baseline,
             "index_bytes": int(method.memory_bytes()),
             "build_threads": int(method.build_threads_used()),
+            "attribute_index_seconds": context.attributes.build_seconds,
+            "attribute_index_bytes": context.attributes.nbytes(),
         }
         _measure_points(spec, context, method, build)
     finally:
@@ -135,12 +136,14 @@ def _build_thread_count(method_cls: type, spec: WorkerSpec) -> int:
 
 
 def _loaded_baseline(context, meter: PhaseMeter) -> int:
-    """Memory of the job's processes once the dataset, workload, ground truth and match
-    ids are loaded and the vectors paged in: what every method's figures are above."""
+    """Memory of the job's processes once the dataset, workload, ground truth, attribute
+    index and match ids are loaded and the vectors paged in: what every method's figures
+    are above."""
     vectors = context.dataset.vectors
     if vectors.size:
         flat = np.asarray(vectors).reshape(-1)
         float(flat[:: max(1, 4096 // flat.itemsize)].sum())  # touch every page once
+    context.attributes  # noqa: B018 (the attribute index, built once per job)
     context.match_ids  # noqa: B018 (computed once, held for the whole job)
     return meter.sync(reset=True)[1]
 
@@ -151,11 +154,6 @@ def _measure_points(spec: WorkerSpec, context, method, build: dict) -> None:
     matches = context.match_ids
     for point in spec.points:
         rows = groups[(point.filter_type, point.bucket)]
-        filters = FilterBatch(
-            [context.workload.predicates[r] for r in rows],
-            [matches[r] for r in rows],
-            context.dataset.count,
-        )
         truth = GroundTruth(context.truth.ids[rows], context.truth.scores[rows])
         row = base_row(context, spec.job, point, spec.experiment)
         try:
@@ -165,12 +163,14 @@ def _measure_points(spec: WorkerSpec, context, method, build: dict) -> None:
                 measured = measure(
                     method,
                     np.ascontiguousarray(queries_all[rows]),
-                    filters,
+                    [context.workload.predicates[r] for r in rows],
+                    context.attributes,
+                    [matches[r] for r in rows],
                     truth,
                     context.dataset.vectors,
                     context.dataset.metric,
                     point.k,
-                    point.search_params,
+                    method.search_params(point.search_params),
                     repetitions=spec.repetitions,
                     warmup=spec.warmup,
                     latency_queries=spec.latency_queries,
@@ -194,7 +194,6 @@ def _measure_points(spec: WorkerSpec, context, method, build: dict) -> None:
                 **build,
                 **measured,
                 "status": STATUS_OK,
-                "filter_seconds": float(context.filter_seconds[rows].sum()),
                 "search_peak_rss_bytes": max(0, search_peak - build["baseline_rss_bytes"]),
             },
         )
