@@ -18,7 +18,7 @@ import importlib.util
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
-from fanns_bench.envs.environment import ensure_environment, environment_path, is_ready
+from fanns_bench.envs.environment import ensure_environment
 from fanns_bench.envs.process import WorkerProcess
 from fanns_bench.methods.base import Method
 
@@ -42,11 +42,6 @@ class IsolatedMethod(Method):
     def prepare_environment(self, dataset: Dataset | None = None) -> None:
         """Create the environment (first use) and start the worker, outside the build timer."""
         self.worker  # noqa: B018 (starts it)
-
-    @classmethod
-    def environment_ready(cls) -> bool:
-        """Whether the environment already exists (else `build` creates it first)."""
-        return is_ready(environment_path(cls.environment))
 
     @classmethod
     def missing_dependencies(cls) -> list[str]:

@@ -26,6 +26,8 @@ SCHEMA = pa.schema(
         ("n_queries", pa.int64()),
         ("k", pa.int64()),
         ("method", pa.string()),
+        ("method_package", pa.string()),  # distribution that provides the method (fanns-bench for built-ins)
+        ("method_version", pa.string()),  # its version
         ("build_params", pa.string()),  # JSON, sorted keys
         ("search_params", pa.string()),  # JSON, sorted keys
         ("threads", pa.int64()),  # query threads
