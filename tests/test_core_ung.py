@@ -38,7 +38,9 @@ VECTORS, QUERIES, SETS = clustered(N, 0), clustered(40, 1), label_sets()
 OFFSETS, LABELS = csr(SETS)
 
 
-def make(metric: str = "ip", threads: int = 2, labels: list[list[int]] | None = None, **params) -> _core.UngIndex:
+def make(
+    metric: str = "ip", threads: int = 2, labels: list[list[int]] | None = None, **params
+) -> _core.UngIndex:
     index = _core.UngIndex(DIM, metric, **{**BUILD, **params})
     offsets, flat = csr(labels) if labels is not None else (OFFSETS, LABELS)
     index.build(VECTORS, offsets, flat, threads)
@@ -72,7 +74,9 @@ def recall(ids: np.ndarray, expected: np.ndarray) -> float:
 
 def matching(query_set: list[int], equality: bool = False) -> np.ndarray:
     want = set(query_set)
-    return np.array([i for i, s in enumerate(SETS) if (set(s) == want if equality else want <= set(s))], dtype=np.int64)
+    return np.array(
+        [i for i, s in enumerate(SETS) if (set(s) == want if equality else want <= set(s))], dtype=np.int64
+    )
 
 
 @pytest.mark.parametrize("query_set", [[0], [3], [7], [0, 7], [4, 9]])
@@ -102,7 +106,7 @@ def test_fewer_matches_than_k_are_padded(index):
     rare = next(s for s in SETS if len(matching(s)) < K and len(s) >= 3)
     ids, _, _ = search(index, rare)
     allowed = matching(rare)
-    assert (ids[:, len(allowed):] == -1).all()
+    assert (ids[:, len(allowed) :] == -1).all()
     assert all(set(row[row >= 0].tolist()) == set(allowed.tolist()) for row in ids)
 
 

@@ -17,7 +17,7 @@ import pyarrow.compute as pc
 
 from fanns_bench.errors import MethodError
 from fanns_bench.filters.evaluate import SET, AttributeTable
-from fanns_bench.filters.predicates import And, Contains, ContainsAll, Eq, Predicate
+from fanns_bench.filters.predicates import And, Contains, ContainsAll, Eq
 from fanns_bench.filters.visitor import PredicateVisitor
 
 
@@ -59,7 +59,8 @@ def encode(attributes: AttributeTable, names: tuple[str, ...]) -> LabelSets:
     for name in names:
         if name not in attributes.kinds:
             raise MethodError(
-                f"label_attribute {name!r} is not an attribute of the dataset; it has {sorted(attributes.kinds)}"
+                f"label_attribute {name!r} is not an attribute of the dataset; "
+                f"it has {sorted(attributes.kinds)}"
             )
         rows, values = _values(attributes, name)
         encoded = pc.dictionary_encode(values)
@@ -103,7 +104,8 @@ class QueryLabels(PredicateVisitor[dict[str, tuple[object, ...]]]):
 
     def _check(self, predicate: Eq | Contains | ContainsAll, want_set: bool) -> None:
         if predicate.attr not in self.names:
-            raise self.unsupported(predicate, f"{predicate.attr!r} is not a label attribute {list(self.names)}")
+            why = f"{predicate.attr!r} is not a label attribute {list(self.names)}"
+            raise self.unsupported(predicate, why)
         if (self.kinds.get(predicate.attr) == SET) != want_set:
             raise self.unsupported(predicate, f"wrong attribute kind for {predicate.attr!r}")
 
@@ -127,7 +129,9 @@ class QueryLabels(PredicateVisitor[dict[str, tuple[object, ...]]]):
         return merged
 
 
-def equality_reason(wanted: dict[str, tuple[object, ...]], names: tuple[str, ...], kinds: dict[str, str]) -> str | None:
+def equality_reason(
+    wanted: dict[str, tuple[object, ...]], names: tuple[str, ...], kinds: dict[str, str]
+) -> str | None:
     """Why label-set equality would not answer this predicate exactly (None if it would).
 
     Equality holds for exactly the matching items when every label attribute is scalar and

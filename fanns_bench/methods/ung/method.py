@@ -99,7 +99,8 @@ class Ung(Method):
 
         if dataset.metric != self.metric:
             raise MethodError(
-                f"{self.name}: built for metric {self.metric!r}, dataset {dataset.name!r} uses {dataset.metric!r}"
+                f"{self.name}: built for metric {self.metric!r}, "
+                f"dataset {dataset.name!r} uses {dataset.metric!r}"
             )
         labels = encode(dataset.attributes, self.label_attributes)
         vectors = np.ascontiguousarray(dataset.vectors, dtype=np.float32)
@@ -150,8 +151,15 @@ class Ung(Method):
         mode = "equality" if self._equality else "containment"
         try:
             ids, _, counts = index.search(
-                queries, k, max(L_search, k), num_entry_points, self.threads,
-                sets.offsets, sets.labels, sets.rows, mode,
+                queries,
+                k,
+                max(L_search, k),
+                num_entry_points,
+                self.threads,
+                sets.offsets,
+                sets.labels,
+                sets.rows,
+                mode,
             )
         except ValueError as error:
             raise MethodError(f"{self.name}: {error}") from error
@@ -190,9 +198,11 @@ class Ung(Method):
                 saved = pickle.load(file)
             labels, kinds = saved["labels"], saved["kinds"]
         except (OSError, pickle.UnpicklingError, KeyError, TypeError) as error:
-            raise MethodError(f"{self.name}: cannot read the label vocabulary {_labels_path(path)}: {error}") from None
+            where = _labels_path(path)
+            raise MethodError(f"{self.name}: cannot read the label vocabulary {where}: {error}") from None
         if not isinstance(labels, LabelSets) or labels.attributes != self.label_attributes:
-            raise MethodError(f"{self.name}: {path} was not built on label attributes {list(self.label_attributes)}")
+            names = list(self.label_attributes)
+            raise MethodError(f"{self.name}: {path} was not built on label attributes {names}")
         self._index, self._labels, self._kinds = index, labels, kinds
 
     def close(self) -> None:
