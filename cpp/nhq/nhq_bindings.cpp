@@ -9,6 +9,7 @@
 
 #include "bindings/arrays.h"
 #include "core/distance.h"
+#include "nhq/nhq_kgraph.h"
 #include "nhq/nhq_nsw.h"
 
 namespace nb = nanobind;
@@ -39,13 +40,10 @@ void check_dim(const AnyArray& a, const char* name, size_t dim) {
   }
 }
 
-class PyNhqNsw {
+template <class Index, class SearchParams>
+class PyNhq {
  public:
-  PyNhqNsw(size_t dim, const std::string& metric, size_t attributes, int M, int ef_construction)
-      : index_(std::make_unique<fanns::nhq::NhqNswIndex>(dim, fanns::parse_metric(metric), attributes,
-                                                         fanns::nhq::NswParams{M, ef_construction})) {}
-  explicit PyNhqNsw(fanns::nhq::NhqNswIndex&& index)
-      : index_(std::make_unique<fanns::nhq::NhqNswIndex>(std::move(index))) {}
+  explicit PyNhq(Index&& index) : index_(std::make_unique<Index>(std::move(index))) {}
 
   void build(const AnyArray& vectors, const AnyArray& codes, int threads) {
     const float* data = checked<float>(vectors, "vectors", 2);
@@ -58,7 +56,7 @@ class PyNhqNsw {
     index_->build(data, c, vectors.shape(0), threads);
   }
 
-  nb::tuple search(const AnyArray& queries, int k, int ef_search, float weight_search, int threads,
+  nb::tuple search(const AnyArray& queries, int k, int width, float weight_search, int threads,
                    const AnyArray& query_codes, const AnyArray& rows) {
     if (!index_->is_built()) throw std::runtime_error("the index is not built yet");
     if (k < 1) throw std::invalid_argument("k must be >= 1, got " + std::to_string(k));
@@ -70,7 +68,7 @@ class PyNhqNsw {
     if (rows.shape(0) != nq) {
       throw std::invalid_argument("rows must have one entry per query (" + std::to_string(nq) + ")");
     }
-    fanns::nhq::NswSearchParams params{k, ef_search, weight_search};
+    SearchParams params{k, width, weight_search};
     const size_t kk = static_cast<size_t>(k);
     std::unique_ptr<int64_t[]> ids(new_buffer<int64_t>(nq * kk));
     std::unique_ptr<float[]> distances(new_buffer<float>(nq * kk));
@@ -88,9 +86,9 @@ class PyNhqNsw {
     nb::gil_scoped_release release;
     index_->save(path);
   }
-  static PyNhqNsw load(const std::string& path) {
+  static PyNhq load(const std::string& path) {
     nb::gil_scoped_release release;
-    return PyNhqNsw(fanns::nhq::NhqNswIndex::load(path));
+    return PyNhq(Index::load(path));
   }
   size_t memory_bytes() const { return index_->memory_bytes(); }
   size_t size() const { return index_->is_built() ? index_->size() : 0; }
@@ -101,9 +99,8 @@ class PyNhqNsw {
   nb::dict params() const {
     nb::dict d;
     d["metric"] = fanns::metric_name(index_->metric());
-    d["M"] = index_->params().M;
-    d["ef_construction"] = index_->params().ef_construction;
     d["attributes"] = index_->attributes();
+    add_params(d, index_->params());
     return d;
   }
   nb::dict graph_stats() const {
@@ -114,34 +111,66 @@ class PyNhqNsw {
   }
 
  private:
-  std::unique_ptr<fanns::nhq::NhqNswIndex> index_;
+  static void add_params(nb::dict& d, const fanns::nhq::NswParams& p) {
+    d["M"] = p.M;
+    d["ef_construction"] = p.ef_construction;
+  }
+  static void add_params(nb::dict& d, const fanns::nhq::KGraphParams& p) {
+    d["K"] = p.K, d["L"] = p.L, d["iter"] = p.iter, d["S"] = p.S, d["R"] = p.R, d["RANGE"] = p.RANGE;
+    d["PL"] = p.PL, d["B"] = p.B, d["M"] = p.M, d["seed"] = p.seed;
+  }
+  std::unique_ptr<Index> index_;
 };
 
-}  // namespace
+using PyNhqNsw = PyNhq<fanns::nhq::NhqNswIndex, fanns::nhq::NswSearchParams>;
+using PyNhqKGraph = PyNhq<fanns::nhq::NhqKGraphIndex, fanns::nhq::KGraphSearchParams>;
 
-void register_nhq(nb::module_& m) {
-  nb::class_<PyNhqNsw>(m, "NhqNswIndex",
-                       "NHQ-NSW: NSW graph with a fusion distance of vector and attribute dissimilarity "
-                       "(Wang et al., NeurIPS 2023).")
-      // No defaults here: the Python method's parameter declaration is the one source.
-      .def(nb::init<size_t, const std::string&, size_t, int, int>(), "dim"_a, "metric"_a, "attributes"_a,
-           nb::kw_only(), "M"_a, "ef_construction"_a)
-      .def("build", &PyNhqNsw::build, "vectors"_a, "codes"_a, "threads"_a,
-           "Index float32 (N, dim) vectors with int32 (N, attributes) codes (-1 = null); "
-           "deterministic with threads=1.")
-      .def("search", &PyNhqNsw::search, "queries"_a, "k"_a, "ef_search"_a, "weight_search"_a, "threads"_a,
+PyNhqNsw make_nsw(size_t dim, const std::string& metric, size_t attributes, int M, int ef_construction) {
+  return PyNhqNsw(fanns::nhq::NhqNswIndex(dim, fanns::parse_metric(metric), attributes,
+                                          fanns::nhq::NswParams{M, ef_construction}));
+}
+
+PyNhqKGraph make_kgraph(size_t dim, const std::string& metric, size_t attributes, int K, int L, int iter, int S,
+                        int R, int RANGE, int PL, float B, float M, uint64_t seed) {
+  return PyNhqKGraph(fanns::nhq::NhqKGraphIndex(dim, fanns::parse_metric(metric), attributes,
+                                                fanns::nhq::KGraphParams{K, L, iter, S, R, RANGE, PL, B, M, seed}));
+}
+
+template <class Py>
+void define(nb::class_<Py>& cls, const char* width_name) {
+  cls.def("build", &Py::build, "vectors"_a, "codes"_a, "threads"_a,
+          "Index float32 (N, dim) vectors with int32 (N, attributes) codes (-1 = null); "
+          "deterministic with threads=1.")
+      .def("search", &Py::search, "queries"_a, "k"_a, nb::arg(width_name), "weight_search"_a, "threads"_a,
            "query_codes"_a, "rows"_a,
            "Query i wants the attribute codes query_codes[rows[i]]. Returns (ids int64 (nq, k), fusion "
            "distances float32, distance computations uint64 (nq,)). Ids may differ in attributes "
            "(approximate filtering).")
-      .def("save", &PyNhqNsw::save, "path"_a)
-      .def_static("load", &PyNhqNsw::load, "path"_a)
-      .def("memory_bytes", &PyNhqNsw::memory_bytes)
-      .def("graph_stats", &PyNhqNsw::graph_stats)
-      .def("neighbors", &PyNhqNsw::neighbors, "item"_a)
-      .def_prop_ro("size", &PyNhqNsw::size)
-      .def_prop_ro("dim", &PyNhqNsw::dim)
-      .def_prop_ro("attributes", &PyNhqNsw::attributes)
-      .def_prop_ro("is_built", &PyNhqNsw::is_built)
-      .def_prop_ro("params", &PyNhqNsw::params);
+      .def("save", &Py::save, "path"_a)
+      .def_static("load", &Py::load, "path"_a)
+      .def("memory_bytes", &Py::memory_bytes)
+      .def("graph_stats", &Py::graph_stats)
+      .def("neighbors", &Py::neighbors, "item"_a)
+      .def_prop_ro("size", &Py::size)
+      .def_prop_ro("dim", &Py::dim)
+      .def_prop_ro("attributes", &Py::attributes)
+      .def_prop_ro("is_built", &Py::is_built)
+      .def_prop_ro("params", &Py::params);
+}
+
+}  // namespace
+
+void register_nhq(nb::module_& m) {
+  // No defaults in the constructors: the Python method's parameter declaration is the one source.
+  nb::class_<PyNhqNsw> nsw(m, "NhqNswIndex",
+                           "NHQ-NSW: NSW graph with a fusion distance of vector and attribute dissimilarity "
+                           "(Wang et al., NeurIPS 2023).");
+  nsw.def(nb::new_(&make_nsw), "dim"_a, "metric"_a, "attributes"_a, nb::kw_only(), "M"_a, "ef_construction"_a);
+  define(nsw, "ef_search");
+  nb::class_<PyNhqKGraph> kgraph(m, "NhqKGraphIndex",
+                                 "NHQ-KGraph: NN-descent graph pruned by NHQ's edge selection, searched with "
+                                 "the fusion distance (Wang et al., NeurIPS 2023).");
+  kgraph.def(nb::new_(&make_kgraph), "dim"_a, "metric"_a, "attributes"_a, nb::kw_only(), "K"_a, "L"_a, "iter"_a,
+             "S"_a, "R"_a, "RANGE"_a, "PL"_a, "B"_a, "M"_a, "seed"_a);
+  define(kgraph, "L_search");
 }
