@@ -198,6 +198,44 @@ class NhqNsw(_NhqMethod):
         return self._search(queries, filters, k, ef_search, weight_search)
 
 
+class NhqKGraph(_NhqMethod):
+    """NHQ-KGraph (the authors' NPG_kgraph): NN-descent kNN graph pruned by NHQ's edge selection."""
+
+    name = "nhq_kgraph"
+    description = "NHQ-KGraph (own C++ core): pruned NN-descent graph searched with a fusion distance"
+    core_class = "NhqKGraphIndex"
+    build_parameters: ClassVar[dict[str, Param]] = {
+        "attributes": ATTRIBUTES,
+        "K": Param(int, 100, "pool neighbours whose own lists give two-hop candidates (with B)", minimum=1),
+        "L": Param(int, 80, "NN-descent pool size", minimum=1),
+        "iter": Param(int, 12, "NN-descent iterations (stops early at control recall 0.8)", minimum=1),
+        "S": Param(int, 15, "NN-descent sample size", minimum=1),
+        "R": Param(int, 200, "NN-descent reverse-neighbour cap", minimum=1),
+        "RANGE": Param(int, 70, "out-degree bound of the final graph", minimum=1),
+        "PL": Param(int, 200, "two-hop candidates added before pruning", minimum=0),
+        "B": Param(float, 0.5, "fraction of K whose neighbours give two-hop candidates", minimum=0.0),
+        "M": Param(float, 1.0, "pruning factor: drop p when M * d(kept, p) < d(node, p)", minimum=0.0),
+        "seed": Param(int, 0, "random initial graph, sampling and search starting points", minimum=0),
+        "deterministic": DETERMINISTIC,
+    }
+    search_parameters: ClassVar[dict[str, Param]] = {
+        "L_search": Param(int, 100, "search pool size (raised to k when smaller)", minimum=1),
+        "weight_search": WEIGHT,
+    }
+
+    def _make_index(self, dimension: int) -> Any:
+        from fanns_bench import _core
+
+        p = self.build_params
+        names = ("K", "L", "iter", "S", "R", "RANGE", "PL", "B", "M", "seed")
+        return _core.NhqKGraphIndex(dimension, self.metric, len(self.attributes), **{n: p[n] for n in names})
+
+    def search(
+        self, queries: np.ndarray, filters: Any, k: int, L_search: int = 100, weight_search: float = 1e6
+    ) -> np.ndarray:
+        return self._search(queries, filters, k, L_search, weight_search)
+
+
 def _distinct(filters: Any) -> tuple[list[Predicate | None], np.ndarray]:
     """(distinct predicates, index of each query's predicate) of a filter batch."""
     if hasattr(filters, "distinct") and hasattr(filters, "set_of_query"):
