@@ -25,8 +25,12 @@ def built(tiny_dataset):
 
 def batch(dataset, predicates) -> tuple[np.ndarray, FilterBatch, list[np.ndarray]]:
     queries = np.ascontiguousarray(dataset.queries[: len(predicates)])
-    match_ids = [dataset.attributes.ids(p) for p in predicates]
-    return queries, FilterBatch(list(predicates), match_ids, dataset.count), match_ids
+    filters = FilterBatch.of(list(predicates), dataset.attribute_index)
+    return queries, filters, filters.query_match_ids()
+
+
+def search(method, queries, filters: FilterBatch, k: int, **params) -> np.ndarray:
+    return method.search(queries, method.prepare_filters(filters), k, **method.search_params(params))
 
 
 def test_registered_with_declared_parameters():
@@ -68,7 +72,7 @@ def test_results_match_the_filter_with_high_recall(built, tiny_dataset):
     queries, filters, match_ids = batch(tiny_dataset, predicates * 10)
     prepared = built.prepare_filters(filters)
     assert len(prepared.offsets) == 4  # three distinct label sets
-    ids = built.search(queries, prepared, K, L_search=200)
+    ids = built.search(queries, prepared, K, **built.search_params({"L_search": 200}))
     hits = total = 0
     for query, (row, allowed) in enumerate(zip(ids, match_ids, strict=True)):
         assert np.isin(row[row >= 0], allowed).all()
@@ -82,14 +86,14 @@ def test_results_match_the_filter_with_high_recall(built, tiny_dataset):
 
 def test_unknown_value_returns_nothing(built, tiny_dataset):
     queries, filters, _ = batch(tiny_dataset, [Eq("category", "no-such-value")] * 3)
-    assert (built.search(queries, filters, K) == -1).all()
+    assert (search(built, queries, filters, K) == -1).all()
 
 
 def test_threads_do_not_change_results(built, tiny_dataset):
     queries, filters, _ = batch(tiny_dataset, [Eq("category", "c02")] * 20)
     one = Ung(metric="ip", threads=1, **SMALL)
     one._index, one._labels, one._kinds = built._index, built._labels, built._kinds
-    assert np.array_equal(one.search(queries, filters, K), built.search(queries, filters, K))
+    assert np.array_equal(search(one, queries, filters, K), search(built, queries, filters, K))
 
 
 def test_save_load_round_trip(built, tiny_dataset, tmp_path):
@@ -97,7 +101,7 @@ def test_save_load_round_trip(built, tiny_dataset, tmp_path):
     built.save(tmp_path / "ung.bin")
     loaded = Ung(metric="ip", **SMALL)
     loaded.load(tmp_path / "ung.bin")
-    assert np.array_equal(loaded.search(queries, filters, K), built.search(queries, filters, K))
+    assert np.array_equal(search(loaded, queries, filters, K), search(built, queries, filters, K))
     other = Ung(metric="ip", **{**SMALL, "label_attribute": "category"})
     with pytest.raises(MethodError, match="label attributes"):
         other.load(tmp_path / "ung.bin")
@@ -109,4 +113,4 @@ def test_save_load_round_trip(built, tiny_dataset, tmp_path):
 def test_search_before_build_is_an_error(tiny_dataset):
     queries, filters, _ = batch(tiny_dataset, [Eq("category", "c00")])
     with pytest.raises(MethodError, match="build"):
-        Ung(metric="ip").search(queries, filters, K)
+        search(Ung(metric="ip"), queries, filters, K)

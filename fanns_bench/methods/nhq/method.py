@@ -20,9 +20,9 @@ from fanns_bench.data.dataset import Dataset
 from fanns_bench.errors import MethodError
 from fanns_bench.filters.predicates import Predicate
 from fanns_bench.filters.visitor import UnsupportedPredicate
-from fanns_bench.methods.base import Method
+from fanns_bench.methods.base import FilterBatch, Method
 from fanns_bench.methods.nhq.codes import AttributeCodes, QueryValues, attribute_names, encode
-from fanns_bench.methods.params import Param, resolve
+from fanns_bench.methods.params import Param
 
 ATTRIBUTES = Param(str, "category", "scalar attribute(s) of NHQ's attribute vector, comma-separated")
 DETERMINISTIC = Param(bool, False, "build on one thread (identical graph for identical input)")
@@ -47,7 +47,6 @@ class _NhqMethod(Method):
 
     def __init__(self, metric: str, threads: int = 1, **build_params: Any) -> None:
         super().__init__(metric, threads, **build_params)
-        self.build_params = resolve(self.name, "build", self.build_parameters, build_params)
         if metric not in ("ip", "l2"):
             raise MethodError(f"{self.name}: metric must be 'ip' or 'l2', got {metric!r}")
         self.attributes = attribute_names(self.build_params["attributes"])
@@ -87,10 +86,10 @@ class _NhqMethod(Method):
             raise MethodError(f"{self.name}: {error}") from error
         self._index, self._codes, self._kinds = index, codes, dict(dataset.attributes.kinds)
 
-    def prepare_filters(self, filters: Any) -> QueryCodes:
+    def prepare_filters(self, filters: FilterBatch) -> QueryCodes:
         """Each distinct predicate as one row of attribute codes."""
         codes = self._built_codes()
-        distinct, rows = _distinct(filters)
+        distinct, rows = filters.distinct, np.asarray(filters.set_of_query, dtype=np.int64)
         translator = QueryValues(self.attributes, self._kinds)
         table = []
         for predicate in distinct:
@@ -101,9 +100,15 @@ class _NhqMethod(Method):
         array = np.array(table, dtype=np.int32).reshape(len(table), len(self.attributes))
         return QueryCodes(np.ascontiguousarray(array), rows)
 
-    def _search(self, queries: np.ndarray, filters: Any, k: int, width: int, weight: float) -> np.ndarray:
+    def _search(
+        self, queries: np.ndarray, filters: QueryCodes, k: int, width: int, weight: float
+    ) -> np.ndarray:
         index = self._built()
-        prepared = filters if isinstance(filters, QueryCodes) else self.prepare_filters(filters)
+        if not isinstance(filters, QueryCodes):
+            raise MethodError(
+                f"{self.name}: search takes what prepare_filters returned, got {type(filters).__name__}"
+            )
+        prepared = filters
         queries = np.ascontiguousarray(queries, dtype=np.float32)
         if queries.ndim != 2 or queries.shape[1] != index.dim or len(prepared.rows) != len(queries):
             raise MethodError(
@@ -193,7 +198,7 @@ class NhqNsw(_NhqMethod):
         )
 
     def search(
-        self, queries: np.ndarray, filters: Any, k: int, ef_search: int = 100, weight_search: float = 1e6
+        self, queries: np.ndarray, filters: QueryCodes, k: int, ef_search: int, weight_search: float
     ) -> np.ndarray:
         return self._search(queries, filters, k, ef_search, weight_search)
 
@@ -231,18 +236,9 @@ class NhqKGraph(_NhqMethod):
         return _core.NhqKGraphIndex(dimension, self.metric, len(self.attributes), **{n: p[n] for n in names})
 
     def search(
-        self, queries: np.ndarray, filters: Any, k: int, L_search: int = 100, weight_search: float = 1e6
+        self, queries: np.ndarray, filters: QueryCodes, k: int, L_search: int, weight_search: float
     ) -> np.ndarray:
         return self._search(queries, filters, k, L_search, weight_search)
-
-
-def _distinct(filters: Any) -> tuple[list[Predicate | None], np.ndarray]:
-    """(distinct predicates, index of each query's predicate) of a filter batch."""
-    if hasattr(filters, "distinct") and hasattr(filters, "set_of_query"):
-        return list(filters.distinct), np.asarray(filters.set_of_query, dtype=np.int64)
-    position: dict[Any, int] = {}
-    rows = np.array([position.setdefault(p, len(position)) for p in filters.predicates], dtype=np.int64)
-    return list(position), rows
 
 
 def _codes_path(path: str | Path) -> Path:

@@ -19,8 +19,8 @@ from fanns_bench.data.dataset import Dataset
 from fanns_bench.errors import MethodError
 from fanns_bench.filters.predicates import Predicate
 from fanns_bench.filters.visitor import UnsupportedPredicate
-from fanns_bench.methods.base import Method
-from fanns_bench.methods.params import Param, resolve
+from fanns_bench.methods.base import FilterBatch, Method
+from fanns_bench.methods.params import Param
 from fanns_bench.methods.ung.labels import LabelSets, QueryLabels, attribute_names, encode, equality_reason
 
 
@@ -64,7 +64,6 @@ class Ung(Method):
 
     def __init__(self, metric: str, threads: int = 1, **build_params: Any) -> None:
         super().__init__(metric, threads, **build_params)
-        self.build_params = resolve(self.name, "build", self.build_parameters, build_params)
         if metric not in ("ip", "l2"):
             raise MethodError(f"{self.name}: metric must be 'ip' or 'l2', got {metric!r}")
         self.label_attributes = attribute_names(self.build_params["label_attribute"])
@@ -120,11 +119,11 @@ class Ung(Method):
             raise MethodError(f"{self.name}: {error}") from error
         self._index, self._labels, self._kinds = index, labels, dict(dataset.attributes.kinds)
 
-    def prepare_filters(self, filters: Any) -> QuerySets:
+    def prepare_filters(self, filters: FilterBatch) -> QuerySets:
         """Each distinct predicate as a sorted label set; a value no item has becomes a label
         no item carries (the query then returns nothing)."""
         labels = self._built_labels()
-        distinct, rows = _distinct(filters)
+        distinct, rows = filters.distinct, np.asarray(filters.set_of_query, dtype=np.int64)
         translator = QueryLabels(self.label_attributes, self._kinds)
         sets = []
         for predicate in distinct:
@@ -139,10 +138,11 @@ class Ung(Method):
         return QuerySets(offsets, flat, rows)
 
     def search(
-        self, queries: np.ndarray, filters: Any, k: int, L_search: int = 100, num_entry_points: int = 16
+        self, queries: np.ndarray, filters: QuerySets, k: int, L_search: int, num_entry_points: int
     ) -> np.ndarray:
+        """Search with the label sets `prepare_filters` made (beam width max(L_search, k))."""
         index = self._built()
-        sets = filters if isinstance(filters, QuerySets) else self.prepare_filters(filters)
+        sets = _prepared(self.name, filters, QuerySets)
         queries = np.ascontiguousarray(queries, dtype=np.float32)
         if queries.ndim != 2 or queries.shape[1] != index.dim or len(sets.rows) != len(queries):
             raise MethodError(
@@ -219,14 +219,11 @@ class Ung(Method):
         return self._labels
 
 
-def _distinct(filters: Any) -> tuple[list[Predicate | None], np.ndarray]:
-    """(distinct predicates, index of each query's predicate) of a filter batch."""
-    if hasattr(filters, "distinct") and hasattr(filters, "set_of_query"):
-        return list(filters.distinct), np.asarray(filters.set_of_query, dtype=np.int64)
-    position: dict[Any, int] = {}
-    rows = np.array([position.setdefault(p, len(position)) for p in filters.predicates], dtype=np.int64)
-    return list(position), rows
-
-
 def _labels_path(path: str | Path) -> Path:
     return Path(f"{path}.labels")
+
+
+def _prepared(name: str, filters: Any, kind: type) -> Any:
+    if not isinstance(filters, kind):
+        raise MethodError(f"{name}: search takes what prepare_filters returned, got {type(filters).__name__}")
+    return filters
