@@ -315,6 +315,8 @@ void UngIndex::build(const float* data, size_t count, const LabelSetsView& label
     }
   }
 
+  index_label_graph();
+
   // 5. the unified graph in CSR form
   offsets_.assign(count + 1, 0);
   adjacency_.clear();
@@ -343,29 +345,64 @@ void UngIndex::index_groups() {
   }
 }
 
-std::vector<int32_t> UngIndex::minimal_supersets(const std::vector<int32_t>& query,
-                                                 int32_t avoid) const {
+std::vector<int32_t> UngIndex::supersets(const std::vector<int32_t>& query) const {
   const size_t G = group_count();
   std::vector<int32_t> candidates;
   if (query.empty()) {
     candidates.resize(G);
     for (size_t g = 0; g < G; ++g) candidates[g] = static_cast<int32_t>(g);
-  } else {
-    for (size_t i = 0; i < query.size(); ++i) {
-      const int32_t label = query[i];
-      if (label < 0 || static_cast<size_t>(label) >= label_groups_.size()) return {};
-      const auto& posting = label_groups_[label];
-      if (i == 0) {
-        candidates = posting;
-      } else {
-        std::vector<int32_t> both;
-        std::set_intersection(candidates.begin(), candidates.end(), posting.begin(), posting.end(),
-                              std::back_inserter(both));
-        candidates.swap(both);
-      }
-      if (candidates.empty()) return {};
+    return candidates;
+  }
+  for (size_t i = 0; i < query.size(); ++i) {
+    const int32_t label = query[i];
+    if (label < 0 || static_cast<size_t>(label) >= label_groups_.size()) return {};
+    const auto& posting = label_groups_[label];
+    if (i == 0) {
+      candidates = posting;
+    } else {
+      std::vector<int32_t> both;
+      std::set_intersection(candidates.begin(), candidates.end(), posting.begin(), posting.end(),
+                            std::back_inserter(both));
+      candidates.swap(both);
+    }
+    if (candidates.empty()) return {};
+  }
+  return candidates;
+}
+
+std::vector<int32_t> UngIndex::minimal_supersets_by_lng(const std::vector<int32_t>& query) const {
+  // A superset c of the query is minimal iff none of its LNG in-neighbours (its maximal proper
+  // subsets among the groups) contains the query: any group strictly between the query and c
+  // lies inside one of them.
+  const std::vector<int32_t> candidates = supersets(query);
+  std::vector<int32_t> kept;
+  for (int32_t c : candidates) {
+    bool minimal = true;
+    for (uint64_t e = lng_in_offsets_[c]; e < lng_in_offsets_[c + 1] && minimal; ++e) {
+      minimal = !std::binary_search(candidates.begin(), candidates.end(), lng_sources_[e]);
+    }
+    if (minimal) kept.push_back(c);
+  }
+  return kept;
+}
+
+void UngIndex::index_label_graph() {
+  const size_t G = group_count();
+  lng_in_offsets_.assign(G + 1, 0);
+  for (int32_t t : lng_targets_) ++lng_in_offsets_[t + 1];
+  for (size_t g = 0; g < G; ++g) lng_in_offsets_[g + 1] += lng_in_offsets_[g];
+  lng_sources_.assign(lng_targets_.size(), 0);
+  std::vector<uint64_t> fill(lng_in_offsets_.begin(), lng_in_offsets_.end() - 1);
+  for (size_t g = 0; g < G; ++g) {
+    for (uint64_t e = lng_offsets_[g]; e < lng_offsets_[g + 1]; ++e) {
+      lng_sources_[fill[lng_targets_[e]]++] = static_cast<int32_t>(g);
     }
   }
+}
+
+std::vector<int32_t> UngIndex::minimal_supersets(const std::vector<int32_t>& query,
+                                                 int32_t avoid) const {
+  std::vector<int32_t> candidates = supersets(query);
   candidates.erase(std::remove(candidates.begin(), candidates.end(), avoid), candidates.end());
   auto size_of = [&](int32_t g) { return group_label_offsets_[g + 1] - group_label_offsets_[g]; };
   std::stable_sort(candidates.begin(), candidates.end(),
@@ -393,7 +430,7 @@ std::vector<int32_t> UngIndex::minimal_supersets(const std::vector<int32_t>& que
 }
 
 size_t UngIndex::memory_bytes() const {
-  size_t labels = 0;
+  size_t labels = lng_in_offsets_.size() * sizeof(uint64_t) + lng_sources_.size() * sizeof(int32_t);
   for (const auto& p : label_groups_) labels += p.size() * sizeof(int32_t);
   return store_.memory_bytes() + adjacency_.size() * sizeof(int32_t) + offsets_.size() * sizeof(uint64_t) +
          internal_to_item_.size() * sizeof(int32_t) + group_start_.size() * sizeof(int32_t) * 2 +

@@ -91,7 +91,10 @@ class UngIndex {
   // Internal ids: items renumbered so that each group is a contiguous range.
   std::vector<int32_t> group_labels(int32_t group) const;
   void index_groups();  // derived lookups: label -> groups, label set -> group
+  void index_label_graph();  // derived: LNG in-neighbours
+  std::vector<int32_t> supersets(const std::vector<int32_t>& query) const;
   std::vector<int32_t> minimal_supersets(const std::vector<int32_t>& query, int32_t avoid) const;
+  std::vector<int32_t> minimal_supersets_by_lng(const std::vector<int32_t>& query) const;
 
   BuildParams params_;
   VectorStore store_;  // vectors in internal order
@@ -109,6 +112,8 @@ class UngIndex {
   // derived, rebuilt on load
   std::vector<std::vector<int32_t>> label_groups_;
   std::map<std::vector<int32_t>, int32_t> group_of_set_;
+  std::vector<uint64_t> lng_in_offsets_;
+  std::vector<int32_t> lng_sources_;
 };
 
 }  // namespace fanns::ung

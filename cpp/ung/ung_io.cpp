@@ -121,6 +121,7 @@ UngIndex UngIndex::load(const std::string& path) {
   check_offsets(in, index.offsets_, n, index.adjacency_.size(), "graph");
   check_range(in, index.adjacency_, n, "neighbour id");
   index.index_groups();
+  index.index_label_graph();
   index.built_ = true;
   return index;
 }

@@ -64,7 +64,8 @@ void UngIndex::search(const float* queries, size_t nq, const LabelSetsView& sets
       auto it = group_of_set_.find(s.labels);
       if (it != group_of_set_.end()) entry_groups.push_back(it->second);
     } else {
-      entry_groups = minimal_supersets(s.labels, -1);
+      entry_groups = params_.scenario == Scenario::General ? minimal_supersets_by_lng(s.labels)
+                                                           : minimal_supersets(s.labels, -1);
     }
     if (entry_groups.empty()) return;  // no item carries the query's labels
 
