@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 
 from fanns_bench.report.files import write_text
-from fanns_bench.report.frame import machines
+from fanns_bench.report.frame import QPS_MEANINGS, machines
 from fanns_bench.report.published import (
     comparison_latex,
     comparison_markdown,
@@ -69,7 +69,8 @@ def header(frame: pd.DataFrame, results_dir: Path) -> str:
             f"- machine: {machines(frame)}",
             f"- fanns-bench {versions}, commit {commits}",
             "- recall: recall@k as in the seed paper, sum of hits / sum of min(k, |ground truth|)",
-            "- QPS: n_queries / batch wall time, mean over repetitions, at the thread count shown",
+            f"- QPS: {QPS_MEANINGS[frame.attrs.get('qps', 'qps')]}; n_queries / median batch wall time "
+            "over the repetitions, at the thread count shown",
             "",
         ]
     )
