@@ -97,3 +97,19 @@ def test_search_before_build_is_an_error(tiny_dataset):
     queries, filters, _ = batch(tiny_dataset, [Eq("category", "c00")])
     with pytest.raises(MethodError, match="build"):
         search(NhqNsw(metric="ip"), queries, filters, K)
+
+
+def test_translator_implements_every_kind_the_methods_claim():
+    from fanns_bench.methods.nhq.codes import QueryValues
+
+    assert NhqNsw.capabilities <= handled(QueryValues) and NhqKGraph.capabilities <= handled(QueryValues)
+
+
+def handled(visitor) -> set[str]:
+    """The predicate kinds a translator implements itself."""
+    from fanns_bench.filters.predicates import OPS
+    from fanns_bench.filters.visitor import PredicateVisitor
+
+    return {
+        op for op in OPS if getattr(visitor, f"visit_{op}") is not getattr(PredicateVisitor, f"visit_{op}")
+    }

@@ -114,3 +114,19 @@ def test_search_before_build_is_an_error(tiny_dataset):
     queries, filters, _ = batch(tiny_dataset, [Eq("category", "c00")])
     with pytest.raises(MethodError, match="build"):
         search(Ung(metric="ip"), queries, filters, K)
+
+
+def test_translator_implements_every_kind_the_method_claims():
+    from fanns_bench.methods.ung.labels import QueryLabels
+
+    assert Ung.capabilities <= handled(QueryLabels)
+
+
+def handled(visitor) -> set[str]:
+    """The predicate kinds a translator implements itself."""
+    from fanns_bench.filters.predicates import OPS
+    from fanns_bench.filters.visitor import PredicateVisitor
+
+    return {
+        op for op in OPS if getattr(visitor, f"visit_{op}") is not getattr(PredicateVisitor, f"visit_{op}")
+    }
