@@ -379,6 +379,7 @@ void NhqKGraphIndex::search(const float* queries, size_t nq, const int32_t* quer
           const uint64_t end = begin + (pass == 0 ? degree / 2 : degree);
           for (uint64_t e = begin; e < end; ++e) {
             const int32_t next = adjacency_[e];
+            if (e + 1 < end) vector_distance.prefetch(adjacency_[e + 1]);
             if (!visited.insert_new(next)) continue;
             const float d = fusion(next);
             if (pool.size() == L && d >= pool.back().distance) continue;

@@ -197,6 +197,7 @@ void NhqNswIndex::search(const float* queries, size_t nq, const int32_t* query_c
       fresh.clear();
       for (uint64_t e = offsets_[cur.id]; e < offsets_[cur.id + 1]; ++e) {
         const int32_t next = adjacency_[e];
+        if (e + 1 < offsets_[cur.id + 1]) vector_distance.prefetch(adjacency_[e + 1]);
         if (!visited.insert_new(next)) continue;
         const float d = fusion(next);
         if (d < top || queued < ef) {

@@ -373,7 +373,9 @@ std::vector<int32_t> UngIndex::supersets(const std::vector<int32_t>& query) cons
 std::vector<int32_t> UngIndex::minimal_supersets_by_lng(const std::vector<int32_t>& query) const {
   // A superset c of the query is minimal iff none of its LNG in-neighbours (its maximal proper
   // subsets among the groups) contains the query: any group strictly between the query and c
-  // lies inside one of them.
+  // lies inside one of them. A group equal to the query is the only minimal superset.
+  const auto equal = group_of_set_.find(query);
+  if (equal != group_of_set_.end()) return {equal->second};
   const std::vector<int32_t> candidates = supersets(query);
   std::vector<int32_t> kept;
   for (int32_t c : candidates) {
