@@ -377,6 +377,9 @@ void NhqKGraphIndex::search(const float* queries, size_t nq, const int32_t* quer
           const uint64_t begin = offsets_[node];
           const uint64_t degree = offsets_[node + 1] - begin;
           const uint64_t end = begin + (pass == 0 ? degree / 2 : degree);
+          for (uint64_t e = begin; e < end; ++e) {  // as the authors: touch every neighbour first
+            if (!visited.contains(adjacency_[e])) __builtin_prefetch(store_.address(adjacency_[e]));
+          }
           for (uint64_t e = begin; e < end; ++e) {
             const int32_t next = adjacency_[e];
             if (e + 1 < end) vector_distance.prefetch(adjacency_[e + 1]);

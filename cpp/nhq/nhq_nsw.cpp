@@ -195,6 +195,9 @@ void NhqNswIndex::search(const float* queries, size_t nq, const int32_t* query_c
       expanded.push_back(cur);
       const float top = max_key;
       fresh.clear();
+      for (uint64_t e = offsets_[cur.id]; e < offsets_[cur.id + 1]; ++e) {  // touch every neighbour first
+        if (!visited.contains(adjacency_[e])) __builtin_prefetch(store_.address(adjacency_[e]));
+      }
       for (uint64_t e = offsets_[cur.id]; e < offsets_[cur.id + 1]; ++e) {
         const int32_t next = adjacency_[e];
         if (e + 1 < offsets_[cur.id + 1]) vector_distance.prefetch(adjacency_[e + 1]);
