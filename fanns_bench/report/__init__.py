@@ -32,10 +32,11 @@ def plot_results(results_dir: Path, out_dir: Path | None = None, qps: str = "qps
 
 
 def report_results(
-    results_dir: Path, out_dir: Path | None = None, qps: str = "qps"
+    results_dir: Path, out_dir: Path | None = None, qps: str = "qps", compare: str | None = None
 ) -> tuple[str, list[Path]]:
     """The Markdown report for `results_dir` and the table files (Markdown, LaTeX, CSV) written
-    into `out_dir` (default `<results_dir>/tables`)."""
+    into `out_dir` (default `<results_dir>/tables`); `compare="paper"` adds the seed paper's
+    claims checked on these results."""
     frame = choose_qps(load_frame(results_dir), qps)
     out_dir = Path(out_dir) if out_dir is not None else Path(results_dir) / "tables"
-    return write_report(frame, Path(results_dir), out_dir)
+    return write_report(frame, Path(results_dir), out_dir, compare)
