@@ -92,10 +92,17 @@ def test_larger_ef_does_not_lower_recall(index):
     assert high >= low and high >= 0.98
 
 
-def test_ef_below_k_finds_ef_ids_as_the_authors_search_does(index):
-    starts, stops = ranges(0.5, seed=3)
-    ids, _, _ = index.search(QUERIES, K, 3, 1, starts, stops)
-    assert ((ids >= 0).sum(axis=1) == 3).all()
+def test_the_beam_holds_every_entry_point_as_the_authors_search_does(index):
+    # the full range is one tree node: one entry point, so ef_search=1 finds one id
+    full = index.search(
+        QUERIES, K, 1, 1, np.zeros(len(QUERIES), np.int64), np.full(len(QUERIES), N, np.int64)
+    )
+    assert ((full[0] >= 0).sum(axis=1) == 1).all()
+    # [1, 1999) splits into many nodes, each giving an entry point that stays in the beam
+    split = index.search(
+        QUERIES, K, 1, 1, np.ones(len(QUERIES), np.int64), np.full(len(QUERIES), N - 1, np.int64)
+    )
+    assert ((split[0] >= 0).sum(axis=1) == K).all()
 
 
 def test_empty_range_gives_no_ids(index):

@@ -9,7 +9,7 @@
 #include "core/parallel.h"
 #include "core/visited.h"
 #include "irangegraph/irangegraph_index.h"
-#include "irangegraph/irangegraph_random.h"
+#include "core/seeded_random.h"
 
 namespace fanns::irangegraph {
 

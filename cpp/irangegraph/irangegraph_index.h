@@ -60,7 +60,8 @@ class IRangeGraphIndex {
 
   /// Answer `nq` queries; query i searches positions [starts[i], stops[i]). Writes k item ids
   /// (original ids, -1 padded) and distances (smaller is closer) per query, and the distance
-  /// count per query. At most min(k, ef_search) ids are found, as in the authors' search.
+  /// count per query. The beam holds max(ef_search, entry points) items, as in the authors'
+  /// search, so fewer than k ids can be found when ef_search < k.
   void search(const float* queries, size_t nq, const int64_t* starts, const int64_t* stops, int k,
               int ef_search, int threads, int64_t* out_ids, float* out_distances,
               uint64_t* out_distance_counts) const;

@@ -10,7 +10,7 @@
 #include "core/parallel.h"
 #include "core/visited.h"
 #include "irangegraph/irangegraph_index.h"
-#include "irangegraph/irangegraph_random.h"
+#include "core/seeded_random.h"
 
 namespace fanns::irangegraph {
 namespace {
@@ -25,6 +25,7 @@ struct SearchContext {
   CandidateHeap candidates;
   ResultHeap results;
   std::vector<int32_t> selected;
+  std::vector<int32_t> entries;
   std::vector<TreeNode> stack;
 };
 
@@ -39,11 +40,12 @@ class QuerySearch {
               int64_t qr)
       : index_(index), ctx_(ctx), distance_(distance), ql_(ql), qr_(qr), limit_(index.params().M) {}
 
-  /// Beam search of width ef from one random item of every tree node covering the range.
+  /// Beam search from one random item of every tree node covering the range. As in the
+  /// authors' code, all entries enter the results, so the beam is max(ef, entries) wide.
   void run(int ef) {
     ctx_.visited.reset(index_.size());
     ctx_.candidates.clear();
-    ctx_.results.reset(static_cast<size_t>(ef));
+    ctx_.entries.clear();
     SplitMix64 rng(mix_seed(index_.params().seed, static_cast<uint64_t>(ql_), static_cast<uint64_t>(qr_)));
     ctx_.stack.assign(1, TreeNode{0, static_cast<int64_t>(index_.size()) - 1, 0});
     while (!ctx_.stack.empty()) {
@@ -51,15 +53,18 @@ class QuerySearch {
       ctx_.stack.pop_back();
       if (u.hi < ql_ || u.lo > qr_) continue;
       if (u.lo >= ql_ && u.hi <= qr_) {
-        const int32_t entry = static_cast<int32_t>(u.lo + rng.below(u.hi - u.lo + 1));
-        ctx_.visited.insert(entry);
-        const Neighbor nb{distance_(entry), entry};
-        ctx_.candidates.push(nb);
-        ctx_.results.push(nb);
+        ctx_.entries.push_back(static_cast<int32_t>(u.lo + rng.below(u.hi - u.lo + 1)));
         continue;
       }
       ctx_.stack.push_back({u.split(), u.hi, u.depth + 1});
       ctx_.stack.push_back({u.lo, u.split() - 1, u.depth + 1});
+    }
+    ctx_.results.reset(std::max<size_t>(static_cast<size_t>(ef), ctx_.entries.size()));
+    for (const int32_t entry : ctx_.entries) {
+      ctx_.visited.insert(entry);
+      const Neighbor nb{distance_(entry), entry};
+      ctx_.candidates.push(nb);
+      ctx_.results.push(nb);
     }
     while (!ctx_.candidates.empty()) {
       const Neighbor current = ctx_.candidates.top();

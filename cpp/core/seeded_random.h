@@ -1,10 +1,10 @@
-// Seeded random numbers for iRangeGraph: every choice depends only on (seed, item, layer)
-// or (seed, query range), so builds and searches do not depend on the thread count.
+// Seeded random numbers: a choice made from mix_seed(seed, a, b) depends only on its inputs
+// (e.g. item and layer, or a query range), so results do not depend on the thread count.
 #pragma once
 
 #include <cstdint>
 
-namespace fanns::irangegraph {
+namespace fanns {
 
 class SplitMix64 {
  public:
@@ -27,4 +27,4 @@ inline uint64_t mix_seed(uint64_t seed, uint64_t a, uint64_t b) {
   return mix.next();
 }
 
-}  // namespace fanns::irangegraph
+}  // namespace fanns
