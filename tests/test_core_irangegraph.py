@@ -105,6 +105,19 @@ def test_the_beam_holds_every_entry_point_as_the_authors_search_does(index):
     assert ((split[0] >= 0).sum(axis=1) == K).all()
 
 
+def test_items_left_out_of_the_order_are_not_indexed():
+    kept = ORDER[ORDER % 4 != 0]  # e.g. items without a value
+    index = _core.IRangeGraphIndex(DIM, "ip", **PARAMS)
+    index.build(VECTORS, kept, 1)
+    assert index.size == len(kept)
+    n = len(kept)
+    ids, _, _ = index.search(
+        QUERIES, K, n, 1, np.zeros(len(QUERIES), np.int64), np.full(len(QUERIES), n, np.int64)
+    )
+    scores = -(VECTORS[kept] @ QUERIES.T).T
+    np.testing.assert_array_equal(ids, kept[np.argsort(scores, axis=1, kind="stable")[:, :K]])
+
+
 def test_empty_range_gives_no_ids(index):
     starts = np.array([5, 0], np.int64)
     ids, distances, counts = index.search(QUERIES[:2], K, 16, 1, starts, starts)
@@ -176,7 +189,7 @@ def test_bad_input_names_the_argument(index):
     with pytest.raises(ValueError, match="order"):
         fresh.build(VECTORS, np.zeros(N, np.int64), 1)
     with pytest.raises(ValueError, match="order"):
-        fresh.build(VECTORS, ORDER[:10], 1)
+        fresh.build(VECTORS, np.array([0, N], np.int64), 1)
     with pytest.raises(ValueError, match="vectors"):
         fresh.build(VECTORS.astype(np.float64), ORDER, 1)
     starts, stops = ranges(0.1, seed=1)

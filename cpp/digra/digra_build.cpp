@@ -189,17 +189,17 @@ class DigraBuilder {
   int threads_;
 };
 
-void DigraIndex::build(const float* data, size_t count, const int64_t* order, int threads) {
+void DigraIndex::build(const float* data, size_t rows, const int64_t* order, size_t count, int threads) {
   if (built_) throw std::runtime_error("the index is already built");
   if (count == 0) throw std::invalid_argument("vectors must hold at least one item");
   if (count > static_cast<size_t>(INT32_MAX)) throw std::invalid_argument("at most 2^31 - 1 items");
-  std::vector<uint8_t> seen(count, 0);
+  std::vector<uint8_t> seen(rows, 0);
   order_.resize(count);
   for (size_t p = 0; p < count; ++p) {
     const int64_t item = order[p];
-    if (item < 0 || static_cast<size_t>(item) >= count || seen[item]) {
-      throw std::invalid_argument("order must be a permutation of 0.." + std::to_string(count - 1) +
-                                  "; order[" + std::to_string(p) + "] = " + std::to_string(item));
+    if (item < 0 || static_cast<size_t>(item) >= rows || seen[item]) {
+      throw std::invalid_argument("order must hold distinct item ids in [0, " + std::to_string(rows) +
+                                  "); order[" + std::to_string(p) + "] = " + std::to_string(item));
     }
     seen[item] = 1;
     order_[p] = item;

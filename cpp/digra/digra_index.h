@@ -36,9 +36,10 @@ class DigraIndex {
  public:
   DigraIndex(size_t dim, Metric metric, StorageType storage, BuildParams params);
 
-  /// Index `count` row-major float32 vectors; `order[p]` is the item id at position p of the
-  /// attribute order. Nodes are built independently, so `threads` does not change the result.
-  void build(const float* data, size_t count, const int64_t* order, int threads);
+  /// Index the `count` items order[0..count) of `rows` row-major float32 vectors: order[p] is
+  /// the item id (row) at position p of the attribute order (distinct ids). Nodes are built
+  /// independently, so `threads` does not change the result.
+  void build(const float* data, size_t rows, const int64_t* order, size_t count, int threads);
 
   /// Query i searches positions [starts[i], stops[i]). With `strict`, only in-range items
   /// enter the results; without it, the closest items of the (up to two) searched nodes are

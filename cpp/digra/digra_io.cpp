@@ -1,4 +1,5 @@
 // DIGRA index files: a versioned binary layout with every size checked on load.
+#include <algorithm>
 #include <cstring>
 #include <string>
 
@@ -77,10 +78,10 @@ DigraIndex DigraIndex::load(const std::string& path) {
   index.layout();
   index.order_ = in.array<int64_t>(kMaxItems);
   if (index.order_.size() != n) in.corrupt("item order has the wrong size");
-  std::vector<uint8_t> seen(n, 0);
-  for (int64_t item : index.order_) {
-    if (item < 0 || static_cast<uint64_t>(item) >= n || seen[item]) in.corrupt("item order is not a permutation");
-    seen[item] = 1;
+  std::vector<int64_t> items(index.order_);
+  std::sort(items.begin(), items.end());
+  if (items.front() < 0 || std::adjacent_find(items.begin(), items.end()) != items.end()) {
+    in.corrupt("item order holds negative or repeated ids");
   }
   index.entries_ = in.array<int32_t>(kMaxItems);
   if (index.entries_.size() != index.entry_offsets_.back()) in.corrupt("entry table has the wrong size");

@@ -34,13 +34,11 @@ class PyIRangeGraph {
                                   ", the index expects " + std::to_string(index_->dim()));
     }
     const int64_t* positions = checked<int64_t>(order, "order", 1);
-    if (order.shape(0) != vectors.shape(0)) {
-      throw std::invalid_argument("order must have one entry per vector (" + std::to_string(vectors.shape(0)) +
-                                  "), got " + std::to_string(order.shape(0)));
-    }
-    const size_t count = vectors.shape(0);
+    if (order.shape(0) == 0) throw std::invalid_argument("order must list at least one item");
+    const size_t rows = vectors.shape(0);
+    const size_t count = order.shape(0);
     nb::gil_scoped_release release;
-    index_->build(data, count, positions, threads);
+    index_->build(data, rows, positions, count, threads);
   }
 
   nb::tuple search(const AnyArray& queries, int k, int ef_search, int threads, const AnyArray& starts,
@@ -135,7 +133,8 @@ void register_irangegraph(nb::module_& m) {
            // No defaults here: the Python method's parameter declaration is the one source.
            "dim"_a, "metric"_a, nb::kw_only(), "M"_a, "ef_construction"_a, "seed"_a, "storage"_a)
       .def("build", &PyIRangeGraph::build, "vectors"_a, "order"_a, "threads"_a,
-           "Index float32 (N, dim) vectors; `order` (int64, N) lists the item ids in attribute order. "
+           "Index the items `order` (int64 distinct row ids of float32 (N, dim) `vectors`, in attribute "
+           "order; items left out are not indexed). "
            "The result does not depend on `threads`.")
       .def("search", &PyIRangeGraph::search, "queries"_a, "k"_a, "ef_search"_a, "threads"_a, "starts"_a,
            "stops"_a,

@@ -53,10 +53,11 @@ class IRangeGraphIndex {
  public:
   IRangeGraphIndex(size_t dim, Metric metric, StorageType storage, BuildParams params);
 
-  /// Index `count` row-major float32 vectors; `order[p]` is the item id (row) at position p
-  /// of the attribute order (a permutation of 0..count-1). The result does not depend on
+  /// Index the `count` items order[0..count) of `rows` row-major float32 vectors: order[p] is
+  /// the item id (row) at position p of the attribute order (distinct ids; items left out,
+  /// e.g. without a value, are not indexed). The result does not depend on
   /// `threads`: every random choice is seeded by (seed, item, layer).
-  void build(const float* data, size_t count, const int64_t* order, int threads);
+  void build(const float* data, size_t rows, const int64_t* order, size_t count, int threads);
 
   /// Answer `nq` queries; query i searches positions [starts[i], stops[i]). Writes k item ids
   /// (original ids, -1 padded) and distances (smaller is closer) per query, and the distance
