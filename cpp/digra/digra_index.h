@@ -6,8 +6,8 @@
 // S_j = leaf_size * fanout^(L - j) consecutive positions, so every level partitions the items.
 // Each node above the leaves holds a proximity graph (incremental insertion, RNG pruning,
 // degree M) over its items. A query range of s positions is answered on the deepest level
-// whose nodes hold at least s positions: the range then meets at most two nodes, and one beam
-// search runs over those two graphs. Ranges no larger than a leaf are scanned exactly.
+// whose nodes hold at least s positions: the range then meets at most two nodes, and a beam
+// search runs on each of those two graphs. Ranges no larger than a leaf are scanned exactly.
 // See fanns_bench/methods/digra/README.md for what is reconstructed and what departs.
 #pragma once
 

@@ -24,6 +24,7 @@ struct SearchContext {
   VisitedSet visited;
   CandidateHeap candidates;
   ResultHeap results;
+  std::vector<Neighbor> merged;
 };
 
 }  // namespace
@@ -64,41 +65,47 @@ void DigraIndex::search(const float* queries, size_t nq, const int64_t* starts, 
           ctx.results.reset(kk);
           for (int64_t p = lo; p < hi; ++p) ctx.results.push({distance(p), static_cast<int32_t>(p)});
         } else {
+          // One beam search per node: the two graphs are not linked, so a shared beam would
+          // drop the farther node's region before reaching it.
           const int64_t S = node_size(level);
-          const int64_t first = lo / S;
-          const int64_t last = (hi - 1) / S;
           ctx.visited.reset(n);
-          ctx.candidates.clear();
-          ctx.results.reset(static_cast<size_t>(ef_search));
+          ctx.merged.clear();
           SplitMix64 rng(mix_seed(params_.seed, static_cast<uint64_t>(lo), static_cast<uint64_t>(hi)));
-          auto enter = [&](int32_t pos) {
-            if (!ctx.visited.insert_new(pos)) return;
-            const Neighbor nb{distance(pos), pos};
-            ctx.candidates.push(nb);
-            if (!strict || (pos >= lo && pos < hi)) ctx.results.push(nb);
-          };
-          for (int64_t node = first; node <= last; ++node) {
+          for (int64_t node = lo / S; node <= (hi - 1) / S; ++node) {
+            ctx.candidates.clear();
+            ctx.results.reset(static_cast<size_t>(ef_search));
+            auto enter = [&](int32_t pos) {
+              if (!ctx.visited.insert_new(pos)) return;
+              const Neighbor nb{distance(pos), pos};
+              ctx.candidates.push(nb);
+              if (!strict || (pos >= lo && pos < hi)) ctx.results.push(nb);
+            };
             // The node's graph entry, and a random in-range item of the node's part of the range.
             enter(entry(level, node));
             const int64_t a = std::max(lo, node * S);
             const int64_t b = std::min(hi, (node + 1) * S);
             enter(static_cast<int32_t>(a + rng.below(b - a)));
-          }
-          while (!ctx.candidates.empty()) {
-            const Neighbor current = ctx.candidates.top();
-            if (ctx.results.full() && current.distance > ctx.results.worst().distance) break;
-            ctx.candidates.pop();
-            const int32_t* slot = this->slot(level, current.id);
-            for (int32_t j = 0; j < slot[0]; ++j) {
-              const int32_t next = slot[1 + j];
-              if (!ctx.visited.insert_new(next)) continue;
-              const float dist = distance(next);
-              if (!ctx.results.full() || dist < ctx.results.worst().distance) {
-                ctx.candidates.push({dist, next});
-                if (!strict || (next >= lo && next < hi)) ctx.results.push({dist, next});
+            while (!ctx.candidates.empty()) {
+              const Neighbor current = ctx.candidates.top();
+              if (ctx.results.full() && current.distance > ctx.results.worst().distance) break;
+              ctx.candidates.pop();
+              const int32_t* slot = this->slot(level, current.id);
+              for (int32_t j = 0; j < slot[0]; ++j) {
+                const int32_t next = slot[1 + j];
+                if (!ctx.visited.insert_new(next)) continue;
+                const float dist = distance(next);
+                if (!ctx.results.full() || dist < ctx.results.worst().distance) {
+                  ctx.candidates.push({dist, next});
+                  if (!strict || (next >= lo && next < hi)) ctx.results.push({dist, next});
+                }
               }
             }
+            const auto& found = ctx.results.sorted();
+            ctx.merged.insert(ctx.merged.end(), found.begin(), found.end());
           }
+          std::sort(ctx.merged.begin(), ctx.merged.end(), closer);
+          ctx.results.reset(kk);
+          for (const Neighbor& nb : ctx.merged) ctx.results.push(nb);
         }
         const auto& found = ctx.results.sorted();
         const size_t m = std::min(kk, found.size());

@@ -109,8 +109,8 @@ class QuerySearch {
         ctx_.selected.push_back(id);
         if (static_cast<int>(ctx_.selected.size()) == limit_) return;
       }
-      if (node.lo >= ql_ && node.hi <= qr_) return;
-      node = node.leaf() ? node : node.child_holding(pos);
+      if ((node.lo >= ql_ && node.hi <= qr_) || node.leaf()) return;
+      node = node.child_holding(pos);
     }
   }
 
