@@ -8,6 +8,8 @@ void register_core(nb::module_& m);
 void register_acorn(nb::module_& m);
 void register_ung(nb::module_& m);
 void register_nhq(nb::module_& m);
+void register_irangegraph(nb::module_& m);
+void register_digra(nb::module_& m);
 
 NB_MODULE(_core, m) {
   m.doc() = "fanns-bench compiled core: shared distance kernels, visited sets, heaps, and methods";
@@ -15,4 +17,6 @@ NB_MODULE(_core, m) {
   register_acorn(m);
   register_ung(m);
   register_nhq(m);
+  register_irangegraph(m);
+  register_digra(m);
 }
