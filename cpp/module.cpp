@@ -6,9 +6,13 @@ namespace nb = nanobind;
 
 void register_core(nb::module_& m);
 void register_acorn(nb::module_& m);
+void register_vamana(nb::module_& m);
+void register_caps(nb::module_& m);
 
 NB_MODULE(_core, m) {
   m.doc() = "fanns-bench compiled core: shared distance kernels, visited sets, heaps, and methods";
   register_core(m);
   register_acorn(m);
+  register_vamana(m);
+  register_caps(m);
 }
