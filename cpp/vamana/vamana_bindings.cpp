@@ -62,7 +62,7 @@ class PyVamana {
  public:
   PyVamana(size_t dim, const std::string& metric, const std::string& variant, int R, int L, float alpha,
            bool unfiltered_pass, int R_small, int L_small, float alpha_small, int R_stitched,
-           float alpha_stitched, int max_candidates, uint64_t seed) {
+           float alpha_stitched, int max_candidates, bool paper_prune, uint64_t seed) {
     fanns::vamana::BuildParams p;
     p.variant = fanns::vamana::parse_variant(variant);
     p.R = R;
@@ -75,6 +75,7 @@ class PyVamana {
     p.R_stitched = R_stitched;
     p.alpha_stitched = alpha_stitched;
     p.max_candidates = max_candidates;
+    p.paper_prune = paper_prune;
     p.seed = seed;
     index_ = std::make_unique<fanns::vamana::VamanaIndex>(dim, fanns::parse_metric(metric), p);
   }
@@ -159,6 +160,7 @@ class PyVamana {
     d["R_stitched"] = p.R_stitched;
     d["alpha_stitched"] = p.alpha_stitched;
     d["max_candidates"] = p.max_candidates;
+    d["paper_prune"] = p.paper_prune;
     d["seed"] = p.seed;
     return d;
   }
@@ -211,11 +213,11 @@ class PyVamana {
 void register_vamana(nb::module_& m) {
   nb::class_<PyVamana>(m, "VamanaIndex", "FilteredVamana / StitchedVamana label-filtered graph index.")
       .def(nb::init<size_t, const std::string&, const std::string&, int, int, float, bool, int, int, float, int,
-                    float, int, uint64_t>(),
+                    float, int, bool, uint64_t>(),
            // No defaults: the Python method's parameter declaration is the one source.
            "dim"_a, "metric"_a, "variant"_a, nb::kw_only(), "R"_a, "L"_a, "alpha"_a, "unfiltered_pass"_a,
            "R_small"_a, "L_small"_a, "alpha_small"_a, "R_stitched"_a, "alpha_stitched"_a, "max_candidates"_a,
-           "seed"_a)
+           "paper_prune"_a, "seed"_a)
       .def("build", &PyVamana::build, "vectors"_a, "label_offsets"_a, "labels"_a, "label_count"_a, "threads"_a,
            "Index float32 (N, dim) vectors; item i carries labels[label_offsets[i]:label_offsets[i+1]] "
            "(int64, sorted, unique, in [0, label_count)). Deterministic with threads=1.")

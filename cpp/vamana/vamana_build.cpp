@@ -47,6 +47,13 @@ void BuildParams::validate() const {
 
 bool LabelSets::covers(size_t a, size_t b) const { return std::includes(begin(a), end(a), begin(b), end(b)); }
 
+bool LabelSets::covers_shared(size_t a, size_t b, size_t p) const {
+  for (const int32_t* x = begin(b); x != end(b); ++x) {
+    if (has(p, *x) && !has(a, *x)) return false;
+  }
+  return true;
+}
+
 bool LabelSets::shares(size_t a, size_t b) const {
   const int32_t *p = begin(a), *pe = end(a), *q = begin(b), *qe = end(b);
   while (p != pe && q != qe) {
@@ -73,7 +80,7 @@ size_t VamanaIndex::memory_bytes() const {
 class Builder {
  public:
   Builder(const VectorStore& store, std::vector<int32_t> members, const LabelSets* labels, int R, int L,
-          float alpha, int max_candidates, bool unfiltered_pass)
+          float alpha, int max_candidates, bool unfiltered_pass, bool paper_prune)
       : store_(store),
         members_(std::move(members)),
         labels_(labels),
@@ -82,6 +89,7 @@ class Builder {
         alpha_(alpha),
         max_candidates_(max_candidates),
         unfiltered_pass_(unfiltered_pass),
+        paper_prune_(paper_prune),
         l2_(distance_kernels(Metric::L2).f32),
         adjacency_(members_.size()),
         locks_(members_.size()) {}
@@ -162,8 +170,10 @@ class Builder {
     }
   }
 
-  bool may_occlude(int32_t selected, int32_t candidate) const {
-    return labels_ == nullptr || labels_->covers(members_[selected], members_[candidate]);
+  bool may_occlude(int32_t node, int32_t selected, int32_t candidate) const {
+    if (labels_ == nullptr) return true;
+    if (paper_prune_) return labels_->covers_shared(members_[selected], members_[candidate], members_[node]);
+    return labels_->covers(members_[selected], members_[candidate]);
   }
 
   /// Greedy search for node p's vector from `starts`, visiting nodes `admit` accepts;
@@ -253,7 +263,7 @@ class Builder {
   void prune(Scratch& s, int32_t p, int degree, float alpha) {
     robust_prune(
         s.pool, p, degree, alpha, max_candidates_, [this](int32_t a, int32_t b) { return distance(a, b); },
-        [this](int32_t a, int32_t b) { return may_occlude(a, b); }, s.factor, s.pruned);
+        [this, p](int32_t a, int32_t b) { return may_occlude(p, a, b); }, s.factor, s.pruned);
   }
 
   const VectorStore& store_;
@@ -263,6 +273,7 @@ class Builder {
   float alpha_;
   int max_candidates_;
   bool unfiltered_pass_;
+  bool paper_prune_;
   DistanceF32 l2_;
   std::vector<std::vector<int32_t>> adjacency_;
   std::vector<std::mutex> locks_;
@@ -333,14 +344,15 @@ void VamanaIndex::build(const float* data, size_t count, LabelSets labels, int t
   const auto members = label_members(labels_);
   const BuildParams& p = params_;
   if (p.variant == Variant::Filtered) {
-    Builder builder(store_, all_items(count), &labels_, p.R, p.L, p.alpha, p.max_candidates, p.unfiltered_pass);
+    Builder builder(store_, all_items(count), &labels_, p.R, p.L, p.alpha, p.max_candidates, p.unfiltered_pass,
+                    p.paper_prune);
     medoid_ = builder.medoid();
     label_starts_ = balanced_starts(members, p.seed);
     builder.link(threads, medoid_, label_starts_);
     to_csr(builder.adjacency(), offsets_, adjacency_);
   } else {
     Builder stitched(store_, all_items(count), &labels_, p.R_stitched, p.L, p.alpha_stitched, p.max_candidates,
-                     false);
+                     false, p.paper_prune);
     medoid_ = stitched.medoid();
     auto& graph = stitched.adjacency();
     std::mt19937_64 rng(p.seed);
@@ -348,7 +360,7 @@ void VamanaIndex::build(const float* data, size_t count, LabelSets labels, int t
     const std::vector<int32_t> no_starts;
     for (size_t t = 0; t < members.size(); ++t) {
       if (members[t].empty()) continue;
-      Builder sub(store_, members[t], nullptr, p.R_small, p.L_small, p.alpha_small, p.max_candidates, false);
+      Builder sub(store_, members[t], nullptr, p.R_small, p.L_small, p.alpha_small, p.max_candidates, false, false);
       sub.link(threads, sub.medoid(), no_starts);
       const auto& ids = sub.members();
       for (size_t i = 0; i < ids.size(); ++i) {

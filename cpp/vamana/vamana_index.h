@@ -43,6 +43,10 @@ struct BuildParams {
   float alpha_stitched = 1.2f;   // alpha of the final prune (the authors' app fixes 1.2)
   // both
   int max_candidates = 750;  // candidates kept for a prune (DiskANN's maxc)
+  // FilteredRobustPrune's condition for a selected s to prune a candidate c of node p:
+  // false: labels(c) within labels(s) (the authors' code); true: labels(c) & labels(p)
+  // within labels(s) (the paper's Algorithm 3).
+  bool paper_prune = false;
   uint64_t seed = 0;         // start-point choice
 
   /// Throws std::invalid_argument naming the bad parameter.
@@ -68,6 +72,8 @@ struct LabelSets {
   }
   /// Does item a carry every label of item b?
   bool covers(size_t a, size_t b) const;
+  /// Does item a carry every label that items b and p share?
+  bool covers_shared(size_t a, size_t b, size_t p) const;
   /// Do items a and b share a label?
   bool shares(size_t a, size_t b) const;
   size_t memory_bytes() const { return offsets.size() * 8 + labels.size() * 4; }

@@ -51,6 +51,7 @@ void VamanaIndex::save(const std::string& path) const {
   out.value<float>(params_.alpha_stitched);
   out.value<int32_t>(params_.max_candidates);
   out.value<uint64_t>(params_.seed);
+  out.value<uint8_t>(params_.paper_prune ? 1 : 0);
   out.value<uint64_t>(store_.size());
   out.value<uint64_t>(store_.dim());
   out.array(store_.raw_f32());
@@ -90,6 +91,7 @@ VamanaIndex VamanaIndex::load(const std::string& path) {
   p.alpha_stitched = in.value<float>();
   p.max_candidates = in.value<int32_t>();
   p.seed = in.value<uint64_t>();
+  p.paper_prune = in.value<uint8_t>() != 0;
   try {
     p.validate();
   } catch (const std::invalid_argument& error) {

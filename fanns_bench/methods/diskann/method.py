@@ -24,7 +24,7 @@ from fanns_bench.errors import ConfigError, MethodError
 from fanns_bench.filters.evaluate import CATEGORICAL, ORDERED, SET
 from fanns_bench.filters.predicates import Contains, Eq, Predicate
 from fanns_bench.methods.base import FilterBatch
-from fanns_bench.methods.diskann.labels import UNFILTERED, LabelEncoding, encode_labels
+from fanns_bench.methods.common.labels import UNFILTERED, LabelEncoding, encode_labels
 
 DEFAULT_BUILD = {"graph_degree": 64, "complexity": 100, "filter_complexity": 100, "alpha": 1.2}
 DISTANCES = ("auto", "l2", "mips", "cosine")
