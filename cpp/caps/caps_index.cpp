@@ -154,12 +154,34 @@ void CapsIndex::search(const float* queries, size_t nq, const int32_t* query_val
         for (size_t c = 0; c < clusters; ++c) {
           s.centroid_order[c] = {l2(query, centroids_.data() + c * dim, dim), static_cast<int32_t>(c)};
         }
-        std::sort(s.centroid_order.begin(), s.centroid_order.end(), closer);
+        std::sort(s.centroid_order.begin(), s.centroid_order.end(),
+                  [](const Neighbor& a, const Neighbor& b) { return closer(a, b); });  // inlined
         QueryDistance distance(store_, query);
         s.results.reset(k);
         uint64_t seen = 0;
         auto scan = [&](size_t b) {
-          for (uint64_t pos = offsets_[b]; pos < offsets_[b + 1] && seen < budget; ++pos) {
+          uint64_t begin = offsets_[b], end = offsets_[b + 1];
+          if (attributes_ > 0 && want[0] != kAnyValue) {
+            // A bucket is sorted by its items' values: the items whose first value is the
+            // query's are one run. Skipping the rest changes nothing but the scan's cost.
+            const int32_t* v = values_.data();
+            const size_t stride = attributes_;
+            uint64_t lo = begin, hi = end;
+            while (lo < hi) {
+              const uint64_t mid = lo + (hi - lo) / 2;
+              if (v[mid * stride] < want[0]) lo = mid + 1;
+              else hi = mid;
+            }
+            begin = lo;
+            hi = end;
+            while (lo < hi) {
+              const uint64_t mid = lo + (hi - lo) / 2;
+              if (v[mid * stride] <= want[0]) lo = mid + 1;
+              else hi = mid;
+            }
+            end = lo;
+          }
+          for (uint64_t pos = begin; pos < end && seen < budget; ++pos) {
             const int32_t* v = values_.data() + pos * attributes_;
             bool match = true;
             for (size_t a = 0; a < attributes_ && match; ++a) match = want[a] == kAnyValue || v[a] == want[a];

@@ -90,7 +90,7 @@ void robust_prune(std::vector<Neighbor>& pool, int32_t self, int degree, float a
 
 /// Sort `pool` closest first and drop repeated ids (equal ids have equal distances).
 inline void sort_unique(std::vector<Neighbor>& pool) {
-  std::sort(pool.begin(), pool.end(), closer);
+  std::sort(pool.begin(), pool.end(), [](const Neighbor& a, const Neighbor& b) { return closer(a, b); });
   pool.erase(std::unique(pool.begin(), pool.end(),
                          [](const Neighbor& a, const Neighbor& b) { return a.id == b.id; }),
              pool.end());

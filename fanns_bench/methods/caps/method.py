@@ -121,13 +121,17 @@ class Caps(LabelMethod):
         columns = {attr: i for i, attr in enumerate(self._encoding.attributes)}
         values = np.full((len(batch), len(columns)), ANY_VALUE, dtype=np.int64)
         visitor = AttributeTokens(self._encoding, self._kinds)
+        translated: dict[Predicate | None, np.ndarray] = {}  # per distinct predicate of this batch
         for row, predicate in enumerate(batch.predicates):
-            try:
-                tokens = visitor.visit(predicate)
-            except UnsupportedPredicate as error:
-                raise MethodError(f"caps: {error}") from None
-            for attr, token in tokens.items():
-                values[row, columns[attr]] = NO_VALUE if token == NO_LABEL else token
+            if predicate not in translated:
+                try:
+                    tokens = visitor.visit(predicate)
+                except UnsupportedPredicate as error:
+                    raise MethodError(f"caps: {error}") from None
+                translated[predicate] = np.full(len(columns), ANY_VALUE, dtype=np.int64)
+                for attr, token in tokens.items():
+                    translated[predicate][columns[attr]] = NO_VALUE if token == NO_LABEL else token
+            values[row] = translated[predicate]
         return values
 
     def search(self, queries: np.ndarray, filters: FilterBatch | np.ndarray, k: int, **search_params: Any):

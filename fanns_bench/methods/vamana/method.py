@@ -105,19 +105,25 @@ class _Vamana(LabelMethod):
         """Each query's (index, label) through the predicate visitor."""
         index = np.zeros(len(batch), dtype=np.int64)
         labels = np.full(len(batch), UNFILTERED, dtype=np.int64)
+        translated: dict[Predicate, tuple[int, int]] = {}  # per distinct predicate of this batch
         for row, predicate in enumerate(batch.predicates):
             if predicate is None:
                 continue
-            attr = getattr(predicate, "attr", None)
-            number = next((i for i, e in enumerate(self._encodings) if attr in e.value_types), None)
-            if number is None:
-                raise MethodError(f"{self.name}: built on labels of {self.label_attributes}, not {attr!r}")
-            try:
-                labels[row] = QueryLabel(self._encodings[number], self._kinds).visit(predicate)
-            except UnsupportedPredicate as error:
-                raise MethodError(f"{self.name}: {error}") from None
-            index[row] = number
+            if predicate not in translated:
+                translated[predicate] = self._route(predicate)
+            index[row], labels[row] = translated[predicate]
         return QueryRoutes(index, labels)
+
+    def _route(self, predicate: Predicate) -> tuple[int, int]:
+        """(the index of the predicate's label attribute, the query's label there)."""
+        attr = getattr(predicate, "attr", None)
+        number = next((i for i, e in enumerate(self._encodings) if attr in e.value_types), None)
+        if number is None:
+            raise MethodError(f"{self.name}: built on labels of {self.label_attributes}, not {attr!r}")
+        try:
+            return number, QueryLabel(self._encodings[number], self._kinds).visit(predicate)
+        except UnsupportedPredicate as error:
+            raise MethodError(f"{self.name}: {error}") from None
 
     def search(self, queries: np.ndarray, filters: FilterBatch | QueryRoutes, k: int, **search_params: Any):
         params = self.search_arguments(search_params)
