@@ -120,6 +120,8 @@ void CapsIndex::build(const float* data, size_t count, const float* centroids, c
 
 namespace {
 
+constexpr uint64_t kLinearScan = 64;  // buckets up to this size are scanned without bisection
+
 struct QueryScratch {
   std::vector<Neighbor> centroid_order;
   ResultHeap results;
@@ -161,9 +163,10 @@ void CapsIndex::search(const float* queries, size_t nq, const int32_t* query_val
         uint64_t seen = 0;
         auto scan = [&](size_t b) {
           uint64_t begin = offsets_[b], end = offsets_[b + 1];
-          if (attributes_ > 0 && want[0] != kAnyValue) {
+          if (attributes_ > 0 && want[0] != kAnyValue && end - begin > kLinearScan) {
             // A bucket is sorted by its items' values: the items whose first value is the
-            // query's are one run. Skipping the rest changes nothing but the scan's cost.
+            // query's are one run. Skipping the rest changes nothing but the scan's cost
+            // (small buckets are cheaper to test item by item than to bisect).
             const int32_t* v = values_.data();
             const size_t stride = attributes_;
             uint64_t lo = begin, hi = end;
@@ -181,15 +184,19 @@ void CapsIndex::search(const float* queries, size_t nq, const int32_t* query_val
             }
             end = lo;
           }
-          for (uint64_t pos = begin; pos < end && seen < budget; ++pos) {
-            const int32_t* v = values_.data() + pos * attributes_;
+          const size_t stride = attributes_;
+          const int32_t* values = values_.data();
+          uint64_t spent = seen;  // a local copy keeps the loop free of reloads
+          for (uint64_t pos = begin; pos < end && spent < budget; ++pos) {
+            const int32_t* v = values + pos * stride;
             bool match = true;
-            for (size_t a = 0; a < attributes_ && match; ++a) match = want[a] == kAnyValue || v[a] == want[a];
+            for (size_t a = 0; a < stride && match; ++a) match = want[a] == kAnyValue || v[a] == want[a];
             if (!match) continue;
-            ++seen;
+            ++spent;
             const float d = distance(pos);
             if (s.results.accepts(d)) s.results.push({d, static_cast<int32_t>(pos)});
           }
+          seen = spent;
         };
         for (size_t rank = 0; rank < clusters && seen < budget; ++rank) {
           const size_t c = static_cast<size_t>(s.centroid_order[rank].id);
