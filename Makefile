@@ -7,7 +7,7 @@ EXTRAS ?= test
 STAMP := $(VENV)/.installed-$(subst $(comma),-,$(EXTRAS))
 comma := ,
 
-.PHONY: install install-all bench smoke test test-fast lint bench-runner bench-groundtruth bench-acorn bench-methods bench-embedding clean
+.PHONY: install install-all bench smoke test test-fast lint bench-runner bench-groundtruth bench-filters bench-acorn bench-methods bench-embedding clean
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -47,6 +47,10 @@ bench-runner: install
 
 bench-groundtruth: install
 	$(PY) scripts/bench_groundtruth.py
+
+bench-filters:
+	$(MAKE) install EXTRAS=all
+	$(PY) scripts/bench_filters.py --selectivity 0.01
 
 bench-acorn:
 	$(MAKE) install EXTRAS=all

@@ -47,7 +47,25 @@ def _parser() -> argparse.ArgumentParser:
         sub = commands.add_parser(name, help=f"redraw the {what} of a results directory")
         sub.add_argument("results_dir", type=Path)
         sub.add_argument("--out", type=Path, default=None, help=f"where to write the {what}")
+        sub.add_argument(
+            "--qps",
+            choices=("qps", "qps_given_filter"),
+            default="qps",
+            help="throughput shown: end to end (default) or search alone with filters prepared",
+        )
         sub.set_defaults(handler=handler)
+        if name == "report":
+            sub.add_argument(
+                "--compare",
+                choices=("paper",),
+                default=None,
+                help="check the seed paper's claims on these results",
+            )
+            sub.add_argument(
+                "--recompute",
+                action="store_true",
+                help="recompute recall from the stored ids; exit 1 on any difference",
+            )
     datasets = commands.add_parser("datasets", help="datasets built under datasets/")
     datasets.add_argument("--root", type=Path, default=Path("datasets"))
     datasets.set_defaults(handler=_datasets)
@@ -114,7 +132,7 @@ def _validate(arguments: argparse.Namespace) -> int:
 def _plot(arguments: argparse.Namespace) -> int:
     from fanns_bench.report import plot_results
 
-    for path in plot_results(arguments.results_dir, arguments.out):
+    for path in plot_results(arguments.results_dir, arguments.out, arguments.qps):
         print(path)
     return 0
 
@@ -122,11 +140,24 @@ def _plot(arguments: argparse.Namespace) -> int:
 def _report(arguments: argparse.Namespace) -> int:
     from fanns_bench.report import report_results
 
-    text, paths = report_results(arguments.results_dir, arguments.out)
+    if arguments.recompute:
+        return _recompute(arguments.results_dir)
+    text, paths = report_results(arguments.results_dir, arguments.out, arguments.qps, arguments.compare)
     print(text)
     for path in paths:
         print(path)
     return 0
+
+
+def _recompute(results_dir: Path) -> int:
+    from fanns_bench.report.frame import load_frame
+    from fanns_bench.results.recompute import recompute
+
+    checked, problems = recompute(results_dir, load_frame(results_dir))
+    for problem in problems:
+        print(problem)
+    print(f"recomputed recall of {checked} rows from their stored ids: {len(problems)} difference(s)")
+    return 1 if problems else 0
 
 
 def _datasets(arguments: argparse.Namespace) -> int:

@@ -9,7 +9,7 @@ import pytest
 from fanns_bench.data import synthetic
 from fanns_bench.errors import ConfigError, MethodError
 from fanns_bench.filters.predicates import And, Contains, Eq, Range
-from fanns_bench.methods.base import FilterBatch
+from fanns_bench.methods.base import FilterBatch, run_search
 from fanns_bench.methods.registry import get_method
 
 K = 10
@@ -50,7 +50,7 @@ def built(request, dataset):
 
 
 def batch(dataset, predicates) -> FilterBatch:
-    return FilterBatch(predicates, [dataset.attributes.ids(p) for p in predicates], dataset.count)
+    return FilterBatch.of(predicates, dataset.attribute_index)
 
 
 def predicates_for(name: str, dataset) -> list:
@@ -74,14 +74,14 @@ def test_results_satisfy_filters_and_threads_agree(built, dataset):
     predicates = predicates_for(name, dataset)
     queries = np.ascontiguousarray(np.resize(dataset.queries, (len(predicates), dataset.dimension)))
     filters = batch(dataset, predicates)
-    ids = method.search(queries, filters, K, **SEARCH[name])
-    for row, allowed in zip(ids, filters.match_ids, strict=True):
+    prepared = method.prepare_filters(filters)
+    ids = method.search(queries, prepared, K, **SEARCH[name])
+    for row, allowed in zip(ids, filters.query_match_ids(), strict=True):
         returned = row[row >= 0]
         assert np.isin(returned, allowed).all()
     assert (ids[-1] == -1).all()  # a value no item carries
     method.threads = 2
-    prepared = method.prepare_filters(filters)
-    assert np.array_equal(method.search(queries, prepared, K, **SEARCH[name]), ids)
+    assert np.array_equal(method.search(queries, method.prepare_filters(filters), K, **SEARCH[name]), ids)
     method.threads = 1
     assert method.stats()["distance_computations"] > 0
     assert method.memory_bytes() > dataset.count * dataset.dimension * 4
@@ -91,11 +91,12 @@ def test_save_load_round_trip(built, dataset, tmp_path):
     name, method = built
     predicates = predicates_for(name, dataset)[:10]
     queries = np.ascontiguousarray(dataset.queries[:10])
-    expected = method.search(queries, batch(dataset, predicates), K, **SEARCH[name])
+    expected = run_search(method, queries, predicates, dataset.attribute_index, K, **SEARCH[name])
     method.save(tmp_path / "index")
     fresh = get_method(name)(metric=dataset.metric, threads=1, **BUILDS[name])
     fresh.load(tmp_path / "index")
-    assert np.array_equal(fresh.search(queries, batch(dataset, predicates), K, **SEARCH[name]), expected)
+    found = run_search(fresh, queries, predicates, dataset.attribute_index, K, **SEARCH[name])
+    assert np.array_equal(found, expected)
     (tmp_path / "index" / "labels.pkl").write_bytes(b"junk")
     with pytest.raises(MethodError, match="label vocabulary"):
         fresh.load(tmp_path / "index")
@@ -124,4 +125,4 @@ def test_parameters_are_checked():
     with pytest.raises(ConfigError, match="'R_small'"):
         get_method("stitched_vamana")(metric="ip", label_attribute="category", R_small="wide")
     with pytest.raises(ConfigError, match="unknown search parameter"):
-        get_method("caps")(metric="ip", label_attribute="category").search_arguments({"nprobe": 3})
+        get_method("caps").search_params({"nprobe": 3})

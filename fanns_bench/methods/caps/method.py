@@ -114,30 +114,27 @@ class Caps(LabelMethod):
             faiss.omp_set_num_threads(threads)
         return np.ascontiguousarray(kmeans.centroids, dtype=np.float32), nearest[:, 0].astype(np.int64)
 
-    def prepare_filters(self, batch: FilterBatch) -> np.ndarray:
-        """(queries, attributes) int64: required value token per label attribute, -1 any, -2 none."""
+    def prepare_filters(self, filters: FilterBatch) -> np.ndarray:
+        """(queries, attributes) int64: required value token per label attribute, -1 any, -2 none.
+        One visitor walk per distinct predicate of the batch."""
         if self._encoding is None:
             raise MethodError("caps: call build() (or load()) before search()")
         columns = {attr: i for i, attr in enumerate(self._encoding.attributes)}
-        values = np.full((len(batch), len(columns)), ANY_VALUE, dtype=np.int64)
         visitor = AttributeTokens(self._encoding, self._kinds)
-        translated: dict[Predicate | None, np.ndarray] = {}  # per distinct predicate of this batch
-        for row, predicate in enumerate(batch.predicates):
-            if predicate not in translated:
-                try:
-                    tokens = visitor.visit(predicate)
-                except UnsupportedPredicate as error:
-                    raise MethodError(f"caps: {error}") from None
-                translated[predicate] = np.full(len(columns), ANY_VALUE, dtype=np.int64)
-                for attr, token in tokens.items():
-                    translated[predicate][columns[attr]] = NO_VALUE if token == NO_LABEL else token
-            values[row] = translated[predicate]
-        return values
+        distinct = np.full((len(filters.distinct), len(columns)), ANY_VALUE, dtype=np.int64)
+        for row, predicate in enumerate(filters.distinct):
+            try:
+                tokens = visitor.visit(predicate)
+            except UnsupportedPredicate as error:
+                raise MethodError(f"caps: {error}") from None
+            for attr, token in tokens.items():
+                distinct[row, columns[attr]] = NO_VALUE if token == NO_LABEL else token
+        return np.ascontiguousarray(distinct[filters.set_of_query])
 
-    def search(self, queries: np.ndarray, filters: FilterBatch | np.ndarray, k: int, **search_params: Any):
-        params = self.search_arguments(search_params)
+    def search(self, queries: np.ndarray, filters: np.ndarray, k: int, **search_params: Any) -> np.ndarray:
+        params = self.search_params(search_params)
         index = self._built()
-        values = self.prepared(filters)
+        values = filters
         queries = np.ascontiguousarray(queries, dtype=np.float32)
         self.check_queries(queries, index.dim)
         try:

@@ -9,9 +9,9 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from fanns_bench.errors import ConfigError, MethodError
-from fanns_bench.methods.base import FilterBatch, Method
+from fanns_bench.methods.base import Method
 from fanns_bench.methods.common.labels import LabelEncoding
-from fanns_bench.methods.params import Param, resolve
+from fanns_bench.methods.params import Param
 
 LABEL_ATTRIBUTE = Param(
     str,
@@ -36,13 +36,11 @@ def attribute_names(method: str, value: str) -> list[str]:
 class LabelMethod(Method):
     """Base of the compiled label-filtered methods (parameters declared once)."""
 
-    requires = ("fanns_bench._core",)
+    requires: ClassVar[tuple[str, ...]] = ("fanns_bench._core",)
     threading = "threads"
-    build_parameters: ClassVar[dict[str, Param]] = {}
-    search_parameters: ClassVar[dict[str, Param]] = {}
 
     def __init__(self, metric: str, threads: int = 1, **build_params: Any) -> None:
-        super().__init__(metric, threads, **resolve(self.name, "build", self.build_parameters, build_params))
+        super().__init__(metric, threads, **build_params)
         if metric not in ("ip", "l2"):
             raise MethodError(f"{self.name}: metric must be 'ip' or 'l2', got {metric!r}")
         self.label_attributes = attribute_names(self.name, self.build_params["label_attribute"])
@@ -50,16 +48,6 @@ class LabelMethod(Method):
 
     def build_threads(self) -> int:
         return 1 if self.build_params["deterministic"] else max(1, int(self.threads))
-
-    def search_arguments(self, search_params: dict[str, Any]) -> dict[str, Any]:
-        return resolve(self.name, "search", self.search_parameters, search_params)
-
-    def prepared(self, filters: Any) -> Any:
-        """`filters` as this method's filter input (a raw `FilterBatch` is prepared here)."""
-        return self.prepare_filters(filters) if isinstance(filters, FilterBatch) else filters
-
-    def prepare_filters(self, batch: FilterBatch) -> Any:
-        raise NotImplementedError
 
     def stats(self) -> dict[str, float]:
         """`distance_computations`: mean per query of the last `search`."""

@@ -1,11 +1,14 @@
 """Attribute values as integer labels: one token per (attribute, value).
 
-Label-filtered indexes (Filtered-DiskANN, our FilteredVamana / StitchedVamana, CAPS) are
-built on the labels of one or more attributes (`label_attribute`): a scalar attribute gives
-each item its value (none when null), a set attribute each element. The tokens of all label
-attributes are disjoint and each attribute's tokens are consecutive, so one encoding
-answers `eq`/`contains` on any of them. Queries are translated with the predicate visitor:
-`QueryLabel` (one label per query) and `AttributeTokens` (an equality per attribute).
+Label-filtered indexes (Filtered-DiskANN through diskannpy, our FilteredVamana /
+StitchedVamana, CAPS) are built on the labels of one or more attributes
+(`label_attribute`): a scalar attribute gives each item its value (none when null), a set
+attribute each element. The tokens of all label attributes are disjoint and each
+attribute's tokens are consecutive, so one encoding answers `eq`/`contains` on any of them.
+Queries are translated with the predicate visitor: `LabelToken` (one label per query) and
+`AttributeTokens` (an equality per attribute). The diskann worker passes token t to
+diskannpy as the label "L<t>", so attribute values with commas, or equal to diskannpy's
+reserved `default` label, never reach its label file.
 """
 
 from __future__ import annotations
@@ -41,22 +44,7 @@ class LabelEncoding:
 
     def token(self, predicate: Predicate | None) -> int:
         """The label of one query: its value's token, `NO_LABEL` or `UNFILTERED`."""
-        if predicate is None:
-            return UNFILTERED
-        if not isinstance(predicate, Eq | Contains) or predicate.attr not in self.value_types:
-            raise MethodError(
-                f"the index was built on labels of {list(self.attributes)} and answers "
-                f"'eq'/'contains' on them only, not {predicate!r}"
-            )
-        value_type = self.value_types[predicate.attr]
-        try:
-            value = pa.scalar(predicate.value).cast(value_type).as_py()
-        except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
-            raise MethodError(
-                f"value {predicate.value!r} cannot be compared with attribute "
-                f"{predicate.attr!r} ({value_type})"
-            ) from None
-        return self.vocabulary.get((predicate.attr, value), NO_LABEL)
+        return LabelToken(self).visit(predicate)
 
     def value_matrix(self) -> np.ndarray:
         """(items, attributes) int64: the token of each item's value per attribute, -1 if null.
@@ -77,42 +65,63 @@ class LabelEncoding:
         return np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64)
 
 
-class QueryLabel(PredicateVisitor[int]):
-    """One query's label: `eq` on a scalar or `contains` on a set label attribute."""
+class LabelToken(PredicateVisitor[int]):
+    """Predicate -> one label token: `eq` on a labelled scalar attribute, `contains` on a
+    labelled set attribute, or no filter. Every other kind is unsupported."""
 
-    target = "one label per query"
+    target = "one Filtered-DiskANN label"
 
-    def __init__(self, encoding: LabelEncoding, kinds: dict[str, str]) -> None:
+    def __init__(self, encoding: LabelEncoding) -> None:
         self.encoding = encoding
-        self.kinds = kinds
 
     def visit_none(self) -> int:
         return UNFILTERED
 
     def visit_eq(self, predicate: Eq) -> int:
+        return self._token(predicate.attr, predicate.value, predicate)
+
+    def visit_contains(self, predicate: Contains) -> int:
+        return self._token(predicate.attr, predicate.value, predicate)
+
+    def _token(self, attr: str, value: object, predicate: Predicate) -> int:
+        if attr not in self.encoding.value_types:
+            raise self.unsupported(predicate, f"labels were built on {list(self.encoding.attributes)}")
+        value_type = self.encoding.value_types[attr]
+        try:
+            value = pa.scalar(value).cast(value_type).as_py()
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
+            raise MethodError(
+                f"value {value!r} cannot be compared with attribute {attr!r} ({value_type})"
+            ) from None
+        return self.encoding.vocabulary.get((attr, value), NO_LABEL)
+
+
+class QueryLabel(LabelToken):
+    """`LabelToken` that also checks the attribute kind: `eq` on a scalar label attribute,
+    `contains` on a set label attribute."""
+
+    def __init__(self, encoding: LabelEncoding, kinds: dict[str, str]) -> None:
+        super().__init__(encoding)
+        self.kinds = kinds
+
+    def visit_eq(self, predicate: Eq) -> int:
         if self.kinds.get(predicate.attr) == SET:
             raise self.unsupported(predicate, f"{predicate.attr!r} is a set attribute; use 'contains'")
-        return self._token(predicate)
+        return super().visit_eq(predicate)
 
     def visit_contains(self, predicate: Contains) -> int:
         if self.kinds.get(predicate.attr) != SET:
             raise self.unsupported(predicate, f"{predicate.attr!r} is not a set attribute")
-        return self._token(predicate)
-
-    def _token(self, predicate: Eq | Contains) -> int:
-        if predicate.attr not in self.encoding.value_types:
-            raise self.unsupported(
-                predicate, f"the index was built on labels of {list(self.encoding.attributes)}"
-            )
-        return self.encoding.token(predicate)
+        return super().visit_contains(predicate)
 
 
 class AttributeTokens(PredicateVisitor[dict[str, int]]):
-    """Required token per label attribute: `eq`, or a conjunction of `eq` on distinct attributes."""
+    """Required token per label attribute: `eq`, or a conjunction of `eq` on label attributes."""
 
     target = "an equality per attribute"
 
     def __init__(self, encoding: LabelEncoding, kinds: dict[str, str]) -> None:
+        self.tokens = LabelToken(encoding)
         self.encoding = encoding
         self.kinds = kinds
 
@@ -124,16 +133,14 @@ class AttributeTokens(PredicateVisitor[dict[str, int]]):
             raise self.unsupported(
                 predicate, f"equality on the scalar label attributes {list(self.encoding.attributes)} only"
             )
-        return {predicate.attr: self.encoding.token(predicate)}
+        return {predicate.attr: self.tokens.visit(predicate)}
 
     def visit_and(self, predicate: And) -> dict[str, int]:
         tokens: dict[str, int] = {}
         for part in predicate.children:
             for attr, token in self.visit(part).items():
-                if attr in tokens and tokens[attr] != token:
-                    tokens[attr] = NO_LABEL  # two different values of one attribute: no match
-                else:
-                    tokens[attr] = token
+                # two different values of one attribute: nothing matches
+                tokens[attr] = NO_LABEL if attr in tokens and tokens[attr] != token else token
         return tokens
 
 

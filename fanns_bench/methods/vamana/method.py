@@ -101,18 +101,13 @@ class _Vamana(LabelMethod):
                 raise MethodError(f"{self.name}: {error}") from error
             self._indexes.append(index)
 
-    def prepare_filters(self, batch: FilterBatch) -> QueryRoutes:
-        """Each query's (index, label) through the predicate visitor."""
-        index = np.zeros(len(batch), dtype=np.int64)
-        labels = np.full(len(batch), UNFILTERED, dtype=np.int64)
-        translated: dict[Predicate, tuple[int, int]] = {}  # per distinct predicate of this batch
-        for row, predicate in enumerate(batch.predicates):
-            if predicate is None:
-                continue
-            if predicate not in translated:
-                translated[predicate] = self._route(predicate)
-            index[row], labels[row] = translated[predicate]
-        return QueryRoutes(index, labels)
+    def prepare_filters(self, filters: FilterBatch) -> QueryRoutes:
+        """Each query's (index, label): one visitor walk per distinct predicate of the batch."""
+        routes = np.array(
+            [(0, UNFILTERED) if p is None else self._route(p) for p in filters.distinct], dtype=np.int64
+        ).reshape(-1, 2)
+        rows = routes[filters.set_of_query]
+        return QueryRoutes(np.ascontiguousarray(rows[:, 0]), np.ascontiguousarray(rows[:, 1]))
 
     def _route(self, predicate: Predicate) -> tuple[int, int]:
         """(the index of the predicate's label attribute, the query's label there)."""
@@ -125,10 +120,10 @@ class _Vamana(LabelMethod):
         except UnsupportedPredicate as error:
             raise MethodError(f"{self.name}: {error}") from None
 
-    def search(self, queries: np.ndarray, filters: FilterBatch | QueryRoutes, k: int, **search_params: Any):
-        params = self.search_arguments(search_params)
+    def search(self, queries: np.ndarray, filters: QueryRoutes, k: int, **search_params: Any) -> np.ndarray:
+        params = self.search_params(search_params)
         self._built()
-        routes = self.prepared(filters)
+        routes = filters
         queries = np.ascontiguousarray(queries, dtype=np.float32)
         self.check_queries(queries, self._indexes[0].dim)
         if len(routes.labels) != len(queries):
