@@ -100,7 +100,7 @@ class Caps(LabelMethod):
         import faiss
 
         threads = faiss.omp_get_max_threads()
-        faiss.omp_set_num_threads(self.build_threads())
+        faiss.omp_set_num_threads(self.build_threads_used())
         try:
             kmeans = faiss.Kmeans(
                 vectors.shape[1],

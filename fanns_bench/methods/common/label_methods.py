@@ -46,7 +46,8 @@ class LabelMethod(Method):
         self.label_attributes = attribute_names(self.name, self.build_params["label_attribute"])
         self._stats: dict[str, float] = {}
 
-    def build_threads(self) -> int:
+    def build_threads_used(self) -> int:
+        """1 for a deterministic build (identical for a seed), else `threads`."""
         return 1 if self.build_params["deterministic"] else max(1, int(self.threads))
 
     def stats(self) -> dict[str, float]:

@@ -96,7 +96,7 @@ class _Vamana(LabelMethod):
             index = _core.VamanaIndex(dataset.dimension, self.metric, self.variant, **self._core_params())
             offsets, tokens = _item_labels(encoding)
             try:
-                index.build(vectors, offsets, tokens, encoding.label_count, self.build_threads())
+                index.build(vectors, offsets, tokens, encoding.label_count, self.build_threads_used())
             except ValueError as error:
                 raise MethodError(f"{self.name}: {error}") from error
             self._indexes.append(index)
