@@ -115,7 +115,27 @@ void CapsIndex::build(const float* data, size_t count, const float* centroids, c
     for (size_t a = 0; a < attributes; ++a) values_[pos * attributes + a] = values[item * attributes + a];
   }
   store_.assign(ordered.data(), count);
+  count_tokens();
   built_ = true;
+}
+
+void CapsIndex::count_tokens() {
+  int32_t largest = -1;
+  for (int32_t v : values_) largest = std::max(largest, v);
+  token_counts_.assign(static_cast<size_t>(largest + 1), 0);
+  for (int32_t v : values_) {
+    if (v >= 0) ++token_counts_[static_cast<size_t>(v)];
+  }
+}
+
+uint64_t CapsIndex::match_bound(const int32_t* want) const {
+  uint64_t bound = store_.size();
+  for (size_t a = 0; a < attributes_; ++a) {
+    if (want[a] == kAnyValue) continue;
+    const size_t token = static_cast<size_t>(want[a]);
+    bound = std::min<uint64_t>(bound, token < token_counts_.size() ? token_counts_[token] : 0);
+  }
+  return bound;
 }
 
 namespace {
@@ -151,13 +171,19 @@ void CapsIndex::search(const float* queries, size_t nq, const int32_t* query_val
           if (want[a] == kNoValue) return;
         }
         const float* query = queries + q * dim;
-        // Partitions by centroid distance (L2, as k-means assigned them; ties by id).
+        // Partitions by centroid distance (L2, as k-means assigned them; ties by id). When the
+        // budget covers every possible match, all partitions are visited and the k closest
+        // matches are the same in any order: the ranking is skipped.
         s.centroid_order.resize(clusters);
+        const bool exhaustive = match_bound(want) <= budget;
         for (size_t c = 0; c < clusters; ++c) {
-          s.centroid_order[c] = {l2(query, centroids_.data() + c * dim, dim), static_cast<int32_t>(c)};
+          const float d = exhaustive ? 0.0f : l2(query, centroids_.data() + c * dim, dim);
+          s.centroid_order[c] = {d, static_cast<int32_t>(c)};
         }
-        std::sort(s.centroid_order.begin(), s.centroid_order.end(),
-                  [](const Neighbor& a, const Neighbor& b) { return closer(a, b); });  // inlined
+        if (!exhaustive) {
+          std::sort(s.centroid_order.begin(), s.centroid_order.end(),
+                    [](const Neighbor& a, const Neighbor& b) { return closer(a, b); });  // inlined
+        }
         QueryDistance distance(store_, query);
         s.results.reset(k);
         uint64_t seen = 0;
@@ -304,6 +330,7 @@ CapsIndex CapsIndex::load(const std::string& path) {
     if (index.offsets_[b + 1] < index.offsets_[b]) in.corrupt("bucket offsets decrease");
   }
   index.store_.set_count(n);
+  index.count_tokens();
   index.built_ = true;
   return index;
 }

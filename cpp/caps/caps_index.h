@@ -76,6 +76,11 @@ class CapsIndex {
   std::vector<int32_t> level_attr_;  // clusters x tree_levels: attribute of the level's pair, -1 empty
   std::vector<int32_t> level_value_; // clusters x tree_levels: value of the level's pair
   std::vector<uint64_t> offsets_;    // bucket b holds positions [offsets_[b], offsets_[b+1])
+  std::vector<uint64_t> token_counts_;  // items carrying each value token (any attribute)
+
+  void count_tokens();
+  /// At most how many items can match `want` (the rarest required value's count).
+  uint64_t match_bound(const int32_t* want) const;
   bool built_ = false;
 };
 
