@@ -11,6 +11,8 @@ void register_ung(nb::module_& m);
 void register_nhq(nb::module_& m);
 void register_irangegraph(nb::module_& m);
 void register_digra(nb::module_& m);
+void register_vamana(nb::module_& m);
+void register_caps(nb::module_& m);
 
 NB_MODULE(_core, m) {
   m.doc() = "fanns-bench compiled core: shared distance kernels, visited sets, heaps, and methods";
@@ -21,4 +23,6 @@ NB_MODULE(_core, m) {
   register_nhq(m);
   register_irangegraph(m);
   register_digra(m);
+  register_vamana(m);
+  register_caps(m);
 }
