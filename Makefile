@@ -39,8 +39,8 @@ test-fast: install
 	$(PY) -m pytest -q -m "not slow"
 
 lint: install
-	$(VENV)/bin/ruff check fanns_bench tests scripts
-	$(VENV)/bin/ruff format --check fanns_bench tests scripts
+	$(VENV)/bin/ruff check fanns_bench tests scripts examples
+	$(VENV)/bin/ruff format --check fanns_bench tests scripts examples
 
 bench-runner: install
 	$(PY) scripts/bench_runner_overhead.py
@@ -57,12 +57,13 @@ bench-filters:
 
 bench-acorn:
 	$(MAKE) install EXTRAS=all
-	$(PY) scripts/bench_acorn.py --count 100000 --out results/bench_acorn
+	$(VENV)/bin/fanns-bench run bench_acorn
+	$(VENV)/bin/fanns-bench report results/bench_acorn > results/bench_acorn/report.md && echo "report: results/bench_acorn/report.md"
 
 bench-methods:
 	$(MAKE) install EXTRAS=all
-	$(PY) scripts/bench_library_methods.py --count 20000 --dimension 128 --queries 200
-	$(PY) scripts/bench_engine_methods.py --count 20000 --dimension 128 --queries 200
+	$(VENV)/bin/fanns-bench run bench_methods
+	$(VENV)/bin/fanns-bench report results/bench_methods > results/bench_methods/report.md && echo "report: results/bench_methods/report.md"
 
 bench-embedding:
 	$(MAKE) install EXTRAS=embed

@@ -97,6 +97,25 @@ def greedy_search(
     return result
 
 
+def restrict_workload(
+    config: dict[str, Any], filter_type: str | None, selectivity: float | None
+) -> dict[str, Any]:
+    """`config` with its workload narrowed to one filter type and/or one selectivity bucket
+    (the paper runs one search per filter type and selectivity)."""
+    workload = dict(config["workload"])
+    if filter_type is not None:
+        filters = [f for f in workload.get("filters", []) if f.get("type") == filter_type]
+        if not filters:
+            known = sorted({f.get("type") for f in workload.get("filters", [])})
+            raise ConfigError(
+                f"tune: workload {workload.get('name')!r} has no filter type {filter_type!r}; it has {known}"
+            )
+        workload["filters"] = filters
+    if selectivity is not None:
+        workload["selectivities"] = [selectivity]
+    return {**config, "workload": workload}
+
+
 def tune(config: dict[str, Any], method_key: str, out_dir: Path, settings: TuneSettings) -> TuneResult:
     """Tune `method_key` of a composed config; write `<out>/<method_key>_tuned.yaml`."""
     from fanns_bench.runner.run import run_sweep

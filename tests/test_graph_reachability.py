@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import pytest
 
+from fanns_bench.conformance import method_config, method_point, unreachable_items
 from fanns_bench.data import synthetic
 from fanns_bench.methods.registry import get_method, method_names
-from tests.method_checks import unreachable_items
-from tests.test_method_conformance import method_point
 
 GRAPH_METHODS = (
     "acorn_gamma",
@@ -62,7 +61,7 @@ def test_every_item_is_reachable(name, dataset):
     missing = cls.missing_dependencies()
     if missing:
         pytest.skip(f"{name}: not installed ({', '.join(missing)})")
-    build_params, search_params = method_point(name)
+    build_params, search_params = method_point(name, method_config(name))
     method = cls(metric=dataset.metric, threads=2, **build_params)
     try:
         method.build(dataset)
