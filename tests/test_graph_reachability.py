@@ -26,6 +26,13 @@ GRAPH_METHODS = (
     "kannolo_acorn1",
     "kannolo_acorn_gamma",
     "diskann_filtered",
+    "filtered_vamana",
+    "stitched_vamana",
+    "ung",
+    "nhq_nsw",
+    "nhq_kgraph",
+    "digra",
+    "irangegraph",
 )
 
 
@@ -63,6 +70,9 @@ def test_every_item_is_reachable(name, dataset):
         pytest.skip(f"{name}: not installed ({', '.join(missing)})")
     build_params, search_params = method_point(name, method_config(name))
     method = cls(metric=dataset.metric, threads=2, **build_params)
+    reason = method.unsupported_reason(None, dataset.attributes.kinds)
+    if reason is not None:
+        pytest.skip(f"{name}: no all-pass search ({reason})")
     try:
         method.build(dataset)
         unreachable = unreachable_items(method, dataset, **search_params)
