@@ -5,10 +5,14 @@
 namespace nb = nanobind;
 
 void register_core(nb::module_& m);
+void register_serf(nb::module_& m);
+void register_dsg(nb::module_& m);
 void register_acorn(nb::module_& m);
 
 NB_MODULE(_core, m) {
   m.doc() = "fanns-bench compiled core: shared distance kernels, visited sets, heaps, and methods";
   register_core(m);
+  register_serf(m);
+  register_dsg(m);
   register_acorn(m);
 }
