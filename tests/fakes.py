@@ -11,12 +11,17 @@ import numpy as np
 
 from fanns_bench.methods.base import FilterBatch
 from fanns_bench.methods.exact.method import ExactPrefilter
+from fanns_bench.methods.params import Param
 
 
 class FakeExact(ExactPrefilter):
-    """Exact search under another name, with a search param that is ignored."""
+    """Exact search under another name, with a search parameter that changes nothing."""
 
     name = "fake_exact"
+    search_parameters = {"step": Param(int, 0, "a grid coordinate that changes nothing")}
+
+    def search(self, queries: np.ndarray, filters: Any, k: int, **params: Any) -> np.ndarray:
+        return super().search(queries, filters, k)
 
 
 class FakeSegfault(ExactPrefilter):
@@ -42,6 +47,7 @@ class FakeSearchError(ExactPrefilter):
     """Raises on search when asked to (param `fail`), answers exactly otherwise."""
 
     name = "fake_search_error"
+    search_parameters = {"fail": Param(bool, False, "raise instead of searching")}
 
     def search(self, queries: np.ndarray, filters: FilterBatch, k: int, **params: Any) -> np.ndarray:
         if params.get("fail"):
@@ -60,6 +66,7 @@ class FakeSlow(ExactPrefilter):
     """Exact, but sleeps per batch: gives a test time to kill a sweep mid-way."""
 
     name = "fake_slow"
+    search_parameters = FakeExact.search_parameters
 
     def search(self, queries: np.ndarray, filters: FilterBatch, k: int, **params: Any) -> np.ndarray:
         time.sleep(0.05)

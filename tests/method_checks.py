@@ -26,7 +26,7 @@ from fanns_bench.filters.predicates import (
     Predicate,
     Range,
 )
-from fanns_bench.methods.base import FilterBatch
+from fanns_bench.methods.base import run_search
 from fanns_bench.scoring import exact_filtered_top_k
 
 COLORS = ["red", "green", "blue", 'O\'Brien "quoted"']
@@ -86,8 +86,7 @@ def run(method, dataset: Dataset, predicate, k: int = 10, **params) -> tuple[np.
     """Search every query of `dataset` under one predicate; return the ids and the exact top-k."""
     queries = np.asarray(dataset.queries)
     ids = dataset.attributes.ids(predicate)
-    filters = FilterBatch([predicate] * len(queries), [ids] * len(queries), dataset.count)
-    found = method.search(queries, filters, k, **params)
+    found = run_search(method, queries, [predicate] * len(queries), dataset.attribute_index, k, **params)
     truth = [exact_filtered_top_k(q, dataset.vectors, ids, k, "ip")[0] for q in queries]
     return found, truth
 

@@ -22,7 +22,7 @@ import yaml
 from fanns_bench.data import synthetic
 from fanns_bench.filters.predicates import And, Contains, Eq, Range
 from fanns_bench.groundtruth import compute_ground_truth
-from fanns_bench.methods.base import FilterBatch
+from fanns_bench.methods.base import run_search
 from fanns_bench.methods.registry import get_method, method_names
 from fanns_bench.metrics import recall_paper
 from fanns_bench.runner.plan import expand_grid
@@ -113,8 +113,9 @@ def test_method_conforms(name, dataset):
         for filter_type, predicates in supported.items():
             queries = np.ascontiguousarray(dataset.queries[: len(predicates)])
             match_ids = [dataset.attributes.ids(p) for p in predicates]
-            filters = FilterBatch(predicates, match_ids, dataset.count)
-            ids = np.asarray(method.search(queries, filters, K, **search_params))
+            ids = np.asarray(
+                run_search(method, queries, predicates, dataset.attribute_index, K, **search_params)
+            )
             assert ids.shape == (len(queries), K), filter_type
             for row, allowed in zip(ids, match_ids, strict=True):
                 returned = row[row >= 0]

@@ -12,7 +12,8 @@ from fanns_bench.data.dataset import Dataset, write_dataset
 from fanns_bench.errors import ConfigError, MethodError
 from fanns_bench.filters.evaluate import AttributeTable
 from fanns_bench.filters.predicates import And, Contains, Eq, In, Range
-from fanns_bench.methods.base import FilterBatch
+from fanns_bench.filters.visitor import UnsupportedPredicate
+from fanns_bench.methods.base import run_search
 from fanns_bench.methods.diskann.labels import NO_LABEL, UNFILTERED, encode_labels
 from fanns_bench.methods.diskann.method import DiskANNFiltered
 from tests.method_checks import batch_recall
@@ -35,7 +36,7 @@ def test_scalar_and_set_attributes_become_label_tokens():
     assert category.token(Eq("category", "default")) == 1
     assert category.token(Eq("category", "absent")) == NO_LABEL
     assert category.token(None) == UNFILTERED
-    with pytest.raises(MethodError, match="built on labels of \\['category'\\]"):
+    with pytest.raises(UnsupportedPredicate, match="labels were built on \\['category'\\]"):
         category.token(Contains("tags", "t1"))
     both = encode_labels(table, ["category", "tags"])
     assert both.offsets.tolist() == [0, 3, 4, 4, 6]
@@ -69,7 +70,7 @@ def test_declared_support_by_shape_and_by_build_attribute():
 def test_build_parameters_are_checked():
     with pytest.raises(ConfigError, match="label_attribute"):
         DiskANNFiltered("ip")
-    with pytest.raises(ConfigError, match="unknown build parameters \\['R'\\]"):
+    with pytest.raises(ConfigError, match="unknown build parameter 'R'"):
         DiskANNFiltered("ip", label_attribute="tags", R=32)
 
 
@@ -123,25 +124,22 @@ def test_filtered_vamana_end_to_end(tmp_path: Path):
     predicates = [Eq("category", "rare"), Eq("category", "a"), Contains("tags", "t1")] * 13
     predicates.append(Eq("category", "five"))
     predicates[-2] = Eq("category", "never-seen")
-    filters = FilterBatch(predicates, [table.ids(p) for p in predicates], dataset.count)
     method = DiskANNFiltered("ip", threads=2, label_attribute=["category", "tags"], graph_degree=32)
     try:
         method.build(dataset)
-        found = method.search(dataset.queries, filters, 10, complexity=200)
+        found = run_search(method, dataset.queries, predicates, dataset.attribute_index, 10, complexity=200)
+        match_ids = [table.ids(p) for p in predicates]
         assert found.shape == (40, 10) and found.dtype == np.int64
-        for row, ids in enumerate(filters.match_ids):
+        for row, ids in enumerate(match_ids):
             returned = found[row][found[row] >= 0]
             assert np.isin(returned, ids).all() and len(set(returned)) == len(returned)
             assert len(returned) <= len(ids)  # fewer matches than k: the rest is -1 padding
             assert (found[row][len(returned) :] == -1).all()
         assert (found[-2] == -1).all()  # a value no item has
-        assert batch_recall(dataset, found, filters.match_ids, 10) >= 0.9
+        assert batch_recall(dataset, found, match_ids, 10) >= 0.9
         assert method.memory_bytes() > dataset.count * dataset.dimension * 4
-        unfiltered = method.search(
-            dataset.queries[:3],
-            FilterBatch([None] * 3, [np.arange(3000)] * 3, 3000),
-            10,
-            complexity=50,
+        unfiltered = run_search(
+            method, dataset.queries[:3], [None] * 3, dataset.attribute_index, 10, complexity=50
         )
         assert (unfiltered >= 0).all()
         worker = method.worker

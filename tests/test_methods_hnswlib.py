@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from fanns_bench.methods.base import FilterBatch
+from fanns_bench.errors import ConfigError
+from fanns_bench.methods.base import run_search
 from fanns_bench.methods.common.membership import membership_test
 from tests.method_checks import (
     RARE,
@@ -64,7 +65,7 @@ def test_mixed_filters_in_one_batch(built, dataset) -> None:
     batch = [PREDICATES["eq"], None, RARE] * 10
     ids = [dataset.attributes.ids(p) for p in batch]
     queries = np.asarray(dataset.queries)
-    found = built.search(queries, FilterBatch(batch, ids, dataset.count), 10, ef=128)
+    found = run_search(built, queries, batch, dataset.attribute_index, 10, ef=128)
     for row, allowed in zip(found, ids, strict=True):
         assert set(row[row >= 0].tolist()) <= set(allowed.tolist())
         assert (row >= 0).sum() == min(10, len(allowed))
@@ -78,5 +79,5 @@ def test_memory_covers_vectors_and_links(built, dataset) -> None:
 
 
 def test_unknown_search_param_is_refused(built, dataset) -> None:
-    with pytest.raises(TypeError, match="efSearch"):
+    with pytest.raises(ConfigError, match="unknown search parameter 'efSearch'; valid: ef"):
         run(built, dataset, None, efSearch=64)

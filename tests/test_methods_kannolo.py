@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from fanns_bench.errors import ConfigError
 from fanns_bench.filters.predicates import Range
 from tests.method_checks import check_rare_padded, check_satisfies_with_recall, predicates, small_dataset
 
@@ -49,5 +50,5 @@ def test_gamma_index_is_larger_than_plain_hnsw(dataset) -> None:
 
 
 def test_unknown_build_param_is_refused() -> None:
-    with pytest.raises(TypeError):
+    with pytest.raises(ConfigError, match="unknown build parameter 'gamma'"):
         KannoloACORN1("ip", gamma=4)

@@ -18,7 +18,7 @@ from fanns_bench.filters.predicates import (
     Or,
     Range,
 )
-from fanns_bench.methods.base import FilterBatch
+from fanns_bench.methods.base import run_search
 from fanns_bench.methods.lancedb.sql import to_lance_where
 from fanns_bench.scoring import exact_filtered_top_k
 from tests.method_checks import PREDICATES as COMMON_PREDICATES
@@ -137,7 +137,7 @@ def test_queries_with_different_filters_in_one_batch(built, dataset) -> None:
     batch = [PREDICATES["eq"], None, PREDICATES["range"]] * 9 + [None, None, PREDICATES["contains"]]
     ids = [dataset.attributes.ids(p) for p in batch]
     queries = np.asarray(dataset.queries)
-    found = built.search(queries, FilterBatch(batch, ids, dataset.count), 10, ef=256)
+    found = run_search(built, queries, batch, dataset.attribute_index, 10, ef=256)
     for row, query, allowed in zip(found, queries, ids, strict=True):
         truth = exact_filtered_top_k(query, dataset.vectors, allowed, 10, "ip")[0]
         assert set(row.tolist()) <= set(allowed.tolist())

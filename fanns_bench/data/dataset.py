@@ -16,6 +16,7 @@ import os
 import shutil
 import tempfile
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from fanns_bench.errors import DatasetError
+from fanns_bench.filters.attribute_index import AttributeIndex
 from fanns_bench.filters.evaluate import AttributeTable
 
 METRICS = ("ip", "l2")
@@ -58,6 +60,11 @@ class Dataset:
     @property
     def count(self) -> int:
         return int(self.manifest["count"])
+
+    @cached_property
+    def attribute_index(self) -> AttributeIndex:
+        """Posting lists and sorted permutations over the attributes (built on first use)."""
+        return AttributeIndex(self.attributes)
 
     @property
     def content_hash(self) -> str:

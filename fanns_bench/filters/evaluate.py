@@ -67,6 +67,10 @@ class AttributeTable:
         """The whole column as one contiguous array (cached)."""
         return self._columns[name]
 
+    def flat(self, name: str) -> tuple[pa.Array, np.ndarray]:
+        """A list column's elements, flattened, and the row each element belongs to."""
+        return self._columns.flat(name)
+
     @cached_property
     def _columns(self) -> _ColumnCache:
         return _ColumnCache(self.table)
@@ -119,27 +123,27 @@ class AttributeTable:
 
     def _leaf_mask(self, predicate: Predicate, column: pa.Array) -> np.ndarray:
         if isinstance(predicate, Eq):
-            return _to_numpy(pc.equal(column, _scalar(predicate.value, column.type)))
+            return _to_numpy(pc.equal(column, scalar_for(predicate.value, column.type)))
         if isinstance(predicate, In):
             return _to_numpy(pc.is_in(column, value_set=_values(predicate.values, column.type)))
         if isinstance(predicate, Range):
             result = pa.array(np.ones(len(column), dtype=bool))
             if predicate.low is not None:
-                low = _scalar(predicate.low, column.type)
+                low = scalar_for(predicate.low, column.type)
                 result = pc.and_(result, pc.greater_equal(column, low))
             if predicate.high is not None:
-                high = _scalar(predicate.high, column.type)
+                high = scalar_for(predicate.high, column.type)
                 result = pc.and_(result, pc.less_equal(column, high))
             return _to_numpy(result)
         flat, parents = self._columns.flat(predicate.attr)
         if isinstance(predicate, Contains):
-            return self._rows_with(pc.equal(flat, _scalar(predicate.value, flat.type)), parents)
+            return self._rows_with(pc.equal(flat, scalar_for(predicate.value, flat.type)), parents)
         if isinstance(predicate, ContainsAny):
             hits = pc.is_in(flat, value_set=_values(predicate.values, flat.type))
             return self._rows_with(hits, parents)
         if isinstance(predicate, ContainsAll):
             masks = [
-                self._rows_with(pc.equal(flat, _scalar(v, flat.type)), parents) for v in predicate.values
+                self._rows_with(pc.equal(flat, scalar_for(v, flat.type)), parents) for v in predicate.values
             ]
             return np.logical_and.reduce(masks) if masks else np.ones(self.num_rows, bool)
         raise WorkloadError(f"unknown predicate {predicate!r}")
@@ -179,7 +183,8 @@ def _to_numpy(mask: pa.Array | pa.ChunkedArray) -> np.ndarray:
     return np.asarray(pc.fill_null(mask, False).to_numpy(zero_copy_only=False), dtype=bool)
 
 
-def _scalar(value: object, arrow_type: pa.DataType) -> pa.Scalar:
+def scalar_for(value: object, arrow_type: pa.DataType) -> pa.Scalar:
+    """`value` as an Arrow scalar of `arrow_type`, or `WorkloadError` if it cannot be one."""
     try:
         return pa.scalar(value).cast(arrow_type)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
@@ -187,4 +192,4 @@ def _scalar(value: object, arrow_type: pa.DataType) -> pa.Scalar:
 
 
 def _values(values: tuple, arrow_type: pa.DataType) -> pa.Array:
-    return pa.array([_scalar(v, arrow_type).as_py() for v in values], type=arrow_type)
+    return pa.array([scalar_for(v, arrow_type).as_py() for v in values], type=arrow_type)

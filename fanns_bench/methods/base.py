@@ -1,8 +1,12 @@
-"""The method protocol every filtered-search method implements.
+"""The method protocol every filtered-search method implements (see docs/adding-a-method.md).
 
-A method is constructed with its build parameters (no work in the constructor),
-`build` indexes a dataset (timed by the runner), and `search` answers a batch of
-queries, each with its own filter, for one set of search parameters.
+A method is constructed with its build parameters (checked against its declaration; no work
+in the constructor), `build` indexes a dataset (timed by the runner), `prepare_filters`
+turns a batch's predicates into the method's own filter input, and `search` answers a batch
+of queries with that input for one set of search parameters.
+
+Timing: `qps` covers `prepare_filters` + `search` (what a user pays end to end);
+`qps_given_filter` covers `search` alone, with the filter input prepared beforehand.
 """
 
 from __future__ import annotations
@@ -10,12 +14,15 @@ from __future__ import annotations
 import importlib.util
 import shutil
 from abc import ABC, abstractmethod
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
+from fanns_bench.filters.attribute_index import AttributeIndex
 from fanns_bench.filters.predicates import OPS, Predicate, ops_used
+from fanns_bench.methods.params import Param, resolve
 
 if TYPE_CHECKING:
     from fanns_bench.data.dataset import Dataset
@@ -23,41 +30,48 @@ if TYPE_CHECKING:
 ANY_FILTER = frozenset(OPS | {"none"})
 
 
-@dataclass
+@dataclass(frozen=True)
 class FilterBatch:
-    """The filters of a query batch: each query's predicate and its matching ids.
+    """The filters of a query batch, as the harness hands them to `Method.prepare_filters`.
 
-    `match_ids[i]` is the sorted int64 array of items satisfying `predicates[i]`
-    (computed by the harness, outside the timed region). Methods that filter by
-    id sets use it; methods that translate predicates (SQL, payload filters) use
-    `predicates`. Unfiltered queries have predicate `None` and all ids.
+    `predicates[i]` is query i's predicate (`None`: unfiltered). Queries sharing a predicate
+    are grouped once: `distinct` holds each distinct predicate of the batch and
+    `set_of_query[i]` the index of query i's predicate in `distinct`. `attributes` is the
+    dataset's attribute index; `match_ids()` evaluates each distinct predicate with it.
+    Nothing is cached between batches: each timed repetition gets a fresh batch.
     """
 
-    predicates: list[Predicate | None]
-    match_ids: list[np.ndarray]
-    num_items: int
-    _bitmaps: dict[int, np.ndarray] = field(default_factory=dict, repr=False)
+    predicates: tuple[Predicate | None, ...]
+    distinct: tuple[Predicate | None, ...]
+    set_of_query: np.ndarray
+    attributes: AttributeIndex
+
+    @classmethod
+    def of(cls, predicates: Sequence[Predicate | None], attributes: AttributeIndex) -> FilterBatch:
+        """Group `predicates` by distinct predicate."""
+        position: dict[Predicate | None, int] = {}
+        set_of_query = np.array([position.setdefault(p, len(position)) for p in predicates], dtype=np.int64)
+        return cls(tuple(predicates), tuple(position), set_of_query, attributes)
+
+    @property
+    def num_items(self) -> int:
+        return self.attributes.num_items
 
     def __len__(self) -> int:
         return len(self.predicates)
 
-    def mask(self, i: int) -> np.ndarray:
-        """Boolean mask over all items for query `i`."""
-        mask = np.zeros(self.num_items, dtype=bool)
-        mask[self.match_ids[i]] = True
-        return mask
+    def match_ids(self) -> list[np.ndarray]:
+        """Sorted int64 ids satisfying each distinct predicate (read-only; do not modify)."""
+        return [self.attributes.evaluate(p) for p in self.distinct]
 
-    def bitmap(self, i: int) -> np.ndarray:
-        """Packed bitmap (1 bit per item, least significant bit first) for query `i`."""
-        if i not in self._bitmaps:
-            self._bitmaps[i] = np.packbits(self.mask(i), bitorder="little")
-        return self._bitmaps[i]
+    def query_match_ids(self) -> list[np.ndarray]:
+        """Sorted matching ids per query (queries of one distinct predicate share one array)."""
+        sets = self.match_ids()
+        return [sets[s] for s in self.set_of_query]
 
-    def subset(self, rows: np.ndarray | list[int]) -> FilterBatch:
+    def subset(self, rows: Sequence[int] | np.ndarray) -> FilterBatch:
         """The filters of the queries at `rows`."""
-        return FilterBatch(
-            [self.predicates[r] for r in rows], [self.match_ids[r] for r in rows], self.num_items
-        )
+        return FilterBatch.of([self.predicates[r] for r in rows], self.attributes)
 
 
 class Method(ABC):
@@ -65,6 +79,7 @@ class Method(ABC):
 
     Class attributes a method declares:
       name: registry name.
+      build_parameters / search_parameters: every parameter, typed, with default and meaning.
       capabilities: predicate ops it answers natively (subset of `ANY_FILTER`;
         `none` = unfiltered queries). The runner skips other shapes and records
         them as `unsupported`; a method never post-filters behind the user's back.
@@ -74,6 +89,8 @@ class Method(ABC):
     """
 
     name: ClassVar[str] = ""
+    build_parameters: ClassVar[dict[str, Param]] = {}
+    search_parameters: ClassVar[dict[str, Param]] = {}
     capabilities: ClassVar[frozenset[str]] = ANY_FILTER
     requires: ClassVar[tuple[str, ...]] = ()
     executables: ClassVar[tuple[str, ...]] = ()
@@ -84,19 +101,33 @@ class Method(ABC):
     def __init__(self, metric: str, threads: int = 1, **build_params: Any) -> None:
         self.metric = metric
         self.threads = threads
-        self.build_params = build_params
+        self.build_params = resolve(self.name, "build", self.build_parameters, build_params)
 
     def __repr__(self) -> str:
         params = ", ".join(f"{k}={v!r}" for k, v in sorted(self.build_params.items()))
         return f"{type(self).__name__}({params})"
 
+    @classmethod
+    def search_params(cls, given: dict[str, Any]) -> dict[str, Any]:
+        """`given` search parameters checked and completed with the declared defaults."""
+        return resolve(cls.name, "search", cls.search_parameters, given)
+
     @abstractmethod
     def build(self, dataset: Dataset) -> None:
         """Index `dataset` (vectors, attributes, metric)."""
 
+    def prepare_filters(self, filters: FilterBatch) -> Any:
+        """Turn the batch's predicates into this method's filter input (id sets, bitmaps,
+        labels, SQL, engine filters ...). Timed in `qps`, done beforehand for
+        `qps_given_filter`. Must not depend on query vectors. Default: the batch itself."""
+        return filters
+
     @abstractmethod
-    def search(self, queries: np.ndarray, filters: FilterBatch, k: int, **search_params: Any) -> np.ndarray:
-        """Return int64 ids, shape (len(queries), k), padded with -1 where fewer were found."""
+    def search(self, queries: np.ndarray, filters: Any, k: int, **search_params: Any) -> np.ndarray:
+        """Return int64 ids, shape (len(queries), k), padded with -1 where fewer were found.
+
+        `filters` is what `prepare_filters` returned for this batch.
+        """
 
     def memory_bytes(self) -> int:
         """Bytes the index holds (0 when unknown)."""
@@ -126,6 +157,20 @@ class Method(ABC):
         """Modules and executables this method needs that are not installed."""
         missing = [m for m in cls.requires if importlib.util.find_spec(m) is None]
         return missing + [e for e in cls.executables if shutil.which(e) is None]
+
+
+def run_search(
+    method: Method,
+    queries: np.ndarray,
+    predicates: Sequence[Predicate | None],
+    attributes: AttributeIndex,
+    k: int,
+    **search_params: Any,
+) -> np.ndarray:
+    """One untimed batch search from predicates to ids: prepare the filters, then search
+    with the search parameters checked and completed with their defaults."""
+    prepared = method.prepare_filters(FilterBatch.of(predicates, attributes))
+    return method.search(queries, prepared, k, **method.search_params(search_params))
 
 
 def pad_results(rows: list[np.ndarray], k: int) -> np.ndarray:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import importlib
 from dataclasses import dataclass
 from functools import cache
-from importlib.metadata import EntryPoint, entry_points
+from importlib.metadata import EntryPoint, entry_points, packages_distributions, version
 
 from fanns_bench.errors import ConfigError, MethodError
 from fanns_bench.methods.base import Method
@@ -77,3 +77,17 @@ def describe_methods() -> list[MethodInfo]:
         except MethodError as error:
             infos.append(MethodInfo(name, _entry_points()[name].value, None, str(error)))
     return infos
+
+
+def method_distribution(name: str) -> tuple[str, str]:
+    """(distribution name, version) of the package that provides method `name`.
+
+    Built-ins report `fanns-bench`; a `module:Class` path reports the distribution that
+    installs its top-level module (`unknown` when none does, e.g. a local file).
+    """
+    point = _entry_points().get(name)
+    if point is not None and point.dist is not None:
+        return point.dist.name, point.dist.version
+    module = (point.value if point is not None else name).partition(":")[0].split(".")[0]
+    names = packages_distributions().get(module, [])
+    return (names[0], version(names[0])) if names else ("unknown", "unknown")

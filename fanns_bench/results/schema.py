@@ -34,19 +34,28 @@ SCHEMA = pa.schema(
         ("recall_tie_aware", pa.float64()),  # mean per-query tie-aware recall
         ("recall_per_query", pa.list_(pa.float32())),
         ("filter_violations", pa.int64()),  # returned ids that do not satisfy their filter
-        ("qps", pa.float64()),  # mean over repetitions of n_queries / batch wall time
-        ("qps_std", pa.float64()),
+        ("qps", pa.float64()),  # end to end (predicates -> filter input -> ids): n / median batch time
+        ("qps_mean", pa.float64()),  # mean of the per-repetition rates
+        ("qps_std", pa.float64()),  # standard deviation of the per-repetition rates
         ("qps_best", pa.float64()),
-        ("batch_seconds", pa.list_(pa.float64())),  # every repetition's batch wall time
+        ("qps_given_filter", pa.float64()),  # search alone, filter input prepared beforehand
+        ("qps_given_filter_std", pa.float64()),
+        ("batch_seconds", pa.list_(pa.float64())),  # every end-to-end repetition's wall time
+        ("search_seconds", pa.list_(pa.float64())),  # every given-filter repetition's wall time
         ("latency_p50_ms", pa.float64()),  # from a single-query pass
         ("latency_p95_ms", pa.float64()),
         ("latency_p99_ms", pa.float64()),
-        ("filter_seconds", pa.float64()),  # predicate evaluation for the batch (not in qps)
+        ("filter_seconds", pa.float64()),  # median prepare_filters time of the batch (inside qps)
+        ("attribute_index_seconds", pa.float64()),  # building the dataset's attribute index (once)
+        ("attribute_index_bytes", pa.int64()),
         ("build_seconds", pa.float64()),
         ("index_bytes", pa.int64()),
         ("build_peak_rss_bytes", pa.int64()),  # VmHWM after build
         ("search_peak_rss_bytes", pa.int64()),  # VmHWM after the search phase
         ("distance_computations", pa.float64()),  # per query, when the method reports it
+        ("ids", pa.list_(pa.int64())),  # returned ids, n_queries x k row-major, -1 padded
+        ("workload_digest", pa.string()),  # workload + dataset content: where the ground truth is
+        ("methodology_version", pa.int64()),
         ("cpu_model", pa.string()),
         ("cpu_count", pa.int64()),
         ("hostname", pa.string()),

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -17,6 +16,7 @@ import numpy as np
 
 from fanns_bench.data.dataset import Dataset, load_dataset
 from fanns_bench.errors import WorkloadError
+from fanns_bench.filters.attribute_index import AttributeIndex
 from fanns_bench.groundtruth import GroundTruth, compute_ground_truth
 from fanns_bench.scoring import scores as score_matrix
 from fanns_bench.workloads.workload import Workload, WorkloadSpec, generate_workload
@@ -34,27 +34,22 @@ class Context:
     workload_dir: Path
     digest: str
     _matches: list[np.ndarray] | None = field(default=None, repr=False)
-    filter_seconds: np.ndarray | None = field(default=None, repr=False)
+
+    @property
+    def attributes(self) -> AttributeIndex:
+        """The dataset's attribute index, built on first use (its build time is recorded)."""
+        return self.dataset.attribute_index
 
     @property
     def match_ids(self) -> list[np.ndarray]:
-        """Sorted matching ids per query; queries with the same predicate share one array.
-
-        The evaluation time of each query's predicate is kept in `filter_seconds`.
-        """
+        """Sorted matching ids per query (for ground truth and metrics, never timed);
+        queries with the same predicate share one array."""
         if self._matches is None:
-            cache: dict[str, tuple[np.ndarray, float]] = {}
-            matches, seconds = [], []
-            for text, predicate in zip(
-                self.workload.table["predicate"], self.workload.predicates, strict=True
-            ):
-                if text not in cache:
-                    start = time.perf_counter()
-                    ids = self.dataset.attributes.ids(predicate)
-                    cache[text] = (ids, time.perf_counter() - start)
-                matches.append(cache[text][0])
-                seconds.append(cache[text][1])
-            self._matches, self.filter_seconds = matches, np.asarray(seconds)
+            cache: dict[object, np.ndarray] = {}
+            self._matches = [
+                cache[p] if p in cache else cache.setdefault(p, self.attributes.evaluate(p))
+                for p in self.workload.predicates
+            ]
         return self._matches
 
     @property

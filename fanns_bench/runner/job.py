@@ -16,7 +16,6 @@ from pathlib import Path
 import numpy as np
 
 from fanns_bench.groundtruth import GroundTruth
-from fanns_bench.methods.base import FilterBatch
 from fanns_bench.methods.registry import get_method
 from fanns_bench.results.row_files import write_row
 from fanns_bench.results.schema import STATUS_OK
@@ -74,6 +73,7 @@ def run_job(spec: WorkerSpec) -> None:
         metric=context.dataset.metric, threads=spec.build_threads, **job.build_params
     )
     try:
+        attributes = context.attributes  # built once per job, timed on its own, outside the build
         reset_peak_rss()
         start = time.perf_counter()
         try:
@@ -93,6 +93,8 @@ def run_job(spec: WorkerSpec) -> None:
             "build_peak_rss_bytes": peak_rss_bytes(),
             "index_bytes": int(method.memory_bytes()),
             "build_threads": spec.build_threads,
+            "attribute_index_seconds": attributes.build_seconds,
+            "attribute_index_bytes": attributes.nbytes(),
         }
         reset_peak_rss()
         _measure_points(spec, context, method, build)
@@ -106,11 +108,6 @@ def _measure_points(spec: WorkerSpec, context, method, build: dict) -> None:
     matches = context.match_ids
     for point in spec.points:
         rows = groups[(point.filter_type, point.bucket)]
-        filters = FilterBatch(
-            [context.workload.predicates[r] for r in rows],
-            [matches[r] for r in rows],
-            context.dataset.count,
-        )
         truth = GroundTruth(context.truth.ids[rows], context.truth.scores[rows])
         method.threads = point.threads
         row = base_row(context, spec.job, point, spec.experiment)
@@ -118,12 +115,14 @@ def _measure_points(spec: WorkerSpec, context, method, build: dict) -> None:
             measured = measure(
                 method,
                 np.ascontiguousarray(queries_all[rows]),
-                filters,
+                [context.workload.predicates[r] for r in rows],
+                context.attributes,
+                [matches[r] for r in rows],
                 truth,
                 context.dataset.vectors,
                 context.dataset.metric,
                 point.k,
-                point.search_params,
+                method.search_params(point.search_params),
                 repetitions=spec.repetitions,
                 warmup=spec.warmup,
                 latency_queries=spec.latency_queries,
@@ -146,7 +145,6 @@ def _measure_points(spec: WorkerSpec, context, method, build: dict) -> None:
                 **build,
                 **measured,
                 "status": STATUS_OK,
-                "filter_seconds": float(context.filter_seconds[rows].sum()),
                 "search_peak_rss_bytes": peak_rss_bytes(),
             },
         )

@@ -1,32 +1,64 @@
-"""Measure one point: timed batch repetitions, a single-query latency pass, recall."""
+"""Measure one point: timed batch repetitions end to end and given the filter input, a
+single-query latency pass, recall, and the returned ids.
+
+Every repetition does the same work from the same inputs for every method:
+- `qps` repetitions time `FilterBatch.of` + `prepare_filters` + `search` (a fresh batch
+  each time, so nothing carries over);
+- `qps_given_filter` repetitions time `search` alone, on filter input prepared beforehand.
+Throughput is n_queries / median batch time; every repetition's time is kept.
+"""
 
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
 from fanns_bench.errors import MethodError
+from fanns_bench.filters.attribute_index import AttributeIndex
+from fanns_bench.filters.predicates import Predicate
 from fanns_bench.groundtruth import GroundTruth
 from fanns_bench.methods.base import FilterBatch, Method
 from fanns_bench.metrics import recall_paper, recall_per_query, recall_tie_aware
 
 
-def timed_search(
-    method: Method, queries: np.ndarray, filters: FilterBatch, k: int, params: dict[str, Any]
-) -> tuple[np.ndarray, float]:
-    """One batch search and its wall time (`time.perf_counter`), with its output checked."""
-    start = time.perf_counter()
-    ids = method.search(queries, filters, k, **params)
-    seconds = time.perf_counter() - start
+def checked_ids(method: Method, ids: Any, queries: int, k: int) -> np.ndarray:
+    """The method's output as int64 (queries, k), or `MethodError` saying what was wrong."""
     ids = np.asarray(ids)
-    if ids.shape != (len(queries), k) or not np.issubdtype(ids.dtype, np.integer):
+    if ids.shape != (queries, k) or not np.issubdtype(ids.dtype, np.integer):
         raise MethodError(
             f"{method.name}.search returned {ids.dtype} of shape {ids.shape}; "
-            f"expected integer ids of shape ({len(queries)}, {k})"
+            f"expected integer ids of shape ({queries}, {k})"
         )
-    return ids.astype(np.int64, copy=False), seconds
+    return ids.astype(np.int64, copy=False)
+
+
+def end_to_end(
+    method: Method,
+    queries: np.ndarray,
+    predicates: Sequence[Predicate | None],
+    attributes: AttributeIndex,
+    k: int,
+    params: dict[str, Any],
+) -> tuple[np.ndarray, float, float]:
+    """(ids, total seconds, filter-preparation seconds) of one batch from predicates to ids."""
+    start = time.perf_counter()
+    prepared = method.prepare_filters(FilterBatch.of(predicates, attributes))
+    ready = time.perf_counter()
+    ids = method.search(queries, prepared, k, **params)
+    seconds = time.perf_counter() - start
+    return checked_ids(method, ids, len(queries), k), seconds, ready - start
+
+
+def given_filter(method: Method, queries: np.ndarray, prepared: Any, k: int, params: dict[str, Any]) -> float:
+    """Seconds of one batch search with its filter input already prepared."""
+    start = time.perf_counter()
+    ids = method.search(queries, prepared, k, **params)
+    seconds = time.perf_counter() - start
+    checked_ids(method, ids, len(queries), k)
+    return seconds
 
 
 def filter_violations(ids: np.ndarray, match_ids: list[np.ndarray]) -> int:
@@ -34,14 +66,30 @@ def filter_violations(ids: np.ndarray, match_ids: list[np.ndarray]) -> int:
     bad = 0
     for row, allowed in zip(ids, match_ids, strict=True):
         returned = row[row >= 0]
-        bad += int(returned.size - np.isin(returned, allowed).sum())
+        if len(returned):
+            positions = np.minimum(np.searchsorted(allowed, returned), max(len(allowed) - 1, 0))
+            inside = allowed[positions] == returned if len(allowed) else np.zeros(len(returned), bool)
+            bad += int(len(returned) - inside.sum())
     return bad
+
+
+def throughput(n_queries: int, seconds: list[float]) -> dict[str, float]:
+    """QPS as n / median batch time, with mean and spread of the per-repetition rates."""
+    rates = n_queries / np.asarray(seconds)
+    return {
+        "qps": float(n_queries / np.median(seconds)),
+        "qps_mean": float(rates.mean()),
+        "qps_std": float(rates.std(ddof=1)) if len(rates) > 1 else 0.0,
+        "qps_best": float(rates.max()),
+    }
 
 
 def measure(
     method: Method,
     queries: np.ndarray,
-    filters: FilterBatch,
+    predicates: Sequence[Predicate | None],
+    attributes: AttributeIndex,
+    match_ids: list[np.ndarray],
     truth: GroundTruth,
     vectors: np.ndarray,
     metric: str,
@@ -52,33 +100,38 @@ def measure(
     warmup: bool,
     latency_queries: int,
 ) -> dict[str, Any]:
-    """The measured columns of a result row."""
+    """The measured columns of a result row (`match_ids`: per query, for the metrics only)."""
     if warmup:
-        timed_search(method, queries, filters, k, params)
-    ids, batch_seconds = None, []
+        end_to_end(method, queries, predicates, attributes, k, params)
+    ids, batch_seconds, filter_seconds = None, [], []
     for _ in range(max(1, repetitions)):
-        found, seconds = timed_search(method, queries, filters, k, params)
+        found, seconds, preparing = end_to_end(method, queries, predicates, attributes, k, params)
         ids = found if ids is None else ids
         batch_seconds.append(seconds)
+        filter_seconds.append(preparing)
     stats = method.stats()
+    prepared = method.prepare_filters(FilterBatch.of(predicates, attributes))
+    search_seconds = [given_filter(method, queries, prepared, k, params) for _ in range(max(1, repetitions))]
     latencies = [
-        timed_search(method, queries[i : i + 1], filters.subset([i]), k, params)[1]
+        end_to_end(method, queries[i : i + 1], predicates[i : i + 1], attributes, k, params)[1]
         for i in range(min(latency_queries, len(queries)))
     ]
-    qps = len(queries) / np.asarray(batch_seconds)
     latency_ms = np.asarray(latencies) * 1e3 if latencies else np.array([np.nan])
-    per_query = recall_per_query(ids, truth, k)
+    given = throughput(len(queries), search_seconds)
     return {
         "recall": recall_paper(ids, truth, k),
-        "recall_tie_aware": recall_tie_aware(ids, truth, k, queries, vectors, filters.match_ids, metric),
-        "recall_per_query": per_query.astype(np.float32).tolist(),
-        "filter_violations": filter_violations(ids, filters.match_ids),
-        "qps": float(qps.mean()),
-        "qps_std": float(qps.std(ddof=1)) if len(qps) > 1 else 0.0,
-        "qps_best": float(qps.max()),
+        "recall_tie_aware": recall_tie_aware(ids, truth, k, queries, vectors, match_ids, metric),
+        "recall_per_query": recall_per_query(ids, truth, k).astype(np.float32).tolist(),
+        "filter_violations": filter_violations(ids, match_ids),
+        **throughput(len(queries), batch_seconds),
+        "qps_given_filter": given["qps"],
+        "qps_given_filter_std": given["qps_std"],
         "batch_seconds": [float(s) for s in batch_seconds],
+        "search_seconds": [float(s) for s in search_seconds],
+        "filter_seconds": float(np.median(filter_seconds)),
         "latency_p50_ms": float(np.percentile(latency_ms, 50)),
         "latency_p95_ms": float(np.percentile(latency_ms, 95)),
         "latency_p99_ms": float(np.percentile(latency_ms, 99)),
         "distance_computations": stats.get("distance_computations"),
+        "ids": ids.reshape(-1).tolist(),
     }

@@ -10,8 +10,12 @@ from typing import Any
 
 import fanns_bench
 from fanns_bench.errors import ConfigError
+from fanns_bench.methods.params import resolve
 
 DEFAULT_TIMEOUT_S = 3600
+#: bumped whenever what a row measures changes (timing, filter costs, recall, memory), so rows
+#: measured another way are never reused or pooled with new ones
+METHODOLOGY_VERSION = 2
 METHOD_KEYS = {"name", "build", "search", "timeout_s", "notes", "conformance"}
 
 
@@ -73,8 +77,12 @@ def measurement_key(
     filter_type: str,
     bucket: float,
     k: int,
+    method_version: str = "",
+    measurement: dict[str, Any] | None = None,
 ) -> str:
-    """Stable hash of everything that defines a measurement (and the harness version)."""
+    """Stable hash of everything that defines a measurement: data, workload, method and its
+    package version, parameters, threads, k, the runner's measurement settings and the
+    harness's version and methodology version."""
     text = canonical(
         {
             "dataset": dataset_hash,
@@ -86,7 +94,10 @@ def measurement_key(
             "filter_type": filter_type,
             "bucket": round(bucket, 12),
             "k": k,
+            "method_version": method_version,
+            "measurement": measurement or {},
             "version": fanns_bench.__version__,
+            "methodology": METHODOLOGY_VERSION,
         }
     )
     return hashlib.sha256(text.encode()).hexdigest()[:24]
@@ -99,8 +110,16 @@ def build_jobs(
     search_threads: list[int],
     dataset_hash: str,
     workload_digest: str,
+    measurement: dict[str, Any] | None = None,
 ) -> list[BuildJob]:
-    """Every build job of the sweep with its measurement points."""
+    """Every build job of the sweep with its measurement points.
+
+    Parameters are checked against each method's declaration and completed with its
+    defaults, so rows and keys name every parameter a build or search ran with.
+    `measurement` holds the runner settings that change what a row measures.
+    """
+    from fanns_bench.methods.registry import get_method, method_distribution
+
     jobs = []
     for method_key, config in methods.items():
         config = dict(config or {})
@@ -108,12 +127,21 @@ def build_jobs(
         if unknown:
             raise ConfigError(f"method {method_key!r}: unknown config keys {sorted(unknown)}")
         where = f"configs/method/{method_key}.yaml"
-        for build_params in expand_grid(config.get("build"), f"{where} build"):
+        method_name = config.get("name", method_key)
+        cls = get_method(method_name)
+        package, package_version = method_distribution(method_name)
+        method_version = f"{package}=={package_version}"
+        search_grid = [
+            resolve(method_key, "search", cls.search_parameters, p)
+            for p in expand_grid(config.get("search"), f"{where} search")
+        ]
+        for given in expand_grid(config.get("build"), f"{where} build"):
+            build_params = resolve(method_key, "build", cls.build_parameters, given)
             job = BuildJob(
                 method_key,
-                config.get("name", method_key),
+                method_name,
                 build_params,
-                expand_grid(config.get("search"), f"{where} search"),
+                search_grid,
                 float(config.get("timeout_s", DEFAULT_TIMEOUT_S)),
             )
             for search_params, threads, (filter_type, bucket), k in itertools.product(
@@ -129,6 +157,8 @@ def build_jobs(
                     filter_type=filter_type,
                     bucket=bucket,
                     k=k,
+                    method_version=method_version,
+                    measurement=measurement,
                 )
                 job.points.append(Point(search_params, threads, filter_type, bucket, k, key))
             jobs.append(job)

@@ -10,7 +10,7 @@ from fanns_bench.results.row_files import write_row
 from fanns_bench.results.schema import STATUS_FAILED
 from fanns_bench.runner.context import Context
 from fanns_bench.runner.environment import environment_columns
-from fanns_bench.runner.plan import BuildJob, Point, canonical
+from fanns_bench.runner.plan import METHODOLOGY_VERSION, BuildJob, Point, canonical
 
 
 def base_row(context: Context, job: BuildJob, point: Point, experiment: str) -> dict[str, Any]:
@@ -26,6 +26,8 @@ def base_row(context: Context, job: BuildJob, point: Point, experiment: str) -> 
         "dimension": context.dataset.dimension,
         "metric": context.dataset.metric,
         "workload": context.workload.name,
+        "workload_digest": context.digest,
+        "methodology_version": METHODOLOGY_VERSION,
         "filter_type": point.filter_type,
         "selectivity_bucket": point.bucket,
         "selectivity": float(group.selectivity.mean()) if len(group) else None,

@@ -117,6 +117,11 @@ def run_sweep(config: dict[str, Any]) -> SweepOutcome:
         settings.search_threads,
         dataset.content_hash,
         context.digest,
+        measurement={
+            "repetitions": settings.repetitions,
+            "warmup": settings.warmup,
+            "latency_queries": settings.latency_queries,
+        },
     )
     executed = 0
     done = set() if settings.force else finished_keys(settings.results_dir)  # jobs' keys are disjoint

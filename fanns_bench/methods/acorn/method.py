@@ -13,8 +13,9 @@ import numpy as np
 
 from fanns_bench.data.dataset import Dataset
 from fanns_bench.errors import MethodError
-from fanns_bench.methods.acorn.filter_sets import filter_sets
 from fanns_bench.methods.base import ANY_FILTER, FilterBatch, Method
+from fanns_bench.methods.common.id_sets import IdSets, id_sets
+from fanns_bench.methods.params import Param
 
 STORAGES = ("float32", "float16")
 
@@ -27,14 +28,15 @@ class _AcornMethod(Method):
     threading = "threads"
     variant: ClassVar[str] = ""
 
+    search_parameters = {
+        "ef_search": Param(int, 64, "candidate list size (raised to k)", minimum=1),
+        "max_neighbors": Param(int, 0, "cap on filtered neighbours per expansion (0: M)", minimum=0),
+    }
+
     def __init__(self, metric: str, threads: int = 1, **build_params: Any) -> None:
         super().__init__(metric, threads, **build_params)
         if metric not in ("ip", "l2"):
             raise MethodError(f"{self.name}: metric must be 'ip' or 'l2', got {metric!r}")
-        if build_params["storage"] not in STORAGES:
-            raise MethodError(
-                f"{self.name}: storage must be one of {STORAGES}, got {build_params['storage']!r}"
-            )
         self._index: Any = None
         self._stats: dict[str, float] = {}
 
@@ -59,25 +61,24 @@ class _AcornMethod(Method):
             raise MethodError(f"{self.name}: {error}") from error
         self._index = index
 
+    def prepare_filters(self, filters: FilterBatch) -> IdSets:
+        """The batch's distinct CSR id sets and each query's set (-1: unfiltered)."""
+        return id_sets(filters)
+
     def search(
-        self,
-        queries: np.ndarray,
-        filters: FilterBatch,
-        k: int,
-        ef_search: int = 64,
-        max_neighbors: int = 0,
+        self, queries: np.ndarray, filters: IdSets, k: int, ef_search: int, max_neighbors: int
     ) -> np.ndarray:
         """Search; `max_neighbors` (0 = M) caps the filtered neighbours per expansion."""
         index = self._built()
         queries = np.ascontiguousarray(queries, dtype=np.float32)
         if queries.ndim != 2 or queries.shape[1] != index.dim:
             raise MethodError(f"{self.name}: queries must have shape (n, {index.dim}), got {queries.shape}")
-        if filters.num_items != index.size or len(filters) != len(queries):
+        if filters.num_items != index.size or len(filters.rows) != len(queries):
             raise MethodError(
-                f"{self.name}: filters cover {filters.num_items} items and {len(filters)} queries; "
+                f"{self.name}: filters cover {filters.num_items} items and {len(filters.rows)} queries; "
                 f"the index has {index.size} items and the batch {len(queries)} queries"
             )
-        sets = filter_sets(filters)
+        sets = filters
         arguments: dict[str, Any] = {"max_neighbors": max_neighbors}
         if not sets.unfiltered:
             arguments |= {
@@ -129,43 +130,22 @@ class _AcornMethod(Method):
 
 
 class AcornGamma(_AcornMethod):
-    """ACORN-γ: neighbour lists of M·γ candidates, level 0 compressed beyond M_β.
-
-    Build params: `M`, `gamma` (paper: γ ≈ 1 / lowest selectivity), `M_beta`,
-    `ef_construction`, `seed`, `storage` (float32 | float16), `diversify` (list HNSW's RNG
-    choice of links first; False = the paper's nearest-first order), `deterministic`
-    (single-threaded build, identical for a seed). Search params: `ef_search`, `max_neighbors`.
-    """
+    """ACORN-γ: neighbour lists of M·γ candidates, level 0 compressed beyond M_β."""
 
     name = "acorn_gamma"
     variant = "gamma"
     description = "ACORN-γ (own C++ core): predicate-subgraph traversal over an M·γ graph"
 
-    def __init__(
-        self,
-        metric: str,
-        threads: int = 1,
-        M: int = 32,
-        gamma: int = 12,
-        M_beta: int = 64,
-        ef_construction: int = 100,
-        seed: int = 0,
-        storage: str = "float32",
-        diversify: bool = True,
-        deterministic: bool = False,
-    ) -> None:
-        super().__init__(
-            metric,
-            threads,
-            M=M,
-            gamma=gamma,
-            M_beta=M_beta,
-            ef_construction=ef_construction,
-            seed=seed,
-            storage=storage,
-            diversify=diversify,
-            deterministic=deterministic,
-        )
+    build_parameters = {
+        "M": Param(int, 32, "graph degree (links kept per node before expansion)", minimum=2),
+        "gamma": Param(int, 12, "neighbour list expansion (paper: about 1 / lowest selectivity)", minimum=1),
+        "M_beta": Param(int, 64, "level-0 links kept uncompressed (1 <= M_beta <= M * gamma)", minimum=1),
+        "ef_construction": Param(int, 100, "candidate list size while inserting", minimum=1),
+        "seed": Param(int, 0, "random seed of the level assignment"),
+        "storage": Param(str, "float32", "vector storage", choices=STORAGES),
+        "diversify": Param(bool, True, "list HNSW's RNG choice of links first (False: nearest-first)"),
+        "deterministic": Param(bool, False, "single-threaded build, identical for a seed"),
+    }
 
     def _core_params(self) -> dict[str, Any]:
         p = self.build_params
@@ -181,35 +161,16 @@ class AcornGamma(_AcornMethod):
 
 
 class Acorn1(_AcornMethod):
-    """ACORN-1: a standard HNSW; the search expands neighbour lists to two hops.
-
-    Build params: `M`, `ef_construction`, `seed`, `storage`, `deterministic`.
-    Search params: `ef_search`, `max_neighbors`.
-    """
+    """ACORN-1: a standard HNSW; the search expands neighbour lists to two hops."""
 
     name = "acorn_1"
     variant = "one"
     description = "ACORN-1 (own C++ core): HNSW with two-hop expansion at search time"
 
-    def __init__(
-        self,
-        metric: str,
-        threads: int = 1,
-        M: int = 32,
-        ef_construction: int = 100,
-        seed: int = 0,
-        storage: str = "float32",
-        deterministic: bool = False,
-    ) -> None:
-        super().__init__(
-            metric,
-            threads,
-            M=M,
-            ef_construction=ef_construction,
-            seed=seed,
-            storage=storage,
-            deterministic=deterministic,
-        )
+    build_parameters = {
+        name: AcornGamma.build_parameters[name]
+        for name in ("M", "ef_construction", "seed", "storage", "deterministic")
+    }
 
     def _core_params(self) -> dict[str, Any]:
         p = self.build_params

@@ -9,8 +9,12 @@ indexing a numpy array. Both return a real `bool`, which strict bindings require
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
+
+from fanns_bench.methods.base import FilterBatch
+from fanns_bench.methods.common.id_sets import IdSets, id_sets
 
 SET_BELOW_FRACTION = 1 / 8
 
@@ -26,3 +30,22 @@ def membership_test(match_ids: np.ndarray, num_items: int) -> Callable[[int], bo
     mask = np.zeros(num_items, dtype=bool)
     mask[match_ids] = True
     return mask.tolist().__getitem__
+
+
+@dataclass(frozen=True)
+class MembershipTests:
+    """The batch's id sets and one membership callable per set (the filter input of
+    callback-filtering libraries)."""
+
+    sets: IdSets
+    tests: list[Callable[[int], bool]]
+    sizes: list[int]
+
+
+def membership_tests(filters: FilterBatch) -> MembershipTests:
+    """Evaluate the batch's filters and build one membership test per distinct set."""
+    sets = id_sets(filters)
+    members = [sets.members(s) for s in range(sets.count)]
+    return MembershipTests(
+        sets, [membership_test(m, sets.num_items) for m in members], [len(m) for m in members]
+    )

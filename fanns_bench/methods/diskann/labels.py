@@ -18,6 +18,7 @@ import pyarrow.compute as pc
 from fanns_bench.errors import MethodError
 from fanns_bench.filters.evaluate import SET, AttributeTable
 from fanns_bench.filters.predicates import Contains, Eq, Predicate
+from fanns_bench.filters.visitor import PredicateVisitor
 
 NO_LABEL = -1  # a value no item carries: the query has no matches
 UNFILTERED = -2  # no predicate: unfiltered search
@@ -39,22 +40,38 @@ class LabelEncoding:
 
     def token(self, predicate: Predicate | None) -> int:
         """The label of one query: its value's token, `NO_LABEL` or `UNFILTERED`."""
-        if predicate is None:
-            return UNFILTERED
-        if not isinstance(predicate, Eq | Contains) or predicate.attr not in self.value_types:
-            raise MethodError(
-                f"diskann_filtered was built on labels of {list(self.attributes)} and answers "
-                f"'eq'/'contains' on them only, not {predicate!r}"
-            )
-        value_type = self.value_types[predicate.attr]
+        return LabelToken(self).visit(predicate)
+
+
+class LabelToken(PredicateVisitor[int]):
+    """Predicate -> one label token: `eq` on a labelled scalar attribute, `contains` on a
+    labelled set attribute, or no filter. Every other kind is unsupported."""
+
+    target = "one Filtered-DiskANN label"
+
+    def __init__(self, encoding: LabelEncoding) -> None:
+        self.encoding = encoding
+
+    def visit_none(self) -> int:
+        return UNFILTERED
+
+    def visit_eq(self, predicate: Eq) -> int:
+        return self._token(predicate.attr, predicate.value, predicate)
+
+    def visit_contains(self, predicate: Contains) -> int:
+        return self._token(predicate.attr, predicate.value, predicate)
+
+    def _token(self, attr: str, value: object, predicate: Predicate) -> int:
+        if attr not in self.encoding.value_types:
+            raise self.unsupported(predicate, f"labels were built on {list(self.encoding.attributes)}")
+        value_type = self.encoding.value_types[attr]
         try:
-            value = pa.scalar(predicate.value).cast(value_type).as_py()
+            value = pa.scalar(value).cast(value_type).as_py()
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
             raise MethodError(
-                f"value {predicate.value!r} cannot be compared with attribute "
-                f"{predicate.attr!r} ({value_type})"
+                f"value {value!r} cannot be compared with attribute {attr!r} ({value_type})"
             ) from None
-        return self.vocabulary.get((predicate.attr, value), NO_LABEL)
+        return self.encoding.vocabulary.get((attr, value), NO_LABEL)
 
 
 def encode_labels(attributes: AttributeTable, names: list[str]) -> LabelEncoding:

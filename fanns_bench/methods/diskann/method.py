@@ -25,8 +25,9 @@ from fanns_bench.filters.evaluate import CATEGORICAL, ORDERED, SET
 from fanns_bench.filters.predicates import Contains, Eq, Predicate
 from fanns_bench.methods.base import FilterBatch
 from fanns_bench.methods.diskann.labels import UNFILTERED, LabelEncoding, encode_labels
+from fanns_bench.methods.params import Param
 
-DEFAULT_BUILD = {"graph_degree": 64, "complexity": 100, "filter_complexity": 100, "alpha": 1.2}
+LIBRARY_BUILD = ("graph_degree", "complexity", "filter_complexity", "alpha")
 DISTANCES = ("auto", "l2", "mips", "cosine")
 
 
@@ -57,19 +58,23 @@ class DiskANNFiltered(IsolatedMethod):
         "query, eq/contains on the build's label_attribute"
     )
 
+    build_parameters = {
+        "label_attribute": Param(str, "", "attribute(s) whose values become labels, comma-separated"),
+        "distance": Param(
+            str, "auto", "diskannpy distance (auto: l2, exact for unit vectors)", choices=DISTANCES
+        ),
+        "graph_degree": Param(int, 64, "R: maximum out-degree", minimum=1),
+        "complexity": Param(int, 100, "L: candidate list size while building", minimum=1),
+        "filter_complexity": Param(int, 100, "candidate list size of the filtered build", minimum=1),
+        "alpha": Param(float, 1.2, "robust-prune slack", minimum=1),
+    }
+    search_parameters = {"complexity": Param(int, 64, "L: candidate list size while searching", minimum=1)}
+
     def __init__(self, metric: str, threads: int = 1, **build_params: Any) -> None:
         super().__init__(metric, threads, **build_params)
-        unknown = set(build_params) - {*DEFAULT_BUILD, "label_attribute", "distance"}
-        if unknown:
-            raise ConfigError(
-                f"diskann_filtered: unknown build parameters {sorted(unknown)}; expected "
-                f"label_attribute, distance and {sorted(DEFAULT_BUILD)}"
-            )
-        self.label_attributes = _attribute_names(build_params.get("label_attribute"))
-        self.distance = str(build_params.get("distance", "auto"))
-        if self.distance not in DISTANCES:
-            raise ConfigError(f"diskann_filtered: distance {self.distance!r} not in {DISTANCES}")
-        self.params = {k: build_params.get(k, v) for k, v in DEFAULT_BUILD.items()}
+        self.label_attributes = _attribute_names(self.build_params["label_attribute"])
+        self.distance = self.build_params["distance"]
+        self.params = {k: self.build_params[k] for k in LIBRARY_BUILD}
         self._labels: list[LabelEncoding] | None = None
         self._stats: dict[str, float] = {}
         self._index_bytes = 0
@@ -108,11 +113,15 @@ class DiskANNFiltered(IsolatedMethod):
             "label_count": float(sum(e.label_count for e in self._labels)),
         }
 
-    def search(self, queries: np.ndarray, filters: FilterBatch, k: int, **search_params: Any) -> np.ndarray:
+    def prepare_filters(self, filters: FilterBatch) -> np.ndarray:
+        """(label attribute index, label token) per query, translated once per predicate."""
         if self._labels is None:
             raise MethodError("diskann_filtered: search before build")
-        complexity = int(search_params.get("complexity", 64))
-        routes = np.array([self._route(p) for p in filters.predicates], dtype=np.int32).reshape(-1, 2)
+        routes = np.array([self._route(p) for p in filters.distinct], dtype=np.int32).reshape(-1, 2)
+        return routes[filters.set_of_query]
+
+    def search(self, queries: np.ndarray, filters: np.ndarray, k: int, complexity: int) -> np.ndarray:
+        routes = filters
         workdir = self.worker.workdir
         np.save(workdir / "queries.npy", np.ascontiguousarray(queries, dtype=np.float32))
         np.save(workdir / "query_groups.npy", routes[:, 0])

@@ -1,12 +1,16 @@
-"""Shared pieces of the faiss methods: metric mapping, threads, index size."""
+"""Shared pieces of the faiss methods: metric mapping, threads, index size, selector search."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from fanns_bench.errors import MethodError
+from fanns_bench.methods.base import FilterBatch
+from fanns_bench.methods.common.id_sets import IdSets, id_sets
 
 
 def faiss_metric(metric: str) -> Any:
@@ -36,21 +40,33 @@ def as_float32(matrix: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(matrix, dtype=np.float32)
 
 
-def selector_search(index: Any, queries: np.ndarray, filters: Any, k: int, make_params: Any) -> np.ndarray:
-    """Search query by query, each with an `IDSelectorBitmap` of its own matches.
+@dataclass(frozen=True)
+class Selectors:
+    """One `IDSelectorBitmap` per distinct id set (the bitmaps they point into kept alive)."""
 
-    faiss applies one selector to a whole batch, so queries sharing a predicate are
-    grouped into one call; the rest go one by one.
-    """
+    sets: IdSets
+    bitmaps: np.ndarray
+    selectors: list[Any]
+
+
+def bitmap_selectors(filters: FilterBatch) -> Selectors:
+    """The batch's id sets as packed bitmaps and faiss selectors over them."""
     import faiss
 
+    sets = id_sets(filters)
+    bitmaps = sets.bitmaps()
+    selectors = [faiss.IDSelectorBitmap(sets.num_items, faiss.swig_ptr(row)) for row in bitmaps]
+    return Selectors(sets, bitmaps, selectors)
+
+
+def selector_search(
+    index: Any, queries: np.ndarray, filters: Selectors, k: int, make_params: Callable[[Any], Any]
+) -> np.ndarray:
+    """Search each group of queries sharing a filter with that filter's selector (faiss
+    applies one selector to a whole batch); unfiltered queries get no selector."""
     out = np.full((len(queries), k), -1, dtype=np.int64)
-    groups: dict[int, list[int]] = {}
-    for i, ids in enumerate(filters.match_ids):
-        groups.setdefault(id(ids), []).append(i)
-    for rows in groups.values():
-        bitmap = filters.bitmap(rows[0])
-        selector = faiss.IDSelectorBitmap(filters.num_items, faiss.swig_ptr(bitmap))
+    for set_index, rows in filters.sets.queries_by_set().items():
+        selector = None if set_index < 0 else filters.selectors[set_index]
         _, found = index.search(queries[rows], k, params=make_params(selector))
         out[rows] = found
     return out

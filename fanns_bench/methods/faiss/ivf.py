@@ -1,30 +1,36 @@
-"""faiss IVF-Flat with an `IDSelectorBitmap` per query (filtering inside the probed lists)."""
+"""faiss IVF-Flat with an `IDSelectorBitmap` per filter (filtering inside the probed lists)."""
 
 from __future__ import annotations
-
-from typing import Any
 
 import numpy as np
 
 from fanns_bench.data.dataset import Dataset
 from fanns_bench.methods.base import ANY_FILTER, FilterBatch, Method
 from fanns_bench.methods.faiss.common import (
+    Selectors,
     as_float32,
+    bitmap_selectors,
     faiss_metric,
     index_bytes,
     selector_search,
     set_threads,
 )
+from fanns_bench.methods.params import Param
 
 
 class FaissIVF(Method):
     """`IndexIVFFlat` searched with `SearchParametersIVF(nprobe, sel=IDSelectorBitmap)`.
 
-    `nlist` defaults to about 4 * sqrt(N) when not given (capped by N / 39, faiss's
-    minimum of 39 training points per centroid).
+    `nlist` 0 means about 4 * sqrt(N); it is capped by N / 39 (faiss's minimum of 39
+    training points per centroid).
     """
 
     name = "faiss_ivf"
+    build_parameters = {
+        "nlist": Param(int, 0, "inverted lists (0: about 4 sqrt(N))", minimum=0),
+        "seed": Param(int, 1234, "k-means seed"),
+    }
+    search_parameters = {"nprobe": Param(int, 16, "lists probed per query (capped at nlist)", minimum=1)}
     capabilities = ANY_FILTER
     requires = ("faiss",)
     description = "faiss IVF-Flat, filtered in the probed lists by an IDSelectorBitmap"
@@ -34,21 +40,23 @@ class FaissIVF(Method):
 
         set_threads(self.threads)
         vectors = as_float32(dataset.vectors)
-        default_nlist = int(4 * np.sqrt(len(vectors)))
-        nlist = int(self.build_params.get("nlist") or default_nlist)
+        nlist = self.build_params["nlist"] or int(4 * np.sqrt(len(vectors)))
         nlist = max(1, min(nlist, len(vectors) // 39))
         quantizer = faiss.IndexFlat(dataset.dimension, faiss_metric(self.metric))
         self.index = faiss.IndexIVFFlat(quantizer, dataset.dimension, nlist, faiss_metric(self.metric))
-        self.index.cp.seed = int(self.build_params.get("seed", 1234))
+        self.index.cp.seed = self.build_params["seed"]
         self.index.train(vectors)
         self.index.add(vectors)
         self.nlist = nlist
 
-    def search(self, queries: np.ndarray, filters: FilterBatch, k: int, **search_params: Any) -> np.ndarray:
+    def prepare_filters(self, filters: FilterBatch) -> Selectors:
+        return bitmap_selectors(filters)
+
+    def search(self, queries: np.ndarray, filters: Selectors, k: int, nprobe: int) -> np.ndarray:
         import faiss
 
         set_threads(self.threads)
-        nprobe = min(int(search_params.get("nprobe", 16)), self.nlist)
+        nprobe = min(nprobe, self.nlist)
         return selector_search(
             self.index,
             as_float32(queries),
@@ -58,4 +66,5 @@ class FaissIVF(Method):
         )
 
     def memory_bytes(self) -> int:
+        """Serialised faiss index size (vectors + centroids + lists)."""
         return index_bytes(self.index)

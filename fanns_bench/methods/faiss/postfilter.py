@@ -1,52 +1,63 @@
-"""Post-filtering over faiss HNSW: search unfiltered for k / selectivity candidates, keep matches."""
+"""Post-filtering over faiss HNSW: unfiltered candidates, kept when they match, fetched by
+doubling rounds (fanns_bench/methods/common/postfilter.py, shared by every post-filter method)."""
 
 from __future__ import annotations
-
-from typing import Any
 
 import numpy as np
 
 from fanns_bench.data.dataset import Dataset
-from fanns_bench.methods.base import ANY_FILTER, FilterBatch, Method, pad_results
+from fanns_bench.methods.base import ANY_FILTER, FilterBatch, Method
+from fanns_bench.methods.common.id_sets import IdSets, id_sets
+from fanns_bench.methods.common.postfilter import POSTFILTER_PARAMETERS, postfilter_search
 from fanns_bench.methods.faiss.common import as_float32, index_bytes, set_threads
-from fanns_bench.methods.faiss.hnsw import build_hnsw_flat
+from fanns_bench.methods.faiss.hnsw import EF_SEARCH, HNSW_BUILD, build_hnsw_flat
 
 
 class FaissHNSWPostfilter(Method):
-    """Unfiltered HNSW search for `ceil(oversample * k / selectivity)` candidates (capped at
-    `max_candidates`), then the first k that satisfy the filter. Returns fewer than k
-    when the candidates hold fewer matches: that is the strategy's real recall cost.
-    """
+    """Unfiltered HNSW search for candidates (efSearch raised to the candidate count), then the
+    first k that satisfy the filter. Never told the selectivity."""
 
     name = "faiss_hnsw_postfilter"
+    build_parameters = HNSW_BUILD
+    search_parameters = {"efSearch": EF_SEARCH, **POSTFILTER_PARAMETERS}
     capabilities = ANY_FILTER
     requires = ("faiss",)
-    description = "post-filter: unfiltered faiss HNSW with oversampling k/selectivity, capped"
+    description = "post-filter: unfiltered faiss HNSW, candidates doubled until k match (capped)"
 
     def build(self, dataset: Dataset) -> None:
         self.index = build_hnsw_flat(dataset, self.metric, self.threads, self.build_params)
-        self.count = dataset.count
+        self._candidates = 0.0
 
-    def search(self, queries: np.ndarray, filters: FilterBatch, k: int, **search_params: Any) -> np.ndarray:
+    def prepare_filters(self, filters: FilterBatch) -> IdSets:
+        return id_sets(filters)
+
+    def search(
+        self,
+        queries: np.ndarray,
+        filters: IdSets,
+        k: int,
+        efSearch: int,
+        oversample: float,
+        max_candidates: int,
+    ) -> np.ndarray:
         import faiss
 
         set_threads(self.threads)
-        oversample = float(search_params.get("oversample", 1.0))
-        cap = int(search_params.get("max_candidates", 4096))
-        ef = int(search_params.get("efSearch", 64))
-        queries = as_float32(queries)
-        counts = np.array([max(1, len(ids)) for ids in filters.match_ids])
-        wanted = np.minimum(np.ceil(oversample * k * self.count / counts).astype(int), cap)
-        wanted = np.maximum(np.minimum(wanted, self.count), k)
-        rows: list[np.ndarray] = [np.empty(0, np.int64)] * len(queries)
-        for n_candidates in np.unique(wanted):
-            group = np.flatnonzero(wanted == n_candidates)
-            params = faiss.SearchParametersHNSW(efSearch=max(ef, int(n_candidates)))
-            _, found = self.index.search(queries[group], int(n_candidates), params=params)
-            for row, candidates in zip(group, found, strict=True):
-                keep = candidates[candidates >= 0]
-                rows[row] = keep[np.isin(keep, filters.match_ids[row])][:k]
-        return pad_results(rows, k)
+
+        def unfiltered(batch: np.ndarray, n: int) -> np.ndarray:
+            params = faiss.SearchParametersHNSW(efSearch=max(efSearch, n))
+            return self.index.search(batch, n, params=params)[1]
+
+        ids, fetched = postfilter_search(
+            unfiltered, as_float32(queries), filters, k, oversample, max_candidates
+        )
+        self._candidates = fetched / max(1, len(queries))
+        return ids
 
     def memory_bytes(self) -> int:
+        """Serialised faiss index size (vectors + graph)."""
         return index_bytes(self.index)
+
+    def stats(self) -> dict[str, float]:
+        """`candidates`: mean unfiltered candidates fetched per query in the last search."""
+        return {"candidates": self._candidates}

@@ -8,7 +8,8 @@ import numpy as np
 
 from fanns_bench.data.dataset import Dataset
 from fanns_bench.methods.base import ANY_FILTER, FilterBatch, Method, pad_results
-from fanns_bench.methods.common.membership import membership_test
+from fanns_bench.methods.common.membership import MembershipTests, membership_tests
+from fanns_bench.methods.params import Param
 
 SPACES = {"ip": "ip", "l2": "l2"}
 ADD_CHUNK = 100_000
@@ -17,7 +18,6 @@ ADD_CHUNK = 100_000
 class HnswlibFilter(Method):
     """HNSW (hnswlib) searched with a per-query Python filter callback.
 
-    Build params: `M` (graph degree), `ef_construction`. Search params: `ef`.
     The callback holds the GIL, so filtered queries run on one thread (several threads
     make it 8-15x slower); the build and unfiltered queries use `threads`.
     """
@@ -31,10 +31,16 @@ class HnswlibFilter(Method):
         "(the Python callback holds the GIL)"
     )
 
-    def __init__(self, metric: str, threads: int = 1, M: int = 32, ef_construction: int = 100) -> None:
-        super().__init__(metric, threads, M=M, ef_construction=ef_construction)
-        self.M = M
-        self.ef_construction = ef_construction
+    build_parameters = {
+        "M": Param(int, 32, "graph degree (level 0 holds 2M links)", minimum=2),
+        "ef_construction": Param(int, 100, "candidate list size while inserting", minimum=1),
+        "seed": Param(int, 0, "random seed of the level assignment"),
+    }
+    search_parameters = {"ef": Param(int, 64, "candidate list size (raised to k when smaller)", minimum=1)}
+
+    def __init__(self, metric: str, threads: int = 1, **build_params: Any) -> None:
+        super().__init__(metric, threads, **build_params)
+        self.M = self.build_params["M"]
         self._index: Any = None
 
     def build(self, dataset: Dataset) -> None:
@@ -44,23 +50,28 @@ class HnswlibFilter(Method):
         self._dimension, self._count = dimension, count
         self._index = hnswlib.Index(space=SPACES[self.metric], dim=dimension)
         self._index.init_index(
-            max_elements=count, M=self.M, ef_construction=self.ef_construction, random_seed=0
+            max_elements=count,
+            M=self.M,
+            ef_construction=self.build_params["ef_construction"],
+            random_seed=self.build_params["seed"],
         )
         for start in range(0, count, ADD_CHUNK):
             block = np.asarray(dataset.vectors[start : start + ADD_CHUNK], dtype=np.float32)
             labels = np.arange(start, start + len(block), dtype=np.int64)
             self._index.add_items(block, labels, num_threads=self.threads)
 
-    def search(self, queries: np.ndarray, filters: FilterBatch, k: int, ef: int = 64) -> np.ndarray:
+    def prepare_filters(self, filters: FilterBatch) -> MembershipTests:
+        return membership_tests(filters)
+
+    def search(self, queries: np.ndarray, filters: MembershipTests, k: int, ef: int) -> np.ndarray:
         self._index.set_ef(max(ef, k))
         out = np.full((len(queries), k), -1, dtype=np.int64)
-        for predicate, rows in _group_by_predicate(filters.predicates).items():
-            ids = filters.match_ids[rows[0]]
-            if predicate is None:
+        for set_index, rows in filters.sets.queries_by_set().items():
+            if set_index < 0:
                 out[rows] = self._knn(queries[rows], k, None, self.threads)
-            elif len(ids):
-                test = membership_test(ids, filters.num_items)
-                out[rows] = self._knn(queries[rows], min(k, len(ids)), test, 1, k)
+            elif filters.sizes[set_index]:
+                test = filters.tests[set_index]
+                out[rows] = self._knn(queries[rows], min(k, filters.sizes[set_index]), test, 1, k)
         return out
 
     def _knn(self, block: np.ndarray, k: int, test: Any, threads: int, width: int = 0) -> np.ndarray:
@@ -95,11 +106,3 @@ class HnswlibFilter(Method):
 
     def stats(self) -> dict[str, float]:
         return {"filtered_search_threads": 1.0}
-
-
-def _group_by_predicate(predicates: list) -> dict[Any, list[int]]:
-    """Query rows sharing one predicate, so each group is one library call."""
-    groups: dict[Any, list[int]] = {}
-    for row, predicate in enumerate(predicates):
-        groups.setdefault(predicate, []).append(row)
-    return groups

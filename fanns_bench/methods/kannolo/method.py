@@ -14,16 +14,14 @@ import numpy as np
 
 from fanns_bench.data.dataset import Dataset
 from fanns_bench.methods.base import ANY_FILTER, FilterBatch, Method, pad_results
-from fanns_bench.methods.common.membership import membership_test
+from fanns_bench.methods.common.membership import MembershipTests, membership_tests
+from fanns_bench.methods.params import Param
 
 METRICS = {"ip": "ip", "l2": "l2"}
 
 
 class KannoloACORN1(Method):
-    """ACORN-1 on kannolo's HNSW: neighbours of filtered-out nodes are expanded at query time.
-
-    Build params: `m`, `ef_construction`. Search params: `ef_search`.
-    """
+    """ACORN-1 on kannolo's HNSW: neighbours of filtered-out nodes are expanded at query time."""
 
     name = "kannolo_acorn1"
     capabilities = ANY_FILTER
@@ -32,8 +30,14 @@ class KannoloACORN1(Method):
     threading = "single"
     description = "kannolo HNSW + ACORN-1 (search_filtered): Python predicate, one query per call"
 
-    def __init__(self, metric: str, threads: int = 1, m: int = 32, ef_construction: int = 100) -> None:
-        super().__init__(metric, threads, m=m, ef_construction=ef_construction)
+    build_parameters = {
+        "m": Param(int, 32, "graph degree", minimum=2),
+        "ef_construction": Param(int, 100, "candidate list size while inserting", minimum=1),
+    }
+    search_parameters = {"ef_search": Param(int, 64, "candidate list size (raised to k)", minimum=1)}
+
+    def __init__(self, metric: str, threads: int = 1, **build_params: Any) -> None:
+        super().__init__(metric, threads, **build_params)
         self._index: Any = None
 
     def build(self, dataset: Dataset) -> None:
@@ -48,18 +52,18 @@ class KannoloACORN1(Method):
             metric=METRICS[self.metric],
         )
 
-    def search(self, queries: np.ndarray, filters: FilterBatch, k: int, ef_search: int = 64) -> np.ndarray:
+    def prepare_filters(self, filters: FilterBatch) -> MembershipTests:
+        return membership_tests(filters)
+
+    def search(self, queries: np.ndarray, filters: MembershipTests, k: int, ef_search: int) -> np.ndarray:
         ef_search = max(ef_search, k)
-        tests: dict[Any, Any] = {}
         rows = []
-        for i, (query, predicate) in enumerate(zip(queries, filters.predicates, strict=True)):
+        for query, set_index in zip(queries, filters.sets.rows, strict=True):
             query = np.ascontiguousarray(query, dtype=np.float32)
-            if predicate is None:
+            if set_index < 0:
                 _, ids = self._index.search(query, k, ef_search=ef_search)
             else:
-                if predicate not in tests:
-                    tests[predicate] = membership_test(filters.match_ids[i], filters.num_items)
-                _, ids = self._filtered(query, k, tests[predicate], ef_search)
+                _, ids = self._filtered(query, k, filters.tests[set_index], ef_search)
             rows.append(ids[ids >= 0])
         return pad_results(rows, k)
 
@@ -72,10 +76,7 @@ class KannoloACORN1(Method):
 
 
 class KannoloACORNGamma(KannoloACORN1):
-    """ACORN-γ: two-hop neighbour lists of up to γ·M entries precomputed at build time.
-
-    Build params: `m`, `ef_construction`, `gamma`. Search params: `ef_search`.
-    """
+    """ACORN-γ: two-hop neighbour lists of up to γ·M entries precomputed at build time."""
 
     name = "kannolo_acorn_gamma"
     description = (
@@ -83,11 +84,10 @@ class KannoloACORNGamma(KannoloACORN1):
         "Python predicate, one query per call"
     )
 
-    def __init__(
-        self, metric: str, threads: int = 1, m: int = 32, ef_construction: int = 100, gamma: int = 4
-    ) -> None:
-        Method.__init__(self, metric, threads, m=m, ef_construction=ef_construction, gamma=gamma)
-        self._index = None
+    build_parameters = {
+        **KannoloACORN1.build_parameters,
+        "gamma": Param(int, 4, "neighbour list expansion factor (lists of up to gamma * m)", minimum=1),
+    }
 
     def build(self, dataset: Dataset) -> None:
         super().build(dataset)

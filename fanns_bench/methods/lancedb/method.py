@@ -20,12 +20,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from fanns_bench.data.dataset import Dataset
-from fanns_bench.errors import ConfigError, MethodError
+from fanns_bench.errors import MethodError
 from fanns_bench.filters.evaluate import CATEGORICAL, SET
 from fanns_bench.methods.base import ANY_FILTER, FilterBatch, Method
 from fanns_bench.methods.common.disk import directory_bytes
 from fanns_bench.methods.common.values import plain_column, plain_type, value_types
 from fanns_bench.methods.lancedb.sql import to_lance_where
+from fanns_bench.methods.params import Param
 
 ID, VECTOR = "fanns_id", "fanns_vector"
 DISTANCES = {"ip": "dot", "l2": "l2"}
@@ -35,13 +36,7 @@ WRITE_CHUNK = 65_536
 
 
 class LanceDB(Method):
-    """LanceDB vector search with an SQL `where(..., prefilter=True)`.
-
-    Build params: `index_type` (IVF_HNSW_SQ, IVF_HNSW_FLAT, IVF_FLAT), `num_partitions`
-    (IVF lists) or `target_partition_size` (items per list; both `None` = Lance's
-    default), `m`, `ef_construction` (HNSW types).
-    Search params: `ef` (HNSW types), `nprobes`, `refine_factor` (`None` = off).
-    """
+    """LanceDB vector search with an SQL `where(..., prefilter=True)`."""
 
     name = "lancedb"
     capabilities = ANY_FILTER
@@ -50,27 +45,21 @@ class LanceDB(Method):
     threading = "threads"
     description = "LanceDB vector index + scalar indexes, SQL where(prefilter=True)"
 
-    def __init__(
-        self,
-        metric: str,
-        threads: int = 1,
-        index_type: str = "IVF_HNSW_SQ",
-        num_partitions: int | None = None,
-        target_partition_size: int | None = None,
-        m: int = 16,
-        ef_construction: int = 100,
-    ) -> None:
-        if index_type not in INDEX_TYPES:
-            raise ConfigError(f"lancedb: index_type {index_type!r} is not one of {INDEX_TYPES}")
-        super().__init__(
-            metric,
-            threads,
-            index_type=index_type,
-            num_partitions=num_partitions,
-            target_partition_size=target_partition_size,
-            m=m,
-            ef_construction=ef_construction,
-        )
+    build_parameters = {
+        "index_type": Param(str, "IVF_HNSW_SQ", "vector index type", choices=INDEX_TYPES),
+        "num_partitions": Param(int, 0, "IVF lists (0: Lance's default)", minimum=0),
+        "target_partition_size": Param(int, 0, "items per IVF list (0: Lance's default)", minimum=0),
+        "m": Param(int, 16, "HNSW graph degree (HNSW types)", minimum=2),
+        "ef_construction": Param(int, 100, "HNSW candidate list size while inserting", minimum=1),
+    }
+    search_parameters = {
+        "ef": Param(int, 64, "HNSW candidate list size (HNSW types; raised to k)", minimum=1),
+        "nprobes": Param(int, 1, "IVF lists probed", minimum=1),
+        "refine_factor": Param(int, 0, "re-rank refine_factor * k candidates exactly (0: off)", minimum=0),
+    }
+
+    def __init__(self, metric: str, threads: int = 1, **build_params: Any) -> None:
+        super().__init__(metric, threads, **build_params)
         self._directory: Path | None = None
         self._table: Any = None
 
@@ -105,8 +94,8 @@ class LanceDB(Method):
         params = self.build_params
         common = {
             "distance_type": DISTANCES[self.metric],
-            "num_partitions": params["num_partitions"],
-            "target_partition_size": params["target_partition_size"],
+            "num_partitions": params["num_partitions"] or None,
+            "target_partition_size": params["target_partition_size"] or None,
         }
         if params["index_type"] == "IVF_FLAT":
             return index.IvfFlat(**common)
@@ -115,34 +104,36 @@ class LanceDB(Method):
             return index.IvfHnswSq(**common, **hnsw)
         return index.IvfHnswFlat(**common, **hnsw)
 
+    def prepare_filters(self, filters: FilterBatch) -> tuple[list[str | None], np.ndarray]:
+        """One SQL filter per distinct predicate (`None`: unfiltered) and each query's filter."""
+        wheres = [
+            None if p is None else to_lance_where(p, self._types, self._nullable) for p in filters.distinct
+        ]
+        return wheres, filters.set_of_query
+
     def search(
         self,
         queries: np.ndarray,
-        filters: FilterBatch,
+        filters: tuple[list[str | None], np.ndarray],
         k: int,
-        ef: int = 64,
-        nprobes: int = 1,
-        refine_factor: int | None = None,
-        **params: Any,
+        ef: int,
+        nprobes: int,
+        refine_factor: int,
     ) -> np.ndarray:
-        if params:
-            raise MethodError(f"lancedb: unknown search params {sorted(params)}")
+        wheres, set_of_query = filters
         out = np.full((len(queries), k), -1, dtype=np.int64)
-        groups: dict[Any, list[int]] = {}
-        for row, predicate in enumerate(filters.predicates):
-            groups.setdefault(predicate, []).append(row)
-        for predicate, rows in groups.items():
+        for set_index, where in enumerate(wheres):
+            rows = np.flatnonzero(set_of_query == set_index)
             query = self._table.search(queries[rows], vector_column_name=VECTOR)
             query = query.distance_type(DISTANCES[self.metric]).limit(k).nprobes(nprobes)
             if self.build_params["index_type"] != "IVF_FLAT":
                 query = query.ef(max(ef, k))
             if refine_factor:
                 query = query.refine_factor(refine_factor)
-            if predicate is not None:
-                where = to_lance_where(predicate, self._types, self._nullable)
+            if where is not None:
                 query = query.where(where, prefilter=True)
             result = query.select([ID, "_distance"]).to_arrow()
-            _scatter(out, rows, result, k)
+            _scatter(out, list(rows), result, k)
         return out
 
     def stats(self) -> dict[str, float]:

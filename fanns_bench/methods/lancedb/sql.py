@@ -38,7 +38,71 @@ from fanns_bench.filters.predicates import (
     Range,
     leaves,
 )
+from fanns_bench.filters.visitor import PredicateVisitor
 from fanns_bench.methods.common.values import plain_value
+
+
+class LanceWhere(PredicateVisitor[str]):
+    """Predicate -> Lance SQL filter text, leaf by leaf.
+
+    `types` maps each attribute to the type of one of its values (`values.value_types`);
+    `nullable` names the attributes that hold nulls.
+    """
+
+    target = "Lance SQL"
+
+    def __init__(self, types: dict[str, pa.DataType], nullable: frozenset[str] = frozenset()) -> None:
+        self.types, self.nullable = types, nullable
+
+    def visit_and(self, predicate: And) -> str:
+        return " AND ".join(f"({self.visit(c)})" for c in predicate.children)
+
+    def visit_or(self, predicate: Or) -> str:
+        return " OR ".join(f"({self.visit(c)})" for c in predicate.children)
+
+    def visit_not(self, predicate: Not) -> str:
+        inner = self.visit(predicate.child)
+        if any(leaf.attr in self.nullable for leaf in leaves(predicate.child)):
+            return f"({inner}) IS NOT TRUE"
+        return f"NOT ({inner})"
+
+    def visit_eq(self, predicate: Eq) -> str:
+        column, arrow_type = self._column(predicate.attr)
+        return f"{column} = {literal(predicate.value, arrow_type)}"
+
+    def visit_in(self, predicate: In) -> str:
+        column, arrow_type = self._column(predicate.attr)
+        return f"{column} IN ({_literals(predicate.values, arrow_type)})" if predicate.values else "FALSE"
+
+    def visit_range(self, predicate: Range) -> str:
+        column, arrow_type = self._column(predicate.attr)
+        sides = [
+            f"{column} {op} {literal(bound, arrow_type)}"
+            for op, bound in ((">=", predicate.low), ("<=", predicate.high))
+            if bound is not None
+        ]
+        return " AND ".join(sides) or "TRUE"
+
+    def visit_contains(self, predicate: Contains) -> str:
+        column, arrow_type = self._column(predicate.attr)
+        return f"array_has({column}, {literal(predicate.value, arrow_type)})"
+
+    def visit_contains_any(self, predicate: ContainsAny) -> str:
+        column, arrow_type = self._column(predicate.attr)
+        if not predicate.values:
+            return "FALSE"
+        return f"array_has_any({column}, [{_literals(predicate.values, arrow_type)}])"
+
+    def visit_contains_all(self, predicate: ContainsAll) -> str:
+        column, arrow_type = self._column(predicate.attr)
+        if not predicate.values:
+            return "TRUE"
+        return f"array_has_all({column}, [{_literals(predicate.values, arrow_type)}])"
+
+    def _column(self, attr: str) -> tuple[str, pa.DataType]:
+        if attr not in self.types:
+            raise WorkloadError(f"predicate names unknown attribute {attr!r}; known: {sorted(self.types)}")
+        return quote_name(attr), self.types[attr]
 
 
 def to_lance_where(
@@ -46,42 +110,8 @@ def to_lance_where(
     types: dict[str, pa.DataType],
     nullable: frozenset[str] = frozenset(),
 ) -> str:
-    """The Lance SQL filter equivalent of `predicate`.
-
-    `types` maps each attribute to the type of one of its values (`values.value_types`);
-    `nullable` names the attributes that hold nulls.
-    """
-    if isinstance(predicate, And | Or):
-        joiner = f" {predicate.op.upper()} "
-        return joiner.join(f"({to_lance_where(c, types, nullable)})" for c in predicate.children)
-    if isinstance(predicate, Not):
-        inner = to_lance_where(predicate.child, types, nullable)
-        if any(leaf.attr in nullable for leaf in leaves(predicate.child)):
-            return f"({inner}) IS NOT TRUE"
-        return f"NOT ({inner})"
-    if predicate.attr not in types:
-        raise WorkloadError(f"predicate names unknown attribute {predicate.attr!r}; known: {sorted(types)}")
-    column, arrow_type = quote_name(predicate.attr), types[predicate.attr]
-    if isinstance(predicate, Eq):
-        return f"{column} = {literal(predicate.value, arrow_type)}"
-    if isinstance(predicate, In | ContainsAny | ContainsAll) and not predicate.values:
-        return "TRUE" if isinstance(predicate, ContainsAll) else "FALSE"
-    if isinstance(predicate, In):
-        return f"{column} IN ({_literals(predicate.values, arrow_type)})"
-    if isinstance(predicate, Range):
-        sides = [
-            f"{column} {op} {literal(bound, arrow_type)}"
-            for op, bound in ((">=", predicate.low), ("<=", predicate.high))
-            if bound is not None
-        ]
-        return " AND ".join(sides) or "TRUE"
-    if isinstance(predicate, Contains):
-        return f"array_has({column}, {literal(predicate.value, arrow_type)})"
-    if isinstance(predicate, ContainsAny):
-        return f"array_has_any({column}, [{_literals(predicate.values, arrow_type)}])"
-    if isinstance(predicate, ContainsAll):
-        return f"array_has_all({column}, [{_literals(predicate.values, arrow_type)}])"
-    raise WorkloadError(f"predicate {predicate!r} has no Lance SQL translation")
+    """The Lance SQL filter equivalent of `predicate`."""
+    return LanceWhere(types, nullable).visit(predicate)
 
 
 def quote_name(name: str) -> str:

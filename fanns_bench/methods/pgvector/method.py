@@ -23,6 +23,7 @@ from fanns_bench.data.dataset import Dataset
 from fanns_bench.errors import ConfigError, MethodError
 from fanns_bench.filters.predicates import Predicate
 from fanns_bench.methods.base import ANY_FILTER, FilterBatch, Method, pad_results
+from fanns_bench.methods.params import Param
 from fanns_bench.methods.pgvector.schema import (
     ID_COLUMN,
     VECTOR_COLUMN,
@@ -34,14 +35,6 @@ from fanns_bench.methods.pgvector.server import PostgresServer
 TABLE = "items"
 OPERATORS = {"ip": ("<#>", "vector_ip_ops"), "l2": ("<->", "vector_l2_ops")}
 ITERATIVE_SCANS = ("off", "strict_order", "relaxed_order")
-BUILD_DEFAULTS = {
-    "m": 16,
-    "ef_construction": 64,
-    "attribute_indexes": True,
-    "shared_buffers_mb": None,
-    "maintenance_work_mem_mb": None,
-}
-SEARCH_DEFAULTS = {"ef_search": 40, "iterative_scan": "off", "max_scan_tuples": 20000}
 COPY_CHUNK_ROWS = 20000
 MB = 1 << 20
 
@@ -59,16 +52,24 @@ class PgVector(Method):
         "(own server per build, Unix socket)"
     )
 
+    build_parameters = {
+        "m": Param(int, 16, "HNSW graph degree", minimum=2, maximum=100),
+        "ef_construction": Param(int, 64, "HNSW candidate list size while inserting", minimum=4),
+        "attribute_indexes": Param(bool, True, "btree/GIN index on every attribute"),
+        "shared_buffers_mb": Param(int, 0, "server shared_buffers (0: 3x the data, clamped)", minimum=0),
+        "maintenance_work_mem_mb": Param(int, 0, "index build memory (0: sized to the graph)", minimum=0),
+    }
+    search_parameters = {
+        "ef_search": Param(int, 40, "hnsw.ef_search", minimum=1, maximum=1000),
+        "iterative_scan": Param(str, "off", "hnsw.iterative_scan", choices=ITERATIVE_SCANS),
+        "max_scan_tuples": Param(int, 20000, "hnsw.max_scan_tuples (iterative scans)", minimum=1),
+    }
+
     def __init__(self, metric: str, threads: int = 1, **build_params: Any) -> None:
         super().__init__(metric, threads, **build_params)
-        unknown = set(build_params) - set(BUILD_DEFAULTS)
-        if unknown:
-            raise ConfigError(
-                f"pgvector: unknown build parameters {sorted(unknown)}; expected {sorted(BUILD_DEFAULTS)}"
-            )
         if metric not in OPERATORS:
             raise ConfigError(f"pgvector: metric {metric!r} not in {sorted(OPERATORS)}")
-        self.params = {**BUILD_DEFAULTS, **build_params}
+        self.params = self.build_params
         self.server: PostgresServer | None = None
         self._connections: list[Any] = []
         self._columns: dict[str, ColumnSpec] = {}
@@ -96,14 +97,21 @@ class PgVector(Method):
             self.close()
             raise
 
-    def search(self, queries: np.ndarray, filters: FilterBatch, k: int, **search_params: Any) -> np.ndarray:
+    def prepare_filters(self, filters: FilterBatch) -> list[tuple[str, list[Any]]]:
+        """One SQL statement and its parameters per query (translated once per predicate)."""
+        statements = [self._statement(p) for p in filters.distinct]
+        return [statements[s] for s in filters.set_of_query]
+
+    def search(
+        self, queries: np.ndarray, filters: list[tuple[str, list[Any]]], k: int, **search_params: Any
+    ) -> np.ndarray:
         if not self._connections:
             raise MethodError("pgvector: search before build")
         settings = _search_settings(search_params)
         threads = max(1, int(self.threads))
         while len(self._connections) < threads:  # one connection per search thread
             self._connections.append(self._search_connection())
-        statements = [self._statement(p) for p in filters.predicates]
+        statements = filters
         queries = np.asarray(queries, dtype=np.float32)
         chunks = np.array_split(np.arange(len(queries)), threads)
         work = [
@@ -228,17 +236,8 @@ class PgVector(Method):
         return conn
 
 
-def _search_settings(search_params: dict[str, Any]) -> list[tuple[str, str]]:
-    unknown = set(search_params) - set(SEARCH_DEFAULTS)
-    if unknown:
-        raise ConfigError(
-            f"pgvector: unknown search parameters {sorted(unknown)}; expected {sorted(SEARCH_DEFAULTS)}"
-        )
-    params = {**SEARCH_DEFAULTS, **search_params}
-    if params["iterative_scan"] is False:  # YAML 1.1 reads a bare `off` as false
-        params["iterative_scan"] = "off"
-    if params["iterative_scan"] not in ITERATIVE_SCANS:
-        raise ConfigError(f"pgvector: iterative_scan {params['iterative_scan']!r} not in {ITERATIVE_SCANS}")
+def _search_settings(params: dict[str, Any]) -> list[tuple[str, str]]:
+    """The session settings of one search (parameters already checked by the declaration)."""
     return [
         ("hnsw.ef_search", str(int(params["ef_search"]))),
         ("hnsw.iterative_scan", str(params["iterative_scan"])),

@@ -42,63 +42,94 @@ from fanns_bench.filters.predicates import (
     Predicate,
     Range,
 )
+from fanns_bench.filters.visitor import PredicateVisitor
 from fanns_bench.methods.pgvector.schema import ColumnSpec
 
 ARRAY_OPS = (Contains, ContainsAll, ContainsAny)
+
+
+class PostgresWhere(PredicateVisitor[sql.Composable]):
+    """Predicate -> SQL condition, leaf by leaf; values collected in `params` in order."""
+
+    target = "PostgreSQL SQL"
+
+    def __init__(self, columns: Mapping[str, ColumnSpec]) -> None:
+        self.columns = columns
+        self.params: list[Any] = []
+
+    def _join(self, predicate: And | Or, joiner: str) -> sql.Composable:
+        parts = [self.visit(child) for child in predicate.children]
+        return sql.SQL("({})").format(sql.SQL(joiner).join(parts))
+
+    def visit_and(self, predicate: And) -> sql.Composable:
+        return self._join(predicate, " AND ")
+
+    def visit_or(self, predicate: Or) -> sql.Composable:
+        return self._join(predicate, " OR ")
+
+    def visit_not(self, predicate: Not) -> sql.Composable:
+        return sql.SQL("({}) IS NOT TRUE").format(self.visit(predicate.child))
+
+    def visit_eq(self, predicate: Eq) -> sql.Composable:
+        name, column = self._leaf(predicate)
+        self.params.append(_value(predicate.value, column))
+        return sql.SQL("{} = {}").format(name, _scalar(column))
+
+    def visit_in(self, predicate: In) -> sql.Composable:
+        name, column = self._leaf(predicate)
+        self.params.append([_value(v, column) for v in predicate.values])
+        return sql.SQL("{} = ANY({})").format(name, _array(column))
+
+    def visit_range(self, predicate: Range) -> sql.Composable:
+        name, column = self._leaf(predicate)
+        scalar = _scalar(column)
+        if predicate.low is not None and predicate.high is not None:
+            self.params.extend([_value(predicate.low, column), _value(predicate.high, column)])
+            return sql.SQL("{} BETWEEN {} AND {}").format(name, scalar, scalar)
+        if predicate.low is not None:
+            self.params.append(_value(predicate.low, column))
+            return sql.SQL("{} >= {}").format(name, scalar)
+        if predicate.high is not None:
+            self.params.append(_value(predicate.high, column))
+            return sql.SQL("{} <= {}").format(name, scalar)
+        return sql.SQL("TRUE")
+
+    def visit_contains(self, predicate: Contains) -> sql.Composable:
+        name, column = self._leaf(predicate)
+        self.params.append(_value(predicate.value, column))
+        return sql.SQL("{} @> ARRAY[{}]").format(name, _scalar(column))
+
+    def _array_operator(self, predicate: ContainsAll | ContainsAny, operator: str) -> sql.Composable:
+        name, column = self._leaf(predicate)
+        self.params.append([_value(v, column) for v in predicate.values])
+        return sql.SQL("{} " + operator + " {}").format(name, _array(column))
+
+    def visit_contains_all(self, predicate: ContainsAll) -> sql.Composable:
+        return self._array_operator(predicate, "@>")
+
+    def visit_contains_any(self, predicate: ContainsAny) -> sql.Composable:
+        return self._array_operator(predicate, "&&")
+
+    def _leaf(self, predicate: Predicate) -> tuple[sql.Identifier, ColumnSpec]:
+        column = _column(predicate, self.columns)
+        return sql.Identifier(column.attr), column
 
 
 def predicate_sql(
     predicate: Predicate, columns: Mapping[str, ColumnSpec]
 ) -> tuple[sql.Composable, list[Any]]:
     """The SQL condition for `predicate` and its parameters, in placeholder order."""
-    params: list[Any] = []
-    return _condition(predicate, columns, params), params
+    where = PostgresWhere(columns)
+    condition = where.visit(predicate)
+    return condition, where.params
 
 
-def _condition(predicate: Predicate, columns: Mapping[str, ColumnSpec], params: list[Any]) -> sql.Composable:
-    if isinstance(predicate, And | Or):
-        joiner = sql.SQL(" AND " if isinstance(predicate, And) else " OR ")
-        parts = [_condition(child, columns, params) for child in predicate.children]
-        return sql.SQL("({})").format(joiner.join(parts))
-    if isinstance(predicate, Not):
-        return sql.SQL("({}) IS NOT TRUE").format(_condition(predicate.child, columns, params))
-    column = _column(predicate, columns)
-    name = sql.Identifier(column.attr)
-    scalar = sql.SQL("%s::" + column.element_type)
-    array = sql.SQL("%s::" + column.element_type + "[]")
-    if isinstance(predicate, Eq):
-        params.append(_value(predicate.value, column))
-        return sql.SQL("{} = {}").format(name, scalar)
-    if isinstance(predicate, In):
-        params.append([_value(v, column) for v in predicate.values])
-        return sql.SQL("{} = ANY({})").format(name, array)
-    if isinstance(predicate, Range):
-        return _range(predicate, name, scalar, column, params)
-    if isinstance(predicate, Contains):
-        params.append(_value(predicate.value, column))
-        return sql.SQL("{} @> ARRAY[{}]").format(name, scalar)
-    params.append([_value(v, column) for v in predicate.values])
-    operator = "@>" if isinstance(predicate, ContainsAll) else "&&"
-    return sql.SQL("{} " + operator + " {}").format(name, array)
+def _scalar(column: ColumnSpec) -> sql.SQL:
+    return sql.SQL("%s::" + column.element_type)
 
 
-def _range(
-    predicate: Range,
-    name: sql.Identifier,
-    scalar: sql.SQL,
-    column: ColumnSpec,
-    params: list[Any],
-) -> sql.Composable:
-    if predicate.low is not None and predicate.high is not None:
-        params.extend([_value(predicate.low, column), _value(predicate.high, column)])
-        return sql.SQL("{} BETWEEN {} AND {}").format(name, scalar, scalar)
-    if predicate.low is not None:
-        params.append(_value(predicate.low, column))
-        return sql.SQL("{} >= {}").format(name, scalar)
-    if predicate.high is not None:
-        params.append(_value(predicate.high, column))
-        return sql.SQL("{} <= {}").format(name, scalar)
-    return sql.SQL("TRUE")
+def _array(column: ColumnSpec) -> sql.SQL:
+    return sql.SQL("%s::" + column.element_type + "[]")
 
 
 def _column(predicate: Predicate, columns: Mapping[str, ColumnSpec]) -> ColumnSpec:

@@ -22,6 +22,7 @@ from fanns_bench.errors import MethodError
 from fanns_bench.methods.base import ANY_FILTER, FilterBatch, Method, pad_results
 from fanns_bench.methods.common.disk import directory_bytes
 from fanns_bench.methods.common.values import plain_column, value_types
+from fanns_bench.methods.params import Param
 from fanns_bench.methods.qdrant.filters import to_qdrant_filter
 
 DISTANCES = {"ip": "Dot", "l2": "Euclid"}
@@ -32,10 +33,7 @@ QUERY_CHUNK = 1024
 class QdrantHNSW(Method):
     """Qdrant HNSW with payload indexes on every attribute; filtered search by its planner.
 
-    Build params: `m`, `ef_construct`, `payload_m` (links of the per-value payload
-    subgraphs; `None` = `m`), `full_scan_threshold_kb` (below this many KB of matching
-    vectors the planner scans exactly; Qdrant's default 10000), `segments` (target
-    segment count). Search params: `hnsw_ef`.
+    `full_scan_threshold_kb`: Qdrant's default 10000.
     """
 
     name = "qdrant_hnsw"
@@ -45,25 +43,19 @@ class QdrantHNSW(Method):
     threading = "threads"
     description = "Qdrant engine in-process (qdrant-edge-py): payload-indexed filterable HNSW"
 
-    def __init__(
-        self,
-        metric: str,
-        threads: int = 1,
-        m: int = 16,
-        ef_construct: int = 100,
-        payload_m: int | None = None,
-        full_scan_threshold_kb: int = 10_000,
-        segments: int = 1,
-    ) -> None:
-        super().__init__(
-            metric,
-            threads,
-            m=m,
-            ef_construct=ef_construct,
-            payload_m=payload_m,
-            full_scan_threshold_kb=full_scan_threshold_kb,
-            segments=segments,
-        )
+    build_parameters = {
+        "m": Param(int, 16, "HNSW graph degree", minimum=2),
+        "ef_construct": Param(int, 100, "candidate list size while inserting", minimum=1),
+        "payload_m": Param(int, 0, "links of the per-value payload subgraphs (0: m)", minimum=0),
+        "full_scan_threshold_kb": Param(
+            int, 10_000, "below this many KB of matching vectors the planner scans exactly", minimum=0
+        ),
+        "segments": Param(int, 1, "target segment count", minimum=1),
+    }
+    search_parameters = {"hnsw_ef": Param(int, 64, "candidate list size (raised to k)", minimum=1)}
+
+    def __init__(self, metric: str, threads: int = 1, **build_params: Any) -> None:
+        super().__init__(metric, threads, **build_params)
         self._directory: Path | None = None
         self._shard: Any = None
 
@@ -93,7 +85,7 @@ class QdrantHNSW(Method):
             ef_construct=params["ef_construct"],
             full_scan_threshold=params["full_scan_threshold_kb"],
             max_indexing_threads=self.threads,
-            payload_m=params["payload_m"],
+            payload_m=params["payload_m"] or None,
         )
         return qd.EdgeConfig(
             vectors=qd.EdgeVectorParams(
@@ -126,28 +118,29 @@ class QdrantHNSW(Method):
             ]
             self._shard.update(qd.UpdateOperation.upsert_points(points))
 
+    def prepare_filters(self, filters: FilterBatch) -> list[Any]:
+        """One translated Qdrant `Filter` per query (`None`: unfiltered), shared per predicate."""
+        translated = [None if p is None else to_qdrant_filter(p, self._types) for p in filters.distinct]
+        return [translated[s] for s in filters.set_of_query]
+
     def search(
-        self, queries: np.ndarray, filters: FilterBatch, k: int, hnsw_ef: int = 64, **params: Any
+        self, queries: np.ndarray, filters: list[Any], k: int, hnsw_ef: int, **params: Any
     ) -> np.ndarray:
         import qdrant_edge as qd
 
         self._apply_threads(qd)
         search_params = qd.SearchParams(hnsw_ef=max(hnsw_ef, k), acorn=self._acorn(qd, **params))
-        translated: dict[Any, Any] = {}
-        requests = []
-        for query, predicate in zip(queries, filters.predicates, strict=True):
-            if predicate is not None and predicate not in translated:
-                translated[predicate] = to_qdrant_filter(predicate, self._types)
-            requests.append(
-                qd.QueryRequest(
-                    limit=k,
-                    query=qd.Query.Nearest(query.tolist()),
-                    filter=translated.get(predicate),
-                    params=search_params,
-                    with_payload=False,
-                    with_vector=False,
-                )
+        requests = [
+            qd.QueryRequest(
+                limit=k,
+                query=qd.Query.Nearest(query.tolist()),
+                filter=condition,
+                params=search_params,
+                with_payload=False,
+                with_vector=False,
             )
+            for query, condition in zip(queries, filters, strict=True)
+        ]
         rows: list[list[int]] = []
         for start in range(0, len(requests), QUERY_CHUNK):
             batch = qd.QueryBatchRequest(requests[start : start + QUERY_CHUNK])
@@ -163,8 +156,6 @@ class QdrantHNSW(Method):
         self._search_threads = self.threads
 
     def _acorn(self, qd: Any, **params: Any) -> Any:
-        if params:
-            raise MethodError(f"{self.name}: unknown search params {sorted(params)}")
         return None
 
     def memory_bytes(self) -> int:
@@ -183,16 +174,24 @@ class QdrantHNSW(Method):
 class QdrantACORN(QdrantHNSW):
     """Qdrant's ACORN mode on the same index (`SearchParams(acorn=AcornSearchParams(...))`).
 
-    Extra search param `acorn_max_selectivity`: ACORN is used for filters whose
-    estimated selectivity is at most this (Qdrant's default 0.4; 1.0 = always).
+    `acorn_max_selectivity`: Qdrant's default 0.4; 1.0 = always.
     """
 
     name = "qdrant_acorn"
     description = "Qdrant engine in-process (qdrant-edge-py): filterable HNSW with ACORN search"
 
-    def _acorn(self, qd: Any, acorn_max_selectivity: float = 0.4, **params: Any) -> Any:
-        if params:
-            raise MethodError(f"{self.name}: unknown search params {sorted(params)}")
+    search_parameters = {
+        **QdrantHNSW.search_parameters,
+        "acorn_max_selectivity": Param(
+            float,
+            0.4,
+            "ACORN is used for filters of at most this estimated selectivity",
+            minimum=0,
+            maximum=1,
+        ),
+    }
+
+    def _acorn(self, qd: Any, acorn_max_selectivity: float) -> Any:
         return qd.AcornSearchParams(enable=True, max_selectivity=acorn_max_selectivity)
 
 

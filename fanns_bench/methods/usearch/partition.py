@@ -21,6 +21,7 @@ from fanns_bench.filters.evaluate import CATEGORICAL, ORDERED, SET
 from fanns_bench.filters.predicates import ContainsAny, In, Predicate
 from fanns_bench.methods.base import FilterBatch, Method
 from fanns_bench.methods.common.values import plain_column, plain_value, value_types
+from fanns_bench.methods.params import Param
 from fanns_bench.methods.usearch.common import METRICS, add_rows, as_batch, new_index
 
 SUPPORTED = {"eq": (CATEGORICAL, ORDERED), "in": (CATEGORICAL, ORDERED)}
@@ -28,12 +29,7 @@ SUPPORTED |= {"contains": (SET,), "contains_any": (SET,)}
 
 
 class UsearchPartition(Method):
-    """One usearch index per attribute value (per element for list attributes).
-
-    Build params: `connectivity`, `expansion_add`, `min_index_size` (smaller groups are
-    searched exactly), `attributes` (which to partition; `None` = all). Search
-    params: `ef` (expansion_search).
-    """
+    """One usearch index per attribute value (per element for list attributes)."""
 
     name = "usearch_partition"
     capabilities = frozenset({"eq", "in", "contains", "contains_any"})
@@ -42,25 +38,24 @@ class UsearchPartition(Method):
     threading = "threads"
     description = "usearch, one index per attribute value (partitioning); eq/in/contains(_any)"
 
-    def __init__(
-        self,
-        metric: str,
-        threads: int = 1,
-        connectivity: int = 32,
-        expansion_add: int = 100,
-        min_index_size: int = 1024,
-        attributes: list[str] | None = None,
-    ) -> None:
-        super().__init__(
-            metric,
-            threads,
-            connectivity=connectivity,
-            expansion_add=expansion_add,
-            min_index_size=min_index_size,
-            attributes=attributes,
-        )
+    build_parameters = {
+        "connectivity": Param(int, 32, "graph degree (M)", minimum=2),
+        "expansion_add": Param(int, 100, "candidate list size while inserting", minimum=1),
+        "min_index_size": Param(int, 1024, "groups smaller than this are searched exactly", minimum=1),
+        "attributes": Param(str, "", "comma-separated attributes to partition ('' = every one)"),
+    }
+    search_parameters = {"ef": Param(int, 64, "expansion_search (raised to k)", minimum=1)}
+
+    def __init__(self, metric: str, threads: int = 1, **build_params: Any) -> None:
+        super().__init__(metric, threads, **build_params)
         self._groups: dict[str, dict[Any, np.ndarray]] = {}
         self._indexes: dict[tuple[str, Any], Any] = {}
+
+    @property
+    def partitioned(self) -> list[str] | None:
+        """The attributes named by the build parameter `attributes` (`None`: all)."""
+        names = [a.strip() for a in self.build_params["attributes"].split(",") if a.strip()]
+        return names or None
 
     def unsupported_reason(self, predicate: Predicate | None, kinds: dict[str, str]) -> str | None:
         if predicate is None:
@@ -74,13 +69,13 @@ class UsearchPartition(Method):
         kind = kinds.get(predicate.attr)
         if kind not in SUPPORTED[op]:
             return f"{self.name} cannot answer {op!r} on attribute {predicate.attr!r} of kind {kind!r}"
-        partitioned = self.build_params.get("attributes")
+        partitioned = self.partitioned
         if partitioned is not None and predicate.attr not in partitioned:
             return f"{self.name} partitions {list(partitioned)}, not {predicate.attr!r}"
         return None
 
     def build(self, dataset: Dataset) -> None:
-        attributes = self.build_params["attributes"] or list(dataset.attributes.kinds)
+        attributes = self.partitioned or list(dataset.attributes.kinds)
         unknown = set(attributes) - set(dataset.attributes.kinds)
         if unknown:
             raise ConfigError(
@@ -100,12 +95,20 @@ class UsearchPartition(Method):
         add_rows(index, dataset.vectors, ids, self.threads)
         return index
 
-    def search(self, queries: np.ndarray, filters: FilterBatch, k: int, ef: int = 64) -> np.ndarray:
-        # Every (query, group) pair; each group then answers all its queries in one call.
+    def prepare_filters(self, filters: FilterBatch) -> dict[tuple[str, Any], list[int]]:
+        """The groups each query searches: group key -> query rows."""
+        keys = [self._group_keys(predicate) for predicate in filters.distinct]
         by_group: dict[tuple[str, Any], list[int]] = {}
-        for row, predicate in enumerate(filters.predicates):
-            for key in self._group_keys(predicate):
+        for row, set_index in enumerate(filters.set_of_query):
+            for key in keys[set_index]:
                 by_group.setdefault(key, []).append(row)
+        return by_group
+
+    def search(
+        self, queries: np.ndarray, filters: dict[tuple[str, Any], list[int]], k: int, ef: int
+    ) -> np.ndarray:
+        # Each group answers all its queries in one call.
+        by_group = filters
         candidates: list[list[tuple[np.ndarray, np.ndarray]]] = [[] for _ in queries]
         for key, rows in by_group.items():
             for row, found in zip(rows, self._search_group(key, queries[rows], k, ef), strict=True):
@@ -123,7 +126,7 @@ class UsearchPartition(Method):
         if predicate.attr not in self._groups:
             raise MethodError(
                 f"{self.name}: attribute {predicate.attr!r} was not partitioned at build time "
-                f"(build param attributes={self.build_params['attributes']})"
+                f"(build param attributes={self.build_params['attributes']!r})"
             )
         values = predicate.values if isinstance(predicate, In | ContainsAny) else (predicate.value,)
         keys = {(predicate.attr, plain_value(v, self._types[predicate.attr])) for v in values}

@@ -1,0 +1,57 @@
+"""Filter input of the range methods that index items in attribute order (SeRF, iRangeGraph,
+DSG, DIGRA): each query's value range as half-open positions in that order.
+
+Users write ranges on attribute values (`Range("update_date", lo, hi)`, inclusive, open
+ends allowed). The conversion is done here, once, with the dataset's attribute index:
+positions index `sorted_order(attr)` (item ids sorted by value, ties by id), so items with
+equal values are all inside or all outside a range and none is lost or duplicated.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from fanns_bench.filters.predicates import Predicate, Range
+from fanns_bench.methods.base import FilterBatch
+
+
+@dataclass(frozen=True)
+class PositionRanges:
+    """Per query: `[starts[i], stops[i])` in the attribute order; start == stop = empty."""
+
+    starts: np.ndarray  # int64
+    stops: np.ndarray  # int64
+
+
+def range_attribute(predicate: Predicate | None) -> str | None:
+    """The attribute of a single-range predicate, else `None`."""
+    return predicate.attr if isinstance(predicate, Range) else None
+
+
+def position_ranges(filters: FilterBatch, attr: str) -> PositionRanges:
+    """Each query's range on `attr` as positions in `filters.attributes.sorted_order(attr)`.
+
+    Unfiltered queries get the whole order. Any other predicate is a `ValueError` (methods
+    declare them unsupported before the run).
+    """
+    bounds = []
+    for predicate in filters.distinct:
+        if predicate is None:
+            bounds.append((0, len(filters.attributes.sorted_order(attr))))
+        elif isinstance(predicate, Range) and predicate.attr == attr:
+            bounds.append(filters.attributes.position_range(attr, predicate.low, predicate.high))
+        else:
+            raise ValueError(f"expected a range on {attr!r} (or no filter), got {predicate!r}")
+    table = np.asarray(bounds, dtype=np.int64).reshape(-1, 2)[filters.set_of_query]
+    return PositionRanges(np.ascontiguousarray(table[:, 0]), np.ascontiguousarray(table[:, 1]))
+
+
+def to_item_ids(positions: np.ndarray, order: np.ndarray) -> np.ndarray:
+    """Map positions in the attribute order back to item ids; -1 stays -1."""
+    positions = np.asarray(positions, dtype=np.int64)
+    out = np.full(positions.shape, -1, dtype=np.int64)
+    found = positions >= 0
+    out[found] = order[positions[found]]
+    return out
