@@ -110,10 +110,12 @@ class SegmentGraphMethod(Method):
             raise MethodError(f"{self.name}: queries must have shape (n, {index.dim}), got {queries.shape}")
         if len(filters.starts) != len(queries):
             raise MethodError(
-                f"{self.name}: {len(filters.starts)} ranges for {len(queries)} queries (one per query expected)"
+                f"{self.name}: {len(filters.starts)} ranges for {len(queries)} queries"
             )
         try:
-            positions, _, counts = index.search(queries, filters.starts, filters.stops, k, ef_search, self.threads)
+            positions, _, counts = index.search(
+                queries, filters.starts, filters.stops, k, ef_search, self.threads
+            )
         except ValueError as error:
             raise MethodError(f"{self.name}: {error}") from error
         self._stats = {"distance_computations": float(counts.mean()) if len(counts) else 0.0}

@@ -23,7 +23,9 @@ class Serf(SegmentGraphMethod):
         "attribute": ATTRIBUTE,
         "index_k": Param(int, 100, "out-degree bound of each segment (HNSW's M at every level)", minimum=2),
         "ef_construction": Param(int, 100, "upper-level beam; candidates examined per segment", minimum=1),
-        "ef_max": Param(int, 500, "level-0 candidate beam while inserting (all ever in it are kept)", minimum=1),
+        "ef_max": Param(
+            int, 500, "level-0 candidate beam while inserting (all ever in it are kept)", minimum=1
+        ),
         "seed": Param(int, 100, "random seed of the HNSW level assignment", minimum=0),
     }
     search_parameters = {
