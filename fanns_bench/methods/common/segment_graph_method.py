@@ -109,9 +109,7 @@ class SegmentGraphMethod(Method):
         if queries.ndim != 2 or queries.shape[1] != index.dim:
             raise MethodError(f"{self.name}: queries must have shape (n, {index.dim}), got {queries.shape}")
         if len(filters.starts) != len(queries):
-            raise MethodError(
-                f"{self.name}: {len(filters.starts)} ranges for {len(queries)} queries"
-            )
+            raise MethodError(f"{self.name}: {len(filters.starts)} ranges for {len(queries)} queries")
         try:
             positions, _, counts = index.search(
                 queries, filters.starts, filters.stops, k, ef_search, self.threads
