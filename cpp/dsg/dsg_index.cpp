@@ -217,6 +217,7 @@ void DsgIndex::build(const float* data, size_t count, int threads) {
   // 2. Per item: candidates from an ef_max-wide beam, then the range compression.
   std::vector<std::vector<Edge>> edges(count);
   struct Context {
+    Context(const RowDistance& distance, size_t M, float alpha, int32_t n) : compressor(distance, M, alpha, n) {}
     segment::InsertionHnsw::LayerScratch layer;
     std::vector<Neighbor> candidates;
     RangeCompressor compressor;
@@ -224,7 +225,7 @@ void DsgIndex::build(const float* data, size_t count, int threads) {
   parallel_for_each(
       count, threads,
       [&] {
-        return Context{{}, {}, RangeCompressor(distance, M, params_.alpha, static_cast<int32_t>(count))};
+        return Context(distance, M, params_.alpha, static_cast<int32_t>(count));
       },
       [&](Context& ctx, size_t u) {
         hnsw.neighbours_of(static_cast<int32_t>(u), static_cast<size_t>(params_.ef_max), ctx.candidates,
@@ -269,7 +270,7 @@ void DsgIndex::search(const float* queries, size_t nq, const int64_t* starts, co
   const RowDistance distance(store_.raw_f32().data(), dim, store_.metric());
   const Graph& g = graph_;
   parallel_for_each(
-      nq, threads, [] { return segment::RangeSearchScratch{}; },
+      nq, threads, [] { return segment::RangeSearchScratch(); },
       [&](segment::RangeSearchScratch& scratch, size_t q) {
         int64_t* ids = out_ids + q * k;
         float* dists = out_distances + q * k;

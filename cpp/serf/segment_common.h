@@ -101,6 +101,7 @@ class InsertionHnsw {
 
   /// Scratch of one beam search (one per thread).
   struct LayerScratch {
+    LayerScratch() : visited(0) {}
     VisitedSet visited;
     ResultHeap top;
     CandidateHeap candidates;
@@ -229,15 +230,18 @@ class InsertionHnsw {
 
 /// Per-thread scratch of the range search.
 struct RangeSearchScratch {
+  RangeSearchScratch() : visited(0) {}
   VisitedSet visited;
   CandidateHeap candidates;
   ResultHeap top;
+  std::vector<int32_t> fresh;
 };
 
 /// The best-first search both methods use: seeds inside [left, right], then expand the
 /// closest unexpanded node; `for_each_neighbor(node, visit)` calls `visit(id)` for the node's
-/// neighbours usable in this range (all inside [left, right]). Stops when the closest
-/// candidate is farther than the worst of the `ef` best. Returns the distance count.
+/// neighbours usable in this range (all inside [left, right]). The unvisited ones are
+/// prefetched, then scored in order. Stops when the closest candidate is farther than the
+/// worst of the `ef` best. Returns the distance count.
 template <class ForEachNeighbor>
 uint64_t range_beam_search(const RowDistance& distance, const float* query, size_t n,
                            const std::vector<int32_t>& seeds, size_t ef, RangeSearchScratch& s,
@@ -253,20 +257,25 @@ uint64_t range_beam_search(const RowDistance& distance, const float* query, size
     s.candidates.push({d, seed});
     s.top.push({d, seed});
   }
-  auto visit = [&](int32_t id) {
+  auto collect = [&](int32_t id) {
     if (!s.visited.insert_new(static_cast<size_t>(id))) return;
-    const float d = distance.to(query, id);
-    ++count;
-    if (!s.top.full() || d < s.top.worst().distance) {
-      s.candidates.push({d, id});
-      s.top.push({d, id});
-    }
+    s.fresh.push_back(id);
+    __builtin_prefetch(distance.row(id));
   };
   while (!s.candidates.empty()) {
     const Neighbor c = s.candidates.top();
     if (c.distance > s.top.worst().distance) break;
     s.candidates.pop();
-    for_each_neighbor(c.id, visit);
+    s.fresh.clear();
+    for_each_neighbor(c.id, collect);
+    for (int32_t id : s.fresh) {
+      const float d = distance.to(query, id);
+      ++count;
+      if (!s.top.full() || d < s.top.worst().distance) {
+        s.candidates.push({d, id});
+        s.top.push({d, id});
+      }
+    }
   }
   return count;
 }

@@ -178,7 +178,7 @@ void SerfIndex::search(const float* queries, size_t nq, const int64_t* starts, c
   const RowDistance distance(store_.raw_f32().data(), dim, store_.metric());
   const Graph& g = graph_;
   parallel_for_each(
-      nq, threads, [] { return segment::RangeSearchScratch{}; },
+      nq, threads, [] { return segment::RangeSearchScratch(); },
       [&](segment::RangeSearchScratch& scratch, size_t q) {
         int64_t* ids = out_ids + q * k;
         float* dists = out_distances + q * k;
