@@ -54,7 +54,7 @@ def test_bad_input_is_refused_naming_the_argument():
     with pytest.raises(ValueError, match="vectors have dimension"):
         index.build(checks.VECTORS[:, :4].copy())
     with pytest.raises(RuntimeError, match="not built"):
-        index.search(checks.QUERIES, np.zeros(60, np.int64), np.ones(60, np.int64), 10, 10, 1)
+        index.search(checks.QUERIES, np.zeros(60, np.int64), np.ones(60, np.int64), 10, 10, 0, 1)
 
 
 def test_segments_cover_every_left_bound_and_inner_product_works():
@@ -66,5 +66,5 @@ def test_segments_cover_every_left_bound_and_inner_product_works():
     )
     ip = make(metric="ip")
     starts, stops = checks.random_ranges(0.3, seed=2)
-    ids = ip.search(checks.QUERIES, starts, stops, checks.K, 64, 1)[0]
+    ids = ip.search(checks.QUERIES, starts, stops, checks.K, 64, 0, 1)[0]
     assert checks.recall(ids, checks.exact(starts, stops, "ip")) >= 0.9

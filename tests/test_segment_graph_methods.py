@@ -10,7 +10,7 @@ from fanns_bench.errors import ConfigError, MethodError
 from fanns_bench.filters.predicates import Eq, Range
 from fanns_bench.methods.base import FilterBatch, run_search
 from fanns_bench.methods.registry import get_method
-from tests.method_checks import batch_recall, check_satisfies_with_recall, small_dataset
+from tests.method_checks import batch_recall, check_satisfies_with_recall, recall, run, small_dataset
 
 K = 10
 SMALL = {
@@ -100,3 +100,10 @@ def test_misuse_is_a_clear_error(dataset):
             run_search(method, np.asarray(dataset.queries), [None] * 30, dataset.attribute_index, K)
         with pytest.raises(MethodError, match="metric"):
             get_method(name)(metric="cosine", **params)
+
+
+def test_scan_below_makes_small_ranges_exact(built, dataset):
+    small = Range("year", 42, 42)  # about 30 items, fewer than scan_below
+    found, truth = run(built, dataset, small, ef_search=16, scan_below=64)
+    assert recall(found, truth) == 1.0
+    assert built.stats()["distance_computations"] == len(dataset.attributes.ids(small))

@@ -36,12 +36,13 @@ class PyDsg {
   }
 
   nb::tuple search(const AnyArray& queries, const AnyArray& starts, const AnyArray& stops, int k,
-                   int ef_search, int threads) {
+                   int ef_search, int scan_below, int threads) {
     if (!index_->is_built()) throw std::runtime_error("the index is not built yet");
     const float* q = checked<float>(queries, "queries", 2);
     check_dim(queries, "queries");
     if (k < 1) throw std::invalid_argument("k must be >= 1, got " + std::to_string(k));
     if (ef_search < 1) throw std::invalid_argument("ef_search must be >= 1, got " + std::to_string(ef_search));
+    if (scan_below < 0) throw std::invalid_argument("scan_below must be >= 0, got " + std::to_string(scan_below));
     const size_t nq = queries.shape(0);
     const int64_t* start_data = nullptr;
     const int64_t* stop_data = nullptr;
@@ -52,7 +53,8 @@ class PyDsg {
     std::unique_ptr<uint64_t[]> counts(new_buffer<uint64_t>(nq));
     {
       nb::gil_scoped_release release;
-      index_->search(q, nq, start_data, stop_data, kk, static_cast<size_t>(ef_search), threads, ids.get(),
+      index_->search(q, nq, start_data, stop_data, kk, static_cast<size_t>(ef_search),
+                     static_cast<size_t>(scan_below), threads, ids.get(),
                      distances.get(), counts.get());
     }
     return nb::make_tuple(wrap(ids.release(), {nq, kk}), wrap(distances.release(), {nq, kk}),
@@ -128,8 +130,10 @@ void register_dsg(nb::module_& m) {
       .def("build", &PyDsg::build, "vectors"_a, "threads"_a,
            "Index float32 C-contiguous (N, dim) vectors in attribute order (row i = position i); "
            "the result is deterministic and independent of `threads`.")
-      .def("search", &PyDsg::search, "queries"_a, "starts"_a, "stops"_a, "k"_a, "ef_search"_a, "threads"_a,
-           "Range-filtered k-NN: query i returns positions in [starts[i], stops[i]) only. Returns "
+      .def("search", &PyDsg::search, "queries"_a, "starts"_a, "stops"_a, "k"_a, "ef_search"_a, "scan_below"_a,
+           "threads"_a,
+           "Range-filtered k-NN: query i returns positions in [starts[i], stops[i]) only; ranges of "
+           "fewer than scan_below items are scored exhaustively (0: never). Returns "
            "(positions int64 (nq, k) padded with -1, distances float32 (smaller is closer), distance "
            "computations uint64 (nq,)).")
       .def("save", &PyDsg::save, "path"_a)

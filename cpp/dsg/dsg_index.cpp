@@ -261,7 +261,7 @@ void DsgIndex::build(const float* data, size_t count, int threads) {
 }
 
 void DsgIndex::search(const float* queries, size_t nq, const int64_t* starts, const int64_t* stops, size_t k,
-                      size_t ef_search, int threads, int64_t* out_ids, float* out_distances,
+                      size_t ef_search, size_t scan_below, int threads, int64_t* out_ids, float* out_distances,
                       uint64_t* out_distance_counts) const {
   if (!built_) throw std::runtime_error("the index is not built yet");
   const size_t n = store_.size();
@@ -282,6 +282,11 @@ void DsgIndex::search(const float* queries, size_t nq, const int64_t* starts, co
         }
         const int32_t left = static_cast<int32_t>(starts[q]);
         const int32_t right = static_cast<int32_t>(stops[q] - 1);
+        if (static_cast<size_t>(stops[q] - starts[q]) < scan_below) {
+          out_distance_counts[q] = segment::scan_range(distance, queries + q * dim, left, right, ef, scratch);
+          segment::write_results(scratch, k, ids, dists);
+          return;
+        }
         const int32_t span = right - left + 1;
         // The authors skip the rectangle test for ranges under 2% of the items.
         const bool check_rectangles = static_cast<double>(span) >= 0.02 * static_cast<double>(n);

@@ -52,8 +52,10 @@ class DsgIndex {
   void build(const float* data, size_t count, int threads);
 
   /// Answer `nq` queries; query i may return positions in [starts[i], stops[i]) only.
+  /// Ranges of fewer than `scan_below` items are scored exhaustively (0: never).
   void search(const float* queries, size_t nq, const int64_t* starts, const int64_t* stops,
-              size_t k, size_t ef_search, int threads, int64_t* out_ids, float* out_distances,
+              size_t k, size_t ef_search, size_t scan_below, int threads, int64_t* out_ids,
+              float* out_distances,
               uint64_t* out_distance_counts) const;
 
   void save(const std::string& path) const;

@@ -280,6 +280,14 @@ uint64_t range_beam_search(const RowDistance& distance, const float* query, size
   return count;
 }
 
+/// Score every position in [left, right] (ranges too small for the graph to connect).
+inline uint64_t scan_range(const RowDistance& distance, const float* query, int32_t left, int32_t right,
+                           size_t ef, RangeSearchScratch& s) {
+  s.top.reset(ef);
+  for (int32_t id = left; id <= right; ++id) s.top.push({distance.to(query, id), id});
+  return static_cast<uint64_t>(right - left + 1);
+}
+
 /// Write the k closest of `s.top` (positions, distances), padding with -1 / +inf.
 inline void write_results(RangeSearchScratch& s, size_t k, int64_t* ids, float* distances) {
   const std::vector<Neighbor>& best = s.top.sorted();

@@ -168,7 +168,7 @@ void SerfIndex::build(const float* data, size_t count) {
 }
 
 void SerfIndex::search(const float* queries, size_t nq, const int64_t* starts, const int64_t* stops,
-                       size_t k, size_t ef_search, int threads, int64_t* out_ids,
+                       size_t k, size_t ef_search, size_t scan_below, int threads, int64_t* out_ids,
                        float* out_distances, uint64_t* out_distance_counts) const {
   if (!built_) throw std::runtime_error("the index is not built yet");
   const size_t n = store_.size();
@@ -190,6 +190,11 @@ void SerfIndex::search(const float* queries, size_t nq, const int64_t* starts, c
         }
         const int32_t left = static_cast<int32_t>(starts[q]);
         const int32_t right = static_cast<int32_t>(stops[q] - 1);
+        if (static_cast<size_t>(stops[q] - starts[q]) < scan_below) {
+          out_distance_counts[q] = segment::scan_range(distance, queries + q * dim, left, right, ef, scratch);
+          segment::write_results(scratch, k, ids, dists);
+          return;
+        }
         const int32_t interval = (right - left) / 3;
         const std::vector<int32_t> seeds = {left, left + interval, left + 2 * interval};
         auto neighbours = [&](int32_t node, auto& visit) {

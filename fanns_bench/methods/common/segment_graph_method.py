@@ -23,6 +23,12 @@ from fanns_bench.methods.common.ordered import PositionRanges, position_ranges, 
 from fanns_bench.methods.params import Param
 
 ATTRIBUTE = Param(str, "update_date", "the ordered attribute the index sorts items by (ranges on it only)")
+SEARCH_PARAMETERS = {
+    "ef_search": Param(int, 64, "candidate list size (raised to k)", minimum=1),
+    "scan_below": Param(
+        int, 0, "ranges of fewer items are scored exhaustively (0: never, as the authors' search)", minimum=0
+    ),
+}
 
 
 class SegmentGraphMethod(Method):
@@ -102,7 +108,9 @@ class SegmentGraphMethod(Method):
         except ValueError as error:
             raise MethodError(f"{self.name}: {error}") from error
 
-    def search(self, queries: np.ndarray, filters: PositionRanges, k: int, ef_search: int) -> np.ndarray:
+    def search(
+        self, queries: np.ndarray, filters: PositionRanges, k: int, ef_search: int, scan_below: int
+    ) -> np.ndarray:
         """Positions from the core, mapped back to item ids (-1 padded)."""
         index, order = self._built()
         queries = np.ascontiguousarray(queries, dtype=np.float32)
@@ -112,7 +120,7 @@ class SegmentGraphMethod(Method):
             raise MethodError(f"{self.name}: {len(filters.starts)} ranges for {len(queries)} queries")
         try:
             positions, _, counts = index.search(
-                queries, filters.starts, filters.stops, k, ef_search, self.threads
+                queries, filters.starts, filters.stops, k, ef_search, scan_below, self.threads
             )
         except ValueError as error:
             raise MethodError(f"{self.name}: {error}") from error

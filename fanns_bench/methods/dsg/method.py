@@ -10,7 +10,11 @@ from typing import Any
 
 import numpy as np
 
-from fanns_bench.methods.common.segment_graph_method import ATTRIBUTE, SegmentGraphMethod
+from fanns_bench.methods.common.segment_graph_method import (
+    ATTRIBUTE,
+    SEARCH_PARAMETERS,
+    SegmentGraphMethod,
+)
 from fanns_bench.methods.params import Param
 
 
@@ -29,9 +33,7 @@ class Dsg(SegmentGraphMethod):
         "alpha": Param(float, 1.0, "pruning: c is dropped if d(c, kept) < d(c, item) / alpha", minimum=1.0),
         "seed": Param(int, 2025, "random seed of the HNSW level assignment", minimum=0),
     }
-    search_parameters = {
-        "ef_search": Param(int, 64, "candidate list size (raised to k)", minimum=1),
-    }
+    search_parameters = SEARCH_PARAMETERS
 
     def _core_params(self) -> dict[str, Any]:
         p = self.build_params

@@ -8,7 +8,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from fanns_bench.methods.common.segment_graph_method import ATTRIBUTE, SegmentGraphMethod
+from fanns_bench.methods.common.segment_graph_method import (
+    ATTRIBUTE,
+    SEARCH_PARAMETERS,
+    SegmentGraphMethod,
+)
 from fanns_bench.methods.params import Param
 
 
@@ -28,9 +32,7 @@ class Serf(SegmentGraphMethod):
         ),
         "seed": Param(int, 100, "random seed of the HNSW level assignment", minimum=0),
     }
-    search_parameters = {
-        "ef_search": Param(int, 64, "candidate list size (raised to k)", minimum=1),
-    }
+    search_parameters = SEARCH_PARAMETERS
 
     def _core_params(self) -> dict[str, Any]:
         p = self.build_params
