@@ -7,7 +7,7 @@ EXTRAS ?= test
 STAMP := $(VENV)/.installed-$(subst $(comma),-,$(EXTRAS))
 comma := ,
 
-.PHONY: install install-all bench smoke test test-fast lint bench-runner bench-groundtruth bench-acorn bench-methods bench-embedding clean
+.PHONY: install install-all bench smoke test test-fast lint bench-runner bench-groundtruth bench-filters bench-scale bench-acorn bench-methods bench-embedding clean
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -39,8 +39,8 @@ test-fast: install
 	$(PY) -m pytest -q -m "not slow"
 
 lint: install
-	$(VENV)/bin/ruff check fanns_bench tests scripts
-	$(VENV)/bin/ruff format --check fanns_bench tests scripts
+	$(VENV)/bin/ruff check fanns_bench tests scripts examples
+	$(VENV)/bin/ruff format --check fanns_bench tests scripts examples
 
 bench-runner: install
 	$(PY) scripts/bench_runner_overhead.py
@@ -48,14 +48,22 @@ bench-runner: install
 bench-groundtruth: install
 	$(PY) scripts/bench_groundtruth.py
 
+bench-scale: install
+	$(PY) scripts/bench_scale.py --count 1000000 --dimension 384
+
+bench-filters:
+	$(MAKE) install EXTRAS=all
+	$(PY) scripts/bench_filters.py --selectivity 0.01
+
 bench-acorn:
 	$(MAKE) install EXTRAS=all
-	$(PY) scripts/bench_acorn.py --count 100000 --out results/bench_acorn
+	$(VENV)/bin/fanns-bench run bench_acorn
+	$(VENV)/bin/fanns-bench report results/bench_acorn > results/bench_acorn/report.md && echo "report: results/bench_acorn/report.md"
 
 bench-methods:
 	$(MAKE) install EXTRAS=all
-	$(PY) scripts/bench_library_methods.py --count 20000 --dimension 128 --queries 200
-	$(PY) scripts/bench_engine_methods.py --count 20000 --dimension 128 --queries 200
+	$(VENV)/bin/fanns-bench run bench_methods
+	$(VENV)/bin/fanns-bench report results/bench_methods > results/bench_methods/report.md && echo "report: results/bench_methods/report.md"
 
 bench-embedding:
 	$(MAKE) install EXTRAS=embed

@@ -1,4 +1,4 @@
-"""`fanns-bench run|plot|report|list|validate|datasets`."""
+"""`fanns-bench run|plot|report|list|validate|conformance|datasets`."""
 
 from __future__ import annotations
 
@@ -39,7 +39,11 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command")
     commands.add_parser("run", help="run a sweep: fanns-bench run [--multirun] [--force] [key=value ...]")
     listing = commands.add_parser("list", help="registered methods, capabilities, install state")
+    listing.add_argument("--params", metavar="METHOD", help="METHOD's declared build and search parameters")
     listing.set_defaults(handler=_list)
+    conformance = commands.add_parser("conformance", help="run the conformance suite on a registered method")
+    conformance.add_argument("method", help="registry name (built-in or plugin)")
+    conformance.set_defaults(handler=_conformance)
     validate = commands.add_parser("validate", help="check a config before anything runs")
     validate.add_argument("config", nargs="*", help="experiment name and/or key=value overrides")
     validate.set_defaults(handler=_validate)
@@ -47,7 +51,37 @@ def _parser() -> argparse.ArgumentParser:
         sub = commands.add_parser(name, help=f"redraw the {what} of a results directory")
         sub.add_argument("results_dir", type=Path)
         sub.add_argument("--out", type=Path, default=None, help=f"where to write the {what}")
+        sub.add_argument(
+            "--qps",
+            choices=("qps", "qps_given_filter"),
+            default="qps",
+            help="throughput shown: end to end (default) or search alone with filters prepared",
+        )
         sub.set_defaults(handler=handler)
+        if name == "report":
+            sub.add_argument(
+                "--compare",
+                choices=("paper",),
+                default=None,
+                help="check the seed paper's claims on these results",
+            )
+            sub.add_argument(
+                "--recompute",
+                action="store_true",
+                help="recompute recall from the stored ids; exit 1 on any difference",
+            )
+    tune = commands.add_parser(
+        "tune", help="the seed paper's greedy parameter search for one method; writes a method config"
+    )
+    tune.add_argument("method", help="the method's key in the composed config (options go before it)")
+    tune.add_argument("config", nargs="*", help="experiment name and/or key=value overrides")
+    tune.add_argument("--filter-type", help="tune on this filter type only (the paper tunes per type)")
+    tune.add_argument("--selectivity", type=float, help="and on this selectivity bucket only")
+    tune.add_argument("--queries", type=int, default=50, help="random queries per evaluation (paper: 50)")
+    tune.add_argument("--builds", type=int, default=2, help="builds averaged per evaluation (paper: 2)")
+    tune.add_argument("--target-recall", type=float, default=0.95, help="reward: QPS at this recall")
+    tune.add_argument("--out", type=Path, default=None, help="default: <results>/tune/<method>")
+    tune.set_defaults(handler=_tune)
     datasets = commands.add_parser("datasets", help="datasets built under datasets/")
     datasets.add_argument("--root", type=Path, default=Path("datasets"))
     datasets.set_defaults(handler=_datasets)
@@ -56,19 +90,20 @@ def _parser() -> argparse.ArgumentParser:
 
 def _run(argv: list[str]) -> int:
     """Hand the overrides to Hydra, so --multirun and launchers work as usual."""
-    from fanns_bench.configs import config_dir, normalise_overrides
+    from fanns_bench.configs import config_dir, prepare_overrides
 
     flags = {"--force": "runner.force=true", "--retry-failed": "runner.retry_failed=true"}
     argv = [flags.get(a, a) for a in argv]
     try:
         directory = config_dir()
+        overrides = prepare_overrides(argv)
     except FannsBenchError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     from fanns_bench.hydra_app import make_app
 
     app = make_app(directory)
-    saved, sys.argv = sys.argv, ["fanns-bench run", *normalise_overrides(argv)]
+    saved, sys.argv = sys.argv, ["fanns-bench run", *overrides]
     try:
         app()
     except SystemExit as exit_:
@@ -79,8 +114,10 @@ def _run(argv: list[str]) -> int:
 
 
 def _list(arguments: argparse.Namespace) -> int:
-    from fanns_bench.methods.registry import describe_methods
+    from fanns_bench.methods.registry import HARNESS, describe_methods, method_distribution
 
+    if arguments.params:
+        return _list_params(arguments.params)
     print(f"{'method':<24} {'installed':<10} {'threading':<9} capabilities / notes")
     for info in describe_methods():
         if info.cls is None:
@@ -92,8 +129,37 @@ def _list(arguments: argparse.Namespace) -> int:
         if info.missing and info.cls.extra:
             note += f" (pip install 'fanns-bench[{info.cls.extra}]')"
         print(f"{info.name:<24} {state:<10} {info.cls.threading:<9} {caps}{note}")
-        if info.cls.description:
-            print(f"{'':<45} {info.cls.description}")
+        package, version = method_distribution(info.name)
+        origin = f"  [from {package} {version}]" if package != HARNESS else ""
+        if info.cls.description or origin:
+            print(f"{'':<45} {info.cls.description}{origin}")
+    return 0
+
+
+def _list_params(name: str) -> int:
+    from fanns_bench.methods.registry import get_method
+
+    cls = get_method(name)
+    for kind in ("build", "search"):
+        declared = getattr(cls, f"{kind}_parameters", {})
+        print(f"{kind} parameters of {name}:" if declared else f"{kind} parameters of {name}: none")
+        for param, spec in sorted(declared.items()):
+            print(f"  {param}: {spec.describe()}")
+    return 0
+
+
+def _conformance(arguments: argparse.Namespace) -> int:
+    from fanns_bench.conformance import ConformanceError, run_conformance
+    from fanns_bench.methods.registry import get_method
+
+    get_method(arguments.method)  # an unknown or broken method is an error before anything else
+    print(f"conformance of {arguments.method}:")
+    try:
+        run_conformance(arguments.method, progress=lambda result: print(f"  {result}", flush=True))
+    except ConformanceError as error:
+        print(f"FAILED: {error}")
+        return 1
+    print(f"{arguments.method} conforms")
     return 0
 
 
@@ -111,10 +177,28 @@ def _validate(arguments: argparse.Namespace) -> int:
     return 0
 
 
+def _tune(arguments: argparse.Namespace) -> int:
+    from fanns_bench.configs import compose
+    from fanns_bench.tune import TuneSettings, restrict_workload, tune
+    from fanns_bench.validate import problems_in
+
+    config = restrict_workload(compose(arguments.config), arguments.filter_type, arguments.selectivity)
+    problems = problems_in(config)
+    if problems:
+        raise FannsBenchError("the config has problems:\n  " + "\n  ".join(problems))
+    out = arguments.out or Path(config["paths"]["results"]) / "tune" / arguments.method
+    settings = TuneSettings(arguments.queries, arguments.builds, arguments.target_recall)
+    result = tune(config, arguments.method, out, settings)
+    evaluated = len(result.history)
+    print(f"chosen build parameters: {result.build} (reward {result.reward:.4g}, {evaluated} evaluated)")
+    print(f"method config: {out / (arguments.method + '_tuned.yaml')}")
+    return 0
+
+
 def _plot(arguments: argparse.Namespace) -> int:
     from fanns_bench.report import plot_results
 
-    for path in plot_results(arguments.results_dir, arguments.out):
+    for path in plot_results(arguments.results_dir, arguments.out, arguments.qps):
         print(path)
     return 0
 
@@ -122,11 +206,24 @@ def _plot(arguments: argparse.Namespace) -> int:
 def _report(arguments: argparse.Namespace) -> int:
     from fanns_bench.report import report_results
 
-    text, paths = report_results(arguments.results_dir, arguments.out)
+    if arguments.recompute:
+        return _recompute(arguments.results_dir)
+    text, paths = report_results(arguments.results_dir, arguments.out, arguments.qps, arguments.compare)
     print(text)
     for path in paths:
         print(path)
     return 0
+
+
+def _recompute(results_dir: Path) -> int:
+    from fanns_bench.report.frame import load_frame
+    from fanns_bench.results.recompute import recompute
+
+    checked, problems = recompute(results_dir, load_frame(results_dir))
+    for problem in problems:
+        print(problem)
+    print(f"recomputed recall of {checked} rows from their stored ids: {len(problems)} difference(s)")
+    return 1 if problems else 0
 
 
 def _datasets(arguments: argparse.Namespace) -> int:

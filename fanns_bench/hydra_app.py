@@ -12,21 +12,26 @@ log = logging.getLogger("fanns_bench")
 
 def make_app(config_dir: Path) -> Callable[[], None]:
     import hydra
+    from hydra.core.global_hydra import GlobalHydra
     from hydra.core.hydra_config import HydraConfig
     from hydra.types import RunMode
     from omegaconf import DictConfig, OmegaConf
 
+    from fanns_bench.configs import keep_selected_methods, selected_methods
     from fanns_bench.errors import FannsBenchError
     from fanns_bench.runner.run_summary import print_summary
 
     @hydra.main(config_path=str(config_dir), config_name="config", version_base="1.3")
     def app(config: DictConfig) -> None:
-        multirun = HydraConfig.get().mode == RunMode.MULTIRUN
+        hydra_config = HydraConfig.get()
+        multirun = hydra_config.mode == RunMode.MULTIRUN
         try:
             from fanns_bench.runner.run import run_sweep
             from fanns_bench.validate import problems_in
 
             plain = OmegaConf.to_container(config, resolve=True)
+            loader = GlobalHydra.instance().config_loader()
+            plain = keep_selected_methods(plain, selected_methods(loader, list(hydra_config.overrides.task)))
             problems = problems_in(plain)
             if problems:
                 raise FannsBenchError("the config has problems:\n  " + "\n  ".join(problems))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,8 @@ from fanns_bench.data.builders import BUILDERS
 from fanns_bench.errors import FannsBenchError
 from fanns_bench.filters.evaluate import ACCEPTS
 from fanns_bench.filters.predicates import And, Contains, Eq, Predicate, Range
+from fanns_bench.methods.base import Method
+from fanns_bench.methods.params import check_grid, check_names
 from fanns_bench.methods.registry import get_method, method_names
 from fanns_bench.runner.plan import build_jobs
 from fanns_bench.runner.run import RunSettings
@@ -18,6 +21,7 @@ from fanns_bench.workloads.templates import FilterSpec
 from fanns_bench.workloads.workload import WorkloadSpec
 
 PATH_PARAMS = ("path", "dump", "source", "location", "directory", "file")
+MISSING_KEY = re.compile(r"config: Could not override '([^']+)'\.\nTo append to your config use (\S+)")
 TEMPLATE_OPS = {"eq": "eq", "range": "range", "contains": "contains"}
 
 
@@ -179,10 +183,14 @@ def _check_methods(
             continue
         try:
             cls = get_method(name)
+            _check_grids(name, cls, config)
             job = build_jobs({key: config}, [], [1], [1], "", "")[0]
             method = cls(metric="ip", threads=1, **job.build_params)
         except FannsBenchError as error:
             problems.append(Problem("error", str(error)))
+            continue
+        except (TypeError, ValueError) as error:  # a constructor that checks its own arguments
+            problems.append(Problem("error", f"method {name!r}: build parameters rejected: {error}"))
             continue
         missing = cls.missing_dependencies()
         if missing:
@@ -210,6 +218,15 @@ def _check_methods(
                 )
 
 
+def _check_grids(name: str, cls: type[Method], config: dict[str, Any]) -> None:
+    """Every build and search parameter of the config is declared by the method, with a valid value."""
+    for kind in ("build", "search"):
+        declared = getattr(cls, f"{kind}_parameters", None)
+        grid = config.get(kind) or {}
+        if declared is not None and isinstance(grid, dict):
+            check_grid(cls.name or name, kind, declared, grid)
+
+
 def _representative(filter_spec: FilterSpec, kinds: dict[str, str]) -> Predicate | None | str:
     """A predicate of the filter's shape (values are placeholders), for capability checks."""
     if filter_spec.template == "none":
@@ -227,13 +244,27 @@ def _representative(filter_spec: FilterSpec, kinds: dict[str, str]) -> Predicate
     return make[filter_spec.template](filter_spec.attribute) if filter_spec.template in make else "?"
 
 
+def _explain_missing_key(key: str, append: str) -> str:
+    """An override of a key the config lacks: a misspelt method parameter names its valid ones."""
+    parts = key.split(".")
+    if len(parts) == 4 and parts[0] == "method" and parts[2] in ("build", "search"):
+        try:
+            cls = get_method(parts[1])
+            check_names(cls.name, parts[2], getattr(cls, f"{parts[2]}_parameters"), [parts[3]])
+        except FannsBenchError as error:
+            return str(error)
+    return f"config has no key {key!r}; to add one, write {append}"
+
+
 def _explain_compose_error(message: str) -> str:
     """Hydra's 'could not find method/x' names the group: add the available options."""
-    from fanns_bench.configs import config_dir
+    from fanns_bench.configs import GROUPS, group_options
 
     message = message.split("\nConfig search path")[0].split("\n\nAvailable options")[0].strip()
-    for group in ("method", "dataset", "workload", "experiment", "runner"):
-        if f"'{group}/" in message or f"{group}/" in message:
-            options = sorted(p.stem for p in (config_dir() / group).glob("*.yaml"))
-            return f"{message}\n  available {group} configs: {', '.join(options)}"
+    missing_key = MISSING_KEY.match(message)
+    if missing_key:
+        return _explain_missing_key(*missing_key.groups())
+    for group in GROUPS:
+        if f"{group}/" in message:
+            return f"{message}\n  available {group} configs: {', '.join(group_options(group))}"
     return message

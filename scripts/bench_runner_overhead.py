@@ -15,7 +15,6 @@ import faiss
 import numpy as np
 
 from fanns_bench.data import synthetic
-from fanns_bench.methods.base import FilterBatch
 from fanns_bench.methods.faiss.hnsw import FaissHNSW
 from fanns_bench.runner.context import prepare_context
 from fanns_bench.runner.measure import measure
@@ -49,19 +48,23 @@ def main() -> None:
         )
         context = prepare_context(dataset, spec)
         queries = np.ascontiguousarray(context.query_vectors)
-        filters = FilterBatch(context.workload.predicates, context.match_ids, dataset.count)
+        predicates = context.workload.predicates
+        index = dataset.attribute_index
         method = FaissHNSW(metric="ip", threads=1, M=32, efConstruction=100)
         method.build(dataset)
         faiss.omp_set_num_threads(1)
-        bitmaps = [filters.bitmap(i) for i in range(len(queries))]
 
         def bare() -> float:
+            """The same work by hand: evaluate each distinct predicate, bitmap, selector, search."""
             start = time.perf_counter()
-            groups: dict[int, list[int]] = {}
-            for i, ids in enumerate(filters.match_ids):
-                groups.setdefault(id(ids), []).append(i)
-            for rows in groups.values():
-                selector = faiss.IDSelectorBitmap(dataset.count, faiss.swig_ptr(bitmaps[rows[0]]))
+            groups: dict[object, list[int]] = {}
+            for i, predicate in enumerate(predicates):
+                groups.setdefault(predicate, []).append(i)
+            for predicate, rows in groups.items():
+                mask = np.zeros(dataset.count, dtype=bool)
+                mask[index.evaluate(predicate)] = True
+                bitmap = np.packbits(mask, bitorder="little")
+                selector = faiss.IDSelectorBitmap(dataset.count, faiss.swig_ptr(bitmap))
                 params = faiss.SearchParametersHNSW(efSearch=args.ef, sel=selector)
                 method.index.search(queries[rows], 10, params=params)
             return len(queries) / (time.perf_counter() - start)
@@ -70,7 +73,9 @@ def main() -> None:
             row = measure(
                 method,
                 queries,
-                filters,
+                predicates,
+                index,
+                context.match_ids,
                 context.truth,
                 dataset.vectors,
                 "ip",

@@ -12,12 +12,14 @@ from fanns_bench.results.row_files import load_results
 REPO = Path(__file__).resolve().parent.parent
 
 
-def cli(tmp_path: Path, *arguments: str) -> subprocess.CompletedProcess:
+def cli(tmp_path: Path, *arguments: str, path: Path | None = None) -> subprocess.CompletedProcess:
+    """`fanns-bench ARGUMENTS` in `tmp_path`; `path`: a folder of extra installed packages."""
+    python_path = [str(REPO), os.environ.get("PYTHONPATH", "")]  # REPO: tests.fakes
     env = {
         **os.environ,
         "FANNS_BENCH_ROOT": str(tmp_path),
         "FANNS_BENCH_CONFIGS": str(REPO / "configs"),
-        "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]),  # tests.fakes
+        "PYTHONPATH": os.pathsep.join([str(path)] * bool(path) + python_path),
     }
     return subprocess.run(
         [sys.executable, "-m", "fanns_bench.cli", *arguments],
@@ -46,7 +48,10 @@ def test_validate_accepts_the_smoke_experiment(tmp_path):
 @pytest.mark.parametrize(
     ("overrides", "message"),
     [
-        (["method=no_such_method"], "Could not find 'method/no_such_method'"),
+        (["method=no_such_method"], "unknown method 'no_such_method'; available methods: acorn_1, "),
+        (["experiment=no_such"], "unknown experiment 'no_such'; available experiments: bench_acorn, "),
+        (["dataset=no_such"], "unknown dataset 'no_such'; available datasets: arxiv_kaggle, "),
+        (["workload=no_such"], "unknown workload 'no_such'; available workloads: arxiv_buckets, "),
         (["+method.x.name=no_such_method"], "unknown method 'no_such_method'; registered methods: "),
         (["workload.filters=[{type:EM,template:eq,attribute:colour}]"], "unknown attribute 'colour'"),
         (
@@ -54,12 +59,60 @@ def test_validate_accepts_the_smoke_experiment(tmp_path):
             "params.location = '/no/such/dir' does not exist",
         ),
         (["runner.k=[500]"], "runner.k=500 exceeds workload.ground_truth_depth=100"),
+        (
+            ["+method.faiss_hnsw.build.MM=[3]"],
+            "method 'faiss_hnsw': unknown build parameter 'MM' (did you mean 'M'?); valid: M, efConstruction",
+        ),
+        (
+            ["method.faiss_hnsw.search.efSerch=[3]"],
+            "method 'faiss_hnsw': unknown search parameter 'efSerch' (did you mean 'efSearch'?)",
+        ),
+        (["method.faiss_hnsw.search.efSearch=[0]"], "search parameter 'efSearch': expected >= 1, got 0"),
     ],
 )
 def test_validate_names_each_problem(tmp_path, overrides, message):
     result = cli(tmp_path, "validate", "smoke", *overrides)
     assert result.returncode == 1
     assert message in result.stdout
+
+
+def test_validate_names_a_missing_dataset_file_in_one_line(tmp_path):
+    result = cli(tmp_path, "validate", "dataset=arxiv_published_medium", "workload=paper_published")
+    assert result.returncode == 1
+    assert result.stdout.splitlines()[0] == (
+        "problem: [error] dataset 'arxiv_published_medium': "
+        "params.source = 'downloads/arxiv-for-fanns-medium' does not exist"
+    )
+
+
+def test_run_refuses_an_unknown_experiment_listing_the_valid_ones(tmp_path):
+    result = cli(tmp_path, "run", "no_such_experiment")
+    assert result.returncode == 2
+    assert "unknown experiment 'no_such_experiment'; available experiments: bench_acorn, " in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def broken_plugin(site: Path) -> Path:
+    """A distribution whose method module fails to import, as pip would install it."""
+    info = site / "broken_plugin-0.1.dist-info"
+    info.mkdir(parents=True)
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: broken-plugin\nVersion: 0.1\n")
+    (info / "entry_points.txt").write_text("[fanns_bench.methods]\nbroken = broken_plugin.method:Broken\n")
+    (site / "broken_plugin").mkdir()
+    (site / "broken_plugin" / "__init__.py").write_text("raise ImportError('needs libfoo')\n")
+    return site
+
+
+def test_a_broken_plugin_is_reported_by_name_and_breaks_nothing_else(tmp_path):
+    site = broken_plugin(tmp_path / "site")
+    listing = cli(tmp_path, "list", path=site)
+    assert listing.returncode == 0
+    lines = {line.split()[0]: line for line in listing.stdout.splitlines() if line[:1].strip()}
+    assert "failed to import: needs libfoo" in lines["broken"] and lines["exact"].split()[1] == "yes"
+    assert cli(tmp_path, "validate", "smoke", path=site).returncode == 0
+    chosen = cli(tmp_path, "validate", "smoke", "method=[exact,broken]", path=site)
+    assert chosen.returncode == 1
+    assert "method 'broken' (broken_plugin.method:Broken) failed to import: needs libfoo" in chosen.stdout
 
 
 def test_validate_warns_of_unsupported_filter_types_without_failing(tmp_path):

@@ -11,14 +11,7 @@ import pytest
 from fanns_bench.data.dataset import load_dataset
 from fanns_bench.data.importers import bigann, qdrant
 from fanns_bench.data.importers.common import read_workload
-from fanns_bench.data.importers.formats import (
-    read_bin,
-    read_knn_result,
-    read_spmat,
-    write_bin,
-    write_knn_result,
-    write_spmat,
-)
+from fanns_bench.data.importers.formats import read_bin, read_knn_result, read_spmat
 from fanns_bench.errors import DatasetError, WorkloadError
 from fanns_bench.filters.predicates import (
     And,
@@ -30,6 +23,7 @@ from fanns_bench.filters.predicates import (
     Or,
     Range,
 )
+from tests.format_files import write_bin, write_knn_result, write_spmat
 
 KINDS = {"color": "string", "count": "int64", "price": "double", "tags": "list"}
 

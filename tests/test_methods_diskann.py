@@ -124,7 +124,7 @@ def test_filtered_vamana_end_to_end(tmp_path: Path):
     predicates = [Eq("category", "rare"), Eq("category", "a"), Contains("tags", "t1")] * 13
     predicates.append(Eq("category", "five"))
     predicates[-2] = Eq("category", "never-seen")
-    method = DiskANNFiltered("ip", threads=2, label_attribute=["category", "tags"], graph_degree=32)
+    method = DiskANNFiltered("ip", threads=2, label_attribute="category,tags", graph_degree=32)
     try:
         method.build(dataset)
         found = run_search(method, dataset.queries, predicates, dataset.attribute_index, 10, complexity=200)

@@ -9,6 +9,7 @@ import pyarrow as pa
 import pytest
 
 from fanns_bench.data.dataset import write_dataset
+from fanns_bench.errors import ConfigError
 from fanns_bench.filters.predicates import (
     And,
     Contains,
@@ -162,7 +163,7 @@ def test_memory_is_reported_and_close_removes_the_shard(tmp_path) -> None:
 
 @pytest.mark.slow
 def test_unknown_search_param_is_an_error(built, dataset) -> None:
-    with pytest.raises(Exception, match="unknown search params"):
+    with pytest.raises(ConfigError, match="unknown search parameter 'nprobe'"):
         run(built, dataset, None, nprobe=3)
 
 

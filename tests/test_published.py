@@ -12,7 +12,7 @@ import pytest
 from fanns_bench.data.arxiv_schema import attributes_table, write_attributes_jsonl
 from fanns_bench.data.dataset import load_dataset
 from fanns_bench.data.importers.common import read_workload
-from fanns_bench.data.importers.formats import read_fvecs, read_ivecs, write_fvecs, write_ivecs
+from fanns_bench.data.importers.formats import read_fvecs, read_ivecs
 from fanns_bench.data.published import (
     convert,
     crosscheck_ground_truth,
@@ -21,6 +21,7 @@ from fanns_bench.data.published import (
 )
 from fanns_bench.errors import DatasetError
 from fanns_bench.filters.predicates import Contains, Eq, Range, to_json
+from tests.format_files import write_fvecs, write_ivecs
 
 N, NQ, DIM, DEPTH = 40, 6, 8, 5
 

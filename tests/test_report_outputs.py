@@ -3,13 +3,11 @@
 import json
 from datetime import UTC, datetime
 
-import pandas as pd
 import pytest
 
 from fanns_bench.errors import ResultsError
 from fanns_bench.report import plot_results, report_results
 from fanns_bench.report.frame import load_frame
-from fanns_bench.report.published import NO_MATCH, load_published, published_comparison
 from fanns_bench.report.tables import failures, leaderboard, leaderboard_markdown
 from fanns_bench.results.row_files import write_row
 
@@ -124,42 +122,16 @@ def test_failures_table_lists_failed_and_unsupported_with_reasons(frame):
     ]  # fmt: skip
 
 
-def test_published_comparison_matches_on_dataset_filter_k_and_method(frame):
-    published = pd.DataFrame(
-        [
-            ["tiny", "EM", 10, "beta", "Beta", "max_recall", "<=", 0.95, "stays below 0.95", "paper"],
-            ["tiny", "R", 10, "alpha", "Alpha", "max_recall", "<=", 0.25, "below 0.25", "paper"],
-            ["tiny", "EM", 10, "gamma", "Gamma", "max_recall", ">=", 0.9, "reaches 0.9", "paper"],
-        ],
-        columns=["dataset", "filter_type", "k", "method", "paper_method", "quantity", "relation",
-                 "value", "claim", "source"],
-    )  # fmt: skip
-    table = published_comparison(frame, leaderboard(frame), published)
-    assert table[["method", "our_run", "verdict"]].values.tolist() == [
-        ["beta", "selectivity 0.01, 1 thread", "differs"],
-        ["beta", "selectivity 0.1, 1 thread", "consistent"],
-        ["alpha", NO_MATCH, "—"],
-        ["gamma", f"{NO_MATCH} that succeeded (failed)", "—"],
-    ]
-    assert table["qps_at_0.9"].tolist()[:2] == [3000.0, 4000.0]
-
-
-def test_shipped_published_table_loads_with_a_source_per_row():
-    table = load_published()
-    assert len(table) >= 1
-    assert table["source"].str.contains("2507.21989").all()
-
-
 def test_report_results_writes_every_table(results_dir, tmp_path):
     text, paths = report_results(results_dir, tmp_path / "tables")
     names = sorted(p.name for p in paths)
     assert names == sorted(
-        [f"{stem}.{ext}" for stem in ("leaderboard", "failures", "published_comparison")
+        [f"{stem}.{ext}" for stem in ("leaderboard", "failures")
          for ext in ("md", "tex")] + ["leaderboard.csv", "report.md"]
     )  # fmt: skip
     assert all(p.stat().st_size > 0 for p in paths)
     assert "| beta | 4,000 | — | 0.940 | 1 | 2 |" in text
-    assert "build timed out after 60 s" in text and NO_MATCH in text
+    assert "build timed out after 60 s" in text and "no matching run" not in text
     latex = (tmp_path / "tables" / "leaderboard.tex").read_text()
     assert r"\begin{tabular}{lrrrrr}" in latex and r"QPS @ recall $\geq$ 0.9" in latex
 

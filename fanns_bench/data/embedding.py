@@ -201,12 +201,6 @@ def embed_to_npy(
     return run
 
 
-def is_complete(out_path: str | Path) -> bool:
-    """Whether the progress file says every row of `out_path` is embedded."""
-    state = _read_progress(Path(out_path))
-    return state is not None and state["done"] == state["job"]["rows"]
-
-
 class TextChunks:
     """A sequence of texts read in fixed-size chunks (so a big corpus never sits in memory)."""
 

@@ -5,22 +5,25 @@ A subclass declares `environment` (pinned requirements, e.g. `("diskannpy==0.7.0
 import only the standard library, numpy and the requirements). Its `build`/`search`
 write inputs into `self.worker.workdir` and call `self.worker.call(...)`.
 
-The environment is created on first use (`prepare_environment`, which the runner may
-call before timing the build; `build` calls it too and it is instant once cached).
-Build time therefore includes starting the worker (an interpreter plus the library import,
-a fraction of a second), and search time includes writing the query file and reading the
-result file; the worker reports its own timings in `stats()` so both are visible.
+`prepare_environment()` (the protocol hook the runner calls before the build timer
+starts) creates the environment on first use and starts the worker, so `build_seconds`
+holds neither pip nor the interpreter start-up and library import. Used without the
+runner, the first `self.worker` does both. Search time includes writing the query file and
+reading the result file; the worker reports its own timings in `stats()` so both are visible.
 """
 
 from __future__ import annotations
 
 import importlib.util
 from pathlib import Path
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
-from fanns_bench.envs.environment import ensure_environment, environment_path, is_ready
+from fanns_bench.envs.environment import ensure_environment
 from fanns_bench.envs.process import WorkerProcess
 from fanns_bench.methods.base import Method
+
+if TYPE_CHECKING:
+    from fanns_bench.data.dataset import Dataset
 
 
 class IsolatedMethod(Method):
@@ -32,14 +35,13 @@ class IsolatedMethod(Method):
     _worker: WorkerProcess | None = None
 
     @classmethod
-    def prepare_environment(cls) -> Path:
+    def environment_python(cls) -> Path:
         """Create (first use) or find the environment; return its Python."""
         return ensure_environment(cls.environment, label=f"method {cls.name!r}")
 
-    @classmethod
-    def environment_ready(cls) -> bool:
-        """Whether the environment already exists (else `build` creates it first)."""
-        return is_ready(environment_path(cls.environment))
+    def prepare_environment(self, dataset: Dataset | None = None) -> None:
+        """Create the environment (first use) and start the worker, outside the build timer."""
+        self.worker  # noqa: B018 (starts it)
 
     @classmethod
     def missing_dependencies(cls) -> list[str]:
@@ -54,7 +56,7 @@ class IsolatedMethod(Method):
             if self.worker_handler is None:
                 raise TypeError(f"{type(self).__name__} declares no worker_handler")
             self._worker = WorkerProcess(
-                self.prepare_environment(),
+                self.environment_python(),
                 self.worker_handler,
                 name=self.name,
                 environ=self.worker_environ(),

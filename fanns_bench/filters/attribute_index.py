@@ -93,7 +93,13 @@ class _Sorted:
         )
         return start, max(start, stop)
 
-    def key(self, value: object) -> np.generic:
+    def key(self, value: object) -> object:
+        """`value` as a number comparable with `values` (Arrow's cast rules, numbers fast)."""
+        numeric = isinstance(value, int | float) and not isinstance(value, bool)
+        if numeric and pa.types.is_floating(self.type):
+            return float(value)
+        if numeric and pa.types.is_integer(self.type) and float(value).is_integer():
+            return int(value)
         return _numeric(pa.array([scalar_for(value, self.type).as_py()], type=self.type))[0]
 
     def nbytes(self) -> int:

@@ -130,7 +130,11 @@ class Method(ABC):
         """
 
     def memory_bytes(self) -> int:
-        """Bytes the index holds (0 when unknown)."""
+        """`index_bytes`: bytes of the index structures the method holds (graph, lists,
+        codes, payload/attribute indexes), excluding the dataset's own vectors unless the
+        method keeps its own copy of them (then the copy counts). 0 when unknown. Each
+        method's README says how its figure is obtained (in memory, on disk, or reported
+        by the engine)."""
         return 0
 
     def stats(self) -> dict[str, float]:
@@ -139,6 +143,26 @@ class Method(ABC):
 
     def close(self) -> None:
         """Release resources (servers, temporary files). Called even after a failure."""
+
+    # --- Runner hooks: environment and threads -----------------------------------------
+    fixed_thread_pool: ClassVar[bool] = False
+    """True when the engine sizes its thread pool once per process (Lance): the runner
+    then gives each query thread count its own worker, and the build runs at that count."""
+
+    def prepare_environment(self, dataset: Dataset | None = None) -> None:
+        """One-time set-up before the build timer starts (create an environment, start a
+        worker or a server sized for `dataset`). Not part of `build_seconds`; `build` must
+        still work without it. Default: nothing."""
+
+    def set_query_threads(self, threads: int) -> None:
+        """Search with `threads` threads from now on (called by the runner before each
+        point). Engines whose pools are sized when they open override it to resize or reopen."""
+        self.threads = threads
+
+    def build_threads_used(self) -> int:
+        """Threads the last `build` really used (recorded as `build_threads`); by default
+        the `threads` the method was constructed with."""
+        return self.threads
 
     def unsupported_reason(self, predicate: Predicate | None, kinds: dict[str, str]) -> str | None:
         """Why this method, with its build parameters, cannot answer `predicate` natively

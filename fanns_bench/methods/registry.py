@@ -1,19 +1,25 @@
 """The method registry: every method, built-in or third-party, is an entry point.
 
-Entry-point group `fanns_bench.methods`: `name = "package.module:Class"`.
+Entry-point group `fanns_bench.methods`: `name = "package.module:Class"`. A plugin ships its
+method config as `<name>.yaml` beside the module that defines the class (same format as
+`configs/method/*.yaml`); `plugin_configs` finds it, so `method=<name>` works without any
+Hydra search path. A plugin that fails to import is reported by name and breaks nothing else.
 """
 
 from __future__ import annotations
 
 import importlib
+import importlib.util
 from dataclasses import dataclass
 from functools import cache
 from importlib.metadata import EntryPoint, entry_points, packages_distributions, version
+from pathlib import Path
 
 from fanns_bench.errors import ConfigError, MethodError
 from fanns_bench.methods.base import Method
 
 GROUP = "fanns_bench.methods"
+HARNESS = "fanns-bench"  # the distribution of the built-in methods
 
 
 @dataclass(frozen=True)
@@ -47,7 +53,7 @@ def method_names() -> list[str]:
 def get_method(name: str) -> type[Method]:
     """The class registered under `name`, or named by a `module:Class` import path.
 
-    An unknown name raises `ConfigError`.
+    An unknown name raises `ConfigError`; a class that fails to import, `MethodError`.
     """
     if ":" in name:
         return _import_target(name, name)
@@ -77,6 +83,31 @@ def describe_methods() -> list[MethodInfo]:
         except MethodError as error:
             infos.append(MethodInfo(name, _entry_points()[name].value, None, str(error)))
     return infos
+
+
+def plugin_config_path(name: str) -> Path | None:
+    """`<name>.yaml` beside the module of entry point `name`, if there is one.
+
+    Finds the module's file without importing it (only its parent packages are imported);
+    a broken package yields `None` here and is reported by `get_method`.
+    """
+    point = _entry_points().get(name)
+    if point is None:
+        return None
+    try:
+        spec = importlib.util.find_spec(point.value.partition(":")[0])
+    except Exception:  # noqa: BLE001 - a broken plugin must not hide the others
+        return None
+    if spec is None or not spec.origin:
+        return None
+    path = Path(spec.origin).parent / f"{name}.yaml"
+    return path if path.is_file() else None
+
+
+def plugin_configs() -> dict[str, Path]:
+    """Registry name -> the config file a plugin ships beside its module."""
+    found = {name: plugin_config_path(name) for name in method_names()}
+    return {name: path for name, path in found.items() if path is not None}
 
 
 def method_distribution(name: str) -> tuple[str, str]:

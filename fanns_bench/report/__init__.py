@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from fanns_bench.report.document import write_report
-from fanns_bench.report.frame import load_frame
+from fanns_bench.report.frame import choose_qps, load_frame
 from fanns_bench.report.plots import (
     plot_build_resources,
     plot_qps_vs_selectivity,
@@ -17,10 +17,11 @@ from fanns_bench.report.styles import method_styles
 __all__ = ["plot_results", "report_results"]
 
 
-def plot_results(results_dir: Path, out_dir: Path | None = None) -> list[Path]:
+def plot_results(results_dir: Path, out_dir: Path | None = None, qps: str = "qps") -> list[Path]:
     """Every figure (PNG + PDF + caption) for `results_dir`, into `out_dir`
-    (default `<results_dir>/figures`); returns the paths written."""
-    frame = load_frame(results_dir)
+    (default `<results_dir>/figures`); returns the paths written. `qps`: which throughput
+    (`qps` end to end, or `qps_given_filter`)."""
+    frame = choose_qps(load_frame(results_dir), qps)
     out_dir = Path(out_dir) if out_dir is not None else Path(results_dir) / "figures"
     styles = method_styles(frame["method"])
     paths = plot_recall_qps(frame, out_dir, styles)
@@ -30,9 +31,12 @@ def plot_results(results_dir: Path, out_dir: Path | None = None) -> list[Path]:
     return paths
 
 
-def report_results(results_dir: Path, out_dir: Path | None = None) -> tuple[str, list[Path]]:
+def report_results(
+    results_dir: Path, out_dir: Path | None = None, qps: str = "qps", compare: str | None = None
+) -> tuple[str, list[Path]]:
     """The Markdown report for `results_dir` and the table files (Markdown, LaTeX, CSV) written
-    into `out_dir` (default `<results_dir>/tables`)."""
-    frame = load_frame(results_dir)
+    into `out_dir` (default `<results_dir>/tables`); `compare="paper"` adds the seed paper's
+    claims checked on these results."""
+    frame = choose_qps(load_frame(results_dir), qps)
     out_dir = Path(out_dir) if out_dir is not None else Path(results_dir) / "tables"
-    return write_report(frame, Path(results_dir), out_dir)
+    return write_report(frame, Path(results_dir), out_dir, compare)

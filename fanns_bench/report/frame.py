@@ -12,6 +12,9 @@ from fanns_bench.errors import ResultsError
 from fanns_bench.results.row_files import load_results
 from fanns_bench.results.schema import STATUS_OK
 
+COMPARABLE_KEYS = ["dataset_hash", "workload_digest", "methodology_version"]
+"""Rows that differ in these were measured on other data, queries or methodology."""
+
 SECTION_KEYS = ["dataset", "filter_type", "selectivity_bucket", "k", "threads"]
 """One leaderboard section / one figure panel: points in it are comparable."""
 
@@ -20,6 +23,21 @@ SERIES_KEYS = [*SECTION_KEYS, "method"]
 
 FIGURE_KEYS = ["dataset", "filter_type", "k", "threads"]
 """One recall-QPS figure; its panels are the selectivity buckets."""
+
+
+QPS_MEANINGS = {
+    "qps": "end to end (each query's predicate turned into the method's filter input, then searched)",
+    "qps_given_filter": "search alone (the method's filter input prepared beforehand, untimed)",
+}
+
+
+def choose_qps(frame: pd.DataFrame, qps: str) -> pd.DataFrame:
+    """`frame` with `qps` holding the chosen throughput (`qps` or `qps_given_filter`)."""
+    if qps not in QPS_MEANINGS:
+        raise ResultsError(f"--qps {qps!r}: expected one of {sorted(QPS_MEANINGS)}")
+    chosen = frame if qps == "qps" else frame.assign(qps=frame[qps])
+    chosen.attrs["qps"] = qps
+    return chosen
 
 
 def load_frame(results_dir: Path) -> pd.DataFrame:
@@ -33,6 +51,34 @@ def load_frame(results_dir: Path) -> pd.DataFrame:
         raise ResultsError(f"{results_dir}: cannot read results directory ({error})") from None
     if frame.empty:
         raise ResultsError(f"{results_dir}: the result files hold no rows")
+    return label_comparable(frame)
+
+
+def label_comparable(frame: pd.DataFrame) -> pd.DataFrame:
+    """Keep non-comparable rows apart: where one dataset name covers several (dataset content,
+    workload, methodology) combinations, each gets its own `dataset` label, e.g.
+    `arxiv_sample [3fa2c1/9b01de/m2]`, so no section, figure or table pools them.
+    The plain name stays in `dataset_name`."""
+    frame = frame.assign(dataset_name=frame["dataset"])
+    keys = [k for k in COMPARABLE_KEYS if k in frame]
+    if not keys:
+        return frame
+    variants = frame[["dataset", *keys]].astype(str).drop_duplicates()
+    ambiguous = set(variants["dataset"][variants["dataset"].duplicated()])
+    if not ambiguous:
+        return frame
+    mixed = frame["dataset"].isin(ambiguous)
+    tags = (
+        frame.loc[mixed, keys]
+        .astype(str)
+        .apply(
+            lambda row: "/".join(
+                value[:6] if key != "methodology_version" else f"m{value}" for key, value in row.items()
+            ),
+            axis=1,
+        )
+    )
+    frame.loc[mixed, "dataset"] = frame.loc[mixed, "dataset"] + " [" + tags + "]"
     return frame
 
 

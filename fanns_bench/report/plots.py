@@ -37,7 +37,7 @@ PANEL_COLUMNS = 4
 MB = 1e6
 FRONTIER_NOTE = (
     "Lines: each method's recall-QPS Pareto frontier over its build and search configs.\n"
-    "x: recall@k; y: mean batch QPS over repetitions (log); dotted verticals at recall 0.9, 0.95."
+    "x: recall@k; y: QPS, n_queries / median batch time (log); dotted verticals at recall 0.9, 0.95."
 )
 
 

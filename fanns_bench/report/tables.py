@@ -28,7 +28,7 @@ LEADERBOARD_HEADERS = [
     "index MB",
 ]
 LEADERBOARD_NOTE = (
-    "QPS: best mean batch throughput (queries/s) among configs reaching that recall@k "
+    "QPS: best throughput (queries / median batch time) among configs reaching that recall@k "
     "(— = never reached). Build s and index MB (10^6 bytes) are those of the config behind "
     "the QPS @ 0.9 entry, else of the max-recall config."
 )

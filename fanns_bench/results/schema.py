@@ -26,10 +26,12 @@ SCHEMA = pa.schema(
         ("n_queries", pa.int64()),
         ("k", pa.int64()),
         ("method", pa.string()),
+        ("method_package", pa.string()),  # distribution that provides the method (fanns-bench for built-ins)
+        ("method_version", pa.string()),  # its version
         ("build_params", pa.string()),  # JSON, sorted keys
         ("search_params", pa.string()),  # JSON, sorted keys
         ("threads", pa.int64()),  # query threads
-        ("build_threads", pa.int64()),
+        ("build_threads", pa.int64()),  # threads the build really used (Method.build_threads_used)
         ("recall", pa.float64()),  # paper's: sum hits / sum min(k, |gt|) (micro-average)
         ("recall_tie_aware", pa.float64()),  # mean per-query tie-aware recall
         ("recall_per_query", pa.list_(pa.float32())),
@@ -49,9 +51,16 @@ SCHEMA = pa.schema(
         ("attribute_index_seconds", pa.float64()),  # building the dataset's attribute index (once)
         ("attribute_index_bytes", pa.int64()),
         ("build_seconds", pa.float64()),
-        ("index_bytes", pa.int64()),
-        ("build_peak_rss_bytes", pa.int64()),  # VmHWM after build
-        ("search_peak_rss_bytes", pa.int64()),  # VmHWM after the search phase
+        ("index_bytes", pa.int64()),  # Method.memory_bytes(): the index, see its docstring
+        # Memory of the job's whole process group (the worker and everything it starts:
+        # a method's own worker process, a database server and its backends), as the sum
+        # of the processes' PSS, sampled by the sweep (runner/memory.py). The peaks are
+        # above `baseline_rss_bytes` (0 if below it): build = peak during `build`; search =
+        # peak during this point's measurement (reset per point, so it includes the index
+        # the method holds while searching).
+        ("build_peak_rss_bytes", pa.int64()),
+        ("search_peak_rss_bytes", pa.int64()),
+        ("baseline_rss_bytes", pa.int64()),  # the idle worker with the dataset loaded
         ("distance_computations", pa.float64()),  # per query, when the method reports it
         ("ids", pa.list_(pa.int64())),  # returned ids, n_queries x k row-major, -1 padded
         ("workload_digest", pa.string()),  # workload + dataset content: where the ground truth is

@@ -80,23 +80,3 @@ def environment_columns(method_modules: tuple[str, ...] = ()) -> dict[str, objec
         "versions": package_versions(distributions_of(tuple(method_modules))),
         "fanns_bench_version": fanns_bench.__version__,
     }
-
-
-def peak_rss_bytes() -> int | None:
-    """VmHWM of this process (peak resident set), in bytes."""
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return None
-
-
-def reset_peak_rss() -> bool:
-    """Reset VmHWM to the current RSS (Linux `clear_refs` 5); False where unsupported."""
-    try:
-        Path("/proc/self/clear_refs").write_text("5")
-        return True
-    except OSError:
-        return False

@@ -2,10 +2,17 @@
 
 A segfault, hang or runaway allocation in a method ends its own child only; the
 parent reports why, and the sweep goes on.
+
+The child leads its own session and process group; what it starts (a method's worker
+process, a database server) stays in that group, or at least below it in the process
+tree. The parent samples the memory of that whole group (`memory.py`) for the job's
+memory columns and for the cap, and a timeout, an exceeded cap or a crash takes the whole
+group down, servers included.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import multiprocessing
 import os
 import signal
@@ -14,15 +21,18 @@ from contextlib import contextmanager
 
 import psutil
 
+from fanns_bench.envs.reaper import REAPER_VARIABLE
 from fanns_bench.runner.job import WorkerSpec, job_main
+from fanns_bench.runner.memory import GroupSampler, PhaseMeter
 
-POLL_SECONDS = 0.1
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+KILL_WAIT_S = 5
 
 
 @contextmanager
 def _thread_environment(threads: int):
-    """Thread caps the child's BLAS/OpenMP read at start-up (spawn copies os.environ)."""
+    """Initial thread counts of the child's BLAS/OpenMP (spawn copies os.environ); the job
+    then caps every pool per phase (`threads.py`)."""
     saved = {v: os.environ.get(v) for v in THREAD_VARIABLES}
     os.environ.update({v: str(threads) for v in THREAD_VARIABLES})
     try:
@@ -36,31 +46,67 @@ def _thread_environment(threads: int):
 
 
 def run_isolated(spec: WorkerSpec, timeout_s: float, memory_limit_bytes: int | None) -> str | None:
-    """Run `spec` in a child; `None` when it exited cleanly, else the reason it did not."""
+    """Run `spec` in a child; `None` when it exited cleanly, else the reason it did not.
+
+    A method whose engine sizes its thread pool once per process (`fixed_thread_pool`)
+    gets one child per query thread count, each building its own index.
+    """
+    reasons = [
+        reason for part in _split_by_pool(spec) if (reason := _run_child(part, timeout_s, memory_limit_bytes))
+    ]
+    return "; ".join(dict.fromkeys(reasons)) or None
+
+
+def _split_by_pool(spec: WorkerSpec) -> list[WorkerSpec]:
+    from fanns_bench.errors import FannsBenchError
+    from fanns_bench.methods.registry import get_method
+
+    try:
+        fixed = get_method(spec.job.method_name).fixed_thread_pool
+    except FannsBenchError:
+        fixed = False
+    counts = sorted({p.threads for p in spec.points})
+    if not fixed or len(counts) <= 1:
+        return [spec]
+    return [
+        dataclasses.replace(
+            spec,
+            points=[p for p in spec.points if p.threads == t],
+            error_file=spec.error_file.with_name(f"{spec.error_file.stem}-t{t}{spec.error_file.suffix}"),
+        )
+        for t in counts
+    ]
+
+
+def _run_child(spec: WorkerSpec, timeout_s: float, memory_limit_bytes: int | None) -> str | None:
     context = multiprocessing.get_context("spawn")
-    max_threads = max([spec.build_threads] + [p.threads for p in spec.points])
-    with _thread_environment(max_threads):
+    spec = dataclasses.replace(spec, meter=PhaseMeter(context))
+    born = time.time()
+    with _thread_environment(spec.build_threads):
         child = context.Process(target=job_main, args=(spec,), name=f"fanns-{spec.job.label}")
         child.start()
+    sampler = GroupSampler(child.pid)
     started = time.monotonic()
     reason = None
     try:
         while child.is_alive():
-            child.join(POLL_SECONDS)
+            total = sampler.sample()
+            spec.meter.record(total)
+            if memory_limit_bytes and total > memory_limit_bytes:
+                reason = (
+                    f"killed: resident memory {total / 2**30:.2f} GiB exceeded the cap of "
+                    f"{memory_limit_bytes / 2**30:.2f} GiB (PSS of all the job's processes)"
+                )
+                break
             if time.monotonic() - started > timeout_s:
                 reason = f"timed out after {timeout_s:g} s (build + search of this job)"
                 break
-            rss = _tree_rss(child.pid)
-            if memory_limit_bytes and rss > memory_limit_bytes:
-                reason = (
-                    f"killed: resident memory {rss / 2**30:.2f} GiB exceeded the cap of "
-                    f"{memory_limit_bytes / 2**30:.2f} GiB"
-                )
-                break
+            child.join(sampler.interval)
     finally:
-        if child.is_alive():
-            _kill_tree(child.pid)
-            child.join(5)
+        if child.is_alive():  # also before it made its own session
+            child.kill()
+        kill_group(child.pid, born)
+        child.join(KILL_WAIT_S)
     if reason:
         return reason
     if child.exitcode == 0:
@@ -78,30 +124,41 @@ def _exit_reason(exitcode: int, spec: WorkerSpec) -> str:
     return f"worker exited with status {exitcode}"
 
 
-def _tree_rss(pid: int) -> int:
-    try:
-        process = psutil.Process(pid)
-        members = [process, *process.children(recursive=True)]
-    except psutil.NoSuchProcess:
-        return 0
-    total = 0
-    for member in members:
+def group_processes(leader: int, born: float = 0.0) -> list[psutil.Process]:
+    """Every process of the job led by `leader` (started at `born`, epoch seconds): its
+    session, which outlives the leader (a server it started is re-parented when it dies),
+    and all their descendants. Cleanup helpers (`REAPER_VARIABLE` set) are left out: they
+    must outlive the job. Processes older than `born` are never members (a reused pid)."""
+    roots = []
+    for process in psutil.process_iter():
         try:
-            total += member.memory_info().rss
-        except psutil.NoSuchProcess:
+            if os.getsid(process.pid) == leader and process.create_time() >= born - 1.0:
+                roots.append(process)
+        except (psutil.Error, OSError):
             continue
-    return total
+    members: dict[int, psutil.Process] = {}
+    for root in roots:
+        try:
+            for process in [root, *root.children(recursive=True)]:
+                members.setdefault(process.pid, process)
+        except psutil.Error:
+            continue
+    return [p for p in members.values() if not _is_reaper(p)]
 
 
-def _kill_tree(pid: int) -> None:
-    try:
-        process = psutil.Process(pid)
-        members = [*process.children(recursive=True), process]
-    except psutil.NoSuchProcess:
-        return
-    for member in members:
+def kill_group(leader: int, born: float = 0.0) -> None:
+    """SIGKILL the job led by `leader` with everything it started (see `group_processes`)."""
+    members = group_processes(leader, born)
+    for process in members:
         try:
-            member.kill()
-        except psutil.NoSuchProcess:
+            process.kill()
+        except psutil.Error:
             continue
-    psutil.wait_procs(members, timeout=5)
+    psutil.wait_procs(members, timeout=KILL_WAIT_S)
+
+
+def _is_reaper(process: psutil.Process) -> bool:
+    try:
+        return REAPER_VARIABLE in process.environ()
+    except (psutil.Error, OSError):
+        return False

@@ -10,6 +10,7 @@ import os
 import signal
 import time
 import traceback
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,10 +21,11 @@ from fanns_bench.methods.registry import get_method
 from fanns_bench.results.row_files import write_row
 from fanns_bench.results.schema import STATUS_OK
 from fanns_bench.runner.context import load_context
-from fanns_bench.runner.environment import peak_rss_bytes, reset_peak_rss
 from fanns_bench.runner.measure import measure
+from fanns_bench.runner.memory import PhaseMeter, in_process_meter
 from fanns_bench.runner.plan import BuildJob, Point
 from fanns_bench.runner.rows import base_row, write_status_rows
+from fanns_bench.runner.threads import capped_threads
 
 
 @dataclass
@@ -43,11 +45,13 @@ class WorkerSpec:
     warmup: bool
     latency_queries: int
     error_file: Path
+    meter: PhaseMeter | None = None  # the sweep's memory sampler of this job's processes
 
 
 def job_main(spec: WorkerSpec) -> None:
     """Entry point of the child process; exits non-zero with the error in `error_file`."""
     _die_with_parent()
+    _lead_own_session()
     try:
         run_job(spec)
     except BaseException as error:  # recorded for the parent, then re-raised to exit non-zero
@@ -66,18 +70,38 @@ def _die_with_parent() -> None:
         pass
 
 
+def _lead_own_session() -> None:
+    """Make this worker a session and process-group leader: what it starts (a method's
+    worker, a database server) stays in its group, and the sweep can take it all down."""
+    try:
+        os.setsid()
+    except OSError:  # already a leader
+        pass
+
+
 def run_job(spec: WorkerSpec) -> None:
+    with ExitStack() as stack:
+        if spec.meter is None:  # run in-process (no sweep sampling this job)
+            spec.meter = stack.enter_context(in_process_meter())
+        _run_job(spec)
+
+
+def _run_job(spec: WorkerSpec) -> None:
     context = load_context(spec.dataset_path, spec.workload_dir, spec.workload_name, spec.workload_digest)
     job = spec.job
-    method = get_method(job.method_name)(
-        metric=context.dataset.metric, threads=spec.build_threads, **job.build_params
-    )
+    method_cls = get_method(job.method_name)
+    build_threads = _build_thread_count(method_cls, spec)
+    baseline = _loaded_baseline(context, spec.meter)
+    method = method_cls(metric=context.dataset.metric, threads=build_threads, **job.build_params)
     try:
-        attributes = context.attributes  # built once per job, timed on its own, outside the build
-        reset_peak_rss()
-        start = time.perf_counter()
         try:
-            method.build(context.dataset)
+            method.prepare_environment(context.dataset)  # one-time set-up, before the build timer
+            with capped_threads(build_threads):
+                spec.meter.sync(reset=True)
+                start = time.perf_counter()
+                method.build(context.dataset)
+                build_seconds = time.perf_counter() - start
+                build_peak = spec.meter.sync()[0]
         except Exception as error:
             write_status_rows(
                 spec.results_dir,
@@ -89,17 +113,39 @@ def run_job(spec: WorkerSpec) -> None:
             )
             return
         build = {
-            "build_seconds": time.perf_counter() - start,
-            "build_peak_rss_bytes": peak_rss_bytes(),
+            "build_seconds": build_seconds,
+            "build_peak_rss_bytes": max(0, build_peak - baseline),
+            "baseline_rss_bytes": baseline,
             "index_bytes": int(method.memory_bytes()),
-            "build_threads": spec.build_threads,
-            "attribute_index_seconds": attributes.build_seconds,
-            "attribute_index_bytes": attributes.nbytes(),
+            "build_threads": int(method.build_threads_used()),
+            "attribute_index_seconds": context.attributes.build_seconds,
+            "attribute_index_bytes": context.attributes.nbytes(),
         }
-        reset_peak_rss()
         _measure_points(spec, context, method, build)
     finally:
         method.close()
+
+
+def _build_thread_count(method_cls: type, spec: WorkerSpec) -> int:
+    """The runner's build threads; for an engine whose pool is fixed per process, the
+    query thread count of this worker's points (the sweep gives it one count per worker)."""
+    counts = {p.threads for p in spec.points}
+    if getattr(method_cls, "fixed_thread_pool", False) and len(counts) == 1:
+        return counts.pop()
+    return spec.build_threads
+
+
+def _loaded_baseline(context, meter: PhaseMeter) -> int:
+    """Memory of the job's processes once the dataset, workload, ground truth, attribute
+    index and match ids are loaded and the vectors paged in: what every method's figures
+    are above."""
+    vectors = context.dataset.vectors
+    if vectors.size:
+        flat = np.asarray(vectors).reshape(-1)
+        float(flat[:: max(1, 4096 // flat.itemsize)].sum())  # touch every page once
+    context.attributes  # noqa: B018 (the attribute index, built once per job)
+    context.match_ids  # noqa: B018 (computed once, held for the whole job)
+    return meter.sync(reset=True)[1]
 
 
 def _measure_points(spec: WorkerSpec, context, method, build: dict) -> None:
@@ -109,24 +155,27 @@ def _measure_points(spec: WorkerSpec, context, method, build: dict) -> None:
     for point in spec.points:
         rows = groups[(point.filter_type, point.bucket)]
         truth = GroundTruth(context.truth.ids[rows], context.truth.scores[rows])
-        method.threads = point.threads
         row = base_row(context, spec.job, point, spec.experiment)
         try:
-            measured = measure(
-                method,
-                np.ascontiguousarray(queries_all[rows]),
-                [context.workload.predicates[r] for r in rows],
-                context.attributes,
-                [matches[r] for r in rows],
-                truth,
-                context.dataset.vectors,
-                context.dataset.metric,
-                point.k,
-                method.search_params(point.search_params),
-                repetitions=spec.repetitions,
-                warmup=spec.warmup,
-                latency_queries=spec.latency_queries,
-            )
+            method.set_query_threads(point.threads)
+            with capped_threads(point.threads):
+                spec.meter.sync(reset=True)
+                measured = measure(
+                    method,
+                    np.ascontiguousarray(queries_all[rows]),
+                    [context.workload.predicates[r] for r in rows],
+                    context.attributes,
+                    [matches[r] for r in rows],
+                    truth,
+                    context.dataset.vectors,
+                    context.dataset.metric,
+                    point.k,
+                    method.search_params(point.search_params),
+                    repetitions=spec.repetitions,
+                    warmup=spec.warmup,
+                    latency_queries=spec.latency_queries,
+                )
+                search_peak = spec.meter.sync()[0]
         except Exception as error:
             write_row(
                 spec.results_dir,
@@ -145,12 +194,6 @@ def _measure_points(spec: WorkerSpec, context, method, build: dict) -> None:
                 **build,
                 **measured,
                 "status": STATUS_OK,
-                "search_peak_rss_bytes": peak_rss_bytes(),
+                "search_peak_rss_bytes": max(0, search_peak - build["baseline_rss_bytes"]),
             },
         )
-
-
-def configure_threads(threads: int) -> None:
-    """Thread caps for BLAS/OpenMP libraries, set before they load in the child."""
-    for variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-        os.environ[variable] = str(threads)

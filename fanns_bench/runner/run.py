@@ -14,6 +14,7 @@ import pandas as pd
 from fanns_bench.data.builders import ensure_dataset
 from fanns_bench.errors import ConfigError
 from fanns_bench.methods.registry import get_method
+from fanns_bench.results.recompute import keep_ground_truth
 from fanns_bench.results.row_files import (
     finished_keys,
     load_results,
@@ -107,6 +108,7 @@ def run_sweep(config: dict[str, Any]) -> SweepOutcome:
             f"or the dataset size ({dataset.count}); raise workload.ground_truth_depth or lower k"
         )
     context = prepare_context(dataset, spec)
+    keep_ground_truth(settings.results_dir, context.workload_dir, context.digest)
     for note in context.workload.shortfalls:
         log.warning("unfilled bucket: %s", note)
     groups = [(t, b) for t, b, _ in context.workload.groups()]

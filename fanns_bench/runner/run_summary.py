@@ -41,8 +41,11 @@ def print_summary(outcome: SweepOutcome) -> None:
         f"results: {outcome.results_dir.resolve()}  ({len(rows)} rows, "
         f"{outcome.executed_jobs} builds run now)"
     )
-    if not rows.empty:
-        table = summary_table(rows)
+    for (k, threads), group in rows.groupby(["k", "threads"], sort=True):  # never pooled
+        table = summary_table(group)
+        print(
+            f"\nk={k}, {threads} query thread{'' if threads == 1 else 's'}; QPS end to end (filters included)"
+        )
         print(table.to_string(index=False, na_rep="-", formatters={c: _cell for c in table.columns}))
     bad = rows[rows.status != "ok"]
     for (method, status, filter_type), group in bad.groupby(["method", "status", "filter_type"]):

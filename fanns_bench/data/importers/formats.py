@@ -40,14 +40,6 @@ def read_fvecs(path: str | Path) -> np.ndarray:
     return rows[:, 1:].view("<f4")
 
 
-def write_fvecs(path: str | Path, matrix: np.ndarray) -> None:
-    matrix = np.asarray(matrix, dtype="<f4")
-    rows = np.empty((matrix.shape[0], matrix.shape[1] + 1), dtype="<i4")
-    rows[:, 0] = matrix.shape[1]
-    rows[:, 1:] = matrix.view("<i4")
-    rows.tofile(path)
-
-
 def read_ivecs(path: str | Path) -> list[np.ndarray]:
     """Rows of an .ivecs file as int64 arrays; rows may differ in length (ground truth)."""
     path = Path(path)
@@ -66,14 +58,6 @@ def read_ivecs(path: str | Path) -> list[np.ndarray]:
     return rows
 
 
-def write_ivecs(path: str | Path, rows: list[np.ndarray] | np.ndarray) -> None:
-    with open(path, "wb") as handle:
-        for row in rows:
-            row = np.asarray(row, dtype="<i4")
-            np.array([row.size], dtype="<i4").tofile(handle)
-            row.tofile(handle)
-
-
 def read_bin(path: str | Path) -> np.ndarray:
     """(rows, cols) memory-mapped view of a big-ann-benchmarks `.fbin/.u8bin/.i8bin/.ibin`."""
     path = Path(path)
@@ -86,13 +70,6 @@ def read_bin(path: str | Path) -> np.ndarray:
             f"the file has {path.stat().st_size}"
         )
     return np.memmap(path, dtype=dtype, mode="r", offset=8, shape=(rows, cols))
-
-
-def write_bin(path: str | Path, matrix: np.ndarray) -> None:
-    matrix = np.ascontiguousarray(matrix, dtype=_bin_dtype(Path(path)))
-    with open(path, "wb") as handle:
-        np.array(matrix.shape, dtype="<u4").tofile(handle)
-        matrix.tofile(handle)
 
 
 def read_knn_result(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
@@ -108,13 +85,6 @@ def read_knn_result(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
     ids = np.fromfile(path, dtype="<i4", count=n * k, offset=8).reshape(n, k)
     distances = np.fromfile(path, dtype="<f4", count=n * k, offset=8 + n * k * 4).reshape(n, k)
     return ids.astype(np.int64), distances
-
-
-def write_knn_result(path: str | Path, ids: np.ndarray, distances: np.ndarray) -> None:
-    with open(path, "wb") as handle:
-        np.array(ids.shape, dtype="<u4").tofile(handle)
-        np.ascontiguousarray(ids, dtype="<i4").tofile(handle)
-        np.ascontiguousarray(distances, dtype="<f4").tofile(handle)
 
 
 def read_spmat(path: str | Path) -> tuple[np.ndarray, np.ndarray, int]:
@@ -137,16 +107,6 @@ def read_spmat(path: str | Path) -> tuple[np.ndarray, np.ndarray, int]:
     if nnz and (indices.min() < 0 or indices.max() >= columns):
         raise DatasetError(f"{path}: a column index lies outside 0..{columns - 1}")
     return indptr, indices, columns
-
-
-def write_spmat(path: str | Path, rows: list[list[int]], columns: int) -> None:
-    indptr = np.concatenate([[0], np.cumsum([len(r) for r in rows])]).astype("<i8")
-    indices = np.array([c for r in rows for c in r], dtype="<i4")
-    with open(path, "wb") as handle:
-        np.array([len(rows), columns, indices.size], dtype="<i8").tofile(handle)
-        indptr.tofile(handle)
-        indices.tofile(handle)
-        np.ones(indices.size, dtype="<f4").tofile(handle)
 
 
 def _bin_dtype(path: Path) -> str:

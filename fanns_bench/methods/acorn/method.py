@@ -53,10 +53,9 @@ class _AcornMethod(Method):
                 f"{dataset.metric!r}"
             )
         vectors = np.ascontiguousarray(dataset.vectors, dtype=np.float32)
-        threads = 1 if self.build_params["deterministic"] else self.threads
         try:
             index = _core.AcornIndex(dataset.dimension, self.metric, self.variant, **self._core_params())
-            index.build(vectors, threads=threads)
+            index.build(vectors, threads=self.build_threads_used())
         except ValueError as error:
             raise MethodError(f"{self.name}: {error}") from error
         self._index = index
@@ -92,6 +91,10 @@ class _AcornMethod(Method):
             raise MethodError(f"{self.name}: {error}") from error
         self._stats = {"distance_computations": float(counts.mean()) if len(counts) else 0.0}
         return ids
+
+    def build_threads_used(self) -> int:
+        """1 for a deterministic build (identical for a seed), else `threads`."""
+        return 1 if self.build_params["deterministic"] else max(1, int(self.threads))
 
     def memory_bytes(self) -> int:
         """Vectors plus graph (CSR adjacency and level tables) held by the core."""

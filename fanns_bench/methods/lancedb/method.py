@@ -43,6 +43,7 @@ class LanceDB(Method):
     requires = ("lancedb",)
     extra = "lancedb"
     threading = "threads"
+    fixed_thread_pool = True  # LANCE_CPU_THREADS is read once, when Lance first computes
     description = "LanceDB vector index + scalar indexes, SQL where(prefilter=True)"
 
     build_parameters = {
@@ -135,6 +136,21 @@ class LanceDB(Method):
             result = query.select([ID, "_distance"]).to_arrow()
             _scatter(out, list(rows), result, k)
         return out
+
+    def set_query_threads(self, threads: int) -> None:
+        """Lance's pool cannot be resized in a process: refuse another count (the runner
+        gives each query thread count its own worker, so this only guards direct use)."""
+        pool = getattr(self, "_pool_threads", None)
+        if pool is not None and threads != pool:
+            raise MethodError(
+                f"lancedb: Lance's compute pool has {pool} threads, fixed when Lance first ran "
+                f"in this process; {threads} query threads need a fresh process"
+            )
+        self.threads = threads
+
+    def build_threads_used(self) -> int:
+        """Lance's compute pool size: the build ran on it."""
+        return int(getattr(self, "_pool_threads", self.threads))
 
     def stats(self) -> dict[str, float]:
         """Lance's compute pool size: fixed when Lance first loads, whatever `threads` says later."""

@@ -75,11 +75,16 @@ class PgVector(Method):
         self._columns: dict[str, ColumnSpec] = {}
         self._sizes: dict[str, float] = {}
 
+    def prepare_environment(self, dataset: Dataset | None = None) -> None:
+        """Start the server (initdb + start-up), outside the build timer."""
+        if self.server is None and dataset is not None:
+            self.server = PostgresServer(self._server_settings(dataset)).start()
+
     def build(self, dataset: Dataset) -> None:
         import psycopg
 
         try:
-            self.server = PostgresServer(self._server_settings(dataset)).start()
+            self.prepare_environment(dataset)
             self._columns = table_columns(dataset.attributes.table.schema)
             with psycopg.connect(self.server.conninfo, autocommit=True) as conn:
                 conn.execute("CREATE EXTENSION IF NOT EXISTS vector")
@@ -136,6 +141,7 @@ class PgVector(Method):
         self._connections = []
         if self.server is not None:
             self.server.stop()
+            self.server = None
 
     def _statement(self, predicate: Predicate | None) -> tuple[str, list[Any]]:
         from psycopg import sql

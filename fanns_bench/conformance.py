@@ -1,0 +1,350 @@
+"""The conformance suite every registered method, built-in or plugin, must pass.
+
+`fanns-bench conformance METHOD` runs it (no test suite needed); `tests/test_method_conformance.py`
+runs it on every registered method. For each filter shape the method supports, on a small seeded
+synthetic dataset: returned ids satisfy the predicate, are distinct, are padded with -1 when
+fewer than k items match, and recall@10 is at least 0.9 at the method's most generous grid point.
+Shapes the method cannot answer must be declared before building (`unsupported_reason`).
+
+The point used is the config's `conformance: {build: {...}, search: {...}}` when given, else
+the first build combination and the last (most generous) value of each search parameter. A
+library limitation is declared as `conformance: {known_limits: {<filter type>: <reason>}}`:
+that shape must still return only matching ids, and the check fails if the limit disappears
+(so the declaration is removed).
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import yaml
+
+from fanns_bench.data import synthetic
+from fanns_bench.data.dataset import Dataset, write_dataset
+from fanns_bench.errors import ConfigError, MethodError
+from fanns_bench.filters.predicates import (
+    And,
+    Contains,
+    ContainsAll,
+    ContainsAny,
+    Eq,
+    In,
+    Not,
+    Or,
+    Predicate,
+    Range,
+)
+from fanns_bench.groundtruth import compute_ground_truth
+from fanns_bench.methods.base import Method, run_search
+from fanns_bench.methods.registry import get_method, plugin_config_path
+from fanns_bench.metrics import recall_paper
+from fanns_bench.runner.plan import expand_grid
+from fanns_bench.scoring import exact_filtered_top_k
+
+K = 10
+MIN_RECALL = 0.9
+
+
+class ConformanceError(MethodError):
+    """A method broke the protocol (ids outside the filter, no padding, low recall ...)."""
+
+
+@dataclass(frozen=True)
+class ShapeResult:
+    """The outcome for one filter shape: `ok`, `known limit` or `unsupported`."""
+
+    filter_type: str
+    status: str
+    recall: float | None
+    detail: str = ""
+
+    def __str__(self) -> str:
+        recall = "" if self.recall is None else f" recall@{K} {self.recall:.3f}"
+        detail = f" ({self.detail})" if self.detail else ""
+        return f"{self.filter_type:<6} {self.status}{recall}{detail}"
+
+
+# ---- the method's config and test point ------------------------------------------------------
+def method_config(name: str) -> dict[str, Any]:
+    """The method's config file: the config tree's `method/<name>.yaml`, else the one a plugin
+    ships beside its module; `{}` when there is neither."""
+    from fanns_bench.configs import config_dir
+
+    candidates = []
+    try:
+        candidates.append(config_dir() / "method" / f"{name}.yaml")
+    except ConfigError:
+        pass  # installed without a checkout: plugin configs only
+    candidates.append(plugin_config_path(name))
+    for path in candidates:
+        if path is not None and path.is_file():
+            return yaml.safe_load(path.read_text()) or {}
+    return {}
+
+
+def method_point(name: str, config: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(build params, search params) the suite uses for method `name`."""
+    pinned = config.get("conformance") or {}
+    build = pinned.get("build") or expand_grid(config.get("build"), name)[0]
+    search = pinned.get("search") or {
+        key: (values[-1] if isinstance(values, list) else values)
+        for key, values in (config.get("search") or {}).items()
+    }
+    return build, search
+
+
+# ---- data ------------------------------------------------------------------------------------
+def conformance_dataset(path: Path) -> Dataset:
+    """3000 x 32 clustered vectors with a categorical, an ordered and a set attribute (seed 7)."""
+    return synthetic.build(
+        path,
+        "conformance",
+        count=3000,
+        queries=40,
+        dimension=32,
+        latent_dimension=8,
+        clusters=12,
+        categories=10,
+        tags=30,
+        seed=7,
+    )
+
+
+def shapes(dataset: Dataset) -> dict[str, list[Predicate | None]]:
+    """Predicates per filter shape; EMIS includes a tag rarer than most."""
+    table = dataset.attributes
+    categories = table.column("category").to_pylist()
+    common = max(set(categories), key=categories.count)
+    scores = np.sort(table.column("score").to_numpy())
+    tags = [t for row in table.column("tags").to_pylist() for t in row]
+    tag = max(set(tags), key=tags.count)
+    rare_tag = min(set(tags), key=tags.count)
+    return {
+        "EM": [Eq("category", common)] * 20,
+        "R": [Range("score", int(scores[300]), int(scores[900]))] * 20,
+        "EMIS": [Contains("tags", tag)] * 10 + [Contains("tags", rare_tag)] * 10,
+        "EM+R": [And((Eq("category", common), Range("score", 0, int(scores[2000]))))] * 20,
+        "none": [None] * 20,
+    }
+
+
+# ---- the protocol calls ----------------------------------------------------------------------
+def search(
+    method: Method,
+    dataset: Dataset,
+    queries: np.ndarray,
+    predicates: Sequence[Predicate | None],
+    k: int,
+    **params,
+) -> np.ndarray:
+    """Ids for `queries` under `predicates`, through the harness's calls: a fresh `FilterBatch`,
+    `prepare_filters`, then `search` with the search parameters checked and completed."""
+    return np.asarray(run_search(method, queries, predicates, dataset.attribute_index, k, **params))
+
+
+# ---- the suite -------------------------------------------------------------------------------
+def check_declared_without_building(cls: type[Method], build_params: dict[str, Any], kinds: dict) -> None:
+    """`unsupported_reason` answers for every shape before `build`: `None` or a non-empty reason."""
+    method = cls(metric="ip", threads=1, **build_params)
+    for predicate in [Eq("category", "c00"), Range("score", 1, 2), Contains("tags", "t000"), None]:
+        reason = method.unsupported_reason(predicate, kinds)
+        if not (reason is None or (isinstance(reason, str) and reason)):
+            raise ConformanceError(f"{cls.name}: unsupported_reason({predicate}) returned {reason!r}")
+
+
+def check_method(
+    name: str, dataset: Dataset, progress: Callable[[ShapeResult], None] | None = None
+) -> list[ShapeResult]:
+    """Run the suite on registered method `name`; raises `ConformanceError` at the first violation."""
+    cls = get_method(name)
+    config = method_config(name)
+    build_params, search_params = method_point(name, config)
+    kinds = dataset.attributes.kinds
+    check_declared_without_building(cls, build_params, kinds)
+    known_limits = (config.get("conformance") or {}).get("known_limits") or {}
+    method = cls(metric=dataset.metric, threads=1, **build_params)
+    results = []
+    try:
+        method.build(dataset)
+        for filter_type, predicates in shapes(dataset).items():
+            reason = method.unsupported_reason(predicates[0], kinds)
+            if reason is not None:
+                result = ShapeResult(filter_type, "unsupported", None, reason)
+            else:
+                result = _check_shape(name, method, dataset, filter_type, predicates, search_params)
+                result = _against_known_limit(name, result, known_limits.get(filter_type))
+            results.append(result)
+            if progress:
+                progress(result)
+    finally:
+        method.close()
+    if all(r.status == "unsupported" for r in results):
+        raise ConformanceError(f"{name} supports none of the shapes {[r.filter_type for r in results]}")
+    return results
+
+
+def _check_shape(
+    name: str,
+    method: Method,
+    dataset: Dataset,
+    filter_type: str,
+    predicates: list[Predicate | None],
+    search_params: dict[str, Any],
+) -> ShapeResult:
+    queries = np.ascontiguousarray(dataset.queries[: len(predicates)])
+    match_ids = [dataset.attributes.ids(p) for p in predicates]
+    ids = search(method, dataset, queries, predicates, K, **search_params)
+    if ids.shape != (len(queries), K):
+        expected = (len(queries), K)
+        raise ConformanceError(f"{name} {filter_type}: ids of shape {ids.shape}, expected {expected}")
+    for row, allowed in zip(ids, match_ids, strict=True):
+        returned = row[row >= 0]
+        if not np.isin(returned, allowed).all():
+            raise ConformanceError(f"{name} {filter_type}: returned an id outside the filter")
+        if len(set(returned.tolist())) != len(returned):
+            raise ConformanceError(f"{name} {filter_type}: returned an id twice")
+        if len(allowed) < K and not (row[len(allowed) :] == -1).all():
+            raise ConformanceError(f"{name} {filter_type}: fewer than k matches but not padded with -1")
+    truth = compute_ground_truth(queries, dataset.vectors, match_ids, K, dataset.metric)
+    return ShapeResult(filter_type, "ok", recall_paper(ids, truth, K))
+
+
+def _against_known_limit(name: str, result: ShapeResult, limit: str | None) -> ShapeResult:
+    if limit is not None:
+        if result.recall >= MIN_RECALL:
+            raise ConformanceError(
+                f"{name} {result.filter_type}: recall@{K} {result.recall:.3f} reaches {MIN_RECALL}; "
+                "drop its known limit from the config"
+            )
+        return ShapeResult(result.filter_type, "known limit", result.recall, limit)
+    if result.recall < MIN_RECALL:
+        raise ConformanceError(f"{name} {result.filter_type}: recall@{K} {result.recall:.3f} < {MIN_RECALL}")
+    return result
+
+
+def run_conformance(name: str, progress: Callable[[ShapeResult], None] | None = None) -> list[ShapeResult]:
+    """`check_method` on a freshly built conformance dataset in a temporary directory."""
+    cls = get_method(name)
+    missing = cls.missing_dependencies()
+    if missing:
+        hint = f" (pip install 'fanns-bench[{cls.extra}]')" if cls.extra else ""
+        raise MethodError(f"method {name!r} is not installed: missing {', '.join(missing)}{hint}")
+    with tempfile.TemporaryDirectory(prefix="fanns-conformance-") as tmp:
+        return check_method(name, conformance_dataset(Path(tmp) / "data"), progress)
+
+
+# ---- checks shared by the per-method tests ---------------------------------------------------
+COLORS = ["red", "green", "blue", 'O\'Brien "quoted"']
+RARE = Eq("color", "rare")  # 4 items: fewer than k
+
+PREDICATES: dict[str, Predicate | None] = {
+    "eq": Eq("color", COLORS[3]),
+    "in": In("color", ("red", "blue")),
+    "range": Range("year", 10, 19),
+    "contains": Contains("tags", "t3"),
+    "contains_any": ContainsAny("tags", ("t1", "t2")),
+    "contains_all": ContainsAll("tags", ("t1", "t2")),
+    "and_or_not": And((Or((Eq("color", "red"), Eq("flag", True))), Not(Contains("tags", "t0")))),
+    "none": None,
+}
+
+
+def predicates(*names: str) -> dict[str, Predicate | None]:
+    """The named entries of `PREDICATES`."""
+    return {name: PREDICATES[name] for name in names}
+
+
+def small_dataset(path: Path, *, nullable_license: bool = False) -> Dataset:
+    """3000 x 32 unit vectors (metric ip), 30 queries; `color` (categorical, values `COLORS`,
+    `"rare"` on 4 items), `year` (0..99), `tags` (3 of t0..t19), `flag` (~30% true), and with
+    `nullable_license` a string column `license` of "mit", "gpl" or null."""
+    rng = np.random.default_rng(7)
+    vectors = rng.standard_normal((3000, 32)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    queries = rng.standard_normal((30, 32)).astype(np.float32)
+    queries /= np.linalg.norm(queries, axis=1, keepdims=True)
+    color = np.array(COLORS)[rng.integers(0, len(COLORS), 3000)]
+    color[rng.choice(3000, 4, replace=False)] = "rare"
+    license_ = (
+        pa.array(["mit", "gpl", None]).take(pa.array(rng.integers(0, 3, 3000))) if nullable_license else None
+    )
+    columns = {
+        "color": color,
+        "year": rng.integers(0, 100, 3000),
+        "tags": [[f"t{j}" for j in rng.choice(20, 3, replace=False)] for _ in range(3000)],
+        "flag": rng.random(3000) < 0.3,
+    }
+    if license_ is not None:
+        columns["license"] = license_
+    return write_dataset(
+        path,
+        name="small",
+        vectors=vectors,
+        queries=queries,
+        attributes=pa.table(columns),
+        metric="ip",
+        builder="test",
+    )
+
+
+def run(method: Method, dataset: Dataset, predicate, k: int = 10, **params) -> tuple[np.ndarray, list]:
+    """Search every query of `dataset` under one predicate; return the ids and the exact top-k."""
+    queries = np.asarray(dataset.queries)
+    ids = dataset.attributes.ids(predicate)
+    found = search(method, dataset, queries, [predicate] * len(queries), k, **params)
+    truth = [exact_filtered_top_k(q, dataset.vectors, ids, k, "ip")[0] for q in queries]
+    return found, truth
+
+
+def recall(found: np.ndarray, truth: Sequence[np.ndarray]) -> float:
+    """Share of the true neighbours found (padding ignored)."""
+    hits = sum(
+        len(set(row[row >= 0].tolist()) & set(t.tolist())) for row, t in zip(found, truth, strict=True)
+    )
+    return hits / sum(len(t) for t in truth)
+
+
+def batch_recall(dataset: Dataset, found: np.ndarray, match_ids: Sequence[np.ndarray], k: int) -> float:
+    """Recall@k of a batch whose queries each have their own filter (`match_ids` per row)."""
+    truth = [
+        exact_filtered_top_k(query, dataset.vectors, ids, k, dataset.metric)[0]
+        for query, ids in zip(dataset.queries, match_ids, strict=True)
+    ]
+    return recall(found, truth)
+
+
+def check_satisfies_with_recall(method, dataset: Dataset, predicate, minimum: float = 0.9, **params) -> None:
+    """Every returned id matches `predicate`; recall@10 is at least `minimum`."""
+    found, truth = run(method, dataset, predicate, **params)
+    allowed = set(dataset.attributes.ids(predicate).tolist())
+    _require(set(found[found >= 0].tolist()) <= allowed, f"{method.name}: an id outside {predicate}")
+    reached = recall(found, truth)
+    _require(reached >= minimum, f"{method.name} {predicate}: recall {reached:.3f} < {minimum}")
+
+
+def check_rare_padded(method, dataset: Dataset, *, all_found: bool = True, **params) -> None:
+    """`RARE` (4 matches): the rows hold only those items (with `all_found`, all 4 first), then -1."""
+    found, _ = run(method, dataset, RARE, **params)
+    rare = sorted(dataset.attributes.ids(RARE).tolist())
+    if all_found:
+        _require(all(sorted(row[:4].tolist()) == rare for row in found), f"{method.name}: missed a rare item")
+    else:
+        _require(set(found[found >= 0].tolist()) <= set(rare), f"{method.name}: an id outside {RARE}")
+    _require((found[:, 4:] == -1).all(), f"{method.name}: fewer than k matches but not padded with -1")
+
+
+def check_no_match_is_all_padding(method, dataset: Dataset, **params) -> None:
+    """A value no item has gives rows of -1 only."""
+    found, _ = run(method, dataset, Eq("color", "purple"), **params)
+    _require((found == -1).all(), f"{method.name}: ids returned for a filter nothing matches")
+
+
+def _require(condition: bool, message: str) -> None:
+    if not condition:
+        raise ConformanceError(message)
