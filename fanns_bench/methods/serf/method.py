@@ -42,3 +42,7 @@ class Serf(SegmentGraphMethod):
             "ef_max": int(p["ef_max"]),
             "seed": int(p["seed"]),
         }
+
+    def build_threads_used(self) -> int:
+        """Insertion in attribute order is sequential: one thread, whatever `threads` is."""
+        return 1
