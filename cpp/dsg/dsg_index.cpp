@@ -292,16 +292,24 @@ void DsgIndex::search(const float* queries, size_t nq, const int64_t* starts, co
         const bool check_rectangles = static_cast<double>(span) >= 0.02 * static_cast<double>(n);
         const std::vector<int32_t> seeds = {left, left + span / 2, left + span / 4,
                                             left + static_cast<int32_t>(3 * static_cast<int64_t>(span) / 4)};
+        const int32_t* ids_base = g.neighbors.data();
+        const int32_t* ll = g.left_lower.data();
+        const int32_t* lu = g.left_upper.data();
+        const int32_t* rl = g.right_lower.data();
+        const int32_t* ru = g.right_upper.data();
         auto neighbours = [&](int32_t node, auto& visit) {
-          const int32_t* begin = g.neighbors.data() + g.offsets[node];
-          const int32_t* end = g.neighbors.data() + g.offsets[node + 1];
-          for (const int32_t* p = std::lower_bound(begin, end, left); p < end && *p <= right; ++p) {
-            const size_t e = static_cast<size_t>(p - g.neighbors.data());
-            if (check_rectangles && !(g.left_lower[e] <= left && left <= g.left_upper[e] &&
-                                      g.right_lower[e] <= right && right <= g.right_upper[e])) {
-              continue;
-            }
-            visit(*p);
+          const int32_t* begin = ids_base + g.offsets[node];
+          const int32_t* end = ids_base + g.offsets[node + 1];
+          const int32_t* p = std::lower_bound(begin, end, left);
+          if (!check_rectangles) {
+            for (; p < end && *p <= right; ++p) visit(*p);
+            return;
+          }
+          for (; p < end && *p <= right; ++p) {
+            const size_t e = static_cast<size_t>(p - ids_base);
+            // Branch-free test of the four bounds (most edges of a node pass or fail together).
+            const bool valid = (ll[e] <= left) & (left <= lu[e]) & (rl[e] <= right) & (right <= ru[e]);
+            if (valid) visit(*p);
           }
         };
         out_distance_counts[q] = segment::range_beam_search(distance, queries + q * dim, n, seeds, ef,
