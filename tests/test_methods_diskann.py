@@ -14,7 +14,7 @@ from fanns_bench.filters.evaluate import AttributeTable
 from fanns_bench.filters.predicates import And, Contains, Eq, In, Range
 from fanns_bench.filters.visitor import UnsupportedPredicate
 from fanns_bench.methods.base import run_search
-from fanns_bench.methods.diskann.labels import NO_LABEL, UNFILTERED, encode_labels
+from fanns_bench.methods.common.labels import NO_LABEL, UNFILTERED, encode_labels
 from fanns_bench.methods.diskann.method import DiskANNFiltered
 from tests.method_checks import batch_recall
 

@@ -9,7 +9,7 @@ from fanns_bench.filters.attribute_index import AttributeIndex
 from fanns_bench.filters.predicates import OPS, Eq, Range
 from fanns_bench.filters.visitor import PredicateVisitor, UnsupportedPredicate, unsupported_reason
 from fanns_bench.methods.base import ANY_FILTER
-from fanns_bench.methods.diskann.labels import LabelToken
+from fanns_bench.methods.common.labels import LabelToken
 from fanns_bench.methods.lancedb.sql import LanceWhere
 from fanns_bench.methods.qdrant.filters import QdrantFilter
 

@@ -24,7 +24,7 @@ from fanns_bench.errors import ConfigError, MethodError
 from fanns_bench.filters.evaluate import CATEGORICAL, ORDERED, SET
 from fanns_bench.filters.predicates import Contains, Eq, Predicate
 from fanns_bench.methods.base import FilterBatch
-from fanns_bench.methods.diskann.labels import UNFILTERED, LabelEncoding, encode_labels
+from fanns_bench.methods.common.labels import UNFILTERED, LabelEncoding, encode_labels
 from fanns_bench.methods.params import Param
 
 LIBRARY_BUILD = ("graph_degree", "complexity", "filter_complexity", "alpha")

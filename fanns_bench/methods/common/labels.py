@@ -1,10 +1,14 @@
-"""Attribute values as Filtered-DiskANN labels: one integer token per (attribute, value).
+"""Attribute values as integer labels: one token per (attribute, value).
 
-The index is built on the labels of one or more attributes (`label_attribute`): a scalar
-attribute gives each item its value (none when null), a set attribute each element. The
-tokens of all label attributes are disjoint, so one index answers `eq`/`contains` on any
-of them. The worker passes token t to diskannpy as the label "L<t>", so attribute values
-with commas, or equal to diskannpy's reserved `default` label, never reach its label file.
+Label-filtered indexes (Filtered-DiskANN through diskannpy, our FilteredVamana /
+StitchedVamana, CAPS) are built on the labels of one or more attributes
+(`label_attribute`): a scalar attribute gives each item its value (none when null), a set
+attribute each element. The tokens of all label attributes are disjoint and each
+attribute's tokens are consecutive, so one encoding answers `eq`/`contains` on any of them.
+Queries are translated with the predicate visitor: `LabelToken` (one label per query) and
+`AttributeTokens` (an equality per attribute). The diskann worker passes token t to
+diskannpy as the label "L<t>", so attribute values with commas, or equal to diskannpy's
+reserved `default` label, never reach its label file.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ import pyarrow.compute as pc
 
 from fanns_bench.errors import MethodError
 from fanns_bench.filters.evaluate import SET, AttributeTable
-from fanns_bench.filters.predicates import Contains, Eq, Predicate
+from fanns_bench.filters.predicates import And, Contains, Eq, Predicate
 from fanns_bench.filters.visitor import PredicateVisitor
 
 NO_LABEL = -1  # a value no item carries: the query has no matches
@@ -41,6 +45,24 @@ class LabelEncoding:
     def token(self, predicate: Predicate | None) -> int:
         """The label of one query: its value's token, `NO_LABEL` or `UNFILTERED`."""
         return LabelToken(self).visit(predicate)
+
+    def value_matrix(self) -> np.ndarray:
+        """(items, attributes) int64: the token of each item's value per attribute, -1 if null.
+
+        Only for scalar label attributes (one value per item and attribute)."""
+        if np.any(np.diff(self.offsets) > len(self.attributes)):
+            raise MethodError(f"value_matrix needs scalar label attributes, not {list(self.attributes)}")
+        matrix = np.full((len(self.offsets) - 1, len(self.attributes)), -1, dtype=np.int64)
+        starts = self.attribute_starts()
+        rows = np.repeat(np.arange(len(self.offsets) - 1), np.diff(self.offsets))
+        columns = np.searchsorted(starts, self.tokens, side="right") - 1
+        matrix[rows, columns] = self.tokens
+        return matrix
+
+    def attribute_starts(self) -> np.ndarray:
+        """First token of each label attribute (tokens of attribute i are consecutive)."""
+        counts = [sum(1 for name, _ in self.vocabulary if name == attr) for attr in self.attributes]
+        return np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64)
 
 
 class LabelToken(PredicateVisitor[int]):
@@ -72,6 +94,54 @@ class LabelToken(PredicateVisitor[int]):
                 f"value {value!r} cannot be compared with attribute {attr!r} ({value_type})"
             ) from None
         return self.encoding.vocabulary.get((attr, value), NO_LABEL)
+
+
+class QueryLabel(LabelToken):
+    """`LabelToken` that also checks the attribute kind: `eq` on a scalar label attribute,
+    `contains` on a set label attribute."""
+
+    def __init__(self, encoding: LabelEncoding, kinds: dict[str, str]) -> None:
+        super().__init__(encoding)
+        self.kinds = kinds
+
+    def visit_eq(self, predicate: Eq) -> int:
+        if self.kinds.get(predicate.attr) == SET:
+            raise self.unsupported(predicate, f"{predicate.attr!r} is a set attribute; use 'contains'")
+        return super().visit_eq(predicate)
+
+    def visit_contains(self, predicate: Contains) -> int:
+        if self.kinds.get(predicate.attr) != SET:
+            raise self.unsupported(predicate, f"{predicate.attr!r} is not a set attribute")
+        return super().visit_contains(predicate)
+
+
+class AttributeTokens(PredicateVisitor[dict[str, int]]):
+    """Required token per label attribute: `eq`, or a conjunction of `eq` on label attributes."""
+
+    target = "an equality per attribute"
+
+    def __init__(self, encoding: LabelEncoding, kinds: dict[str, str]) -> None:
+        self.tokens = LabelToken(encoding)
+        self.encoding = encoding
+        self.kinds = kinds
+
+    def visit_none(self) -> dict[str, int]:
+        return {}
+
+    def visit_eq(self, predicate: Eq) -> dict[str, int]:
+        if predicate.attr not in self.encoding.value_types or self.kinds.get(predicate.attr) == SET:
+            raise self.unsupported(
+                predicate, f"equality on the scalar label attributes {list(self.encoding.attributes)} only"
+            )
+        return {predicate.attr: self.tokens.visit(predicate)}
+
+    def visit_and(self, predicate: And) -> dict[str, int]:
+        tokens: dict[str, int] = {}
+        for part in predicate.children:
+            for attr, token in self.visit(part).items():
+                # two different values of one attribute: nothing matches
+                tokens[attr] = NO_LABEL if attr in tokens and tokens[attr] != token else token
+        return tokens
 
 
 def encode_labels(attributes: AttributeTable, names: list[str]) -> LabelEncoding:

@@ -1,0 +1,162 @@
+// Bindings of CAPS: validate arrays, release the GIL, return numpy arrays.
+#include <nanobind/nanobind.h>
+#include <nanobind/stl/string.h>
+
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "bindings/arrays.h"
+#include "caps/caps_index.h"
+#include "core/distance.h"
+
+namespace nb = nanobind;
+using namespace nb::literals;
+using namespace fanns::bindings;
+
+namespace {
+
+/// int64 value tokens (rows x attributes) as int32, each >= `lowest`.
+std::vector<int32_t> checked_values(const AnyArray& array, const char* name, size_t rows, size_t attributes,
+                                    int64_t lowest) {
+  const int64_t* raw = checked<int64_t>(array, name, 2);
+  if (array.shape(0) != rows || array.shape(1) != attributes) {
+    throw std::invalid_argument(std::string(name) + " must have shape (" + std::to_string(rows) + ", " +
+                                std::to_string(attributes) + "), got (" + std::to_string(array.shape(0)) + ", " +
+                                std::to_string(array.shape(1)) + ")");
+  }
+  std::vector<int32_t> out(rows * attributes);
+  for (size_t i = 0; i < out.size(); ++i) {
+    if (raw[i] < lowest || raw[i] > INT32_MAX) {
+      throw std::invalid_argument(std::string(name) + " holds " + std::to_string(raw[i]) + " at row " +
+                                  std::to_string(i / (attributes ? attributes : 1)) + "; expected a value token >= 0" +
+                                  (lowest == -1 ? " or -1 (null)" : ", -1 (any) or -2 (no item has it)"));
+    }
+    out[i] = static_cast<int32_t>(raw[i]);
+  }
+  return out;
+}
+
+class PyCaps {
+ public:
+  PyCaps(size_t dim, const std::string& metric, int clusters, int tree_levels) {
+    fanns::caps::BuildParams p;
+    p.clusters = clusters;
+    p.tree_levels = tree_levels;
+    index_ = std::make_unique<fanns::caps::CapsIndex>(dim, fanns::parse_metric(metric), p);
+  }
+  explicit PyCaps(fanns::caps::CapsIndex&& index)
+      : index_(std::make_unique<fanns::caps::CapsIndex>(std::move(index))) {}
+
+  void build(const AnyArray& vectors, const AnyArray& centroids, const AnyArray& assignment, const AnyArray& values) {
+    const float* data = checked<float>(vectors, "vectors", 2);
+    check_dim(vectors, "vectors");
+    const size_t count = vectors.shape(0);
+    const float* c = checked<float>(centroids, "centroids", 2);
+    check_dim(centroids, "centroids");
+    const size_t clusters = static_cast<size_t>(index_->params().clusters);
+    if (centroids.shape(0) != clusters) {
+      throw std::invalid_argument("centroids must have one row per cluster (" + std::to_string(clusters) +
+                                  "), got " + std::to_string(centroids.shape(0)));
+    }
+    const int64_t* assign = checked<int64_t>(assignment, "assignment", 1);
+    if (assignment.shape(0) != count) {
+      throw std::invalid_argument("assignment must have one entry per vector (" + std::to_string(count) + "), got " +
+                                  std::to_string(assignment.shape(0)));
+    }
+    if (values.ndim() != 2) throw std::invalid_argument("values must be 2-dimensional (items x attributes)");
+    const size_t attributes = values.shape(1);
+    auto tokens = checked_values(values, "values", count, attributes, -1);
+    nb::gil_scoped_release release;
+    index_->build(data, count, c, assign, tokens.data(), attributes);
+  }
+
+  nb::tuple search(const AnyArray& queries, const AnyArray& query_values, int k, int max_distances, int threads) {
+    if (!index_->is_built()) throw std::runtime_error("the index is not built yet");
+    const float* q = checked<float>(queries, "queries", 2);
+    check_dim(queries, "queries");
+    const size_t nq = queries.shape(0);
+    if (k < 1) throw std::invalid_argument("k must be >= 1, got " + std::to_string(k));
+    if (max_distances < 1) {
+      throw std::invalid_argument("max_distances must be >= 1, got " + std::to_string(max_distances));
+    }
+    auto wanted = checked_values(query_values, "query_values", nq, index_->attributes(), -2);
+    const size_t kk = static_cast<size_t>(k);
+    std::unique_ptr<int64_t[]> ids(new_buffer<int64_t>(nq * kk));
+    std::unique_ptr<float[]> distances(new_buffer<float>(nq * kk));
+    std::unique_ptr<uint64_t[]> counts(new_buffer<uint64_t>(nq));
+    {
+      nb::gil_scoped_release release;
+      fanns::caps::SearchParams params;
+      params.k = k;
+      params.max_distances = max_distances;
+      index_->search(q, nq, wanted.data(), params, threads, ids.get(), distances.get(), counts.get());
+    }
+    return nb::make_tuple(wrap(ids.release(), {nq, kk}), wrap(distances.release(), {nq, kk}),
+                          wrap(counts.release(), {nq}));
+  }
+
+  void save(const std::string& path) const {
+    nb::gil_scoped_release release;
+    index_->save(path);
+  }
+  static PyCaps load(const std::string& path) {
+    nb::gil_scoped_release release;
+    return PyCaps(fanns::caps::CapsIndex::load(path));
+  }
+
+  nb::dict params() const {
+    nb::dict d;
+    d["metric"] = fanns::metric_name(index_->metric());
+    d["clusters"] = index_->params().clusters;
+    d["tree_levels"] = index_->params().tree_levels;
+    d["attributes"] = index_->attributes();
+    return d;
+  }
+
+  nb::object bucket_sizes() const {
+    const auto sizes = index_->bucket_sizes();
+    int64_t* out = new_buffer<int64_t>(sizes.size());
+    for (size_t i = 0; i < sizes.size(); ++i) out[i] = static_cast<int64_t>(sizes[i]);
+    return wrap(out, {sizes.size()});
+  }
+
+  size_t memory_bytes() const { return index_->memory_bytes(); }
+  size_t size() const { return index_->is_built() ? index_->size() : 0; }
+  size_t dim() const { return index_->dim(); }
+  bool is_built() const { return index_->is_built(); }
+
+ private:
+  void check_dim(const AnyArray& a, const char* name) const {
+    if (a.shape(1) != index_->dim()) {
+      throw std::invalid_argument(std::string(name) + " have dimension " + std::to_string(a.shape(1)) +
+                                  ", the index expects " + std::to_string(index_->dim()));
+    }
+  }
+
+  std::unique_ptr<fanns::caps::CapsIndex> index_;
+};
+
+}  // namespace
+
+void register_caps(nb::module_& m) {
+  nb::class_<PyCaps>(m, "CapsIndex", "CAPS: k-means partitions with per-partition attribute frequency trees.")
+      .def(nb::init<size_t, const std::string&, int, int>(), "dim"_a, "metric"_a, nb::kw_only(), "clusters"_a,
+           "tree_levels"_a)
+      .def("build", &PyCaps::build, "vectors"_a, "centroids"_a, "assignment"_a, "values"_a,
+           "Index float32 (N, dim) vectors with k-means `centroids` (clusters, dim), int64 `assignment` (N,) "
+           "and int64 value tokens `values` (N, attributes; -1 = null).")
+      .def("search", &PyCaps::search, "queries"_a, "query_values"_a, "k"_a, "max_distances"_a, "threads"_a,
+           "Search with a budget of `max_distances` distance computations per query; `query_values` (nq, "
+           "attributes) int64: required token, -1 = any, -2 = a value no item has. Returns (ids int64 (nq, k) "
+           "padded with -1, distances float32, distance computations uint64 (nq,)).")
+      .def("save", &PyCaps::save, "path"_a)
+      .def_static("load", &PyCaps::load, "path"_a)
+      .def("memory_bytes", &PyCaps::memory_bytes)
+      .def("bucket_sizes", &PyCaps::bucket_sizes)
+      .def_prop_ro("size", &PyCaps::size)
+      .def_prop_ro("dim", &PyCaps::dim)
+      .def_prop_ro("is_built", &PyCaps::is_built)
+      .def_prop_ro("params", &PyCaps::params);
+}

@@ -1,0 +1,338 @@
+// CAPS partitions, attribute frequency trees, budgeted search and index files.
+#include "caps/caps_index.h"
+
+#include <algorithm>
+#include <cstring>
+#include <map>
+#include <numeric>
+#include <stdexcept>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "core/binary_io.h"
+#include "core/heaps.h"
+#include "core/parallel.h"
+
+namespace fanns::caps {
+
+void BuildParams::validate() const {
+  if (clusters < 1) throw std::invalid_argument("clusters must be >= 1, got " + std::to_string(clusters));
+  if (tree_levels < 0 || tree_levels > 1024) {
+    throw std::invalid_argument("tree_levels must be in [0, 1024], got " + std::to_string(tree_levels));
+  }
+}
+
+CapsIndex::CapsIndex(size_t dim, Metric metric, BuildParams params)
+    : params_(params), store_(dim, metric, StorageType::Float32) {
+  if (dim == 0) throw std::invalid_argument("dim must be >= 1");
+  params_.validate();
+}
+
+size_t CapsIndex::memory_bytes() const {
+  return store_.memory_bytes() + item_ids_.size() * 8 + values_.size() * 4 + centroids_.size() * 4 +
+         (level_attr_.size() + level_value_.size()) * 4 + offsets_.size() * 8;
+}
+
+std::vector<uint64_t> CapsIndex::bucket_sizes() const {
+  std::vector<uint64_t> sizes(offsets_.empty() ? 0 : offsets_.size() - 1);
+  for (size_t b = 0; b < sizes.size(); ++b) sizes[b] = offsets_[b + 1] - offsets_[b];
+  return sizes;
+}
+
+void CapsIndex::build(const float* data, size_t count, const float* centroids, const int64_t* assignment,
+                      const int32_t* values, size_t attributes) {
+  if (count == 0) throw std::invalid_argument("vectors must hold at least one row");
+  const size_t clusters = static_cast<size_t>(params_.clusters);
+  const size_t levels = static_cast<size_t>(params_.tree_levels);
+  const size_t dim = store_.dim();
+  for (size_t i = 0; i < count; ++i) {
+    if (assignment[i] < 0 || static_cast<size_t>(assignment[i]) >= clusters) {
+      throw std::invalid_argument("assignment[" + std::to_string(i) + "] = " + std::to_string(assignment[i]) +
+                                  " is not a partition in [0, " + std::to_string(clusters) + ")");
+    }
+  }
+  attributes_ = attributes;
+  centroids_.assign(centroids, centroids + clusters * dim);
+  std::vector<std::vector<int64_t>> members(clusters);
+  for (size_t i = 0; i < count; ++i) members[assignment[i]].push_back(static_cast<int64_t>(i));
+
+  level_attr_.assign(clusters * levels, -1);
+  level_value_.assign(clusters * levels, -1);
+  offsets_.assign(clusters * (levels + 1) + 1, 0);
+  item_ids_.clear();
+  item_ids_.reserve(count);
+  auto value_of = [&](int64_t item, size_t a) { return values[static_cast<size_t>(item) * attributes + a]; };
+  for (size_t c = 0; c < clusters; ++c) {
+    // AFT: level h takes the most frequent (attribute, value) pair of the partition among
+    // pairs not taken by earlier levels (ties: smallest pair), counted over all its items.
+    std::map<std::pair<int32_t, int32_t>, int64_t> frequency;
+    for (int64_t item : members[c]) {
+      for (size_t a = 0; a < attributes; ++a) {
+        if (value_of(item, a) != kAnyValue) ++frequency[{static_cast<int32_t>(a), value_of(item, a)}];
+      }
+    }
+    for (size_t h = 0; h < levels && !frequency.empty(); ++h) {
+      auto best = frequency.begin();
+      for (auto it = frequency.begin(); it != frequency.end(); ++it) {
+        if (it->second > best->second) best = it;
+      }
+      level_attr_[c * levels + h] = best->first.first;
+      level_value_[c * levels + h] = best->first.second;
+      frequency.erase(best);
+    }
+    std::vector<std::vector<int64_t>> buckets(levels + 1);
+    for (int64_t item : members[c]) {
+      size_t level = levels;
+      for (size_t h = 0; h < levels; ++h) {
+        const int32_t a = level_attr_[c * levels + h];
+        if (a >= 0 && value_of(item, static_cast<size_t>(a)) == level_value_[c * levels + h]) {
+          level = h;
+          break;
+        }
+      }
+      buckets[level].push_back(item);
+    }
+    for (size_t h = 0; h <= levels; ++h) {
+      auto& items = buckets[h];
+      // Inside a bucket, items sorted by their values (then id), as the authors' code does.
+      std::sort(items.begin(), items.end(), [&](int64_t x, int64_t y) {
+        for (size_t a = 0; a < attributes; ++a) {
+          if (value_of(x, a) != value_of(y, a)) return value_of(x, a) < value_of(y, a);
+        }
+        return x < y;
+      });
+      const size_t b = bucket(c, h);
+      offsets_[b + 1] = offsets_[b] + items.size();
+      item_ids_.insert(item_ids_.end(), items.begin(), items.end());
+    }
+  }
+  std::vector<float> ordered(count * dim);
+  values_.resize(count * attributes);
+  for (size_t pos = 0; pos < count; ++pos) {
+    const size_t item = static_cast<size_t>(item_ids_[pos]);
+    std::memcpy(ordered.data() + pos * dim, data + item * dim, dim * sizeof(float));
+    for (size_t a = 0; a < attributes; ++a) values_[pos * attributes + a] = values[item * attributes + a];
+  }
+  store_.assign(ordered.data(), count);
+  count_tokens();
+  built_ = true;
+}
+
+void CapsIndex::count_tokens() {
+  int32_t largest = -1;
+  for (int32_t v : values_) largest = std::max(largest, v);
+  token_counts_.assign(static_cast<size_t>(largest + 1), 0);
+  for (int32_t v : values_) {
+    if (v >= 0) ++token_counts_[static_cast<size_t>(v)];
+  }
+}
+
+uint64_t CapsIndex::match_bound(const int32_t* want) const {
+  uint64_t bound = store_.size();
+  for (size_t a = 0; a < attributes_; ++a) {
+    if (want[a] == kAnyValue) continue;
+    const size_t token = static_cast<size_t>(want[a]);
+    bound = std::min<uint64_t>(bound, token < token_counts_.size() ? token_counts_[token] : 0);
+  }
+  return bound;
+}
+
+namespace {
+
+constexpr uint64_t kLinearScan = 64;  // buckets up to this size are scanned without bisection
+
+struct QueryScratch {
+  std::vector<Neighbor> centroid_order;
+  ResultHeap results;
+};
+
+}  // namespace
+
+void CapsIndex::search(const float* queries, size_t nq, const int32_t* query_values, const SearchParams& params,
+                       int threads, int64_t* out_ids, float* out_distances,
+                       uint64_t* out_distance_counts) const {
+  const size_t k = static_cast<size_t>(params.k);
+  const uint64_t budget = static_cast<uint64_t>(params.max_distances);
+  const size_t clusters = static_cast<size_t>(params_.clusters);
+  const size_t levels = static_cast<size_t>(params_.tree_levels);
+  const size_t dim = store_.dim();
+  const DistanceF32 l2 = distance_kernels(Metric::L2).f32;
+  parallel_for_each(
+      nq, threads, [] { return QueryScratch{}; },
+      [&](QueryScratch& s, size_t q) {
+        int64_t* ids = out_ids + q * k;
+        float* distances = out_distances + q * k;
+        std::fill(ids, ids + k, -1);
+        std::fill(distances, distances + k, 0.0f);
+        out_distance_counts[q] = 0;
+        const int32_t* want = query_values + q * attributes_;
+        for (size_t a = 0; a < attributes_; ++a) {
+          if (want[a] == kNoValue) return;
+        }
+        const float* query = queries + q * dim;
+        // Partitions by centroid distance (L2, as k-means assigned them; ties by id). When the
+        // budget covers every possible match, all partitions are visited and the k closest
+        // matches are the same in any order: the ranking is skipped.
+        s.centroid_order.resize(clusters);
+        const bool exhaustive = match_bound(want) <= budget;
+        for (size_t c = 0; c < clusters; ++c) {
+          const float d = exhaustive ? 0.0f : l2(query, centroids_.data() + c * dim, dim);
+          s.centroid_order[c] = {d, static_cast<int32_t>(c)};
+        }
+        if (!exhaustive) {
+          std::sort(s.centroid_order.begin(), s.centroid_order.end(),
+                    [](const Neighbor& a, const Neighbor& b) { return closer(a, b); });  // inlined
+        }
+        QueryDistance distance(store_, query);
+        s.results.reset(k);
+        uint64_t seen = 0;
+        auto scan = [&](size_t b) {
+          uint64_t begin = offsets_[b], end = offsets_[b + 1];
+          if (attributes_ > 0 && want[0] != kAnyValue && end - begin > kLinearScan) {
+            // A bucket is sorted by its items' values: the items whose first value is the
+            // query's are one run. Skipping the rest changes nothing but the scan's cost
+            // (small buckets are cheaper to test item by item than to bisect).
+            const int32_t* v = values_.data();
+            const size_t stride = attributes_;
+            uint64_t lo = begin, hi = end;
+            while (lo < hi) {
+              const uint64_t mid = lo + (hi - lo) / 2;
+              if (v[mid * stride] < want[0]) lo = mid + 1;
+              else hi = mid;
+            }
+            begin = lo;
+            hi = end;
+            while (lo < hi) {
+              const uint64_t mid = lo + (hi - lo) / 2;
+              if (v[mid * stride] <= want[0]) lo = mid + 1;
+              else hi = mid;
+            }
+            end = lo;
+          }
+          const size_t stride = attributes_;
+          const int32_t* values = values_.data();
+          uint64_t spent = seen;  // a local copy keeps the loop free of reloads
+          for (uint64_t pos = begin; pos < end && spent < budget; ++pos) {
+            const int32_t* v = values + pos * stride;
+            bool match = true;
+            for (size_t a = 0; a < stride && match; ++a) match = want[a] == kAnyValue || v[a] == want[a];
+            if (!match) continue;
+            ++spent;
+            const float d = distance(pos);
+            if (s.results.accepts(d)) s.results.push({d, static_cast<int32_t>(pos)});
+          }
+          seen = spent;
+        };
+        for (size_t rank = 0; rank < clusters && seen < budget; ++rank) {
+          const size_t c = static_cast<size_t>(s.centroid_order[rank].id);
+          bool matched_level = false;
+          for (size_t h = 0; h < levels && seen < budget; ++h) {
+            const int32_t a = level_attr_[c * levels + h];
+            if (a < 0) continue;
+            if (want[a] == kAnyValue) {
+              scan(bucket(c, h));  // the query's matches may carry this level's pair
+            } else if (want[a] == level_value_[c * levels + h]) {
+              scan(bucket(c, h));  // every match of the query is in this bucket
+              matched_level = true;
+              break;
+            }
+          }
+          if (!matched_level) scan(bucket(c, levels));
+        }
+        const auto& best = s.results.sorted();
+        for (size_t i = 0; i < best.size(); ++i) {
+          ids[i] = item_ids_[static_cast<size_t>(best[i].id)];
+          distances[i] = best[i].distance;
+        }
+        out_distance_counts[q] = distance.count();
+      });
+}
+
+namespace {
+
+constexpr char kMagic[8] = {'F', 'A', 'N', 'N', 'S', 'C', 'A', 'P'};
+constexpr uint32_t kVersion = 1;
+constexpr uint64_t kMaxItems = uint64_t{1} << 40;
+
+}  // namespace
+
+void CapsIndex::save(const std::string& path) const {
+  if (!built_) throw std::runtime_error("cannot save an index that is not built");
+  BinaryWriter out(path);
+  out.write(kMagic, sizeof(kMagic));
+  out.value(kVersion);
+  out.value(static_cast<uint8_t>(store_.metric()));
+  out.value<int32_t>(params_.clusters);
+  out.value<int32_t>(params_.tree_levels);
+  out.value<uint64_t>(store_.size());
+  out.value<uint64_t>(store_.dim());
+  out.value<uint64_t>(attributes_);
+  out.array(store_.raw_f32());
+  out.array(item_ids_);
+  out.array(values_);
+  out.array(centroids_);
+  out.array(level_attr_);
+  out.array(level_value_);
+  out.array(offsets_);
+  out.close();
+}
+
+CapsIndex CapsIndex::load(const std::string& path) {
+  BinaryReader in(path);
+  char magic[8];
+  in.read(magic, sizeof(magic));
+  if (std::memcmp(magic, kMagic, sizeof(kMagic)) != 0) in.corrupt("wrong magic bytes");
+  const uint32_t version = in.value<uint32_t>();
+  if (version != kVersion) {
+    in.corrupt("format version " + std::to_string(version) + ", expected " + std::to_string(kVersion));
+  }
+  const uint8_t metric = in.value<uint8_t>();
+  if (metric > 1) in.corrupt("unknown metric");
+  BuildParams p;
+  p.clusters = in.value<int32_t>();
+  p.tree_levels = in.value<int32_t>();
+  try {
+    p.validate();
+  } catch (const std::invalid_argument& error) {
+    in.corrupt(error.what());
+  }
+  const uint64_t n = in.value<uint64_t>();
+  const uint64_t dim = in.value<uint64_t>();
+  const uint64_t attributes = in.value<uint64_t>();
+  if (n == 0 || n > kMaxItems || dim == 0 || dim > (1u << 20) || attributes > 4096) {
+    in.corrupt("implausible size, dimension or attribute count");
+  }
+  CapsIndex index(dim, static_cast<Metric>(metric), p);
+  index.attributes_ = attributes;
+  index.store_.raw_f32() = in.array<float>(n * dim);
+  index.item_ids_ = in.array<int64_t>(n);
+  index.values_ = in.array<int32_t>(n * attributes);
+  const size_t clusters = static_cast<size_t>(p.clusters), levels = static_cast<size_t>(p.tree_levels);
+  index.centroids_ = in.array<float>(clusters * dim);
+  index.level_attr_ = in.array<int32_t>(clusters * levels);
+  index.level_value_ = in.array<int32_t>(clusters * levels);
+  index.offsets_ = in.array<uint64_t>(clusters * (levels + 1) + 1);
+  if (index.store_.raw_f32().size() != n * dim || index.item_ids_.size() != n ||
+      index.values_.size() != n * attributes || index.centroids_.size() != clusters * dim ||
+      index.level_attr_.size() != clusters * levels || index.level_value_.size() != clusters * levels ||
+      index.offsets_.size() != clusters * (levels + 1) + 1) {
+    in.corrupt("array sizes do not match the header");
+  }
+  for (int64_t id : index.item_ids_) {
+    if (id < 0 || static_cast<uint64_t>(id) >= n) in.corrupt("item id out of range");
+  }
+  for (int32_t a : index.level_attr_) {
+    if (a < -1 || a >= static_cast<int64_t>(attributes)) in.corrupt("tree attribute out of range");
+  }
+  if (index.offsets_.front() != 0 || index.offsets_.back() != n) in.corrupt("bucket offsets do not cover the items");
+  for (size_t b = 0; b + 1 < index.offsets_.size(); ++b) {
+    if (index.offsets_[b + 1] < index.offsets_[b]) in.corrupt("bucket offsets decrease");
+  }
+  index.store_.set_count(n);
+  index.count_tokens();
+  index.built_ = true;
+  return index;
+}
+
+}  // namespace fanns::caps

@@ -1,0 +1,153 @@
+// Bindings of iRangeGraph: validate arrays, release the GIL, return numpy arrays.
+#include <nanobind/nanobind.h>
+#include <nanobind/stl/string.h>
+
+#include <memory>
+#include <stdexcept>
+#include <string>
+
+#include "bindings/arrays.h"
+#include "core/distance.h"
+#include "core/vector_store.h"
+#include "irangegraph/irangegraph_index.h"
+
+namespace nb = nanobind;
+using namespace nb::literals;
+using namespace fanns::bindings;
+
+namespace {
+
+class PyIRangeGraph {
+ public:
+  PyIRangeGraph(size_t dim, const std::string& metric, int M, int ef_construction, uint64_t seed,
+                const std::string& storage)
+      : index_(std::make_unique<fanns::irangegraph::IRangeGraphIndex>(
+            dim, fanns::parse_metric(metric), fanns::parse_storage(storage), make_params(M, ef_construction, seed))) {}
+
+  explicit PyIRangeGraph(fanns::irangegraph::IRangeGraphIndex&& index)
+      : index_(std::make_unique<fanns::irangegraph::IRangeGraphIndex>(std::move(index))) {}
+
+  void build(const AnyArray& vectors, const AnyArray& order, int threads) {
+    const float* data = checked<float>(vectors, "vectors", 2);
+    if (vectors.shape(1) != index_->dim()) {
+      throw std::invalid_argument("vectors have dimension " + std::to_string(vectors.shape(1)) +
+                                  ", the index expects " + std::to_string(index_->dim()));
+    }
+    const int64_t* positions = checked<int64_t>(order, "order", 1);
+    if (order.shape(0) == 0) throw std::invalid_argument("order must list at least one item");
+    const size_t rows = vectors.shape(0);
+    const size_t count = order.shape(0);
+    nb::gil_scoped_release release;
+    index_->build(data, rows, positions, count, threads);
+  }
+
+  nb::tuple search(const AnyArray& queries, int k, int ef_search, int threads, const AnyArray& starts,
+                   const AnyArray& stops) {
+    if (!index_->is_built()) throw std::runtime_error("the index is not built yet");
+    const float* q = checked<float>(queries, "queries", 2);
+    if (queries.shape(1) != index_->dim()) {
+      throw std::invalid_argument("queries have dimension " + std::to_string(queries.shape(1)) +
+                                  ", the index expects " + std::to_string(index_->dim()));
+    }
+    const size_t nq = queries.shape(0);
+    const int64_t* lo = checked<int64_t>(starts, "starts", 1);
+    const int64_t* hi = checked<int64_t>(stops, "stops", 1);
+    if (starts.shape(0) != nq || stops.shape(0) != nq) {
+      throw std::invalid_argument("starts and stops must have one entry per query (" + std::to_string(nq) +
+                                  "), got " + std::to_string(starts.shape(0)) + " and " +
+                                  std::to_string(stops.shape(0)));
+    }
+    if (k < 1) throw std::invalid_argument("k must be >= 1, got " + std::to_string(k));
+    if (ef_search < 1) throw std::invalid_argument("ef_search must be >= 1, got " + std::to_string(ef_search));
+    std::unique_ptr<int64_t[]> ids(new_buffer<int64_t>(nq * k));
+    std::unique_ptr<float[]> distances(new_buffer<float>(nq * k));
+    std::unique_ptr<uint64_t[]> counts(new_buffer<uint64_t>(nq));
+    {
+      nb::gil_scoped_release release;
+      index_->search(q, nq, lo, hi, k, ef_search, threads, ids.get(), distances.get(), counts.get());
+    }
+    const size_t kk = static_cast<size_t>(k);
+    return nb::make_tuple(wrap(ids.release(), {nq, kk}), wrap(distances.release(), {nq, kk}),
+                          wrap(counts.release(), {nq}));
+  }
+
+  nb::object links(int64_t position, int layer) const {
+    if (!index_->is_built() || position < 0 || static_cast<size_t>(position) >= index_->size()) {
+      throw std::invalid_argument("position " + std::to_string(position) + " is not in the index");
+    }
+    if (layer < 0 || layer >= index_->layers()) {
+      throw std::invalid_argument("layer must be in [0, " + std::to_string(index_->layers()) + "), got " +
+                                  std::to_string(layer));
+    }
+    const int32_t count = index_->link_count(position, layer);
+    const int32_t* src = index_->links(position, layer);
+    int64_t* out = new_buffer<int64_t>(count);
+    for (int32_t i = 0; i < count; ++i) out[i] = src[i];
+    return wrap(out, {static_cast<size_t>(count)});
+  }
+
+  void save(const std::string& path) const {
+    nb::gil_scoped_release release;
+    index_->save(path);
+  }
+
+  static PyIRangeGraph load(const std::string& path) {
+    nb::gil_scoped_release release;
+    return PyIRangeGraph(fanns::irangegraph::IRangeGraphIndex::load(path));
+  }
+
+  size_t memory_bytes() const { return index_->memory_bytes(); }
+  size_t size() const { return index_->is_built() ? index_->size() : 0; }
+  size_t dim() const { return index_->dim(); }
+  bool is_built() const { return index_->is_built(); }
+  int layers() const { return index_->layers(); }
+
+  nb::dict params() const {
+    const auto& p = index_->params();
+    nb::dict d;
+    d["metric"] = fanns::metric_name(index_->metric());
+    d["storage"] = fanns::storage_name(index_->storage());
+    d["M"] = p.M;
+    d["ef_construction"] = p.ef_construction;
+    d["seed"] = p.seed;
+    return d;
+  }
+
+ private:
+  static fanns::irangegraph::BuildParams make_params(int M, int ef_construction, uint64_t seed) {
+    fanns::irangegraph::BuildParams p;
+    p.M = M;
+    p.ef_construction = ef_construction;
+    p.seed = seed;
+    return p;
+  }
+
+  std::unique_ptr<fanns::irangegraph::IRangeGraphIndex> index_;
+};
+
+}  // namespace
+
+void register_irangegraph(nb::module_& m) {
+  nb::class_<PyIRangeGraph>(m, "IRangeGraphIndex", "iRangeGraph range-filtered graph index.")
+      .def(nb::init<size_t, const std::string&, int, int, uint64_t, const std::string&>(),
+           // No defaults here: the Python method's parameter declaration is the one source.
+           "dim"_a, "metric"_a, nb::kw_only(), "M"_a, "ef_construction"_a, "seed"_a, "storage"_a)
+      .def("build", &PyIRangeGraph::build, "vectors"_a, "order"_a, "threads"_a,
+           "Index the items `order` (int64 distinct row ids of float32 (N, dim) `vectors`, in attribute "
+           "order; items left out are not indexed). "
+           "The result does not depend on `threads`.")
+      .def("search", &PyIRangeGraph::search, "queries"_a, "k"_a, "ef_search"_a, "threads"_a, "starts"_a,
+           "stops"_a,
+           "Range-filtered k-NN: query i searches positions [starts[i], stops[i]) of the attribute order. "
+           "Returns (item ids int64 (nq, k) padded with -1, distances float32 (smaller is closer), "
+           "distance computations uint64 (nq,)).")
+      .def("links", &PyIRangeGraph::links, "position"_a, "layer"_a)
+      .def("save", &PyIRangeGraph::save, "path"_a)
+      .def_static("load", &PyIRangeGraph::load, "path"_a)
+      .def("memory_bytes", &PyIRangeGraph::memory_bytes)
+      .def_prop_ro("size", &PyIRangeGraph::size)
+      .def_prop_ro("dim", &PyIRangeGraph::dim)
+      .def_prop_ro("is_built", &PyIRangeGraph::is_built)
+      .def_prop_ro("layers", &PyIRangeGraph::layers)
+      .def_prop_ro("params", &PyIRangeGraph::params);
+}

@@ -1,0 +1,176 @@
+// Bindings of NHQ (NSW and KGraph variants): validate arrays, release the GIL, return numpy arrays.
+#include <nanobind/nanobind.h>
+#include <nanobind/stl/string.h>
+#include <nanobind/stl/vector.h>
+
+#include <memory>
+#include <stdexcept>
+#include <string>
+
+#include "bindings/arrays.h"
+#include "core/distance.h"
+#include "nhq/nhq_kgraph.h"
+#include "nhq/nhq_nsw.h"
+
+namespace nb = nanobind;
+using namespace nb::literals;
+using namespace fanns::bindings;
+
+namespace {
+
+/// A C-contiguous (rows, columns) int32 array of attribute codes.
+const int32_t* codes_array(const AnyArray& a, const char* name, size_t columns) {
+  if (a.device_type() != nb::device::cpu::value) throw std::invalid_argument(std::string(name) + " must be a CPU array");
+  if (a.dtype() != nb::dtype<int32_t>()) {
+    throw std::invalid_argument(std::string(name) + " must have dtype int32, got " + dtype_name(a.dtype()));
+  }
+  if (a.ndim() != 2 || a.shape(1) != columns) {
+    throw std::invalid_argument(std::string(name) + " must have shape (rows, " + std::to_string(columns) + ")");
+  }
+  if ((a.shape(1) > 1 && a.stride(1) != 1) || (a.shape(0) > 1 && a.stride(0) != static_cast<int64_t>(columns))) {
+    throw std::invalid_argument(std::string(name) + " must be C-contiguous (use numpy.ascontiguousarray)");
+  }
+  return static_cast<const int32_t*>(a.data());
+}
+
+void check_dim(const AnyArray& a, const char* name, size_t dim) {
+  if (a.shape(1) != dim) {
+    throw std::invalid_argument(std::string(name) + " have dimension " + std::to_string(a.shape(1)) +
+                                ", the index expects " + std::to_string(dim));
+  }
+}
+
+template <class Index, class SearchParams>
+class PyNhq {
+ public:
+  explicit PyNhq(Index&& index) : index_(std::make_unique<Index>(std::move(index))) {}
+
+  void build(const AnyArray& vectors, const AnyArray& codes, int threads) {
+    const float* data = checked<float>(vectors, "vectors", 2);
+    check_dim(vectors, "vectors", index_->dim());
+    const int32_t* c = codes_array(codes, "codes", index_->attributes());
+    if (codes.shape(0) != vectors.shape(0)) {
+      throw std::invalid_argument("codes must have one row per vector (" + std::to_string(vectors.shape(0)) + ")");
+    }
+    nb::gil_scoped_release release;
+    index_->build(data, c, vectors.shape(0), threads);
+  }
+
+  nb::tuple search(const AnyArray& queries, int k, int width, float weight_search, int threads,
+                   const AnyArray& query_codes, const AnyArray& rows) {
+    if (!index_->is_built()) throw std::runtime_error("the index is not built yet");
+    if (k < 1) throw std::invalid_argument("k must be >= 1, got " + std::to_string(k));
+    const float* q = checked<float>(queries, "queries", 2);
+    check_dim(queries, "queries", index_->dim());
+    const int32_t* codes = codes_array(query_codes, "query_codes", index_->attributes());
+    const int64_t* r = checked<int64_t>(rows, "rows", 1);
+    const size_t nq = queries.shape(0);
+    if (rows.shape(0) != nq) {
+      throw std::invalid_argument("rows must have one entry per query (" + std::to_string(nq) + ")");
+    }
+    SearchParams params{k, width, weight_search};
+    const size_t kk = static_cast<size_t>(k);
+    std::unique_ptr<int64_t[]> ids(new_buffer<int64_t>(nq * kk));
+    std::unique_ptr<float[]> distances(new_buffer<float>(nq * kk));
+    std::unique_ptr<uint64_t[]> counts(new_buffer<uint64_t>(nq));
+    {
+      nb::gil_scoped_release release;
+      index_->search(q, nq, codes, query_codes.shape(0), r, params, threads, ids.get(), distances.get(),
+                     counts.get());
+    }
+    return nb::make_tuple(wrap(ids.release(), {nq, kk}), wrap(distances.release(), {nq, kk}),
+                          wrap(counts.release(), {nq}));
+  }
+
+  void save(const std::string& path) const {
+    nb::gil_scoped_release release;
+    index_->save(path);
+  }
+  static PyNhq load(const std::string& path) {
+    nb::gil_scoped_release release;
+    return PyNhq(Index::load(path));
+  }
+  size_t memory_bytes() const { return index_->memory_bytes(); }
+  size_t size() const { return index_->is_built() ? index_->size() : 0; }
+  size_t dim() const { return index_->dim(); }
+  size_t attributes() const { return index_->attributes(); }
+  bool is_built() const { return index_->is_built(); }
+  std::vector<int64_t> neighbors(int64_t item) const { return index_->neighbors(item); }
+  nb::dict params() const {
+    nb::dict d;
+    d["metric"] = fanns::metric_name(index_->metric());
+    d["attributes"] = index_->attributes();
+    add_params(d, index_->params());
+    return d;
+  }
+  nb::dict graph_stats() const {
+    nb::dict d;
+    d["edges"] = index_->edge_count();
+    d["mean_degree"] = size() ? static_cast<double>(index_->edge_count()) / size() : 0.0;
+    return d;
+  }
+
+ private:
+  static void add_params(nb::dict& d, const fanns::nhq::NswParams& p) {
+    d["M"] = p.M;
+    d["ef_construction"] = p.ef_construction;
+  }
+  static void add_params(nb::dict& d, const fanns::nhq::KGraphParams& p) {
+    d["K"] = p.K, d["L"] = p.L, d["iter"] = p.iter, d["S"] = p.S, d["R"] = p.R, d["RANGE"] = p.RANGE;
+    d["PL"] = p.PL, d["B"] = p.B, d["M"] = p.M, d["seed"] = p.seed;
+  }
+  std::unique_ptr<Index> index_;
+};
+
+using PyNhqNsw = PyNhq<fanns::nhq::NhqNswIndex, fanns::nhq::NswSearchParams>;
+using PyNhqKGraph = PyNhq<fanns::nhq::NhqKGraphIndex, fanns::nhq::KGraphSearchParams>;
+
+PyNhqNsw make_nsw(size_t dim, const std::string& metric, size_t attributes, int M, int ef_construction) {
+  return PyNhqNsw(fanns::nhq::NhqNswIndex(dim, fanns::parse_metric(metric), attributes,
+                                          fanns::nhq::NswParams{M, ef_construction}));
+}
+
+PyNhqKGraph make_kgraph(size_t dim, const std::string& metric, size_t attributes, int K, int L, int iter, int S,
+                        int R, int RANGE, int PL, float B, float M, uint64_t seed) {
+  return PyNhqKGraph(fanns::nhq::NhqKGraphIndex(dim, fanns::parse_metric(metric), attributes,
+                                                fanns::nhq::KGraphParams{K, L, iter, S, R, RANGE, PL, B, M, seed}));
+}
+
+template <class Py>
+void define(nb::class_<Py>& cls, const char* width_name) {
+  cls.def("build", &Py::build, "vectors"_a, "codes"_a, "threads"_a,
+          "Index float32 (N, dim) vectors with int32 (N, attributes) codes (-1 = null); "
+          "deterministic with threads=1.")
+      .def("search", &Py::search, "queries"_a, "k"_a, nb::arg(width_name), "weight_search"_a, "threads"_a,
+           "query_codes"_a, "rows"_a,
+           "Query i wants the attribute codes query_codes[rows[i]]. Returns (ids int64 (nq, k), fusion "
+           "distances float32, distance computations uint64 (nq,)). Ids may differ in attributes "
+           "(approximate filtering).")
+      .def("save", &Py::save, "path"_a)
+      .def_static("load", &Py::load, "path"_a)
+      .def("memory_bytes", &Py::memory_bytes)
+      .def("graph_stats", &Py::graph_stats)
+      .def("neighbors", &Py::neighbors, "item"_a)
+      .def_prop_ro("size", &Py::size)
+      .def_prop_ro("dim", &Py::dim)
+      .def_prop_ro("attributes", &Py::attributes)
+      .def_prop_ro("is_built", &Py::is_built)
+      .def_prop_ro("params", &Py::params);
+}
+
+}  // namespace
+
+void register_nhq(nb::module_& m) {
+  // No defaults in the constructors: the Python method's parameter declaration is the one source.
+  nb::class_<PyNhqNsw> nsw(m, "NhqNswIndex",
+                           "NHQ-NSW: NSW graph with a fusion distance of vector and attribute dissimilarity "
+                           "(Wang et al., NeurIPS 2023).");
+  nsw.def(nb::new_(&make_nsw), "dim"_a, "metric"_a, "attributes"_a, nb::kw_only(), "M"_a, "ef_construction"_a);
+  define(nsw, "ef_search");
+  nb::class_<PyNhqKGraph> kgraph(m, "NhqKGraphIndex",
+                                 "NHQ-KGraph: NN-descent graph pruned by NHQ's edge selection, searched with "
+                                 "the fusion distance (Wang et al., NeurIPS 2023).");
+  kgraph.def(nb::new_(&make_kgraph), "dim"_a, "metric"_a, "attributes"_a, nb::kw_only(), "K"_a, "L"_a, "iter"_a,
+             "S"_a, "R"_a, "RANGE"_a, "PL"_a, "B"_a, "M"_a, "seed"_a);
+  define(kgraph, "L_search");
+}

@@ -1,0 +1,75 @@
+// NHQ-KGraph, the "NPG_kgraph" variant of NHQ (Wang et al., NeurIPS 2023): an approximate kNN
+// graph from NN-descent under the fusion distance, pruned to a navigable graph with NHQ's
+// edge selection, searched with the fusion distance (see nhq_nsw.h for the fusion and for
+// approximate filtering). See fanns_bench/methods/nhq/README.md for the departures.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/distance.h"
+#include "core/vector_store.h"
+
+namespace fanns::nhq {
+
+struct KGraphParams {
+  int K = 100;     // neighbours of a node whose own lists feed the two-hop candidates (with B)
+  int L = 80;      // NN-descent pool size
+  int iter = 12;   // NN-descent iterations (stops early at control recall 0.8)
+  int S = 15;      // NN-descent sample size
+  int R = 200;     // NN-descent reverse-neighbour cap
+  int RANGE = 70;  // out-degree bound of the final graph
+  int PL = 200;    // two-hop candidates added before pruning
+  float B = 0.5f;  // fraction of K whose neighbours give two-hop candidates
+  float M = 1.0f;  // pruning factor: drop p when M * d(kept, p) < d(node, p)
+  uint64_t seed = 0;
+
+  /// Throws std::invalid_argument naming the bad parameter.
+  void validate() const;
+};
+
+struct KGraphSearchParams {
+  int k = 10;
+  int L_search = 100;
+  float weight_search = 1e6f;
+};
+
+class NhqKGraphIndex {
+ public:
+  NhqKGraphIndex(size_t dim, Metric metric, size_t attributes, KGraphParams params);
+
+  /// Build from float32 vectors and int32 codes (N x A). Deterministic for a seed with threads == 1.
+  void build(const float* data, const int32_t* codes, size_t count, int threads);
+
+  void search(const float* queries, size_t nq, const int32_t* query_codes, size_t code_rows,
+              const int64_t* rows, const KGraphSearchParams& params, int threads, int64_t* out_ids,
+              float* out_distances, uint64_t* out_distance_counts) const;
+
+  void save(const std::string& path) const;
+  static NhqKGraphIndex load(const std::string& path);
+
+  size_t size() const { return store_.size(); }
+  size_t dim() const { return store_.dim(); }
+  size_t attributes() const { return attributes_; }
+  Metric metric() const { return store_.metric(); }
+  const KGraphParams& params() const { return params_; }
+  bool is_built() const { return built_; }
+  size_t edge_count() const { return adjacency_.size(); }
+  int descent_iterations() const { return iterations_; }
+  size_t memory_bytes() const;
+  std::vector<int64_t> neighbors(int64_t item) const;
+
+ private:
+  KGraphParams params_;
+  size_t attributes_;
+  VectorStore store_;
+  std::vector<int32_t> codes_;
+  std::vector<uint64_t> offsets_;
+  std::vector<int32_t> adjacency_;
+  int iterations_ = 0;
+  bool built_ = false;
+};
+
+}  // namespace fanns::nhq

@@ -1,0 +1,201 @@
+// Bindings of UNG: validate arrays, release the GIL, return numpy arrays.
+#include <nanobind/nanobind.h>
+#include <nanobind/stl/string.h>
+#include <nanobind/stl/vector.h>
+
+#include <memory>
+#include <stdexcept>
+#include <string>
+
+#include "bindings/arrays.h"
+#include "core/distance.h"
+#include "ung/ung_index.h"
+
+namespace nb = nanobind;
+using namespace nb::literals;
+using namespace fanns::bindings;
+
+namespace {
+
+/// Check CSR label sets: offsets (sets + 1) non-decreasing from 0 to len(labels), labels >= 0.
+fanns::ung::LabelSetsView label_sets(const AnyArray& offsets, const AnyArray& labels,
+                                     const char* offsets_name, const char* labels_name) {
+  const int64_t* off = checked<int64_t>(offsets, offsets_name, 1);
+  const int32_t* lab = static_cast<const int32_t*>(labels.data());
+  if (labels.dtype() != nb::dtype<int32_t>()) {
+    throw std::invalid_argument(std::string(labels_name) + " must have dtype int32, got " +
+                                dtype_name(labels.dtype()));
+  }
+  if (labels.ndim() != 1 || (labels.shape(0) > 1 && labels.stride(0) != 1)) {
+    throw std::invalid_argument(std::string(labels_name) + " must be a contiguous 1-dimensional array");
+  }
+  const size_t count = labels.shape(0);
+  if (offsets.shape(0) < 1) throw std::invalid_argument(std::string(offsets_name) + " must not be empty");
+  const size_t sets = offsets.shape(0) - 1;
+  if (off[0] != 0 || off[sets] != static_cast<int64_t>(count)) {
+    throw std::invalid_argument(std::string(offsets_name) + " must start at 0 and end at len(" + labels_name +
+                                ") = " + std::to_string(count));
+  }
+  for (size_t i = 0; i < sets; ++i) {
+    if (off[i + 1] < off[i]) {
+      throw std::invalid_argument(std::string(offsets_name) + " must be non-decreasing (set " +
+                                  std::to_string(i) + ")");
+    }
+  }
+  for (size_t i = 0; i < count; ++i) {
+    if (lab[i] < 0) {
+      throw std::invalid_argument(std::string(labels_name) + " must be >= 0, got " + std::to_string(lab[i]) +
+                                  " at position " + std::to_string(i));
+    }
+  }
+  return {off, lab, sets};
+}
+
+class PyUng {
+ public:
+  PyUng(size_t dim, const std::string& metric, const std::string& scenario, int max_degree, int L_build,
+        float alpha, int num_cross_edges)
+      : index_(std::make_unique<fanns::ung::UngIndex>(dim, fanns::parse_metric(metric),
+                                                      make_params(scenario, max_degree, L_build, alpha,
+                                                                  num_cross_edges))) {}
+  explicit PyUng(fanns::ung::UngIndex&& index)
+      : index_(std::make_unique<fanns::ung::UngIndex>(std::move(index))) {}
+
+  void build(const AnyArray& vectors, const AnyArray& label_offsets, const AnyArray& labels, int threads) {
+    const float* data = checked<float>(vectors, "vectors", 2);
+    check_dim(vectors, "vectors");
+    const auto sets = label_sets(label_offsets, labels, "label_offsets", "labels");
+    const size_t count = vectors.shape(0);
+    if (sets.count != count) {
+      throw std::invalid_argument("label_offsets must have len(vectors) + 1 = " + std::to_string(count + 1) +
+                                  " entries, got " + std::to_string(sets.count + 1));
+    }
+    nb::gil_scoped_release release;
+    index_->build(data, count, sets, threads);
+  }
+
+  nb::tuple search(const AnyArray& queries, int k, int L_search, int num_entry_points, int threads,
+                   const AnyArray& set_offsets, const AnyArray& set_labels, const AnyArray& set_rows,
+                   const std::string& mode) {
+    if (!index_->is_built()) throw std::runtime_error("the index is not built yet");
+    if (k < 1) throw std::invalid_argument("k must be >= 1, got " + std::to_string(k));
+    const float* q = checked<float>(queries, "queries", 2);
+    check_dim(queries, "queries");
+    const size_t nq = queries.shape(0);
+    const auto sets = label_sets(set_offsets, set_labels, "set_offsets", "set_labels");
+    const int64_t* rows = checked<int64_t>(set_rows, "set_rows", 1);
+    if (set_rows.shape(0) != nq) {
+      throw std::invalid_argument("set_rows must have one entry per query (" + std::to_string(nq) + "), got " +
+                                  std::to_string(set_rows.shape(0)));
+    }
+    for (size_t i = 0; i < nq; ++i) {
+      if (rows[i] < 0 || static_cast<size_t>(rows[i]) >= sets.count) {
+        throw std::invalid_argument("set_rows[" + std::to_string(i) + "] = " + std::to_string(rows[i]) +
+                                    " is not a label set (there are " + std::to_string(sets.count) + ")");
+      }
+    }
+    const auto query_mode = fanns::ung::parse_mode(mode);
+    fanns::ung::SearchParams params;
+    params.k = k;
+    params.L_search = L_search;
+    params.num_entry_points = num_entry_points;
+    const size_t kk = static_cast<size_t>(k);
+    std::unique_ptr<int64_t[]> ids(new_buffer<int64_t>(nq * kk));
+    std::unique_ptr<float[]> distances(new_buffer<float>(nq * kk));
+    std::unique_ptr<uint64_t[]> counts(new_buffer<uint64_t>(nq));
+    {
+      nb::gil_scoped_release release;
+      index_->search(q, nq, sets, rows, query_mode, params, threads, ids.get(), distances.get(), counts.get());
+    }
+    return nb::make_tuple(wrap(ids.release(), {nq, kk}), wrap(distances.release(), {nq, kk}),
+                          wrap(counts.release(), {nq}));
+  }
+
+  void save(const std::string& path) const {
+    nb::gil_scoped_release release;
+    index_->save(path);
+  }
+
+  static PyUng load(const std::string& path) {
+    nb::gil_scoped_release release;
+    return PyUng(fanns::ung::UngIndex::load(path));
+  }
+
+  size_t memory_bytes() const { return index_->memory_bytes(); }
+  size_t size() const { return index_->is_built() ? index_->size() : 0; }
+  size_t dim() const { return index_->dim(); }
+  bool is_built() const { return index_->is_built(); }
+
+  nb::dict params() const {
+    const auto& p = index_->params();
+    nb::dict d;
+    d["metric"] = fanns::metric_name(index_->metric());
+    d["scenario"] = fanns::ung::scenario_name(p.scenario);
+    d["max_degree"] = p.max_degree;
+    d["L_build"] = p.L_build;
+    d["alpha"] = p.alpha;
+    d["num_cross_edges"] = p.num_cross_edges;
+    return d;
+  }
+
+  nb::dict graph_stats() const {
+    nb::dict d;
+    const size_t n = size();
+    d["groups"] = index_->group_count();
+    d["label_graph_edges"] = index_->lng_edge_count();
+    d["edges"] = index_->edge_count();
+    d["cross_edges"] = index_->cross_edge_count();
+    d["mean_degree"] = n ? static_cast<double>(index_->edge_count()) / n : 0.0;
+    return d;
+  }
+
+  std::vector<int64_t> neighbors(int64_t item) const { return index_->neighbors(item); }
+
+ private:
+  static fanns::ung::BuildParams make_params(const std::string& scenario, int max_degree, int L_build,
+                                             float alpha, int num_cross_edges) {
+    fanns::ung::BuildParams p;
+    p.scenario = fanns::ung::parse_scenario(scenario);
+    p.max_degree = max_degree;
+    p.L_build = L_build;
+    p.alpha = alpha;
+    p.num_cross_edges = num_cross_edges;
+    return p;
+  }
+
+  void check_dim(const AnyArray& a, const char* name) const {
+    if (a.shape(1) != index_->dim()) {
+      throw std::invalid_argument(std::string(name) + " have dimension " + std::to_string(a.shape(1)) +
+                                  ", the index expects " + std::to_string(index_->dim()));
+    }
+  }
+
+  std::unique_ptr<fanns::ung::UngIndex> index_;
+};
+
+}  // namespace
+
+void register_ung(nb::module_& m) {
+  nb::class_<PyUng>(m, "UngIndex", "UNG: unified navigating graph over label sets (Cai et al., SIGMOD 2025).")
+      .def(nb::init<size_t, const std::string&, const std::string&, int, int, float, int>(),
+           // No defaults here: the Python method's parameter declaration is the one source.
+           "dim"_a, "metric"_a, nb::kw_only(), "scenario"_a, "max_degree"_a, "L_build"_a, "alpha"_a,
+           "num_cross_edges"_a)
+      .def("build", &PyUng::build, "vectors"_a, "label_offsets"_a, "labels"_a, "threads"_a,
+           "Index float32 (N, dim) vectors with label sets in CSR form (int64 `label_offsets` of N + 1, "
+           "int32 `labels` >= 0). The result does not depend on `threads`.")
+      .def("search", &PyUng::search, "queries"_a, "k"_a, "L_search"_a, "num_entry_points"_a, "threads"_a,
+           "set_offsets"_a, "set_labels"_a, "set_rows"_a, "mode"_a,
+           "Query i searches for items whose label set contains (mode 'containment') or equals (mode "
+           "'equality') label set set_rows[i] of the CSR sets. Returns (ids int64 (nq, k) padded with -1, "
+           "distances float32 (smaller is closer), distance computations uint64 (nq,)).")
+      .def("save", &PyUng::save, "path"_a)
+      .def_static("load", &PyUng::load, "path"_a)
+      .def("memory_bytes", &PyUng::memory_bytes)
+      .def("graph_stats", &PyUng::graph_stats)
+      .def("neighbors", &PyUng::neighbors, "item"_a)
+      .def_prop_ro("size", &PyUng::size)
+      .def_prop_ro("dim", &PyUng::dim)
+      .def_prop_ro("is_built", &PyUng::is_built)
+      .def_prop_ro("params", &PyUng::params);
+}

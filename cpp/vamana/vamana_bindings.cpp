@@ -1,0 +1,238 @@
+// Bindings of FilteredVamana / StitchedVamana: validate arrays, release the GIL, return numpy arrays.
+#include <nanobind/nanobind.h>
+#include <nanobind/stl/string.h>
+
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "bindings/arrays.h"
+#include "core/distance.h"
+#include "vamana/vamana_index.h"
+
+namespace nb = nanobind;
+using namespace nb::literals;
+using namespace fanns::bindings;
+
+namespace {
+
+/// Item labels from CSR int64 arrays, checked: offsets start at 0, never decrease, end at
+/// len(labels); labels of an item sorted, unique, in [0, label_count).
+fanns::vamana::LabelSets checked_labels(const AnyArray& offsets_array, const AnyArray& labels_array,
+                                        size_t count, int64_t label_count) {
+  const int64_t* offsets = checked<int64_t>(offsets_array, "label_offsets", 1);
+  const int64_t* labels = checked<int64_t>(labels_array, "labels", 1);
+  if (label_count < 0 || label_count > INT32_MAX) {
+    throw std::invalid_argument("label_count must be in [0, 2^31), got " + std::to_string(label_count));
+  }
+  if (offsets_array.shape(0) != count + 1) {
+    throw std::invalid_argument("label_offsets must have len(vectors) + 1 = " + std::to_string(count + 1) +
+                                " entries, got " + std::to_string(offsets_array.shape(0)));
+  }
+  const size_t total = labels_array.shape(0);
+  if (offsets[0] != 0 || offsets[count] != static_cast<int64_t>(total)) {
+    throw std::invalid_argument("label_offsets must start at 0 and end at len(labels) = " + std::to_string(total));
+  }
+  fanns::vamana::LabelSets sets;
+  sets.label_count = static_cast<int32_t>(label_count);
+  sets.offsets.resize(count + 1);
+  sets.labels.resize(total);
+  for (size_t i = 0; i < count; ++i) {
+    if (offsets[i + 1] < offsets[i]) {
+      throw std::invalid_argument("label_offsets must be non-decreasing (item " + std::to_string(i) + ")");
+    }
+    sets.offsets[i] = static_cast<uint64_t>(offsets[i]);
+    for (int64_t j = offsets[i]; j < offsets[i + 1]; ++j) {
+      if (labels[j] < 0 || labels[j] >= label_count) {
+        throw std::invalid_argument("label " + std::to_string(labels[j]) + " of item " + std::to_string(i) +
+                                    " is outside [0, label_count = " + std::to_string(label_count) + ")");
+      }
+      if (j > offsets[i] && labels[j] <= labels[j - 1]) {
+        throw std::invalid_argument("labels of item " + std::to_string(i) + " must be sorted and unique");
+      }
+      sets.labels[j] = static_cast<int32_t>(labels[j]);
+    }
+  }
+  sets.offsets[count] = total;
+  return sets;
+}
+
+class PyVamana {
+ public:
+  PyVamana(size_t dim, const std::string& metric, const std::string& variant, int R, int L, float alpha,
+           bool unfiltered_pass, int R_small, int L_small, float alpha_small, int R_stitched,
+           float alpha_stitched, int max_candidates, bool paper_prune, uint64_t seed) {
+    fanns::vamana::BuildParams p;
+    p.variant = fanns::vamana::parse_variant(variant);
+    p.R = R;
+    p.L = L;
+    p.alpha = alpha;
+    p.unfiltered_pass = unfiltered_pass;
+    p.R_small = R_small;
+    p.L_small = L_small;
+    p.alpha_small = alpha_small;
+    p.R_stitched = R_stitched;
+    p.alpha_stitched = alpha_stitched;
+    p.max_candidates = max_candidates;
+    p.paper_prune = paper_prune;
+    p.seed = seed;
+    index_ = std::make_unique<fanns::vamana::VamanaIndex>(dim, fanns::parse_metric(metric), p);
+  }
+
+  explicit PyVamana(fanns::vamana::VamanaIndex&& index)
+      : index_(std::make_unique<fanns::vamana::VamanaIndex>(std::move(index))) {}
+
+  void build(const AnyArray& vectors, const AnyArray& label_offsets, const AnyArray& labels, int64_t label_count,
+             int threads) {
+    const float* data = checked<float>(vectors, "vectors", 2);
+    if (vectors.shape(1) != index_->dim()) {
+      throw std::invalid_argument("vectors have dimension " + std::to_string(vectors.shape(1)) +
+                                  ", the index expects " + std::to_string(index_->dim()));
+    }
+    const size_t count = vectors.shape(0);
+    auto sets = checked_labels(label_offsets, labels, count, label_count);
+    nb::gil_scoped_release release;
+    index_->build(data, count, std::move(sets), threads);
+  }
+
+  nb::tuple search(const AnyArray& queries, const AnyArray& query_labels, int k, int L, int threads) {
+    if (!index_->is_built()) throw std::runtime_error("the index is not built yet");
+    const float* q = checked<float>(queries, "queries", 2);
+    if (queries.shape(1) != index_->dim()) {
+      throw std::invalid_argument("queries have dimension " + std::to_string(queries.shape(1)) +
+                                  ", the index expects " + std::to_string(index_->dim()));
+    }
+    const size_t nq = queries.shape(0);
+    const int64_t* raw = checked<int64_t>(query_labels, "query_labels", 1);
+    if (query_labels.shape(0) != nq) {
+      throw std::invalid_argument("query_labels must have one entry per query (" + std::to_string(nq) +
+                                  "), got " + std::to_string(query_labels.shape(0)));
+    }
+    if (k < 1) throw std::invalid_argument("k must be >= 1, got " + std::to_string(k));
+    if (L < 1) throw std::invalid_argument("L must be >= 1, got " + std::to_string(L));
+    std::vector<int32_t> labels(nq);
+    for (size_t i = 0; i < nq; ++i) {
+      if (raw[i] < fanns::vamana::kUnfiltered || raw[i] >= index_->label_count()) {
+        throw std::invalid_argument("query_labels[" + std::to_string(i) + "] = " + std::to_string(raw[i]) +
+                                    " is not a label (0.." + std::to_string(index_->label_count() - 1) +
+                                    "), -1 (no match) or -2 (unfiltered)");
+      }
+      labels[i] = static_cast<int32_t>(raw[i]);
+    }
+    const size_t kk = static_cast<size_t>(k);
+    std::unique_ptr<int64_t[]> ids(new_buffer<int64_t>(nq * kk));
+    std::unique_ptr<float[]> distances(new_buffer<float>(nq * kk));
+    std::unique_ptr<uint64_t[]> counts(new_buffer<uint64_t>(nq));
+    {
+      nb::gil_scoped_release release;
+      fanns::vamana::SearchParams params;
+      params.k = k;
+      params.L = L;
+      index_->search(q, nq, labels.data(), params, threads, ids.get(), distances.get(), counts.get());
+    }
+    return nb::make_tuple(wrap(ids.release(), {nq, kk}), wrap(distances.release(), {nq, kk}),
+                          wrap(counts.release(), {nq}));
+  }
+
+  void save(const std::string& path) const {
+    nb::gil_scoped_release release;
+    index_->save(path);
+  }
+
+  static PyVamana load(const std::string& path) {
+    nb::gil_scoped_release release;
+    return PyVamana(fanns::vamana::VamanaIndex::load(path));
+  }
+
+  nb::dict params() const {
+    const auto& p = index_->params();
+    nb::dict d;
+    d["variant"] = fanns::vamana::variant_name(p.variant);
+    d["metric"] = fanns::metric_name(index_->metric());
+    d["R"] = p.R;
+    d["L"] = p.L;
+    d["alpha"] = p.alpha;
+    d["unfiltered_pass"] = p.unfiltered_pass;
+    d["R_small"] = p.R_small;
+    d["L_small"] = p.L_small;
+    d["alpha_small"] = p.alpha_small;
+    d["R_stitched"] = p.R_stitched;
+    d["alpha_stitched"] = p.alpha_stitched;
+    d["max_candidates"] = p.max_candidates;
+    d["paper_prune"] = p.paper_prune;
+    d["seed"] = p.seed;
+    return d;
+  }
+
+  nb::dict graph_stats() const {
+    nb::dict d;
+    const size_t n = size();
+    const size_t edges = index_->adjacency().size();
+    d["edges"] = edges;
+    d["mean_degree"] = n ? static_cast<double>(edges) / n : 0.0;
+    size_t max_degree = 0;
+    const auto& off = index_->offsets();
+    for (size_t i = 0; i + 1 < off.size(); ++i) max_degree = std::max<size_t>(max_degree, off[i + 1] - off[i]);
+    d["max_degree"] = max_degree;
+    d["medoid"] = index_->medoid();
+    d["label_count"] = index_->label_count();
+    return d;
+  }
+
+  nb::object neighbors(int64_t node) const {
+    if (!index_->is_built() || node < 0 || static_cast<size_t>(node) >= index_->size()) {
+      throw std::invalid_argument("node " + std::to_string(node) + " is not in the index");
+    }
+    const auto& off = index_->offsets();
+    const size_t count = off[node + 1] - off[node];
+    int64_t* out = new_buffer<int64_t>(count);
+    for (size_t i = 0; i < count; ++i) out[i] = index_->adjacency()[off[node] + i];
+    return wrap(out, {count});
+  }
+
+  nb::object label_starts() const {
+    const auto& starts = index_->label_starts();
+    int64_t* out = new_buffer<int64_t>(starts.size());
+    for (size_t i = 0; i < starts.size(); ++i) out[i] = starts[i];
+    return wrap(out, {starts.size()});
+  }
+
+  size_t memory_bytes() const { return index_->memory_bytes(); }
+  size_t size() const { return index_->is_built() ? index_->size() : 0; }
+  size_t dim() const { return index_->dim(); }
+  bool is_built() const { return index_->is_built(); }
+  int64_t label_count() const { return index_->label_count(); }
+
+ private:
+  std::unique_ptr<fanns::vamana::VamanaIndex> index_;
+};
+
+}  // namespace
+
+void register_vamana(nb::module_& m) {
+  nb::class_<PyVamana>(m, "VamanaIndex", "FilteredVamana / StitchedVamana label-filtered graph index.")
+      .def(nb::init<size_t, const std::string&, const std::string&, int, int, float, bool, int, int, float, int,
+                    float, int, bool, uint64_t>(),
+           // No defaults: the Python method's parameter declaration is the one source.
+           "dim"_a, "metric"_a, "variant"_a, nb::kw_only(), "R"_a, "L"_a, "alpha"_a, "unfiltered_pass"_a,
+           "R_small"_a, "L_small"_a, "alpha_small"_a, "R_stitched"_a, "alpha_stitched"_a, "max_candidates"_a,
+           "paper_prune"_a, "seed"_a)
+      .def("build", &PyVamana::build, "vectors"_a, "label_offsets"_a, "labels"_a, "label_count"_a, "threads"_a,
+           "Index float32 (N, dim) vectors; item i carries labels[label_offsets[i]:label_offsets[i+1]] "
+           "(int64, sorted, unique, in [0, label_count)). Deterministic with threads=1.")
+      .def("search", &PyVamana::search, "queries"_a, "query_labels"_a, "k"_a, "L"_a, "threads"_a,
+           "Search; query i carries label query_labels[i] (int64; -1: a label no item has, -2: unfiltered). "
+           "Returns (ids int64 (nq, k) padded with -1, distances float32, distance computations uint64 (nq,)).")
+      .def("save", &PyVamana::save, "path"_a)
+      .def_static("load", &PyVamana::load, "path"_a)
+      .def("memory_bytes", &PyVamana::memory_bytes)
+      .def("graph_stats", &PyVamana::graph_stats)
+      .def("neighbors", &PyVamana::neighbors, "node"_a)
+      .def("label_starts", &PyVamana::label_starts)
+      .def_prop_ro("size", &PyVamana::size)
+      .def_prop_ro("dim", &PyVamana::dim)
+      .def_prop_ro("is_built", &PyVamana::is_built)
+      .def_prop_ro("label_count", &PyVamana::label_count)
+      .def_prop_ro("params", &PyVamana::params);
+}

@@ -1,0 +1,67 @@
+// Label-restricted greedy search of FilteredVamana / StitchedVamana (DiskANN's
+// search_with_filters): start at the query label's start point (and the medoid when it
+// carries the label), expand the closest unexpanded candidate, admit only items with the label.
+#include <algorithm>
+#include <vector>
+
+#include "core/parallel.h"
+#include "core/visited.h"
+#include "vamana/vamana_graph.h"
+#include "vamana/vamana_index.h"
+
+namespace fanns::vamana {
+
+namespace {
+
+struct SearchScratch {
+  VisitedSet visited;
+  SearchList list;
+};
+
+}  // namespace
+
+void VamanaIndex::search(const float* queries, size_t nq, const int32_t* query_labels,
+                         const SearchParams& params, int threads, int64_t* out_ids, float* out_distances,
+                         uint64_t* out_distance_counts) const {
+  const size_t k = static_cast<size_t>(params.k);
+  const size_t list_size = std::max(static_cast<size_t>(params.L), k);
+  const size_t n = store_.size();
+  parallel_for_each(
+      nq, threads, [&] { return SearchScratch{VisitedSet(n), SearchList()}; },
+      [&](SearchScratch& s, size_t q) {
+        int64_t* ids = out_ids + q * k;
+        float* distances = out_distances + q * k;
+        std::fill(ids, ids + k, -1);
+        std::fill(distances, distances + k, 0.0f);
+        out_distance_counts[q] = 0;
+        const int32_t label = query_labels[q];
+        const bool unfiltered = label == kUnfiltered;
+        if (!unfiltered && (label < 0 || label >= labels_.label_count || label_starts_[label] < 0)) return;
+        QueryDistance distance(store_, queries + q * store_.dim());
+        s.visited.reset(n);
+        s.list.reset(list_size);
+        auto admit = [&](int32_t id) { return unfiltered || labels_.has(static_cast<size_t>(id), label); };
+        const int32_t starts[2] = {medoid_, unfiltered ? -1 : label_starts_[label]};
+        for (int32_t start : starts) {
+          if (start < 0 || !admit(start) || !s.visited.insert_new(start)) continue;
+          s.list.insert({distance(start), start});
+        }
+        while (s.list.has_unexpanded()) {
+          const Neighbor node = s.list.expand_next();
+          const int32_t* begin = adjacency_.data() + offsets_[node.id];
+          const int32_t* end = adjacency_.data() + offsets_[node.id + 1];
+          for (const int32_t* m = begin; m != end; ++m) {
+            if (!admit(*m) || !s.visited.insert_new(*m)) continue;
+            s.list.insert({distance(*m), *m});
+          }
+        }
+        const size_t found = std::min(k, s.list.size());
+        for (size_t i = 0; i < found; ++i) {
+          ids[i] = s.list[i].id;
+          distances[i] = s.list[i].distance;
+        }
+        out_distance_counts[q] = distance.count();
+      });
+}
+
+}  // namespace fanns::vamana

@@ -1,0 +1,1 @@
+"""NHQ (NSW and KGraph variants) on fanns-bench's compiled core."""

@@ -1,0 +1,1 @@
+"""UNG, the unified navigating graph over label sets, on fanns-bench's compiled core."""

@@ -1,0 +1,161 @@
+"""The compiled CAPS index (`_core.CapsIndex`) on small data (2k x 32)."""
+
+from __future__ import annotations
+
+import faiss
+import numpy as np
+import pytest
+
+from fanns_bench import _core
+
+N, DIM, K, CLUSTERS = 2000, 32, 10, 16
+
+
+def clustered(n: int, seed: int) -> np.ndarray:
+    """Vectors from a 20-cluster mixture in 8 latent dims mapped to 32 (like embeddings)."""
+    latent = np.random.default_rng(0)
+    centres, mapping = latent.standard_normal((20, 8)), latent.standard_normal((8, DIM))
+    rng = np.random.default_rng(seed)
+    points = (centres[rng.integers(0, 20, n)] + 0.5 * rng.standard_normal((n, 8))) @ mapping
+    return np.ascontiguousarray(points + 0.05 * rng.standard_normal((n, DIM)), dtype=np.float32)
+
+
+VECTORS = clustered(N, 0)
+QUERIES = clustered(50, 1)
+RNG = np.random.default_rng(2)
+# Two attributes: a skewed one with 30 values (value v has weight 1/(v+1)) and a 3-valued one.
+SKEWED = RNG.choice(30, size=N, p=(w := 1 / np.arange(1, 31)) / w.sum())
+SMALL = RNG.integers(0, 3, N)
+VALUES = np.ascontiguousarray(np.stack([SKEWED, SMALL], axis=1), dtype=np.int64)
+
+
+def kmeans() -> tuple[np.ndarray, np.ndarray]:
+    km = faiss.Kmeans(DIM, CLUSTERS, niter=20, seed=1)
+    km.train(VECTORS)
+    _, nearest = km.index.search(VECTORS, 1)
+    return np.ascontiguousarray(km.centroids), nearest[:, 0].astype(np.int64)
+
+
+CENTROIDS, ASSIGNMENT = kmeans()
+
+
+def make(tree_levels: int = 20) -> _core.CapsIndex:
+    index = _core.CapsIndex(DIM, "l2", clusters=CLUSTERS, tree_levels=tree_levels)
+    index.build(VECTORS, CENTROIDS, ASSIGNMENT, VALUES)
+    return index
+
+
+@pytest.fixture(scope="module")
+def index():
+    return make()
+
+
+def exact(wanted: np.ndarray) -> list[np.ndarray]:
+    out = []
+    for q, want in enumerate(wanted):
+        ok = np.ones(N, dtype=bool)
+        for a, v in enumerate(want):
+            if v >= 0:
+                ok &= VALUES[:, a] == v
+        ids = np.flatnonzero(ok)
+        out.append(ids[np.argsort(((VECTORS[ids] - QUERIES[q]) ** 2).sum(1), kind="stable")[:K]])
+    return out
+
+
+def recall(found: np.ndarray, truth: list[np.ndarray]) -> float:
+    hits = sum(
+        len(set(row[row >= 0].tolist()) & set(t.tolist())) for row, t in zip(found, truth, strict=True)
+    )
+    return hits / max(1, sum(min(K, len(t)) for t in truth))
+
+
+@pytest.mark.parametrize(
+    "want",
+    [[0, -1], [5, -1], [29, -1], [-1, 2], [3, 1], [-1, -1]],
+    ids=["common", "medium", "rare", "other-attribute", "conjunction", "unfiltered"],
+)
+def test_results_match_and_recall_grows_with_budget(index, want):
+    wanted = np.tile(np.array(want, dtype=np.int64), (len(QUERIES), 1))
+    truth = exact(wanted)
+    previous = -1.0
+    for budget in (50, 200, N):
+        ids, distances, counts = index.search(QUERIES, wanted, K, budget, 1)
+        for row in ids:
+            returned = row[row >= 0]
+            for a, v in enumerate(want):
+                if v >= 0:
+                    assert (VALUES[returned, a] == v).all()
+            assert len(set(returned.tolist())) == len(returned)
+        assert (counts <= budget).all()
+        score = recall(ids, truth)
+        assert score >= previous - 1e-9
+        previous = score
+    assert previous == 1.0  # a budget of N scans every match: exact
+
+
+def test_budget_counts_distance_computations(index):
+    wanted = np.tile(np.array([0, -1], dtype=np.int64), (len(QUERIES), 1))
+    _, _, counts = index.search(QUERIES, wanted, K, 100, 1)
+    assert (counts == min(100, int((SKEWED == 0).sum()))).all()
+
+
+def test_no_value_and_padding(index):
+    wanted = np.array([[-2, -1], [29, 0]], dtype=np.int64)
+    ids, _, counts = index.search(QUERIES[:2], wanted, K, 1000, 1)
+    assert (ids[0] == -1).all() and counts[0] == 0
+    matches = np.flatnonzero((SKEWED == 29) & (SMALL == 0))
+    assert len(matches) < K
+    assert sorted(ids[1][: len(matches)].tolist()) == sorted(matches.tolist())
+    assert (ids[1][len(matches) :] == -1).all()
+
+
+def test_tree_buckets_partition_the_items(index):
+    sizes = index.bucket_sizes()
+    assert len(sizes) == CLUSTERS * 21
+    assert sizes.sum() == N
+    flat = make(tree_levels=0).bucket_sizes()
+    assert np.array_equal(flat, np.bincount(ASSIGNMENT, minlength=CLUSTERS))
+
+
+def test_one_and_two_threads_agree_and_builds_repeat(index):
+    wanted = np.stack([np.arange(len(QUERIES)) % 30, -np.ones(len(QUERIES))], axis=1).astype(np.int64)
+    one = index.search(QUERIES, wanted, K, 300, 1)
+    two = index.search(QUERIES, wanted, K, 300, 2)
+    again = make().search(QUERIES, wanted, K, 300, 1)
+    for a, b, c in zip(one, two, again, strict=True):
+        assert np.array_equal(a, b) and np.array_equal(a, c)
+
+
+def test_save_load_round_trip(index, tmp_path):
+    path = tmp_path / "caps.bin"
+    index.save(str(path))
+    loaded = _core.CapsIndex.load(str(path))
+    assert loaded.params == index.params
+    wanted = np.tile(np.array([1, -1], dtype=np.int64), (len(QUERIES), 1))
+    for a, b in zip(
+        index.search(QUERIES, wanted, K, 300, 1), loaded.search(QUERIES, wanted, K, 300, 1), strict=True
+    ):
+        assert np.array_equal(a, b)
+    data = path.read_bytes()
+    (tmp_path / "short.bin").write_bytes(data[: len(data) // 3])
+    with pytest.raises(RuntimeError, match="corrupt"):
+        _core.CapsIndex.load(str(tmp_path / "short.bin"))
+
+
+def test_bad_input_names_the_argument():
+    index = _core.CapsIndex(DIM, "l2", clusters=CLUSTERS, tree_levels=20)
+    with pytest.raises(ValueError, match="centroids must have one row per cluster"):
+        index.build(VECTORS, CENTROIDS[:3], ASSIGNMENT, VALUES)
+    with pytest.raises(ValueError, match="assignment must have one entry per vector"):
+        index.build(VECTORS, CENTROIDS, ASSIGNMENT[:5], VALUES)
+    with pytest.raises(ValueError, match=r"assignment\[0\] = 99"):
+        index.build(VECTORS, CENTROIDS, np.full(N, 99, dtype=np.int64), VALUES)
+    with pytest.raises(ValueError, match="values holds -5"):
+        index.build(VECTORS, CENTROIDS, ASSIGNMENT, np.full((N, 2), -5, dtype=np.int64))
+    with pytest.raises(ValueError, match="clusters must be >= 1"):
+        _core.CapsIndex(DIM, "l2", clusters=0, tree_levels=20)
+    index.build(VECTORS, CENTROIDS, ASSIGNMENT, VALUES)
+    with pytest.raises(ValueError, match="query_values must have shape"):
+        index.search(QUERIES, np.zeros((len(QUERIES), 3), dtype=np.int64), K, 100, 1)
+    with pytest.raises(ValueError, match="max_distances must be >= 1"):
+        index.search(QUERIES, np.zeros((len(QUERIES), 2), dtype=np.int64), K, 0, 1)

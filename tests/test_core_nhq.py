@@ -1,0 +1,144 @@
+"""The compiled NHQ indexes (`_core.NhqNswIndex`, `_core.NhqKGraphIndex`) on small clustered data."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from fanns_bench import _core
+
+N, DIM, K = 2000, 32, 10
+
+
+def clustered(n: int, seed: int) -> np.ndarray:
+    """Unit vectors from a 20-cluster mixture in 8 latent dims mapped to 32 (like embeddings)."""
+    latent = np.random.default_rng(0)
+    centres, mapping = latent.standard_normal((20, 8)), latent.standard_normal((8, DIM))
+    rng = np.random.default_rng(seed)
+    points = (centres[rng.integers(0, 20, n)] + 0.5 * rng.standard_normal((n, 8))) @ mapping
+    points += 0.05 * rng.standard_normal((n, DIM))
+    return np.ascontiguousarray(points / np.linalg.norm(points, axis=1, keepdims=True), dtype=np.float32)
+
+
+VECTORS, QUERIES = clustered(N, 0), clustered(40, 1)
+_rng = np.random.default_rng(3)
+CODES = np.ascontiguousarray(
+    np.stack([_rng.choice(5, N, p=[0.5, 0.25, 0.15, 0.07, 0.03]), _rng.integers(0, 3, N)], axis=1),
+    dtype=np.int32,
+)
+VARIANTS = {
+    "nsw": lambda metric, a: _core.NhqNswIndex(DIM, metric, a, M=16, ef_construction=100),
+}
+if hasattr(_core, "NhqKGraphIndex"):
+    VARIANTS["kgraph"] = lambda metric, a: _core.NhqKGraphIndex(
+        DIM, metric, a, K=40, L=40, iter=8, S=10, R=100, RANGE=30, PL=50, B=0.5, M=1.0, seed=0
+    )
+WIDE = 1000  # ef_search / L_search wide enough to reach the rare combinations
+
+
+def make(variant: str, attributes: int = 2, metric: str = "ip", threads: int = 1):
+    index = VARIANTS[variant](metric, attributes)
+    index.build(VECTORS, np.ascontiguousarray(CODES[:, :attributes]), threads)
+    return index
+
+
+@pytest.fixture(scope="module", params=sorted(VARIANTS))
+def index(request):
+    return request.param, make(request.param)
+
+
+def search(index, want: list[int], width: int = WIDE, weight: float = 1e6, threads: int = 1):
+    codes = np.array([want], dtype=np.int32)
+    return index.search(QUERIES, K, width, weight, threads, codes, np.zeros(len(QUERIES), dtype=np.int64))
+
+
+def exact(want: list[int], metric: str = "ip") -> np.ndarray:
+    matching = np.nonzero((CODES[:, : len(want)] == want).all(axis=1))[0]
+    if metric == "ip":
+        scores = -(QUERIES @ VECTORS[matching].T)
+    else:
+        scores = ((QUERIES[:, None, :] - VECTORS[matching][None]) ** 2).sum(-1)
+    return matching[np.argsort(scores, axis=1, kind="stable")[:, :K]]
+
+
+def recall(ids, truth) -> float:
+    return sum(len(set(a.tolist()) & set(b.tolist())) for a, b in zip(ids, truth, strict=True)) / truth.size
+
+
+@pytest.mark.parametrize("want", [[0, 0], [1, 2], [3, 1]])
+def test_recall_and_matching_at_a_wide_search(index, want):
+    _, built = index
+    ids, distances, counts = search(built, want)
+    truth = exact(want)
+    assert recall(ids, truth) >= 0.9
+    allowed = set(np.nonzero((CODES == want).all(axis=1))[0].tolist())
+    assert all(set(row.tolist()) <= allowed for row in ids)
+    assert (distances < 1e5).all() and (counts > 0).all()
+
+
+def test_narrow_search_may_return_non_matching_items_last(index):
+    """Approximate filtering: items that differ rank after every matching one (large weight)."""
+    _, built = index
+    want = [4, 2]  # about 17 items
+    ids, distances, _ = search(built, want, width=20)
+    allowed = set(np.nonzero((CODES == want).all(axis=1))[0].tolist())
+    for row, dist in zip(ids, distances, strict=True):
+        matched = np.array([i in allowed for i in row.tolist()])
+        assert (dist[matched] < 1e5).all() and (dist[~matched] >= 1e5).all()
+        if (~matched).any():
+            assert matched[: np.argmax(~matched)].all() and not matched[np.argmax(~matched) :].any()
+
+
+def test_zero_weight_is_plain_vector_search(index):
+    _, built = index
+    ids, _, _ = search(built, [0, 0], weight=0.0)
+    order = np.argsort(-(QUERIES @ VECTORS.T), axis=1, kind="stable")[:, :K]
+    assert recall(ids, order) >= 0.9
+
+
+def test_threads_do_not_change_results(index):
+    _, built = index
+    assert np.array_equal(search(built, [1, 2], width=60)[0], search(built, [1, 2], width=60, threads=2)[0])
+
+
+def test_single_thread_build_is_deterministic(index):
+    variant, built = index
+    other = make(variant)
+    for item in (0, 5, 1999):
+        assert built.neighbors(item) == other.neighbors(item)
+
+
+def test_l2_metric(index):
+    variant, _ = index
+    built = make(variant, metric="l2", attributes=1)
+    ids, _, _ = search(built, [1])
+    assert recall(ids, exact([1], "l2")) >= 0.9
+
+
+def test_save_load_round_trip_and_corruption(index, tmp_path):
+    variant, built = index
+    path = tmp_path / "nhq.bin"
+    built.save(str(path))
+    loaded = type(built).load(str(path))
+    assert loaded.params == built.params
+    assert np.array_equal(search(loaded, [1, 2])[0], search(built, [1, 2])[0])
+    data = path.read_bytes()
+    (tmp_path / "short.bin").write_bytes(data[: len(data) // 2])
+    with pytest.raises(RuntimeError, match="corrupt"):
+        type(built).load(str(tmp_path / "short.bin"))
+
+
+def test_bad_arguments_name_the_argument(index):
+    variant, built = index
+    rows = np.zeros(len(QUERIES), dtype=np.int64)
+    with pytest.raises(ValueError, match="query_codes"):
+        built.search(QUERIES, K, 50, 1e6, 1, np.zeros((1, 3), np.int32), rows)
+    with pytest.raises(ValueError, match="query_codes"):
+        built.search(QUERIES, K, 50, 1e6, 1, np.zeros((1, 2), np.int64), rows)
+    with pytest.raises(ValueError, match="rows"):
+        built.search(QUERIES, K, 50, 1e6, 1, np.zeros((1, 2), np.int32), rows + 1)
+    with pytest.raises(ValueError, match="queries"):
+        built.search(QUERIES[:, :4].copy(), K, 50, 1e6, 1, np.zeros((1, 2), np.int32), rows)
+    fresh = VARIANTS[variant]("ip", 2)
+    with pytest.raises(ValueError, match="codes"):
+        fresh.build(VECTORS, np.ascontiguousarray(CODES[:10]), 1)
