@@ -243,14 +243,12 @@ std::vector<int64_t> NhqNswIndex::neighbors(int64_t item) const {
 namespace {
 constexpr char kMagic[8] = {'F', 'A', 'N', 'N', 'S', 'N', 'S', 'W'};
 constexpr uint32_t kVersion = 1;
-constexpr uint64_t kMaxItems = uint64_t{1} << 40;
 }  // namespace
 
 void NhqNswIndex::save(const std::string& path) const {
   if (!built_) throw std::runtime_error("cannot save an index that is not built");
   BinaryWriter out(path);
-  out.write(kMagic, sizeof(kMagic));
-  out.value(kVersion);
+  out.header(kMagic, kVersion);
   out.value(static_cast<uint8_t>(store_.metric()));
   out.value<int32_t>(params_.M);
   out.value<int32_t>(params_.ef_construction);
@@ -266,11 +264,7 @@ void NhqNswIndex::save(const std::string& path) const {
 
 NhqNswIndex NhqNswIndex::load(const std::string& path) {
   BinaryReader in(path);
-  char magic[8];
-  in.read(magic, sizeof(magic));
-  if (std::memcmp(magic, kMagic, sizeof(kMagic)) != 0) in.corrupt("wrong magic bytes");
-  const uint32_t version = in.value<uint32_t>();
-  if (version != kVersion) in.corrupt("format version " + std::to_string(version));
+  in.expect_header(kMagic, kVersion);
   const uint8_t metric = in.value<uint8_t>();
   if (metric > 1) in.corrupt("unknown metric");
   NswParams p;
@@ -284,22 +278,13 @@ NhqNswIndex NhqNswIndex::load(const std::string& path) {
     in.corrupt("bad sizes or parameters");
   }
   NhqNswIndex index(dim, static_cast<Metric>(metric), attributes, p);
-  index.store_.raw_f32() = in.array<float>(kMaxItems);
-  if (index.store_.raw_f32().size() != n * dim) in.corrupt("vector data does not match n x dim");
-  index.store_.set_count(n);
-  index.codes_ = in.array<int32_t>(kMaxItems);
-  if (index.codes_.size() != n * attributes) in.corrupt("attribute codes do not match n x attributes");
-  index.offsets_ = in.array<uint64_t>(kMaxItems);
-  index.adjacency_ = in.array<int32_t>(kMaxItems);
-  if (index.offsets_.size() != n + 1 || index.offsets_.front() != 0 || index.offsets_.back() != index.adjacency_.size()) {
-    in.corrupt("graph offsets do not match the adjacency");
-  }
-  for (size_t i = 0; i < n; ++i) {
-    if (index.offsets_[i + 1] < index.offsets_[i]) in.corrupt("graph offsets decrease");
-  }
-  for (int32_t v : index.adjacency_) {
-    if (v < 0 || static_cast<uint64_t>(v) >= n) in.corrupt("neighbour id out of range");
-  }
+  in.vectors(index.store_, n, dim);
+  index.codes_ = in.array<int32_t>(n * attributes);
+  in.expect_size(index.codes_, n * attributes, "attribute codes");
+  index.offsets_ = in.array<uint64_t>(kMaxFileItems);
+  index.adjacency_ = in.array<int32_t>(kMaxFileItems);
+  in.check_offsets(index.offsets_, n, index.adjacency_.size(), "graph");
+  in.check_range(index.adjacency_, 0, static_cast<int64_t>(n), "neighbour id");
   index.built_ = true;
   return index;
 }
