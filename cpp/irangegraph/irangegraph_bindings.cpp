@@ -7,6 +7,7 @@
 #include <string>
 
 #include "bindings/arrays.h"
+#include "bindings/search_results.h"
 #include "core/distance.h"
 #include "core/vector_store.h"
 #include "irangegraph/irangegraph_index.h"
@@ -28,11 +29,7 @@ class PyIRangeGraph {
       : index_(std::make_unique<fanns::irangegraph::IRangeGraphIndex>(std::move(index))) {}
 
   void build(const AnyArray& vectors, const AnyArray& order, int threads) {
-    const float* data = checked<float>(vectors, "vectors", 2);
-    if (vectors.shape(1) != index_->dim()) {
-      throw std::invalid_argument("vectors have dimension " + std::to_string(vectors.shape(1)) +
-                                  ", the index expects " + std::to_string(index_->dim()));
-    }
+    const float* data = checked_vectors(vectors, "vectors", index_->dim());
     const int64_t* positions = checked<int64_t>(order, "order", 1);
     if (order.shape(0) == 0) throw std::invalid_argument("order must list at least one item");
     const size_t rows = vectors.shape(0);
@@ -43,32 +40,20 @@ class PyIRangeGraph {
 
   nb::tuple search(const AnyArray& queries, int k, int ef_search, int threads, const AnyArray& starts,
                    const AnyArray& stops) {
-    if (!index_->is_built()) throw std::runtime_error("the index is not built yet");
-    const float* q = checked<float>(queries, "queries", 2);
-    if (queries.shape(1) != index_->dim()) {
-      throw std::invalid_argument("queries have dimension " + std::to_string(queries.shape(1)) +
-                                  ", the index expects " + std::to_string(index_->dim()));
-    }
+    check_built(index_->is_built());
+    const float* q = checked_vectors(queries, "queries", index_->dim());
     const size_t nq = queries.shape(0);
-    const int64_t* lo = checked<int64_t>(starts, "starts", 1);
-    const int64_t* hi = checked<int64_t>(stops, "stops", 1);
-    if (starts.shape(0) != nq || stops.shape(0) != nq) {
-      throw std::invalid_argument("starts and stops must have one entry per query (" + std::to_string(nq) +
-                                  "), got " + std::to_string(starts.shape(0)) + " and " +
-                                  std::to_string(stops.shape(0)));
-    }
-    if (k < 1) throw std::invalid_argument("k must be >= 1, got " + std::to_string(k));
-    if (ef_search < 1) throw std::invalid_argument("ef_search must be >= 1, got " + std::to_string(ef_search));
-    std::unique_ptr<int64_t[]> ids(new_buffer<int64_t>(nq * k));
-    std::unique_ptr<float[]> distances(new_buffer<float>(nq * k));
-    std::unique_ptr<uint64_t[]> counts(new_buffer<uint64_t>(nq));
+    const int64_t* lo = checked_per_query<int64_t>(starts, "starts", nq);
+    const int64_t* hi = checked_per_query<int64_t>(stops, "stops", nq);
+    check_positive(k, "k");
+    check_positive(ef_search, "ef_search");
+    SearchResults results(nq, k);
     {
       nb::gil_scoped_release release;
-      index_->search(q, nq, lo, hi, k, ef_search, threads, ids.get(), distances.get(), counts.get());
+      index_->search(q, nq, lo, hi, k, ef_search, threads, results.ids(), results.distances(),
+                     results.counts());
     }
-    const size_t kk = static_cast<size_t>(k);
-    return nb::make_tuple(wrap(ids.release(), {nq, kk}), wrap(distances.release(), {nq, kk}),
-                          wrap(counts.release(), {nq}));
+    return results.to_python();
   }
 
   nb::object links(int64_t position, int layer) const {
@@ -81,19 +66,13 @@ class PyIRangeGraph {
     }
     const int32_t count = index_->link_count(position, layer);
     const int32_t* src = index_->links(position, layer);
-    int64_t* out = new_buffer<int64_t>(count);
-    for (int32_t i = 0; i < count; ++i) out[i] = src[i];
-    return wrap(out, {static_cast<size_t>(count)});
+    return id_array(src, static_cast<size_t>(count));
   }
 
-  void save(const std::string& path) const {
-    nb::gil_scoped_release release;
-    index_->save(path);
-  }
+  void save(const std::string& path) const { save_without_gil(*index_, path); }
 
   static PyIRangeGraph load(const std::string& path) {
-    nb::gil_scoped_release release;
-    return PyIRangeGraph(fanns::irangegraph::IRangeGraphIndex::load(path));
+    return PyIRangeGraph(load_without_gil<fanns::irangegraph::IRangeGraphIndex>(path));
   }
 
   size_t memory_bytes() const { return index_->memory_bytes(); }
