@@ -1,8 +1,9 @@
 """`ung`: UNG (Cai et al., SIGMOD 2025) in fanns-bench's own core.
 
 The index lives in C++ (`cpp/ung`); this module declares the parameters, turns attribute
-values into label sets (`labels.py`), turns predicates into query label sets in
-`prepare_filters`, and reports memory and distance counts. See README.md.
+values into label sets (the shared `common/labels.py` encoder), turns predicates into query
+label sets in `prepare_filters` (`labels.py`), and reports memory and distance counts.
+See README.md.
 """
 
 from __future__ import annotations
@@ -20,8 +21,9 @@ from fanns_bench.filters.predicates import Predicate
 from fanns_bench.filters.visitor import UnsupportedPredicate
 from fanns_bench.methods.base import FilterBatch
 from fanns_bench.methods.common.compiled import CompiledIndexMethod, load_sidecar, save_sidecar
+from fanns_bench.methods.common.labels import NO_LABEL, LabelEncoding, encode_labels
 from fanns_bench.methods.params import Param
-from fanns_bench.methods.ung.labels import LabelSets, QueryLabels, attribute_names, encode, equality_reason
+from fanns_bench.methods.ung.labels import QueryLabels, attribute_names, equality_reason
 
 
 @dataclass(frozen=True)
@@ -68,7 +70,7 @@ class Ung(CompiledIndexMethod):
             raise MethodError(f"{self.name}: label_attribute names no attribute")
         if self.build_params["num_cross_edges"] > self.build_params["L_build"]:
             raise MethodError(f"{self.name}: num_cross_edges must be <= L_build")
-        self._labels: LabelSets | None = None
+        self._labels: LabelEncoding | None = None
         self._kinds: dict[str, str] = {}
 
     @property
@@ -92,7 +94,7 @@ class Ung(CompiledIndexMethod):
         from fanns_bench import _core
 
         self.check_dataset_metric(dataset)
-        labels = encode(dataset.attributes, self.label_attributes)
+        labels = encode_labels(dataset.attributes, list(self.label_attributes))
         vectors = np.ascontiguousarray(dataset.vectors, dtype=np.float32)
         p = self.build_params
         index = self.core_call(
@@ -105,7 +107,7 @@ class Ung(CompiledIndexMethod):
             alpha=p["alpha"],
             num_cross_edges=p["num_cross_edges"],
         )
-        self.core_call(index.build, vectors, labels.offsets, labels.labels, os.cpu_count() or 1)
+        self.core_call(index.build, vectors, labels.offsets, labels.tokens, os.cpu_count() or 1)
         self._index, self._labels, self._kinds = index, labels, dict(dataset.attributes.kinds)
 
     def prepare_filters(self, filters: FilterBatch) -> QuerySets:
@@ -120,7 +122,7 @@ class Ung(CompiledIndexMethod):
             if reason is not None:
                 raise MethodError(f"{self.name}: {reason}")
             wanted = translator.visit(predicate)
-            sets.append(sorted({labels.label(attr, v) for attr, values in wanted.items() for v in values}))
+            sets.append(sorted({_label(labels, attr, v) for attr, values in wanted.items() for v in values}))
         sizes = np.array([len(s) for s in sets], dtype=np.int64)
         offsets = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
         flat = np.array([label for s in sets for label in s], dtype=np.int32)
@@ -162,15 +164,21 @@ class Ung(CompiledIndexMethod):
             )
         saved = load_sidecar(self.name, _labels_path(path), "label vocabulary", ("labels", "kinds"))
         labels, kinds = saved["labels"], saved["kinds"]
-        if not isinstance(labels, LabelSets) or labels.attributes != self.label_attributes:
+        if not isinstance(labels, LabelEncoding) or labels.attributes != self.label_attributes:
             names = list(self.label_attributes)
             raise MethodError(f"{self.name}: {path} was not built on label attributes {names}")
         self._index, self._labels, self._kinds = index, labels, kinds
 
-    def _built_labels(self) -> LabelSets:
+    def _built_labels(self) -> LabelEncoding:
         if self._labels is None:
             raise MethodError(f"{self.name}: call build() (or load()) before search()")
         return self._labels
+
+
+def _label(labels: LabelEncoding, attr: str, value: object) -> int:
+    """The label of `attr == value`; a value no item has becomes a label no item carries."""
+    token = labels.lookup(attr, value)
+    return labels.label_count if token == NO_LABEL else token
 
 
 def _labels_path(path: str | Path) -> Path:
