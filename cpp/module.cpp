@@ -6,6 +6,7 @@ namespace nb = nanobind;
 
 void register_core(nb::module_& m);
 void register_acorn(nb::module_& m);
+void register_groundtruth(nb::module_& m);
 void register_ung(nb::module_& m);
 void register_nhq(nb::module_& m);
 void register_irangegraph(nb::module_& m);
@@ -17,6 +18,7 @@ NB_MODULE(_core, m) {
   m.doc() = "fanns-bench compiled core: shared distance kernels, visited sets, heaps, and methods";
   register_core(m);
   register_acorn(m);
+  register_groundtruth(m);
   register_ung(m);
   register_nhq(m);
   register_irangegraph(m);

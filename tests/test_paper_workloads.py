@@ -27,7 +27,16 @@ def sample(tmp_path_factory):
 def test_paper_workload_draws_em_r_emis_from_the_data(sample):
     workload = generate_workload(spec("paper", queries_per_bucket=50), sample)
     table = workload.table
-    assert table.groupby("filter_type").size().to_dict() == {"EM": 50, "R": 50, "EMIS": 50, "none": 50}
+    held = table.groupby("filter_type").size()
+    left_out = workload.shortfall_table.groupby("filter_type").left_out.sum()
+    assert (held + left_out.reindex(held.index, fill_value=0)).to_dict() == {
+        "EM": 50,
+        "R": 50,
+        "EMIS": 50,
+        "none": 50,
+    }
+    assert left_out.sum() > 0  # sampled predicates outside every bucket's tolerance, counted
+    assert all(table.selectivity.between(table.selectivity_bucket / 2, table.selectivity_bucket * 2))
     shapes = {t: type(p) for t, p in zip(table.filter_type, workload.predicates, strict=True)}
     assert shapes == {"EM": Eq, "R": Range, "EMIS": Contains, "none": type(None)}
     assert (table.match_count > 0).all()
@@ -35,12 +44,19 @@ def test_paper_workload_draws_em_r_emis_from_the_data(sample):
     assert attributes == {"number_of_sub_categories", "update_date", "main_categories"}
 
 
-def test_low_selectivity_buckets_all_fill_on_the_sample(sample):
+def test_low_selectivity_buckets_fill_on_the_sample_but_emis_half_is_reported(sample):
     workload = generate_workload(spec("arxiv_buckets", queries_per_bucket=20), sample)
     filled = workload.table.groupby(["filter_type", "selectivity_bucket"]).size().to_dict()
     types = ("EM", "R", "EMIS", "EMIS-sub", "EMIS+R")
-    assert filled == {**{(t, b): 20 for t in types for b in (0.001, 0.01, 0.1, 0.5)}, ("none", 1.0): 20}
-    assert workload.shortfalls == []
+    expected = {(t, b): 20 for t in types for b in (0.001, 0.01, 0.1, 0.5)}
+    # astro-ph is on every item of this astro-ph sample and the next archive on 12 %: no
+    # main_categories filter lies in [0.25, 1) (an all-matching one would be unfiltered)
+    del expected[("EMIS", 0.5)]
+    assert filled == {**expected, ("none", 1.0): 20}
+    filtered = workload.table[workload.table.filter_type != "none"]
+    assert (filtered.match_count < sample.count).all()
+    [note] = workload.shortfalls
+    assert note.startswith("EMIS on main_categories: bucket 0.5 filled 0 of 20 queries")
 
 
 def test_selectivity_study_levels_are_hit_or_reported(sample):

@@ -3,6 +3,7 @@
 import json
 from datetime import UTC, datetime
 
+import pandas as pd
 import pytest
 
 from fanns_bench.errors import ResultsError
@@ -126,7 +127,7 @@ def test_report_results_writes_every_table(results_dir, tmp_path):
     text, paths = report_results(results_dir, tmp_path / "tables")
     names = sorted(p.name for p in paths)
     assert names == sorted(
-        [f"{stem}.{ext}" for stem in ("leaderboard", "failures")
+        [f"{stem}.{ext}" for stem in ("buckets", "leaderboard", "failures")
          for ext in ("md", "tex")] + ["leaderboard.csv", "report.md"]
     )  # fmt: skip
     assert all(p.stat().st_size > 0 for p in paths)
@@ -173,3 +174,37 @@ def test_missing_or_non_directory_results_raise_results_error(tmp_path):
     (tmp_path / "file").write_text("x")
     with pytest.raises(ResultsError, match="not a directory"):
         plot_results(tmp_path / "file")
+
+
+def test_report_shows_the_saved_bucket_table_with_empty_buckets_and_shortfalls(results_dir, tmp_path):
+    from fanns_bench.results.bucket_files import write_buckets
+
+    results_dir = tmp_path / "results"
+    for row in ROWS:
+        write_row(results_dir, {**row, "workload_digest": "abc"})
+
+    saved = pd.DataFrame(
+        {
+            "filter_type": ["EM", "EM", "EM"],
+            "selectivity_bucket": [0.01, 0.1, 0.5],
+            "n_queries": [100, 100, 0],
+            "selectivity_min": [0.006, 0.07, None],
+            "selectivity_median": [0.0098, 0.1, None],
+            "selectivity_max": [0.019, 0.18, None],
+            "requested": [100.0, 100.0, 100.0],
+            "left_out": [0, 0, 0],
+            "shortfall": [0, 0, 100],
+            "note": ["", "", "EM on category: bucket 0.5 filled 0 of 100 queries"],
+        }
+    )
+    write_buckets(results_dir, "tiny", "tiny-em", "abc", saved)
+    write_buckets(results_dir, "tiny", "tiny-em", "old", saved.assign(n_queries=7))  # another run
+    text, _ = report_results(results_dir, tmp_path / "tables")
+    assert "## Workload buckets" in text
+    assert "| tiny | tiny-em | EM | 0.01 | 100 | 0.006 | 0.0098 | 0.019 | 0 |  |" in text
+    assert "| tiny | tiny-em | EM | 0.5 | 0 | — | — | — | 100 | EM on category: bucket 0.5 filled 0" in text
+
+
+def test_report_bucket_table_falls_back_to_the_rows_without_a_saved_table(results_dir, tmp_path):
+    text, _ = report_results(results_dir, tmp_path / "tables")
+    assert "| tiny | tiny-em | EM | 0.01 | 100 | — | — | — | ? |  |" in text

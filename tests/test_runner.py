@@ -35,6 +35,13 @@ def test_sweep_writes_one_ok_row_per_point(tmp_path):
     assert (hnsw.index_bytes > 0).all() and (hnsw.build_seconds > 0).all()
     assert json.loads(hnsw.search_params.iloc[0]).keys() == {"efSearch"}
     assert (outcome.results_dir / "results.parquet").is_file()
+    assert (rows.selectivity_min <= rows.selectivity).all() and (
+        rows.selectivity <= rows.selectivity_max
+    ).all()
+    assert rows.selectivity_median.between(rows.selectivity_min, rows.selectivity_max).all()
+    assert ((rows.distinct_predicates >= 1) & (rows.distinct_predicates <= rows.n_queries)).all()
+    [saved] = (outcome.results_dir / "workloads").glob("*/buckets.parquet")
+    assert saved.parent.name == rows.workload_digest.iloc[0] and len(outcome.buckets) == 4
 
 
 def test_segfault_and_hang_fail_their_own_rows_only(tmp_path):
@@ -145,7 +152,8 @@ def test_k_beyond_ground_truth_depth_is_refused_before_any_build(tmp_path):
     assert not (tmp_path / "results" / "rows").exists()
 
 
-def test_given_workload_uses_its_own_ground_truth(tmp_path):
+def given_sweep(tmp_path, gt_ids):
+    """A sweep over a given workload: query 0 twice with `category == c01`, `gt_ids` as given."""
     import pyarrow as pa
 
     from fanns_bench.data.builders import ensure_dataset
@@ -157,14 +165,14 @@ def test_given_workload_uses_its_own_ground_truth(tmp_path):
     predicate = Eq("category", "c01")
     matches = dataset.attributes.ids(predicate)
     scores = dataset.vectors[matches] @ dataset.queries[0]
-    nearest, farthest = int(matches[scores.argmax()]), int(matches[scores.argmin()])
+    order = matches[np.argsort(-scores, kind="stable")]
     write_workload(
         pa.table(
             {
                 "query_index": [0, 0],
                 "filter_type": ["EM", "EM"],
                 "predicate_json": [to_json(predicate)] * 2,
-                "gt_ids": [[nearest], [farthest]],
+                "gt_ids": [[int(i) for i in ids(order)] for ids in gt_ids],
                 "match_count": [0, 0],
                 "selectivity": [0.0, 0.0],
             }
@@ -176,11 +184,29 @@ def test_given_workload_uses_its_own_ground_truth(tmp_path):
         "mode": "file",
         "path": "workloads/given.parquet",
         "ground_truth_depth": 20,
+        "selectivities": [0.1, 0.2, 0.5],
     }
-    rows = run_sweep(config).rows
-    # exact search finds the given nearest (1 of 1) but not the given farthest (0 of 1):
-    # our own ground truth would have scored 1.0
-    assert rows.recall.tolist() == [0.5]
+    return config, order
+
+
+def test_given_workload_uses_its_own_ground_truth(tmp_path):
+    config, _ = given_sweep(tmp_path, [lambda order: order[:1], lambda order: order[:3]])
+    outcome = run_sweep(config)
+    # exact search finds them all; the given truth (1 and 3 ids deep) is the one used: our
+    # own would list 20 ids for each query
+    assert outcome.rows.recall.tolist() == [1.0]
+    from fanns_bench.groundtruth import GroundTruth
+
+    [truth] = (tmp_path / "datasets" / "tiny" / "workloads").glob("given-*/groundtruth.npz")
+    assert GroundTruth.load(truth).counts.tolist() == [1, 3]
+
+
+def test_given_ground_truth_with_a_wrong_id_is_refused(tmp_path):
+    from fanns_bench.errors import WorkloadError
+
+    config, order = given_sweep(tmp_path, [lambda order: order[:1], lambda order: order[-1:]])
+    with pytest.raises(WorkloadError, match=f"query 0 .*id {order[-1]} at rank 1 .*not among the exact top"):
+        run_sweep(config)
 
 
 def test_memory_cap_kills_a_runaway_build(tmp_path):

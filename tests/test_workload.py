@@ -4,7 +4,7 @@ import pytest
 
 from fanns_bench.errors import ConfigError, WorkloadError
 from fanns_bench.filters.predicates import And, Contains, Eq, Range
-from fanns_bench.workloads.workload import WorkloadSpec, generate_workload
+from fanns_bench.workloads.workload import WorkloadSpec, bucket_table, generate_workload
 
 FILTERS = [
     {"type": "EM", "template": "eq", "attribute": "category"},
@@ -158,3 +158,132 @@ def test_empty_match_set_is_a_clear_error(tiny_dataset, tmp_path):
         {"name": "given", "mode": "file", "path": str(path), "drop_empty": True}
     )
     assert generate_workload(dropped, tiny_dataset).table.empty
+
+
+# ---------------------------------------------------------------- tolerance in every mode
+
+
+def test_sampled_mode_keeps_only_queries_within_tolerance_and_counts_the_rest(tiny_dataset):
+    workload = generate_workload(
+        spec(mode="sampled", queries_per_bucket=60, selectivities=[0.01, 0.1], tolerance=1.5), tiny_dataset
+    )
+    table = workload.table
+    filtered = table[table.filter_type != "none"]
+    assert len(filtered) > 0
+    assert (filtered.selectivity >= filtered.selectivity_bucket / 1.5 - 1e-12).all()
+    assert (filtered.selectivity <= filtered.selectivity_bucket * 1.5 + 1e-12).all()
+    shortfalls = workload.shortfall_table
+    for filter_type in ("EM", "R", "EMIS", "EM+R"):
+        kept = int((table.filter_type == filter_type).sum())
+        left_out = int(shortfalls[shortfalls.filter_type == filter_type].left_out.sum())
+        assert kept + left_out == 60, filter_type
+    assert shortfalls.left_out.sum() > 0  # this tolerance leaves queries out, and says so
+    assert any("outside every bucket's tolerance" in note for note in workload.shortfalls)
+
+
+def test_file_mode_applies_the_tolerance_and_counts_what_it_leaves_out(tiny_dataset, tmp_path):
+    predicates = [Range("score", 0, v) for v in (50, 100, 200, 400, 800, 1600, 3200, 10**9)]
+    path = write_given(tiny_dataset, tmp_path, [*predicates, None])
+    given = WorkloadSpec.from_config(
+        {"name": "given", "mode": "file", "path": str(path), "selectivities": [0.1], "tolerance": 2.0}
+    )
+    workload = generate_workload(given, tiny_dataset)
+    table = workload.table
+    filtered = table[table.predicate != "null"]
+    assert filtered.selectivity.between(0.05, 0.2).all()
+    assert (filtered.selectivity_bucket == 0.1).all()
+    assert table[table.predicate == "null"].selectivity_bucket.tolist() == [1.0]  # unfiltered
+    selectivities = [tiny_dataset.attributes.count(p) / tiny_dataset.count for p in predicates]
+    outside = sum(not 0.05 <= s <= 0.2 for s in selectivities)
+    assert outside > 0 and len(filtered) == len(predicates) - outside
+    assert workload.shortfall_table.left_out.sum() == outside
+
+
+def labelled_dataset(root):
+    """200 items: `labels` holds "all" on every item and "even" on every second one;
+    `constant` is "a" everywhere; `rank` is 0..199."""
+    import numpy as np
+    import pyarrow as pa
+
+    from fanns_bench.data.dataset import write_dataset
+
+    rng = np.random.default_rng(0)
+    labels = [["all", "even"] if i % 2 == 0 else ["all"] for i in range(200)]
+    attributes = pa.table({"labels": labels, "constant": ["a"] * 200, "rank": list(range(200))})
+    return write_dataset(
+        root / "labelled",
+        name="labelled",
+        vectors=rng.normal(size=(200, 4)).astype(np.float32),
+        queries=rng.normal(size=(50, 4)).astype(np.float32),
+        attributes=attributes,
+        metric="l2",
+        builder="test",
+    )
+
+
+@pytest.mark.parametrize("mode", ["buckets", "sampled"])
+def test_a_filter_matching_every_item_never_fills_a_bucket_below_one(tmp_path, mode):
+    dataset = labelled_dataset(tmp_path)
+    filters = [
+        {"type": "EMIS", "template": "contains", "attribute": "labels"},
+        {"type": "EM", "template": "eq", "attribute": "constant"},
+    ]
+    below = WorkloadSpec.from_config(
+        {"name": "w", "filters": filters, "selectivities": [0.5], "queries_per_bucket": 20, "mode": mode}
+    )
+    workload = generate_workload(below, dataset)
+    assert (workload.table.match_count < dataset.count).all()
+    assert (workload.table[workload.table.filter_type == "EMIS"].selectivity == 0.5).all()
+    assert not (workload.table.filter_type == "EM").any()
+    em = workload.shortfall_table[workload.shortfall_table.filter_type == "EM"]
+    shortfall = bucket_table(workload, below).set_index(["filter_type", "selectivity_bucket"]).shortfall
+    assert shortfall[("EM", 0.5)] == 20
+    assert em.note.str.contains("every item").all()
+    with_one = WorkloadSpec.from_config(
+        {
+            "name": "w",
+            "filters": filters,
+            "selectivities": [0.5, 1.0],
+            "queries_per_bucket": 20,
+            "mode": mode,
+        }
+    )
+    table = generate_workload(with_one, dataset).table
+    everything = table[table.match_count == dataset.count]
+    assert len(everything) > 0 and (everything.selectivity_bucket == 1.0).all()
+
+
+def test_file_mode_leaves_out_a_filter_matching_every_item_below_one(tmp_path):
+    dataset = labelled_dataset(tmp_path)
+    path = write_given(dataset, tmp_path, [Contains("labels", "all"), Contains("labels", "even")])
+    workload = generate_workload(
+        WorkloadSpec.from_config({"name": "g", "mode": "file", "path": str(path), "selectivities": [0.5]}),
+        dataset,
+    )
+    assert workload.table.selectivity.tolist() == [0.5]
+    [note] = workload.shortfalls
+    assert "1 queries nearest to bucket 0.5 left out" in note and "1 match every item" in note
+
+
+def test_shortfall_table_and_bucket_table(tiny_dataset, tmp_path):
+    from fanns_bench.workloads.workload import SHORTFALL_COLUMNS, Workload
+
+    buckets_spec = spec(selectivities=[0.0007, 0.1])
+    workload = generate_workload(buckets_spec, tiny_dataset)
+    shortfalls = workload.shortfall_table
+    assert list(shortfalls.columns) == SHORTFALL_COLUMNS
+    em = shortfalls[(shortfalls.filter_type == "EM") & (shortfalls.selectivity_bucket == 0.0007)].iloc[0]
+    assert (em.requested, em.filled, em.left_out) == (10, 0, 0)
+    workload.save(tmp_path)
+    again = Workload.load(tmp_path, "w")
+    assert again.shortfall_table.equals(shortfalls) and again.shortfalls == workload.shortfalls
+    table = bucket_table(workload, buckets_spec).set_index(["filter_type", "selectivity_bucket"])
+    assert table.loc[("EM", 0.0007)].n_queries == 0 and table.loc[("EM", 0.0007)].shortfall == 10
+    r = workload.table[(workload.table.filter_type == "R") & (workload.table.selectivity_bucket == 0.1)]
+    row = table.loc[("R", 0.1)]
+    assert row.n_queries == len(r) == 10 and row.shortfall == 0 and row.requested == 10
+    assert (row.selectivity_min, row.selectivity_median, row.selectivity_max) == (
+        r.selectivity.min(),
+        r.selectivity.median(),
+        r.selectivity.max(),
+    )

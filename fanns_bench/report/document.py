@@ -1,6 +1,6 @@
-"""The written report: leaderboard, failed/unsupported runs and (with `--compare paper`) the
-seed paper's claims checked on our results, as one Markdown document plus a Markdown, LaTeX
-(and CSV) file per table."""
+"""The written report: workload buckets, leaderboard, failed/unsupported runs and (with
+`--compare paper`) the seed paper's claims checked on our results, as one Markdown document
+plus a Markdown, LaTeX (and CSV) file per table."""
 
 from __future__ import annotations
 
@@ -13,6 +13,9 @@ from fanns_bench.report.files import write_text
 from fanns_bench.report.frame import QPS_MEANINGS, machines
 from fanns_bench.report.render import latex_table, markdown_table
 from fanns_bench.report.tables import (
+    bucket_summary,
+    buckets_latex,
+    buckets_markdown,
     failures,
     failures_latex,
     failures_markdown,
@@ -20,6 +23,7 @@ from fanns_bench.report.tables import (
     leaderboard_latex,
     leaderboard_markdown,
 )
+from fanns_bench.results.bucket_files import load_buckets
 
 CLAIM_HEADERS = ["claim", "source", "verdict", "on our data"]
 
@@ -31,7 +35,9 @@ def write_report(
     `compare="paper"` adds the seed paper's claims, each checked on these results."""
     board = leaderboard(frame)
     failed = failures(frame)
+    buckets = bucket_summary(frame, load_buckets(results_dir))
     sections = {
+        "buckets": ("Workload buckets", buckets_markdown(buckets), buckets_latex(buckets)),
         "leaderboard": ("Leaderboard", leaderboard_markdown(board), leaderboard_latex(board)),
         "failures": (
             "Failed and unsupported runs",

@@ -131,3 +131,81 @@ def failures_markdown(table: pd.DataFrame) -> str:
 def failures_latex(table: pd.DataFrame) -> str:
     caption = "Failed and unsupported runs (left out of every figure and ranking)."
     return latex_table(FAILURE_HEADERS, _failure_cells(table), {5}, caption) + "\n"
+
+
+BUCKET_KEYS = ["dataset", "workload", "filter_type", "selectivity_bucket"]
+BUCKET_HEADERS = [
+    "dataset",
+    "workload",
+    "filter",
+    "bucket",
+    "queries",
+    "selectivity min",
+    "median",
+    "max",
+    "shortfall",
+    "why",
+]
+BUCKET_NOTE = (
+    "Achieved selectivity of each bucket's queries. Shortfall: queries requested but not found "
+    "within the bucket's tolerance, or drawn / given but left out (outside every bucket's "
+    "tolerance, matching every item, or matching none); ? = not recorded with these results."
+)
+
+
+def bucket_summary(frame: pd.DataFrame, saved: pd.DataFrame) -> pd.DataFrame:
+    """Filter type x bucket of each workload in `frame`: queries, min / median / max achieved
+    selectivity and shortfall, from the bucket tables the sweeps saved (`saved`, matched on
+    the rows' `workload_digest`; they also list empty buckets), else from the result rows
+    (shortfall unknown)."""
+    columns = [*BUCKET_KEYS, "n_queries", "selectivity_min", "selectivity_median", "selectivity_max"]
+    columns += ["shortfall", "note"]
+    digests = frame["workload_digest"] if "workload_digest" in frame else pd.Series(None, index=frame.index)
+    parts = []
+    if not saved.empty:
+        parts.append(saved[saved["workload_digest"].isin(set(digests.dropna()))][columns])
+    covered = digests.isin(set(saved["workload_digest"])) if not saved.empty else digests.isna() & False
+    rest = frame[~covered]
+    if not rest.empty:
+        stats = [c for c in columns[4:8] if c in rest]
+        from_rows = rest.groupby(BUCKET_KEYS, dropna=False)[stats].first().reset_index()
+        parts.append(from_rows.assign(shortfall=None, note="").reindex(columns=columns))
+    parts = [p for p in parts if not p.empty]
+    if not parts:
+        return pd.DataFrame(columns=columns)
+    table = pd.concat(parts, ignore_index=True)
+    return table.sort_values(BUCKET_KEYS, kind="stable").reset_index(drop=True)
+
+
+def _bucket_cells(table: pd.DataFrame) -> list[list[str]]:
+    def count(value: object) -> str:
+        return "?" if value is None or pd.isna(value) else str(int(value))
+
+    return [
+        [
+            str(row.dataset),
+            str(row.workload),
+            str(row.filter_type),
+            f"{row.selectivity_bucket:g}",
+            count(row.n_queries),
+            fmt_number(row.selectivity_min),
+            fmt_number(row.selectivity_median),
+            fmt_number(row.selectivity_max),
+            count(row.shortfall),
+            str(row.note or ""),
+        ]
+        for row in table.itertuples(index=False)
+    ]
+
+
+def buckets_markdown(table: pd.DataFrame) -> str:
+    if table.empty:
+        return "No workload buckets recorded.\n"
+    return (
+        BUCKET_NOTE + "\n\n" + markdown_table(BUCKET_HEADERS, _bucket_cells(table), {3, 4, 5, 6, 7, 8}) + "\n"
+    )
+
+
+def buckets_latex(table: pd.DataFrame) -> str:
+    caption = f"Workload buckets. {BUCKET_NOTE}"
+    return latex_table(BUCKET_HEADERS, _bucket_cells(table), {3, 4, 5, 6, 7, 8}, caption) + "\n"

@@ -23,6 +23,10 @@ SCHEMA = pa.schema(
         ("filter_type", pa.string()),  # e.g. EM, R, EMIS, EM+R, none
         ("selectivity_bucket", pa.float64()),  # target bucket the queries were generated for
         ("selectivity", pa.float64()),  # mean achieved selectivity of the queries
+        ("selectivity_min", pa.float64()),  # lowest achieved selectivity among the queries
+        ("selectivity_median", pa.float64()),
+        ("selectivity_max", pa.float64()),
+        ("distinct_predicates", pa.int64()),  # different filters among the row's queries
         ("n_queries", pa.int64()),
         ("k", pa.int64()),
         ("method", pa.string()),

@@ -1,8 +1,11 @@
 """Everything a sweep measures against: dataset, workload and ground truth, cached on disk.
 
 Workloads and their ground truth live in `<dataset>/workloads/<name>-<hash>/`, where the
-hash covers the dataset's content and the workload spec, so a changed dataset or spec
-never reuses a stale workload.
+hash covers the dataset's content and metric, the workload spec, the content of the files
+a `file`-mode workload reads, and the versions of the workload generator and of the
+ground-truth / predicate-evaluation code, so a change to any of them never reuses a stale
+workload or ground truth. A ground truth given with a workload is checked against exact
+search on a sample of its queries before it is used.
 """
 
 from __future__ import annotations
@@ -17,11 +20,20 @@ import numpy as np
 from fanns_bench.data.dataset import Dataset, load_dataset
 from fanns_bench.errors import WorkloadError
 from fanns_bench.filters.attribute_index import AttributeIndex
-from fanns_bench.groundtruth import GroundTruth, compute_ground_truth
+from fanns_bench.groundtruth import GROUND_TRUTH_VERSION, GroundTruth, compute_ground_truth
 from fanns_bench.scoring import scores as score_matrix
-from fanns_bench.workloads.workload import Workload, WorkloadSpec, generate_workload
+from fanns_bench.workloads.workload import (
+    WORKLOAD_VERSION,
+    Workload,
+    WorkloadSpec,
+    generate_workload,
+    given_paths,
+)
 
 log = logging.getLogger(__name__)
+GIVEN_TRUTH_SAMPLE = 20  # queries whose given ground truth is checked against exact search
+GIVEN_TRUTH_SEED = 0
+SCORE_TOLERANCE = 1e-4  # relative: scores this close count as equal (float32 sums differ)
 
 
 @dataclass
@@ -58,8 +70,32 @@ class Context:
 
 
 def workload_dir(dataset: Dataset, spec: WorkloadSpec) -> tuple[Path, str]:
-    digest = hashlib.sha256((dataset.content_hash + spec.digest()).encode()).hexdigest()[:12]
+    """The cache directory of `spec` on `dataset`, and its digest (see the module docstring)."""
+    parts = [
+        dataset.content_hash,
+        dataset.metric,
+        spec.digest(),
+        f"workload-v{WORKLOAD_VERSION}",
+        f"groundtruth-v{GROUND_TRUTH_VERSION}",
+        *(given_files_digest(spec, dataset) if spec.mode == "file" else []),
+    ]
+    digest = hashlib.sha256("\n".join(parts).encode()).hexdigest()[:12]
     return dataset.path / "workloads" / f"{spec.name}-{digest}", digest
+
+
+def given_files_digest(spec: WorkloadSpec, dataset: Dataset) -> list[str]:
+    """sha256 of each file a `file`-mode workload reads (a missing file: its name)."""
+    digests = []
+    for path in given_paths(spec, dataset):
+        if not path.is_file():
+            digests.append(f"missing:{path}")
+            continue
+        content = hashlib.sha256()
+        with open(path, "rb") as handle:
+            for chunk in iter(lambda: handle.read(1 << 20), b""):
+                content.update(chunk)
+        digests.append(content.hexdigest())
+    return digests
 
 
 def prepare_context(dataset: Dataset, spec: WorkloadSpec) -> Context:
@@ -104,17 +140,103 @@ def prepare_context(dataset: Dataset, spec: WorkloadSpec) -> Context:
 
 
 def given_ground_truth(context: Context, depth: int) -> GroundTruth:
-    """The workload's own ground truth ids (as published), with their exact scores."""
+    """The workload's own ground truth ids (as published), with their exact scores.
+
+    Checked first on a seeded sample of queries (`check_given_truth`).
+    """
     queries, vectors = context.query_vectors, context.dataset.vectors
+    count = context.dataset.count
+    table = context.workload.table
     ids = np.full((len(queries), depth), -1, dtype=np.int64)
     scores = np.full((len(queries), depth), np.nan, dtype=np.float32)
-    for i, given in enumerate(context.workload.table["gt_ids"]):
+    for i, given in enumerate(table["gt_ids"]):
         given = np.asarray(given, dtype=np.int64)[:depth]
         given = given[given >= 0]
+        outside = given[given >= count]
+        if len(outside):
+            raise WorkloadError(
+                f"workload {context.workload.name!r}: given ground truth of query "
+                f"{int(table.query_index.iloc[i])} holds id {int(outside[0])}, but the dataset "
+                f"has {count} items"
+            )
         ids[i, : len(given)] = given
         found = score_matrix(queries[i : i + 1], np.asarray(vectors[given]), context.dataset.metric)
         scores[i, : len(given)] = found[0]
-    return GroundTruth(ids, scores)
+    truth = GroundTruth(ids, scores)
+    check_given_truth(context, truth)
+    return truth
+
+
+def check_given_truth(context: Context, truth: GroundTruth, sample: int = GIVEN_TRUTH_SAMPLE) -> None:
+    """Compare given ground truth with exact search on `sample` queries (seeded).
+
+    Raises `WorkloadError` naming the query and the id when an id does not satisfy the
+    query's filter, when the ids are not best first, or when an id is not among the exact
+    top (its score falls short of exact search's at that rank). Ids that differ from exact
+    search only among scores equal within `SCORE_TOLERANCE` are logged as near-ties.
+    """
+    table, dataset = context.workload.table, context.dataset
+    rng = np.random.default_rng(GIVEN_TRUTH_SEED)
+    rows = np.sort(rng.choice(len(table), min(sample, len(table)), replace=False))
+    if not len(rows):
+        return
+    queries = context.query_vectors[rows]
+    predicates = [context.workload.predicates[r] for r in rows]
+    matches = [context.attributes.evaluate(p) for p in predicates]
+    exact = compute_ground_truth(queries, dataset.vectors, matches, truth.depth, dataset.metric, threads=1)
+    near_ties = short = 0
+    for position, row in enumerate(rows):
+        name = (
+            f"workload {context.workload.name!r}: given ground truth of query "
+            f"{int(table.query_index.iloc[row])} (filter {table.predicate.iloc[row]})"
+        )
+        given, given_scores = truth.ids[row], truth.scores[row]
+        kept = given >= 0
+        given, given_scores = given[kept], given_scores[kept]
+        stray = given[~np.isin(given, matches[position])]
+        if len(stray):
+            raise WorkloadError(f"{name}: id {int(stray[0])} does not satisfy the filter")
+        tolerance = SCORE_TOLERANCE * np.maximum(1.0, np.abs(given_scores))
+        rising = np.flatnonzero(given_scores[1:] > given_scores[:-1] + tolerance[1:])
+        if len(rising):
+            j = int(rising[0])
+            raise WorkloadError(
+                f"{name}: not best first: id {int(given[j])} (score {given_scores[j]:.6g}) comes "
+                f"before id {int(given[j + 1])} (score {given_scores[j + 1]:.6g})"
+            )
+        exact_ids, exact_scores = exact.ids[position], exact.scores[position]
+        wanted = int((exact_ids >= 0).sum())
+        if len(given) < wanted:
+            short += 1
+        n = min(len(given), wanted)
+        low = np.flatnonzero(given_scores[:n] < exact_scores[:n] - tolerance[:n])
+        if len(low):
+            j = int(low[0])
+            raise WorkloadError(
+                f"{name}: id {int(given[j])} at rank {j + 1} scores {given_scores[j]:.6g}, but exact "
+                f"search's rank-{j + 1} item {int(exact_ids[j])} scores {exact_scores[j]:.6g}: "
+                "the given id is not among the exact top"
+            )
+        if set(given[:n].tolist()) != set(exact_ids[:n].tolist()):
+            near_ties += 1
+    if near_ties:
+        log.warning(
+            "workload %s: given ground truth differs from exact search only among near-tied scores "
+            "(within %g) on %d of %d checked queries",
+            context.workload.name,
+            SCORE_TOLERANCE,
+            near_ties,
+            len(rows),
+        )
+    if short:
+        log.warning(
+            "workload %s: given ground truth lists fewer ids than the query's matches allow (up to "
+            "depth %d) on %d of %d checked queries",
+            context.workload.name,
+            truth.depth,
+            short,
+            len(rows),
+        )
 
 
 def load_context(dataset_path: Path, directory: Path, name: str, digest: str) -> Context:

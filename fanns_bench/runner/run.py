@@ -14,6 +14,7 @@ import pandas as pd
 from fanns_bench.data.builders import ensure_dataset
 from fanns_bench.errors import ConfigError
 from fanns_bench.methods.registry import get_method
+from fanns_bench.results.bucket_files import write_buckets
 from fanns_bench.results.recompute import keep_ground_truth
 from fanns_bench.results.row_files import (
     finished_keys,
@@ -28,7 +29,7 @@ from fanns_bench.runner.isolation import run_isolated
 from fanns_bench.runner.job import WorkerSpec
 from fanns_bench.runner.plan import BuildJob, Point, build_jobs
 from fanns_bench.runner.rows import write_status_rows
-from fanns_bench.workloads.workload import WorkloadSpec
+from fanns_bench.workloads.workload import WorkloadSpec, bucket_table
 
 log = logging.getLogger(__name__)
 NOT_INSTALLED = "not installed"
@@ -83,6 +84,7 @@ class SweepOutcome:
     rows: pd.DataFrame
     shortfalls: list[str]
     executed_jobs: int
+    buckets: pd.DataFrame = field(default_factory=pd.DataFrame)  # `bucket_table` of the workload
 
 
 def run_sweep(config: dict[str, Any]) -> SweepOutcome:
@@ -110,7 +112,9 @@ def run_sweep(config: dict[str, Any]) -> SweepOutcome:
     context = prepare_context(dataset, spec)
     keep_ground_truth(settings.results_dir, context.workload_dir, context.digest)
     for note in context.workload.shortfalls:
-        log.warning("unfilled bucket: %s", note)
+        log.warning("bucket shortfall: %s", note)
+    buckets = bucket_table(context.workload, spec)
+    write_buckets(settings.results_dir, dataset.name, spec.name, context.digest, buckets)
     groups = [(t, b) for t, b, _ in context.workload.groups()]
     jobs = build_jobs(
         dict(config.get("method") or {}),
@@ -137,7 +141,7 @@ def run_sweep(config: dict[str, Any]) -> SweepOutcome:
     rows = load_results(settings.results_dir)
     write_combined(settings.results_dir, rows)
     return SweepOutcome(
-        settings.results_dir, rows[rows.key.isin(keys)], context.workload.shortfalls, executed
+        settings.results_dir, rows[rows.key.isin(keys)], context.workload.shortfalls, executed, buckets
     )
 
 

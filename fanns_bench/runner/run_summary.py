@@ -50,6 +50,12 @@ def print_summary(outcome: SweepOutcome) -> None:
     bad = rows[rows.status != "ok"]
     for (method, status, filter_type), group in bad.groupby(["method", "status", "filter_type"]):
         print(f"{status}: {method} on {filter_type} ({len(group)} points): {group.reason.iloc[0][:200]}")
+    if not outcome.buckets.empty:
+        print("workload buckets (achieved selectivity; shortfall: missing or left-out queries):")
+        buckets = outcome.buckets.drop(columns="note").rename(
+            columns={"selectivity_bucket": "bucket", "n_queries": "queries"}
+        )
+        print(buckets.to_string(index=False, na_rep="-", float_format=lambda v: f"{v:.3g}"))
     for note in outcome.shortfalls:
-        print(f"unfilled bucket: {note}")
+        print(f"bucket shortfall: {note}")
     print(f"combined Parquet: {(outcome.results_dir / 'results.parquet').resolve()}")

@@ -1,11 +1,12 @@
 """Workloads: query vectors with one predicate each, generated to hit selectivity buckets.
 
-For every filter type and target selectivity s, the generator draws predicates whose
-exact selectivity lies within [s / tolerance, min(1, s * tolerance)], and records each
-query's match count and achieved selectivity. A bucket that the attribute values cannot
-fill is reported (never faked). In `sampled` mode predicates are drawn from the
-attributes of random database items, as the seed paper does, and each query is put in
-the nearest bucket after the fact.
+Every mode keeps a query in bucket s only when its exact selectivity lies within
+[s / tolerance, min(1, s * tolerance)], and never files a predicate that matches every
+item under a bucket below 1. In `buckets` mode predicates are drawn for each target; in
+`sampled` mode they are drawn from the attributes of random database items, as the seed
+paper does, and each goes to the nearest bucket after the fact; in `file` mode they are
+given. What cannot be filled, or falls outside every bucket, is left out and reported in a
+shortfall table (`SHORTFALL_COLUMNS`, saved with the workload), never faked.
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ from fanns_bench.filters.evaluate import AttributeTable
 from fanns_bench.filters.predicates import Predicate, from_json, to_json
 from fanns_bench.workloads.templates import FilterSpec
 
+# Bump when generation changes what a spec yields: it is part of the workload cache key.
+WORKLOAD_VERSION = 2
 ATTEMPTS_PER_QUERY = 40
 HOPELESS_AFTER = 200  # draws without a single hit before a bucket is declared unfillable
 COLUMNS = [
@@ -34,6 +37,24 @@ COLUMNS = [
     "predicate",
     "match_count",
     "selectivity",
+]
+# One row per unmet request: `requested` queries asked for the bucket (NaN where the mode
+# sets no count per bucket: `sampled`, `file`), `filled` the queries it holds, `left_out`
+# the drawn or given queries nearest to it that were dropped (outside the tolerance,
+# matching every item, or matching none), and a sentence saying why.
+SHORTFALL_COLUMNS = ["filter_type", "selectivity_bucket", "requested", "filled", "left_out", "note"]
+# filter type x bucket: what each bucket holds and what it lacks (see `bucket_table`).
+BUCKET_COLUMNS = [
+    "filter_type",
+    "selectivity_bucket",
+    "n_queries",
+    "selectivity_min",
+    "selectivity_median",
+    "selectivity_max",
+    "requested",
+    "left_out",
+    "shortfall",
+    "note",
 ]
 
 
@@ -91,11 +112,11 @@ class WorkloadSpec:
 
 @dataclass
 class Workload:
-    """Generated queries: a table with one row per query, plus unfilled-bucket notes."""
+    """Generated queries: a table with one row per query, plus the shortfall table."""
 
     name: str
     table: pd.DataFrame
-    shortfalls: list[str] = field(default_factory=list)
+    shortfall_table: pd.DataFrame = field(default_factory=lambda: _shortfall_frame([]))
     _predicates: list[Predicate | None] | None = field(default=None, repr=False)
 
     @property
@@ -104,31 +125,70 @@ class Workload:
             self._predicates = [from_json(p) for p in self.table["predicate"]]
         return self._predicates
 
+    @property
+    def shortfalls(self) -> list[str]:
+        """One sentence per shortfall (the `note` column of the shortfall table)."""
+        return [str(note) for note in self.shortfall_table["note"]]
+
     def groups(self) -> list[tuple[str, float, np.ndarray]]:
         """(filter type, bucket, row positions) for each non-empty group, in table order."""
         grouped = self.table.groupby(["filter_type", "selectivity_bucket"], sort=False).indices
         return [(t, float(b), np.asarray(rows)) for (t, b), rows in grouped.items()]
 
     def save(self, directory: Path) -> None:
-        from fanns_bench.data.dataset import write_json_atomic
-
         directory.mkdir(parents=True, exist_ok=True)
-        tmp = directory / ".workload.parquet.tmp"
-        self.table.to_parquet(tmp, index=False)
-        tmp.replace(directory / "workload.parquet")
-        write_json_atomic(directory / "shortfalls.json", self.shortfalls)
+        for name, frame in (("shortfalls", self.shortfall_table), ("workload", self.table)):
+            tmp = directory / f".{name}.parquet.tmp"
+            frame.to_parquet(tmp, index=False)
+            tmp.replace(directory / f"{name}.parquet")
 
     @classmethod
     def load(cls, directory: Path, name: str) -> Workload:
         try:
             table = pd.read_parquet(directory / "workload.parquet")
-            shortfalls = json.loads((directory / "shortfalls.json").read_text())
+            shortfalls = pd.read_parquet(directory / "shortfalls.parquet")
         except (OSError, ValueError) as error:
             raise WorkloadError(f"{directory}: unreadable workload ({error})") from None
-        missing = set(COLUMNS) - set(table.columns)
-        if missing:
-            raise WorkloadError(f"{directory / 'workload.parquet'}: missing columns {sorted(missing)}")
+        for path, frame, columns in (
+            (directory / "workload.parquet", table, COLUMNS),
+            (directory / "shortfalls.parquet", shortfalls, SHORTFALL_COLUMNS),
+        ):
+            missing = set(columns) - set(frame.columns)
+            if missing:
+                raise WorkloadError(f"{path}: missing columns {sorted(missing)}")
         return cls(name, table, shortfalls)
+
+
+def bucket_table(workload: Workload, spec: WorkloadSpec | None = None) -> pd.DataFrame:
+    """filter type x bucket: queries held, min / median / max achieved selectivity, and the
+    shortfall (requested minus held where a count was requested, else the queries left out).
+
+    `spec` (in `buckets` mode) fills in the count requested of the buckets that are full."""
+    held = (
+        workload.table.groupby(["filter_type", "selectivity_bucket"], sort=False)
+        .selectivity.agg(["size", "min", "median", "max"])
+        .set_axis(["n_queries", "selectivity_min", "selectivity_median", "selectivity_max"], axis=1)
+    )
+    short = workload.shortfall_table.dropna(subset=["selectivity_bucket"])
+    lacking = short.groupby(["filter_type", "selectivity_bucket"], sort=False).agg(
+        requested=("requested", "max"),
+        left_out=("left_out", "sum"),
+        note=("note", lambda notes: "; ".join(notes)),
+    )
+    table = held.join(lacking, how="outer").reset_index()
+    table["n_queries"] = table["n_queries"].fillna(0).astype(int)
+    table["left_out"] = table["left_out"].fillna(0).astype(int)
+    table["note"] = table["note"].fillna("")
+    if spec is not None and spec.mode == "buckets":
+        table["requested"] = table["requested"].fillna(float(spec.queries_per_bucket))
+    requested = table["requested"].to_numpy(dtype=float)
+    missing = np.where(np.isnan(requested), 0, requested - table["n_queries"].to_numpy())
+    table["shortfall"] = np.maximum(missing, 0).astype(int) + table["left_out"]
+    order = {t: i for i, t in enumerate(dict.fromkeys([*workload.table.filter_type, *short.filter_type]))}
+    table = table.sort_values(
+        ["filter_type", "selectivity_bucket"], key=lambda c: c.map(order) if c.name == "filter_type" else c
+    )
+    return table[BUCKET_COLUMNS].reset_index(drop=True)
 
 
 def generate_workload(spec: WorkloadSpec, dataset: Dataset) -> Workload:
@@ -143,13 +203,17 @@ def generate_workload(spec: WorkloadSpec, dataset: Dataset) -> Workload:
             f"dataset {dataset.name!r} holds only {len(query_order)} query vectors"
         )
     rows: list[dict[str, Any]] = []
-    shortfalls: list[str] = []
+    shortfalls: list[dict[str, Any]] = []
     for filter_spec in spec.filters:
         template = filter_spec.make(dataset.attributes)
         if template is None:
             rows += _unfiltered_rows(filter_spec.type, query_order[: spec.queries_per_bucket], dataset.count)
         elif spec.mode == "sampled":
-            rows += _sampled_rows(spec, filter_spec.type, template, dataset.attributes, query_order, rng)
+            drawn, notes = _sampled_rows(
+                spec, filter_spec.type, template, dataset.attributes, query_order, rng
+            )
+            rows += drawn
+            shortfalls += notes
         else:
             for target in spec.selectivities:
                 drawn, note = _bucket_rows(
@@ -158,33 +222,58 @@ def generate_workload(spec: WorkloadSpec, dataset: Dataset) -> Workload:
                 rows += drawn
                 if note:
                     shortfalls.append(note)
-    return Workload(spec.name, pd.DataFrame(rows, columns=COLUMNS), shortfalls)
+    return Workload(spec.name, pd.DataFrame(rows, columns=COLUMNS), _shortfall_frame(shortfalls))
+
+
+def bucket_bounds(target: float, tolerance: float) -> tuple[float, float]:
+    """The selectivities bucket `target` accepts: [target / tolerance, min(1, target * tolerance)]."""
+    return target / tolerance, min(1.0, target * tolerance)
+
+
+def assign_buckets(
+    selectivity: np.ndarray, all_match: np.ndarray, selectivities: tuple[float, ...], tolerance: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """(bucket or NaN when left out, nearest bucket) per query.
+
+    The nearest bucket in log distance takes the query when the selectivity lies within its
+    tolerance; a predicate that matches every item goes only to a bucket of 1, if there is one.
+    """
+    buckets = np.asarray(selectivities, dtype=float)
+    logs = np.log(np.maximum(np.asarray(selectivity, dtype=float), 1e-12))
+    distance = np.abs(logs[:, None] - np.log(buckets)[None, :])
+    nearest = buckets[distance.argmin(axis=1)] if len(buckets) else np.full(len(logs), np.nan)
+    within = distance.min(axis=1) <= np.log(tolerance) + 1e-12 if len(buckets) else np.zeros(len(logs), bool)
+    chosen = np.where(within, nearest, np.nan)
+    everything = np.asarray(all_match, dtype=bool)
+    chosen[everything] = 1.0 if 1.0 in buckets else np.nan
+    return chosen, nearest
 
 
 def _given_workload(spec: WorkloadSpec, dataset: Dataset) -> Workload:
     """Workload file(s) given as (query_index, filter_type, predicate_json[, gt_ids])."""
-    paths = [spec.path] if isinstance(spec.path, str) else list(spec.path or ())
     frames, notes = [], []
-    for name in paths:
-        frame, note = _given_file(spec, dataset, Path(name))
+    for path in given_paths(spec, dataset):
+        frame, note = _given_file(spec, dataset, path)
         frames.append(frame)
         notes += note
-    return Workload(spec.name, pd.concat(frames, ignore_index=True), notes)
+    return Workload(spec.name, pd.concat(frames, ignore_index=True), _shortfall_frame(notes))
 
 
-def _given_file(spec: WorkloadSpec, dataset: Dataset, path: Path) -> tuple[pd.DataFrame, list[str]]:
+def given_paths(spec: WorkloadSpec, dataset: Dataset) -> list[Path]:
+    """The workload files of a `file`-mode spec, resolved against the dataset directory."""
+    names = [spec.path] if isinstance(spec.path, str) else list(spec.path or ())
+    return [Path(name) if Path(name).is_absolute() else dataset.path / name for name in names]
+
+
+def _given_file(spec: WorkloadSpec, dataset: Dataset, path: Path) -> tuple[pd.DataFrame, list[dict]]:
     from fanns_bench.data.importers.common import read_workload
 
-    path = path if path.is_absolute() else dataset.path / path
     table, predicates = read_workload(path)
     frame = table.to_pandas()
     frame["predicate"] = frame["predicate_json"]
     frame["match_count"] = [dataset.attributes.count(p) for p in predicates]
     frame["selectivity"] = frame["match_count"] / dataset.count
-    buckets = np.log(np.asarray(spec.selectivities))
-    selectivity = np.log(np.maximum(frame.selectivity.to_numpy(), 1e-12))
-    nearest = np.abs(buckets[None, :] - selectivity[:, None]).argmin(axis=1)
-    frame["selectivity_bucket"] = np.asarray(spec.selectivities)[nearest]
+    frame["_unfiltered"] = [p is None for p in predicates]
     frame = frame.groupby("filter_type", sort=False).head(spec.queries_per_bucket)
     outside = frame.query_index[(frame.query_index < 0) | (frame.query_index >= len(dataset.queries))]
     if len(outside):
@@ -192,13 +281,81 @@ def _given_file(spec: WorkloadSpec, dataset: Dataset, path: Path) -> tuple[pd.Da
             f"{path}: query_index {int(outside.iloc[0])} is not one of the "
             f"{len(dataset.queries)} query vectors of {dataset.name!r}"
         )
+    chosen, nearest = assign_buckets(
+        frame.selectivity.to_numpy(),
+        (frame.match_count == dataset.count).to_numpy() & ~frame._unfiltered.to_numpy(),
+        spec.selectivities,
+        spec.tolerance,
+    )
+    chosen[frame._unfiltered.to_numpy()] = 1.0  # no filter: the unfiltered bucket
+    empty = (frame.match_count == 0).to_numpy()
+    chosen[empty] = nearest[empty]  # dropped below, or refused with a clear error when used
     notes = []
-    empty = frame.match_count == 0
     if spec.drop_empty and empty.any():
-        notes.append(f"{path.name}: dropped {int(empty.sum())} queries whose filter matches no item")
-        frame = frame[~empty]
+        notes += _left_out_notes(frame[empty], nearest[empty], f"{path.name}: filter matches no item")
+    kept = ~empty if spec.drop_empty else np.ones(len(frame), bool)
+    outside_all = np.isnan(chosen) & kept
+    if outside_all.any():
+        reason = f"{path.name}: selectivity outside every bucket's tolerance (x{spec.tolerance:g})"
+        notes += _left_out_notes(frame[outside_all], nearest[outside_all], reason, dataset.count)
+    frame["selectivity_bucket"] = chosen
+    frame = frame[kept & ~outside_all]
+    notes += _empty_bucket_notes(spec, frame, path.name)
     columns = COLUMNS + (["gt_ids"] if "gt_ids" in frame else [])
-    return frame[columns], notes
+    return frame[columns].reset_index(drop=True), notes
+
+
+def _left_out_notes(
+    frame: pd.DataFrame, nearest: np.ndarray, reason: str, count: int | None = None
+) -> list[dict[str, Any]]:
+    """One shortfall row per (filter type, nearest bucket) of left-out queries."""
+    notes = []
+    left = pd.DataFrame(
+        {
+            "filter_type": frame.filter_type.to_numpy(),
+            "nearest": nearest,
+            "selectivity": frame.selectivity.to_numpy(),
+            "everything": frame.match_count.to_numpy() == count,
+        }
+    )
+    for (filter_type, bucket), group in left.groupby(["filter_type", "nearest"], sort=False):
+        every = int(group.everything.sum())
+        notes.append(
+            _shortfall(
+                filter_type,
+                bucket,
+                None,
+                0,
+                len(group),
+                f"{filter_type}: {len(group)} queries nearest to bucket {bucket:g} left out ({reason}; "
+                f"selectivity {group.selectivity.min():.3g}..{group.selectivity.max():.3g}"
+                + (f"; {every} match every item" if every else "")
+                + ")",
+            )
+        )
+    return notes
+
+
+def _empty_bucket_notes(spec: WorkloadSpec, frame: pd.DataFrame, where: str) -> list[dict[str, Any]]:
+    """A shortfall row for each bucket of each filtered type that holds no query."""
+    notes = []
+    for filter_type, group in frame.groupby("filter_type", sort=False):
+        if group.predicate.isna().all() or (group.predicate == to_json(None)).all():
+            continue  # the unfiltered type has only the bucket 1
+        held = set(group.selectivity_bucket)
+        for bucket in spec.selectivities:
+            if bucket not in held:
+                notes.append(
+                    _shortfall(
+                        filter_type,
+                        bucket,
+                        None,
+                        0,
+                        0,
+                        f"{where}: {filter_type} has no query in bucket {bucket:g}",
+                    )
+                )
+    return notes
 
 
 def _unfiltered_rows(filter_type: str, query_indices: np.ndarray, count: int) -> list[dict]:
@@ -213,8 +370,8 @@ def _bucket_rows(
     target: float,
     query_order: np.ndarray,
     rng: np.random.Generator,
-) -> tuple[list[dict], str | None]:
-    low, high = target / spec.tolerance, min(1.0, target * spec.tolerance)
+) -> tuple[list[dict], dict[str, Any] | None]:
+    low, high = bucket_bounds(target, spec.tolerance)
     rows: list[dict] = []
     closest: float | None = None
     attempts = 0
@@ -228,7 +385,8 @@ def _bucket_rows(
             continue
         match_count = table.count(predicate)
         selectivity = match_count / table.num_rows
-        if match_count > 0 and low <= selectivity <= high:
+        matches_all = match_count == table.num_rows and target < 1
+        if match_count > 0 and low <= selectivity <= high and not matches_all:
             rows.append(
                 _row(
                     query_order[len(rows)],
@@ -247,10 +405,12 @@ def _bucket_rows(
         return rows, None
     note = (
         f"{filter_type} on {template.attribute}: bucket {target:g} filled {len(rows)} of "
-        f"{spec.queries_per_bucket} queries; no predicate with selectivity in [{low:.3g}, {high:.3g}] "
-        f"was found in {attempts} draws" + (f" (closest {closest:.3g})" if closest is not None else "")
+        f"{spec.queries_per_bucket} queries; no predicate with selectivity in [{low:.3g}, {high:.3g}]"
+        + (" (and not matching every item)" if target < 1 and high >= 1 else "")
+        + f" was found in {attempts} draws"
+        + (f" (closest {closest:.3g})" if closest is not None else "")
     )
-    return rows, note
+    return rows, _shortfall(filter_type, target, spec.queries_per_bucket, len(rows), 0, note)
 
 
 def _sampled_rows(
@@ -260,16 +420,28 @@ def _sampled_rows(
     table: AttributeTable,
     query_order: np.ndarray,
     rng: np.random.Generator,
-) -> list[dict]:
-    buckets = np.log(np.asarray(spec.selectivities))
-    rows = []
+) -> tuple[list[dict], list[dict[str, Any]]]:
+    drawn = []
     for query_index in query_order[: spec.queries_per_bucket]:
         predicate = template.sample(rng)
-        match_count = table.count(predicate)
-        selectivity = match_count / table.num_rows
-        bucket = spec.selectivities[int(np.argmin(np.abs(buckets - np.log(selectivity))))]
-        rows.append(_row(query_index, filter_type, bucket, predicate, match_count, table.num_rows))
-    return rows
+        drawn.append(
+            _row(query_index, filter_type, np.nan, predicate, table.count(predicate), table.num_rows)
+        )
+    frame = pd.DataFrame(drawn, columns=COLUMNS)
+    chosen, nearest = assign_buckets(
+        frame.selectivity.to_numpy(),
+        (frame.match_count == table.num_rows).to_numpy(),
+        spec.selectivities,
+        spec.tolerance,
+    )
+    outside = np.isnan(chosen)
+    where = f"sampled on {template.attribute}"
+    reason = f"{where}: selectivity outside every bucket's tolerance (x{spec.tolerance:g})"
+    notes = _left_out_notes(frame[outside], nearest[outside], reason, table.num_rows)
+    frame["selectivity_bucket"] = chosen
+    frame = frame[~outside]
+    notes += _empty_bucket_notes(spec, frame, where)
+    return frame.to_dict("records"), notes
 
 
 def _row(
@@ -288,6 +460,26 @@ def _row(
         "match_count": int(match_count),
         "selectivity": match_count / num_rows,
     }
+
+
+def _shortfall(
+    filter_type: str, bucket: float, requested: int | None, filled: int, left_out: int, note: str
+) -> dict[str, Any]:
+    return {
+        "filter_type": filter_type,
+        "selectivity_bucket": float(bucket),
+        "requested": np.nan if requested is None else float(requested),
+        "filled": int(filled),
+        "left_out": int(left_out),
+        "note": note,
+    }
+
+
+def _shortfall_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
+    frame = pd.DataFrame(rows, columns=SHORTFALL_COLUMNS)
+    return frame.astype(
+        {"filter_type": str, "selectivity_bucket": float, "requested": float, "filled": int, "left_out": int}
+    )
 
 
 def _paths(value: Any) -> str | tuple[str, ...] | None:
