@@ -2,7 +2,6 @@
 #include "nhq/nhq_kgraph.h"
 
 #include <algorithm>
-#include <cstring>
 #include <limits>
 #include <mutex>
 #include <random>
@@ -14,6 +13,7 @@
 #include "core/heaps.h"
 #include "core/parallel.h"
 #include "core/visited.h"
+#include "nhq/nhq_common.h"
 
 namespace fanns::nhq {
 namespace {
@@ -397,12 +397,7 @@ void NhqKGraphIndex::search(const float* queries, size_t nq, const int32_t* quer
         i = lowest <= i ? lowest : i + 1;
       }
     }
-    int64_t* ids = out_ids + q * k;
-    float* distances = out_distances + q * k;
-    for (size_t r = 0; r < k; ++r) {
-      ids[r] = r < pool.size() ? pool[r].id : -1;
-      distances[r] = r < pool.size() ? pool[r].distance : std::numeric_limits<float>::infinity();
-    }
+    write_result_row(pool, k, out_ids + q * k, out_distances + q * k);
     out_distance_counts[q] = vector_distance.count();
   });
 }
@@ -434,10 +429,7 @@ void NhqKGraphIndex::save(const std::string& path) const {
   out.value<uint64_t>(attributes_);
   out.value<uint64_t>(store_.size());
   out.value<uint64_t>(store_.dim());
-  out.array(store_.raw_f32());
-  out.array(codes_);
-  out.array(offsets_);
-  out.array(adjacency_);
+  write_graph_body(out, store_, codes_, offsets_, adjacency_);
   out.close();
 }
 
@@ -458,13 +450,7 @@ NhqKGraphIndex NhqKGraphIndex::load(const std::string& path) {
   }
   NhqKGraphIndex index(dim, static_cast<Metric>(metric), attributes, p);
   index.iterations_ = iterations;
-  in.vectors(index.store_, n, dim);
-  index.codes_ = in.array<int32_t>(n * attributes);
-  in.expect_size(index.codes_, n * attributes, "attribute codes");
-  index.offsets_ = in.array<uint64_t>(kMaxFileItems);
-  index.adjacency_ = in.array<int32_t>(kMaxFileItems);
-  in.check_offsets(index.offsets_, n, index.adjacency_.size(), "graph");
-  in.check_range(index.adjacency_, 0, static_cast<int64_t>(n), "neighbour id");
+  read_graph_body(in, n, attributes, index.store_, index.codes_, index.offsets_, index.adjacency_);
   index.built_ = true;
   return index;
 }
