@@ -112,16 +112,7 @@ class PyAcorn {
     return run(queries, nq, filters, k, ef_search, threads, max_neighbors);
   }
 
-  void save(const std::string& path) const { save_without_gil(*index_, path); }
-
-  static PyAcorn load(const std::string& path) {
-    return PyAcorn(load_without_gil<fanns::acorn::AcornIndex>(path));
-  }
-
-  size_t memory_bytes() const { return index_->memory_bytes(); }
-  size_t size() const { return index_->is_built() ? index_->size() : 0; }
-  size_t dim() const { return index_->dim(); }
-  bool is_built() const { return index_->is_built(); }
+  const fanns::acorn::AcornIndex& index() const { return *index_; }
 
   nb::dict params() const {
     const auto& p = index_->params();
@@ -207,7 +198,9 @@ class PyAcorn {
 }  // namespace
 
 void register_acorn(nb::module_& m) {
-  nb::class_<PyAcorn>(m, "AcornIndex", "ACORN-gamma / ACORN-1 filtered graph index.")
+  nb::class_<PyAcorn> cls(m, "AcornIndex", "ACORN-gamma / ACORN-1 filtered graph index.");
+  def_index_basics<PyAcorn, fanns::acorn::AcornIndex>(cls);
+  cls
       .def(nb::init<size_t, const std::string&, const std::string&, int, int, int, int, uint64_t,
                     const std::string&, bool>(),
            // No defaults here: the Python method's parameter declaration is the one source.
@@ -226,13 +219,7 @@ void register_acorn(nb::module_& m) {
            "threads"_a, "bitmaps"_a, "bitmap_rows"_a, "max_neighbors"_a = 0,
            "Filtered k-NN search; query i uses packed (little-endian) bitmap row "
            "bitmap_rows[i] (-1: unfiltered).")
-      .def("save", &PyAcorn::save, "path"_a)
-      .def_static("load", &PyAcorn::load, "path"_a)
-      .def("memory_bytes", &PyAcorn::memory_bytes)
       .def("graph_stats", &PyAcorn::graph_stats)
       .def("level0_neighbors", &PyAcorn::level0_neighbors, "node"_a)
-      .def_prop_ro("size", &PyAcorn::size)
-      .def_prop_ro("dim", &PyAcorn::dim)
-      .def_prop_ro("is_built", &PyAcorn::is_built)
       .def_prop_ro("params", &PyAcorn::params);
 }

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <nanobind/nanobind.h>
+#include <nanobind/stl/string.h>
 
 #include <cstdint>
 #include <memory>
@@ -93,6 +94,22 @@ template <class Index>
 Index load_without_gil(const std::string& path) {
   nb::gil_scoped_release release;
   return Index::load(path);
+}
+
+/// Define what every index class offers alike: save, load, memory_bytes and the size, dim and
+/// is_built properties. `Py` exposes its index as `index()` and is constructible from `Index&&`.
+template <class Py, class Index>
+void def_index_basics(nb::class_<Py>& cls) {
+  cls.def(
+         "save", [](const Py& self, const std::string& path) { save_without_gil(self.index(), path); },
+         nb::arg("path"))
+      .def_static(
+          "load", [](const std::string& path) { return Py(load_without_gil<Index>(path)); }, nb::arg("path"))
+      .def("memory_bytes", [](const Py& self) -> size_t { return self.index().memory_bytes(); })
+      .def_prop_ro("size",
+                   [](const Py& self) -> size_t { return self.index().is_built() ? self.index().size() : 0; })
+      .def_prop_ro("dim", [](const Py& self) -> size_t { return self.index().dim(); })
+      .def_prop_ro("is_built", [](const Py& self) { return self.index().is_built(); });
 }
 
 }  // namespace fanns::bindings

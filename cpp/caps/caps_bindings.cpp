@@ -92,11 +92,6 @@ class PyCaps {
     return results.to_python();
   }
 
-  void save(const std::string& path) const { save_without_gil(*index_, path); }
-  static PyCaps load(const std::string& path) {
-    return PyCaps(load_without_gil<fanns::caps::CapsIndex>(path));
-  }
-
   nb::dict params() const {
     nb::dict d;
     d["metric"] = fanns::metric_name(index_->metric());
@@ -111,10 +106,7 @@ class PyCaps {
     return id_array(sizes.data(), sizes.size());
   }
 
-  size_t memory_bytes() const { return index_->memory_bytes(); }
-  size_t size() const { return index_->is_built() ? index_->size() : 0; }
-  size_t dim() const { return index_->dim(); }
-  bool is_built() const { return index_->is_built(); }
+  const fanns::caps::CapsIndex& index() const { return *index_; }
 
  private:
 
@@ -124,7 +116,9 @@ class PyCaps {
 }  // namespace
 
 void register_caps(nb::module_& m) {
-  nb::class_<PyCaps>(m, "CapsIndex", "CAPS: k-means partitions with per-partition attribute frequency trees.")
+  nb::class_<PyCaps> cls(m, "CapsIndex", "CAPS: k-means partitions with per-partition attribute frequency trees.");
+  def_index_basics<PyCaps, fanns::caps::CapsIndex>(cls);
+  cls
       .def(nb::init<size_t, const std::string&, int, int>(), "dim"_a, "metric"_a, nb::kw_only(), "clusters"_a,
            "tree_levels"_a)
       .def("build", &PyCaps::build, "vectors"_a, "centroids"_a, "assignment"_a, "values"_a,
@@ -134,12 +128,6 @@ void register_caps(nb::module_& m) {
            "Search with a budget of `max_distances` distance computations per query; `query_values` (nq, "
            "attributes) int64: required token, -1 = any, -2 = a value no item has. Returns (ids int64 (nq, k) "
            "padded with -1, distances float32, distance computations uint64 (nq,)).")
-      .def("save", &PyCaps::save, "path"_a)
-      .def_static("load", &PyCaps::load, "path"_a)
-      .def("memory_bytes", &PyCaps::memory_bytes)
       .def("bucket_sizes", &PyCaps::bucket_sizes)
-      .def_prop_ro("size", &PyCaps::size)
-      .def_prop_ro("dim", &PyCaps::dim)
-      .def_prop_ro("is_built", &PyCaps::is_built)
       .def_prop_ro("params", &PyCaps::params);
 }

@@ -70,16 +70,7 @@ class PyDigra {
     return id_array(src, static_cast<size_t>(count));
   }
 
-  void save(const std::string& path) const { save_without_gil(*index_, path); }
-
-  static PyDigra load(const std::string& path) {
-    return PyDigra(load_without_gil<fanns::digra::DigraIndex>(path));
-  }
-
-  size_t memory_bytes() const { return index_->memory_bytes(); }
-  size_t size() const { return index_->is_built() ? index_->size() : 0; }
-  size_t dim() const { return index_->dim(); }
-  bool is_built() const { return index_->is_built(); }
+  const fanns::digra::DigraIndex& index() const { return *index_; }
   int graph_levels() const { return index_->graph_levels(); }
   int64_t node_size(int level) const { return index_->node_size(level); }
 
@@ -114,7 +105,9 @@ class PyDigra {
 }  // namespace
 
 void register_digra(nb::module_& m) {
-  nb::class_<PyDigra>(m, "DigraIndex", "DIGRA-style range-filtered index: a multi-way tree with a graph per node.")
+  nb::class_<PyDigra> cls(m, "DigraIndex", "DIGRA-style range-filtered index: a multi-way tree with a graph per node.");
+  def_index_basics<PyDigra, fanns::digra::DigraIndex>(cls);
+  cls
       .def(nb::init<size_t, const std::string&, int, int, int, int, uint64_t, const std::string&>(),
            // No defaults here: the Python method's parameter declaration is the one source.
            "dim"_a, "metric"_a, nb::kw_only(), "M"_a, "ef_construction"_a, "fanout"_a, "leaf_size"_a, "seed"_a,
@@ -131,12 +124,6 @@ void register_digra(nb::module_& m) {
            "distance computations uint64 (nq,)).")
       .def("links", &PyDigra::links, "level"_a, "position"_a)
       .def("node_size", &PyDigra::node_size, "level"_a)
-      .def("save", &PyDigra::save, "path"_a)
-      .def_static("load", &PyDigra::load, "path"_a)
-      .def("memory_bytes", &PyDigra::memory_bytes)
-      .def_prop_ro("size", &PyDigra::size)
-      .def_prop_ro("dim", &PyDigra::dim)
-      .def_prop_ro("is_built", &PyDigra::is_built)
       .def_prop_ro("graph_levels", &PyDigra::graph_levels)
       .def_prop_ro("params", &PyDigra::params);
 }

@@ -69,16 +69,7 @@ class PyIRangeGraph {
     return id_array(src, static_cast<size_t>(count));
   }
 
-  void save(const std::string& path) const { save_without_gil(*index_, path); }
-
-  static PyIRangeGraph load(const std::string& path) {
-    return PyIRangeGraph(load_without_gil<fanns::irangegraph::IRangeGraphIndex>(path));
-  }
-
-  size_t memory_bytes() const { return index_->memory_bytes(); }
-  size_t size() const { return index_->is_built() ? index_->size() : 0; }
-  size_t dim() const { return index_->dim(); }
-  bool is_built() const { return index_->is_built(); }
+  const fanns::irangegraph::IRangeGraphIndex& index() const { return *index_; }
   int layers() const { return index_->layers(); }
 
   nb::dict params() const {
@@ -107,7 +98,9 @@ class PyIRangeGraph {
 }  // namespace
 
 void register_irangegraph(nb::module_& m) {
-  nb::class_<PyIRangeGraph>(m, "IRangeGraphIndex", "iRangeGraph range-filtered graph index.")
+  nb::class_<PyIRangeGraph> cls(m, "IRangeGraphIndex", "iRangeGraph range-filtered graph index.");
+  def_index_basics<PyIRangeGraph, fanns::irangegraph::IRangeGraphIndex>(cls);
+  cls
       .def(nb::init<size_t, const std::string&, int, int, uint64_t, const std::string&>(),
            // No defaults here: the Python method's parameter declaration is the one source.
            "dim"_a, "metric"_a, nb::kw_only(), "M"_a, "ef_construction"_a, "seed"_a, "storage"_a)
@@ -121,12 +114,6 @@ void register_irangegraph(nb::module_& m) {
            "Returns (item ids int64 (nq, k) padded with -1, distances float32 (smaller is closer), "
            "distance computations uint64 (nq,)).")
       .def("links", &PyIRangeGraph::links, "position"_a, "layer"_a)
-      .def("save", &PyIRangeGraph::save, "path"_a)
-      .def_static("load", &PyIRangeGraph::load, "path"_a)
-      .def("memory_bytes", &PyIRangeGraph::memory_bytes)
-      .def_prop_ro("size", &PyIRangeGraph::size)
-      .def_prop_ro("dim", &PyIRangeGraph::dim)
-      .def_prop_ro("is_built", &PyIRangeGraph::is_built)
       .def_prop_ro("layers", &PyIRangeGraph::layers)
       .def_prop_ro("params", &PyIRangeGraph::params);
 }

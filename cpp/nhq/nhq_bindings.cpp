@@ -37,6 +37,8 @@ const int32_t* codes_array(const AnyArray& a, const char* name, size_t columns) 
 template <class Index, class SearchParams>
 class PyNhq {
  public:
+  using IndexType = Index;
+
   explicit PyNhq(Index&& index) : index_(std::make_unique<Index>(std::move(index))) {}
 
   void build(const AnyArray& vectors, const AnyArray& codes, int threads) {
@@ -67,15 +69,8 @@ class PyNhq {
     return results.to_python();
   }
 
-  void save(const std::string& path) const { save_without_gil(*index_, path); }
-  static PyNhq load(const std::string& path) {
-    return PyNhq(load_without_gil<Index>(path));
-  }
-  size_t memory_bytes() const { return index_->memory_bytes(); }
-  size_t size() const { return index_->is_built() ? index_->size() : 0; }
-  size_t dim() const { return index_->dim(); }
+  const Index& index() const { return *index_; }
   size_t attributes() const { return index_->attributes(); }
-  bool is_built() const { return index_->is_built(); }
   std::vector<int64_t> neighbors(int64_t item) const { return index_->neighbors(item); }
   nb::dict params() const {
     nb::dict d;
@@ -87,7 +82,8 @@ class PyNhq {
   nb::dict graph_stats() const {
     nb::dict d;
     d["edges"] = index_->edge_count();
-    d["mean_degree"] = size() ? static_cast<double>(index_->edge_count()) / size() : 0.0;
+    const size_t n = index_->is_built() ? index_->size() : 0;
+    d["mean_degree"] = n ? static_cast<double>(index_->edge_count()) / n : 0.0;
     return d;
   }
 
@@ -119,6 +115,7 @@ PyNhqKGraph make_kgraph(size_t dim, const std::string& metric, size_t attributes
 
 template <class Py>
 void define(nb::class_<Py>& cls, const char* width_name) {
+  def_index_basics<Py, typename Py::IndexType>(cls);
   cls.def("build", &Py::build, "vectors"_a, "codes"_a, "threads"_a,
           "Index float32 (N, dim) vectors with int32 (N, attributes) codes (-1 = null); "
           "deterministic with threads=1.")
@@ -127,15 +124,9 @@ void define(nb::class_<Py>& cls, const char* width_name) {
            "Query i wants the attribute codes query_codes[rows[i]]. Returns (ids int64 (nq, k), fusion "
            "distances float32, distance computations uint64 (nq,)). Ids may differ in attributes "
            "(approximate filtering).")
-      .def("save", &Py::save, "path"_a)
-      .def_static("load", &Py::load, "path"_a)
-      .def("memory_bytes", &Py::memory_bytes)
       .def("graph_stats", &Py::graph_stats)
       .def("neighbors", &Py::neighbors, "item"_a)
-      .def_prop_ro("size", &Py::size)
-      .def_prop_ro("dim", &Py::dim)
       .def_prop_ro("attributes", &Py::attributes)
-      .def_prop_ro("is_built", &Py::is_built)
       .def_prop_ro("params", &Py::params);
 }
 

@@ -103,16 +103,7 @@ class PyUng {
     return results.to_python();
   }
 
-  void save(const std::string& path) const { save_without_gil(*index_, path); }
-
-  static PyUng load(const std::string& path) {
-    return PyUng(load_without_gil<fanns::ung::UngIndex>(path));
-  }
-
-  size_t memory_bytes() const { return index_->memory_bytes(); }
-  size_t size() const { return index_->is_built() ? index_->size() : 0; }
-  size_t dim() const { return index_->dim(); }
-  bool is_built() const { return index_->is_built(); }
+  const fanns::ung::UngIndex& index() const { return *index_; }
 
   nb::dict params() const {
     const auto& p = index_->params();
@@ -128,7 +119,7 @@ class PyUng {
 
   nb::dict graph_stats() const {
     nb::dict d;
-    const size_t n = size();
+    const size_t n = index_->is_built() ? index_->size() : 0;
     d["groups"] = index_->group_count();
     d["label_graph_edges"] = index_->lng_edge_count();
     d["edges"] = index_->edge_count();
@@ -156,7 +147,9 @@ class PyUng {
 }  // namespace
 
 void register_ung(nb::module_& m) {
-  nb::class_<PyUng>(m, "UngIndex", "UNG: unified navigating graph over label sets (Cai et al., SIGMOD 2025).")
+  nb::class_<PyUng> cls(m, "UngIndex", "UNG: unified navigating graph over label sets (Cai et al., SIGMOD 2025).");
+  def_index_basics<PyUng, fanns::ung::UngIndex>(cls);
+  cls
       .def(nb::init<size_t, const std::string&, const std::string&, int, int, float, int>(),
            // No defaults here: the Python method's parameter declaration is the one source.
            "dim"_a, "metric"_a, nb::kw_only(), "scenario"_a, "max_degree"_a, "L_build"_a, "alpha"_a,
@@ -169,13 +162,7 @@ void register_ung(nb::module_& m) {
            "Query i searches for items whose label set contains (mode 'containment') or equals (mode "
            "'equality') label set set_rows[i] of the CSR sets. Returns (ids int64 (nq, k) padded with -1, "
            "distances float32 (smaller is closer), distance computations uint64 (nq,)).")
-      .def("save", &PyUng::save, "path"_a)
-      .def_static("load", &PyUng::load, "path"_a)
-      .def("memory_bytes", &PyUng::memory_bytes)
       .def("graph_stats", &PyUng::graph_stats)
       .def("neighbors", &PyUng::neighbors, "item"_a)
-      .def_prop_ro("size", &PyUng::size)
-      .def_prop_ro("dim", &PyUng::dim)
-      .def_prop_ro("is_built", &PyUng::is_built)
       .def_prop_ro("params", &PyUng::params);
 }

@@ -121,12 +121,6 @@ class PyVamana {
     return results.to_python();
   }
 
-  void save(const std::string& path) const { save_without_gil(*index_, path); }
-
-  static PyVamana load(const std::string& path) {
-    return PyVamana(load_without_gil<fanns::vamana::VamanaIndex>(path));
-  }
-
   nb::dict params() const {
     const auto& p = index_->params();
     nb::dict d;
@@ -149,7 +143,7 @@ class PyVamana {
 
   nb::dict graph_stats() const {
     nb::dict d;
-    const size_t n = size();
+    const size_t n = index_->is_built() ? index_->size() : 0;
     const size_t edges = index_->adjacency().size();
     d["edges"] = edges;
     d["mean_degree"] = n ? static_cast<double>(edges) / n : 0.0;
@@ -175,10 +169,7 @@ class PyVamana {
     return id_array(starts.data(), starts.size());
   }
 
-  size_t memory_bytes() const { return index_->memory_bytes(); }
-  size_t size() const { return index_->is_built() ? index_->size() : 0; }
-  size_t dim() const { return index_->dim(); }
-  bool is_built() const { return index_->is_built(); }
+  const fanns::vamana::VamanaIndex& index() const { return *index_; }
   int64_t label_count() const { return index_->label_count(); }
 
  private:
@@ -188,7 +179,9 @@ class PyVamana {
 }  // namespace
 
 void register_vamana(nb::module_& m) {
-  nb::class_<PyVamana>(m, "VamanaIndex", "FilteredVamana / StitchedVamana label-filtered graph index.")
+  nb::class_<PyVamana> cls(m, "VamanaIndex", "FilteredVamana / StitchedVamana label-filtered graph index.");
+  def_index_basics<PyVamana, fanns::vamana::VamanaIndex>(cls);
+  cls
       .def(nb::init<size_t, const std::string&, const std::string&, int, int, float, bool, int, int, float, int,
                     float, int, bool, uint64_t>(),
            // No defaults: the Python method's parameter declaration is the one source.
@@ -201,15 +194,9 @@ void register_vamana(nb::module_& m) {
       .def("search", &PyVamana::search, "queries"_a, "query_labels"_a, "k"_a, "L"_a, "threads"_a,
            "Search; query i carries label query_labels[i] (int64; -1: a label no item has, -2: unfiltered). "
            "Returns (ids int64 (nq, k) padded with -1, distances float32, distance computations uint64 (nq,)).")
-      .def("save", &PyVamana::save, "path"_a)
-      .def_static("load", &PyVamana::load, "path"_a)
-      .def("memory_bytes", &PyVamana::memory_bytes)
       .def("graph_stats", &PyVamana::graph_stats)
       .def("neighbors", &PyVamana::neighbors, "node"_a)
       .def("label_starts", &PyVamana::label_starts)
-      .def_prop_ro("size", &PyVamana::size)
-      .def_prop_ro("dim", &PyVamana::dim)
-      .def_prop_ro("is_built", &PyVamana::is_built)
       .def_prop_ro("label_count", &PyVamana::label_count)
       .def_prop_ro("params", &PyVamana::params);
 }
