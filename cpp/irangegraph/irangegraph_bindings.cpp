@@ -7,6 +7,7 @@
 #include <string>
 
 #include "bindings/arrays.h"
+#include "bindings/position_ranges.h"
 #include "bindings/search_results.h"
 #include "core/distance.h"
 #include "core/vector_store.h"
@@ -29,41 +30,26 @@ class PyIRangeGraph {
       : index_(std::make_unique<fanns::irangegraph::IRangeGraphIndex>(std::move(index))) {}
 
   void build(const AnyArray& vectors, const AnyArray& order, int threads) {
-    const float* data = checked_vectors(vectors, "vectors", index_->dim());
-    const int64_t* positions = checked<int64_t>(order, "order", 1);
-    if (order.shape(0) == 0) throw std::invalid_argument("order must list at least one item");
-    const size_t rows = vectors.shape(0);
-    const size_t count = order.shape(0);
+    const OrderedItems items = checked_ordered_items(vectors, order, index_->dim());
     nb::gil_scoped_release release;
-    index_->build(data, rows, positions, count, threads);
+    index_->build(items.vectors, items.rows, items.order, items.count, threads);
   }
 
   nb::tuple search(const AnyArray& queries, int k, int ef_search, int threads, const AnyArray& starts,
                    const AnyArray& stops) {
-    check_built(index_->is_built());
-    const float* q = checked_vectors(queries, "queries", index_->dim());
-    const size_t nq = queries.shape(0);
-    const int64_t* lo = checked_per_query<int64_t>(starts, "starts", nq);
-    const int64_t* hi = checked_per_query<int64_t>(stops, "stops", nq);
-    check_positive(k, "k");
-    check_positive(ef_search, "ef_search");
-    SearchResults results(nq, k);
+    const PositionRangeQueries in =
+        checked_range_queries(index_->is_built(), index_->dim(), queries, starts, stops, k, ef_search);
+    SearchResults results(in.nq, k);
     {
       nb::gil_scoped_release release;
-      index_->search(q, nq, lo, hi, k, ef_search, threads, results.ids(), results.distances(),
-                     results.counts());
+      index_->search(in.queries, in.nq, in.starts, in.stops, k, ef_search, threads, results.ids(),
+                     results.distances(), results.counts());
     }
     return results.to_python();
   }
 
   nb::object links(int64_t position, int layer) const {
-    if (!index_->is_built() || position < 0 || static_cast<size_t>(position) >= index_->size()) {
-      throw std::invalid_argument("position " + std::to_string(position) + " is not in the index");
-    }
-    if (layer < 0 || layer >= index_->layers()) {
-      throw std::invalid_argument("layer must be in [0, " + std::to_string(index_->layers()) + "), got " +
-                                  std::to_string(layer));
-    }
+    check_link_row(index_->is_built(), index_->size(), position, "layer", layer, index_->layers());
     const int32_t count = index_->link_count(position, layer);
     const int32_t* src = index_->links(position, layer);
     return id_array(src, static_cast<size_t>(count));
