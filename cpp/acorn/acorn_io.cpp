@@ -26,8 +26,7 @@ void AcornIndex::save(const std::string& path) const {
   BinaryWriter out(path);
   out.header(kMagic, kVersion);
   out.value(static_cast<uint8_t>(params_.variant));
-  out.value(static_cast<uint8_t>(store_.metric()));
-  out.value(static_cast<uint8_t>(store_.type()));
+  out.metric_and_storage(store_);
   out.value<int32_t>(params_.M);
   out.value<int32_t>(params_.gamma);
   out.value<int32_t>(params_.M_beta);
@@ -56,9 +55,8 @@ AcornIndex AcornIndex::load(const std::string& path) {
   in.expect_header(kMagic, kVersion);
   BuildParams params;
   const uint8_t variant = in.value<uint8_t>();
-  const uint8_t metric = in.value<uint8_t>();
-  const uint8_t storage = in.value<uint8_t>();
-  if (variant > 1 || metric > 1 || storage > 1) in.corrupt("unknown variant, metric or storage");
+  if (variant > 1) in.corrupt("unknown variant");
+  const auto [metric, storage] = in.metric_and_storage();
   params.variant = static_cast<Variant>(variant);
   params.M = in.value<int32_t>();
   params.gamma = in.value<int32_t>();
@@ -69,7 +67,7 @@ AcornIndex AcornIndex::load(const std::string& path) {
   const uint64_t n = in.value<uint64_t>();
   const uint64_t dim = in.value<uint64_t>();
   in.check_count_and_dim(n, dim, static_cast<uint64_t>(INT32_MAX) - 1);
-  AcornIndex index(dim, static_cast<Metric>(metric), static_cast<StorageType>(storage), params);
+  AcornIndex index(dim, metric, storage, params);
   in.vectors(index.store_, n, dim);
   Graph& g = index.graph_;
   g.entry_point = in.value<int32_t>();

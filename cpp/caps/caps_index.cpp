@@ -260,7 +260,7 @@ void CapsIndex::save(const std::string& path) const {
   if (!built_) throw std::runtime_error("cannot save an index that is not built");
   BinaryWriter out(path);
   out.header(kMagic, kVersion);
-  out.value(static_cast<uint8_t>(store_.metric()));
+  out.metric(store_);
   out.value<int32_t>(params_.clusters);
   out.value<int32_t>(params_.tree_levels);
   out.value<uint64_t>(store_.size());
@@ -279,8 +279,7 @@ void CapsIndex::save(const std::string& path) const {
 CapsIndex CapsIndex::load(const std::string& path) {
   BinaryReader in(path);
   in.expect_header(kMagic, kVersion);
-  const uint8_t metric = in.value<uint8_t>();
-  if (metric > 1) in.corrupt("unknown metric");
+  const Metric metric = in.metric();
   BuildParams p;
   p.clusters = in.value<int32_t>();
   p.tree_levels = in.value<int32_t>();
@@ -290,7 +289,7 @@ CapsIndex CapsIndex::load(const std::string& path) {
   const uint64_t attributes = in.value<uint64_t>();
   in.check_count_and_dim(n, dim, kMaxFileItems);
   if (attributes > 4096) in.corrupt("implausible attribute count " + std::to_string(attributes));
-  CapsIndex index(dim, static_cast<Metric>(metric), p);
+  CapsIndex index(dim, metric, p);
   index.attributes_ = attributes;
   in.vectors(index.store_, n, dim);
   index.item_ids_ = in.array<int64_t>(n);

@@ -9,6 +9,7 @@
 #include <fstream>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/vector_store.h"
@@ -38,6 +39,13 @@ class BinaryWriter {
   void array(const std::vector<T>& v) {
     value<uint64_t>(v.size());
     write(v.data(), v.size() * sizeof(T));
+  }
+  /// Write the store's metric as one byte (read back by BinaryReader::metric).
+  void metric(const VectorStore& store) { value(static_cast<uint8_t>(store.metric())); }
+  /// Write the store's metric and storage type as two bytes (BinaryReader::metric_and_storage).
+  void metric_and_storage(const VectorStore& store) {
+    metric(store);
+    value(static_cast<uint8_t>(store.type()));
   }
   /// Write the store's vector block (float32 or float16, as stored).
   void vectors(const VectorStore& store) {
@@ -92,6 +100,19 @@ class BinaryReader {
     std::vector<T> v(n);
     read(v.data(), n * sizeof(T));
     return v;
+  }
+  /// Read a metric written by BinaryWriter::metric.
+  Metric metric() {
+    const uint8_t code = value<uint8_t>();
+    if (code > 1) corrupt("unknown metric code " + std::to_string(code));
+    return static_cast<Metric>(code);
+  }
+  /// Read a metric and storage type written by BinaryWriter::metric_and_storage.
+  std::pair<Metric, StorageType> metric_and_storage() {
+    const Metric m = metric();
+    const uint8_t code = value<uint8_t>();
+    if (code > 1) corrupt("unknown storage code " + std::to_string(code));
+    return {m, static_cast<StorageType>(code)};
   }
   /// Read the vector block written by BinaryWriter::vectors into `store` (n x dim) and set its count.
   void vectors(VectorStore& store, uint64_t n, uint64_t dim) {

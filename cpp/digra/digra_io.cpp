@@ -16,8 +16,7 @@ void DigraIndex::save(const std::string& path) const {
   if (!built_) throw std::runtime_error("cannot save an index that is not built");
   BinaryWriter out(path);
   out.header(kMagic, kVersion);
-  out.value(static_cast<uint8_t>(store_.metric()));
-  out.value(static_cast<uint8_t>(store_.type()));
+  out.metric_and_storage(store_);
   out.value<int32_t>(params_.M);
   out.value<int32_t>(params_.ef_construction);
   out.value<int32_t>(params_.fanout);
@@ -35,9 +34,7 @@ void DigraIndex::save(const std::string& path) const {
 DigraIndex DigraIndex::load(const std::string& path) {
   BinaryReader in(path);
   in.expect_header(kMagic, kVersion);
-  const uint8_t metric = in.value<uint8_t>();
-  const uint8_t storage = in.value<uint8_t>();
-  if (metric > 1 || storage > 1) in.corrupt("unknown metric or storage code");
+  const auto [metric, storage] = in.metric_and_storage();
   BuildParams params;
   params.M = in.value<int32_t>();
   params.ef_construction = in.value<int32_t>();
@@ -48,7 +45,7 @@ DigraIndex DigraIndex::load(const std::string& path) {
   const uint64_t n = in.value<uint64_t>();
   const uint64_t dim = in.value<uint64_t>();
   in.check_count_and_dim(n, dim, INT32_MAX);
-  DigraIndex index(dim, static_cast<Metric>(metric), static_cast<StorageType>(storage), params);
+  DigraIndex index(dim, metric, storage, params);
   in.vectors(index.store_, n, dim);
   index.layout();
   index.order_ = in.array<int64_t>(n);

@@ -423,7 +423,7 @@ void NhqKGraphIndex::save(const std::string& path) const {
   if (!built_) throw std::runtime_error("cannot save an index that is not built");
   BinaryWriter out(path);
   out.header(kMagic, kVersion);
-  out.value(static_cast<uint8_t>(store_.metric()));
+  out.metric(store_);
   out.value(params_);
   out.value<int32_t>(iterations_);
   out.value<uint64_t>(attributes_);
@@ -436,8 +436,7 @@ void NhqKGraphIndex::save(const std::string& path) const {
 NhqKGraphIndex NhqKGraphIndex::load(const std::string& path) {
   BinaryReader in(path);
   in.expect_header(kMagic, kVersion);
-  const uint8_t metric = in.value<uint8_t>();
-  if (metric > 1) in.corrupt("unknown metric");
+  const Metric metric = in.metric();
   const KGraphParams p = in.value<KGraphParams>();
   in.check_params(p);
   const int32_t iterations = in.value<int32_t>();
@@ -448,7 +447,7 @@ NhqKGraphIndex NhqKGraphIndex::load(const std::string& path) {
       dim > (uint64_t{1} << 20)) {
     in.corrupt("bad sizes");
   }
-  NhqKGraphIndex index(dim, static_cast<Metric>(metric), attributes, p);
+  NhqKGraphIndex index(dim, metric, attributes, p);
   index.iterations_ = iterations;
   read_graph_body(in, n, attributes, index.store_, index.codes_, index.offsets_, index.adjacency_);
   index.built_ = true;

@@ -244,7 +244,7 @@ void NhqNswIndex::save(const std::string& path) const {
   if (!built_) throw std::runtime_error("cannot save an index that is not built");
   BinaryWriter out(path);
   out.header(kMagic, kVersion);
-  out.value(static_cast<uint8_t>(store_.metric()));
+  out.metric(store_);
   out.value<int32_t>(params_.M);
   out.value<int32_t>(params_.ef_construction);
   out.value<uint64_t>(attributes_);
@@ -257,8 +257,7 @@ void NhqNswIndex::save(const std::string& path) const {
 NhqNswIndex NhqNswIndex::load(const std::string& path) {
   BinaryReader in(path);
   in.expect_header(kMagic, kVersion);
-  const uint8_t metric = in.value<uint8_t>();
-  if (metric > 1) in.corrupt("unknown metric");
+  const Metric metric = in.metric();
   NswParams p;
   p.M = in.value<int32_t>();
   p.ef_construction = in.value<int32_t>();
@@ -269,7 +268,7 @@ NhqNswIndex NhqNswIndex::load(const std::string& path) {
       n > (uint64_t{1} << 31) || dim == 0 || dim > (uint64_t{1} << 20)) {
     in.corrupt("bad sizes or parameters");
   }
-  NhqNswIndex index(dim, static_cast<Metric>(metric), attributes, p);
+  NhqNswIndex index(dim, metric, attributes, p);
   read_graph_body(in, n, attributes, index.store_, index.codes_, index.offsets_, index.adjacency_);
   index.built_ = true;
   return index;

@@ -17,7 +17,7 @@ void UngIndex::save(const std::string& path) const {
   BinaryWriter out(path);
   out.header(kMagic, kVersion);
   out.value(static_cast<uint8_t>(params_.scenario));
-  out.value(static_cast<uint8_t>(store_.metric()));
+  out.metric(store_);
   out.value<int32_t>(params_.max_degree);
   out.value<int32_t>(params_.L_build);
   out.value<float>(params_.alpha);
@@ -44,8 +44,8 @@ UngIndex UngIndex::load(const std::string& path) {
   in.expect_header(kMagic, kVersion);
   BuildParams p;
   const uint8_t scenario = in.value<uint8_t>();
-  const uint8_t metric = in.value<uint8_t>();
-  if (scenario > 1 || metric > 1) in.corrupt("unknown scenario or metric");
+  if (scenario > 1) in.corrupt("unknown scenario");
+  const Metric metric = in.metric();
   p.scenario = static_cast<Scenario>(scenario);
   p.max_degree = in.value<int32_t>();
   p.L_build = in.value<int32_t>();
@@ -56,7 +56,7 @@ UngIndex UngIndex::load(const std::string& path) {
   const uint64_t n = in.value<uint64_t>();
   const uint64_t dim = in.value<uint64_t>();
   in.check_count_and_dim(n, dim, uint64_t{1} << 31);
-  UngIndex index(dim, static_cast<Metric>(metric), p);
+  UngIndex index(dim, metric, p);
   in.vectors(index.store_, n, dim);
   index.internal_to_item_ = in.array<int32_t>(kMaxFileItems);
   index.group_start_ = in.array<int32_t>(kMaxFileItems);

@@ -19,7 +19,7 @@ void VamanaIndex::save(const std::string& path) const {
   BinaryWriter out(path);
   out.header(kMagic, kVersion);
   out.value(static_cast<uint8_t>(params_.variant));
-  out.value(static_cast<uint8_t>(store_.metric()));
+  out.metric(store_);
   out.value<int32_t>(params_.R);
   out.value<int32_t>(params_.L);
   out.value<float>(params_.alpha);
@@ -50,9 +50,8 @@ VamanaIndex VamanaIndex::load(const std::string& path) {
   in.expect_header(kMagic, kVersion);
   BuildParams p;
   const uint8_t variant = in.value<uint8_t>();
-  const uint8_t metric = in.value<uint8_t>();
   if (variant > 1) in.corrupt("unknown variant");
-  if (metric > 1) in.corrupt("unknown metric");
+  const Metric metric = in.metric();
   p.variant = static_cast<Variant>(variant);
   p.R = in.value<int32_t>();
   p.L = in.value<int32_t>();
@@ -70,7 +69,7 @@ VamanaIndex VamanaIndex::load(const std::string& path) {
   const uint64_t n = in.value<uint64_t>();
   const uint64_t dim = in.value<uint64_t>();
   in.check_count_and_dim(n, dim, kMaxFileItems);
-  VamanaIndex index(dim, static_cast<Metric>(metric), p);
+  VamanaIndex index(dim, metric, p);
   in.vectors(index.store_, n, dim);
   index.labels_.label_count = in.value<int32_t>();
   if (index.labels_.label_count < 0) in.corrupt("negative label count");
