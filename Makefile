@@ -7,7 +7,7 @@ EXTRAS ?= test
 STAMP := $(VENV)/.installed-$(subst $(comma),-,$(EXTRAS))
 comma := ,
 
-.PHONY: install install-all bench smoke test test-fast lint bench-runner bench-groundtruth bench-filters bench-scale bench-acorn bench-methods bench-embedding clean
+.PHONY: install install-all bench reproduce smoke test test-fast lint bench-runner bench-groundtruth bench-filters bench-scale bench-acorn bench-methods bench-embedding clean
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +27,14 @@ bench:
 	$(VENV)/bin/fanns-bench run experiment=laptop
 	$(VENV)/bin/fanns-bench plot results/laptop
 	$(VENV)/bin/fanns-bench report results/laptop > results/laptop/report.md && echo "report: results/laptop/report.md"
+
+reproduce:
+	$(MAKE) install EXTRAS=all
+	for figure in paper_fig23_em_scaled paper_fig23_r_scaled paper_fig23_emis_scaled; do \
+		$(VENV)/bin/fanns-bench run experiment=$$figure || exit 1; done
+	$(VENV)/bin/fanns-bench plot results/paper_scaled
+	$(VENV)/bin/fanns-bench report results/paper_scaled --compare paper > results/paper_scaled/report.md
+	@echo "report: results/paper_scaled/report.md"
 
 smoke: install
 	$(VENV)/bin/fanns-bench run experiment=smoke

@@ -5,6 +5,8 @@
 namespace nb = nanobind;
 
 void register_core(nb::module_& m);
+void register_serf(nb::module_& m);
+void register_dsg(nb::module_& m);
 void register_acorn(nb::module_& m);
 void register_groundtruth(nb::module_& m);
 void register_ung(nb::module_& m);
@@ -17,6 +19,8 @@ void register_caps(nb::module_& m);
 NB_MODULE(_core, m) {
   m.doc() = "fanns-bench compiled core: shared distance kernels, visited sets, heaps, and methods";
   register_core(m);
+  register_serf(m);
+  register_dsg(m);
   register_acorn(m);
   register_groundtruth(m);
   register_ung(m);

@@ -348,3 +348,24 @@ def check_no_match_is_all_padding(method, dataset: Dataset, **params) -> None:
 def _require(condition: bool, message: str) -> None:
     if not condition:
         raise ConformanceError(message)
+
+
+def unreachable_items(
+    method: Method, dataset: Dataset, predicate: Predicate | None = None, k: int = 10, **params: Any
+) -> list[int]:
+    """Items that a search for their own vector does not return (the method is built on
+    `dataset`). Each item matching `predicate` (default None: every item, an all-pass filter)
+    is queried with its own vector under that predicate; an item among the exact top-k of
+    its own vector that is not returned cannot be reached by the method's search (a graph
+    node without usable in-links)."""
+    vectors = np.ascontiguousarray(dataset.vectors, dtype=np.float32)
+    ids = dataset.attributes.ids(predicate) if predicate is not None else np.arange(dataset.count)
+    queries = vectors[ids]
+    found = run_search(method, queries, [predicate] * len(ids), dataset.attribute_index, k, **params)
+    missing = []
+    for row, item, query in zip(found, ids, queries, strict=True):
+        if item in row:
+            continue
+        if item in exact_filtered_top_k(query, vectors, ids, k, dataset.metric)[0]:
+            missing.append(int(item))
+    return missing

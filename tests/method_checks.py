@@ -12,6 +12,7 @@ from fanns_bench.conformance import (
     recall,
     run,
     small_dataset,
+    unreachable_items,
 )
 
 __all__ = [
@@ -26,4 +27,5 @@ __all__ = [
     "recall",
     "run",
     "small_dataset",
+    "unreachable_items",
 ]

@@ -12,7 +12,9 @@ VARIANTS = {
     "gamma": dict(variant="gamma", M=8, gamma=4, M_beta=8),
     "one": dict(variant="one", M=8, gamma=1, M_beta=8),
 }
-FIXED = dict(ef_construction=40, seed=0, storage="float32", diversify=True)
+FIXED = dict(
+    ef_construction=40, seed=0, storage="float32", diversify=True, reference=False, drop_nearest_upper=False
+)
 
 
 def core_index(variant: str, metric: str = "ip", **params) -> _core.AcornIndex:

@@ -35,10 +35,11 @@ class PyAcorn {
  public:
   PyAcorn(size_t dim, const std::string& metric, const std::string& variant, int M, int gamma,
           int M_beta, int ef_construction, uint64_t seed, const std::string& storage,
-          bool diversify)
+          bool diversify, bool reference, bool drop_nearest_upper)
       : index_(std::make_unique<fanns::acorn::AcornIndex>(
             dim, fanns::parse_metric(metric), fanns::parse_storage(storage),
-            make_params(variant, M, gamma, M_beta, ef_construction, seed, diversify))) {}
+            make_params(variant, M, gamma, M_beta, ef_construction, seed, diversify, reference,
+                        drop_nearest_upper))) {}
 
   explicit PyAcorn(fanns::acorn::AcornIndex&& index)
       : index_(std::make_unique<fanns::acorn::AcornIndex>(std::move(index))) {}
@@ -114,6 +115,13 @@ class PyAcorn {
 
   const fanns::acorn::AcornIndex& index() const { return *index_; }
 
+  int node_level(int64_t node) const {
+    if (!index_->is_built() || node < 0 || static_cast<size_t>(node) >= index_->size()) {
+      throw std::invalid_argument("node " + std::to_string(node) + " is not in the index");
+    }
+    return index_->graph().levels[node];
+  }
+
   nb::dict params() const {
     const auto& p = index_->params();
     nb::dict d;
@@ -126,6 +134,8 @@ class PyAcorn {
     d["ef_construction"] = p.ef_construction;
     d["seed"] = p.seed;
     d["diversify"] = p.diversify;
+    d["reference"] = p.reference;
+    d["drop_nearest_upper"] = p.drop_nearest_upper;
     return d;
   }
 
@@ -147,12 +157,19 @@ class PyAcorn {
     return d;
   }
 
-  nb::object level0_neighbors(int64_t node) const {
+  nb::object level0_neighbors(int64_t node) const { return neighbors(node, 0); }
+
+  nb::object neighbors(int64_t node, int level) const {
     const auto& g = index_->graph();
     if (!index_->is_built() || node < 0 || static_cast<size_t>(node) >= index_->size()) {
       throw std::invalid_argument("node " + std::to_string(node) + " is not in the index");
     }
-    const auto span = g.neighbors(static_cast<int32_t>(node), 0);
+    if (level < 0 || level > g.levels[node]) {
+      throw std::invalid_argument("level must be in [0, " + std::to_string(g.levels[node]) +
+                                  "] for node " + std::to_string(node) + ", got " +
+                                  std::to_string(level));
+    }
+    const auto span = g.neighbors(static_cast<int32_t>(node), level);
     int64_t* out = new_buffer<int64_t>(span.size());
     for (size_t i = 0; i < span.size(); ++i) out[i] = fanns::acorn::link_id(span.begin[i]);
     return wrap(out, {span.size()});
@@ -161,7 +178,8 @@ class PyAcorn {
  private:
   static fanns::acorn::BuildParams make_params(const std::string& variant, int M, int gamma,
                                                int M_beta, int ef_construction, uint64_t seed,
-                                               bool diversify) {
+                                               bool diversify, bool reference,
+                                               bool drop_nearest_upper) {
     fanns::acorn::BuildParams p;
     p.variant = fanns::acorn::parse_variant(variant);
     p.M = M;
@@ -170,6 +188,8 @@ class PyAcorn {
     p.ef_construction = ef_construction;
     p.seed = seed;
     p.diversify = diversify;
+    p.reference = reference;
+    p.drop_nearest_upper = drop_nearest_upper;
     return p;
   }
 
@@ -202,10 +222,11 @@ void register_acorn(nb::module_& m) {
   def_index_basics<PyAcorn, fanns::acorn::AcornIndex>(cls);
   cls
       .def(nb::init<size_t, const std::string&, const std::string&, int, int, int, int, uint64_t,
-                    const std::string&, bool>(),
+                    const std::string&, bool, bool, bool>(),
            // No defaults here: the Python method's parameter declaration is the one source.
            "dim"_a, "metric"_a, "variant"_a, nb::kw_only(), "M"_a, "gamma"_a, "M_beta"_a,
-           "ef_construction"_a, "seed"_a, "storage"_a, "diversify"_a)
+           "ef_construction"_a, "seed"_a, "storage"_a, "diversify"_a, "reference"_a,
+           "drop_nearest_upper"_a)
       .def("build", &PyAcorn::build, "vectors"_a, "threads"_a = 1,
            "Index float32 C-contiguous (N, dim) vectors; deterministic with threads=1.")
       .def("search", &PyAcorn::search, "queries"_a, "k"_a, "ef_search"_a, "threads"_a = 1,
@@ -221,5 +242,9 @@ void register_acorn(nb::module_& m) {
            "bitmap_rows[i] (-1: unfiltered).")
       .def("graph_stats", &PyAcorn::graph_stats)
       .def("level0_neighbors", &PyAcorn::level0_neighbors, "node"_a)
+      .def("neighbors", &PyAcorn::neighbors, "node"_a, "level"_a,
+           "Ids linked from `node` on `level` (0 .. the node's top level), in stored order.")
+      .def("node_level", [](const PyAcorn& self, int64_t node) { return self.node_level(node); },
+           "node"_a)
       .def_prop_ro("params", &PyAcorn::params);
 }

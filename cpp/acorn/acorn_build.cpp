@@ -29,7 +29,16 @@ void BuildParams::validate() const {
   require(M >= 2 && M <= 512, "M must be in [2, 512], got " + std::to_string(M));
   require(gamma >= 1 && gamma <= 1024, "gamma must be in [1, 1024], got " + std::to_string(gamma));
   require(ef_construction >= 1, "ef_construction must be >= 1, got " + std::to_string(ef_construction));
-  if (variant == Variant::Gamma) {
+  if (reference) {
+    // The reference checks M_beta <= 2 M gamma (ACORN-1 uses M_beta = 2M).
+    require(M_beta >= 0 && M_beta <= 2 * M * gamma,
+            "M_beta must be in [0, 2*M*gamma = " + std::to_string(2 * M * gamma) + "], got " +
+                std::to_string(M_beta));
+    require(static_cast<long long>(M) * gamma <= 65536, "M*gamma must be <= 65536");
+    require((variant == Variant::One) == (gamma == 1),
+            "the reference's ACORN-1 is gamma = 1 (and ACORN-gamma has gamma > 1), got gamma = " +
+                std::to_string(gamma));
+  } else if (variant == Variant::Gamma) {
     require(M_beta >= 1 && M_beta <= M * gamma,
             "M_beta must be in [1, M*gamma = " + std::to_string(M * gamma) + "], got " +
                 std::to_string(M_beta));
@@ -37,6 +46,10 @@ void BuildParams::validate() const {
   } else {
     require(gamma == 1, "ACORN-1 has gamma = 1, got " + std::to_string(gamma));
   }
+}
+
+int BuildParams::reference_level0_slots() const {
+  return static_cast<int>(M_beta + 1.5 * M);  // the reference's (int) of a double sum
 }
 
 int BuildParams::level0_capacity() const {
@@ -68,9 +81,6 @@ AcornIndex::AcornIndex(size_t dim, Metric metric, StorageType storage, BuildPara
   params_.validate();
 }
 
-namespace {
-
-/// Level of each node: floor(-ln(U) / ln(M)), U uniform in (0, 1] from a seeded generator.
 std::vector<uint8_t> assign_levels(size_t count, int M, uint64_t seed) {
   uint64_t state = seed * 0x9E3779B97F4A7C15ull + 0x632BE59BD9B4E019ull;
   auto next = [&state]() {  // splitmix64: exactly reproducible everywhere
@@ -88,6 +98,8 @@ std::vector<uint8_t> assign_levels(size_t count, int M, uint64_t seed) {
   }
   return levels;
 }
+
+namespace {
 
 template <class T>
 T load_relaxed(const T* p) {
@@ -223,10 +235,7 @@ class Builder {
       std::partial_sort(ctx.pool.begin(), ctx.pool.begin() + keep, ctx.pool.end(), closer);
       ctx.pool.resize(keep);
       select_neighbors(node, level, ctx.pool, ctx.selected, ctx);
-      {
-        std::lock_guard<std::mutex> guard(lists_.lock(node));
-        lists_.write(node, level, ctx.selected);
-      }
+      write_own_links(node, level, ctx);
       for (const Neighbor& link : ctx.selected) add_link(link.id, node, link.distance, level, ctx);
       current = ctx.pool.front().id;
       current_distance = ctx.pool.front().distance;
@@ -403,6 +412,37 @@ class Builder {
     }
   }
 
+  /// Write `node`'s chosen links (ctx.selected) at `level`. In a parallel build
+  /// other insertions may already have added back-links to this list (they can
+  /// reach `node` through its upper levels before its level-0 list exists): they
+  /// are merged in, not overwritten, or `node` could lose its only in-links'
+  /// counterparts and become unreachable. Single-threaded, the list is empty here.
+  void write_own_links(int32_t node, int level, BuildContext& ctx) {
+    std::lock_guard<std::mutex> guard(lists_.lock(node));
+    lists_.read_with_distances(node, level, ctx.scratch);
+    if (ctx.scratch.empty()) {
+      lists_.write(node, level, ctx.selected);
+      return;
+    }
+    ctx.covered.reset(levels_.size());
+    for (const Neighbor& link : ctx.selected) ctx.covered.insert(link.id);
+    std::vector<Neighbor> merged = ctx.selected;
+    for (const Neighbor& link : ctx.scratch) {
+      if (!ctx.covered.contains(link.id)) merged.push_back(link);
+    }
+    std::sort(merged.begin(), merged.end(), closer);
+    if (static_cast<int>(merged.size()) > lists_.capacity(level)) {
+      if (params_.variant == Variant::Gamma && level == 0) {
+        compress(node, merged, ctx.scratch, ctx);
+      } else {
+        rng_prune(merged, lists_.capacity(level), ctx.scratch, ctx);
+      }
+    } else {
+      ctx.scratch = merged;
+    }
+    lists_.write(node, level, ctx.scratch);
+  }
+
   /// Add `node` to the list of `owner` at `level`, shrinking the list if full.
   void add_link(int32_t owner, int32_t node, float node_distance, int level, BuildContext& ctx) {
     std::lock_guard<std::mutex> guard(lists_.lock(owner));
@@ -444,6 +484,11 @@ void AcornIndex::build(const float* data, size_t count, int threads) {
   }
   store_.assign(data, count);
   const std::vector<uint8_t> levels = assign_levels(count, params_.M, params_.seed);
+  if (params_.reference) {
+    graph_ = build_reference_graph(params_, store_, levels, threads);
+    built_ = true;
+    return;
+  }
   Builder builder(params_, store_, levels);
   const size_t dim = store_.dim();
   BuildContext first(count, dim);

@@ -9,6 +9,9 @@
 //    expanded through their own neighbours, and the list is truncated to M.
 //  * ACORN-1: a standard HNSW (RNG heuristic, M upper / 2M level 0); search
 //    expands every neighbour list to 2 hops, filters, and truncates to M.
+// With `reference` set, the same class builds and searches the graph the way
+// the authors' code does (acorn_ref_build.cpp, acorn_ref_search.cpp): lists in
+// faiss-HNSW order, filtered descent, the reference's truncations.
 // See fanns_bench/methods/acorn/README.md for the departures from the paper.
 #pragma once
 
@@ -36,6 +39,12 @@ struct BuildParams {
   int ef_construction = 100; // beam width while inserting
   uint64_t seed = 0;         // level assignment
   bool diversify = true;     // ACORN-gamma: list HNSW's RNG choice of links first (see README)
+  // Reference behaviour (the authors' faiss-based code), see acorn_ref_build.cpp.
+  bool reference = false;
+  // Reference only: a full upper-level list that receives a back-link keeps its
+  // farthest entries (drops the nearest), as the reference code does; false
+  // keeps the nearest (the bug-fixed reference).
+  bool drop_nearest_upper = true;
 
   /// Throws std::invalid_argument naming the bad parameter.
   void validate() const;
@@ -46,6 +55,9 @@ struct BuildParams {
   /// Candidates a new node chooses its links from at `level` (M*gamma on
   /// ACORN-gamma's level 0, ef_construction otherwise).
   int candidate_count(int level) const;
+  /// Reference layout: level-0 slots (M_beta + 1.5 M) and upper-level slots (M * gamma).
+  int reference_level0_slots() const;
+  int reference_upper_slots() const { return M * gamma; }
 };
 
 struct SearchParams {
@@ -89,6 +101,19 @@ struct Graph {
 
   size_t memory_bytes() const;
 };
+
+/// Build the reference graph (acorn_ref_build.cpp); `levels` as assigned by the caller.
+Graph build_reference_graph(const BuildParams& params, const VectorStore& store,
+                            const std::vector<uint8_t>& levels, int threads);
+
+/// Search a reference graph (acorn_ref_search.cpp): see AcornIndex::search.
+void search_reference(const Graph& graph, const BuildParams& build, const VectorStore& store,
+                      const float* queries, size_t nq, const QueryFilter* filters,
+                      const SearchParams& params, int threads, int64_t* out_ids,
+                      float* out_distances, uint64_t* out_distance_counts);
+
+/// Level of each node: floor(-ln(U) / ln(M)), U uniform in (0, 1] from a seeded generator.
+std::vector<uint8_t> assign_levels(size_t count, int M, uint64_t seed);
 
 class AcornIndex {
  public:

@@ -8,7 +8,7 @@ namespace fanns::acorn {
 namespace {
 
 constexpr char kMagic[8] = {'F', 'A', 'N', 'N', 'S', 'A', 'C', 'N'};
-constexpr uint32_t kVersion = 1;
+constexpr uint32_t kVersion = 2;  // 2: reference flags after `diversify`
 
 void check_ids(const BinaryReader& in, const std::vector<int32_t>& links, size_t n,
                bool flags_allowed) {
@@ -33,6 +33,8 @@ void AcornIndex::save(const std::string& path) const {
   out.value<int32_t>(params_.ef_construction);
   out.value<uint64_t>(params_.seed);
   out.value<uint8_t>(params_.diversify ? 1 : 0);
+  out.value<uint8_t>(params_.reference ? 1 : 0);
+  out.value<uint8_t>(params_.drop_nearest_upper ? 1 : 0);
   out.value<uint64_t>(store_.size());
   out.value<uint64_t>(store_.dim());
   out.vectors(store_);
@@ -52,7 +54,7 @@ void AcornIndex::save(const std::string& path) const {
 
 AcornIndex AcornIndex::load(const std::string& path) {
   BinaryReader in(path);
-  in.expect_header(kMagic, kVersion);
+  const uint32_t version = in.expect_header(kMagic, 1, kVersion);
   BuildParams params;
   const uint8_t variant = in.value<uint8_t>();
   if (variant > 1) in.corrupt("unknown variant");
@@ -64,6 +66,10 @@ AcornIndex AcornIndex::load(const std::string& path) {
   params.ef_construction = in.value<int32_t>();
   params.seed = in.value<uint64_t>();
   params.diversify = in.value<uint8_t>() != 0;
+  if (version >= 2) {
+    params.reference = in.value<uint8_t>() != 0;
+    params.drop_nearest_upper = in.value<uint8_t>() != 0;
+  }
   const uint64_t n = in.value<uint64_t>();
   const uint64_t dim = in.value<uint64_t>();
   in.check_count_and_dim(n, dim, static_cast<uint64_t>(INT32_MAX) - 1);
@@ -84,7 +90,7 @@ AcornIndex AcornIndex::load(const std::string& path) {
     in.corrupt("entry point is not on the top level");
   }
   in.check_offsets(g.offsets0, n, g.adjacency0.size(), "level-0");
-  check_ids(in, g.adjacency0, n, params.variant == Variant::Gamma);
+  check_ids(in, g.adjacency0, n, params.variant == Variant::Gamma && !params.reference);
   size_t slots = 0;
   for (uint64_t i = 0; i < n; ++i) {
     if (g.levels[i] > g.max_level) in.corrupt("node level above the top level");

@@ -257,6 +257,11 @@ void AcornIndex::search(const float* queries, size_t nq, const QueryFilter* filt
     throw std::invalid_argument("max_neighbors must be >= 0, got " +
                                 std::to_string(params.max_neighbors));
   }
+  if (params_.reference) {
+    search_reference(graph_, params_, store_, queries, nq, filters, params, threads, out_ids,
+                     out_distances, out_distance_counts);
+    return;
+  }
   const size_t n = store_.size();
   const size_t dim = store_.dim();
   const size_t k = static_cast<size_t>(params.k);

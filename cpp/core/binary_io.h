@@ -75,16 +75,21 @@ class BinaryReader {
     if (!in_) throw std::runtime_error("cannot open index file '" + path + "'");
   }
   /// Read and check the magic bytes and the format version written by BinaryWriter::header.
-  void expect_header(const char (&magic)[8], uint32_t version) {
+  void expect_header(const char (&magic)[8], uint32_t version) { expect_header(magic, version, version); }
+  /// The same for a format that still reads the versions [oldest, newest]; returns the file's version.
+  uint32_t expect_header(const char (&magic)[8], uint32_t oldest, uint32_t newest) {
     char got[8];
     read(got, sizeof(got));
     if (std::memcmp(got, magic, sizeof(got)) != 0) {
       corrupt("wrong magic bytes, expected '" + std::string(magic, sizeof(magic)) + "'");
     }
     const uint32_t found = value<uint32_t>();
-    if (found != version) {
-      corrupt("format version " + std::to_string(found) + ", expected " + std::to_string(version));
+    if (found < oldest || found > newest) {
+      std::string expected = std::to_string(newest);
+      if (oldest != newest) expected = std::to_string(oldest) + " to " + expected;
+      corrupt("format version " + std::to_string(found) + ", expected " + expected);
     }
+    return found;
   }
   template <class T>
   T value() {

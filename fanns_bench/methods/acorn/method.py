@@ -27,6 +27,7 @@ class _AcornMethod(CompiledIndexMethod):
     capabilities = ANY_FILTER
     core_class = "AcornIndex"
     variant: ClassVar[str] = ""
+    reference: ClassVar[bool] = False  # the core's reference mode (reference.py)
 
     search_parameters = {
         "ef_search": Param(int, 64, "candidate list size (raised to k)", minimum=1),
@@ -80,7 +81,11 @@ class _AcornMethod(CompiledIndexMethod):
     def load(self, path: str | Path) -> None:
         """Replace the index by the one saved at `path` (instead of `build`)."""
         index = self.load_core(path)
-        if index.params["variant"] != self.variant or index.params["metric"] != self.metric:
+        if (
+            index.params["variant"] != self.variant
+            or index.params["metric"] != self.metric
+            or index.params["reference"] != self.reference
+        ):
             raise MethodError(
                 f"{self.name}: {path} holds a {index.params['variant']!r} index for metric "
                 f"{index.params['metric']!r}, expected {self.variant!r} / {self.metric!r}"
@@ -116,6 +121,8 @@ class AcornGamma(_AcornMethod):
             "seed": int(p["seed"]),
             "storage": p["storage"],
             "diversify": bool(p["diversify"]),
+            "reference": False,
+            "drop_nearest_upper": False,
         }
 
 
@@ -138,6 +145,8 @@ class Acorn1(_AcornMethod):
             "gamma": 1,
             "M_beta": int(p["M"]),
             "diversify": True,
+            "reference": False,
+            "drop_nearest_upper": False,
             "ef_construction": int(p["ef_construction"]),
             "seed": int(p["seed"]),
             "storage": p["storage"],

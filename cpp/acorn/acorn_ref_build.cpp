@@ -1,0 +1,374 @@
+// ACORN construction as the authors' code does it (TAG-Research/ACORN,
+// faiss/impl/ACORN.cpp and faiss/IndexACORN.cpp), written on the shared core.
+//
+// What makes it the reference's, and differs from acorn_build.cpp:
+//  * fixed slots: M_beta + 1.5 M on level 0, M * gamma on every upper level;
+//  * nodes are inserted from the highest level down, shuffled within a level;
+//  * a new node's candidates come from a beam of width ef_construction = M * gamma
+//    that looks at no more than about M/2 new neighbours per expanded node and,
+//    for gamma > 1, has no distance stop on level 0 (it runs until its queue is
+//    empty; on upper levels it stops once it holds M * gamma candidates);
+//  * level 0 is compressed with the slot count as the limit, both for the list and
+//    for the set of covered nodes (not M * gamma coverage);
+//  * lists are kept in faiss-HNSW order: a node lists its own links farthest first,
+//    back-links are appended, and a full list is rewritten farthest first;
+//  * a full upper-level list that receives a back-link is not pruned: the reference
+//    writes all M*gamma + 1 entries farthest first from the list's start, so the
+//    nearest lands one slot past the list (overwriting a neighbouring list) and is
+//    lost. With `drop_nearest_upper` we keep the farthest M*gamma entries likewise,
+//    without the out-of-bounds write; without it we keep the nearest M*gamma.
+#include <algorithm>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <queue>
+#include <vector>
+
+#include "acorn/acorn_index.h"
+#include "core/heaps.h"
+#include "core/parallel.h"
+#include "core/visited.h"
+
+namespace fanns::acorn {
+namespace {
+
+template <class T>
+T load_relaxed(const T* p) {
+  return __atomic_load_n(p, __ATOMIC_RELAXED);
+}
+template <class T>
+void store_relaxed(T* p, T v) {
+  __atomic_store_n(p, v, __ATOMIC_RELAXED);
+}
+
+/// Fixed-slot neighbour lists ([count, id_0, ...] per node and level). Written
+/// under the owner's lock, read without locks through relaxed atomics.
+class SlotLists {
+ public:
+  SlotLists(const std::vector<uint8_t>& levels, int slots0, int slots_upper)
+      : slots0_(slots0), slots_upper_(slots_upper), locks_(levels.size()) {
+    const size_t n = levels.size();
+    ids0_.assign(n * (slots0_ + 1), 0);
+    upper_base_.assign(n, -1);
+    size_t rows = 0;
+    for (size_t i = 0; i < n; ++i) {
+      if (levels[i] > 0) {
+        upper_base_[i] = static_cast<int64_t>(rows);
+        rows += levels[i];
+      }
+    }
+    ids_upper_.assign(rows * (slots_upper_ + 1), 0);
+  }
+
+  int slots(int level) const { return level == 0 ? slots0_ : slots_upper_; }
+  std::mutex& lock(int32_t node) { return locks_[node]; }
+
+  int32_t* row(int32_t node, int level) {
+    if (level == 0) return ids0_.data() + static_cast<size_t>(node) * (slots0_ + 1);
+    const size_t r = static_cast<size_t>(upper_base_[node]) + (level - 1);
+    return ids_upper_.data() + r * (slots_upper_ + 1);
+  }
+
+  void read(int32_t node, int level, std::vector<int32_t>& out) {
+    const int32_t* r = row(node, level);
+    const int count = std::min<int>(load_relaxed(r), slots(level));
+    out.resize(count);
+    for (int i = 0; i < count; ++i) out[i] = load_relaxed(r + 1 + i);
+  }
+
+  /// Replace the list (caller holds the owner's lock); at most slots(level) ids.
+  void write(int32_t node, int level, const std::vector<int32_t>& ids) {
+    int32_t* r = row(node, level);
+    const int count = static_cast<int>(ids.size());
+    for (int i = 0; i < count; ++i) store_relaxed(r + 1 + i, ids[i]);
+    store_relaxed(r, count);
+  }
+
+  /// Append one id (caller holds the owner's lock and checked there is room).
+  void append(int32_t node, int level, int32_t id) {
+    int32_t* r = row(node, level);
+    const int count = load_relaxed(r);
+    store_relaxed(r + 1 + count, id);
+    store_relaxed(r, count + 1);
+  }
+
+  int count(int32_t node, int level) { return load_relaxed(row(node, level)); }
+
+ private:
+  int slots0_;
+  int slots_upper_;
+  std::vector<std::mutex> locks_;
+  std::vector<int32_t> ids0_;
+  std::vector<int64_t> upper_base_;
+  std::vector<int32_t> ids_upper_;
+};
+
+struct RefContext {
+  RefContext(size_t n, size_t dim) : visited(n), covered(n), query(dim), other(dim) {}
+  VisitedSet visited;
+  VisitedSet covered;
+  std::vector<float> query;
+  std::vector<float> other;
+  std::vector<int32_t> list;
+  std::vector<Neighbor> candidates;  // sorted nearest first
+  std::vector<Neighbor> kept;
+  std::vector<int32_t> ids;
+};
+
+class RefBuilder {
+ public:
+  RefBuilder(const BuildParams& params, const VectorStore& store, const std::vector<uint8_t>& levels)
+      : params_(params),
+        store_(store),
+        levels_(levels),
+        lists_(levels, params.reference_level0_slots(), params.reference_upper_slots()),
+        ef_construction_(params.M * params.gamma) {}
+
+  void set_entry(int32_t node) {
+    entry_point_ = node;
+    max_level_ = levels_[node];
+  }
+
+  void insert(int32_t node, RefContext& ctx) {
+    const int node_level = levels_[node];
+    store_.decode(node, ctx.query.data());
+    QueryDistance distance(store_, ctx.query.data());
+    int32_t nearest = entry_point_;
+    float nearest_distance = distance(nearest);
+    int level = max_level_;
+    for (; level > node_level; --level) greedy_step(level, distance, nearest, nearest_distance, ctx);
+    std::unique_lock<std::mutex> own(lists_.lock(node));
+    for (; level >= 0; --level) {
+      // Every level starts from the node the upper-level walk reached (as in faiss).
+      candidates(level, distance, nearest, nearest_distance, ctx);
+      if (level == 0) {
+        compress(ctx.candidates, ctx.kept, ctx);
+      } else {
+        ctx.kept = ctx.candidates;
+      }
+      // Own links, farthest first, added like back-links (appended, or the list
+      // rebuilt when full): back-links other insertions added meanwhile are kept.
+      std::vector<int32_t> targets;
+      for (auto it = ctx.kept.rbegin(); it != ctx.kept.rend(); ++it) targets.push_back(it->id);
+      for (int32_t other : targets) add_link_locked(node, other, level, ctx);
+      own.unlock();
+      for (int32_t other : targets) {
+        std::lock_guard<std::mutex> guard(lists_.lock(other));
+        add_link_locked(other, node, level, ctx);
+      }
+      own.lock();
+    }
+  }
+
+  Graph finish(size_t count) {
+    Graph graph;
+    graph.entry_point = entry_point_;
+    graph.max_level = max_level_;
+    graph.levels = levels_;
+    std::vector<int32_t> list;
+    graph.offsets0.assign(count + 1, 0);
+    for (size_t i = 0; i < count; ++i) graph.offsets0[i + 1] = graph.offsets0[i] + lists_.count(i, 0);
+    graph.adjacency0.resize(graph.offsets0[count]);
+    for (size_t i = 0; i < count; ++i) {
+      lists_.read(i, 0, list);
+      std::copy(list.begin(), list.end(), graph.adjacency0.begin() + graph.offsets0[i]);
+    }
+    graph.upper_slot.assign(count, -1);
+    std::vector<int32_t> upper_nodes;
+    for (size_t i = 0; i < count; ++i) {
+      if (levels_[i] > 0) {
+        graph.upper_slot[i] = static_cast<int32_t>(upper_nodes.size());
+        upper_nodes.push_back(static_cast<int32_t>(i));
+      }
+    }
+    for (int level = 1; level <= std::max(max_level_, 0); ++level) {
+      std::vector<uint64_t> offsets(upper_nodes.size() + 1, 0);
+      std::vector<int32_t> adjacency;
+      for (size_t s = 0; s < upper_nodes.size(); ++s) {
+        if (levels_[upper_nodes[s]] >= level) {
+          lists_.read(upper_nodes[s], level, list);
+          adjacency.insert(adjacency.end(), list.begin(), list.end());
+        }
+        offsets[s + 1] = adjacency.size();
+      }
+      graph.upper_offsets.push_back(std::move(offsets));
+      graph.upper_adjacency.push_back(std::move(adjacency));
+    }
+    return graph;
+  }
+
+ private:
+  /// faiss's greedy walk on an upper level over the first M entries of each list.
+  void greedy_step(int level, QueryDistance& distance, int32_t& nearest, float& nearest_distance,
+                   RefContext& ctx) {
+    for (;;) {
+      const int32_t previous = nearest;
+      lists_.read(nearest, level, ctx.list);
+      const size_t count = std::min<size_t>(ctx.list.size(), params_.M);
+      for (size_t i = 0; i < count; ++i) {
+        const float d = distance(ctx.list[i]);
+        if (d < nearest_distance) {
+          nearest = ctx.list[i];
+          nearest_distance = d;
+        }
+      }
+      if (nearest == previous) return;
+    }
+  }
+
+  /// The reference's candidate search (search_neighbors_to_add): result set of
+  /// ef_construction, at most ~M/2 new neighbours scored per expanded node (its
+  /// iteration counter steps twice per scored neighbour, and the neighbour that
+  /// trips it is marked visited unscored). Leaves ctx.candidates sorted nearest first.
+  void candidates(int level, QueryDistance& distance, int32_t entry, float entry_distance,
+                  RefContext& ctx) {
+    const size_t target = level == 0 ? 2 * static_cast<size_t>(params_.M) * params_.gamma
+                                     : static_cast<size_t>(lists_.slots(level));
+    const bool greedy_stop = params_.gamma == 1;
+    std::priority_queue<Neighbor, std::vector<Neighbor>, decltype(&closer)> results(&closer);
+    std::priority_queue<Neighbor, std::vector<Neighbor>, decltype(&farther)> queue(&farther);
+    ctx.visited.reset(levels_.size());
+    queue.push({entry_distance, entry});
+    results.push({entry_distance, entry});
+    ctx.visited.insert(entry);
+    while (!queue.empty()) {
+      const Neighbor current = queue.top();
+      if ((greedy_stop && current.distance > results.top().distance) || results.size() >= target) break;
+      queue.pop();
+      lists_.read(current.id, level, ctx.list);
+      int steps = 0;
+      for (int32_t neighbor : ctx.list) {
+        if (!ctx.visited.insert_new(neighbor)) continue;
+        if (++steps > params_.M) break;
+        const float d = distance(neighbor);
+        if (results.size() < ef_construction_ || results.top().distance > d) {
+          results.push({d, neighbor});
+          queue.push({d, neighbor});
+          if (results.size() > ef_construction_) results.pop();
+        }
+        if (++steps > params_.M) break;
+      }
+    }
+    ctx.candidates.clear();
+    while (!results.empty()) {
+      ctx.candidates.push_back(results.top());
+      results.pop();
+    }
+    std::reverse(ctx.candidates.begin(), ctx.candidates.end());
+  }
+
+  static bool farther(const Neighbor& a, const Neighbor& b) { return closer(b, a); }
+
+  /// The reference's level-0 compression (ACORN::shrink_neighbor_list) over
+  /// `input` (nearest first): the first M_beta candidates are kept; a later one
+  /// is skipped if a kept candidate covers it; a kept later candidate covers its
+  /// own level-0 list. Stops when `slots` are kept or cover that many nodes.
+  void compress(const std::vector<Neighbor>& input, std::vector<Neighbor>& out, RefContext& ctx) {
+    const size_t slots = static_cast<size_t>(lists_.slots(0));
+    out.clear();
+    ctx.covered.reset(levels_.size());
+    size_t covered = 0;
+    int position = 0;
+    for (const Neighbor& candidate : input) {
+      ++position;
+      const bool compressed = position > params_.M_beta;
+      if (compressed && ctx.covered.contains(candidate.id)) continue;
+      out.push_back(candidate);
+      if (out.size() >= slots) return;
+      covered += ctx.covered.insert_new(candidate.id) ? 1 : 0;
+      if (compressed) {
+        lists_.read(candidate.id, 0, ctx.list);
+        for (int32_t two_hop : ctx.list) covered += ctx.covered.insert_new(two_hop) ? 1 : 0;
+      }
+      if (covered >= slots) return;
+    }
+  }
+
+  /// The reference's add_link: append if there is room; otherwise rebuild the
+  /// list from its entries and `node` (distances recomputed), farthest first.
+  /// The caller holds the owner's lock.
+  void add_link_locked(int32_t owner, int32_t node, int level, RefContext& ctx) {
+    const int slots = lists_.slots(level);
+    if (lists_.count(owner, level) < slots) {
+      lists_.append(owner, level, node);
+      return;
+    }
+    store_.decode(owner, ctx.other.data());
+    QueryDistance from_owner(store_, ctx.other.data());
+    lists_.read(owner, level, ctx.list);
+    std::vector<Neighbor>& all = ctx.candidates;
+    all.clear();
+    all.push_back({from_owner(node), node});
+    for (int32_t id : ctx.list) all.push_back({from_owner(id), id});
+    std::stable_sort(all.begin(), all.end(), closer);
+    ctx.ids.clear();
+    if (level == 0) {
+      compress(all, ctx.kept, ctx);
+      for (auto it = ctx.kept.rbegin(); it != ctx.kept.rend(); ++it) ctx.ids.push_back(it->id);
+    } else {
+      // All slots + 1 entries, farthest first; the reference's last (nearest) one
+      // falls past the list. Fixed: drop the farthest instead.
+      const size_t skip = params_.drop_nearest_upper ? 1 : 0;
+      for (auto it = all.rbegin() + (1 - skip); it != all.rend() - skip; ++it) ctx.ids.push_back(it->id);
+    }
+    lists_.write(owner, level, ctx.ids);
+  }
+
+  const BuildParams& params_;
+  const VectorStore& store_;
+  const std::vector<uint8_t>& levels_;
+  SlotLists lists_;
+  const size_t ef_construction_;
+  int32_t entry_point_ = -1;
+  int max_level_ = -1;
+};
+
+/// Insertion order of the reference: by level, highest first; each level's
+/// nodes shuffled (Fisher-Yates with splitmix64 from the build seed).
+std::vector<std::vector<int32_t>> insertion_batches(const std::vector<uint8_t>& levels, uint64_t seed) {
+  int top = 0;
+  for (uint8_t l : levels) top = std::max<int>(top, l);
+  std::vector<std::vector<int32_t>> batches(top + 1);
+  for (size_t i = 0; i < levels.size(); ++i) batches[top - levels[i]].push_back(static_cast<int32_t>(i));
+  uint64_t state = seed * 0xD1B54A32D192ED03ull + 789;
+  auto next = [&state]() {
+    uint64_t z = (state += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+  };
+  for (auto& batch : batches) {
+    for (size_t j = 0; j + 1 < batch.size(); ++j) {
+      std::swap(batch[j], batch[j + next() % (batch.size() - j)]);
+    }
+  }
+  return batches;
+}
+
+}  // namespace
+
+Graph build_reference_graph(const BuildParams& params, const VectorStore& store,
+                            const std::vector<uint8_t>& levels, int threads) {
+  const size_t n = store.size();
+  const size_t dim = store.dim();
+  RefBuilder builder(params, store, levels);
+  const std::vector<std::vector<int32_t>> batches = insertion_batches(levels, params.seed);
+  bool first = true;
+  for (const std::vector<int32_t>& batch : batches) {
+    size_t start = 0;
+    if (first && !batch.empty()) {
+      builder.set_entry(batch[0]);  // the first node inserted becomes the entry point
+      start = 1;
+      first = false;
+    }
+    if (batch.size() <= start) continue;
+    // Small batches (upper levels) run on one thread, as in the reference.
+    const int batch_threads = batch.size() - start > 100 ? threads : 1;
+    parallel_for_each(
+        batch.size() - start, batch_threads, [&]() { return std::make_unique<RefContext>(n, dim); },
+        [&](std::unique_ptr<RefContext>& ctx, size_t i) { builder.insert(batch[start + i], *ctx); });
+  }
+  return builder.finish(n);
+}
+
+}  // namespace fanns::acorn

@@ -1,0 +1,79 @@
+// DSG: the dynamic segment graph (Peng et al., VLDB 2025) on the shared core.
+//
+// Items are indexed by their position in attribute-sorted order. Every edge u -> v carries a
+// rectangle of query ranges [L, R] it is valid for (L in [left_lower, left_upper], R in
+// [right_lower, right_upper]), so edges to both sides of u are kept and no insertion order is
+// assumed. Build (as in the authors' current code): an HNSW over all items gives each item a
+// candidate list (an ef_max-wide level-0 beam); a depth-first enumeration of the query ranges
+// around the item applies the alpha-RNG rule to the candidates inside each range and records,
+// per chosen neighbour, the bounding rectangle of the ranges that choose it. Reverse edges are
+// added with the same rectangles, duplicates merged, the lowest-support 10% of far edges
+// pruned. Search expands, from each node, the neighbours inside [L, R] whose rectangle holds
+// (L, R). See fanns_bench/methods/dsg/README.md for the departures from the authors' code.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/distance.h"
+#include "core/vector_store.h"
+
+namespace fanns::dsg {
+
+struct BuildParams {
+  int M = 16;                 // HNSW's M for the candidate graph; most neighbours a range chooses
+  int ef_construction = 100;  // HNSW beam while inserting
+  int ef_max = 500;           // candidate beam per item (all candidates ever in it are kept)
+  float alpha = 1.0f;         // RNG rule: c is dominated by kept p if d(c, p) < d(c, u) / alpha
+  uint64_t seed = 2025;       // HNSW level assignment
+
+  /// Throws std::invalid_argument naming the bad parameter.
+  void validate() const;
+};
+
+/// Edges in CSR, each node's sorted by neighbour position, with their validity rectangles.
+struct Graph {
+  std::vector<uint64_t> offsets;  // N + 1
+  std::vector<int32_t> neighbors;
+  std::vector<int32_t> left_lower, left_upper, right_lower, right_upper;
+
+  size_t memory_bytes() const;
+};
+
+class DsgIndex {
+ public:
+  DsgIndex(size_t dim, Metric metric, BuildParams params);
+
+  /// Index `count` row-major float32 vectors in attribute order (row i = position i). The
+  /// candidate graph is built on one thread; the per-item compression runs on `threads`
+  /// threads. The result does not depend on `threads` and is deterministic for a seed.
+  void build(const float* data, size_t count, int threads);
+
+  /// Answer `nq` queries; query i may return positions in [starts[i], stops[i]) only.
+  /// Ranges of fewer than `scan_below` items are scored exhaustively (0: never).
+  void search(const float* queries, size_t nq, const int64_t* starts, const int64_t* stops,
+              size_t k, size_t ef_search, size_t scan_below, int threads, int64_t* out_ids,
+              float* out_distances,
+              uint64_t* out_distance_counts) const;
+
+  void save(const std::string& path) const;
+  static DsgIndex load(const std::string& path);
+
+  size_t size() const { return store_.size(); }
+  size_t dim() const { return store_.dim(); }
+  Metric metric() const { return store_.metric(); }
+  const BuildParams& params() const { return params_; }
+  bool is_built() const { return built_; }
+  size_t memory_bytes() const { return store_.memory_bytes() + graph_.memory_bytes(); }
+  const Graph& graph() const { return graph_; }
+
+ private:
+  BuildParams params_;
+  VectorStore store_;
+  Graph graph_;
+  bool built_ = false;
+};
+
+}  // namespace fanns::dsg

@@ -1,0 +1,148 @@
+// Bindings of SeRF: validate arrays, release the GIL, return numpy arrays.
+#include <nanobind/nanobind.h>
+#include <nanobind/stl/string.h>
+
+#include <memory>
+#include <stdexcept>
+#include <string>
+
+#include "bindings/arrays.h"
+#include "core/distance.h"
+#include "serf/range_arrays.h"
+#include "serf/serf_index.h"
+
+namespace nb = nanobind;
+using namespace nb::literals;
+using namespace fanns::bindings;
+
+namespace {
+
+class PySerf {
+ public:
+  PySerf(size_t dim, const std::string& metric, int index_k, int ef_construction, int ef_max,
+         uint64_t seed)
+      : index_(std::make_unique<fanns::serf::SerfIndex>(dim, fanns::parse_metric(metric),
+                                                        make_params(index_k, ef_construction, ef_max, seed))) {}
+
+  explicit PySerf(fanns::serf::SerfIndex&& index)
+      : index_(std::make_unique<fanns::serf::SerfIndex>(std::move(index))) {}
+
+  void build(const AnyArray& vectors) {
+    const float* data = checked<float>(vectors, "vectors", 2);
+    check_dim(vectors, "vectors");
+    const size_t count = vectors.shape(0);
+    nb::gil_scoped_release release;
+    index_->build(data, count);
+  }
+
+  nb::tuple search(const AnyArray& queries, const AnyArray& starts, const AnyArray& stops, int k,
+                   int ef_search, int scan_below, int threads) {
+    if (!index_->is_built()) throw std::runtime_error("the index is not built yet");
+    const float* q = checked<float>(queries, "queries", 2);
+    check_dim(queries, "queries");
+    if (k < 1) throw std::invalid_argument("k must be >= 1, got " + std::to_string(k));
+    if (ef_search < 1) throw std::invalid_argument("ef_search must be >= 1, got " + std::to_string(ef_search));
+    if (scan_below < 0) throw std::invalid_argument("scan_below must be >= 0, got " + std::to_string(scan_below));
+    const size_t nq = queries.shape(0);
+    const int64_t* start_data = nullptr;
+    const int64_t* stop_data = nullptr;
+    check_position_ranges(starts, stops, nq, index_->size(), start_data, stop_data);
+    const size_t kk = static_cast<size_t>(k);
+    std::unique_ptr<int64_t[]> ids(new_buffer<int64_t>(nq * kk));
+    std::unique_ptr<float[]> distances(new_buffer<float>(nq * kk));
+    std::unique_ptr<uint64_t[]> counts(new_buffer<uint64_t>(nq));
+    {
+      nb::gil_scoped_release release;
+      index_->search(q, nq, start_data, stop_data, kk, static_cast<size_t>(ef_search),
+                     static_cast<size_t>(scan_below), threads, ids.get(),
+                     distances.get(), counts.get());
+    }
+    return nb::make_tuple(wrap(ids.release(), {nq, kk}), wrap(distances.release(), {nq, kk}),
+                          wrap(counts.release(), {nq}));
+  }
+
+  void save(const std::string& path) const {
+    nb::gil_scoped_release release;
+    index_->save(path);
+  }
+
+  static PySerf load(const std::string& path) {
+    nb::gil_scoped_release release;
+    return PySerf(fanns::serf::SerfIndex::load(path));
+  }
+
+  size_t memory_bytes() const { return index_->memory_bytes(); }
+  size_t size() const { return index_->is_built() ? index_->size() : 0; }
+  size_t dim() const { return index_->dim(); }
+  bool is_built() const { return index_->is_built(); }
+
+  nb::dict params() const {
+    const auto& p = index_->params();
+    nb::dict d;
+    d["metric"] = fanns::metric_name(index_->metric());
+    d["index_k"] = p.index_k;
+    d["ef_construction"] = p.ef_construction;
+    d["ef_max"] = p.ef_max;
+    d["seed"] = p.seed;
+    return d;
+  }
+
+  nb::dict graph_stats() const {
+    const auto& g = index_->graph();
+    const size_t n = size();
+    nb::dict d;
+    d["segments"] = g.segment_ends.size();
+    d["forward_edges"] = g.neighbors.size();
+    d["reverse_edges"] = g.reverse.size();
+    d["mean_segments"] = n ? static_cast<double>(g.segment_ends.size()) / n : 0.0;
+    d["mean_forward_edges"] = n ? static_cast<double>(g.neighbors.size()) / n : 0.0;
+    d["mean_reverse_edges"] = n ? static_cast<double>(g.reverse.size()) / n : 0.0;
+    d["graph_bytes"] = g.memory_bytes();
+    return d;
+  }
+
+ private:
+  static fanns::serf::BuildParams make_params(int index_k, int ef_construction, int ef_max, uint64_t seed) {
+    fanns::serf::BuildParams p;
+    p.index_k = index_k;
+    p.ef_construction = ef_construction;
+    p.ef_max = ef_max;
+    p.seed = seed;
+    return p;
+  }
+
+  void check_dim(const AnyArray& a, const char* name) const {
+    if (a.shape(1) != index_->dim()) {
+      throw std::invalid_argument(std::string(name) + " have dimension " + std::to_string(a.shape(1)) +
+                                  ", the index expects " + std::to_string(index_->dim()));
+    }
+  }
+
+  std::unique_ptr<fanns::serf::SerfIndex> index_;
+};
+
+}  // namespace
+
+void register_serf(nb::module_& m) {
+  nb::class_<PySerf>(m, "SerfIndex", "SeRF 2D segment graph over items in attribute order.")
+      .def(nb::init<size_t, const std::string&, int, int, int, uint64_t>(),
+           // No defaults here: the Python method's parameter declaration is the one source.
+           "dim"_a, "metric"_a, nb::kw_only(), "index_k"_a, "ef_construction"_a, "ef_max"_a, "seed"_a)
+      .def("build", &PySerf::build, "vectors"_a,
+           "Index float32 C-contiguous (N, dim) vectors in attribute order (row i = position i); "
+           "single-threaded and deterministic.")
+      .def("search", &PySerf::search, "queries"_a, "starts"_a, "stops"_a, "k"_a, "ef_search"_a, "scan_below"_a,
+           "threads"_a,
+           "Range-filtered k-NN: query i returns positions in [starts[i], stops[i]) only; ranges of "
+           "fewer than scan_below items are scored exhaustively (0: never). Returns "
+           "(positions int64 (nq, k) padded with -1, distances float32 (smaller is closer), distance "
+           "computations uint64 (nq,)).")
+      .def("save", &PySerf::save, "path"_a)
+      .def_static("load", &PySerf::load, "path"_a)
+      .def("memory_bytes", &PySerf::memory_bytes)
+      .def("graph_stats", &PySerf::graph_stats)
+      .def_prop_ro("size", &PySerf::size)
+      .def_prop_ro("dim", &PySerf::dim)
+      .def_prop_ro("is_built", &PySerf::is_built)
+      .def_prop_ro("params", &PySerf::params);
+}

@@ -1,0 +1,178 @@
+"""The adapter shared by the segment-graph methods of the compiled core (`serf`, `dsg`).
+
+Both index the items of ONE ordered attribute (build parameter `attribute`) by their position
+in that attribute's sorted order, and answer a range on that attribute (or no filter):
+`prepare_filters` turns each query's value range into half-open positions
+(`common/ordered.py`, so the conversion is timed in `qps`), the core searches positions, and
+`search` maps them back to item ids. Items whose attribute is null are not in the order, so
+no query returns them.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+
+from fanns_bench.data.dataset import Dataset
+from fanns_bench.errors import MethodError
+from fanns_bench.filters.predicates import Predicate, Range
+from fanns_bench.methods.base import FilterBatch, Method
+from fanns_bench.methods.common.ordered import PositionRanges, position_ranges, to_item_ids
+from fanns_bench.methods.params import Param
+
+ATTRIBUTE = Param(str, "update_date", "the ordered attribute the index sorts items by (ranges on it only)")
+SEARCH_PARAMETERS = {
+    "ef_search": Param(int, 64, "candidate list size (raised to k)", minimum=1),
+    "scan_below": Param(
+        int, 0, "ranges of fewer items are scored exhaustively (0: never, as the authors' search)", minimum=0
+    ),
+}
+
+
+class SegmentGraphMethod(Method):
+    """Range filters on one ordered attribute through a graph over attribute positions."""
+
+    capabilities = frozenset({"range", "none"})
+    requires = ("fanns_bench._core",)
+    threading = "threads"
+    #: name of the `_core` class
+    core_class: ClassVar[str] = ""
+
+    def __init__(self, metric: str, threads: int = 1, **build_params: Any) -> None:
+        super().__init__(metric, threads, **build_params)
+        if metric not in ("ip", "l2"):
+            raise MethodError(f"{self.name}: metric must be 'ip' or 'l2', got {metric!r}")
+        self._index: Any = None
+        self._order: np.ndarray | None = None
+        self._stats: dict[str, float] = {}
+
+    @property
+    def attribute(self) -> str:
+        return str(self.build_params["attribute"])
+
+    def unsupported_reason(self, predicate: Predicate | None, kinds: dict[str, str]) -> str | None:
+        """Only a single range on the indexed ordered attribute, or no filter."""
+        attribute = self.attribute
+        if kinds.get(attribute) != "ordered":
+            ordered = sorted(a for a, kind in kinds.items() if kind == "ordered")
+            return (
+                f"{self.name} indexes the ordered attribute {attribute!r} (build parameter `attribute`), "
+                f"which this dataset does not have; its ordered attributes: {ordered}"
+            )
+        if predicate is None:
+            return None
+        if not isinstance(predicate, Range):
+            return f"{self.name} answers a single range on {attribute!r} only, not {predicate.op!r}"
+        if predicate.attr != attribute:
+            return (
+                f"{self.name} was built over {attribute!r}; a range on {predicate.attr!r} needs a build "
+                f"with attribute={predicate.attr!r}"
+            )
+        return None
+
+    def _core_params(self) -> dict[str, Any]:
+        """Keyword arguments of the `_core` class (method-specific)."""
+        raise NotImplementedError
+
+    def _build_core(self, index: Any, vectors: np.ndarray) -> None:
+        index.build(vectors)
+
+    def build(self, dataset: Dataset) -> None:
+        from fanns_bench import _core
+
+        if dataset.metric != self.metric:
+            raise MethodError(
+                f"{self.name}: built for metric {self.metric!r}, dataset {dataset.name!r} uses "
+                f"{dataset.metric!r}"
+            )
+        try:
+            order = np.asarray(dataset.attribute_index.sorted_order(self.attribute), dtype=np.int64)
+        except Exception as error:  # the attribute index names the attribute and the valid ones
+            raise MethodError(f"{self.name}: {error}") from error
+        if len(order) == 0:
+            raise MethodError(f"{self.name}: no item of {dataset.name!r} has a value for {self.attribute!r}")
+        vectors = np.ascontiguousarray(np.asarray(dataset.vectors)[order], dtype=np.float32)
+        try:
+            index = getattr(_core, self.core_class)(dataset.dimension, self.metric, **self._core_params())
+            self._build_core(index, vectors)
+        except ValueError as error:
+            raise MethodError(f"{self.name}: {error}") from error
+        self._index, self._order = index, order
+
+    def prepare_filters(self, filters: FilterBatch) -> PositionRanges:
+        """Each query's range on the indexed attribute as positions in its sorted order."""
+        try:
+            return position_ranges(filters, self.attribute)
+        except ValueError as error:
+            raise MethodError(f"{self.name}: {error}") from error
+
+    def search(
+        self, queries: np.ndarray, filters: PositionRanges, k: int, ef_search: int, scan_below: int
+    ) -> np.ndarray:
+        """Positions from the core, mapped back to item ids (-1 padded)."""
+        index, order = self._built()
+        queries = np.ascontiguousarray(queries, dtype=np.float32)
+        if queries.ndim != 2 or queries.shape[1] != index.dim:
+            raise MethodError(f"{self.name}: queries must have shape (n, {index.dim}), got {queries.shape}")
+        if len(filters.starts) != len(queries):
+            raise MethodError(f"{self.name}: {len(filters.starts)} ranges for {len(queries)} queries")
+        try:
+            positions, _, counts = index.search(
+                queries, filters.starts, filters.stops, k, ef_search, scan_below, self.threads
+            )
+        except ValueError as error:
+            raise MethodError(f"{self.name}: {error}") from error
+        self._stats = {"distance_computations": float(counts.mean()) if len(counts) else 0.0}
+        return to_item_ids(positions, order)
+
+    def memory_bytes(self) -> int:
+        """Vectors (in attribute order) and graph held by the core, plus the position -> id map."""
+        if self._index is None or self._order is None:
+            return 0
+        return int(self._index.memory_bytes()) + int(self._order.nbytes)
+
+    def stats(self) -> dict[str, float]:
+        """`distance_computations`: mean per query of the last `search`."""
+        return dict(self._stats)
+
+    def save(self, path: str | Path) -> None:
+        """Write the index to `path` and the position -> item id map to `<path>.order.npy`."""
+        index, order = self._built()
+        index.save(str(path))
+        np.save(order_path(path), order)
+
+    def load(self, path: str | Path) -> None:
+        """Replace the index by the one saved at `path` (instead of `build`)."""
+        from fanns_bench import _core
+
+        try:
+            index = getattr(_core, self.core_class).load(str(path))
+            order = np.load(order_path(path), allow_pickle=False)
+        except (RuntimeError, OSError, ValueError) as error:
+            raise MethodError(f"{self.name}: {error}") from error
+        if index.params["metric"] != self.metric:
+            raise MethodError(
+                f"{self.name}: {path} holds an index for metric {index.params['metric']!r}, "
+                f"expected {self.metric!r}"
+            )
+        if order.dtype != np.int64 or order.shape != (index.size,):
+            raise MethodError(
+                f"{self.name}: {order_path(path)} must hold {index.size} int64 item ids, "
+                f"got {order.dtype} {order.shape}"
+            )
+        self._index, self._order = index, order
+
+    def close(self) -> None:
+        self._index, self._order = None, None
+
+    def _built(self) -> tuple[Any, np.ndarray]:
+        if self._index is None or self._order is None:
+            raise MethodError(f"{self.name}: call build() (or load()) before search()")
+        return self._index, self._order
+
+
+def order_path(path: str | Path) -> Path:
+    """Where `save` keeps the position -> item id map beside the index file."""
+    return Path(f"{path}.order.npy")

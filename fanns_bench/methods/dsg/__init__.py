@@ -1,0 +1,1 @@
+"""DSG (Peng et al., VLDB 2025) in fanns-bench's own compiled core."""
