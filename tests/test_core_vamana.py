@@ -202,8 +202,14 @@ def test_corrupt_file_is_an_error(em_index, tmp_path):
     with pytest.raises(RuntimeError, match="corrupt"):
         _core.VamanaIndex.load(str(tmp_path / "short.bin"))
     (tmp_path / "magic.bin").write_bytes(b"XXXXXXXX" + data[8:])
-    with pytest.raises(RuntimeError, match="magic"):
+    with pytest.raises(RuntimeError, match="wrong magic bytes, expected 'FANNSVMN'"):
         _core.VamanaIndex.load(str(tmp_path / "magic.bin"))
+    (tmp_path / "version.bin").write_bytes(data[:8] + (9).to_bytes(4, "little") + data[12:])
+    with pytest.raises(RuntimeError, match="format version 9, expected 1"):
+        _core.VamanaIndex.load(str(tmp_path / "version.bin"))
+    (tmp_path / "metric.bin").write_bytes(data[:13] + bytes([7]) + data[14:])  # magic, version, variant
+    with pytest.raises(RuntimeError, match="unknown metric code 7"):
+        _core.VamanaIndex.load(str(tmp_path / "metric.bin"))
 
 
 def test_bad_input_names_the_argument():

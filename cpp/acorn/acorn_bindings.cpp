@@ -11,6 +11,7 @@
 
 #include "acorn/acorn_index.h"
 #include "bindings/arrays.h"
+#include "bindings/search_results.h"
 #include "core/distance.h"
 #include "core/id_filter.h"
 #include "core/vector_store.h"
@@ -44,8 +45,7 @@ class PyAcorn {
       : index_(std::make_unique<fanns::acorn::AcornIndex>(std::move(index))) {}
 
   void build(const AnyArray& vectors, int threads) {
-    const float* data = checked<float>(vectors, "vectors", 2);
-    check_dim(vectors, "vectors");
+    const float* data = checked_vectors(vectors, "vectors", index_->dim());
     const size_t count = vectors.shape(0);
     nb::gil_scoped_release release;
     index_->build(data, count, threads);
@@ -69,8 +69,7 @@ class PyAcorn {
     const int64_t* rows = nullptr;
     size_t sets = nq;
     if (filter_rows) {
-      rows = checked<int64_t>(*filter_rows, "filter_rows", 1);
-      check_rows(*filter_rows, nq, "filter_rows");
+      rows = checked_per_query<int64_t>(*filter_rows, "filter_rows", nq);
       sets = filter_offsets->shape(0) == 0 ? 0 : filter_offsets->shape(0) - 1;
     }
     fanns::validate_csr(ids, filter_ids->shape(0), offsets, filter_offsets->shape(0), sets,
@@ -95,13 +94,12 @@ class PyAcorn {
                            int max_neighbors) {
     const size_t nq = check_queries(queries);
     const uint8_t* bits = checked<uint8_t>(bitmaps, "bitmaps", 2);
-    const int64_t* rows = checked<int64_t>(bitmap_rows, "bitmap_rows", 1);
     const size_t row_bytes = (index_->size() + 7) / 8;
     if (bitmaps.shape(1) != row_bytes) {
       throw std::invalid_argument("bitmaps must have ceil(N / 8) = " + std::to_string(row_bytes) +
                                   " bytes per row, got " + std::to_string(bitmaps.shape(1)));
     }
-    check_rows(bitmap_rows, nq, "bitmap_rows");
+    const int64_t* rows = checked_per_query<int64_t>(bitmap_rows, "bitmap_rows", nq);
     std::vector<fanns::QueryFilter> filters(nq);
     for (size_t q = 0; q < nq; ++q) {
       if (rows[q] == -1) continue;  // unfiltered
@@ -115,17 +113,7 @@ class PyAcorn {
     return run(queries, nq, filters, k, ef_search, threads, max_neighbors);
   }
 
-  void save(const std::string& path) const {
-    nb::gil_scoped_release release;
-    index_->save(path);
-  }
-
-  static PyAcorn load(const std::string& path) {
-    nb::gil_scoped_release release;
-    return PyAcorn(fanns::acorn::AcornIndex::load(path));
-  }
-
-  size_t memory_bytes() const { return index_->memory_bytes(); }
+  const fanns::acorn::AcornIndex& index() const { return *index_; }
 
   int node_level(int64_t node) const {
     if (!index_->is_built() || node < 0 || static_cast<size_t>(node) >= index_->size()) {
@@ -133,9 +121,6 @@ class PyAcorn {
     }
     return index_->graph().levels[node];
   }
-  size_t size() const { return index_->is_built() ? index_->size() : 0; }
-  size_t dim() const { return index_->dim(); }
-  bool is_built() const { return index_->is_built(); }
 
   nb::dict params() const {
     const auto& p = index_->params();
@@ -208,43 +193,23 @@ class PyAcorn {
     return p;
   }
 
-  void check_dim(const AnyArray& a, const char* name) const {
-    if (a.shape(1) != index_->dim()) {
-      throw std::invalid_argument(std::string(name) + " have dimension " +
-                                  std::to_string(a.shape(1)) + ", the index expects " +
-                                  std::to_string(index_->dim()));
-    }
-  }
-
-  static void check_rows(const AnyArray& rows, size_t nq, const char* name) {
-    if (rows.shape(0) != nq) {
-      throw std::invalid_argument(std::string(name) + " must have one entry per query (" +
-                                  std::to_string(nq) + "), got " + std::to_string(rows.shape(0)));
-    }
-  }
-
   size_t check_queries(const AnyArray& queries) const {
-    if (!index_->is_built()) throw std::runtime_error("the index is not built yet");
-    checked<float>(queries, "queries", 2);
-    check_dim(queries, "queries");
+    check_built(index_->is_built());
+    checked_vectors(queries, "queries", index_->dim());
     return queries.shape(0);
   }
 
   nb::tuple run(const AnyArray& queries, size_t nq, const std::vector<fanns::QueryFilter>& filters,
                 int k, int ef_search, int threads, int max_neighbors) {
-    if (k < 1) throw std::invalid_argument("k must be >= 1, got " + std::to_string(k));
+    check_positive(k, "k");
     const float* q = static_cast<const float*>(queries.data());
-    std::unique_ptr<int64_t[]> ids(new_buffer<int64_t>(nq * k));
-    std::unique_ptr<float[]> distances(new_buffer<float>(nq * k));
-    std::unique_ptr<uint64_t[]> counts(new_buffer<uint64_t>(nq));
+    SearchResults results(nq, k);
     {
       nb::gil_scoped_release release;
       index_->search(q, nq, filters.data(), search_params(k, ef_search, max_neighbors), threads,
-                     ids.get(), distances.get(), counts.get());
+                     results.ids(), results.distances(), results.counts());
     }
-    const size_t kk = static_cast<size_t>(k);
-    return nb::make_tuple(wrap(ids.release(), {nq, kk}), wrap(distances.release(), {nq, kk}),
-                          wrap(counts.release(), {nq}));
+    return results.to_python();
   }
 
   std::unique_ptr<fanns::acorn::AcornIndex> index_;
@@ -253,7 +218,9 @@ class PyAcorn {
 }  // namespace
 
 void register_acorn(nb::module_& m) {
-  nb::class_<PyAcorn>(m, "AcornIndex", "ACORN-gamma / ACORN-1 filtered graph index.")
+  nb::class_<PyAcorn> cls(m, "AcornIndex", "ACORN-gamma / ACORN-1 filtered graph index.");
+  def_index_basics<PyAcorn, fanns::acorn::AcornIndex>(cls);
+  cls
       .def(nb::init<size_t, const std::string&, const std::string&, int, int, int, int, uint64_t,
                     const std::string&, bool, bool, bool>(),
            // No defaults here: the Python method's parameter declaration is the one source.
@@ -273,17 +240,11 @@ void register_acorn(nb::module_& m) {
            "threads"_a, "bitmaps"_a, "bitmap_rows"_a, "max_neighbors"_a = 0,
            "Filtered k-NN search; query i uses packed (little-endian) bitmap row "
            "bitmap_rows[i] (-1: unfiltered).")
-      .def("save", &PyAcorn::save, "path"_a)
-      .def_static("load", &PyAcorn::load, "path"_a)
-      .def("memory_bytes", &PyAcorn::memory_bytes)
       .def("graph_stats", &PyAcorn::graph_stats)
       .def("level0_neighbors", &PyAcorn::level0_neighbors, "node"_a)
       .def("neighbors", &PyAcorn::neighbors, "node"_a, "level"_a,
            "Ids linked from `node` on `level` (0 .. the node's top level), in stored order.")
       .def("node_level", [](const PyAcorn& self, int64_t node) { return self.node_level(node); },
            "node"_a)
-      .def_prop_ro("size", &PyAcorn::size)
-      .def_prop_ro("dim", &PyAcorn::dim)
-      .def_prop_ro("is_built", &PyAcorn::is_built)
       .def_prop_ro("params", &PyAcorn::params);
 }

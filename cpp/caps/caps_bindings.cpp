@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "bindings/arrays.h"
+#include "bindings/search_results.h"
 #include "caps/caps_index.h"
 #include "core/distance.h"
 
@@ -50,11 +51,9 @@ class PyCaps {
       : index_(std::make_unique<fanns::caps::CapsIndex>(std::move(index))) {}
 
   void build(const AnyArray& vectors, const AnyArray& centroids, const AnyArray& assignment, const AnyArray& values) {
-    const float* data = checked<float>(vectors, "vectors", 2);
-    check_dim(vectors, "vectors");
+    const float* data = checked_vectors(vectors, "vectors", index_->dim());
     const size_t count = vectors.shape(0);
-    const float* c = checked<float>(centroids, "centroids", 2);
-    check_dim(centroids, "centroids");
+    const float* c = checked_vectors(centroids, "centroids", index_->dim());
     const size_t clusters = static_cast<size_t>(index_->params().clusters);
     if (centroids.shape(0) != clusters) {
       throw std::invalid_argument("centroids must have one row per cluster (" + std::to_string(clusters) +
@@ -73,37 +72,24 @@ class PyCaps {
   }
 
   nb::tuple search(const AnyArray& queries, const AnyArray& query_values, int k, int max_distances, int threads) {
-    if (!index_->is_built()) throw std::runtime_error("the index is not built yet");
-    const float* q = checked<float>(queries, "queries", 2);
-    check_dim(queries, "queries");
+    check_built(index_->is_built());
+    const float* q = checked_vectors(queries, "queries", index_->dim());
     const size_t nq = queries.shape(0);
-    if (k < 1) throw std::invalid_argument("k must be >= 1, got " + std::to_string(k));
+    check_positive(k, "k");
     if (max_distances < 1) {
       throw std::invalid_argument("max_distances must be >= 1, got " + std::to_string(max_distances));
     }
     auto wanted = checked_values(query_values, "query_values", nq, index_->attributes(), -2);
-    const size_t kk = static_cast<size_t>(k);
-    std::unique_ptr<int64_t[]> ids(new_buffer<int64_t>(nq * kk));
-    std::unique_ptr<float[]> distances(new_buffer<float>(nq * kk));
-    std::unique_ptr<uint64_t[]> counts(new_buffer<uint64_t>(nq));
+    SearchResults results(nq, k);
     {
       nb::gil_scoped_release release;
       fanns::caps::SearchParams params;
       params.k = k;
       params.max_distances = max_distances;
-      index_->search(q, nq, wanted.data(), params, threads, ids.get(), distances.get(), counts.get());
+      index_->search(q, nq, wanted.data(), params, threads,
+                     results.ids(), results.distances(), results.counts());
     }
-    return nb::make_tuple(wrap(ids.release(), {nq, kk}), wrap(distances.release(), {nq, kk}),
-                          wrap(counts.release(), {nq}));
-  }
-
-  void save(const std::string& path) const {
-    nb::gil_scoped_release release;
-    index_->save(path);
-  }
-  static PyCaps load(const std::string& path) {
-    nb::gil_scoped_release release;
-    return PyCaps(fanns::caps::CapsIndex::load(path));
+    return results.to_python();
   }
 
   nb::dict params() const {
@@ -117,23 +103,12 @@ class PyCaps {
 
   nb::object bucket_sizes() const {
     const auto sizes = index_->bucket_sizes();
-    int64_t* out = new_buffer<int64_t>(sizes.size());
-    for (size_t i = 0; i < sizes.size(); ++i) out[i] = static_cast<int64_t>(sizes[i]);
-    return wrap(out, {sizes.size()});
+    return id_array(sizes.data(), sizes.size());
   }
 
-  size_t memory_bytes() const { return index_->memory_bytes(); }
-  size_t size() const { return index_->is_built() ? index_->size() : 0; }
-  size_t dim() const { return index_->dim(); }
-  bool is_built() const { return index_->is_built(); }
+  const fanns::caps::CapsIndex& index() const { return *index_; }
 
  private:
-  void check_dim(const AnyArray& a, const char* name) const {
-    if (a.shape(1) != index_->dim()) {
-      throw std::invalid_argument(std::string(name) + " have dimension " + std::to_string(a.shape(1)) +
-                                  ", the index expects " + std::to_string(index_->dim()));
-    }
-  }
 
   std::unique_ptr<fanns::caps::CapsIndex> index_;
 };
@@ -141,7 +116,9 @@ class PyCaps {
 }  // namespace
 
 void register_caps(nb::module_& m) {
-  nb::class_<PyCaps>(m, "CapsIndex", "CAPS: k-means partitions with per-partition attribute frequency trees.")
+  nb::class_<PyCaps> cls(m, "CapsIndex", "CAPS: k-means partitions with per-partition attribute frequency trees.");
+  def_index_basics<PyCaps, fanns::caps::CapsIndex>(cls);
+  cls
       .def(nb::init<size_t, const std::string&, int, int>(), "dim"_a, "metric"_a, nb::kw_only(), "clusters"_a,
            "tree_levels"_a)
       .def("build", &PyCaps::build, "vectors"_a, "centroids"_a, "assignment"_a, "values"_a,
@@ -151,12 +128,6 @@ void register_caps(nb::module_& m) {
            "Search with a budget of `max_distances` distance computations per query; `query_values` (nq, "
            "attributes) int64: required token, -1 = any, -2 = a value no item has. Returns (ids int64 (nq, k) "
            "padded with -1, distances float32, distance computations uint64 (nq,)).")
-      .def("save", &PyCaps::save, "path"_a)
-      .def_static("load", &PyCaps::load, "path"_a)
-      .def("memory_bytes", &PyCaps::memory_bytes)
       .def("bucket_sizes", &PyCaps::bucket_sizes)
-      .def_prop_ro("size", &PyCaps::size)
-      .def_prop_ro("dim", &PyCaps::dim)
-      .def_prop_ro("is_built", &PyCaps::is_built)
       .def_prop_ro("params", &PyCaps::params);
 }

@@ -253,16 +253,14 @@ namespace {
 
 constexpr char kMagic[8] = {'F', 'A', 'N', 'N', 'S', 'C', 'A', 'P'};
 constexpr uint32_t kVersion = 1;
-constexpr uint64_t kMaxItems = uint64_t{1} << 40;
 
 }  // namespace
 
 void CapsIndex::save(const std::string& path) const {
   if (!built_) throw std::runtime_error("cannot save an index that is not built");
   BinaryWriter out(path);
-  out.write(kMagic, sizeof(kMagic));
-  out.value(kVersion);
-  out.value(static_cast<uint8_t>(store_.metric()));
+  out.header(kMagic, kVersion);
+  out.metric(store_);
   out.value<int32_t>(params_.clusters);
   out.value<int32_t>(params_.tree_levels);
   out.value<uint64_t>(store_.size());
@@ -280,32 +278,20 @@ void CapsIndex::save(const std::string& path) const {
 
 CapsIndex CapsIndex::load(const std::string& path) {
   BinaryReader in(path);
-  char magic[8];
-  in.read(magic, sizeof(magic));
-  if (std::memcmp(magic, kMagic, sizeof(kMagic)) != 0) in.corrupt("wrong magic bytes");
-  const uint32_t version = in.value<uint32_t>();
-  if (version != kVersion) {
-    in.corrupt("format version " + std::to_string(version) + ", expected " + std::to_string(kVersion));
-  }
-  const uint8_t metric = in.value<uint8_t>();
-  if (metric > 1) in.corrupt("unknown metric");
+  in.expect_header(kMagic, kVersion);
+  const Metric metric = in.metric();
   BuildParams p;
   p.clusters = in.value<int32_t>();
   p.tree_levels = in.value<int32_t>();
-  try {
-    p.validate();
-  } catch (const std::invalid_argument& error) {
-    in.corrupt(error.what());
-  }
+  in.check_params(p);
   const uint64_t n = in.value<uint64_t>();
   const uint64_t dim = in.value<uint64_t>();
   const uint64_t attributes = in.value<uint64_t>();
-  if (n == 0 || n > kMaxItems || dim == 0 || dim > (1u << 20) || attributes > 4096) {
-    in.corrupt("implausible size, dimension or attribute count");
-  }
-  CapsIndex index(dim, static_cast<Metric>(metric), p);
+  in.check_count_and_dim(n, dim, kMaxFileItems);
+  if (attributes > 4096) in.corrupt("implausible attribute count " + std::to_string(attributes));
+  CapsIndex index(dim, metric, p);
   index.attributes_ = attributes;
-  index.store_.raw_f32() = in.array<float>(n * dim);
+  in.vectors(index.store_, n, dim);
   index.item_ids_ = in.array<int64_t>(n);
   index.values_ = in.array<int32_t>(n * attributes);
   const size_t clusters = static_cast<size_t>(p.clusters), levels = static_cast<size_t>(p.tree_levels);
@@ -313,23 +299,14 @@ CapsIndex CapsIndex::load(const std::string& path) {
   index.level_attr_ = in.array<int32_t>(clusters * levels);
   index.level_value_ = in.array<int32_t>(clusters * levels);
   index.offsets_ = in.array<uint64_t>(clusters * (levels + 1) + 1);
-  if (index.store_.raw_f32().size() != n * dim || index.item_ids_.size() != n ||
-      index.values_.size() != n * attributes || index.centroids_.size() != clusters * dim ||
+  if (index.item_ids_.size() != n || index.values_.size() != n * attributes || index.centroids_.size() != clusters * dim ||
       index.level_attr_.size() != clusters * levels || index.level_value_.size() != clusters * levels ||
       index.offsets_.size() != clusters * (levels + 1) + 1) {
     in.corrupt("array sizes do not match the header");
   }
-  for (int64_t id : index.item_ids_) {
-    if (id < 0 || static_cast<uint64_t>(id) >= n) in.corrupt("item id out of range");
-  }
-  for (int32_t a : index.level_attr_) {
-    if (a < -1 || a >= static_cast<int64_t>(attributes)) in.corrupt("tree attribute out of range");
-  }
-  if (index.offsets_.front() != 0 || index.offsets_.back() != n) in.corrupt("bucket offsets do not cover the items");
-  for (size_t b = 0; b + 1 < index.offsets_.size(); ++b) {
-    if (index.offsets_[b + 1] < index.offsets_[b]) in.corrupt("bucket offsets decrease");
-  }
-  index.store_.set_count(n);
+  in.check_range(index.item_ids_, 0, static_cast<int64_t>(n), "item id");
+  in.check_range(index.level_attr_, -1, static_cast<int64_t>(attributes), "tree attribute");
+  in.check_offsets(index.offsets_, index.offsets_.size() - 1, n, "bucket");
   index.count_tokens();
   index.built_ = true;
   return index;

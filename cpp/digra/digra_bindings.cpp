@@ -7,6 +7,8 @@
 #include <string>
 
 #include "bindings/arrays.h"
+#include "bindings/position_ranges.h"
+#include "bindings/search_results.h"
 #include "core/distance.h"
 #include "core/vector_store.h"
 #include "digra/digra_index.h"
@@ -29,78 +31,32 @@ class PyDigra {
       : index_(std::make_unique<fanns::digra::DigraIndex>(std::move(index))) {}
 
   void build(const AnyArray& vectors, const AnyArray& order, int threads) {
-    const float* data = checked<float>(vectors, "vectors", 2);
-    if (vectors.shape(1) != index_->dim()) {
-      throw std::invalid_argument("vectors have dimension " + std::to_string(vectors.shape(1)) +
-                                  ", the index expects " + std::to_string(index_->dim()));
-    }
-    const int64_t* positions = checked<int64_t>(order, "order", 1);
-    if (order.shape(0) == 0) throw std::invalid_argument("order must list at least one item");
-    const size_t rows = vectors.shape(0);
-    const size_t count = order.shape(0);
+    const OrderedItems items = checked_ordered_items(vectors, order, index_->dim());
     nb::gil_scoped_release release;
-    index_->build(data, rows, positions, count, threads);
+    index_->build(items.vectors, items.rows, items.order, items.count, threads);
   }
 
   nb::tuple search(const AnyArray& queries, int k, int ef_search, int threads, const AnyArray& starts,
                    const AnyArray& stops, bool strict) {
-    if (!index_->is_built()) throw std::runtime_error("the index is not built yet");
-    const float* q = checked<float>(queries, "queries", 2);
-    if (queries.shape(1) != index_->dim()) {
-      throw std::invalid_argument("queries have dimension " + std::to_string(queries.shape(1)) +
-                                  ", the index expects " + std::to_string(index_->dim()));
-    }
-    const size_t nq = queries.shape(0);
-    const int64_t* lo = checked<int64_t>(starts, "starts", 1);
-    const int64_t* hi = checked<int64_t>(stops, "stops", 1);
-    if (starts.shape(0) != nq || stops.shape(0) != nq) {
-      throw std::invalid_argument("starts and stops must have one entry per query (" + std::to_string(nq) +
-                                  "), got " + std::to_string(starts.shape(0)) + " and " +
-                                  std::to_string(stops.shape(0)));
-    }
-    if (k < 1) throw std::invalid_argument("k must be >= 1, got " + std::to_string(k));
-    if (ef_search < 1) throw std::invalid_argument("ef_search must be >= 1, got " + std::to_string(ef_search));
-    std::unique_ptr<int64_t[]> ids(new_buffer<int64_t>(nq * k));
-    std::unique_ptr<float[]> distances(new_buffer<float>(nq * k));
-    std::unique_ptr<uint64_t[]> counts(new_buffer<uint64_t>(nq));
+    const PositionRangeQueries in =
+        checked_range_queries(index_->is_built(), index_->dim(), queries, starts, stops, k, ef_search);
+    SearchResults results(in.nq, k);
     {
       nb::gil_scoped_release release;
-      index_->search(q, nq, lo, hi, k, ef_search, strict, threads, ids.get(), distances.get(), counts.get());
+      index_->search(in.queries, in.nq, in.starts, in.stops, k, ef_search, strict, threads, results.ids(),
+                     results.distances(), results.counts());
     }
-    const size_t kk = static_cast<size_t>(k);
-    return nb::make_tuple(wrap(ids.release(), {nq, kk}), wrap(distances.release(), {nq, kk}),
-                          wrap(counts.release(), {nq}));
+    return results.to_python();
   }
 
   nb::object links(int level, int64_t position) const {
-    if (!index_->is_built() || position < 0 || static_cast<size_t>(position) >= index_->size()) {
-      throw std::invalid_argument("position " + std::to_string(position) + " is not in the index");
-    }
-    if (level < 0 || level >= index_->graph_levels()) {
-      throw std::invalid_argument("level must be in [0, " + std::to_string(index_->graph_levels()) + "), got " +
-                                  std::to_string(level));
-    }
+    check_link_row(index_->is_built(), index_->size(), position, "level", level, index_->graph_levels());
     const int32_t count = index_->link_count(level, position);
     const int32_t* src = index_->links(level, position);
-    int64_t* out = new_buffer<int64_t>(count);
-    for (int32_t i = 0; i < count; ++i) out[i] = src[i];
-    return wrap(out, {static_cast<size_t>(count)});
+    return id_array(src, static_cast<size_t>(count));
   }
 
-  void save(const std::string& path) const {
-    nb::gil_scoped_release release;
-    index_->save(path);
-  }
-
-  static PyDigra load(const std::string& path) {
-    nb::gil_scoped_release release;
-    return PyDigra(fanns::digra::DigraIndex::load(path));
-  }
-
-  size_t memory_bytes() const { return index_->memory_bytes(); }
-  size_t size() const { return index_->is_built() ? index_->size() : 0; }
-  size_t dim() const { return index_->dim(); }
-  bool is_built() const { return index_->is_built(); }
+  const fanns::digra::DigraIndex& index() const { return *index_; }
   int graph_levels() const { return index_->graph_levels(); }
   int64_t node_size(int level) const { return index_->node_size(level); }
 
@@ -135,7 +91,9 @@ class PyDigra {
 }  // namespace
 
 void register_digra(nb::module_& m) {
-  nb::class_<PyDigra>(m, "DigraIndex", "DIGRA-style range-filtered index: a multi-way tree with a graph per node.")
+  nb::class_<PyDigra> cls(m, "DigraIndex", "DIGRA-style range-filtered index: a multi-way tree with a graph per node.");
+  def_index_basics<PyDigra, fanns::digra::DigraIndex>(cls);
+  cls
       .def(nb::init<size_t, const std::string&, int, int, int, int, uint64_t, const std::string&>(),
            // No defaults here: the Python method's parameter declaration is the one source.
            "dim"_a, "metric"_a, nb::kw_only(), "M"_a, "ef_construction"_a, "fanout"_a, "leaf_size"_a, "seed"_a,
@@ -152,12 +110,6 @@ void register_digra(nb::module_& m) {
            "distance computations uint64 (nq,)).")
       .def("links", &PyDigra::links, "level"_a, "position"_a)
       .def("node_size", &PyDigra::node_size, "level"_a)
-      .def("save", &PyDigra::save, "path"_a)
-      .def_static("load", &PyDigra::load, "path"_a)
-      .def("memory_bytes", &PyDigra::memory_bytes)
-      .def_prop_ro("size", &PyDigra::size)
-      .def_prop_ro("dim", &PyDigra::dim)
-      .def_prop_ro("is_built", &PyDigra::is_built)
       .def_prop_ro("graph_levels", &PyDigra::graph_levels)
       .def_prop_ro("params", &PyDigra::params);
 }

@@ -7,6 +7,8 @@
 #include <string>
 
 #include "bindings/arrays.h"
+#include "bindings/position_ranges.h"
+#include "bindings/search_results.h"
 #include "core/distance.h"
 #include "core/vector_store.h"
 #include "irangegraph/irangegraph_index.h"
@@ -28,78 +30,32 @@ class PyIRangeGraph {
       : index_(std::make_unique<fanns::irangegraph::IRangeGraphIndex>(std::move(index))) {}
 
   void build(const AnyArray& vectors, const AnyArray& order, int threads) {
-    const float* data = checked<float>(vectors, "vectors", 2);
-    if (vectors.shape(1) != index_->dim()) {
-      throw std::invalid_argument("vectors have dimension " + std::to_string(vectors.shape(1)) +
-                                  ", the index expects " + std::to_string(index_->dim()));
-    }
-    const int64_t* positions = checked<int64_t>(order, "order", 1);
-    if (order.shape(0) == 0) throw std::invalid_argument("order must list at least one item");
-    const size_t rows = vectors.shape(0);
-    const size_t count = order.shape(0);
+    const OrderedItems items = checked_ordered_items(vectors, order, index_->dim());
     nb::gil_scoped_release release;
-    index_->build(data, rows, positions, count, threads);
+    index_->build(items.vectors, items.rows, items.order, items.count, threads);
   }
 
   nb::tuple search(const AnyArray& queries, int k, int ef_search, int threads, const AnyArray& starts,
                    const AnyArray& stops) {
-    if (!index_->is_built()) throw std::runtime_error("the index is not built yet");
-    const float* q = checked<float>(queries, "queries", 2);
-    if (queries.shape(1) != index_->dim()) {
-      throw std::invalid_argument("queries have dimension " + std::to_string(queries.shape(1)) +
-                                  ", the index expects " + std::to_string(index_->dim()));
-    }
-    const size_t nq = queries.shape(0);
-    const int64_t* lo = checked<int64_t>(starts, "starts", 1);
-    const int64_t* hi = checked<int64_t>(stops, "stops", 1);
-    if (starts.shape(0) != nq || stops.shape(0) != nq) {
-      throw std::invalid_argument("starts and stops must have one entry per query (" + std::to_string(nq) +
-                                  "), got " + std::to_string(starts.shape(0)) + " and " +
-                                  std::to_string(stops.shape(0)));
-    }
-    if (k < 1) throw std::invalid_argument("k must be >= 1, got " + std::to_string(k));
-    if (ef_search < 1) throw std::invalid_argument("ef_search must be >= 1, got " + std::to_string(ef_search));
-    std::unique_ptr<int64_t[]> ids(new_buffer<int64_t>(nq * k));
-    std::unique_ptr<float[]> distances(new_buffer<float>(nq * k));
-    std::unique_ptr<uint64_t[]> counts(new_buffer<uint64_t>(nq));
+    const PositionRangeQueries in =
+        checked_range_queries(index_->is_built(), index_->dim(), queries, starts, stops, k, ef_search);
+    SearchResults results(in.nq, k);
     {
       nb::gil_scoped_release release;
-      index_->search(q, nq, lo, hi, k, ef_search, threads, ids.get(), distances.get(), counts.get());
+      index_->search(in.queries, in.nq, in.starts, in.stops, k, ef_search, threads, results.ids(),
+                     results.distances(), results.counts());
     }
-    const size_t kk = static_cast<size_t>(k);
-    return nb::make_tuple(wrap(ids.release(), {nq, kk}), wrap(distances.release(), {nq, kk}),
-                          wrap(counts.release(), {nq}));
+    return results.to_python();
   }
 
   nb::object links(int64_t position, int layer) const {
-    if (!index_->is_built() || position < 0 || static_cast<size_t>(position) >= index_->size()) {
-      throw std::invalid_argument("position " + std::to_string(position) + " is not in the index");
-    }
-    if (layer < 0 || layer >= index_->layers()) {
-      throw std::invalid_argument("layer must be in [0, " + std::to_string(index_->layers()) + "), got " +
-                                  std::to_string(layer));
-    }
+    check_link_row(index_->is_built(), index_->size(), position, "layer", layer, index_->layers());
     const int32_t count = index_->link_count(position, layer);
     const int32_t* src = index_->links(position, layer);
-    int64_t* out = new_buffer<int64_t>(count);
-    for (int32_t i = 0; i < count; ++i) out[i] = src[i];
-    return wrap(out, {static_cast<size_t>(count)});
+    return id_array(src, static_cast<size_t>(count));
   }
 
-  void save(const std::string& path) const {
-    nb::gil_scoped_release release;
-    index_->save(path);
-  }
-
-  static PyIRangeGraph load(const std::string& path) {
-    nb::gil_scoped_release release;
-    return PyIRangeGraph(fanns::irangegraph::IRangeGraphIndex::load(path));
-  }
-
-  size_t memory_bytes() const { return index_->memory_bytes(); }
-  size_t size() const { return index_->is_built() ? index_->size() : 0; }
-  size_t dim() const { return index_->dim(); }
-  bool is_built() const { return index_->is_built(); }
+  const fanns::irangegraph::IRangeGraphIndex& index() const { return *index_; }
   int layers() const { return index_->layers(); }
 
   nb::dict params() const {
@@ -128,7 +84,9 @@ class PyIRangeGraph {
 }  // namespace
 
 void register_irangegraph(nb::module_& m) {
-  nb::class_<PyIRangeGraph>(m, "IRangeGraphIndex", "iRangeGraph range-filtered graph index.")
+  nb::class_<PyIRangeGraph> cls(m, "IRangeGraphIndex", "iRangeGraph range-filtered graph index.");
+  def_index_basics<PyIRangeGraph, fanns::irangegraph::IRangeGraphIndex>(cls);
+  cls
       .def(nb::init<size_t, const std::string&, int, int, uint64_t, const std::string&>(),
            // No defaults here: the Python method's parameter declaration is the one source.
            "dim"_a, "metric"_a, nb::kw_only(), "M"_a, "ef_construction"_a, "seed"_a, "storage"_a)
@@ -142,12 +100,6 @@ void register_irangegraph(nb::module_& m) {
            "Returns (item ids int64 (nq, k) padded with -1, distances float32 (smaller is closer), "
            "distance computations uint64 (nq,)).")
       .def("links", &PyIRangeGraph::links, "position"_a, "layer"_a)
-      .def("save", &PyIRangeGraph::save, "path"_a)
-      .def_static("load", &PyIRangeGraph::load, "path"_a)
-      .def("memory_bytes", &PyIRangeGraph::memory_bytes)
-      .def_prop_ro("size", &PyIRangeGraph::size)
-      .def_prop_ro("dim", &PyIRangeGraph::dim)
-      .def_prop_ro("is_built", &PyIRangeGraph::is_built)
       .def_prop_ro("layers", &PyIRangeGraph::layers)
       .def_prop_ro("params", &PyIRangeGraph::params);
 }

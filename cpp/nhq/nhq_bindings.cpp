@@ -8,6 +8,7 @@
 #include <string>
 
 #include "bindings/arrays.h"
+#include "bindings/search_results.h"
 #include "core/distance.h"
 #include "nhq/nhq_kgraph.h"
 #include "nhq/nhq_nsw.h"
@@ -33,21 +34,15 @@ const int32_t* codes_array(const AnyArray& a, const char* name, size_t columns) 
   return static_cast<const int32_t*>(a.data());
 }
 
-void check_dim(const AnyArray& a, const char* name, size_t dim) {
-  if (a.shape(1) != dim) {
-    throw std::invalid_argument(std::string(name) + " have dimension " + std::to_string(a.shape(1)) +
-                                ", the index expects " + std::to_string(dim));
-  }
-}
-
 template <class Index, class SearchParams>
 class PyNhq {
  public:
+  using IndexType = Index;
+
   explicit PyNhq(Index&& index) : index_(std::make_unique<Index>(std::move(index))) {}
 
   void build(const AnyArray& vectors, const AnyArray& codes, int threads) {
-    const float* data = checked<float>(vectors, "vectors", 2);
-    check_dim(vectors, "vectors", index_->dim());
+    const float* data = checked_vectors(vectors, "vectors", index_->dim());
     const int32_t* c = codes_array(codes, "codes", index_->attributes());
     if (codes.shape(0) != vectors.shape(0)) {
       throw std::invalid_argument("codes must have one row per vector (" + std::to_string(vectors.shape(0)) + ")");
@@ -58,43 +53,24 @@ class PyNhq {
 
   nb::tuple search(const AnyArray& queries, int k, int width, float weight_search, int threads,
                    const AnyArray& query_codes, const AnyArray& rows) {
-    if (!index_->is_built()) throw std::runtime_error("the index is not built yet");
-    if (k < 1) throw std::invalid_argument("k must be >= 1, got " + std::to_string(k));
-    const float* q = checked<float>(queries, "queries", 2);
-    check_dim(queries, "queries", index_->dim());
+    check_built(index_->is_built());
+    check_positive(k, "k");
+    const float* q = checked_vectors(queries, "queries", index_->dim());
     const int32_t* codes = codes_array(query_codes, "query_codes", index_->attributes());
-    const int64_t* r = checked<int64_t>(rows, "rows", 1);
     const size_t nq = queries.shape(0);
-    if (rows.shape(0) != nq) {
-      throw std::invalid_argument("rows must have one entry per query (" + std::to_string(nq) + ")");
-    }
+    const int64_t* r = checked_per_query<int64_t>(rows, "rows", nq);
     SearchParams params{k, width, weight_search};
-    const size_t kk = static_cast<size_t>(k);
-    std::unique_ptr<int64_t[]> ids(new_buffer<int64_t>(nq * kk));
-    std::unique_ptr<float[]> distances(new_buffer<float>(nq * kk));
-    std::unique_ptr<uint64_t[]> counts(new_buffer<uint64_t>(nq));
+    SearchResults results(nq, k);
     {
       nb::gil_scoped_release release;
-      index_->search(q, nq, codes, query_codes.shape(0), r, params, threads, ids.get(), distances.get(),
-                     counts.get());
+      index_->search(q, nq, codes, query_codes.shape(0), r, params, threads,
+                     results.ids(), results.distances(), results.counts());
     }
-    return nb::make_tuple(wrap(ids.release(), {nq, kk}), wrap(distances.release(), {nq, kk}),
-                          wrap(counts.release(), {nq}));
+    return results.to_python();
   }
 
-  void save(const std::string& path) const {
-    nb::gil_scoped_release release;
-    index_->save(path);
-  }
-  static PyNhq load(const std::string& path) {
-    nb::gil_scoped_release release;
-    return PyNhq(Index::load(path));
-  }
-  size_t memory_bytes() const { return index_->memory_bytes(); }
-  size_t size() const { return index_->is_built() ? index_->size() : 0; }
-  size_t dim() const { return index_->dim(); }
+  const Index& index() const { return *index_; }
   size_t attributes() const { return index_->attributes(); }
-  bool is_built() const { return index_->is_built(); }
   std::vector<int64_t> neighbors(int64_t item) const { return index_->neighbors(item); }
   nb::dict params() const {
     nb::dict d;
@@ -106,7 +82,8 @@ class PyNhq {
   nb::dict graph_stats() const {
     nb::dict d;
     d["edges"] = index_->edge_count();
-    d["mean_degree"] = size() ? static_cast<double>(index_->edge_count()) / size() : 0.0;
+    const size_t n = index_->is_built() ? index_->size() : 0;
+    d["mean_degree"] = n ? static_cast<double>(index_->edge_count()) / n : 0.0;
     return d;
   }
 
@@ -138,6 +115,7 @@ PyNhqKGraph make_kgraph(size_t dim, const std::string& metric, size_t attributes
 
 template <class Py>
 void define(nb::class_<Py>& cls, const char* width_name) {
+  def_index_basics<Py, typename Py::IndexType>(cls);
   cls.def("build", &Py::build, "vectors"_a, "codes"_a, "threads"_a,
           "Index float32 (N, dim) vectors with int32 (N, attributes) codes (-1 = null); "
           "deterministic with threads=1.")
@@ -146,15 +124,9 @@ void define(nb::class_<Py>& cls, const char* width_name) {
            "Query i wants the attribute codes query_codes[rows[i]]. Returns (ids int64 (nq, k), fusion "
            "distances float32, distance computations uint64 (nq,)). Ids may differ in attributes "
            "(approximate filtering).")
-      .def("save", &Py::save, "path"_a)
-      .def_static("load", &Py::load, "path"_a)
-      .def("memory_bytes", &Py::memory_bytes)
       .def("graph_stats", &Py::graph_stats)
       .def("neighbors", &Py::neighbors, "item"_a)
-      .def_prop_ro("size", &Py::size)
-      .def_prop_ro("dim", &Py::dim)
       .def_prop_ro("attributes", &Py::attributes)
-      .def_prop_ro("is_built", &Py::is_built)
       .def_prop_ro("params", &Py::params);
 }
 

@@ -2,7 +2,6 @@
 #include "nhq/nhq_kgraph.h"
 
 #include <algorithm>
-#include <cstring>
 #include <limits>
 #include <mutex>
 #include <random>
@@ -14,6 +13,7 @@
 #include "core/heaps.h"
 #include "core/parallel.h"
 #include "core/visited.h"
+#include "nhq/nhq_common.h"
 
 namespace fanns::nhq {
 namespace {
@@ -397,12 +397,7 @@ void NhqKGraphIndex::search(const float* queries, size_t nq, const int32_t* quer
         i = lowest <= i ? lowest : i + 1;
       }
     }
-    int64_t* ids = out_ids + q * k;
-    float* distances = out_distances + q * k;
-    for (size_t r = 0; r < k; ++r) {
-      ids[r] = r < pool.size() ? pool[r].id : -1;
-      distances[r] = r < pool.size() ? pool[r].distance : std::numeric_limits<float>::infinity();
-    }
+    write_result_row(pool, k, out_ids + q * k, out_distances + q * k);
     out_distance_counts[q] = vector_distance.count();
   });
 }
@@ -422,42 +417,28 @@ std::vector<int64_t> NhqKGraphIndex::neighbors(int64_t item) const {
 namespace {
 constexpr char kMagic[8] = {'F', 'A', 'N', 'N', 'S', 'N', 'K', 'G'};
 constexpr uint32_t kVersion = 1;
-constexpr uint64_t kMaxItems = uint64_t{1} << 40;
 }  // namespace
 
 void NhqKGraphIndex::save(const std::string& path) const {
   if (!built_) throw std::runtime_error("cannot save an index that is not built");
   BinaryWriter out(path);
-  out.write(kMagic, sizeof(kMagic));
-  out.value(kVersion);
-  out.value(static_cast<uint8_t>(store_.metric()));
+  out.header(kMagic, kVersion);
+  out.metric(store_);
   out.value(params_);
   out.value<int32_t>(iterations_);
   out.value<uint64_t>(attributes_);
   out.value<uint64_t>(store_.size());
   out.value<uint64_t>(store_.dim());
-  out.array(store_.raw_f32());
-  out.array(codes_);
-  out.array(offsets_);
-  out.array(adjacency_);
+  write_graph_body(out, store_, codes_, offsets_, adjacency_);
   out.close();
 }
 
 NhqKGraphIndex NhqKGraphIndex::load(const std::string& path) {
   BinaryReader in(path);
-  char magic[8];
-  in.read(magic, sizeof(magic));
-  if (std::memcmp(magic, kMagic, sizeof(kMagic)) != 0) in.corrupt("wrong magic bytes");
-  const uint32_t version = in.value<uint32_t>();
-  if (version != kVersion) in.corrupt("format version " + std::to_string(version));
-  const uint8_t metric = in.value<uint8_t>();
-  if (metric > 1) in.corrupt("unknown metric");
+  in.expect_header(kMagic, kVersion);
+  const Metric metric = in.metric();
   const KGraphParams p = in.value<KGraphParams>();
-  try {
-    p.validate();
-  } catch (const std::invalid_argument& error) {
-    in.corrupt(error.what());
-  }
+  in.check_params(p);
   const int32_t iterations = in.value<int32_t>();
   const uint64_t attributes = in.value<uint64_t>();
   const uint64_t n = in.value<uint64_t>();
@@ -466,25 +447,9 @@ NhqKGraphIndex NhqKGraphIndex::load(const std::string& path) {
       dim > (uint64_t{1} << 20)) {
     in.corrupt("bad sizes");
   }
-  NhqKGraphIndex index(dim, static_cast<Metric>(metric), attributes, p);
+  NhqKGraphIndex index(dim, metric, attributes, p);
   index.iterations_ = iterations;
-  index.store_.raw_f32() = in.array<float>(kMaxItems);
-  if (index.store_.raw_f32().size() != n * dim) in.corrupt("vector data does not match n x dim");
-  index.store_.set_count(n);
-  index.codes_ = in.array<int32_t>(kMaxItems);
-  if (index.codes_.size() != n * attributes) in.corrupt("attribute codes do not match n x attributes");
-  index.offsets_ = in.array<uint64_t>(kMaxItems);
-  index.adjacency_ = in.array<int32_t>(kMaxItems);
-  if (index.offsets_.size() != n + 1 || index.offsets_.front() != 0 ||
-      index.offsets_.back() != index.adjacency_.size()) {
-    in.corrupt("graph offsets do not match the adjacency");
-  }
-  for (size_t i = 0; i < n; ++i) {
-    if (index.offsets_[i + 1] < index.offsets_[i]) in.corrupt("graph offsets decrease");
-  }
-  for (int32_t v : index.adjacency_) {
-    if (v < 0 || static_cast<uint64_t>(v) >= n) in.corrupt("neighbour id out of range");
-  }
+  read_graph_body(in, n, attributes, index.store_, index.codes_, index.offsets_, index.adjacency_);
   index.built_ = true;
   return index;
 }

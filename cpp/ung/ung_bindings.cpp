@@ -8,6 +8,7 @@
 #include <string>
 
 #include "bindings/arrays.h"
+#include "bindings/search_results.h"
 #include "core/distance.h"
 #include "ung/ung_index.h"
 
@@ -62,8 +63,7 @@ class PyUng {
       : index_(std::make_unique<fanns::ung::UngIndex>(std::move(index))) {}
 
   void build(const AnyArray& vectors, const AnyArray& label_offsets, const AnyArray& labels, int threads) {
-    const float* data = checked<float>(vectors, "vectors", 2);
-    check_dim(vectors, "vectors");
+    const float* data = checked_vectors(vectors, "vectors", index_->dim());
     const auto sets = label_sets(label_offsets, labels, "label_offsets", "labels");
     const size_t count = vectors.shape(0);
     if (sets.count != count) {
@@ -77,17 +77,12 @@ class PyUng {
   nb::tuple search(const AnyArray& queries, int k, int L_search, int num_entry_points, int threads,
                    const AnyArray& set_offsets, const AnyArray& set_labels, const AnyArray& set_rows,
                    const std::string& mode) {
-    if (!index_->is_built()) throw std::runtime_error("the index is not built yet");
-    if (k < 1) throw std::invalid_argument("k must be >= 1, got " + std::to_string(k));
-    const float* q = checked<float>(queries, "queries", 2);
-    check_dim(queries, "queries");
+    check_built(index_->is_built());
+    check_positive(k, "k");
+    const float* q = checked_vectors(queries, "queries", index_->dim());
     const size_t nq = queries.shape(0);
     const auto sets = label_sets(set_offsets, set_labels, "set_offsets", "set_labels");
-    const int64_t* rows = checked<int64_t>(set_rows, "set_rows", 1);
-    if (set_rows.shape(0) != nq) {
-      throw std::invalid_argument("set_rows must have one entry per query (" + std::to_string(nq) + "), got " +
-                                  std::to_string(set_rows.shape(0)));
-    }
+    const int64_t* rows = checked_per_query<int64_t>(set_rows, "set_rows", nq);
     for (size_t i = 0; i < nq; ++i) {
       if (rows[i] < 0 || static_cast<size_t>(rows[i]) >= sets.count) {
         throw std::invalid_argument("set_rows[" + std::to_string(i) + "] = " + std::to_string(rows[i]) +
@@ -99,32 +94,16 @@ class PyUng {
     params.k = k;
     params.L_search = L_search;
     params.num_entry_points = num_entry_points;
-    const size_t kk = static_cast<size_t>(k);
-    std::unique_ptr<int64_t[]> ids(new_buffer<int64_t>(nq * kk));
-    std::unique_ptr<float[]> distances(new_buffer<float>(nq * kk));
-    std::unique_ptr<uint64_t[]> counts(new_buffer<uint64_t>(nq));
+    SearchResults results(nq, k);
     {
       nb::gil_scoped_release release;
-      index_->search(q, nq, sets, rows, query_mode, params, threads, ids.get(), distances.get(), counts.get());
+      index_->search(q, nq, sets, rows, query_mode, params, threads,
+                     results.ids(), results.distances(), results.counts());
     }
-    return nb::make_tuple(wrap(ids.release(), {nq, kk}), wrap(distances.release(), {nq, kk}),
-                          wrap(counts.release(), {nq}));
+    return results.to_python();
   }
 
-  void save(const std::string& path) const {
-    nb::gil_scoped_release release;
-    index_->save(path);
-  }
-
-  static PyUng load(const std::string& path) {
-    nb::gil_scoped_release release;
-    return PyUng(fanns::ung::UngIndex::load(path));
-  }
-
-  size_t memory_bytes() const { return index_->memory_bytes(); }
-  size_t size() const { return index_->is_built() ? index_->size() : 0; }
-  size_t dim() const { return index_->dim(); }
-  bool is_built() const { return index_->is_built(); }
+  const fanns::ung::UngIndex& index() const { return *index_; }
 
   nb::dict params() const {
     const auto& p = index_->params();
@@ -140,7 +119,7 @@ class PyUng {
 
   nb::dict graph_stats() const {
     nb::dict d;
-    const size_t n = size();
+    const size_t n = index_->is_built() ? index_->size() : 0;
     d["groups"] = index_->group_count();
     d["label_graph_edges"] = index_->lng_edge_count();
     d["edges"] = index_->edge_count();
@@ -162,21 +141,15 @@ class PyUng {
     p.num_cross_edges = num_cross_edges;
     return p;
   }
-
-  void check_dim(const AnyArray& a, const char* name) const {
-    if (a.shape(1) != index_->dim()) {
-      throw std::invalid_argument(std::string(name) + " have dimension " + std::to_string(a.shape(1)) +
-                                  ", the index expects " + std::to_string(index_->dim()));
-    }
-  }
-
   std::unique_ptr<fanns::ung::UngIndex> index_;
 };
 
 }  // namespace
 
 void register_ung(nb::module_& m) {
-  nb::class_<PyUng>(m, "UngIndex", "UNG: unified navigating graph over label sets (Cai et al., SIGMOD 2025).")
+  nb::class_<PyUng> cls(m, "UngIndex", "UNG: unified navigating graph over label sets (Cai et al., SIGMOD 2025).");
+  def_index_basics<PyUng, fanns::ung::UngIndex>(cls);
+  cls
       .def(nb::init<size_t, const std::string&, const std::string&, int, int, float, int>(),
            // No defaults here: the Python method's parameter declaration is the one source.
            "dim"_a, "metric"_a, nb::kw_only(), "scenario"_a, "max_degree"_a, "L_build"_a, "alpha"_a,
@@ -189,13 +162,7 @@ void register_ung(nb::module_& m) {
            "Query i searches for items whose label set contains (mode 'containment') or equals (mode "
            "'equality') label set set_rows[i] of the CSR sets. Returns (ids int64 (nq, k) padded with -1, "
            "distances float32 (smaller is closer), distance computations uint64 (nq,)).")
-      .def("save", &PyUng::save, "path"_a)
-      .def_static("load", &PyUng::load, "path"_a)
-      .def("memory_bytes", &PyUng::memory_bytes)
       .def("graph_stats", &PyUng::graph_stats)
       .def("neighbors", &PyUng::neighbors, "item"_a)
-      .def_prop_ro("size", &PyUng::size)
-      .def_prop_ro("dim", &PyUng::dim)
-      .def_prop_ro("is_built", &PyUng::is_built)
       .def_prop_ro("params", &PyUng::params);
 }

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "bindings/arrays.h"
+#include "bindings/search_results.h"
 #include "core/distance.h"
 #include "vamana/vamana_index.h"
 
@@ -85,11 +86,7 @@ class PyVamana {
 
   void build(const AnyArray& vectors, const AnyArray& label_offsets, const AnyArray& labels, int64_t label_count,
              int threads) {
-    const float* data = checked<float>(vectors, "vectors", 2);
-    if (vectors.shape(1) != index_->dim()) {
-      throw std::invalid_argument("vectors have dimension " + std::to_string(vectors.shape(1)) +
-                                  ", the index expects " + std::to_string(index_->dim()));
-    }
+    const float* data = checked_vectors(vectors, "vectors", index_->dim());
     const size_t count = vectors.shape(0);
     auto sets = checked_labels(label_offsets, labels, count, label_count);
     nb::gil_scoped_release release;
@@ -97,20 +94,12 @@ class PyVamana {
   }
 
   nb::tuple search(const AnyArray& queries, const AnyArray& query_labels, int k, int L, int threads) {
-    if (!index_->is_built()) throw std::runtime_error("the index is not built yet");
-    const float* q = checked<float>(queries, "queries", 2);
-    if (queries.shape(1) != index_->dim()) {
-      throw std::invalid_argument("queries have dimension " + std::to_string(queries.shape(1)) +
-                                  ", the index expects " + std::to_string(index_->dim()));
-    }
+    check_built(index_->is_built());
+    const float* q = checked_vectors(queries, "queries", index_->dim());
     const size_t nq = queries.shape(0);
-    const int64_t* raw = checked<int64_t>(query_labels, "query_labels", 1);
-    if (query_labels.shape(0) != nq) {
-      throw std::invalid_argument("query_labels must have one entry per query (" + std::to_string(nq) +
-                                  "), got " + std::to_string(query_labels.shape(0)));
-    }
-    if (k < 1) throw std::invalid_argument("k must be >= 1, got " + std::to_string(k));
-    if (L < 1) throw std::invalid_argument("L must be >= 1, got " + std::to_string(L));
+    const int64_t* raw = checked_per_query<int64_t>(query_labels, "query_labels", nq);
+    check_positive(k, "k");
+    check_positive(L, "L");
     std::vector<int32_t> labels(nq);
     for (size_t i = 0; i < nq; ++i) {
       if (raw[i] < fanns::vamana::kUnfiltered || raw[i] >= index_->label_count()) {
@@ -120,29 +109,16 @@ class PyVamana {
       }
       labels[i] = static_cast<int32_t>(raw[i]);
     }
-    const size_t kk = static_cast<size_t>(k);
-    std::unique_ptr<int64_t[]> ids(new_buffer<int64_t>(nq * kk));
-    std::unique_ptr<float[]> distances(new_buffer<float>(nq * kk));
-    std::unique_ptr<uint64_t[]> counts(new_buffer<uint64_t>(nq));
+    SearchResults results(nq, k);
     {
       nb::gil_scoped_release release;
       fanns::vamana::SearchParams params;
       params.k = k;
       params.L = L;
-      index_->search(q, nq, labels.data(), params, threads, ids.get(), distances.get(), counts.get());
+      index_->search(q, nq, labels.data(), params, threads,
+                     results.ids(), results.distances(), results.counts());
     }
-    return nb::make_tuple(wrap(ids.release(), {nq, kk}), wrap(distances.release(), {nq, kk}),
-                          wrap(counts.release(), {nq}));
-  }
-
-  void save(const std::string& path) const {
-    nb::gil_scoped_release release;
-    index_->save(path);
-  }
-
-  static PyVamana load(const std::string& path) {
-    nb::gil_scoped_release release;
-    return PyVamana(fanns::vamana::VamanaIndex::load(path));
+    return results.to_python();
   }
 
   nb::dict params() const {
@@ -167,7 +143,7 @@ class PyVamana {
 
   nb::dict graph_stats() const {
     nb::dict d;
-    const size_t n = size();
+    const size_t n = index_->is_built() ? index_->size() : 0;
     const size_t edges = index_->adjacency().size();
     d["edges"] = edges;
     d["mean_degree"] = n ? static_cast<double>(edges) / n : 0.0;
@@ -185,23 +161,15 @@ class PyVamana {
       throw std::invalid_argument("node " + std::to_string(node) + " is not in the index");
     }
     const auto& off = index_->offsets();
-    const size_t count = off[node + 1] - off[node];
-    int64_t* out = new_buffer<int64_t>(count);
-    for (size_t i = 0; i < count; ++i) out[i] = index_->adjacency()[off[node] + i];
-    return wrap(out, {count});
+    return id_array(index_->adjacency().data() + off[node], off[node + 1] - off[node]);
   }
 
   nb::object label_starts() const {
     const auto& starts = index_->label_starts();
-    int64_t* out = new_buffer<int64_t>(starts.size());
-    for (size_t i = 0; i < starts.size(); ++i) out[i] = starts[i];
-    return wrap(out, {starts.size()});
+    return id_array(starts.data(), starts.size());
   }
 
-  size_t memory_bytes() const { return index_->memory_bytes(); }
-  size_t size() const { return index_->is_built() ? index_->size() : 0; }
-  size_t dim() const { return index_->dim(); }
-  bool is_built() const { return index_->is_built(); }
+  const fanns::vamana::VamanaIndex& index() const { return *index_; }
   int64_t label_count() const { return index_->label_count(); }
 
  private:
@@ -211,7 +179,9 @@ class PyVamana {
 }  // namespace
 
 void register_vamana(nb::module_& m) {
-  nb::class_<PyVamana>(m, "VamanaIndex", "FilteredVamana / StitchedVamana label-filtered graph index.")
+  nb::class_<PyVamana> cls(m, "VamanaIndex", "FilteredVamana / StitchedVamana label-filtered graph index.");
+  def_index_basics<PyVamana, fanns::vamana::VamanaIndex>(cls);
+  cls
       .def(nb::init<size_t, const std::string&, const std::string&, int, int, float, bool, int, int, float, int,
                     float, int, bool, uint64_t>(),
            // No defaults: the Python method's parameter declaration is the one source.
@@ -224,15 +194,9 @@ void register_vamana(nb::module_& m) {
       .def("search", &PyVamana::search, "queries"_a, "query_labels"_a, "k"_a, "L"_a, "threads"_a,
            "Search; query i carries label query_labels[i] (int64; -1: a label no item has, -2: unfiltered). "
            "Returns (ids int64 (nq, k) padded with -1, distances float32, distance computations uint64 (nq,)).")
-      .def("save", &PyVamana::save, "path"_a)
-      .def_static("load", &PyVamana::load, "path"_a)
-      .def("memory_bytes", &PyVamana::memory_bytes)
       .def("graph_stats", &PyVamana::graph_stats)
       .def("neighbors", &PyVamana::neighbors, "node"_a)
       .def("label_starts", &PyVamana::label_starts)
-      .def_prop_ro("size", &PyVamana::size)
-      .def_prop_ro("dim", &PyVamana::dim)
-      .def_prop_ro("is_built", &PyVamana::is_built)
       .def_prop_ro("label_count", &PyVamana::label_count)
       .def_prop_ro("params", &PyVamana::params);
 }

@@ -13,19 +13,19 @@ import numpy as np
 
 from fanns_bench.data.dataset import Dataset
 from fanns_bench.errors import MethodError
-from fanns_bench.methods.base import ANY_FILTER, FilterBatch, Method
+from fanns_bench.methods.base import ANY_FILTER, FilterBatch
+from fanns_bench.methods.common.compiled import CompiledIndexMethod
 from fanns_bench.methods.common.id_sets import IdSets, id_sets
 from fanns_bench.methods.params import Param
 
 STORAGES = ("float32", "float16")
 
 
-class _AcornMethod(Method):
+class _AcornMethod(CompiledIndexMethod):
     """Shared adapter of both variants (`variant` names the core's variant)."""
 
     capabilities = ANY_FILTER
-    requires = ("fanns_bench._core",)
-    threading = "threads"
+    core_class = "AcornIndex"
     variant: ClassVar[str] = ""
     reference: ClassVar[bool] = False  # the core's reference mode (reference.py)
 
@@ -34,13 +34,6 @@ class _AcornMethod(Method):
         "max_neighbors": Param(int, 0, "cap on filtered neighbours per expansion (0: M)", minimum=0),
     }
 
-    def __init__(self, metric: str, threads: int = 1, **build_params: Any) -> None:
-        super().__init__(metric, threads, **build_params)
-        if metric not in ("ip", "l2"):
-            raise MethodError(f"{self.name}: metric must be 'ip' or 'l2', got {metric!r}")
-        self._index: Any = None
-        self._stats: dict[str, float] = {}
-
     def _core_params(self) -> dict[str, Any]:
         """Keyword arguments of `_core.AcornIndex` (variant-specific)."""
         raise NotImplementedError
@@ -48,17 +41,12 @@ class _AcornMethod(Method):
     def build(self, dataset: Dataset) -> None:
         from fanns_bench import _core
 
-        if dataset.metric != self.metric:
-            raise MethodError(
-                f"{self.name}: built for metric {self.metric!r}, dataset {dataset.name!r} uses "
-                f"{dataset.metric!r}"
-            )
+        self.check_dataset_metric(dataset)
         vectors = np.ascontiguousarray(dataset.vectors, dtype=np.float32)
-        try:
-            index = _core.AcornIndex(dataset.dimension, self.metric, self.variant, **self._core_params())
-            index.build(vectors, threads=self.build_threads_used())
-        except ValueError as error:
-            raise MethodError(f"{self.name}: {error}") from error
+        index = self.core_call(
+            _core.AcornIndex, dataset.dimension, self.metric, self.variant, **self._core_params()
+        )
+        self.core_call(index.build, vectors, threads=self.build_threads_used())
         self._index = index
 
     def prepare_filters(self, filters: FilterBatch) -> IdSets:
@@ -70,9 +58,7 @@ class _AcornMethod(Method):
     ) -> np.ndarray:
         """Search; `max_neighbors` (0 = M) caps the filtered neighbours per expansion."""
         index = self._built()
-        queries = np.ascontiguousarray(queries, dtype=np.float32)
-        if queries.ndim != 2 or queries.shape[1] != index.dim:
-            raise MethodError(f"{self.name}: queries must have shape (n, {index.dim}), got {queries.shape}")
+        queries = self.contiguous_queries(queries, index.dim)
         if filters.num_items != index.size or len(filters.rows) != len(queries):
             raise MethodError(
                 f"{self.name}: filters cover {filters.num_items} items and {len(filters.rows)} queries; "
@@ -86,37 +72,15 @@ class _AcornMethod(Method):
                 "filter_offsets": sets.offsets,
                 "filter_rows": sets.rows,
             }
-        try:
-            ids, _, counts = index.search(queries, k, ef_search, self.threads, **arguments)
-        except ValueError as error:
-            raise MethodError(f"{self.name}: {error}") from error
-        self._stats = {"distance_computations": float(counts.mean()) if len(counts) else 0.0}
-        return ids
+        return self.search_core(index, queries, k, ef_search, self.threads, **arguments)
 
     def build_threads_used(self) -> int:
         """1 for a deterministic build (identical for a seed), else `threads`."""
         return 1 if self.build_params["deterministic"] else max(1, int(self.threads))
 
-    def memory_bytes(self) -> int:
-        """Vectors plus graph (CSR adjacency and level tables) held by the core."""
-        return 0 if self._index is None else int(self._index.memory_bytes())
-
-    def stats(self) -> dict[str, float]:
-        """`distance_computations`: mean per query of the last `search`."""
-        return dict(self._stats)
-
-    def save(self, path: str | Path) -> None:
-        """Write the index to `path` (one binary file)."""
-        self._built().save(str(path))
-
     def load(self, path: str | Path) -> None:
         """Replace the index by the one saved at `path` (instead of `build`)."""
-        from fanns_bench import _core
-
-        try:
-            index = _core.AcornIndex.load(str(path))
-        except RuntimeError as error:
-            raise MethodError(f"{self.name}: {error}") from error
+        index = self.load_core(path)
         if (
             index.params["variant"] != self.variant
             or index.params["metric"] != self.metric
@@ -127,14 +91,6 @@ class _AcornMethod(Method):
                 f"{index.params['metric']!r}, expected {self.variant!r} / {self.metric!r}"
             )
         self._index = index
-
-    def close(self) -> None:
-        self._index = None
-
-    def _built(self) -> Any:
-        if self._index is None:
-            raise MethodError(f"{self.name}: call build() (or load()) before search()")
-        return self._index
 
 
 class AcornGamma(_AcornMethod):

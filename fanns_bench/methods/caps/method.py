@@ -40,6 +40,7 @@ class Caps(LabelMethod):
     capabilities = frozenset({"eq", "and", "none"})
     description = "CAPS (own C++ core): k-means partitions + attribute frequency trees, EM/MEM"
     requires = ("fanns_bench._core", "faiss")
+    core_class = "CapsIndex"
     build_parameters = {
         "label_attribute": LABEL_ATTRIBUTE,
         "clusters": Param(int, 128, "B: number of k-means partitions", minimum=1),
@@ -54,7 +55,6 @@ class Caps(LabelMethod):
 
     def __init__(self, metric: str, threads: int = 1, **build_params: Any) -> None:
         super().__init__(metric, threads, **build_params)
-        self._index: Any = None
         self._encoding: LabelEncoding | None = None
         self._kinds: dict[str, str] = {}
 
@@ -73,8 +73,7 @@ class Caps(LabelMethod):
     def build(self, dataset: Dataset) -> None:
         from fanns_bench import _core
 
-        if dataset.metric != self.metric:
-            raise MethodError(f"caps: built for metric {self.metric!r}, the dataset uses {dataset.metric!r}")
+        self.check_dataset_metric(dataset)
         kinds = dataset.attributes.kinds
         for attr in self.label_attributes:
             if kinds.get(attr) == SET:
@@ -86,13 +85,14 @@ class Caps(LabelMethod):
         self._kinds = dict(kinds)
         self._encoding = encode_labels(dataset.attributes, self.label_attributes)
         centroids, assignment = self._kmeans(vectors)
-        index = _core.CapsIndex(
-            dataset.dimension, self.metric, clusters=clusters, tree_levels=self.build_params["tree_levels"]
+        index = self.core_call(
+            _core.CapsIndex,
+            dataset.dimension,
+            self.metric,
+            clusters=clusters,
+            tree_levels=self.build_params["tree_levels"],
         )
-        try:
-            index.build(vectors, centroids, assignment, self._encoding.value_matrix())
-        except ValueError as error:
-            raise MethodError(f"caps: {error}") from error
+        self.core_call(index.build, vectors, centroids, assignment, self._encoding.value_matrix())
         self._index = index
 
     def _kmeans(self, vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -134,19 +134,8 @@ class Caps(LabelMethod):
     def search(self, queries: np.ndarray, filters: np.ndarray, k: int, **search_params: Any) -> np.ndarray:
         params = self.search_params(search_params)
         index = self._built()
-        values = filters
-        queries = np.ascontiguousarray(queries, dtype=np.float32)
-        self.check_queries(queries, index.dim)
-        try:
-            ids, _, counts = index.search(queries, values, k, params["max_distances"], self.threads)
-        except ValueError as error:
-            raise MethodError(f"caps: {error}") from error
-        self._stats = {"distance_computations": float(counts.mean()) if len(counts) else 0.0}
-        return ids
-
-    def memory_bytes(self) -> int:
-        """Vectors (a partition-ordered copy), value tokens, centroids and trees held by the core."""
-        return 0 if self._index is None else int(self._index.memory_bytes())
+        queries = self.contiguous_queries(queries, index.dim)
+        return self.search_core(index, queries, filters, k, params["max_distances"], self.threads)
 
     def save(self, path: str | Path) -> None:
         """Write the index and the label vocabulary into the directory `path`."""
@@ -157,20 +146,7 @@ class Caps(LabelMethod):
 
     def load(self, path: str | Path) -> None:
         """Replace the index by the one saved in `path` (instead of `build`)."""
-        from fanns_bench import _core
-
         directory = Path(path)
         encodings, meta = load_encodings(self.name, directory)
-        try:
-            index = _core.CapsIndex.load(str(directory / "index.bin"))
-        except RuntimeError as error:
-            raise MethodError(f"caps: {error}") from error
+        index = self.load_core(directory / "index.bin")
         self._encoding, self._kinds, self._index = encodings[0], meta["kinds"], index
-
-    def close(self) -> None:
-        self._index = None
-
-    def _built(self) -> Any:
-        if self._index is None:
-            raise MethodError("caps: call build() (or load()) before search()")
-        return self._index

@@ -42,6 +42,19 @@ class LabelEncoding:
     def label_count(self) -> int:
         return len(self.vocabulary)
 
+    def lookup(self, attr: str, value: object) -> int:
+        """The token of `attr == value`, `NO_LABEL` if no item has that value.
+
+        A value that cannot be compared with the attribute is a `MethodError`."""
+        value_type = self.value_types[attr]
+        try:
+            value = pa.scalar(value).cast(value_type).as_py()
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
+            raise MethodError(
+                f"value {value!r} cannot be compared with attribute {attr!r} ({value_type})"
+            ) from None
+        return self.vocabulary.get((attr, value), NO_LABEL)
+
     def token(self, predicate: Predicate | None) -> int:
         """The label of one query: its value's token, `NO_LABEL` or `UNFILTERED`."""
         return LabelToken(self).visit(predicate)
@@ -86,14 +99,7 @@ class LabelToken(PredicateVisitor[int]):
     def _token(self, attr: str, value: object, predicate: Predicate) -> int:
         if attr not in self.encoding.value_types:
             raise self.unsupported(predicate, f"labels were built on {list(self.encoding.attributes)}")
-        value_type = self.encoding.value_types[attr]
-        try:
-            value = pa.scalar(value).cast(value_type).as_py()
-        except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
-            raise MethodError(
-                f"value {value!r} cannot be compared with attribute {attr!r} ({value_type})"
-            ) from None
-        return self.encoding.vocabulary.get((attr, value), NO_LABEL)
+        return self.encoding.lookup(attr, value)
 
 
 class QueryLabel(LabelToken):

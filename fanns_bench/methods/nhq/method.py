@@ -9,7 +9,6 @@ which the harness counts as `filter_violations` (nothing is post-filtered here).
 from __future__ import annotations
 
 import os
-import pickle
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
@@ -20,7 +19,8 @@ from fanns_bench.data.dataset import Dataset
 from fanns_bench.errors import MethodError
 from fanns_bench.filters.predicates import Predicate
 from fanns_bench.filters.visitor import UnsupportedPredicate
-from fanns_bench.methods.base import FilterBatch, Method
+from fanns_bench.methods.base import FilterBatch
+from fanns_bench.methods.common.compiled import CompiledIndexMethod, load_sidecar, save_sidecar
 from fanns_bench.methods.nhq.codes import AttributeCodes, QueryValues, attribute_names, encode
 from fanns_bench.methods.params import Param
 
@@ -37,25 +37,18 @@ class QueryCodes:
     rows: np.ndarray  # int64, one per query
 
 
-class _NhqMethod(Method):
+class _NhqMethod(CompiledIndexMethod):
     """Shared adapter: attribute codes, query translation, persistence."""
 
     capabilities = frozenset({"eq", "and"})
-    requires = ("fanns_bench._core",)
-    threading = "threads"
-    core_class: ClassVar[str] = ""
 
     def __init__(self, metric: str, threads: int = 1, **build_params: Any) -> None:
         super().__init__(metric, threads, **build_params)
-        if metric not in ("ip", "l2"):
-            raise MethodError(f"{self.name}: metric must be 'ip' or 'l2', got {metric!r}")
         self.attributes = attribute_names(self.build_params["attributes"])
         if not self.attributes:
             raise MethodError(f"{self.name}: attributes names no attribute")
-        self._index: Any = None
         self._codes: AttributeCodes | None = None
         self._kinds: dict[str, str] = {}
-        self._stats: dict[str, float] = {}
 
     def unsupported_reason(self, predicate: Predicate | None, kinds: dict[str, str]) -> str | None:
         """One `eq` on each attribute of the build (NHQ's multi-attribute equality)."""
@@ -71,19 +64,12 @@ class _NhqMethod(Method):
         raise NotImplementedError
 
     def build(self, dataset: Dataset) -> None:
-        if dataset.metric != self.metric:
-            raise MethodError(
-                f"{self.name}: built for metric {self.metric!r}, "
-                f"dataset {dataset.name!r} uses {dataset.metric!r}"
-            )
+        self.check_dataset_metric(dataset)
         codes = encode(dataset.attributes, self.attributes)
         vectors = np.ascontiguousarray(dataset.vectors, dtype=np.float32)
         threads = 1 if self.build_params["deterministic"] else (os.cpu_count() or 1)
-        try:
-            index = self._make_index(dataset.dimension)
-            index.build(vectors, codes.codes, threads)
-        except ValueError as error:
-            raise MethodError(f"{self.name}: {error}") from error
+        index = self.core_call(self._make_index, dataset.dimension)
+        self.core_call(index.build, vectors, codes.codes, threads)
         self._index, self._codes, self._kinds = index, codes, dict(dataset.attributes.kinds)
 
     def prepare_filters(self, filters: FilterBatch) -> QueryCodes:
@@ -108,63 +94,24 @@ class _NhqMethod(Method):
             raise MethodError(
                 f"{self.name}: search takes what prepare_filters returned, got {type(filters).__name__}"
             )
-        prepared = filters
-        queries = np.ascontiguousarray(queries, dtype=np.float32)
-        if queries.ndim != 2 or queries.shape[1] != index.dim or len(prepared.rows) != len(queries):
-            raise MethodError(
-                f"{self.name}: queries must have shape ({len(prepared.rows)}, {index.dim}), "
-                f"got {queries.shape}"
-            )
-        try:
-            ids, _, counts = index.search(
-                queries, k, width, weight, self.threads, prepared.codes, prepared.rows
-            )
-        except ValueError as error:
-            raise MethodError(f"{self.name}: {error}") from error
-        self._stats = {"distance_computations": float(counts.mean()) if len(counts) else 0.0}
-        return ids
-
-    def memory_bytes(self) -> int:
-        """Vectors, attribute codes and graph held by the core."""
-        return 0 if self._index is None else int(self._index.memory_bytes())
-
-    def stats(self) -> dict[str, float]:
-        """`distance_computations`: mean per query of the last `search`."""
-        return dict(self._stats)
+        queries = self.contiguous_queries(queries, index.dim, len(filters.rows))
+        return self.search_core(index, queries, k, width, weight, self.threads, filters.codes, filters.rows)
 
     def save(self, path: str | Path) -> None:
         """Write the index to `path` and the attribute vocabulary beside it (`<path>.codes`)."""
         self._built().save(str(path))
-        with open(_codes_path(path), "wb") as file:
-            pickle.dump({"codes": self._built_codes(), "kinds": self._kinds}, file)
+        save_sidecar(_codes_path(path), {"codes": self._built_codes(), "kinds": self._kinds})
 
     def load(self, path: str | Path) -> None:
         """Replace the index by the one saved at `path` (instead of `build`)."""
-        from fanns_bench import _core
-
-        try:
-            index = getattr(_core, self.core_class).load(str(path))
-        except RuntimeError as error:
-            raise MethodError(f"{self.name}: {error}") from error
+        index = self.load_core(path)
         if index.params["metric"] != self.metric:
             raise MethodError(f"{self.name}: {path} holds an index for metric {index.params['metric']!r}")
-        try:
-            with open(_codes_path(path), "rb") as file:
-                saved = pickle.load(file)
-            codes, kinds = saved["codes"], saved["kinds"]
-        except (OSError, pickle.UnpicklingError, KeyError, TypeError) as error:
-            raise MethodError(f"{self.name}: cannot read {_codes_path(path)}: {error}") from None
+        saved = load_sidecar(self.name, _codes_path(path), "attribute vocabulary", ("codes", "kinds"))
+        codes, kinds = saved["codes"], saved["kinds"]
         if not isinstance(codes, AttributeCodes) or codes.attributes != self.attributes:
             raise MethodError(f"{self.name}: {path} was not built on attributes {list(self.attributes)}")
         self._index, self._codes, self._kinds = index, codes, kinds
-
-    def close(self) -> None:
-        self._index = None
-
-    def _built(self) -> Any:
-        if self._index is None:
-            raise MethodError(f"{self.name}: call build() (or load()) before search()")
-        return self._index
 
     def _built_codes(self) -> AttributeCodes:
         if self._codes is None:

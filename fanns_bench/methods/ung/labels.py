@@ -1,22 +1,15 @@
-"""Attribute values as UNG labels, and predicates as query label sets.
+"""Predicates as UNG query label sets.
 
-Every (attribute, value) of the build's label attributes becomes one integer label: a scalar
-attribute gives an item its value (none when null), a set attribute each element. An item's
-label set is the union over the label attributes. A predicate becomes the set of labels a
-matching item must carry: `eq` on a scalar label attribute, `contains` / `contains_all` on a
-set label attribute, and `and` of those (their union). Everything else is unsupported.
+Items' labels come from the shared encoder (`fanns_bench/methods/common/labels.py`: one
+token per (attribute, value) of the build's label attributes; an item's label set is the
+union over them). A predicate becomes the set of labels a matching item must carry: `eq` on
+a scalar label attribute, `contains` / `contains_all` on a set label attribute, and `and` of
+those (their union). Everything else is unsupported.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-import numpy as np
-import pyarrow as pa
-import pyarrow.compute as pc
-
-from fanns_bench.errors import MethodError
-from fanns_bench.filters.evaluate import SET, AttributeTable
+from fanns_bench.filters.evaluate import SET
 from fanns_bench.filters.predicates import And, Contains, ContainsAll, Eq
 from fanns_bench.filters.visitor import PredicateVisitor
 
@@ -24,70 +17,6 @@ from fanns_bench.filters.visitor import PredicateVisitor
 def attribute_names(value: str) -> tuple[str, ...]:
     """`label_attribute` ("category" or "category,tags") as a tuple of names."""
     return tuple(name.strip() for name in value.split(",") if name.strip())
-
-
-@dataclass
-class LabelSets:
-    """Per-item label sets (CSR) and the (attribute, value) -> label vocabulary."""
-
-    attributes: tuple[str, ...]
-    offsets: np.ndarray  # int64, items + 1
-    labels: np.ndarray  # int32
-    vocabulary: dict[tuple[str, object], int]
-    value_types: dict[str, pa.DataType]
-
-    @property
-    def unknown(self) -> int:
-        """A label no item carries (a predicate value absent from the data)."""
-        return len(self.vocabulary)
-
-    def label(self, attr: str, value: object) -> int:
-        """The label of `attr == value` (`unknown` if no item has it)."""
-        value_type = self.value_types[attr]
-        try:
-            value = pa.scalar(value).cast(value_type).as_py()
-        except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
-            raise MethodError(
-                f"value {value!r} cannot be compared with attribute {attr!r} ({value_type})"
-            ) from None
-        return self.vocabulary.get((attr, value), self.unknown)
-
-
-def encode(attributes: AttributeTable, names: tuple[str, ...]) -> LabelSets:
-    """Label sets of every item from the attributes `names`."""
-    parents, labels, vocabulary, value_types = [], [], {}, {}
-    for name in names:
-        if name not in attributes.kinds:
-            raise MethodError(
-                f"label_attribute {name!r} is not an attribute of the dataset; "
-                f"it has {sorted(attributes.kinds)}"
-            )
-        rows, values = _values(attributes, name)
-        encoded = pc.dictionary_encode(values)
-        base = len(vocabulary)
-        for offset, value in enumerate(encoded.dictionary.to_pylist()):
-            vocabulary[(name, value)] = base + offset
-        parents.append(rows)
-        labels.append(encoded.indices.to_numpy(zero_copy_only=False).astype(np.int32) + base)
-        value_types[name] = values.type
-    all_parents = np.concatenate(parents) if parents else np.empty(0, np.int64)
-    order = np.argsort(all_parents, kind="stable")
-    offsets = np.zeros(attributes.num_rows + 1, dtype=np.int64)
-    np.cumsum(np.bincount(all_parents, minlength=attributes.num_rows), out=offsets[1:])
-    flat = np.concatenate(labels)[order] if labels else np.empty(0, np.int32)
-    return LabelSets(names, offsets, np.ascontiguousarray(flat, dtype=np.int32), vocabulary, value_types)
-
-
-def _values(attributes: AttributeTable, name: str) -> tuple[np.ndarray, pa.Array]:
-    """(row of each non-null value, the values) of a scalar or set attribute."""
-    column = attributes.column(name)
-    if attributes.kinds[name] == SET:
-        values = pc.list_flatten(column)
-        rows = pc.list_parent_indices(column).to_numpy(zero_copy_only=False).astype(np.int64)
-    else:
-        values, rows = column, np.arange(len(column), dtype=np.int64)
-    valid = np.asarray(values.is_valid().to_numpy(zero_copy_only=False), dtype=bool)
-    return rows[valid], values.filter(pa.array(valid))
 
 
 class QueryLabels(PredicateVisitor[dict[str, tuple[object, ...]]]):

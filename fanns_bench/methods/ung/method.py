@@ -1,14 +1,14 @@
 """`ung`: UNG (Cai et al., SIGMOD 2025) in fanns-bench's own core.
 
 The index lives in C++ (`cpp/ung`); this module declares the parameters, turns attribute
-values into label sets (`labels.py`), turns predicates into query label sets in
-`prepare_filters`, and reports memory and distance counts. See README.md.
+values into label sets (the shared `common/labels.py` encoder), turns predicates into query
+label sets in `prepare_filters` (`labels.py`), and reports memory and distance counts.
+See README.md.
 """
 
 from __future__ import annotations
 
 import os
-import pickle
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
@@ -19,9 +19,11 @@ from fanns_bench.data.dataset import Dataset
 from fanns_bench.errors import MethodError
 from fanns_bench.filters.predicates import Predicate
 from fanns_bench.filters.visitor import UnsupportedPredicate
-from fanns_bench.methods.base import FilterBatch, Method
+from fanns_bench.methods.base import FilterBatch
+from fanns_bench.methods.common.compiled import CompiledIndexMethod, load_sidecar, save_sidecar
+from fanns_bench.methods.common.labels import NO_LABEL, LabelEncoding, encode_labels
 from fanns_bench.methods.params import Param
-from fanns_bench.methods.ung.labels import LabelSets, QueryLabels, attribute_names, encode, equality_reason
+from fanns_bench.methods.ung.labels import QueryLabels, attribute_names, equality_reason
 
 
 @dataclass(frozen=True)
@@ -33,14 +35,13 @@ class QuerySets:
     rows: np.ndarray  # int64, one per query
 
 
-class Ung(Method):
+class Ung(CompiledIndexMethod):
     """UNG: a Vamana graph per label set, linked along the label navigating graph."""
 
     name = "ung"
     description = "UNG (own C++ core): label navigating graph + per-label-set Vamana graphs"
     capabilities = frozenset({"eq", "contains", "contains_all", "and"})
-    requires = ("fanns_bench._core",)
-    threading = "threads"
+    core_class = "UngIndex"
     build_parameters: ClassVar[dict[str, Param]] = {
         "label_attribute": Param(
             str, "category", "attribute(s) whose values become labels, comma-separated ('category,tags')"
@@ -64,17 +65,13 @@ class Ung(Method):
 
     def __init__(self, metric: str, threads: int = 1, **build_params: Any) -> None:
         super().__init__(metric, threads, **build_params)
-        if metric not in ("ip", "l2"):
-            raise MethodError(f"{self.name}: metric must be 'ip' or 'l2', got {metric!r}")
         self.label_attributes = attribute_names(self.build_params["label_attribute"])
         if not self.label_attributes:
             raise MethodError(f"{self.name}: label_attribute names no attribute")
         if self.build_params["num_cross_edges"] > self.build_params["L_build"]:
             raise MethodError(f"{self.name}: num_cross_edges must be <= L_build")
-        self._index: Any = None
-        self._labels: LabelSets | None = None
+        self._labels: LabelEncoding | None = None
         self._kinds: dict[str, str] = {}
-        self._stats: dict[str, float] = {}
 
     @property
     def _equality(self) -> bool:
@@ -96,27 +93,21 @@ class Ung(Method):
     def build(self, dataset: Dataset) -> None:
         from fanns_bench import _core
 
-        if dataset.metric != self.metric:
-            raise MethodError(
-                f"{self.name}: built for metric {self.metric!r}, "
-                f"dataset {dataset.name!r} uses {dataset.metric!r}"
-            )
-        labels = encode(dataset.attributes, self.label_attributes)
+        self.check_dataset_metric(dataset)
+        labels = encode_labels(dataset.attributes, list(self.label_attributes))
         vectors = np.ascontiguousarray(dataset.vectors, dtype=np.float32)
         p = self.build_params
-        try:
-            index = _core.UngIndex(
-                dataset.dimension,
-                self.metric,
-                scenario=p["scenario"],
-                max_degree=p["max_degree"],
-                L_build=p["L_build"],
-                alpha=p["alpha"],
-                num_cross_edges=p["num_cross_edges"],
-            )
-            index.build(vectors, labels.offsets, labels.labels, os.cpu_count() or 1)
-        except ValueError as error:
-            raise MethodError(f"{self.name}: {error}") from error
+        index = self.core_call(
+            _core.UngIndex,
+            dataset.dimension,
+            self.metric,
+            scenario=p["scenario"],
+            max_degree=p["max_degree"],
+            L_build=p["L_build"],
+            alpha=p["alpha"],
+            num_cross_edges=p["num_cross_edges"],
+        )
+        self.core_call(index.build, vectors, labels.offsets, labels.tokens, os.cpu_count() or 1)
         self._index, self._labels, self._kinds = index, labels, dict(dataset.attributes.kinds)
 
     def prepare_filters(self, filters: FilterBatch) -> QuerySets:
@@ -131,7 +122,7 @@ class Ung(Method):
             if reason is not None:
                 raise MethodError(f"{self.name}: {reason}")
             wanted = translator.visit(predicate)
-            sets.append(sorted({labels.label(attr, v) for attr, values in wanted.items() for v in values}))
+            sets.append(sorted({_label(labels, attr, v) for attr, values in wanted.items() for v in values}))
         sizes = np.array([len(s) for s in sets], dtype=np.int64)
         offsets = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
         flat = np.array([label for s in sets for label in s], dtype=np.int32)
@@ -143,80 +134,51 @@ class Ung(Method):
         """Search with the label sets `prepare_filters` made (beam width max(L_search, k))."""
         index = self._built()
         sets = _prepared(self.name, filters, QuerySets)
-        queries = np.ascontiguousarray(queries, dtype=np.float32)
-        if queries.ndim != 2 or queries.shape[1] != index.dim or len(sets.rows) != len(queries):
-            raise MethodError(
-                f"{self.name}: queries must have shape ({len(sets.rows)}, {index.dim}), got {queries.shape}"
-            )
+        queries = self.contiguous_queries(queries, index.dim, len(sets.rows))
         mode = "equality" if self._equality else "containment"
-        try:
-            ids, _, counts = index.search(
-                queries,
-                k,
-                max(L_search, k),
-                num_entry_points,
-                self.threads,
-                sets.offsets,
-                sets.labels,
-                sets.rows,
-                mode,
-            )
-        except ValueError as error:
-            raise MethodError(f"{self.name}: {error}") from error
-        self._stats = {"distance_computations": float(counts.mean()) if len(counts) else 0.0}
-        return ids
-
-    def memory_bytes(self) -> int:
-        """Vectors, the unified graph, the group tables and the label graph held by the core."""
-        return 0 if self._index is None else int(self._index.memory_bytes())
-
-    def stats(self) -> dict[str, float]:
-        """`distance_computations`: mean per query of the last `search`."""
-        return dict(self._stats)
+        return self.search_core(
+            index,
+            queries,
+            k,
+            max(L_search, k),
+            num_entry_points,
+            self.threads,
+            sets.offsets,
+            sets.labels,
+            sets.rows,
+            mode,
+        )
 
     def save(self, path: str | Path) -> None:
         """Write the index to `path` and the label vocabulary beside it (`<path>.labels`)."""
         self._built().save(str(path))
-        with open(_labels_path(path), "wb") as file:
-            pickle.dump({"labels": self._built_labels(), "kinds": self._kinds}, file)
+        save_sidecar(_labels_path(path), {"labels": self._built_labels(), "kinds": self._kinds})
 
     def load(self, path: str | Path) -> None:
         """Replace the index by the one saved at `path` (instead of `build`)."""
-        from fanns_bench import _core
-
-        try:
-            index = _core.UngIndex.load(str(path))
-        except RuntimeError as error:
-            raise MethodError(f"{self.name}: {error}") from error
+        index = self.load_core(path)
         if index.params["metric"] != self.metric or index.params["scenario"] != self.build_params["scenario"]:
             raise MethodError(
                 f"{self.name}: {path} holds a {index.params['scenario']!r} index for metric "
                 f"{index.params['metric']!r}, expected {self.build_params['scenario']!r} / {self.metric!r}"
             )
-        try:
-            with open(_labels_path(path), "rb") as file:
-                saved = pickle.load(file)
-            labels, kinds = saved["labels"], saved["kinds"]
-        except (OSError, pickle.UnpicklingError, KeyError, TypeError) as error:
-            where = _labels_path(path)
-            raise MethodError(f"{self.name}: cannot read the label vocabulary {where}: {error}") from None
-        if not isinstance(labels, LabelSets) or labels.attributes != self.label_attributes:
+        saved = load_sidecar(self.name, _labels_path(path), "label vocabulary", ("labels", "kinds"))
+        labels, kinds = saved["labels"], saved["kinds"]
+        if not isinstance(labels, LabelEncoding) or labels.attributes != self.label_attributes:
             names = list(self.label_attributes)
             raise MethodError(f"{self.name}: {path} was not built on label attributes {names}")
         self._index, self._labels, self._kinds = index, labels, kinds
 
-    def close(self) -> None:
-        self._index = None
-
-    def _built(self) -> Any:
-        if self._index is None:
-            raise MethodError(f"{self.name}: call build() (or load()) before search()")
-        return self._index
-
-    def _built_labels(self) -> LabelSets:
+    def _built_labels(self) -> LabelEncoding:
         if self._labels is None:
             raise MethodError(f"{self.name}: call build() (or load()) before search()")
         return self._labels
+
+
+def _label(labels: LabelEncoding, attr: str, value: object) -> int:
+    """The label of `attr == value`; a value no item has becomes a label no item carries."""
+    token = labels.lookup(attr, value)
+    return labels.label_count if token == NO_LABEL else token
 
 
 def _labels_path(path: str | Path) -> Path:

@@ -57,6 +57,7 @@ class _Vamana(LabelMethod):
 
     capabilities = frozenset({"eq", "contains", "none"})
     variant: ClassVar[str] = ""
+    core_class = "VamanaIndex"
     search_parameters = SEARCH_PARAMETERS
 
     def __init__(self, metric: str, threads: int = 1, **build_params: Any) -> None:
@@ -86,19 +87,19 @@ class _Vamana(LabelMethod):
     def build(self, dataset: Dataset) -> None:
         from fanns_bench import _core
 
-        if dataset.metric != self.metric:
-            raise MethodError(f"{self.name}: metric {self.metric!r}, the dataset uses {dataset.metric!r}")
+        self.check_dataset_metric(dataset)
         vectors = np.ascontiguousarray(dataset.vectors, dtype=np.float32)
         self._kinds = dict(dataset.attributes.kinds)
         self._encodings = [encode_labels(dataset.attributes, [name]) for name in self.label_attributes]
         self._indexes = []
         for encoding in self._encodings:
-            index = _core.VamanaIndex(dataset.dimension, self.metric, self.variant, **self._core_params())
+            index = self.core_call(
+                _core.VamanaIndex, dataset.dimension, self.metric, self.variant, **self._core_params()
+            )
             offsets, tokens = _item_labels(encoding)
-            try:
-                index.build(vectors, offsets, tokens, encoding.label_count, self.build_threads_used())
-            except ValueError as error:
-                raise MethodError(f"{self.name}: {error}") from error
+            self.core_call(
+                index.build, vectors, offsets, tokens, encoding.label_count, self.build_threads_used()
+            )
             self._indexes.append(index)
 
     def prepare_filters(self, filters: FilterBatch) -> QueryRoutes:
@@ -124,8 +125,7 @@ class _Vamana(LabelMethod):
         params = self.search_params(search_params)
         self._built()
         routes = filters
-        queries = np.ascontiguousarray(queries, dtype=np.float32)
-        self.check_queries(queries, self._indexes[0].dim)
+        queries = self.contiguous_queries(queries, self._indexes[0].dim)
         if len(routes.labels) != len(queries):
             raise MethodError(f"{self.name}: {len(routes.labels)} filters for {len(queries)} queries")
         ids = np.full((len(queries), k), -1, dtype=np.int64)
@@ -135,12 +135,14 @@ class _Vamana(LabelMethod):
             if len(rows) == 0:
                 continue
             subset = queries if len(rows) == len(queries) else np.ascontiguousarray(queries[rows])
-            try:
-                found, _, count = index.search(
-                    subset, np.ascontiguousarray(routes.labels[rows]), k, params["L_search"], self.threads
-                )
-            except ValueError as error:
-                raise MethodError(f"{self.name}: {error}") from error
+            found, _, count = self.core_call(
+                index.search,
+                subset,
+                np.ascontiguousarray(routes.labels[rows]),
+                k,
+                params["L_search"],
+                self.threads,
+            )
             ids[rows] = found
             counts[rows] = count
         self._stats = {"distance_computations": float(counts.mean()) if len(counts) else 0.0}
@@ -160,17 +162,11 @@ class _Vamana(LabelMethod):
 
     def load(self, path: str | Path) -> None:
         """Replace the indexes by those saved in `path` (instead of `build`)."""
-        from fanns_bench import _core
-
         directory = Path(path)
         encodings, meta = load_encodings(self.name, directory)
         if meta.get("variant") != self.variant:
             raise MethodError(f"{self.name}: {path} holds a {meta.get('variant')!r} index")
-        try:
-            files = [directory / f"index{i}.bin" for i in range(len(encodings))]
-            indexes = [_core.VamanaIndex.load(str(file)) for file in files]
-        except RuntimeError as error:
-            raise MethodError(f"{self.name}: {error}") from error
+        indexes = [self.load_core(directory / f"index{i}.bin") for i in range(len(encodings))]
         self._encodings, self._kinds, self._indexes = encodings, meta["kinds"], indexes
 
     def close(self) -> None:
