@@ -30,7 +30,7 @@ bench:
 
 reproduce:
 	$(MAKE) install EXTRAS=all
-	for figure in paper_fig23_em_scaled paper_fig23_r_scaled paper_fig23_emis_scaled; do \
+	for figure in paper_fig23_em_scaled paper_fig23_r_scaled paper_fig23_emis_scaled paper_k_scaled paper_selectivity_scaled; do \
 		$(VENV)/bin/fanns-bench run experiment=$$figure || exit 1; done
 	$(VENV)/bin/fanns-bench plot results/paper_scaled
 	$(VENV)/bin/fanns-bench report results/paper_scaled --compare paper > results/paper_scaled/report.md
