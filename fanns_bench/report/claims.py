@@ -175,9 +175,7 @@ def top_fraction(
 
 def build_spread(c: Claims, paper_factor: float, max_abs_correlation: float) -> tuple[str, str]:
     board = c.board[c.board["method"].isin(c.paper_methods())]
-    per_method = board.groupby("method").agg(
-        build=("build_seconds", "median"), qps=("qps_at_0.9", "median")
-    )
+    per_method = board.groupby("method").agg(build=("build_seconds", "median"), qps=("qps_at_0.9", "median"))
     per_method = per_method[per_method["build"] > 0]
     if len(per_method) < 3:
         return UNTESTABLE, "fewer than three of the paper's methods with a build time"
