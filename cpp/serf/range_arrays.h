@@ -1,5 +1,8 @@
-// Checks of per-query position ranges, shared by the range-filter bindings (SeRF, DSG).
+// Checks of per-query position ranges and the batch search, shared by the range-filter bindings
+// (SeRF, DSG).
 #pragma once
+
+#include <nanobind/nanobind.h>
 
 #include <cstddef>
 #include <cstdint>
@@ -7,6 +10,7 @@
 #include <string>
 
 #include "bindings/arrays.h"
+#include "bindings/search_results.h"
 
 namespace fanns::bindings {
 
@@ -27,6 +31,30 @@ inline void check_position_ranges(const AnyArray& starts, const AnyArray& stops,
                                   "); expected 0 <= start <= stop <= " + std::to_string(n));
     }
   }
+}
+
+/// Check a batch range search's arguments, then run `index.search` with the GIL released and
+/// return (positions int64 (nq, k), distances float32 (nq, k), distance computations uint64 (nq,)).
+template <class Index>
+nb::tuple segment_search(const Index& index, const AnyArray& queries, const AnyArray& starts,
+                         const AnyArray& stops, int k, int ef_search, int scan_below, int threads) {
+  check_built(index.is_built());
+  const float* q = checked_vectors(queries, "queries", index.dim());
+  check_positive(k, "k");
+  check_positive(ef_search, "ef_search");
+  if (scan_below < 0) throw std::invalid_argument("scan_below must be >= 0, got " + std::to_string(scan_below));
+  const size_t nq = queries.shape(0);
+  const int64_t* start_data = nullptr;
+  const int64_t* stop_data = nullptr;
+  check_position_ranges(starts, stops, nq, index.size(), start_data, stop_data);
+  SearchResults results(nq, k);
+  {
+    nb::gil_scoped_release release;
+    index.search(q, nq, start_data, stop_data, static_cast<size_t>(k), static_cast<size_t>(ef_search),
+                 static_cast<size_t>(scan_below), threads, results.ids(), results.distances(),
+                 results.counts());
+  }
+  return results.to_python();
 }
 
 }  // namespace fanns::bindings
