@@ -35,11 +35,6 @@ class PyDsg {
     index_->build(data, count, threads);
   }
 
-  nb::tuple search(const AnyArray& queries, const AnyArray& starts, const AnyArray& stops, int k,
-                   int ef_search, int scan_below, int threads) {
-    return segment_search(*index_, queries, starts, stops, k, ef_search, scan_below, threads);
-  }
-
   const auto& index() const { return *index_; }
 
   nb::dict params() const {
@@ -83,6 +78,7 @@ class PyDsg {
 
 void register_dsg(nb::module_& m) {
   nb::class_<PyDsg> cls(m, "DsgIndex", "DSG dynamic segment graph over items in attribute order.");
+  def_segment_search(cls);
   def_index_basics<PyDsg, fanns::dsg::DsgIndex>(cls);
   cls.def(nb::init<size_t, const std::string&, int, int, int, float, uint64_t>(),
           // No defaults here: the Python method's parameter declaration is the one source.
@@ -90,12 +86,6 @@ void register_dsg(nb::module_& m) {
       .def("build", &PyDsg::build, "vectors"_a, "threads"_a,
            "Index float32 C-contiguous (N, dim) vectors in attribute order (row i = position i); "
            "the result is deterministic and independent of `threads`.")
-      .def("search", &PyDsg::search, "queries"_a, "starts"_a, "stops"_a, "k"_a, "ef_search"_a, "scan_below"_a,
-           "threads"_a,
-           "Range-filtered k-NN: query i returns positions in [starts[i], stops[i]) only; ranges of "
-           "fewer than scan_below items are scored exhaustively (0: never). Returns "
-           "(positions int64 (nq, k) padded with -1, distances float32 (smaller is closer), distance "
-           "computations uint64 (nq,)).")
       .def("graph_stats", &PyDsg::graph_stats)
       .def_prop_ro("params", &PyDsg::params);
 }

@@ -57,4 +57,21 @@ nb::tuple segment_search(const Index& index, const AnyArray& queries, const AnyA
   return results.to_python();
 }
 
+/// Define `search` on a segment-graph binding class `Py` (which exposes its index as `index()`).
+template <class Py>
+void def_segment_search(nb::class_<Py>& cls) {
+  using namespace nb::literals;
+  cls.def(
+      "search",
+      [](const Py& self, const AnyArray& queries, const AnyArray& starts, const AnyArray& stops, int k,
+         int ef_search, int scan_below, int threads) {
+        return segment_search(self.index(), queries, starts, stops, k, ef_search, scan_below, threads);
+      },
+      "queries"_a, "starts"_a, "stops"_a, "k"_a, "ef_search"_a, "scan_below"_a, "threads"_a,
+      "Range-filtered k-NN: query i returns positions in [starts[i], stops[i]) only; ranges of "
+      "fewer than scan_below items are scored exhaustively (0: never). Returns "
+      "(positions int64 (nq, k) padded with -1, distances float32 (smaller is closer), distance "
+      "computations uint64 (nq,)).");
+}
+
 }  // namespace fanns::bindings

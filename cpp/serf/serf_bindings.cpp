@@ -35,11 +35,6 @@ class PySerf {
     index_->build(data, count);
   }
 
-  nb::tuple search(const AnyArray& queries, const AnyArray& starts, const AnyArray& stops, int k,
-                   int ef_search, int scan_below, int threads) {
-    return segment_search(*index_, queries, starts, stops, k, ef_search, scan_below, threads);
-  }
-
   const auto& index() const { return *index_; }
 
   nb::dict params() const {
@@ -84,6 +79,7 @@ class PySerf {
 
 void register_serf(nb::module_& m) {
   nb::class_<PySerf> cls(m, "SerfIndex", "SeRF 2D segment graph over items in attribute order.");
+  def_segment_search(cls);
   def_index_basics<PySerf, fanns::serf::SerfIndex>(cls);
   cls.def(nb::init<size_t, const std::string&, int, int, int, uint64_t>(),
           // No defaults here: the Python method's parameter declaration is the one source.
@@ -91,12 +87,6 @@ void register_serf(nb::module_& m) {
       .def("build", &PySerf::build, "vectors"_a,
            "Index float32 C-contiguous (N, dim) vectors in attribute order (row i = position i); "
            "single-threaded and deterministic.")
-      .def("search", &PySerf::search, "queries"_a, "starts"_a, "stops"_a, "k"_a, "ef_search"_a, "scan_below"_a,
-           "threads"_a,
-           "Range-filtered k-NN: query i returns positions in [starts[i], stops[i]) only; ranges of "
-           "fewer than scan_below items are scored exhaustively (0: never). Returns "
-           "(positions int64 (nq, k) padded with -1, distances float32 (smaller is closer), distance "
-           "computations uint64 (nq,)).")
       .def("graph_stats", &PySerf::graph_stats)
       .def_prop_ro("params", &PySerf::params);
 }
