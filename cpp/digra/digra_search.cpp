@@ -8,6 +8,7 @@
 
 #include "core/heaps.h"
 #include "core/parallel.h"
+#include "core/range_search.h"
 #include "core/seeded_random.h"
 #include "core/visited.h"
 #include "digra/digra_index.h"
@@ -32,26 +33,15 @@ struct SearchContext {
 void DigraIndex::search(const float* queries, size_t nq, const int64_t* starts, const int64_t* stops, int k,
                         int ef_search, bool strict, int threads, int64_t* out_ids, float* out_distances,
                         uint64_t* out_distance_counts) const {
-  if (!built_) throw std::runtime_error("the index is not built yet");
-  if (k < 1) throw std::invalid_argument("k must be >= 1, got " + std::to_string(k));
-  if (ef_search < 1) throw std::invalid_argument("ef_search must be >= 1, got " + std::to_string(ef_search));
+  check_range_search(built_, size(), nq, starts, stops, k, ef_search);
   const size_t n = size();
-  for (size_t q = 0; q < nq; ++q) {
-    if (starts[q] < 0 || stops[q] < starts[q] || static_cast<size_t>(stops[q]) > n) {
-      throw std::invalid_argument("query " + std::to_string(q) + ": range [" + std::to_string(starts[q]) +
-                                  ", " + std::to_string(stops[q]) + ") is not within [0, " +
-                                  std::to_string(n) + "]");
-    }
-  }
   const size_t kk = static_cast<size_t>(k);
   parallel_for_each(
       nq, threads, [] { return 0; },
       [&](int&, size_t q) {
         int64_t* ids = out_ids + q * kk;
         float* dists = out_distances + q * kk;
-        std::fill(ids, ids + kk, int64_t{-1});
-        std::fill(dists, dists + kk, std::numeric_limits<float>::infinity());
-        out_distance_counts[q] = 0;
+        clear_result_row(ids, dists, out_distance_counts + q, kk);
         const int64_t lo = starts[q];
         const int64_t hi = stops[q];
         if (lo == hi) return;
