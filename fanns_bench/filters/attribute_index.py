@@ -222,7 +222,7 @@ def _numeric(column: pa.Array) -> np.ndarray:
 
 def _intersection(parts: list[np.ndarray]) -> np.ndarray:
     parts = sorted(parts, key=len)
-    return reduce(lambda a, b: a[_member(a, b)], parts[1:], parts[0]) if parts else EMPTY
+    return reduce(lambda a, b: a[in_sorted(a, b)], parts[1:], parts[0]) if parts else EMPTY
 
 
 def _union(parts: list[np.ndarray]) -> np.ndarray:
@@ -232,10 +232,10 @@ def _union(parts: list[np.ndarray]) -> np.ndarray:
     return parts[0] if len(parts) == 1 else np.unique(np.concatenate(parts))
 
 
-def _member(small: np.ndarray, big: np.ndarray) -> np.ndarray:
-    """Which entries of sorted `small` are in sorted `big` (a binary search each)."""
-    if not len(big) or not len(small):
-        return np.zeros(len(small), dtype=bool)
-    positions = np.searchsorted(big, small)
-    positions[positions == len(big)] = 0
-    return big[positions] == small
+def in_sorted(candidates: np.ndarray, sorted_ids: np.ndarray) -> np.ndarray:
+    """Which of `candidates` are in the sorted array `sorted_ids` (a binary search each)."""
+    if not len(sorted_ids) or not len(candidates):
+        return np.zeros(len(candidates), dtype=bool)
+    positions = np.searchsorted(sorted_ids, candidates)
+    positions[positions == len(sorted_ids)] = 0
+    return sorted_ids[positions] == candidates

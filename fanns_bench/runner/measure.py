@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from fanns_bench.errors import MethodError
-from fanns_bench.filters.attribute_index import AttributeIndex
+from fanns_bench.filters.attribute_index import AttributeIndex, in_sorted
 from fanns_bench.filters.predicates import Predicate
 from fanns_bench.groundtruth import GroundTruth
 from fanns_bench.methods.base import FilterBatch, Method
@@ -66,10 +66,7 @@ def filter_violations(ids: np.ndarray, match_ids: list[np.ndarray]) -> int:
     bad = 0
     for row, allowed in zip(ids, match_ids, strict=True):
         returned = row[row >= 0]
-        if len(returned):
-            positions = np.minimum(np.searchsorted(allowed, returned), max(len(allowed) - 1, 0))
-            inside = allowed[positions] == returned if len(allowed) else np.zeros(len(returned), bool)
-            bad += int(len(returned) - inside.sum())
+        bad += int(len(returned) - in_sorted(returned, allowed).sum())
     return bad
 
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from fanns_bench.filters.attribute_index import in_sorted
 from fanns_bench.methods.base import FilterBatch
 
 
@@ -55,12 +56,7 @@ class IdSets:
         """Which of `candidates` are in set `set_index` (-1 = every item): a binary search each."""
         if set_index < 0:
             return candidates >= 0
-        members = self.members(set_index)
-        if not len(members):
-            return np.zeros(len(candidates), dtype=bool)
-        positions = np.searchsorted(members, candidates)
-        positions[positions == len(members)] = 0
-        return members[positions] == candidates
+        return in_sorted(candidates, self.members(set_index))
 
 
 def id_sets(filters: FilterBatch) -> IdSets:
