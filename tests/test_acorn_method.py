@@ -50,7 +50,7 @@ def test_search_returns_only_matching_ids_and_reports_distance_counts(built, tin
     queries, filters = batch(tiny_dataset, predicates)
     ids = search(built, queries, filters, K, ef_search=32)
     assert ids.shape == (len(queries), K) and ids.dtype == np.int64
-    for row, allowed in zip(ids, filters.query_match_ids(), strict=True):
+    for row, allowed in zip(ids, [tiny_dataset.attributes.ids(p) for p in predicates], strict=True):
         found = row[row >= 0]
         assert np.isin(found, allowed).all() and len(found) == min(K, len(allowed))
     assert built.stats()["distance_computations"] > 0

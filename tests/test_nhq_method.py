@@ -30,7 +30,7 @@ def built(request, tiny_dataset):
 def batch(dataset, predicates):
     queries = np.ascontiguousarray(dataset.queries[: len(predicates)])
     filters = FilterBatch.of(list(predicates), dataset.attribute_index)
-    return queries, filters, filters.query_match_ids()
+    return queries, filters, [dataset.attributes.ids(p) for p in predicates]
 
 
 def search(method, queries, filters: FilterBatch, k: int, **params) -> np.ndarray:

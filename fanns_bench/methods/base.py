@@ -64,11 +64,6 @@ class FilterBatch:
         """Sorted int64 ids satisfying each distinct predicate (read-only; do not modify)."""
         return [self.attributes.evaluate(p) for p in self.distinct]
 
-    def query_match_ids(self) -> list[np.ndarray]:
-        """Sorted matching ids per query (queries of one distinct predicate share one array)."""
-        sets = self.match_ids()
-        return [sets[s] for s in self.set_of_query]
-
     def subset(self, rows: Sequence[int] | np.ndarray) -> FilterBatch:
         """The filters of the queries at `rows`."""
         return FilterBatch.of([self.predicates[r] for r in rows], self.attributes)
