@@ -1,15 +1,45 @@
-// Shared contract of the searches over positions in attribute order (DIGRA, iRangeGraph):
-// argument checks before any work, and an empty result row to start each query from.
+// Shared contract of the indexes over positions in attribute order (DIGRA, iRangeGraph):
+// the build's item order and vector layout, the search's argument checks, and an empty result
+// row to start each query from.
 #pragma once
 
 #include <algorithm>
+#include <climits>
 #include <cstddef>
 #include <cstdint>
 #include <limits>
 #include <stdexcept>
 #include <string>
+#include <vector>
+
+#include "core/vector_store.h"
 
 namespace fanns {
+
+/// Check that `order` (count entries) holds distinct item ids in [0, rows) and store the
+/// vectors of those items in that order into `store`, so a position is a row. Returns the
+/// position -> item id map.
+inline std::vector<int64_t> store_in_attribute_order(const float* data, size_t rows, const int64_t* order,
+                                                     size_t count, VectorStore& store) {
+  if (count == 0) throw std::invalid_argument("vectors must hold at least one item");
+  if (count > static_cast<size_t>(INT32_MAX)) throw std::invalid_argument("at most 2^31 - 1 items");
+  std::vector<uint8_t> seen(rows, 0);
+  std::vector<int64_t> positions(count);
+  for (size_t p = 0; p < count; ++p) {
+    const int64_t item = order[p];
+    if (item < 0 || static_cast<size_t>(item) >= rows || seen[item]) {
+      throw std::invalid_argument("order must hold distinct item ids in [0, " + std::to_string(rows) +
+                                  "); order[" + std::to_string(p) + "] = " + std::to_string(item));
+    }
+    seen[item] = 1;
+    positions[p] = item;
+  }
+  const size_t dim = store.dim();
+  std::vector<float> sorted(count * dim);
+  for (size_t p = 0; p < count; ++p) std::copy_n(data + positions[p] * dim, dim, sorted.data() + p * dim);
+  store.assign(sorted.data(), count);
+  return positions;
+}
 
 /// Throw unless the index is built, k and ef_search are >= 1 and every query's half-open
 /// range [starts[q], stops[q]) lies within [0, size].

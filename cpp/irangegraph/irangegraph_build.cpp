@@ -7,6 +7,7 @@
 
 #include "core/heaps.h"
 #include "core/parallel.h"
+#include "core/range_search.h"
 #include "core/visited.h"
 #include "irangegraph/irangegraph_index.h"
 #include "core/seeded_random.h"
@@ -264,25 +265,7 @@ class Builder {
 
 void IRangeGraphIndex::build(const float* data, size_t rows, const int64_t* order, size_t count, int threads) {
   if (built_) throw std::runtime_error("the index is already built");
-  if (count == 0) throw std::invalid_argument("vectors must hold at least one item");
-  if (count > static_cast<size_t>(INT32_MAX)) throw std::invalid_argument("at most 2^31 - 1 items");
-  std::vector<uint8_t> seen(rows, 0);
-  order_.resize(count);
-  for (size_t p = 0; p < count; ++p) {
-    const int64_t item = order[p];
-    if (item < 0 || static_cast<size_t>(item) >= rows || seen[item]) {
-      throw std::invalid_argument("order must hold distinct item ids in [0, " + std::to_string(rows) +
-                                  "); order[" + std::to_string(p) + "] = " + std::to_string(item));
-    }
-    seen[item] = 1;
-    order_[p] = item;
-  }
-  // Store the vectors in attribute order, so a position is a row.
-  std::vector<float> sorted(count * store_.dim());
-  for (size_t p = 0; p < count; ++p) {
-    std::copy_n(data + order_[p] * store_.dim(), store_.dim(), sorted.data() + p * store_.dim());
-  }
-  store_.assign(sorted.data(), count);
+  order_ = store_in_attribute_order(data, rows, order, count, store_);
   layers_ = tree_depth(count) + 1;
   links_.assign(count * layers_ * stride(), 0);
   Builder(*this, threads).run();
