@@ -274,19 +274,12 @@ void DsgIndex::search(const float* queries, size_t nq, const int64_t* starts, co
       [&](segment::RangeSearchScratch& scratch, size_t q) {
         int64_t* ids = out_ids + q * k;
         float* dists = out_distances + q * k;
-        if (starts[q] >= stops[q]) {
-          scratch.top.reset(1);
-          segment::write_results(scratch, k, ids, dists);
-          out_distance_counts[q] = 0;
+        if (segment::answer_small_range(distance, queries + q * dim, starts[q], stops[q], scan_below, ef, k,
+                                        scratch, ids, dists, out_distance_counts + q)) {
           return;
         }
         const int32_t left = static_cast<int32_t>(starts[q]);
         const int32_t right = static_cast<int32_t>(stops[q] - 1);
-        if (static_cast<size_t>(stops[q] - starts[q]) < scan_below) {
-          out_distance_counts[q] = segment::scan_range(distance, queries + q * dim, left, right, ef, scratch);
-          segment::write_results(scratch, k, ids, dists);
-          return;
-        }
         const int32_t span = right - left + 1;
         // The authors skip the rectangle test for ranges under 2% of the items.
         const bool check_rectangles = static_cast<double>(span) >= 0.02 * static_cast<double>(n);

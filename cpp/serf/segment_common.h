@@ -302,4 +302,22 @@ inline void write_results(RangeSearchScratch& s, size_t k, int64_t* ids, float* 
   }
 }
 
+/// Answer a query whose range [start, stop) is empty (no result) or holds fewer than
+/// `scan_below` positions (scored exhaustively); false: the graph search must answer it.
+inline bool answer_small_range(const RowDistance& distance, const float* query, int64_t start, int64_t stop,
+                               size_t scan_below, size_t ef, size_t k, RangeSearchScratch& s, int64_t* ids,
+                               float* distances, uint64_t* distance_count) {
+  if (start >= stop) {
+    s.top.reset(1);
+    *distance_count = 0;
+  } else if (static_cast<size_t>(stop - start) < scan_below) {
+    *distance_count = scan_range(distance, query, static_cast<int32_t>(start), static_cast<int32_t>(stop - 1),
+                                 ef, s);
+  } else {
+    return false;
+  }
+  write_results(s, k, ids, distances);
+  return true;
+}
+
 }  // namespace fanns::segment

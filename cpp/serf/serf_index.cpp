@@ -182,19 +182,12 @@ void SerfIndex::search(const float* queries, size_t nq, const int64_t* starts, c
       [&](segment::RangeSearchScratch& scratch, size_t q) {
         int64_t* ids = out_ids + q * k;
         float* dists = out_distances + q * k;
-        if (starts[q] >= stops[q]) {
-          scratch.top.reset(1);
-          segment::write_results(scratch, k, ids, dists);
-          out_distance_counts[q] = 0;
+        if (segment::answer_small_range(distance, queries + q * dim, starts[q], stops[q], scan_below, ef, k,
+                                        scratch, ids, dists, out_distance_counts + q)) {
           return;
         }
         const int32_t left = static_cast<int32_t>(starts[q]);
         const int32_t right = static_cast<int32_t>(stops[q] - 1);
-        if (static_cast<size_t>(stops[q] - starts[q]) < scan_below) {
-          out_distance_counts[q] = segment::scan_range(distance, queries + q * dim, left, right, ef, scratch);
-          segment::write_results(scratch, k, ids, dists);
-          return;
-        }
         const int32_t interval = (right - left) / 3;
         const std::vector<int32_t> seeds = {left, left + interval, left + 2 * interval};
         auto neighbours = [&](int32_t node, auto& visit) {
