@@ -4,6 +4,8 @@
 
 #include <cstdint>
 #include <limits>
+#include <stdexcept>
+#include <string>
 #include <vector>
 
 #include "core/binary_io.h"
@@ -40,6 +42,22 @@ void write_result_row(const std::vector<Neighbor>& pool, size_t k, int64_t* ids,
     ids[r] = r < pool.size() ? pool[r].id : -1;
     distances[r] = r < pool.size() ? pool[r].distance : std::numeric_limits<float>::infinity();
   }
+}
+
+/// Bytes held by an NHQ graph: vectors, attribute codes and the CSR adjacency.
+inline size_t graph_memory_bytes(const VectorStore& store, const std::vector<int32_t>& codes,
+                                 const std::vector<uint64_t>& offsets, const std::vector<int32_t>& adjacency) {
+  return store.memory_bytes() + codes.size() * sizeof(int32_t) + offsets.size() * sizeof(uint64_t) +
+         adjacency.size() * sizeof(int32_t);
+}
+
+/// The out-neighbours of `item` in a CSR adjacency; an item outside the index is an error.
+inline std::vector<int64_t> neighbor_list(bool built, size_t size, const std::vector<uint64_t>& offsets,
+                                          const std::vector<int32_t>& adjacency, int64_t item) {
+  if (!built || item < 0 || static_cast<size_t>(item) >= size) {
+    throw std::invalid_argument("item " + std::to_string(item) + " is not in the index");
+  }
+  return std::vector<int64_t>(adjacency.begin() + offsets[item], adjacency.begin() + offsets[item + 1]);
 }
 
 }  // namespace fanns::nhq

@@ -402,16 +402,10 @@ void NhqKGraphIndex::search(const float* queries, size_t nq, const int32_t* quer
   });
 }
 
-size_t NhqKGraphIndex::memory_bytes() const {
-  return store_.memory_bytes() + codes_.size() * sizeof(int32_t) + offsets_.size() * sizeof(uint64_t) +
-         adjacency_.size() * sizeof(int32_t);
-}
+size_t NhqKGraphIndex::memory_bytes() const { return graph_memory_bytes(store_, codes_, offsets_, adjacency_); }
 
 std::vector<int64_t> NhqKGraphIndex::neighbors(int64_t item) const {
-  if (!built_ || item < 0 || static_cast<size_t>(item) >= size()) {
-    throw std::invalid_argument("item " + std::to_string(item) + " is not in the index");
-  }
-  return std::vector<int64_t>(adjacency_.begin() + offsets_[item], adjacency_.begin() + offsets_[item + 1]);
+  return neighbor_list(built_, size(), offsets_, adjacency_, item);
 }
 
 namespace {
