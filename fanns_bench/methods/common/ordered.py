@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from fanns_bench.errors import MethodError
 from fanns_bench.filters.predicates import Predicate, Range
 from fanns_bench.methods.base import FilterBatch
 
@@ -55,3 +56,35 @@ def to_item_ids(positions: np.ndarray, order: np.ndarray) -> np.ndarray:
     found = positions >= 0
     out[found] = order[positions[found]]
     return out
+
+
+def range_support(
+    method: str, attribute: str, predicate: Predicate | None, kinds: dict[str, str]
+) -> str | None:
+    """Why a method indexing items in the order of `attribute` cannot answer `predicate`
+    (`None` if it can): one range on that attribute, or no filter, where it is ordered."""
+    if kinds.get(attribute) != "ordered":
+        ordered = sorted(a for a, kind in kinds.items() if kind == "ordered")
+        return (
+            f"{method} indexes the ordered attribute {attribute!r} (build parameter `attribute`), which is "
+            f"not an ordered attribute of this dataset; its ordered attributes: {ordered}"
+        )
+    if predicate is None:
+        return None
+    if not isinstance(predicate, Range):
+        return f"{method} answers a single range on {attribute!r} only, not {predicate.op!r}"
+    if predicate.attr != attribute:
+        return (
+            f"{method} was built over {attribute!r}; a range on {predicate.attr!r} needs a build "
+            f"with attribute={predicate.attr!r}"
+        )
+    return None
+
+
+def method_position_ranges(method: str, filters: FilterBatch, attr: str) -> PositionRanges:
+    """`position_ranges` for a method's `prepare_filters`: a predicate it cannot answer is a
+    `MethodError` naming the method."""
+    try:
+        return position_ranges(filters, attr)
+    except ValueError as error:
+        raise MethodError(f"{method}: {error}") from error

@@ -17,9 +17,14 @@ import numpy as np
 
 from fanns_bench.data.dataset import Dataset
 from fanns_bench.errors import MethodError
-from fanns_bench.filters.predicates import Predicate, Range
+from fanns_bench.filters.predicates import Predicate
 from fanns_bench.methods.base import FilterBatch, Method
-from fanns_bench.methods.common.ordered import PositionRanges, position_ranges, to_item_ids
+from fanns_bench.methods.common.ordered import (
+    PositionRanges,
+    method_position_ranges,
+    range_support,
+    to_item_ids,
+)
 from fanns_bench.methods.params import Param
 
 ATTRIBUTE = Param(str, "update_date", "the ordered attribute the index sorts items by (ranges on it only)")
@@ -54,23 +59,7 @@ class SegmentGraphMethod(Method):
 
     def unsupported_reason(self, predicate: Predicate | None, kinds: dict[str, str]) -> str | None:
         """Only a single range on the indexed ordered attribute, or no filter."""
-        attribute = self.attribute
-        if kinds.get(attribute) != "ordered":
-            ordered = sorted(a for a, kind in kinds.items() if kind == "ordered")
-            return (
-                f"{self.name} indexes the ordered attribute {attribute!r} (build parameter `attribute`), "
-                f"which this dataset does not have; its ordered attributes: {ordered}"
-            )
-        if predicate is None:
-            return None
-        if not isinstance(predicate, Range):
-            return f"{self.name} answers a single range on {attribute!r} only, not {predicate.op!r}"
-        if predicate.attr != attribute:
-            return (
-                f"{self.name} was built over {attribute!r}; a range on {predicate.attr!r} needs a build "
-                f"with attribute={predicate.attr!r}"
-            )
-        return None
+        return range_support(self.name, self.attribute, predicate, kinds)
 
     def _core_params(self) -> dict[str, Any]:
         """Keyword arguments of the `_core` class (method-specific)."""
@@ -103,10 +92,7 @@ class SegmentGraphMethod(Method):
 
     def prepare_filters(self, filters: FilterBatch) -> PositionRanges:
         """Each query's range on the indexed attribute as positions in its sorted order."""
-        try:
-            return position_ranges(filters, self.attribute)
-        except ValueError as error:
-            raise MethodError(f"{self.name}: {error}") from error
+        return method_position_ranges(self.name, filters, self.attribute)
 
     def search(
         self, queries: np.ndarray, filters: PositionRanges, k: int, ef_search: int, scan_below: int

@@ -12,10 +12,10 @@ import numpy as np
 
 from fanns_bench.data.dataset import Dataset
 from fanns_bench.errors import MethodError
-from fanns_bench.filters.predicates import Predicate, Range
+from fanns_bench.filters.predicates import Predicate
 from fanns_bench.methods.base import FilterBatch
 from fanns_bench.methods.common.compiled import CompiledIndexMethod
-from fanns_bench.methods.common.ordered import PositionRanges, position_ranges
+from fanns_bench.methods.common.ordered import PositionRanges, method_position_ranges, range_support
 from fanns_bench.methods.params import Param
 
 STORAGES = ("float32", "float16")
@@ -42,18 +42,7 @@ class SortedRangeIndexMethod(CompiledIndexMethod):
 
     def unsupported_reason(self, predicate: Predicate | None, kinds: dict[str, str]) -> str | None:
         """A single range on the build's ordered attribute, or no filter; nothing else."""
-        if predicate is None:
-            return None
-        if not isinstance(predicate, Range):
-            return f"{self.name} answers one range on {self.attribute!r} only, got {predicate!r}"
-        if predicate.attr != self.attribute:
-            return (
-                f"{self.name} is built for ranges on {self.attribute!r} (build parameter "
-                f"`attribute`), not on {predicate.attr!r}"
-            )
-        if kinds.get(self.attribute) != "ordered":
-            return f"{self.name}: attribute {self.attribute!r} is not an ordered attribute of the dataset"
-        return None
+        return range_support(self.name, self.attribute, predicate, kinds)
 
     def build(self, dataset: Dataset) -> None:
         """Sort the items by the attribute (not timed apart: part of the build) and index them."""
@@ -77,10 +66,7 @@ class SortedRangeIndexMethod(CompiledIndexMethod):
 
     def prepare_filters(self, filters: FilterBatch) -> PositionRanges:
         """Each query's value range as half-open positions in the attribute order."""
-        try:
-            return position_ranges(filters, self.attribute)
-        except ValueError as error:
-            raise MethodError(f"{self.name}: {error}") from error
+        return method_position_ranges(self.name, filters, self.attribute)
 
     def _search(self, queries: np.ndarray, filters: PositionRanges, k: int, *args: Any) -> np.ndarray:
         """Call the core's search with (queries, k, *args[:2], threads, starts, stops, *args[2:])."""
