@@ -64,10 +64,6 @@ class FilterBatch:
         """Sorted int64 ids satisfying each distinct predicate (read-only; do not modify)."""
         return [self.attributes.evaluate(p) for p in self.distinct]
 
-    def subset(self, rows: Sequence[int] | np.ndarray) -> FilterBatch:
-        """The filters of the queries at `rows`."""
-        return FilterBatch.of([self.predicates[r] for r in rows], self.attributes)
-
 
 class Method(ABC):
     """Base class of a filtered ANN method (see module docstring).
