@@ -80,16 +80,22 @@ def _mixture_vectors(
     latent_dimension: int,
     clusters: int,
     noise: float,
+    block_rows: int = 65_536,
 ) -> np.ndarray:
+    """float32 vectors, computed `block_rows` rows at a time (memory: the output plus one
+    block; the random draws are consumed in the same order as one whole-matrix draw)."""
     centres = rng.normal(size=(clusters, latent_dimension))
     spreads = rng.uniform(0.3, 0.8, size=clusters)[:, None]
     latent = centres[cluster_of] + spreads[cluster_of] * rng.normal(size=(len(cluster_of), latent_dimension))
     mapping = rng.normal(size=(latent_dimension, dimension)) / np.sqrt(latent_dimension)
-    vectors = latent @ mapping
-    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
-    vectors += noise * rng.normal(size=vectors.shape) / np.sqrt(dimension) * 4
-    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
-    return vectors.astype(np.float32)
+    vectors = np.empty((len(cluster_of), dimension), dtype=np.float32)
+    for start in range(0, len(cluster_of), block_rows):
+        block = latent[start : start + block_rows] @ mapping
+        block /= np.linalg.norm(block, axis=1, keepdims=True)
+        block += noise * rng.normal(size=block.shape) / np.sqrt(dimension) * 4
+        block /= np.linalg.norm(block, axis=1, keepdims=True)
+        vectors[start : start + block_rows] = block
+    return vectors
 
 
 def _attributes(

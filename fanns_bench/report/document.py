@@ -8,9 +8,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from fanns_bench.report.claims import compare_with_paper
+from fanns_bench.report.claims import Verdict, compare_with_paper, load_claims
 from fanns_bench.report.files import write_text
 from fanns_bench.report.frame import QPS_MEANINGS, machines
+from fanns_bench.report.paper_figures import DrawnFigure, draw_paper_figures, figure_numbers
 from fanns_bench.report.render import latex_table, markdown_table
 from fanns_bench.report.tables import (
     bucket_summary,
@@ -59,10 +60,15 @@ def write_report(
             "ratios are compared, never absolute QPS.\n\n" + markdown_table(CLAIM_HEADERS, rows, set()),
             latex_table(CLAIM_HEADERS, rows, set(), "The seed paper's claims checked on our results"),
         )
+        spec = load_claims()
+        drawn = draw_paper_figures(frame, spec, results_dir / "figures" / "paper")
+        figures = figures_markdown(drawn, verdicts, spec, results_dir)
+        sections["paper_figures"] = ("The paper's figures, ours", figures, "")
     paths = []
     for stem, (_, markdown, latex) in sections.items():
         paths.append(write_text(out_dir / f"{stem}.md", markdown))
-        paths.append(write_text(out_dir / f"{stem}.tex", latex))
+        if latex:
+            paths.append(write_text(out_dir / f"{stem}.tex", latex))
     paths.append(write_text(out_dir / "leaderboard.csv", board.to_csv(index=False)))
     parts = [header(frame, results_dir)]
     parts += [f"## {title}\n\n{markdown}" for title, markdown, _ in sections.values()]
@@ -90,3 +96,29 @@ def header(frame: pd.DataFrame, results_dir: Path) -> str:
             "",
         ]
     )
+
+
+def figures_markdown(drawn: list[DrawnFigure], verdicts: list[Verdict], spec: dict, results_dir: Path) -> str:
+    """Per paper figure: our figure's file, each panel's ranking (QPS at recall 0.95, or build
+    time), the paper's claims about that figure with their verdicts, and what was left out."""
+    if not drawn:
+        lines = ["No rows of the paper's experiments (`paper_fig23_*`, `paper_fig25_*`, `paper_medium`, "
+                 "`paper_k*`, `paper_selectivity*`) here, so none of its figures is drawn."]  # fmt: skip
+    else:
+        lines = [
+            "Paths are relative to the results directory. Rankings: best QPS at recall@k >= 0.95 per "
+            "method (pooled over the selectivity buckets where the paper pools its query set); the "
+            "paper prints no numbers for these figures, so its claims about them are the comparison.",
+        ]
+    for figure in drawn:
+        png = next((p for p in figure.paths if p.suffix == ".png"), figure.paths[0])
+        lines += ["", f"### Fig. {figure.figure} ({figure.dataset}): `{png.relative_to(results_dir)}`", ""]
+        lines += [f"- {panel}: {order}" for panel, order in figure.rankings]
+        numbers = figure_numbers(figure.figure)
+        about = [v for v in verdicts if numbers & figure_numbers(v.source)]
+        lines += [f'- paper, {v.source}: "{v.claim}" -> **{v.verdict}** ({v.evidence})' for v in about]
+        lines += [f"- left out: {item}" for item in figure.left_out]
+    not_drawn = spec.get("figures_not_drawn", [])
+    if not_drawn:
+        lines += ["", "Not drawn:"] + [f"- Fig. {item['figure']}: {item['why']}" for item in not_drawn]
+    return "\n".join(lines) + "\n"
