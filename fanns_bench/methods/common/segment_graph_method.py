@@ -11,14 +11,15 @@ no query returns them.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 import numpy as np
 
 from fanns_bench.data.dataset import Dataset
 from fanns_bench.errors import MethodError
 from fanns_bench.filters.predicates import Predicate
-from fanns_bench.methods.base import FilterBatch, Method
+from fanns_bench.methods.base import FilterBatch
+from fanns_bench.methods.common.compiled import CompiledIndexMethod
 from fanns_bench.methods.common.ordered import (
     PositionRanges,
     method_position_ranges,
@@ -36,22 +37,14 @@ SEARCH_PARAMETERS = {
 }
 
 
-class SegmentGraphMethod(Method):
+class SegmentGraphMethod(CompiledIndexMethod):
     """Range filters on one ordered attribute through a graph over attribute positions."""
 
     capabilities = frozenset({"range", "none"})
-    requires = ("fanns_bench._core",)
-    threading = "threads"
-    #: name of the `_core` class
-    core_class: ClassVar[str] = ""
 
     def __init__(self, metric: str, threads: int = 1, **build_params: Any) -> None:
         super().__init__(metric, threads, **build_params)
-        if metric not in ("ip", "l2"):
-            raise MethodError(f"{self.name}: metric must be 'ip' or 'l2', got {metric!r}")
-        self._index: Any = None
         self._order: np.ndarray | None = None
-        self._stats: dict[str, float] = {}
 
     @property
     def attribute(self) -> str:
@@ -71,11 +64,7 @@ class SegmentGraphMethod(Method):
     def build(self, dataset: Dataset) -> None:
         from fanns_bench import _core
 
-        if dataset.metric != self.metric:
-            raise MethodError(
-                f"{self.name}: built for metric {self.metric!r}, dataset {dataset.name!r} uses "
-                f"{dataset.metric!r}"
-            )
+        self.check_dataset_metric(dataset)
         try:
             order = np.asarray(dataset.attribute_index.sorted_order(self.attribute), dtype=np.int64)
         except Exception as error:  # the attribute index names the attribute and the valid ones
@@ -83,11 +72,10 @@ class SegmentGraphMethod(Method):
         if len(order) == 0:
             raise MethodError(f"{self.name}: no item of {dataset.name!r} has a value for {self.attribute!r}")
         vectors = np.ascontiguousarray(np.asarray(dataset.vectors)[order], dtype=np.float32)
-        try:
-            index = getattr(_core, self.core_class)(dataset.dimension, self.metric, **self._core_params())
-            self._build_core(index, vectors)
-        except ValueError as error:
-            raise MethodError(f"{self.name}: {error}") from error
+        index = self.core_call(
+            getattr(_core, self.core_class), dataset.dimension, self.metric, **self._core_params()
+        )
+        self.core_call(self._build_core, index, vectors)
         self._index, self._order = index, order
 
     def prepare_filters(self, filters: FilterBatch) -> PositionRanges:
@@ -98,45 +86,33 @@ class SegmentGraphMethod(Method):
         self, queries: np.ndarray, filters: PositionRanges, k: int, ef_search: int, scan_below: int
     ) -> np.ndarray:
         """Positions from the core, mapped back to item ids (-1 padded)."""
-        index, order = self._built()
-        queries = np.ascontiguousarray(queries, dtype=np.float32)
-        if queries.ndim != 2 or queries.shape[1] != index.dim:
-            raise MethodError(f"{self.name}: queries must have shape (n, {index.dim}), got {queries.shape}")
+        index, order = self._built(), self._built_order()
+        queries = self.contiguous_queries(queries, index.dim)
         if len(filters.starts) != len(queries):
             raise MethodError(f"{self.name}: {len(filters.starts)} ranges for {len(queries)} queries")
-        try:
-            positions, _, counts = index.search(
-                queries, filters.starts, filters.stops, k, ef_search, scan_below, self.threads
-            )
-        except ValueError as error:
-            raise MethodError(f"{self.name}: {error}") from error
-        self._stats = {"distance_computations": float(counts.mean()) if len(counts) else 0.0}
+        positions = self.search_core(
+            index, queries, filters.starts, filters.stops, k, ef_search, scan_below, self.threads
+        )
         return to_item_ids(positions, order)
 
     def memory_bytes(self) -> int:
         """Vectors (in attribute order) and graph held by the core, plus the position -> id map."""
-        if self._index is None or self._order is None:
+        if self._order is None:
             return 0
-        return int(self._index.memory_bytes()) + int(self._order.nbytes)
-
-    def stats(self) -> dict[str, float]:
-        """`distance_computations`: mean per query of the last `search`."""
-        return dict(self._stats)
+        return super().memory_bytes() + int(self._order.nbytes)
 
     def save(self, path: str | Path) -> None:
         """Write the index to `path` and the position -> item id map to `<path>.order.npy`."""
-        index, order = self._built()
-        index.save(str(path))
+        order = self._built_order()
+        super().save(path)
         np.save(order_path(path), order)
 
     def load(self, path: str | Path) -> None:
         """Replace the index by the one saved at `path` (instead of `build`)."""
-        from fanns_bench import _core
-
+        index = self.load_core(path)
         try:
-            index = getattr(_core, self.core_class).load(str(path))
             order = np.load(order_path(path), allow_pickle=False)
-        except (RuntimeError, OSError, ValueError) as error:
+        except (OSError, ValueError) as error:
             raise MethodError(f"{self.name}: {error}") from error
         if index.params["metric"] != self.metric:
             raise MethodError(
@@ -151,12 +127,14 @@ class SegmentGraphMethod(Method):
         self._index, self._order = index, order
 
     def close(self) -> None:
-        self._index, self._order = None, None
+        super().close()
+        self._order = None
 
-    def _built(self) -> tuple[Any, np.ndarray]:
-        if self._index is None or self._order is None:
+    def _built_order(self) -> np.ndarray:
+        self._built()
+        if self._order is None:
             raise MethodError(f"{self.name}: call build() (or load()) before search()")
-        return self._index, self._order
+        return self._order
 
 
 def order_path(path: str | Path) -> Path:
