@@ -6,6 +6,7 @@ import argparse
 import json
 import logging
 import sys
+from functools import partial
 from pathlib import Path
 
 from fanns_bench.errors import FannsBenchError
@@ -71,7 +72,9 @@ def _parser() -> argparse.ArgumentParser:
                 help="recompute recall from the stored ids; exit 1 on any difference",
             )
     tune = commands.add_parser(
-        "tune", help="the seed paper's greedy parameter search for one method; writes a method config"
+        "tune",
+        help="search one method's build parameters (the seed paper's greedy search, or Optuna); "
+        "writes a method config",
     )
     tune.add_argument("method", help="the method's key in the composed config (options go before it)")
     tune.add_argument("config", nargs="*", help="experiment name and/or key=value overrides")
@@ -81,6 +84,15 @@ def _parser() -> argparse.ArgumentParser:
     tune.add_argument("--builds", type=int, default=2, help="builds averaged per evaluation (paper: 2)")
     tune.add_argument("--target-recall", type=float, default=0.95, help="reward: QPS at this recall")
     tune.add_argument("--out", type=Path, default=None, help="default: <results>/tune/<method>")
+    tune.add_argument(
+        "--strategy",
+        choices=("greedy", "optuna"),
+        default="greedy",
+        help="greedy: the paper's coordinate search (default); optuna: Optuna's TPE sampler for "
+        "--trials trials (pip install 'fanns-bench[optuna]')",
+    )
+    tune.add_argument("--trials", type=int, default=20, help="optuna: configurations evaluated")
+    tune.add_argument("--seed", type=int, default=0, help="optuna: the TPE sampler's seed")
     tune.set_defaults(handler=_tune)
     datasets = commands.add_parser("datasets", help="datasets built under datasets/")
     datasets.add_argument("--root", type=Path, default=Path("datasets"))
@@ -100,17 +112,9 @@ def _run(argv: list[str]) -> int:
     except FannsBenchError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    from fanns_bench.hydra_app import make_app
+    from fanns_bench.hydra_app import invoke, make_app
 
-    app = make_app(directory)
-    saved, sys.argv = sys.argv, ["fanns-bench run", *overrides]
-    try:
-        app()
-    except SystemExit as exit_:
-        return int(exit_.code or 0)
-    finally:
-        sys.argv = saved
-    return 0
+    return invoke(make_app(directory), "fanns-bench run", overrides)
 
 
 def _list(arguments: argparse.Namespace) -> int:
@@ -182,13 +186,22 @@ def _tune(arguments: argparse.Namespace) -> int:
     from fanns_bench.tune import TuneSettings, restrict_workload, tune
     from fanns_bench.validate import problems_in
 
-    config = restrict_workload(compose(arguments.config), arguments.filter_type, arguments.selectivity)
+    restrict = partial(
+        restrict_workload, filter_type=arguments.filter_type, selectivity=arguments.selectivity
+    )
+    config = restrict(compose(arguments.config))
     problems = problems_in(config)
     if problems:
         raise FannsBenchError("the config has problems:\n  " + "\n  ".join(problems))
     out = arguments.out or Path(config["paths"]["results"]) / "tune" / arguments.method
     settings = TuneSettings(arguments.queries, arguments.builds, arguments.target_recall)
-    result = tune(config, arguments.method, out, settings)
+    if arguments.strategy == "optuna":
+        from fanns_bench.tune_optuna import OptunaSettings, tune_optuna
+
+        optuna = OptunaSettings(arguments.trials, arguments.seed)
+        result = tune_optuna(arguments.config, config, arguments.method, out, settings, optuna, restrict)
+    else:
+        result = tune(config, arguments.method, out, settings)
     evaluated = len(result.history)
     print(f"chosen build parameters: {result.build} (reward {result.reward:.4g}, {evaluated} evaluated)")
     print(f"method config: {out / (arguments.method + '_tuned.yaml')}")

@@ -1,4 +1,5 @@
-"""The Hydra application behind `fanns-bench run` (single runs and --multirun sweeps)."""
+"""The Hydra applications behind `fanns-bench run` (single runs and --multirun sweeps) and
+`fanns-bench tune --strategy optuna` (an objective for Hydra's Optuna sweeper)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import logging
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 log = logging.getLogger("fanns_bench")
 
@@ -43,3 +45,32 @@ def make_app(config_dir: Path) -> Callable[[], None]:
                 sys.exit(2)
 
     return app
+
+
+def make_objective_app(config_dir: Path, objective: Callable[[dict[str, Any]], float]) -> Callable[[], None]:
+    """An app whose task returns `objective` of each job's composed config (a plain resolved
+    dict): the value a sweeper such as Optuna's optimises."""
+    import hydra
+    from omegaconf import DictConfig, OmegaConf
+
+    @hydra.main(config_path=str(config_dir), config_name="config", version_base="1.3")
+    def app(config: DictConfig) -> float:
+        return objective(OmegaConf.to_container(config, resolve=True))
+
+    return app
+
+
+def invoke(app: Callable[[], None], prog: str, overrides: list[str]) -> int:
+    """Run a `@hydra.main` app as if `prog OVERRIDES` were typed; its exit status. Hydra's global
+    state is cleared afterwards, so the process can compose configs again."""
+    from hydra.core.global_hydra import GlobalHydra
+
+    saved, sys.argv = sys.argv, [prog, *overrides]
+    try:
+        app()
+    except SystemExit as exit_:
+        return int(exit_.code or 0)
+    finally:
+        sys.argv = saved
+        GlobalHydra.instance().clear()
+    return 0

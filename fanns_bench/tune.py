@@ -10,8 +10,9 @@ step improves it by more than `threshold` (1 %).
 
 Candidate lists are the method config's build grid (`build: {M: [16, 24, 32]}`, in order);
 the search starts at each parameter's declared default (or the list's first value).
-Every evaluation is an ordinary `run_sweep` into `<out>/runs/build<b>`, so an interrupted
-tuning resumes from the rows already written.
+Every evaluation (`evaluate`, shared with the Optuna strategy in `fanns_bench.tune_optuna`) is
+an ordinary `run_sweep` into `<out>/runs/build<b>`, so an interrupted tuning resumes from the
+rows already written.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import copy
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +33,8 @@ from fanns_bench.methods.registry import get_method
 from fanns_bench.results.schema import STATUS_OK
 
 log = logging.getLogger(__name__)
+
+GREEDY = "greedy coordinate search, Iff et al. 2025, Algorithm 1"
 
 
 @dataclass(frozen=True)
@@ -116,42 +120,62 @@ def restrict_workload(
     return {**config, "workload": workload}
 
 
-def tune(config: dict[str, Any], method_key: str, out_dir: Path, settings: TuneSettings) -> TuneResult:
-    """Tune `method_key` of a composed config; write `<out>/<method_key>_tuned.yaml`."""
-    from fanns_bench.runner.run import run_sweep
-
+def method_config_of(config: dict[str, Any], method_key: str) -> dict[str, Any]:
+    """The composed config's `method.<method_key>`, else a `ConfigError` naming the keys it has."""
     methods = config.get("method") or {}
     if method_key not in methods:
         raise ConfigError(f"tune: method {method_key!r} is not in the config; it has {sorted(methods)}")
-    method_config = dict(methods[method_key] or {})
+    return dict(methods[method_key] or {})
+
+
+def build_grid(method_config: dict[str, Any]) -> dict[str, list[Any]]:
+    """Each build parameter's ordered candidate list (a single value is a one-value list)."""
+    return {k: v if isinstance(v, list) else [v] for k, v in (method_config.get("build") or {}).items()}
+
+
+def evaluate(
+    config: dict[str, Any], method_key: str, build: dict[str, Any], out_dir: Path, settings: TuneSettings
+) -> float:
+    """Reward of one build configuration: `settings.builds` sweeps of `config`'s workload with
+    `method_key` built as `build`, into `<out>/runs/build<b>` (rows already there are reused)."""
+    from fanns_bench.runner.run import run_sweep
+
+    method_config = method_config_of(config, method_key)
+    frames = []
+    for number in range(settings.builds):
+        run = copy.deepcopy(config)
+        run["method"] = {method_key: {**method_config, "build": {k: [v] for k, v in build.items()}}}
+        run["workload"] = {**run["workload"], "queries_per_bucket": settings.queries}
+        run["paths"] = {**run["paths"], "results": str(Path(out_dir) / "runs" / f"build{number}")}
+        frames.append(run_sweep(run).rows)
+    score = reward(pd.concat(frames), settings.target_recall)
+    log.info("tune %s %s: reward %.4g", method_key, build, score)
+    return score
+
+
+def tune(config: dict[str, Any], method_key: str, out_dir: Path, settings: TuneSettings) -> TuneResult:
+    """Tune `method_key` of a composed config greedily; write `<out>/<method_key>_tuned.yaml`."""
+    method_config = method_config_of(config, method_key)
     cls = get_method(method_config.get("name", method_key))
-    grid = {k: v if isinstance(v, list) else [v] for k, v in (method_config.get("build") or {}).items()}
+    grid = build_grid(method_config)
     start = {
         name: options.index(cls.build_parameters[name].default)
         if name in cls.build_parameters and cls.build_parameters[name].default in options
         else 0
         for name, options in grid.items()
     }
-
-    def evaluate(build: dict[str, Any]) -> float:
-        frames = []
-        for number in range(settings.builds):
-            run = copy.deepcopy(config)
-            run["method"] = {method_key: {**method_config, "build": {k: [v] for k, v in build.items()}}}
-            run["workload"] = {**run["workload"], "queries_per_bucket": settings.queries}
-            run["paths"] = {**run["paths"], "results": str(Path(out_dir) / "runs" / f"build{number}")}
-            frames.append(run_sweep(run).rows)
-        score = reward(pd.concat(frames), settings.target_recall)
-        log.info("tune %s %s: reward %.4g", method_key, build, score)
-        return score
-
-    result = greedy_search(grid, start, evaluate, settings.threshold)
+    reward_of = partial(evaluate, config, method_key, out_dir=out_dir, settings=settings)
+    result = greedy_search(grid, start, reward_of, settings.threshold)
     write_tuned_config(Path(out_dir) / f"{method_key}_tuned.yaml", method_key, method_config, result)
     return result
 
 
 def write_tuned_config(
-    path: Path, method_key: str, method_config: dict[str, Any], result: TuneResult
+    path: Path,
+    method_key: str,
+    method_config: dict[str, Any],
+    result: TuneResult,
+    strategy: str = GREEDY,
 ) -> None:
     """The chosen configuration as a method config file (`# @package method.<key>`)."""
     body = {
@@ -163,7 +187,7 @@ def write_tuned_config(
     explained = "QPS at recall >= target" if result.reward >= 0 else "best recall - 1 (target not reached)"
     header = (
         f"# @package method.{method_key}\n"
-        f"# Chosen by fanns-bench tune (greedy coordinate search, Iff et al. 2025, Algorithm 1).\n"
+        f"# Chosen by fanns-bench tune ({strategy}).\n"
         f"# reward {result.reward:.6g} ({explained}); {len(result.history)} configurations evaluated.\n"
     )
     path.parent.mkdir(parents=True, exist_ok=True)
