@@ -111,10 +111,14 @@ def specialised_over(c: Claims, versatile: str, metric: str, paper_factor: float
     if not ratios:
         needed = [versatile, *sorted({n for v in c.spec["specialised"].values() for n in v})]
         return UNTESTABLE, f"needs ACORN and a specialised method reaching the recall ({c.missing(needed)})"
-    largest = max(r for _, _, r in ratios)
+    finite = [r for _, _, r in ratios if math.isfinite(r)]
+    only = len(ratios) - len(finite)
+    largest = f"largest {_ratio(max(finite))}" if finite else "no section where both reach it"
+    if only:
+        largest += f", and {only} section{'s' if only > 1 else ''} only the specialised method reaches"
     text = ", ".join(f"{_label(k)} {m} {_ratio(r)}" for k, m, r in ratios)
     verdict = HOLDS if all(r > 1 for _, _, r in ratios) else FAILS
-    return verdict, f"{text}; largest {_ratio(largest)} (paper: up to {paper_factor:g}x), vs {acorn}"
+    return verdict, f"{text}; {largest} (paper: up to {paper_factor:g}x), vs {acorn}"
 
 
 def beaten_by_any(c: Claims, method: str, metric: str) -> tuple[str, str]:
