@@ -122,7 +122,9 @@ def test_report_compare_paper_draws_the_figures_and_lists_their_claims(tmp_path)
         for bucket in (0.01, 0.1):
             for recall in (0.9, 0.99):
                 row = make_row(method, bucket, recall, qps * (2 if recall < 0.95 else 1), {})
-                write_row(results, {**row, "experiment": "paper_fig23_em_scaled", "qps_given_filter": qps * 3})
+                write_row(
+                    results, {**row, "experiment": "paper_fig23_em_scaled", "qps_given_filter": qps * 3}
+                )
     text, _ = report_results(results, tmp_path / "tables", compare="paper")
     assert "## The paper's figures, ours" in text
     assert "### Fig. 23 (tiny): `figures/paper/paper_fig__23__tiny.png`" in text
