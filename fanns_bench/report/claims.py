@@ -19,6 +19,7 @@ import pandas as pd
 import yaml
 
 from fanns_bench.report.frame import ok_points
+from fanns_bench.report.paper_figures import figures_citing, pooled_frame
 from fanns_bench.report.tables import leaderboard
 
 HOLDS, FAILS, UNTESTABLE = "holds", "does not hold", "not testable here"
@@ -68,9 +69,9 @@ class Claims:
             parts.append(f"{name}: {'not measured here' if known else 'not yet available'}")
         return "; ".join(parts)
 
-    def evaluate(self) -> list[Verdict]:
+    def evaluate(self, claims: list[dict[str, Any]] | None = None) -> list[Verdict]:
         verdicts = []
-        for claim in self.spec["claims"]:
+        for claim in self.spec["claims"] if claims is None else claims:
             check = dict(claim["check"])
             kind = check.pop("kind")
             verdict, evidence = CHECKS[kind](self, **check)
@@ -92,7 +93,12 @@ class Claims:
 
 
 def _label(key: tuple) -> str:
-    return f"{key[1]}@{key[2]:g}"
+    return _where(key[1], key[2])
+
+
+def _where(filter_type: str, bucket: float) -> str:
+    """`EM@0.01` for one selectivity bucket, `EM` for a filter type's whole query set."""
+    return filter_type if bucket is None or math.isnan(bucket) else f"{filter_type}@{bucket:g}"
 
 
 def specialised_over(c: Claims, versatile: str, metric: str, paper_factor: float) -> tuple[str, str]:
@@ -231,7 +237,7 @@ def consistent_across_k(c: Claims, metric: str, min_kendall_tau: float) -> tuple
             other = other.set_index("method")[metric].dropna()
             common = base.index.intersection(other.index)
             if len(common) >= 3:
-                taus.append((f"{key[1]}@{key[2]:g} k={k}", kendall_tau(base[common], other[common])))
+                taus.append((f"{_where(key[1], key[2])} k={k}", kendall_tau(base[common], other[common])))
     if not taus:
         return (
             UNTESTABLE,
@@ -307,7 +313,35 @@ CHECKS: dict[str, Callable[..., tuple[str, str]]] = {
 
 
 def compare_with_paper(frame: pd.DataFrame) -> list[Verdict]:
-    """Every claim of the shipped claims file, evaluated on `frame`."""
+    """Every claim of the shipped claims file, evaluated on the rows of the experiments behind
+    the figure(s) it cites (pooled over selectivity buckets where the paper's figure pools its
+    query set), or on all rows where none of those experiments was run."""
     from fanns_bench.methods.registry import method_names
 
-    return Claims(frame, load_claims(), set(method_names())).evaluate()
+    spec, registered = load_claims(), set(method_names())
+    views: dict[tuple[str, ...], tuple[Claims, str]] = {}
+    verdicts = []
+    for claim in spec["claims"]:
+        figures = figures_citing(spec, claim["source"])
+        key = tuple(f.figure for f in figures)
+        if key not in views:
+            views[key] = _view(frame, figures, spec, registered)
+        claims, scope = views[key]
+        (verdict,) = claims.evaluate([claim])
+        verdicts.append(Verdict(verdict.id, verdict.source, verdict.claim, verdict.verdict,
+                                f"{verdict.evidence} [{scope}]"))  # fmt: skip
+    return verdicts
+
+
+def _view(
+    frame: pd.DataFrame, figures: list, spec: dict[str, Any], registered: set[str]
+) -> tuple[Claims, str]:
+    """The Claims evaluator over the rows of `figures`' experiments, and how it was scoped."""
+    rows = pd.concat([f.rows(frame) for f in figures]) if figures else frame.iloc[:0]
+    rows = rows[~rows.index.duplicated()]
+    if rows.empty:
+        return Claims(frame, spec, registered), "all rows"
+    names = ", ".join(sorted({f"{prefix}*" for f in figures for prefix in f.experiments}))
+    if any(f.panels in ("filter_type", "k") for f in figures):
+        return Claims(pooled_frame(rows), spec, registered), f"{names}, each filter type's queries pooled"
+    return Claims(rows, spec, registered), f"{names}, per selectivity bucket"

@@ -127,6 +127,8 @@ def pool_buckets(rows: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
         given_seconds=("given_seconds", lambda s: s.sum(min_count=len(s))),
         bucket_count=("bucket_count", "sum"),
         build_seconds=("build_seconds", "median"),
+        index_bytes=("index_bytes", "median"),
+        build_peak_rss_bytes=("build_peak_rss_bytes", "max"),
     )
     pooled = pooled.reset_index()
     incomplete = pooled[pooled["bucket_count"] < buckets]
@@ -144,6 +146,30 @@ def pool_buckets(rows: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
         }
     )
     return pooled, left_out
+
+
+def pooled_frame(rows: pd.DataFrame) -> pd.DataFrame:
+    """`rows` as the paper times them: per (dataset, filter type) every configuration pooled
+    over the selectivity buckets (`pool_buckets`), with `selectivity_bucket` NaN (all queries)."""
+    parts = []
+    for (dataset, filter_type), group in rows.groupby(["dataset", "filter_type"], sort=True):
+        pooled, _ = pool_buckets(group)
+        parts.append(
+            pooled.assign(
+                dataset=dataset,
+                dataset_name=group["dataset_name"].iloc[0],
+                dataset_count=group["dataset_count"].max(),
+                filter_type=filter_type,
+                selectivity_bucket=math.nan,
+            )
+        )
+    return pd.concat(parts, ignore_index=True) if parts else rows.iloc[:0]
+
+
+def figures_citing(spec: dict[str, Any], source: str) -> list[PaperFigure]:
+    """The figures of `spec` that a claim's `source` ("§5.6, Fig. 23") names."""
+    cited = figure_numbers(source)
+    return [f for f in paper_figures(spec) if figure_numbers(f.figure) & cited]
 
 
 def ranking(points: pd.DataFrame, level: float = RANKING_RECALL) -> str:
