@@ -108,6 +108,8 @@ def _check_dataset(
             problems.append(Problem("error", f"dataset {name!r}: {error}"))
             return None
     module = importlib.import_module(BUILDERS[builder].partition(":")[0])
+    if hasattr(module, "attribute_kinds"):  # kinds that depend on the builder's params
+        return module.attribute_kinds(dataset.get("params") or {})
     return getattr(module, "ATTRIBUTE_KINDS", None)
 
 

@@ -33,9 +33,10 @@ import pyarrow.parquet as pq
 
 from fanns_bench.data.arxiv_schema import ATTRIBUTE_KINDS
 from fanns_bench.data.dataset import NORM_TOLERANCE, Dataset, file_hash, load_dataset, write_dataset
+from fanns_bench.data.selectivity_attributes import add_selectivity_attributes, selectivity_attribute_kinds
 from fanns_bench.errors import DatasetError
 
-__all__ = ["ATTRIBUTE_KINDS", "build", "expand", "pack", "read_sample_info"]
+__all__ = ["ATTRIBUTE_KINDS", "attribute_kinds", "build", "expand", "pack", "read_sample_info"]
 SHIPPED_DIR = Path(__file__).resolve().parents[2] / "datasets" / "arxiv_sample"
 SHIPPED_FILES = ("vectors.f16.npy", "queries.f16.npy", "attributes.parquet", "arxiv_ids.parquet")
 CARRIED_FIELDS = (
@@ -54,8 +55,17 @@ CARRIED_FIELDS = (
 )
 
 
-def build(path: Path, name: str, *, source: str | None = None) -> Dataset:
-    """Builder `arxiv_sample`: expand the shipped compact sample into a float32 store at `path`."""
+def build(
+    path: Path,
+    name: str,
+    *,
+    source: str | None = None,
+    selectivity_levels: list[float] | None = None,
+    selectivity_seed: int = 0,
+) -> Dataset:
+    """Builder `arxiv_sample`: expand the shipped compact sample into a float32 store at `path`.
+    `selectivity_levels` adds the synthetic attributes of the seed paper's selectivity study
+    (`selectivity_attributes.py`) beside the 11 real ones."""
     shipped = Path(source) if source else SHIPPED_DIR
     if Path(path).resolve() == shipped.resolve():
         raise DatasetError(f"{path}: the built store must not replace the shipped sample folder")
@@ -66,22 +76,33 @@ def build(path: Path, name: str, *, source: str | None = None) -> Dataset:
         digest = hashlib.sha256(matrix.tobytes()).hexdigest()
         if digest != info["expanded_sha256"][label]:
             raise DatasetError(f"{shipped}: float32 expansion of {label} has an unexpected hash")
+    attributes = pq.read_table(shipped / "attributes.parquet")
+    added = {}
+    if selectivity_levels:
+        attributes = add_selectivity_attributes(attributes, selectivity_levels, selectivity_seed)
+        added = {"selectivity_attributes": {"levels": list(selectivity_levels), "seed": selectivity_seed}}
     dataset = write_dataset(
         path,
         name=name,
         vectors=vectors,
         queries=queries,
-        attributes=pq.read_table(shipped / "attributes.parquet"),
+        attributes=attributes,
         metric=info["metric"],
         builder="arxiv_sample",
         extra={
             **{key: info[key] for key in CARRIED_FIELDS if key in info},
             "shipped_from": str(shipped),
             "stored_as": "float16, expanded exactly to float32",
+            **added,
         },
     )
     shutil.copyfile(shipped / "arxiv_ids.parquet", Path(path) / "arxiv_ids.parquet")
     return dataset
+
+
+def attribute_kinds(params: dict[str, Any]) -> dict[str, str]:
+    """The attribute kinds a build with `params` will have (for `fanns-bench validate`)."""
+    return {**ATTRIBUTE_KINDS, **selectivity_attribute_kinds(params.get("selectivity_levels") or [])}
 
 
 def read_sample_info(shipped: Path, *, verify: bool) -> dict[str, Any]:

@@ -44,7 +44,7 @@ class PaperFigure:
     figure: str
     content: str
     experiments: tuple[str, ...]
-    panels: str  # filter_type | k | selectivity_bucket | resources
+    panels: str  # filter_type | k | selectivity_bucket | resources | resources_by_selectivity
     k: int | None = None
     values: tuple[float, ...] = ()
     per_filter_type: tuple[str, ...] = ()  # figure numbers by filter type (EM, R, EMIS)
@@ -93,15 +93,14 @@ def draw_paper_figures(frame: pd.DataFrame, spec: dict[str, Any], out_dir: Path)
     styles = method_styles(_curve_names(frame))
     for figure in paper_figures(spec):
         rows = figure.rows(frame)
+        draw = _resources if figure.panels.startswith("resources") else _recall_panels
         for dataset, data in rows.groupby("dataset_name", sort=True):
-            if figure.panels == "resources":
-                drawn.append(_resources(figure, str(dataset), data, styles, out_dir, spec))
-            elif figure.per_filter_type:
-                for filter_type, typed in data.groupby("filter_type", sort=False):
-                    number = figure.per_filter_type[FILTER_ORDER.index(filter_type)]
-                    drawn.append(_recall_panels(figure, number, str(dataset), typed, styles, out_dir, spec))
-            else:
-                drawn.append(_recall_panels(figure, figure.figure, str(dataset), data, styles, out_dir, spec))
+            if not figure.per_filter_type:
+                drawn.append(draw(figure, figure.figure, str(dataset), data, styles, out_dir, spec))
+                continue
+            for filter_type, typed in data.groupby("filter_type", sort=False):
+                number = figure.per_filter_type[FILTER_ORDER.index(filter_type)]
+                drawn.append(draw(figure, number, str(dataset), typed, styles, out_dir, spec))
     return drawn
 
 
@@ -236,57 +235,72 @@ def _draw_curves(ax, points: pd.DataFrame, styles: dict) -> set[str]:
 
 
 def _resources(
-    figure: PaperFigure, dataset: str, rows: pd.DataFrame, styles: dict, out_dir: Path, spec: dict[str, Any]
+    figure: PaperFigure,
+    number: str,
+    dataset: str,
+    rows: pd.DataFrame,
+    styles: dict,
+    out_dir: Path,
+    spec: dict[str, Any],
 ) -> DrawnFigure:
-    """Build time (log), peak memory and index size: one bar per method, one column per filter type."""
-    types = [t for t in FILTER_ORDER if t in set(rows["filter_type"])]
+    """Build time (log), peak memory and index size: one bar per method, one column per filter
+    type (`resources`) or per selectivity bucket (`resources_by_selectivity`, where each
+    bucket's bars are those of the builds that served its queries)."""
+    by_bucket = figure.panels == "resources_by_selectivity"
+    column_key = "selectivity_bucket" if by_bucket else "filter_type"
+    columns = _panel_values(figure, rows, column_key)
     metrics = [
         ("build_seconds", 1.0, "build time (s, log)", True),
         ("peak_bytes", MB, "peak memory above baseline (MB)", False),
         ("index_bytes", MB, "index size (MB)", False),
     ]
-    fig = Figure(figsize=(5.0 * len(types) + 0.6, 9.0), layout="constrained")
-    axes = fig.subplots(len(metrics), len(types), squeeze=False)
+    fig = Figure(figsize=(5.0 * len(columns) + 0.6, 9.0), layout="constrained")
+    axes = fig.subplots(len(metrics), len(columns), squeeze=False)
     peaks = rows[["build_peak_rss_bytes", "search_peak_rss_bytes"]].max(axis=1)
     builds = ok_points(rows.assign(peak_bytes=peaks))
     rankings = []
-    for column, filter_type in enumerate(types):
+    for column, value in enumerate(columns):
         per_method = (
-            builds[builds["filter_type"] == filter_type]
+            builds[_panel_mask(builds, column_key, value)]
             .groupby("method", sort=True)[[m for m, *_ in metrics]]
             .median()
         )
-        positions = np.arange(len(per_method))
+        title = _panel_title(column_key, value, rows[_panel_mask(rows, column_key, value)])
         for row, (metric, scale, label, log) in enumerate(metrics):
-            ax = axes[row][column]
-            values = per_method[metric].astype(float) / scale
-            for position, (method, value) in zip(positions, values.items(), strict=True):
-                style = styles[method]
-                if math.isnan(value):
-                    continue
-                bar = ax.bar(position, value, color=style.color, hatch=style.hatch, edgecolor="black")
-                ax.bar_label(bar, fmt="%.3g", fontsize=7, padding=1)
-            if log and (values > 0).any():
-                _log_scale(ax, "y")
-            ax.set_xticks(positions, per_method.index, rotation=40, ha="right", fontsize=8)
-            ax.set_ylabel(label)
-            ax.set_title(f"filter {filter_type}" if row == 0 else "", fontsize=10)
-            ax.grid(True, axis="y", color="0.92", linewidth=0.6)
-            ax.set_axisbelow(True)
+            _resource_bars(axes[row][column], per_method[metric].astype(float) / scale, styles, log)
+            axes[row][column].set_ylabel(label)
+            axes[row][column].set_title(title if row == 0 else "", fontsize=10)
         order = per_method["build_seconds"].sort_values(ascending=False)
-        rankings.append((f"{filter_type} build time", ", ".join(f"{m} {s:.3g} s" for m, s in order.items())))
-    title = f"Our Fig. {figure.figure}: {figure.content}\n{_scale_note(rows, spec)}"
+        rankings.append((f"{title} build time", ", ".join(f"{m} {s:.3g} s" for m, s in order.items())))
+    title = f"Our Fig. {number}: {figure.content}\n{_scale_note(rows, spec)}"
     _legend(fig, sorted(set(builds["method"])), styles, title, rows, bars=True)
-    stem = safe_name("paper_fig", figure.figure, dataset)
+    stem = safe_name("paper_fig", number, dataset)
     paths = save_figure(fig, out_dir, stem)
     paths.append(_caption(out_dir, stem, fig, rows, spec, []))
-    return DrawnFigure(figure.figure, dataset, paths, rankings, [])
+    return DrawnFigure(number, dataset, paths, rankings, [])
 
 
-def _panel_values(figure: PaperFigure, rows: pd.DataFrame) -> list[Any]:
-    if figure.panels == "filter_type":
+def _resource_bars(ax, values: pd.Series, styles: dict, log: bool) -> None:
+    """One labelled bar per method (NaN values left out)."""
+    positions = np.arange(len(values))
+    for position, (method, value) in zip(positions, values.items(), strict=True):
+        if math.isnan(value):
+            continue
+        style = styles[method]
+        bar = ax.bar(position, value, color=style.color, hatch=style.hatch, edgecolor="black")
+        ax.bar_label(bar, fmt="%.3g", fontsize=7, padding=1)
+    if log and (values > 0).any():
+        _log_scale(ax, "y")
+    ax.set_xticks(positions, values.index, rotation=40, ha="right", fontsize=8)
+    ax.grid(True, axis="y", color="0.92", linewidth=0.6)
+    ax.set_axisbelow(True)
+
+
+def _panel_values(figure: PaperFigure, rows: pd.DataFrame, column: str | None = None) -> list[Any]:
+    column = column or figure.panels
+    if column == "filter_type":
         return [t for t in FILTER_ORDER if t in set(rows["filter_type"])]
-    present = sorted(float(v) for v in rows[figure.panels].dropna().unique())
+    present = sorted(float(v) for v in rows[column].dropna().unique())
     wanted = [v for v in present if not figure.values or any(math.isclose(v, w) for w in figure.values)]
     return wanted or present
 

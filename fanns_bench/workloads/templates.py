@@ -164,12 +164,15 @@ class FilterSpec:
     template: str
     attribute: str | None = None
     parts: tuple[FilterSpec, ...] = ()
+    selectivities: tuple[float, ...] | None = None  # buckets this filter fills (default: all)
 
     @classmethod
     def from_config(cls, data: dict[str, Any]) -> FilterSpec:
         try:
             parts = tuple(cls.from_config({"type": "part", **p}) for p in data.get("parts", ()))
-            return cls(data["type"], data["template"], data.get("attribute"), parts)
+            targets = data.get("selectivities")
+            targets = None if targets is None else tuple(float(t) for t in targets)
+            return cls(data["type"], data["template"], data.get("attribute"), parts, targets)
         except KeyError as missing:
             raise ConfigError(f"workload filter {data!r} lacks the key {missing}") from None
 

@@ -104,6 +104,13 @@ class WorkloadSpec:
             raise ConfigError(f"workload {self.name!r}: tolerance must be > 1, got {self.tolerance}")
         if self.queries_per_bucket < 1 or self.ground_truth_depth < 1:
             raise ConfigError(f"workload {self.name!r}: queries_per_bucket and ground_truth_depth >= 1")
+        for spec in self.filters:
+            extra = sorted(set(spec.selectivities or ()) - set(self.selectivities))
+            if extra:
+                raise ConfigError(
+                    f"workload {self.name!r}: filter {spec.type!r} on {spec.attribute!r} targets "
+                    f"selectivities {extra}, which are not among the workload's {list(self.selectivities)}"
+                )
 
     def digest(self) -> str:
         text = json.dumps(_as_plain(self), sort_keys=True, default=str)
@@ -215,7 +222,7 @@ def generate_workload(spec: WorkloadSpec, dataset: Dataset) -> Workload:
             rows += drawn
             shortfalls += notes
         else:
-            for target in spec.selectivities:
+            for target in filter_spec.selectivities or spec.selectivities:
                 drawn, note = _bucket_rows(
                     spec, filter_spec.type, template, dataset.attributes, target, query_order, rng
                 )
@@ -487,8 +494,17 @@ def _paths(value: Any) -> str | tuple[str, ...] | None:
 
 
 def _as_plain(value: Any) -> Any:
-    if hasattr(value, "__dataclass_fields__"):
-        return {k: _as_plain(getattr(value, k)) for k in value.__dataclass_fields__}
+    if hasattr(value, "__dataclass_fields__"):  # unset optional fields left out: digests stay put
+        fields = value.__dataclass_fields__
+        return {k: _as_plain(getattr(value, k)) for k in fields if not _unset(value, k)}
     if isinstance(value, list | tuple):
         return [_as_plain(v) for v in value]
     return value
+
+
+def _unset(value: Any, field: str) -> bool:
+    """A field added after digests were published, still at its default (None)."""
+    return field in OPTIONAL_FIELDS and getattr(value, field) is None
+
+
+OPTIONAL_FIELDS = {"selectivities"}
