@@ -67,3 +67,26 @@ def test_kendall_tau_of_identical_and_reversed_orders():
     a = pd.Series([3.0, 2.0, 1.0], index=["x", "y", "z"])
     assert kendall_tau(a, a) == 1.0
     assert kendall_tau(a, pd.Series([1.0, 2.0, 3.0], index=["x", "y", "z"])) == -1.0
+
+
+def test_one_method_losing_half_its_qps_at_low_selectivity_holds_obs8_and_names_it():
+    steady = [("acorn_gamma", "EM", b, 0.95, 1000.0) for b in (0.2, 0.8)]
+    steady += [("ung", "EM", b, 0.95, 2000.0 if b == 0.2 else 1500.0) for b in (0.2, 0.8)]
+    steady += [("caps", "EM", b, 0.95, 900.0) for b in (0.2, 0.8)]
+    frame = pd.DataFrame(
+        rows([*steady, ("nhq_nsw", "EM", 0.2, 0.95, 400.0), ("nhq_nsw", "EM", 0.8, 0.95, 1000.0)])
+    )
+    claims = Claims(frame, load_claims(), registered={"acorn_gamma", "ung", "caps", "nhq_nsw"})
+    result = {v.id: (v.verdict, v.evidence) for v in claims.evaluate()}
+    assert result["obs8"][0] == HOLDS and "1 of 4 at <= 0.5x" in result["obs8"][1]
+    assert result["nhq_nsw_low_selectivity"] == (
+        HOLDS,
+        "qps_at_0.9 at the lowest over the highest bucket: nhq_nsw EM 0.40x",
+    )
+
+
+def test_no_method_degrading_at_low_selectivity_fails_obs8():
+    frame = pd.DataFrame(
+        rows([(m, "EM", b, 0.95, 1000.0) for m in ("acorn_gamma", "ung") for b in (0.2, 0.8)])
+    )
+    assert verdicts(frame)["obs8"][0] == FAILS

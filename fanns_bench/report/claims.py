@@ -250,10 +250,12 @@ def consistent_across_k(c: Claims, metric: str, min_kendall_tau: float) -> tuple
 def low_selectivity_degradation(
     c: Claims,
     metric: str,
-    drop: float,
+    ratio: float,
     methods: list[str] | None = None,
     filter_types: list[str] | None = None,
 ) -> tuple[str, str]:
+    """Per method and filter type, `metric` at the lowest filtered bucket over the highest;
+    degraded when at most `ratio` (a method not reaching the recall at the lowest counts as 0)."""
     rows = c.board[(c.board["filter_type"] != "none") & (c.board["selectivity_bucket"] < 1)]
     if filter_types:
         rows = rows[rows["filter_type"].isin(filter_types)]
@@ -263,20 +265,24 @@ def low_selectivity_degradation(
         if None in wanted:
             return UNTESTABLE, c.missing(methods)
         rows = rows[rows["method"].isin(wanted)]
-    drops = []
+    ratios = []
     for (method, filter_type), group in rows.groupby(["method", "filter_type"]):
         if group["selectivity_bucket"].nunique() < 2:
             continue
         ordered = group.sort_values("selectivity_bucket")
-        drops.append((method, filter_type, float(ordered[metric].iloc[-1] - ordered[metric].iloc[0])))
-    if not drops:
-        return UNTESTABLE, "needs two or more selectivity buckets per method"
-    degraded = [d for d in drops if d[2] >= drop]
-    text = ", ".join(f"{m} {t} {d:+.2f}" for m, t, d in sorted(drops, key=lambda d: -d[2])[:8])
+        low, high = float(ordered[metric].iloc[0]), float(ordered[metric].iloc[-1])
+        if math.isnan(high) or high <= 0:
+            continue
+        ratios.append((method, filter_type, 0.0 if math.isnan(low) else low / high))
+    if not ratios:
+        return UNTESTABLE, f"needs two or more selectivity buckets per method with {metric} at the highest"
+    degraded = [r for r in ratios if r[2] <= ratio]
+    text = ", ".join(f"{m} {t} {r:.2f}x" for m, t, r in sorted(ratios, key=lambda r: r[2])[:8])
+    where = f"{metric} at the lowest over the highest bucket"
     if wanted:
-        return (HOLDS if degraded else FAILS), f"{metric} lost from the highest to the lowest bucket: {text}"
-    holds = degraded and len(degraded) < len(drops) / 2
-    return (HOLDS if holds else FAILS), f"{len(degraded)} of {len(drops)} degrade by >= {drop:g}: {text}"
+        return (HOLDS if degraded else FAILS), f"{where}: {text}"
+    holds = degraded and len(degraded) < len(ratios) / 2
+    return (HOLDS if holds else FAILS), f"{len(degraded)} of {len(ratios)} at <= {ratio:g}x ({where}): {text}"
 
 
 def kendall_tau(a: pd.Series, b: pd.Series) -> float:
