@@ -9,11 +9,11 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from fanns_bench.data.dataset import write_dataset
 from fanns_bench.data.selectivity_attributes import add_selectivity_attributes, selectivity_attribute_kinds
 from fanns_bench.errors import ConfigError
 from fanns_bench.workloads.templates import FilterSpec
 from fanns_bench.workloads.workload import WorkloadSpec, _as_plain, bucket_table, generate_workload
+from tests.datasets import random_dataset
 
 LEVELS = [0.2, 0.4, 0.6, 0.8]
 
@@ -47,17 +47,8 @@ def test_kinds_and_clear_errors():
 
 
 def synthetic_dataset(root):
-    rng = np.random.default_rng(0)
     attributes = add_selectivity_attributes(pa.table({"x": list(range(500))}), LEVELS, seed=1)
-    return write_dataset(
-        root / "sel",
-        name="sel",
-        vectors=rng.normal(size=(500, 4)).astype(np.float32),
-        queries=rng.normal(size=(60, 4)).astype(np.float32),
-        attributes=attributes,
-        metric="l2",
-        builder="test",
-    )
+    return random_dataset(root / "sel", attributes, queries=60)
 
 
 def test_a_filter_with_its_own_selectivities_fills_only_those_buckets(tmp_path):

@@ -5,6 +5,7 @@ import pytest
 from fanns_bench.errors import ConfigError, WorkloadError
 from fanns_bench.filters.predicates import And, Contains, Eq, Range
 from fanns_bench.workloads.workload import WorkloadSpec, bucket_table, generate_workload
+from tests.datasets import random_dataset
 
 FILTERS = [
     {"type": "EM", "template": "eq", "attribute": "category"},
@@ -202,23 +203,11 @@ def test_file_mode_applies_the_tolerance_and_counts_what_it_leaves_out(tiny_data
 def labelled_dataset(root):
     """200 items: `labels` holds "all" on every item and "even" on every second one;
     `constant` is "a" everywhere; `rank` is 0..199."""
-    import numpy as np
     import pyarrow as pa
 
-    from fanns_bench.data.dataset import write_dataset
-
-    rng = np.random.default_rng(0)
     labels = [["all", "even"] if i % 2 == 0 else ["all"] for i in range(200)]
     attributes = pa.table({"labels": labels, "constant": ["a"] * 200, "rank": list(range(200))})
-    return write_dataset(
-        root / "labelled",
-        name="labelled",
-        vectors=rng.normal(size=(200, 4)).astype(np.float32),
-        queries=rng.normal(size=(50, 4)).astype(np.float32),
-        attributes=attributes,
-        metric="l2",
-        builder="test",
-    )
+    return random_dataset(root / "labelled", attributes)
 
 
 @pytest.mark.parametrize("mode", ["buckets", "sampled"])
