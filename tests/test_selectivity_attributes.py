@@ -13,7 +13,7 @@ from fanns_bench.data.selectivity_attributes import add_selectivity_attributes, 
 from fanns_bench.errors import ConfigError
 from fanns_bench.workloads.templates import FilterSpec
 from fanns_bench.workloads.workload import WorkloadSpec, _as_plain, bucket_table, generate_workload
-from tests.datasets import random_dataset
+from tests.dataset_factory import random_dataset
 
 LEVELS = [0.2, 0.4, 0.6, 0.8]
 

@@ -5,7 +5,7 @@ import pytest
 from fanns_bench.errors import ConfigError, WorkloadError
 from fanns_bench.filters.predicates import And, Contains, Eq, Range
 from fanns_bench.workloads.workload import WorkloadSpec, bucket_table, generate_workload
-from tests.datasets import random_dataset
+from tests.dataset_factory import random_dataset
 
 FILTERS = [
     {"type": "EM", "template": "eq", "attribute": "category"},
