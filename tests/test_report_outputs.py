@@ -208,3 +208,16 @@ def test_report_shows_the_saved_bucket_table_with_empty_buckets_and_shortfalls(r
 def test_report_bucket_table_falls_back_to_the_rows_without_a_saved_table(results_dir, tmp_path):
     text, _ = report_results(results_dir, tmp_path / "tables")
     assert "| tiny | tiny-em | EM | 0.01 | 100 | — | — | — | ? |  |" in text
+
+
+def test_rows_load_in_file_order_and_a_corrupt_row_file_is_named(tmp_path):
+    from fanns_bench.results.row_files import load_results, row_path
+
+    for row in ROWS:
+        write_row(tmp_path, row)
+    frame = load_results(tmp_path)
+    assert sorted(frame["key"]) == sorted(r["key"] for r in ROWS) and len(frame) == len(ROWS)
+    bad = row_path(tmp_path, ROWS[0]["key"])
+    bad.write_bytes(b"not parquet")
+    with pytest.raises(ResultsError, match=f"{bad}: unreadable result file"):
+        load_results(tmp_path)
