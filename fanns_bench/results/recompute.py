@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from fanns_bench.atomic_files import temporary_sibling
 from fanns_bench.errors import ResultsError
 from fanns_bench.groundtruth import GroundTruth
 from fanns_bench.metrics import recall_paper, recall_per_query
@@ -31,7 +32,7 @@ def keep_ground_truth(results_dir: Path, workload_dir: Path, digest: str) -> Non
         return
     target.mkdir(parents=True, exist_ok=True)
     for name in FILES:
-        tmp = target / f".{name}.tmp"
+        tmp = temporary_sibling(target / name)
         shutil.copyfile(Path(workload_dir) / name, tmp)
         tmp.replace(target / name)
 

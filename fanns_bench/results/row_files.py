@@ -17,6 +17,7 @@ import pyarrow as pa
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
+from fanns_bench.atomic_files import temporary_sibling
 from fanns_bench.errors import ResultsError
 from fanns_bench.results.schema import COLUMNS, SCHEMA
 
@@ -35,7 +36,7 @@ def write_row(results_dir: Path, row: dict[str, Any]) -> Path:
     path = row_path(results_dir, row["key"])
     path.parent.mkdir(parents=True, exist_ok=True)
     table = pa.Table.from_pylist([{c: row.get(c) for c in COLUMNS}], schema=SCHEMA)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp = temporary_sibling(path)
     pq.write_table(table, tmp)
     os.replace(tmp, path)
     return path
@@ -82,7 +83,7 @@ def write_combined(results_dir: Path, frame: pd.DataFrame | None = None) -> Path
     """
     frame = load_results(results_dir) if frame is None else frame
     path = Path(results_dir) / "results.parquet"
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp = temporary_sibling(path)
     pq.write_table(pa.Table.from_pandas(frame, schema=SCHEMA, preserve_index=False), tmp)
     os.replace(tmp, path)
     return path

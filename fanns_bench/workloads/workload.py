@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from fanns_bench.atomic_files import temporary_sibling
 from fanns_bench.data.dataset import Dataset
 from fanns_bench.errors import ConfigError, WorkloadError
 from fanns_bench.filters.evaluate import AttributeTable
@@ -145,7 +146,7 @@ class Workload:
     def save(self, directory: Path) -> None:
         directory.mkdir(parents=True, exist_ok=True)
         for name, frame in (("shortfalls", self.shortfall_table), ("workload", self.table)):
-            tmp = directory / f".{name}.parquet.tmp"
+            tmp = temporary_sibling(directory / f"{name}.parquet")
             frame.to_parquet(tmp, index=False)
             tmp.replace(directory / f"{name}.parquet")
 

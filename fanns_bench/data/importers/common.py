@@ -23,6 +23,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from fanns_bench.atomic_files import temporary_sibling
 from fanns_bench.errors import DatasetError, WorkloadError
 from fanns_bench.filters.evaluate import AttributeTable
 from fanns_bench.filters.predicates import Predicate, from_json, to_json
@@ -73,7 +74,7 @@ def workload_table(
 def write_workload(table: pa.Table, path: Path) -> Path:
     """Write a given workload atomically."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
+    tmp = temporary_sibling(path)
     pq.write_table(table, tmp)
     tmp.replace(path)
     return path
