@@ -146,3 +146,14 @@ def test_synthetic_build_is_deterministic(tmp_path):
     assert np.array_equal(a.vectors, b.vectors)
     assert a.attributes.table.equals(b.attributes.table)
     assert set(a.attributes.kinds.values()) == {"categorical", "set", "ordered"}
+
+
+def test_a_concurrent_identical_build_keeps_the_dataset_already_in_place(tmp_path):
+    """Two jobs of a sweep building the same dataset: the later one must not delete the
+    directory the earlier one is reading; a different build still replaces it."""
+    first = write(tmp_path)
+    inode = first.path.stat().st_ino
+    assert write(tmp_path).path.stat().st_ino == inode
+    assert list(tmp_path.iterdir()) == [first.path]  # no staging directory left behind
+    changed = write(tmp_path, vectors=unit_rows(10, 4, seed=5))
+    assert changed.path.stat().st_ino != inode

@@ -115,6 +115,9 @@ def write_dataset(
             **(extra or {}),
         }
         write_json_atomic(staging / "manifest.json", manifest)
+        if _same_files(path, manifest["hashes"]):  # a concurrent job built the same dataset first
+            shutil.rmtree(staging)
+            return load_dataset(path)
         if path.exists():
             shutil.rmtree(path)
         os.replace(staging, path)
@@ -122,6 +125,14 @@ def write_dataset(
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return load_dataset(path)
+
+
+def _same_files(path: Path, hashes: dict[str, str]) -> bool:
+    """`path` holds a complete dataset whose files hash to `hashes`."""
+    try:
+        return json.loads((path / "manifest.json").read_text()).get("hashes") == hashes
+    except (OSError, ValueError):
+        return False
 
 
 def _write_matrix(matrix: np.ndarray, target: Path, block_rows: int, normalize: bool) -> None:
