@@ -1,5 +1,6 @@
 """Shared checks of the compiled range-filter graphs that index items in attribute order
-(`_core.SerfIndex`, `_core.DsgIndex`), on small clustered data (2k x 32).
+(`_core.SerfIndex`, `_core.DsgIndex`), on small clustered data (2k x 32), and the data of the
+ones that take the item order and return item ids (`_core.IRangeGraphIndex`, `_core.DigraIndex`).
 
 Both take vectors in attribute order (row i = position i) and per-query half-open position
 ranges, and return positions. Each test module passes a factory `make(seed=..., metric=...)`.
@@ -30,10 +31,12 @@ VECTORS = clustered(N, 0)
 QUERIES = clustered(60, 1)
 
 
-def random_ranges(selectivity: float, seed: int = 0, n: int = N) -> tuple[np.ndarray, np.ndarray]:
+def random_ranges(
+    selectivity: float, seed: int = 0, n: int = N, queries: int = len(QUERIES)
+) -> tuple[np.ndarray, np.ndarray]:
     """One window of `selectivity * n` positions per query, at random offsets."""
     width = max(1, int(round(selectivity * n)))
-    starts = np.random.default_rng(seed).integers(0, n - width + 1, len(QUERIES)).astype(np.int64)
+    starts = np.random.default_rng(seed).integers(0, n - width + 1, queries).astype(np.int64)
     return starts, starts + width
 
 
@@ -56,6 +59,34 @@ def recall(found: np.ndarray, truth: list[np.ndarray]) -> float:
 
 
 Factory = Callable[..., Any]
+
+# The indexes given an item order (row ids in attribute order) and returning item ids.
+ORDER_QUERIES = clustered(40, 1)
+ORDER = np.random.default_rng(7).permutation(N).astype(np.int64)  # item ids in attribute order
+
+
+def exact_top_k(start: int, stop: int, query: np.ndarray, metric: str = "ip") -> np.ndarray:
+    """The true k nearest item ids among positions [start, stop) of `ORDER`."""
+    ids = ORDER[start:stop]
+    if metric == "ip":
+        scores = -(VECTORS[ids] @ query)
+    else:
+        scores = ((VECTORS[ids] - query) ** 2).sum(1)
+    return ids[np.argsort(scores, kind="stable")[:K]]
+
+
+def order_ranges(selectivity: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """`random_ranges` for the `ORDER_QUERIES`."""
+    return random_ranges(selectivity, seed, queries=len(ORDER_QUERIES))
+
+
+def id_recall(ids: np.ndarray, starts: np.ndarray, stops: np.ndarray) -> float:
+    """Recall@K of item ids against `exact_top_k` of each query's range."""
+    hits = sum(
+        len(np.intersect1d(row[row >= 0], exact_top_k(a, b, q)))
+        for row, a, b, q in zip(ids, starts, stops, ORDER_QUERIES, strict=True)
+    )
+    return hits / sum(min(K, b - a) for a, b in zip(starts, stops, strict=True))
 
 
 def check_recall_and_exact_ranges(make: Factory, selectivity: float, ef: int, minimum: float) -> None:

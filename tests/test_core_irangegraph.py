@@ -6,24 +6,12 @@ import numpy as np
 import pytest
 
 from fanns_bench import _core
+from tests.range_graph_checks import DIM, ORDER, VECTORS, K, N, exact_top_k
+from tests.range_graph_checks import ORDER_QUERIES as QUERIES
+from tests.range_graph_checks import id_recall as recall
+from tests.range_graph_checks import order_ranges as ranges
 
-N, DIM, K = 2000, 32, 10
 PARAMS = dict(M=12, ef_construction=60, seed=0, storage="float32")
-
-
-def clustered(n: int, seed: int) -> np.ndarray:
-    """Unit vectors from a 20-cluster mixture in 8 latent dims mapped to 32 (like embeddings)."""
-    latent = np.random.default_rng(0)
-    centres, mapping = latent.standard_normal((20, 8)), latent.standard_normal((8, DIM))
-    rng = np.random.default_rng(seed)
-    points = (centres[rng.integers(0, 20, n)] + 0.5 * rng.standard_normal((n, 8))) @ mapping
-    points += 0.05 * rng.standard_normal((n, DIM))
-    return np.ascontiguousarray(points / np.linalg.norm(points, axis=1, keepdims=True), dtype=np.float32)
-
-
-VECTORS = clustered(N, 0)
-QUERIES = clustered(40, 1)
-ORDER = np.random.default_rng(7).permutation(N).astype(np.int64)  # item ids in attribute order
 
 
 def make(metric: str = "ip", threads: int = 2, **extra) -> _core.IRangeGraphIndex:
@@ -35,30 +23,6 @@ def make(metric: str = "ip", threads: int = 2, **extra) -> _core.IRangeGraphInde
 @pytest.fixture(scope="module")
 def index() -> _core.IRangeGraphIndex:
     return make()
-
-
-def exact_top_k(start: int, stop: int, query: np.ndarray, metric: str = "ip") -> np.ndarray:
-    ids = ORDER[start:stop]
-    if metric == "ip":
-        scores = -(VECTORS[ids] @ query)
-    else:
-        scores = ((VECTORS[ids] - query) ** 2).sum(1)
-    return ids[np.argsort(scores, kind="stable")[:K]]
-
-
-def ranges(selectivity: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    rng = np.random.default_rng(seed)
-    length = max(1, int(round(selectivity * N)))
-    starts = rng.integers(0, N - length + 1, len(QUERIES)).astype(np.int64)
-    return starts, starts + length
-
-
-def recall(ids: np.ndarray, starts: np.ndarray, stops: np.ndarray) -> float:
-    hits = sum(
-        len(np.intersect1d(row[row >= 0], exact_top_k(a, b, q)))
-        for row, a, b, q in zip(ids, starts, stops, QUERIES, strict=True)
-    )
-    return hits / sum(min(K, b - a) for a, b in zip(starts, stops, strict=True))
 
 
 @pytest.mark.parametrize("metric", ["ip", "l2"])
