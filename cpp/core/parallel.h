@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <exception>
+#include <memory>
 #include <mutex>
 
 namespace fanns {
@@ -37,6 +38,15 @@ void parallel_for_each(size_t count, int threads, MakeContext make_context, Work
     }
   }
   if (error) std::rethrow_exception(error);
+}
+
+/// This thread's `T`, made on first use and kept for the thread's life, so scratch buffers keep
+/// their capacity from one call to the next (OpenMP reuses its worker threads).
+template <class T>
+T& thread_scratch() {
+  thread_local std::unique_ptr<T> scratch;
+  if (!scratch) scratch = std::make_unique<T>();
+  return *scratch;
 }
 
 }  // namespace fanns

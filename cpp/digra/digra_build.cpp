@@ -1,6 +1,5 @@
 // DIGRA construction: one proximity graph per tree node above the leaves.
 #include <algorithm>
-#include <memory>
 #include <numeric>
 #include <stdexcept>
 #include <string>
@@ -52,11 +51,6 @@ void DigraIndex::layout() {
 namespace {
 
 struct BuildContext {
-  static BuildContext& for_this_thread() {
-    thread_local std::unique_ptr<BuildContext> context;
-    if (!context) context = std::make_unique<BuildContext>();
-    return *context;
-  }
   VisitedSet visited;
   CandidateHeap candidates;
   ResultHeap results;
@@ -98,7 +92,7 @@ class DigraBuilder {
   }
 
   void build_node(int level, int64_t node) {
-    BuildContext& ctx = BuildContext::for_this_thread();
+    BuildContext& ctx = thread_scratch<BuildContext>();
     const int64_t S = index_.node_size(level);
     const int64_t lo = node * S;
     const int64_t hi = std::min<int64_t>(lo + S, static_cast<int64_t>(index_.size()));

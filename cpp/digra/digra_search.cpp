@@ -1,7 +1,6 @@
 // DIGRA search: one beam search over the graphs of the (at most two) nodes meeting the range.
 #include <algorithm>
 #include <limits>
-#include <memory>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -17,11 +16,6 @@ namespace fanns::digra {
 namespace {
 
 struct SearchContext {
-  static SearchContext& for_this_thread() {
-    thread_local std::unique_ptr<SearchContext> context;
-    if (!context) context = std::make_unique<SearchContext>();
-    return *context;
-  }
   VisitedSet visited;
   CandidateHeap candidates;
   ResultHeap results;
@@ -45,7 +39,7 @@ void DigraIndex::search(const float* queries, size_t nq, const int64_t* starts, 
         const int64_t lo = starts[q];
         const int64_t hi = stops[q];
         if (lo == hi) return;
-        SearchContext& ctx = SearchContext::for_this_thread();
+        SearchContext& ctx = thread_scratch<SearchContext>();
         QueryDistance distance(store_, queries + q * store_.dim());
         // The deepest level whose nodes hold the whole range length.
         int level = graph_levels_;

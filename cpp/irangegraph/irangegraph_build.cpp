@@ -1,6 +1,5 @@
 // iRangeGraph construction: elemental graphs of the segment tree, built bottom-up.
 #include <algorithm>
-#include <memory>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -40,11 +39,6 @@ constexpr int kInsertEntries = 3;
 
 /// Per-thread scratch space of the build (kept across nodes and layers).
 struct BuildContext {
-  static BuildContext& for_this_thread() {
-    thread_local std::unique_ptr<BuildContext> context;
-    if (!context) context = std::make_unique<BuildContext>();
-    return *context;
-  }
   VisitedSet visited;
   CandidateHeap candidates;
   ResultHeap results;
@@ -142,7 +136,7 @@ class Builder {
   /// Links of item `pos` at layer d: nearest items among [lo, mid) found by a beam search on
   /// the partly built graph, pruned together with its links at layer d + 1.
   void insert(int64_t pos, int64_t lo, int64_t mid, int d, float* distances_out) {
-    BuildContext& ctx = BuildContext::for_this_thread();
+    BuildContext& ctx = thread_scratch<BuildContext>();
     const float* query = vector_of(pos, ctx.query);
     QueryDistance distance(index_.store_, query);
     SplitMix64 rng(mix_seed(index_.params_.seed, static_cast<uint64_t>(pos), static_cast<uint64_t>(d)));
@@ -167,7 +161,7 @@ class Builder {
 
   /// Prune item `pos`'s list at layer d together with reverse links `extra`.
   void add_reverse_links(int64_t pos, int d, const std::vector<Neighbor>& extra) {
-    BuildContext& ctx = BuildContext::for_this_thread();
+    BuildContext& ctx = thread_scratch<BuildContext>();
     const float* query = vector_of(pos, ctx.query);
     QueryDistance distance(index_.store_, query);
     ctx.pool.clear();

@@ -1,7 +1,6 @@
 // iRangeGraph search: a beam search on the graph of the query range, merged on the fly.
 #include <algorithm>
 #include <limits>
-#include <memory>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -17,11 +16,6 @@ namespace fanns::irangegraph {
 namespace {
 
 struct SearchContext {
-  static SearchContext& for_this_thread() {
-    thread_local std::unique_ptr<SearchContext> context;
-    if (!context) context = std::make_unique<SearchContext>();
-    return *context;
-  }
   VisitedSet visited;
   CandidateHeap candidates;
   ResultHeap results;
@@ -137,7 +131,7 @@ void IRangeGraphIndex::search(const float* queries, size_t nq, const int64_t* st
         float* dists = out_distances + q * kk;
         clear_result_row(ids, dists, out_distance_counts + q, kk);
         if (starts[q] == stops[q]) return;
-        SearchContext& ctx = SearchContext::for_this_thread();
+        SearchContext& ctx = thread_scratch<SearchContext>();
         QueryDistance distance(store_, queries + q * store_.dim());
         QuerySearch search(*this, ctx, distance, starts[q], stops[q] - 1);
         search.run(ef_search);
