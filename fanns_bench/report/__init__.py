@@ -4,10 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from fanns_bench.report.claims import load_claims
 from fanns_bench.report.document import write_report
 from fanns_bench.report.frame import choose_qps, load_frame
-from fanns_bench.report.paper_figures import draw_paper_figures
 from fanns_bench.report.plots import (
     plot_build_resources,
     plot_qps_vs_selectivity,
@@ -21,16 +19,15 @@ __all__ = ["plot_results", "report_results"]
 
 def plot_results(results_dir: Path, out_dir: Path | None = None, qps: str = "qps") -> list[Path]:
     """Every figure (PNG + PDF + caption) for `results_dir`, into `out_dir`
-    (default `<results_dir>/figures`; the seed paper's figures, where the paper's experiments
-    were run, under `paper/`); returns the paths written. `qps`: which throughput
-    (`qps` end to end, or `qps_given_filter`)."""
+    (default `<results_dir>/figures`); returns the paths written. `qps`: which throughput
+    (`qps` end to end, or `qps_given_filter`). The seed paper's figures are drawn once, by
+    `report_results(..., compare="paper")`, which also ranks their panels."""
     frame = choose_qps(load_frame(results_dir), qps)
     out_dir = Path(out_dir) if out_dir is not None else Path(results_dir) / "figures"
     styles = method_styles(frame["method"])
     paths = plot_recall_qps(frame, out_dir, styles)
     paths += plot_qps_vs_selectivity(frame, out_dir, styles)
     paths += plot_build_resources(frame, out_dir, styles)
-    paths += [p for drawn in draw_paper_figures(frame, load_claims(), out_dir / "paper") for p in drawn.paths]
     paths.append(write_excluded_list(frame, out_dir))
     return paths
 

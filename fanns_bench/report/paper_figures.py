@@ -1,5 +1,5 @@
 """Our versions of the seed paper's figures (Iff et al., arXiv:2507.21989v2), with its axes and
-panels, drawn from the rows of the `paper_*` experiments.
+panels, drawn from the rows of the `paper_*` experiments by `fanns-bench report DIR --compare paper`.
 
 Which figure, which experiments, which panels: the `figures` list of `paper_claims.yaml`.
 - recall@k vs QPS (Figs. 23, 25, 27-29): the paper times every query of a filter type's query
@@ -7,7 +7,8 @@ Which figure, which experiments, which panels: the `figures` list of `paper_clai
   QPS = sum of queries / sum of batch times, recall = the query-weighted mean of the buckets'
   recall@k. A configuration missing a bucket is left out of the pooled panel (and named).
 - recall@10 vs QPS per selectivity (Figs. 31/33/35): one panel per selectivity bucket.
-- build time / peak memory / index size (Figs. 24, 26): one bar per method, per filter type.
+- build time / peak memory / index size (Figs. 24, 26): one bar per method, per filter type;
+  Figs. 30/32/34: per selectivity bucket, from the builds that served it.
 ACORN is drawn twice, as in the paper (§5.5): its filter preparation timed (the paper's "upper
 bound" curve, our `qps`) and not timed ("lower bound", our `qps_given_filter`).
 """
