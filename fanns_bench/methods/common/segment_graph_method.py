@@ -17,15 +17,8 @@ import numpy as np
 
 from fanns_bench.data.dataset import Dataset
 from fanns_bench.errors import MethodError
-from fanns_bench.filters.predicates import Predicate
-from fanns_bench.methods.base import FilterBatch
-from fanns_bench.methods.common.compiled import CompiledIndexMethod
-from fanns_bench.methods.common.ordered import (
-    PositionRanges,
-    method_position_ranges,
-    range_support,
-    to_item_ids,
-)
+from fanns_bench.methods.common.ordered import PositionRanges, to_item_ids
+from fanns_bench.methods.common.sorted_range_index import OrderedAttributeMethod
 from fanns_bench.methods.params import Param
 
 ATTRIBUTE = Param(str, "update_date", "the ordered attribute the index sorts items by (ranges on it only)")
@@ -37,26 +30,12 @@ SEARCH_PARAMETERS = {
 }
 
 
-class SegmentGraphMethod(CompiledIndexMethod):
+class SegmentGraphMethod(OrderedAttributeMethod):
     """Range filters on one ordered attribute through a graph over attribute positions."""
-
-    capabilities = frozenset({"range", "none"})
 
     def __init__(self, metric: str, threads: int = 1, **build_params: Any) -> None:
         super().__init__(metric, threads, **build_params)
         self._order: np.ndarray | None = None
-
-    @property
-    def attribute(self) -> str:
-        return str(self.build_params["attribute"])
-
-    def unsupported_reason(self, predicate: Predicate | None, kinds: dict[str, str]) -> str | None:
-        """Only a single range on the indexed ordered attribute, or no filter."""
-        return range_support(self.name, self.attribute, predicate, kinds)
-
-    def _core_params(self) -> dict[str, Any]:
-        """Keyword arguments of the `_core` class (method-specific)."""
-        raise NotImplementedError
 
     def _build_core(self, index: Any, vectors: np.ndarray) -> None:
         index.build(vectors)
@@ -64,23 +43,13 @@ class SegmentGraphMethod(CompiledIndexMethod):
     def build(self, dataset: Dataset) -> None:
         from fanns_bench import _core
 
-        self.check_dataset_metric(dataset)
-        try:
-            order = np.asarray(dataset.attribute_index.sorted_order(self.attribute), dtype=np.int64)
-        except Exception as error:  # the attribute index names the attribute and the valid ones
-            raise MethodError(f"{self.name}: {error}") from error
-        if len(order) == 0:
-            raise MethodError(f"{self.name}: no item of {dataset.name!r} has a value for {self.attribute!r}")
+        order = self.sorted_items(dataset)
         vectors = np.ascontiguousarray(np.asarray(dataset.vectors)[order], dtype=np.float32)
         index = self.core_call(
             getattr(_core, self.core_class), dataset.dimension, self.metric, **self._core_params()
         )
         self.core_call(self._build_core, index, vectors)
         self._index, self._order = index, order
-
-    def prepare_filters(self, filters: FilterBatch) -> PositionRanges:
-        """Each query's range on the indexed attribute as positions in its sorted order."""
-        return method_position_ranges(self.name, filters, self.attribute)
 
     def search(
         self, queries: np.ndarray, filters: PositionRanges, k: int, ef_search: int, scan_below: int

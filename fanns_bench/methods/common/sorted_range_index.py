@@ -1,6 +1,8 @@
-"""Adapter shared by the compiled range methods that index items in attribute order
-(`irangegraph`, `digra`): one ordered attribute chosen at build time, value ranges turned
-into positions in `prepare_filters`, and the core's index built, searched, saved and loaded.
+"""Adapters shared by the compiled range methods that index items in attribute order: one
+ordered attribute chosen at build time, value ranges turned into positions in
+`prepare_filters` (`OrderedAttributeMethod`, also the base of `segment_graph_method`), and,
+for the cores that take the item order and return ids (`irangegraph`, `digra`), the index
+built, searched, saved and loaded.
 """
 
 from __future__ import annotations
@@ -27,14 +29,15 @@ SHARED_BUILD_PARAMETERS = {
 }
 
 
-class SortedRangeIndexMethod(CompiledIndexMethod):
-    """A range method over one ordered attribute, backed by a `_core` index class."""
+class OrderedAttributeMethod(CompiledIndexMethod):
+    """A compiled range method over one ordered attribute (build parameter `attribute`):
+    a single range on it or no filter, value ranges turned into sorted-order positions."""
 
     capabilities = frozenset({"range", "none"})
 
-    def __init__(self, metric: str, threads: int = 1, **build_params: Any) -> None:
-        super().__init__(metric, threads, **build_params)
-        self.attribute: str = self.build_params["attribute"]
+    @property
+    def attribute(self) -> str:
+        return str(self.build_params["attribute"])
 
     def _core_params(self) -> dict[str, Any]:
         """Keyword arguments of the core class besides `dim` and `metric`."""
@@ -44,10 +47,9 @@ class SortedRangeIndexMethod(CompiledIndexMethod):
         """A single range on the build's ordered attribute, or no filter; nothing else."""
         return range_support(self.name, self.attribute, predicate, kinds)
 
-    def build(self, dataset: Dataset) -> None:
-        """Sort the items by the attribute (not timed apart: part of the build) and index them."""
-        from fanns_bench import _core
-
+    def sorted_items(self, dataset: Dataset) -> np.ndarray:
+        """The item ids in the attribute's sorted order (items without a value left out), once
+        the dataset's metric and attribute are checked. Sorting is part of the build."""
         self.check_dataset_metric(dataset)
         if dataset.attributes.kinds.get(self.attribute) != "ordered":
             raise MethodError(
@@ -57,16 +59,27 @@ class SortedRangeIndexMethod(CompiledIndexMethod):
         order = np.ascontiguousarray(dataset.attribute_index.sorted_order(self.attribute), dtype=np.int64)
         if len(order) == 0:
             raise MethodError(f"{self.name}: no item of {dataset.name!r} has a value of {self.attribute!r}")
+        return order
+
+    def prepare_filters(self, filters: FilterBatch) -> PositionRanges:
+        """Each query's value range as half-open positions in the attribute order."""
+        return method_position_ranges(self.name, filters, self.attribute)
+
+
+class SortedRangeIndexMethod(OrderedAttributeMethod):
+    """A range method whose core takes the item order and returns item ids."""
+
+    def build(self, dataset: Dataset) -> None:
+        """Sort the items by the attribute and index them."""
+        from fanns_bench import _core
+
+        order = self.sorted_items(dataset)
         vectors = np.ascontiguousarray(dataset.vectors, dtype=np.float32)
         index = self.core_call(
             getattr(_core, self.core_class), dataset.dimension, self.metric, **self._core_params()
         )
         self.core_call(index.build, vectors, order, self.threads)
         self._index = index
-
-    def prepare_filters(self, filters: FilterBatch) -> PositionRanges:
-        """Each query's value range as half-open positions in the attribute order."""
-        return method_position_ranges(self.name, filters, self.attribute)
 
     def _search(self, queries: np.ndarray, filters: PositionRanges, k: int, *args: Any) -> np.ndarray:
         """Call the core's search with (queries, k, *args[:2], threads, starts, stops, *args[2:])."""
