@@ -122,21 +122,24 @@ def _list(arguments: argparse.Namespace) -> int:
 
     if arguments.params:
         return _list_params(arguments.params)
-    print(f"{'method':<24} {'installed':<10} {'threading':<9} capabilities / notes")
+    print(f"{'method':<24} {'installed':<10} {'threading':<9} {'determinism':<11} capabilities / notes")
     for info in describe_methods():
         if info.cls is None:
-            print(f"{info.name:<24} {'broken':<10} {'':<9} {info.load_error}")
+            print(f"{info.name:<24} {'broken':<10} {'':<9} {'':<11} {info.load_error}")
             continue
         state = "yes" if info.installed else "no"
         caps = ",".join(sorted(info.cls.capabilities))
         note = f"  missing: {', '.join(info.missing)}" if info.missing else ""
         if info.missing and info.cls.extra:
             note += f" (pip install 'fanns-bench[{info.cls.extra}]')"
-        print(f"{info.name:<24} {state:<10} {info.cls.threading:<9} {caps}{note}")
+        determinism = info.cls.deterministic_build
+        print(f"{info.name:<24} {state:<10} {info.cls.threading:<9} {determinism:<11} {caps}{note}")
         package, version = method_distribution(info.name)
         origin = f"  [from {package} {version}]" if package != HARNESS else ""
         if info.cls.description or origin:
-            print(f"{'':<45} {info.cls.description}{origin}")
+            print(f"{'':<57} {info.cls.description}{origin}")
+        if determinism == "never":
+            print(f"{'':<57} nondeterministic build: {info.cls.nondeterminism}")
     return 0
 
 
@@ -144,6 +147,8 @@ def _list_params(name: str) -> int:
     from fanns_bench.methods.registry import get_method
 
     cls = get_method(name)
+    why = f": {cls.nondeterminism}" if cls.nondeterminism else ""
+    print(f"deterministic build of {name}: {cls.deterministic_build}{why}")
     for kind in ("build", "search"):
         declared = getattr(cls, f"{kind}_parameters", {})
         print(f"{kind} parameters of {name}:" if declared else f"{kind} parameters of {name}: none")

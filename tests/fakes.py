@@ -91,3 +91,24 @@ class FakeHog(ExactPrefilter):
         while True:
             hoard.append(np.ones(64 * 2**20 // 8))  # 64 MiB, written
             time.sleep(0.02)
+
+
+class FakeUnseeded(ExactPrefilter):
+    """Declares an identical build every time, but perturbs its copy of the vectors with an
+    unseeded random generator (what a forgotten seed does to a graph)."""
+
+    name = "fake_unseeded"
+    deterministic_build = "always"
+    seed: int | None = None
+
+    def build(self, dataset: Any) -> None:
+        vectors = np.asarray(dataset.vectors, dtype=np.float32)
+        noise = np.random.default_rng(self.seed).normal(scale=0.1, size=vectors.shape)
+        self._vectors = vectors + noise.astype(np.float32)
+
+
+class FakeSeeded(FakeUnseeded):
+    """The same perturbation from a fixed seed: identical builds."""
+
+    name = "fake_seeded"
+    seed = 0

@@ -37,6 +37,18 @@ def test_list_shows_builtin_methods_with_install_state(tmp_path):
     lines = {line.split()[0]: line for line in result.stdout.splitlines() if line[:1].strip()}
     for name in ("exact", "faiss_hnsw", "faiss_ivf", "faiss_hnsw_postfilter"):
         assert lines[name].split()[1] == "yes"
+    assert lines["exact"].split()[3] == "always"
+    assert lines["faiss_hnsw"].split()[3] == "one_thread"
+    assert lines["pgvector"].split()[3] == "never"
+    assert "nondeterministic build: pgvector draws HNSW levels" in result.stdout
+
+
+def test_list_params_says_why_a_build_is_not_deterministic(tmp_path):
+    result = cli(tmp_path, "list", "--params", "faiss_hnsw")
+    assert result.returncode == 0
+    assert (
+        "deterministic build of faiss_hnsw: one_thread: faiss adds HNSW vertices in parallel" in result.stdout
+    )
 
 
 def test_validate_accepts_the_smoke_experiment(tmp_path):

@@ -28,6 +28,8 @@ if TYPE_CHECKING:
     from fanns_bench.data.dataset import Dataset
 
 ANY_FILTER = frozenset(OPS | {"none"})
+#: values of `Method.deterministic_build`
+DETERMINISM = ("always", "one_thread", "never", "unknown")
 
 
 @dataclass(frozen=True)
@@ -77,6 +79,11 @@ class Method(ABC):
       requires: importable modules it needs; `executables`: programs on PATH.
       extra: the pip extra that installs `requires` (`pip install fanns-bench[extra]`).
       threading: how `threads` is used: `threads` (in-process), `single` (ignores it).
+      deterministic_build: whether two builds of the same data with the same build
+        parameters give the same index (the same ids for every query): `always`,
+        `one_thread` (when the build runs on one thread), `never`, or `unknown` (not
+        declared; the default). `nondeterminism` says why (for `one_thread`/`never`).
+        `deterministic()` answers it for one build; see docs/adding-a-method.md.
     """
 
     name: ClassVar[str] = ""
@@ -88,6 +95,8 @@ class Method(ABC):
     extra: ClassVar[str | None] = None
     threading: ClassVar[str] = "threads"
     description: ClassVar[str] = ""
+    deterministic_build: ClassVar[str] = "unknown"
+    nondeterminism: ClassVar[str] = ""
 
     def __init__(self, metric: str, threads: int = 1, **build_params: Any) -> None:
         self.metric = metric
@@ -154,6 +163,14 @@ class Method(ABC):
         """Threads the last `build` really used (recorded as `build_threads`); by default
         the `threads` the method was constructed with."""
         return self.threads
+
+    def deterministic(self) -> bool:
+        """Whether this build (its parameters and `build_threads_used()`) is identical run to
+        run, as the class declares (`deterministic_build`); recorded as `deterministic`.
+        Override when it depends on a build parameter."""
+        if self.deterministic_build == "always":
+            return True
+        return self.deterministic_build == "one_thread" and self.build_threads_used() == 1
 
     def unsupported_reason(self, predicate: Predicate | None, kinds: dict[str, str]) -> str | None:
         """Why this method, with its build parameters, cannot answer `predicate` natively

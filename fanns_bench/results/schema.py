@@ -67,6 +67,11 @@ SCHEMA = pa.schema(
         ("baseline_rss_bytes", pa.int64()),  # the idle worker with the dataset loaded
         ("distance_computations", pa.float64()),  # per query, when the method reports it
         ("ids", pa.list_(pa.int64())),  # returned ids, n_queries x k row-major, -1 padded
+        # issue 16 determinism: which repeated build of the same build configuration
+        # (runner.builds; 0 when built once) and whether the method declares this build
+        # identical run to run (Method.deterministic(); null when nothing was built)
+        ("build_repeat", pa.int64()),
+        ("deterministic", pa.bool_()),
         ("workload_digest", pa.string()),  # workload + dataset content: where the ground truth is
         ("methodology_version", pa.int64()),
         ("cpu_model", pa.string()),

@@ -45,6 +45,7 @@ class WorkerSpec:
     warmup: bool
     latency_queries: int
     error_file: Path
+    deterministic_builds: bool = False  # build `one_thread` methods on one thread
     meter: PhaseMeter | None = None  # the sweep's memory sampler of this job's processes
 
 
@@ -118,6 +119,7 @@ def _run_job(spec: WorkerSpec) -> None:
             "baseline_rss_bytes": baseline,
             "index_bytes": int(method.memory_bytes()),
             "build_threads": int(method.build_threads_used()),
+            "deterministic": bool(method.deterministic()),
             "attribute_index_seconds": context.attributes.build_seconds,
             "attribute_index_bytes": context.attributes.nbytes(),
         }
@@ -128,10 +130,13 @@ def _run_job(spec: WorkerSpec) -> None:
 
 def _build_thread_count(method_cls: type, spec: WorkerSpec) -> int:
     """The runner's build threads; for an engine whose pool is fixed per process, the
-    query thread count of this worker's points (the sweep gives it one count per worker)."""
+    query thread count of this worker's points (the sweep gives it one count per worker);
+    with `deterministic_builds`, 1 for a method deterministic only on one thread."""
     counts = {p.threads for p in spec.points}
     if getattr(method_cls, "fixed_thread_pool", False) and len(counts) == 1:
         return counts.pop()
+    if spec.deterministic_builds and getattr(method_cls, "deterministic_build", "") == "one_thread":
+        return 1
     return spec.build_threads
 
 

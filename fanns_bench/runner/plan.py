@@ -60,10 +60,12 @@ class BuildJob:
     search_grid: list[dict[str, Any]]
     timeout_s: float
     points: list[Point] = field(default_factory=list)
+    build_repeat: int = 0  # which repeated build of this configuration (runner.builds)
 
     @property
     def label(self) -> str:
-        return f"{self.method_key} {canonical(self.build_params)}"
+        repeat = f" build {self.build_repeat}" if self.build_repeat else ""
+        return f"{self.method_key} {canonical(self.build_params)}{repeat}"
 
 
 def measurement_key(
@@ -79,12 +81,17 @@ def measurement_key(
     k: int,
     method_version: str = "",
     measurement: dict[str, Any] | None = None,
+    build_repeat: int = 0,
 ) -> str:
     """Stable hash of everything that defines a measurement: data, workload, method and its
     package version, parameters, threads, k, the runner's measurement settings and the
-    harness's version and methodology version."""
+    harness's version and methodology version. A repeated build (`build_repeat` > 0,
+    `runner.builds` > 1) adds its number, so the first build's keys are those of a run
+    that builds once."""
+    repeat = {"build_repeat": build_repeat} if build_repeat else {}
     text = canonical(
         {
+            **repeat,
             "dataset": dataset_hash,
             "workload": workload_digest,
             "method": method_key,
@@ -111,12 +118,14 @@ def build_jobs(
     dataset_hash: str,
     workload_digest: str,
     measurement: dict[str, Any] | None = None,
+    builds: int = 1,
 ) -> list[BuildJob]:
     """Every build job of the sweep with its measurement points.
 
     Parameters are checked against each method's declaration and completed with its
     defaults, so rows and keys name every parameter a build or search ran with.
-    `measurement` holds the runner settings that change what a row measures.
+    `measurement` holds the runner settings that change what a row measures. Each build
+    configuration is built `builds` times (`build_repeat` 0..builds-1), each measured.
     """
     from fanns_bench.methods.registry import get_method, method_distribution
 
@@ -135,7 +144,9 @@ def build_jobs(
             resolve(method_key, "search", cls.search_parameters, p)
             for p in expand_grid(config.get("search"), f"{where} search")
         ]
-        for given in expand_grid(config.get("build"), f"{where} build"):
+        for given, repeat in itertools.product(
+            expand_grid(config.get("build"), f"{where} build"), range(builds)
+        ):
             build_params = resolve(method_key, "build", cls.build_parameters, given)
             job = BuildJob(
                 method_key,
@@ -143,6 +154,7 @@ def build_jobs(
                 build_params,
                 search_grid,
                 float(config.get("timeout_s", DEFAULT_TIMEOUT_S)),
+                build_repeat=repeat,
             )
             for search_params, threads, (filter_type, bucket), k in itertools.product(
                 job.search_grid, search_threads, groups, ks
@@ -159,6 +171,7 @@ def build_jobs(
                     k=k,
                     method_version=method_version,
                     measurement=measurement,
+                    build_repeat=repeat,
                 )
                 job.points.append(Point(search_params, threads, filter_type, bucket, k, key))
             jobs.append(job)

@@ -40,6 +40,7 @@ def base_row(context: Context, job: BuildJob, point: Point, experiment: str) -> 
         "method": job.method_key,
         **_distribution(job.method_name),
         "build_params": canonical(job.build_params),
+        "build_repeat": job.build_repeat,
         "search_params": canonical(point.search_params),
         "threads": point.threads,
         "timestamp": dt.datetime.now(dt.UTC).replace(microsecond=0),

@@ -45,6 +45,8 @@ class RunSettings:
     k: list[int] = field(default_factory=lambda: [10])
     search_threads: list[int] = field(default_factory=lambda: [1])
     build_threads: int = 0  # 0: every core
+    deterministic_builds: bool = True  # build on one thread where only that is deterministic
+    builds: int = 1  # builds of each build configuration, each measured (build_repeat)
     repetitions: int = 3
     warmup: bool = True
     latency_queries: int = 100
@@ -65,6 +67,13 @@ class RunSettings:
         settings.search_threads = [int(t) for t in _as_list(settings.search_threads)]
         if min(settings.k) < 1 or min(settings.search_threads) < 1 or settings.repetitions < 1:
             raise ConfigError("runner config: k, search_threads and repetitions must be >= 1")
+        if isinstance(settings.builds, bool) or not isinstance(settings.builds, int) or settings.builds < 1:
+            raise ConfigError(f"runner config: builds must be an integer >= 1, got {settings.builds!r}")
+        if not isinstance(settings.deterministic_builds, bool):
+            raise ConfigError(
+                f"runner config: deterministic_builds must be true or false, "
+                f"got {settings.deterministic_builds!r}"
+            )
         return settings
 
     @property
@@ -128,6 +137,7 @@ def run_sweep(config: dict[str, Any]) -> SweepOutcome:
             "warmup": settings.warmup,
             "latency_queries": settings.latency_queries,
         },
+        builds=settings.builds,
     )
     executed = 0
     done = set() if settings.force else finished_keys(settings.results_dir)  # jobs' keys are disjoint
@@ -192,6 +202,7 @@ def _run_job(
         results_dir=settings.results_dir,
         experiment=experiment,
         build_threads=settings.threads_for_build,
+        deterministic_builds=settings.deterministic_builds,
         repetitions=settings.repetitions,
         warmup=settings.warmup,
         latency_queries=settings.latency_queries,

@@ -26,6 +26,11 @@ class _AcornMethod(CompiledIndexMethod):
 
     capabilities = ANY_FILTER
     core_class = "AcornIndex"
+    deterministic_build = "one_thread"
+    nondeterminism = (
+        "a parallel build inserts items in the order threads reach them "
+        "(build param `deterministic` or runner.deterministic_builds: one thread)"
+    )
     variant: ClassVar[str] = ""
     reference: ClassVar[bool] = False  # the core's reference mode (reference.py)
 

@@ -35,6 +35,12 @@ def attribute_names(method: str, value: str) -> list[str]:
 class LabelMethod(CompiledIndexMethod):
     """Base of the compiled label-filtered methods (parameters declared once)."""
 
+    deterministic_build = "one_thread"
+    nondeterminism = (
+        "a parallel build (Vamana insertion, k-means) depends on the order threads reach items "
+        "(build param `deterministic` or runner.deterministic_builds: one thread)"
+    )
+
     def __init__(self, metric: str, threads: int = 1, **build_params: Any) -> None:
         super().__init__(metric, threads, **build_params)
         self.label_attributes = attribute_names(self.name, self.build_params["label_attribute"])

@@ -34,6 +34,8 @@ class OrderedAttributeMethod(CompiledIndexMethod):
     a single range on it or no filter, value ranges turned into sorted-order positions."""
 
     capabilities = frozenset({"range", "none"})
+    # every random choice is seeded from (seed, item or tree node); parallel work items are independent
+    deterministic_build = "always"
 
     @property
     def attribute(self) -> str:

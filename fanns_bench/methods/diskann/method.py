@@ -49,6 +49,8 @@ class DiskANNFiltered(IsolatedMethod):
     """FilteredVamana (Gollapudi et al., WWW 2023) via diskannpy's memory index."""
 
     name = "diskann_filtered"
+    deterministic_build = "one_thread"
+    nondeterminism = "diskannpy's parallel build inserts points in thread-scheduling order"
     capabilities = frozenset({"eq", "contains", "none"})
     environment: ClassVar[tuple[str, ...]] = ("diskannpy==0.7.0",)
     worker_handler = Path(__file__).with_name("handler.py")

@@ -19,6 +19,7 @@ class ExactPrefilter(Method):
     """
 
     name = "exact"
+    deterministic_build = "always"
     capabilities = ANY_FILTER
     threading = "single"
     description = "exact pre-filter: brute force over the matching ids"

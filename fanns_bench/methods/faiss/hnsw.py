@@ -41,6 +41,11 @@ class FaissHNSW(Method):
     """`IndexHNSWFlat` searched with `SearchParametersHNSW(efSearch, sel=IDSelectorBitmap)`."""
 
     name = "faiss_hnsw"
+    deterministic_build = "one_thread"
+    nondeterminism = (
+        "faiss adds HNSW vertices in parallel in an unspecified order (faiss wiki: "
+        "reproducibility with multiple threads); level assignment is seeded"
+    )
     build_parameters = HNSW_BUILD
     search_parameters = {"efSearch": EF_SEARCH}
     capabilities = ANY_FILTER

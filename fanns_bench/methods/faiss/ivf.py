@@ -26,6 +26,9 @@ class FaissIVF(Method):
     """
 
     name = "faiss_ivf"
+    deterministic_build = (
+        "always"  # k-means seeded (`seed`); faiss training and IVF add are deterministic at any thread count
+    )
     build_parameters = {
         "nlist": Param(int, 0, "inverted lists (0: about 4 sqrt(N))", minimum=0),
         "seed": Param(int, 1234, "k-means seed"),

@@ -18,6 +18,11 @@ class FaissHNSWPostfilter(Method):
     first k that satisfy the filter. Never told the selectivity."""
 
     name = "faiss_hnsw_postfilter"
+    deterministic_build = "one_thread"
+    nondeterminism = (
+        "faiss adds HNSW vertices in parallel in an unspecified order (faiss wiki: "
+        "reproducibility with multiple threads); level assignment is seeded"
+    )
     build_parameters = HNSW_BUILD
     search_parameters = {"efSearch": EF_SEARCH, **POSTFILTER_PARAMETERS}
     capabilities = ANY_FILTER

@@ -23,6 +23,10 @@ class HnswlibFilter(Method):
     """
 
     name = "hnswlib"
+    deterministic_build = "one_thread"
+    nondeterminism = (
+        "hnswlib's parallel add_items inserts in thread-scheduling order; level assignment is seeded (`seed`)"
+    )
     capabilities = ANY_FILTER
     requires = ("hnswlib",)
     threading = "single"

@@ -24,6 +24,10 @@ class KannoloACORN1(Method):
     """ACORN-1 on kannolo's HNSW: neighbours of filtered-out nodes are expanded at query time."""
 
     name = "kannolo_acorn1"
+    deterministic_build = "never"
+    nondeterminism = (
+        "kannolo builds on every core (rayon; no thread setting) and links nodes in thread-scheduling order"
+    )
     capabilities = ANY_FILTER
     requires = ("kannolo",)
     extra = "kannolo"

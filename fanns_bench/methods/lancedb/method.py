@@ -39,6 +39,10 @@ class LanceDB(Method):
     """LanceDB vector search with an SQL `where(..., prefilter=True)`."""
 
     name = "lancedb"
+    deterministic_build = "never"
+    nondeterminism = (
+        "Lance's IVF k-means and HNSW build take no seed and run on its thread pool; two builds differ"
+    )
     capabilities = ANY_FILTER
     requires = ("lancedb",)
     extra = "lancedb"

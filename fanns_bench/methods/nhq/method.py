@@ -8,7 +8,6 @@ which the harness counts as `filter_violations` (nothing is post-filtered here).
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
@@ -41,6 +40,11 @@ class _NhqMethod(CompiledIndexMethod):
     """Shared adapter: attribute codes, query translation, persistence."""
 
     capabilities = frozenset({"eq", "and"})
+    deterministic_build = "one_thread"
+    nondeterminism = (
+        "a parallel build (NN-descent updates, NSW insertion) depends on the order threads reach "
+        "items (build param `deterministic` or runner.deterministic_builds: one thread)"
+    )
 
     def __init__(self, metric: str, threads: int = 1, **build_params: Any) -> None:
         super().__init__(metric, threads, **build_params)
@@ -67,10 +71,14 @@ class _NhqMethod(CompiledIndexMethod):
         self.check_dataset_metric(dataset)
         codes = encode(dataset.attributes, self.attributes)
         vectors = np.ascontiguousarray(dataset.vectors, dtype=np.float32)
-        threads = 1 if self.build_params["deterministic"] else (os.cpu_count() or 1)
         index = self.core_call(self._make_index, dataset.dimension)
-        self.core_call(index.build, vectors, codes.codes, threads)
+        self.core_call(index.build, vectors, codes.codes, self.build_threads_used())
         self._index, self._codes, self._kinds = index, codes, dict(dataset.attributes.kinds)
+
+    def build_threads_used(self) -> int:
+        """1 for a deterministic build (identical for a seed), else `threads` (the runner's
+        build threads; the build used every core whatever the runner said before)."""
+        return 1 if self.build_params["deterministic"] else max(1, int(self.threads))
 
     def prepare_filters(self, filters: FilterBatch) -> QueryCodes:
         """Each distinct predicate as one row of attribute codes."""

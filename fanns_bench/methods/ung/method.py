@@ -39,6 +39,9 @@ class Ung(CompiledIndexMethod):
     """UNG: a Vamana graph per label set, linked along the label navigating graph."""
 
     name = "ung"
+    deterministic_build = (
+        "always"  # each group's Vamana graph is built on one thread; groups and cross edges are independent
+    )
     description = "UNG (own C++ core): label navigating graph + per-label-set Vamana graphs"
     capabilities = frozenset({"eq", "contains", "contains_all", "and"})
     core_class = "UngIndex"

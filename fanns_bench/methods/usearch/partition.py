@@ -32,6 +32,10 @@ class UsearchPartition(Method):
     """One usearch index per attribute value (per element for list attributes)."""
 
     name = "usearch_partition"
+    deterministic_build = "one_thread"
+    nondeterminism = (
+        "usearch's parallel add links nodes in thread-scheduling order (levels: fixed-seed generator)"
+    )
     capabilities = frozenset({"eq", "in", "contains", "contains_any"})
     requires = ("usearch",)
     extra = "usearch"

@@ -21,6 +21,10 @@ class UsearchPostfilter(Method):
     then the first k that satisfy the filter; rows stay -1 padded when the cap is reached."""
 
     name = "usearch_postfilter"
+    deterministic_build = "one_thread"
+    nondeterminism = (
+        "usearch's parallel add links nodes in thread-scheduling order (levels: fixed-seed generator)"
+    )
     build_parameters = {
         "connectivity": Param(int, 32, "graph degree (M)", minimum=2),
         "expansion_add": Param(int, 100, "candidate list size while inserting", minimum=1),
