@@ -112,3 +112,12 @@ class FakeSeeded(FakeUnseeded):
 
     name = "fake_seeded"
     seed = 0
+
+
+class FakeOneThread(ExactPrefilter):
+    """Declares a build deterministic on one thread only (as a parallel graph build)."""
+
+    name = "fake_one_thread"
+    threading = "threads"
+    deterministic_build = "one_thread"
+    nondeterminism = "pretends to insert in thread-scheduling order"

@@ -1,0 +1,48 @@
+"""Repeated builds (`runner.builds`, `build_repeat`) and deterministic builds
+(`runner.deterministic_builds`, the `deterministic` column) end to end."""
+
+import pytest
+
+from fanns_bench.errors import ConfigError
+from fanns_bench.runner.run import run_sweep
+from tests.sweeps import sweep_config
+
+EXACT = {"fake": {"name": "tests.fakes:FakeExact"}}
+ONE_THREAD = {"one": {"name": "tests.fakes:FakeOneThread"}}
+
+
+def test_repeated_builds_add_rows_and_keep_the_first_builds_keys(tmp_path):
+    once = run_sweep(sweep_config(tmp_path, EXACT))
+    assert set(once.rows.build_repeat) == {0} and once.executed_jobs == 1
+    thrice = run_sweep(sweep_config(tmp_path, EXACT, builds=3))
+    rows = thrice.rows
+    assert thrice.executed_jobs == 2  # the builds=1 run's rows are build 0's
+    assert sorted(rows.build_repeat.value_counts().items()) == [(0, 4), (1, 4), (2, 4)]
+    assert set(rows[rows.build_repeat == 0].key) == set(once.rows.key)
+    assert rows.key.is_unique and set(rows.status) == {"ok"}
+    by_point = rows.groupby(["filter_type", "selectivity_bucket"]).key.nunique()
+    assert (by_point == 3).all()
+
+
+def test_one_thread_methods_build_on_one_thread_unless_told_otherwise(tmp_path):
+    both = {**EXACT, **ONE_THREAD}
+    rows = run_sweep(sweep_config(tmp_path / "a", both, build_threads=2)).rows.set_index("method")
+    assert set(rows.loc["one", "build_threads"]) == {1} and set(rows.loc["one", "deterministic"]) == {True}
+    assert set(rows.loc["fake", "build_threads"]) == {2} and set(rows.loc["fake", "deterministic"]) == {True}
+    free = run_sweep(sweep_config(tmp_path / "b", both, build_threads=2, deterministic_builds=False)).rows
+    free = free.set_index("method")
+    assert set(free.loc["one", "build_threads"]) == {2} and set(free.loc["one", "deterministic"]) == {False}
+    assert set(free.loc["fake", "deterministic"]) == {True}
+
+
+@pytest.mark.parametrize(
+    ("runner", "message"),
+    [
+        ({"builds": 0}, "builds must be an integer >= 1, got 0"),
+        ({"builds": "2"}, "builds must be an integer >= 1, got '2'"),
+        ({"deterministic_builds": "yes"}, "deterministic_builds must be true or false, got 'yes'"),
+    ],
+)
+def test_bad_build_settings_are_refused(tmp_path, runner, message):
+    with pytest.raises(ConfigError, match=message):
+        run_sweep(sweep_config(tmp_path, EXACT, **runner))
