@@ -26,7 +26,8 @@ class KannoloACORN1(Method):
     name = "kannolo_acorn1"
     deterministic_build = "never"
     nondeterminism = (
-        "kannolo builds on every core (rayon; no thread setting) and links nodes in thread-scheduling order"
+        "kannolo builds on every core (rayon; no thread setting), linking nodes in thread-scheduling "
+        "order, and exposes no seed (the library links rand's OS-seeded thread_rng)"
     )
     capabilities = ANY_FILTER
     requires = ("kannolo",)
