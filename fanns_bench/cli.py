@@ -159,12 +159,14 @@ def _list_params(name: str) -> int:
 
 def _conformance(arguments: argparse.Namespace) -> int:
     from fanns_bench.conformance import ConformanceError, run_conformance
+    from fanns_bench.determinism import run_determinism_check
     from fanns_bench.methods.registry import get_method
 
     get_method(arguments.method)  # an unknown or broken method is an error before anything else
     print(f"conformance of {arguments.method}:")
     try:
         run_conformance(arguments.method, progress=lambda result: print(f"  {result}", flush=True))
+        print(f"  deterministic build: {run_determinism_check(arguments.method)}", flush=True)
     except ConformanceError as error:
         print(f"FAILED: {error}")
         return 1

@@ -10,6 +10,7 @@ built on `PARALLEL_THREADS` threads (thread scheduling must not matter), one dec
 
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -111,3 +112,16 @@ def check_deterministic(
             f"{name} declares deterministic_build={cls.deterministic_build!r}, but two builds on "
             f"{threads} thread(s) returned different ids ({detail})"
         )
+
+
+def run_determinism_check(name: str) -> str:
+    """`check_deterministic` on a fresh dataset in a temporary directory; what was checked
+    (or why nothing was). Raises `ConformanceError` when the two builds differ."""
+    cls = get_method(name)
+    threads = check_threads(cls)
+    if threads is None:
+        why = f": {cls.nondeterminism}" if cls.nondeterminism else ""
+        return f"not checked (deterministic_build={cls.deterministic_build!r}{why})"
+    with tempfile.TemporaryDirectory(prefix="fanns-determinism-") as tmp:
+        check_deterministic(name, determinism_dataset(Path(tmp) / "data"))
+    return f"{cls.deterministic_build}: two builds on {threads} thread(s) returned identical ids"

@@ -59,6 +59,7 @@ def test_the_plugin_passes_conformance(site, tmp_path):
     result = cli(site, tmp_path, "conformance", "ivf_prefilter")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "ivf_prefilter conforms" in result.stdout
+    assert "deterministic build: always: two builds on 2 thread(s) returned identical ids" in result.stdout
 
 
 def test_validate_finds_the_plugin_config_and_its_typos(site, tmp_path):

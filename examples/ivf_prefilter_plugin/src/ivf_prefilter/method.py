@@ -34,6 +34,7 @@ class IVFPrefilter(Method):
     capabilities = ANY_FILTER  # the harness evaluates any predicate into ids for us
     requires = ()  # numpy only: nothing beyond fanns-bench's own dependencies
     threading = "single"  # search ignores `threads`
+    deterministic_build = "always"  # seeded k-means in numpy: the same index for the same seed
     description = "example plugin: numpy IVF, scanning only the matching items of the probed lists"
 
     def __init__(self, metric: str, threads: int = 1, **build_params: object) -> None:
