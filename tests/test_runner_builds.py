@@ -46,3 +46,21 @@ def test_one_thread_methods_build_on_one_thread_unless_told_otherwise(tmp_path):
 def test_bad_build_settings_are_refused(tmp_path, runner, message):
     with pytest.raises(ConfigError, match=message):
         run_sweep(sweep_config(tmp_path, EXACT, **runner))
+
+
+def _ids_by_build(rows):
+    """Per point (search params, filter group), the ids of each build."""
+    points = rows.groupby(["method", "search_params", "filter_type", "selectivity_bucket"])
+    return [[list(ids) for ids in group.sort_values("build_repeat").ids] for _, group in points]
+
+
+def test_deterministic_points_return_the_same_ids_from_every_build(tmp_path):
+    graph = {
+        "acorn": {"name": "acorn_gamma_ref", "build": {"M": [8], "gamma": [4]}, "search": {"ef_search": [8]}}
+    }
+    rows = run_sweep(sweep_config(tmp_path / "a", graph, build_threads=2, builds=2)).rows
+    assert set(rows.status) == {"ok"} and rows.deterministic.all() and set(rows.build_threads) == {1}
+    assert all(builds[0] == builds[1] for builds in _ids_by_build(rows))
+    unseeded = {"u": {"name": "tests.fakes:FakeUnseeded"}}  # declares `always`, is not
+    rows = run_sweep(sweep_config(tmp_path / "b", unseeded, builds=2)).rows
+    assert rows.deterministic.all() and not all(builds[0] == builds[1] for builds in _ids_by_build(rows))
