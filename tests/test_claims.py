@@ -360,3 +360,10 @@ def test_the_roster_takes_one_variant_per_paper_method():
     claims = Claims(frame, load_claims(), REGISTERED)
     assert claims.roster == {"ACORN": "acorn_gamma_ref"}
     assert set(claims.baselines["method"]) == {"acorn_gamma"}
+
+
+def test_an_untestable_claim_names_only_the_methods_that_are_absent():
+    verdict, evidence = check(rows([("ung", "EMIS", 0.1, 0.99, 900.0)]), "fdann_over_ung_emis")
+    assert (
+        verdict == UNTESTABLE and "FDANN (filtered): not measured here" in evidence and "UNG" not in evidence
+    )
