@@ -9,7 +9,7 @@ import pytest
 
 from fanns_bench.report.claim_resample import resample, robustness
 from fanns_bench.report.claims import FAILS, HOLDS, UNTESTABLE, compare_with_paper, load_claims, verdicts_on
-from fanns_bench.report.claims_table import claims_section, measured_on
+from fanns_bench.report.claims_table import claims_section, measured_on, noisy_note
 
 
 def row(method: str, filter_type: str, bucket: float, per_query: list[float], qps: float, **extra) -> dict:
@@ -129,3 +129,12 @@ def test_claims_table_names_the_data_and_robustness(tmp_path):
 def test_every_shipped_claim_is_not_testable_on_rows_of_no_paper_experiment(claim_id):
     frame = fig23([1.0] * 40).assign(experiment="smoke")
     assert by_id(verdicts_on(frame, load_claims(), set()))[claim_id].verdict == UNTESTABLE
+
+
+def test_the_claims_table_counts_noisy_points_when_rows_carry_the_flag():
+    frame = fig23([1.0] * 40)
+    assert noisy_note(frame) == ""
+    assert (
+        noisy_note(frame.assign(noisy=[True, False]))
+        == " 1 of 2 ok points are flagged noisy (their repetitions disagree)."
+    )

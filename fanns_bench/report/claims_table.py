@@ -32,7 +32,7 @@ def claims_section(
         "100,000 x 4096 arXiv abstracts embedded with Stella, its large runs 2,735,264 x 4096. "
         f"Hardware: ours is {machines(frame)}; the paper's medium runs used an Intel Core i7-1165G7, "
         "its large runs 2x Xeon Gold 6154, so only orderings and ratios are compared, never absolute "
-        f"QPS. {ROBUSTNESS_NOTE.format(n=resamples, seed=seed)}"
+        f"QPS. {ROBUSTNESS_NOTE.format(n=resamples, seed=seed)}{noisy_note(frame)}"
     )
     markdown = f"{intro}\n\n" + markdown_table(CLAIM_HEADERS, rows, set())
     caption = f"The seed paper's claims checked on our results. {intro}"
@@ -67,3 +67,12 @@ def _manifest(name: str, roots: list[Path]) -> dict:
                 except (OSError, ValueError):
                     continue
     return {}
+
+
+def noisy_note(frame: pd.DataFrame) -> str:
+    """How many ok points carry the `noisy` flag (issue 16), when the rows record it."""
+    if "noisy" not in frame:
+        return ""
+    ok = frame[frame["status"] == "ok"]
+    flagged = int(ok["noisy"].fillna(False).astype(bool).sum())
+    return f" {flagged} of {len(ok)} ok points are flagged noisy (their repetitions disagree)."
