@@ -57,7 +57,9 @@ def test_a_claim_whose_figure_rows_are_absent_is_not_testable_and_names_the_run(
 
 def test_clear_verdicts_read_n_of_n_and_carry_their_history():
     verdicts = by_id(compare_with_paper(fig23([1.0] * 40)))
-    assert verdicts["obs3"].verdict == HOLDS and verdicts["obs3"].robustness == "holds (5 of 5)"
+    assert verdicts["obs3"].verdict == HOLDS and verdicts["obs3"].robustness == (
+        "holds (5 of 5); every resample: EM ung 4.50x"
+    )
     assert verdicts["obs8"].robustness == "not testable here (5 of 5)"
     assert "1b03b55" in verdicts["obs8"].history and "0.5x" in verdicts["obs8"].history
 
@@ -76,6 +78,11 @@ def test_robustness_text():
     assert robustness([HOLDS] * 5) == "holds (5 of 5)"
     assert robustness([FAILS] * 5) == "does not hold (5 of 5)"
     assert robustness([HOLDS, FAILS, HOLDS, HOLDS, FAILS]) == "unstable (3 of 5): holds 3, does not hold 2"
+    evidence = ["EM ung 5.36x; largest 5.36x [scope]", "EM ung 2.61x; largest 2.61x [scope]"]
+    assert robustness([HOLDS, FAILS], evidence) == (
+        "unstable (1 of 2): holds 1, does not hold 1; resamples: EM ung 5.36x | EM ung 2.61x"
+    )
+    assert robustness([UNTESTABLE] * 2, ["no rows [x]"] * 2) == "not testable here (2 of 2)"
 
 
 def test_resample_draws_the_same_queries_for_every_method_and_is_seeded():

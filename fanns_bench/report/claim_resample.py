@@ -17,30 +17,47 @@ from collections import Counter
 import numpy as np
 import pandas as pd
 
+from fanns_bench.report.claims import UNTESTABLE
+
 QUERY_SET = ["dataset", "workload_digest", "filter_type", "selectivity_bucket", "k", "n_queries"]
 BUILD = ["experiment", "dataset", "method", "build_params"]
+HEADLINE_CHARS = 60
+PER_QUERY = ("recall_per_query", "batch_seconds")  # what a resample draws from (dropped after)
 
 
 def resample(frame: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
     """One bootstrap replicate of `frame` (recall, QPS and build drawn as described above)."""
     out = _one_build(frame, rng).copy()
-    if "recall_per_query" in out:
+    if "recall_per_query" in out and out["recall_per_query"].notna().any():
         out["recall"] = _resampled_recall(out, rng)
     if "batch_seconds" in out:
         out["qps"] = _resampled_qps(out, rng)
     return out
 
 
-def robustness(verdicts: list[str]) -> str:
-    """ "holds (5 of 5)" when every resample agrees, else "unstable (3 of 5): holds 3, ..."."""
+def robustness(verdicts: list[str], evidence: list[str] | None = None) -> str:
+    """ "holds (5 of 5)" when every resample agrees, else "unstable (3 of 5): holds 3, ...";
+    then each resample's headline number (`headline` of its evidence) where they were testable."""
     if not verdicts:
         return ""
     counts = Counter(verdicts).most_common()
     top, count = counts[0]
     if count == len(verdicts):
-        return f"{top} ({count} of {count})"
-    spread = ", ".join(f"{name} {n}" for name, n in counts)
-    return f"unstable ({count} of {len(verdicts)}): {spread}"
+        text = f"{top} ({count} of {count})"
+    else:
+        text = f"unstable ({count} of {len(verdicts)}): " + ", ".join(f"{name} {n}" for name, n in counts)
+    shown = [headline(e) for v, e in zip(verdicts, evidence or [], strict=False) if v != UNTESTABLE]
+    if not shown:
+        return text
+    if len(set(shown)) == 1:
+        return f"{text}; every resample: {shown[0]}"
+    return f"{text}; resamples: {' | '.join(shown)}"
+
+
+def headline(evidence: str) -> str:
+    """The first clause of a verdict's evidence (its main number), without the scope."""
+    first = evidence.split(" [")[0].split("; ")[0]
+    return first if len(first) <= HEADLINE_CHARS else first[: HEADLINE_CHARS - 1] + "…"
 
 
 def _one_build(frame: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
@@ -74,14 +91,16 @@ def _resampled_recall(frame: pd.DataFrame, rng: np.random.Generator) -> pd.Serie
 
 
 def _resampled_qps(frame: pd.DataFrame, rng: np.random.Generator) -> pd.Series:
+    """Each row's QPS scaled by median(its repetitions) / median(a draw of them), rows with the
+    same number of repetitions drawn together."""
     qps = frame["qps"].astype(float).copy()
-    for index, seconds in frame["batch_seconds"].items():
-        if _length(seconds) < 2:
-            continue
-        seconds = np.asarray(seconds, dtype=float)
-        drawn = seconds[rng.integers(0, len(seconds), len(seconds))]
-        if np.median(drawn) > 0:
-            qps[index] = qps[index] * np.median(seconds) / np.median(drawn)
+    lengths = frame["batch_seconds"].map(_length)
+    for length, rows in frame["batch_seconds"][lengths >= 2].groupby(lengths[lengths >= 2], sort=True):
+        seconds = np.stack([np.asarray(v, dtype=float) for v in rows])
+        draw = rng.integers(0, int(length), (len(rows), int(length)))
+        drawn = np.median(np.take_along_axis(seconds, draw, axis=1), axis=1)
+        scale = np.where(drawn > 0, np.median(seconds, axis=1) / np.where(drawn > 0, drawn, 1.0), 1.0)
+        qps.loc[rows.index] = qps.loc[rows.index].to_numpy() * scale
     return qps
 
 

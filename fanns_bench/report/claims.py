@@ -26,6 +26,7 @@ from fanns_bench.report.tables import leaderboard
 
 HOLDS, FAILS, UNTESTABLE, UNSTABLE = "holds", "does not hold", "not testable here", "unstable"
 SECTION = ["dataset", "filter_type", "selectivity_bucket", "k", "threads"]
+UNUSED = ("ids", "search_seconds", "cpu_seconds", "method_stats", "versions")  # heavy, not read here
 
 
 @dataclass(frozen=True)
@@ -402,14 +403,28 @@ def compare_with_paper(frame: pd.DataFrame, resamples: int = 5, seed: int = 0) -
     query set; "not testable here" where none of those experiments was run), then re-evaluated
     on `resamples` seeded bootstrap resamples (`claim_resample.resample`) for its robustness."""
     from fanns_bench.methods.registry import method_names
-    from fanns_bench.report.claim_resample import resample, robustness
+    from fanns_bench.report.claim_resample import PER_QUERY, resample, robustness
+    from fanns_bench.report.paper_figures import recall_weights
 
     spec, registered = load_claims(), set(method_names())
-    verdicts = verdicts_on(frame, spec, registered)
+    frame = frame.drop(columns=[c for c in UNUSED if c in frame])
+    frame = frame.assign(recall_weight=recall_weights(frame))  # before resampling: the query set's
+    verdicts = verdicts_on(frame.drop(columns=list(PER_QUERY), errors="ignore"), spec, registered)
     rng = np.random.default_rng(seed)
-    replicates = [verdicts_on(resample(frame, rng), spec, registered) for _ in range(resamples)]
+    replicates = [
+        verdicts_on(resample(frame, rng).drop(columns=list(PER_QUERY), errors="ignore"), spec, registered)
+        for _ in range(resamples)
+    ]
     return [
-        with_history(replace(v, robustness=robustness([r[i].verdict for r in replicates])), claim)
+        with_history(
+            replace(
+                v,
+                robustness=robustness(
+                    [r[i].verdict for r in replicates], [r[i].evidence for r in replicates]
+                ),
+            ),
+            claim,
+        )
         for i, (v, claim) in enumerate(zip(verdicts, spec["claims"], strict=True))
     ]
 
