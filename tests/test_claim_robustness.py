@@ -80,7 +80,7 @@ def test_robustness_text():
     assert robustness([HOLDS, FAILS, HOLDS, HOLDS, FAILS]) == "unstable (3 of 5): holds 3, does not hold 2"
     evidence = ["EM ung 5.36x; largest 5.36x [scope]", "EM ung 2.61x; largest 2.61x [scope]"]
     assert robustness([HOLDS, FAILS], evidence) == (
-        "unstable (1 of 2): holds 1, does not hold 1; resamples: EM ung 5.36x | EM ung 2.61x"
+        "unstable (1 of 2): holds 1, does not hold 1; resamples: EM ung 5.36x / EM ung 2.61x"
     )
     assert robustness([UNTESTABLE] * 2, ["no rows [x]"] * 2) == "not testable here (2 of 2)"
 

@@ -51,7 +51,7 @@ def robustness(verdicts: list[str], evidence: list[str] | None = None) -> str:
         return text
     if len(set(shown)) == 1:
         return f"{text}; every resample: {shown[0]}"
-    return f"{text}; resamples: {' | '.join(shown)}"
+    return f"{text}; resamples: {' / '.join(shown)}"
 
 
 def headline(evidence: str) -> str:
