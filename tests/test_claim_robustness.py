@@ -129,6 +129,10 @@ def test_claims_table_names_the_data_and_robustness(tmp_path):
     )
     markdown, latex = claims_section(frame, compare_with_paper(frame), [tmp_path])
     assert "Data: ours is d (10,000 x 384" in markdown and "100,000 x 4096" in markdown
+    assert (
+        "Roster ranked (the paper's methods, one variant each): ACORN = acorn_gamma_ref, UNG = ung; "
+        in markdown
+    )
     assert "| robustness |" in markdown and "holds (5 of 5)" in markdown and "form history" in latex
 
 

@@ -55,14 +55,14 @@ class Claims:
         board = leaderboard(frame)
         self.k = 10 if (board["k"] == 10).any() else (int(board["k"].min()) if len(board) else 10)
         self.present = set(frame["method"])
-        self.roster = {name: ours for name in spec["methods"] if (ours := self.resolve(name))}
+        self.roster = roster(spec, self.present)
         self.all_k = board[board["method"].isin(self.roster.values())]
         self.baselines = board[~board["method"].isin(self.roster.values())]
         self.board = self.all_k[self.all_k["k"] == self.k]
 
     def resolve(self, paper_name: str) -> str | None:
         """Our method standing for the paper's `paper_name` in these results (None: absent)."""
-        return next((m for m in self.spec["methods"].get(paper_name, []) if m in self.present), None)
+        return self.roster.get(paper_name)
 
     def paper_methods(self) -> set[str]:
         """Our methods standing for the paper's (the roster every check ranks over)."""
@@ -109,6 +109,21 @@ class Claims:
             rows = rows[rows[column].isna()] if _missing(value) else rows[rows[column] == value]
         shown = [f"{m} {_num(v)}" for m, v in zip(rows["method"], rows[metric], strict=True)]
         return f" [beside, not ranked: {', '.join(shown)}]" if shown else ""
+
+
+def roster(spec: dict[str, Any], present: set[str]) -> dict[str, str]:
+    """The paper's methods present here, each with the one variant standing for it: the first
+    of its names in `spec["methods"]` that was run (e.g. acorn_gamma_ref before acorn_gamma)."""
+    chosen = {name: next((m for m in ours if m in present), None) for name, ours in spec["methods"].items()}
+    return {name: ours for name, ours in chosen.items() if ours}
+
+
+def roster_note(spec: dict[str, Any], present: set[str]) -> str:
+    """ "ACORN = acorn_gamma_ref, UNG = ung; baselines beside, never counted: exact, ..." """
+    chosen = roster(spec, present)
+    baselines = sorted(present - set(chosen.values()))
+    ranked = ", ".join(f"{name} = {ours}" for name, ours in chosen.items()) or "none of the paper's methods"
+    return f"{ranked}; baselines beside, never counted: {', '.join(baselines) or 'none'}"
 
 
 def _missing(value: Any) -> bool:
