@@ -9,10 +9,15 @@ from pathlib import Path
 import pandas as pd
 
 from fanns_bench.report.claims import Verdict, compare_with_paper, load_claims
+from fanns_bench.report.claims_table import claims_section
 from fanns_bench.report.files import write_text
 from fanns_bench.report.frame import QPS_MEANINGS, machines
-from fanns_bench.report.paper_figures import DrawnFigure, draw_paper_figures, figure_numbers
-from fanns_bench.report.render import latex_table, markdown_table
+from fanns_bench.report.paper_figures import (
+    DrawnFigure,
+    attach_recall_weights,
+    draw_paper_figures,
+    figure_numbers,
+)
 from fanns_bench.report.tables import (
     bucket_summary,
     buckets_latex,
@@ -25,8 +30,6 @@ from fanns_bench.report.tables import (
     leaderboard_markdown,
 )
 from fanns_bench.results.bucket_files import load_buckets
-
-CLAIM_HEADERS = ["claim", "source", "verdict", "on our data"]
 
 
 def write_report(
@@ -47,18 +50,14 @@ def write_report(
         ),
     }
     if compare == "paper":
+        frame = attach_recall_weights(frame, results_dir)
         verdicts = compare_with_paper(frame)
-        rows = [[v.claim, v.source, v.verdict, v.evidence] for v in verdicts]
-        summary = ", ".join(
-            f"{sum(v.verdict == name for v in verdicts)} {name}"
-            for name in ("holds", "does not hold", "not testable here")
-        )
+        roots = [Path.cwd() / "datasets", Path(results_dir).resolve().parent.parent / "datasets"]
+        markdown, latex = claims_section(frame, verdicts, roots)
         sections["paper_claims"] = (
             "The seed paper's claims on our data (Iff et al., arXiv:2507.21989v2)",
-            f"{summary}. Hardware: ours is {machines(frame)}; the paper's medium runs used an "
-            "Intel Core i7-1165G7, its large runs 2x Xeon Gold 6154, so only orderings and "
-            "ratios are compared, never absolute QPS.\n\n" + markdown_table(CLAIM_HEADERS, rows, set()),
-            latex_table(CLAIM_HEADERS, rows, set(), "The seed paper's claims checked on our results"),
+            markdown,
+            latex,
         )
         spec = load_claims()
         drawn = draw_paper_figures(frame, spec, results_dir / "figures" / "paper")

@@ -4,8 +4,10 @@ panels, drawn from the rows of the `paper_*` experiments by `fanns-bench report 
 Which figure, which experiments, which panels: the `figures` list of `paper_claims.yaml`.
 - recall@k vs QPS (Figs. 23, 25, 27-29): the paper times every query of a filter type's query
   set in one loop, so a point here pools a configuration's rows over our selectivity buckets:
-  QPS = sum of queries / sum of batch times, recall = the query-weighted mean of the buckets'
-  recall@k. A configuration missing a bucket is left out of the pooled panel (and named).
+  QPS = sum of queries / sum of batch times, recall = the paper's micro-average over the
+  pooled queries, sum of hits / sum of min(k, |gt|) (each bucket's recall weighted by its
+  `recall_weight`, see `recall_weights`). A configuration missing a bucket is left out of the
+  pooled panel (and named).
 - recall@10 vs QPS per selectivity (Figs. 31/33/35): one panel per selectivity bucket.
 - build time / peak memory / index size (Figs. 24, 26): one bar per method, per filter type;
   Figs. 30/32/34: per selectivity bucket, from the builds that served it.
@@ -49,6 +51,7 @@ class PaperFigure:
     k: int | None = None
     values: tuple[float, ...] = ()
     per_filter_type: tuple[str, ...] = ()  # figure numbers by filter type (EM, R, EMIS)
+    run: tuple[str, ...] = ()  # the experiments that draw it (named when its rows are absent)
 
     @classmethod
     def from_spec(cls, spec: dict[str, Any]) -> PaperFigure:
@@ -60,6 +63,7 @@ class PaperFigure:
             k=spec.get("k"),
             values=tuple(spec.get("values", ())),
             per_filter_type=tuple(str(f) for f in spec.get("per_filter_type", ())),
+            run=tuple(spec.get("run", ())),
         )
 
     def rows(self, frame: pd.DataFrame) -> pd.DataFrame:
@@ -107,15 +111,19 @@ def draw_paper_figures(frame: pd.DataFrame, spec: dict[str, Any], out_dir: Path)
 
 def pool_buckets(rows: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
     """One point per configuration over all selectivity buckets of its filter type: QPS =
-    queries / summed batch time (also for `qps_given_filter`), recall = query-weighted mean.
-    Configurations without an ok row in every bucket are left out; returns them as text."""
+    queries / summed batch time (also for `qps_given_filter`), recall = sum of hits / sum of
+    min(k, |gt|) over every pooled query (the paper's micro-average: each bucket's recall
+    weighted by `recall_weights`). Configurations without an ok row in every bucket are left
+    out; returns them as text."""
     buckets = rows["selectivity_bucket"].nunique(dropna=False)
     points = ok_points(rows).copy()
     if points.empty:
         return points, []
     n = points["n_queries"].astype(float)
+    weight = recall_weights(points)
     points = points.assign(
-        weighted_recall=points["recall"] * n,
+        weighted_recall=points["recall"] * weight,
+        recall_weight=weight,
         seconds=n / points["qps"],
         given_seconds=n / points["qps_given_filter"].where(points["qps_given_filter"] > 0),
         bucket_count=1,
@@ -123,6 +131,7 @@ def pool_buckets(rows: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
     pooled = points.groupby(CONFIG_KEYS, sort=True).agg(
         n_queries=("n_queries", "sum"),
         weighted_recall=("weighted_recall", "sum"),
+        recall_weight=("recall_weight", "sum"),
         seconds=("seconds", "sum"),
         given_seconds=("given_seconds", lambda s: s.sum(min_count=len(s))),
         bucket_count=("bucket_count", "sum"),
@@ -134,7 +143,7 @@ def pool_buckets(rows: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
     incomplete = pooled[pooled["bucket_count"] < buckets]
     pooled = pooled[pooled["bucket_count"] == buckets]
     pooled = pooled.assign(
-        recall=pooled["weighted_recall"] / pooled["n_queries"],
+        recall=pooled["weighted_recall"] / pooled["recall_weight"],
         qps=pooled["n_queries"] / pooled["seconds"],
         qps_given_filter=pooled["n_queries"] / pooled["given_seconds"],
         status="ok",
@@ -146,6 +155,42 @@ def pool_buckets(rows: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
         }
     )
     return pooled, left_out
+
+
+def recall_weights(rows: pd.DataFrame) -> pd.Series:
+    """Per row, the denominator of its recall: sum over its queries of min(k, |gt|). Taken from
+    a `recall_weight` column where one was attached (`attach_recall_weights`, exact), else k per
+    query with a match (from `recall_per_query`; exact where every matching query matches >= k
+    items, as in the paper workloads' buckets), else k per query."""
+    k = rows["k"].astype(float)
+    fallback = rows["n_queries"].astype(float) * k
+    if "recall_per_query" in rows:
+        matched = rows["recall_per_query"].map(
+            lambda v: float(np.count_nonzero(~np.isnan(np.asarray(v, float)))) if v is not None else np.nan
+        )
+        fallback = (matched * k).fillna(fallback)
+    if "recall_weight" in rows:
+        return rows["recall_weight"].astype(float).fillna(fallback)
+    return fallback
+
+
+def attach_recall_weights(frame: pd.DataFrame, results_dir: Path) -> pd.DataFrame:
+    """`frame` with `recall_weight` = sum of min(k, match count) over each row's queries, from the
+    query tables a run keeps in `<results>/workloads/<digest>/` (rows without one keep NaN)."""
+    if "workload_digest" not in frame:
+        return frame
+    weights = pd.Series(np.nan, index=frame.index)
+    for digest, rows in frame.groupby("workload_digest", sort=False):
+        path = Path(results_dir) / "workloads" / str(digest) / "workload.parquet"
+        if not path.is_file():
+            continue
+        table = pd.read_parquet(path, columns=["filter_type", "selectivity_bucket", "match_count"])
+        for (filter_type, bucket, k), group in rows.groupby(["filter_type", "selectivity_bucket", "k"]):
+            same = np.isclose(table["selectivity_bucket"], bucket)
+            held = table[(table["filter_type"] == filter_type) & same]
+            if len(held) == int(group["n_queries"].iloc[0]):
+                weights[group.index] = float(np.minimum(held["match_count"], k).sum())
+    return frame.assign(recall_weight=weights)
 
 
 def pooled_frame(rows: pd.DataFrame) -> pd.DataFrame:
@@ -369,7 +414,7 @@ def _caption(
     lines = [
         fig.get_suptitle().replace("\n", " — "),
         "Pooled panels: a point is one configuration over all selectivity buckets of the filter type "
-        "(QPS = queries / summed batch time; recall = query-weighted mean of the buckets' recall@k).",
+        "(QPS = queries / summed batch time; recall = sum of hits / sum of min(k, |gt|) over its queries).",
         "ACORN dotted: its filter preparation not timed (the paper's 'lower bound'); "
         "solid: timed ('upper bound').",
         "Paper methods not drawn: " + ("; ".join(absent) or "none"),
