@@ -53,6 +53,7 @@ def test_one_point_with_half_the_qps_fails_the_band(tmp_path, capsys):
     assert compare(capsys, a, b)[0] == 0  # no tolerance passed: report only
     code, out, _ = compare(capsys, a, b, "--max-rank-changes", "0")
     assert code == 1 and "alpha above beta in B" not in out
+    assert compare(capsys, a, b, "--max-rank-changes", "0", "--recall", "0.95")[0] == 0  # 0.9 left out
     assert (
         "beta above alpha in A (4,000 [4,000-4,000] vs 3,500 [3,500-3,500] QPS [slowest-fastest repetition]), "
         "below in B (2,500 [2,500-2,500] vs 3,500 [3,500-3,500])"  # its next best config
