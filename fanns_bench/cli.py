@@ -120,7 +120,7 @@ def _compare_parser(commands: argparse._SubParsersAction) -> None:
         "--cpu-qps-band", type=_pair, metavar="LOW,HIGH", help="the same for the CPU-time QPS (qps_cpu)"
     )
     compare.add_argument(
-        "--percentiles", type=_pair, default=(5.0, 95.0), metavar="LOW,HIGH", help="default 5,95"
+        "--percentiles", type=_percentiles, default=(5.0, 95.0), metavar="LOW,HIGH", help="default 5,95"
     )
     compare.add_argument(
         "--min-recall-agreement",
@@ -166,6 +166,13 @@ def _pair(text: str) -> tuple[float, float]:
     if len(values) != 2 or values[0] > values[1]:
         raise argparse.ArgumentTypeError(f"{text!r}: expected LOW,HIGH with LOW <= HIGH")
     return values[0], values[1]
+
+
+def _percentiles(text: str) -> tuple[float, float]:
+    low, high = _pair(text)
+    if low < 0 or high > 100:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected percentiles between 0 and 100")
+    return low, high
 
 
 def _share(text: str) -> float:

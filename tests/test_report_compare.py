@@ -93,9 +93,15 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path, capsys):
     other = [{**row, "key": row["key"] + "-other"} for row in ROWS]
     code, _, err = compare(capsys, a, folder(tmp_path / "other", other))
     assert code == 2 and err.count("\n") == 1 and "no row key in both" in err
-    with pytest.raises(SystemExit) as exit_info:
-        main(["compare", str(a), str(a), "--qps-band", "1.1,0.9"])
-    assert exit_info.value.code == 2
+    for flag, value in (
+        ("--qps-band", "1.1,0.9"),
+        ("--percentiles", "5,101"),
+        ("--min-recall-agreement", "2"),
+    ):
+        with pytest.raises(SystemExit) as exit_info:
+            main(["compare", str(a), str(a), flag, value])
+        assert exit_info.value.code == 2
+        assert f"argument {flag}: '{value}': expected" in capsys.readouterr().err
 
 
 def frames(**columns_b) -> tuple[pd.DataFrame, pd.DataFrame]:
