@@ -7,7 +7,7 @@ EXTRAS ?= test
 STAMP := $(VENV)/.installed-$(subst $(comma),-,$(EXTRAS))
 comma := ,
 
-.PHONY: install install-all bench reproduce smoke test test-fast lint bench-runner bench-groundtruth bench-filters bench-scale bench-acorn bench-methods bench-embedding clean
+.PHONY: install install-all bench reproduce smoke test test-fast lint bench-stability bench-runner bench-groundtruth bench-filters bench-scale bench-acorn bench-methods bench-embedding clean
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -49,6 +49,12 @@ test-fast: install
 lint: install
 	$(VENV)/bin/ruff check fanns_bench tests scripts examples
 	$(VENV)/bin/ruff format --check fanns_bench tests scripts examples
+
+# Run one experiment twice and compare (issue 16): make bench-stability ARGS="--quick" (smoke,
+# seconds), ARGS="--hogs 2" (two local CPU hogs during the second run), ARGS="--experiment NAME".
+bench-stability:
+	$(MAKE) install EXTRAS=all
+	$(PY) scripts/bench_stability.py $(ARGS)
 
 bench-runner: install
 	$(PY) scripts/bench_runner_overhead.py

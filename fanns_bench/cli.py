@@ -1,4 +1,4 @@
-"""`fanns-bench run|plot|report|list|validate|conformance|datasets`."""
+"""`fanns-bench run|plot|report|compare|list|validate|conformance|datasets`."""
 
 from __future__ import annotations
 
@@ -94,10 +94,114 @@ def _parser() -> argparse.ArgumentParser:
     tune.add_argument("--trials", type=int, default=20, help="optuna: configurations evaluated")
     tune.add_argument("--seed", type=int, default=0, help="optuna: the TPE sampler's seed")
     tune.set_defaults(handler=_tune)
+    _compare_parser(commands)
     datasets = commands.add_parser("datasets", help="datasets built under datasets/")
     datasets.add_argument("--root", type=Path, default=Path("datasets"))
     datasets.set_defaults(handler=_datasets)
     return parser
+
+
+def _compare_parser(commands: argparse._SubParsersAction) -> None:
+    compare = commands.add_parser(
+        "compare",
+        help="two runs of the same experiment, rows matched by key: QPS ratios, recall agreement, "
+        "rank and verdict changes; exit 1 when a tolerance given is exceeded, 2 on bad input",
+    )
+    compare.add_argument("dir_a", type=Path, help="results directory of the first run (A)")
+    compare.add_argument("dir_b", type=Path, help="results directory of the second run (B)")
+    compare.add_argument(
+        "--qps-band",
+        type=_pair,
+        metavar="LOW,HIGH",
+        help="fail unless the point wall-QPS ratio B/A lies in [LOW, HIGH] from the low to the high "
+        "--percentiles (e.g. 0.9,1.1)",
+    )
+    compare.add_argument(
+        "--cpu-qps-band", type=_pair, metavar="LOW,HIGH", help="the same for the CPU-time QPS (qps_cpu)"
+    )
+    compare.add_argument(
+        "--percentiles", type=_percentiles, default=(5.0, 95.0), metavar="LOW,HIGH", help="default 5,95"
+    )
+    compare.add_argument(
+        "--min-recall-agreement",
+        type=_share,
+        metavar="SHARE",
+        help="fail when fewer than SHARE (0-1) of the matched ok points have identical recall "
+        "(of the deterministic points, where the results record which are)",
+    )
+    compare.add_argument(
+        "--max-rank-changes", type=int, metavar="N", help="fail on more than N leaderboard rank changes"
+    )
+    compare.add_argument(
+        "--max-verdict-changes", type=int, metavar="N", help="fail on more than N paper-claim verdict changes"
+    )
+    compare.add_argument(
+        "--min-noisy-flagged",
+        type=_share,
+        metavar="SHARE",
+        help="fail when fewer than SHARE (0-1) of the points whose wall QPS moved by more than --moved "
+        "are flagged noisy in A or B",
+    )
+    compare.add_argument(
+        "--moved", type=float, default=0.2, metavar="FRACTION", help="a point moved: |B/A - 1| > this (0.2)"
+    )
+    compare.add_argument(
+        "--recall",
+        type=lambda text: tuple(_numbers(text)),
+        metavar="R[,R...]",
+        help="leaderboard recall levels (default 0.9,0.95)",
+    )
+    compare.set_defaults(handler=_compare)
+
+
+def _numbers(text: str) -> list[float]:
+    try:
+        return [float(part) for part in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected comma-separated numbers") from None
+
+
+def _pair(text: str) -> tuple[float, float]:
+    values = _numbers(text)
+    if len(values) != 2 or values[0] > values[1]:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected LOW,HIGH with LOW <= HIGH")
+    return values[0], values[1]
+
+
+def _percentiles(text: str) -> tuple[float, float]:
+    low, high = _pair(text)
+    if low < 0 or high > 100:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected percentiles between 0 and 100")
+    return low, high
+
+
+def _share(text: str) -> float:
+    (value,) = _numbers(text)
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected a share between 0 and 1")
+    return value
+
+
+def _compare(arguments: argparse.Namespace) -> int:
+    from fanns_bench.report.compare import Tolerances, compare_dirs
+
+    tolerances = Tolerances(
+        qps_band=arguments.qps_band,
+        cpu_qps_band=arguments.cpu_qps_band,
+        percentiles=arguments.percentiles,
+        min_recall_agreement=arguments.min_recall_agreement,
+        max_rank_changes=arguments.max_rank_changes,
+        max_verdict_changes=arguments.max_verdict_changes,
+        min_noisy_flagged=arguments.min_noisy_flagged,
+        moved=arguments.moved,
+        **({"recalls": arguments.recall} if arguments.recall else {}),
+    )
+    comparison = compare_dirs(arguments.dir_a, arguments.dir_b, tolerances)
+    print("\n".join(comparison.lines))
+    for problem in comparison.exceeded:
+        print(f"exceeded: {problem}")
+    print("outside tolerance" if comparison.exceeded else "within tolerances")
+    return 1 if comparison.exceeded else 0
 
 
 def _run(argv: list[str]) -> int:

@@ -1,0 +1,277 @@
+"""`fanns-bench compare DIR_A DIR_B`: two runs of the same experiment, rows matched by key.
+
+Prints the matched / A-only / B-only counts, the distribution of the point QPS ratio B/A (wall
+`qps`, and CPU-time `qps_cpu` where recorded), recall agreement (split by the `deterministic`
+column where recorded), the noisy flags and machine load of each run, leaderboard rank changes
+outside ties and the seed paper's claim verdict changes. Every tolerance passed is checked;
+results folders that predate a column say "not recorded" for it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from fanns_bench.errors import ResultsError
+from fanns_bench.report.frame import load_frame
+from fanns_bench.report.run_changes import covers_paper, rank_changes, verdict_changes
+from fanns_bench.report.tables import LEVELS
+from fanns_bench.results.schema import STATUS_OK
+
+NOT_RECORDED = "not recorded"
+
+
+@dataclass(frozen=True)
+class Tolerances:
+    """What `compare` checks; None = report only."""
+
+    qps_band: tuple[float, float] | None = None  # wall QPS ratio B/A, at `percentiles`
+    cpu_qps_band: tuple[float, float] | None = None  # the same for qps_cpu
+    percentiles: tuple[float, float] = (5.0, 95.0)
+    min_recall_agreement: float | None = None  # share of (deterministic) points, 0..1
+    max_rank_changes: int | None = None
+    max_verdict_changes: int | None = None
+    min_noisy_flagged: float | None = None  # share of moved points flagged noisy, 0..1
+    moved: float = 0.2  # a point "moved" when |B/A - 1| exceeds this
+    recalls: tuple[float, ...] = LEVELS  # leaderboard recall levels
+
+
+@dataclass
+class Comparison:
+    """The printed lines and the tolerances exceeded (empty: within tolerances)."""
+
+    lines: list[str] = field(default_factory=list)
+    exceeded: list[str] = field(default_factory=list)
+
+
+def compare_dirs(dir_a: Path, dir_b: Path, tolerances: Tolerances) -> Comparison:
+    """Load both results folders (`ResultsError` when missing or empty) and compare them."""
+    return compare_frames(load_frame(dir_a), load_frame(dir_b), tolerances, (str(dir_a), str(dir_b)))
+
+
+def compare_frames(
+    a: pd.DataFrame, b: pd.DataFrame, tolerances: Tolerances, names: tuple[str, str] = ("A", "B")
+) -> Comparison:
+    """Compare two runs' rows; `ResultsError` when no key is in both."""
+    matched = match_rows(a, b)
+    if matched.empty:
+        raise ResultsError(f"{names[0]} and {names[1]}: no row key in both; not runs of the same experiment")
+    out = Comparison()
+    only_a, only_b = len(set(a["key"]) - set(b["key"])), len(set(b["key"]) - set(a["key"]))
+    out.lines += [
+        f"A: {names[0]} ({len(a)} rows)",
+        f"B: {names[1]} ({len(b)} rows)",
+        f"rows: {len(matched)} matched, {only_a} only in A, {only_b} only in B",
+    ]
+    out.lines += status_changes(matched)
+    ok = ok_pairs(matched)
+    out.lines.append(f"ok points in both runs: {len(ok)}")
+    _ratio_check(out, ok, "qps", "wall QPS", tolerances.qps_band, tolerances, (a, b))
+    _ratio_check(out, ok, "qps_cpu", "CPU QPS", tolerances.cpu_qps_band, tolerances, (a, b))
+    _recall_check(out, ok, tolerances.min_recall_agreement)
+    out.lines += noise_lines(a, b)
+    _noisy_check(out, ok, tolerances)
+    _rank_check(out, a, b, tolerances)
+    _verdict_check(out, a, b, tolerances.max_verdict_changes)
+    return out
+
+
+def match_rows(a: pd.DataFrame, b: pd.DataFrame) -> pd.DataFrame:
+    """Rows of both runs side by side (columns suffixed `_a` and `_b`), by key."""
+    return a.merge(b, on="key", suffixes=("_a", "_b"))
+
+
+def ok_pairs(matched: pd.DataFrame) -> pd.DataFrame:
+    """Matched points that are ok with a positive wall QPS in both runs."""
+    both = (matched["status_a"] == STATUS_OK) & (matched["status_b"] == STATUS_OK)
+    qps = matched["qps_a"].astype(float).gt(0) & matched["qps_b"].astype(float).gt(0)
+    return matched[both & qps]
+
+
+def status_changes(matched: pd.DataFrame) -> list[str]:
+    changed = matched[matched["status_a"] != matched["status_b"]]
+    if changed.empty:
+        return []
+    counts = Counter(zip(changed["status_a"], changed["status_b"], strict=True))
+    text = ", ".join(f"{first} -> {second} {n}" for (first, second), n in sorted(counts.items()))
+    return [f"status changed on {len(changed)} points: {text}"]
+
+
+def recorded(frame: pd.DataFrame, column: str) -> bool:
+    """Whether any row of `frame` has `column` (results folders before it have none)."""
+    return column in frame and bool(frame[column].notna().any())
+
+
+def ratios(ok: pd.DataFrame, column: str) -> pd.Series:
+    """B/A of `column` on the points where both runs have a positive value."""
+    if f"{column}_a" not in ok or f"{column}_b" not in ok:
+        return pd.Series(dtype=float)
+    first, second = ok[f"{column}_a"].astype(float), ok[f"{column}_b"].astype(float)
+    keep = first.gt(0) & second.gt(0)
+    return second[keep] / first[keep]
+
+
+def distribution(values: pd.Series, percentiles: tuple[float, float]) -> dict[str, float]:
+    """The low / median / high percentiles, min and max of `values`."""
+    low, median, high = np.percentile(values.to_numpy(float), [percentiles[0], 50.0, percentiles[1]])
+    return {"low": low, "median": median, "high": high, "min": values.min(), "max": values.max()}
+
+
+def _ratio_check(
+    out: Comparison,
+    ok: pd.DataFrame,
+    column: str,
+    label: str,
+    band: tuple[float, float] | None,
+    tolerances: Tolerances,
+    frames: tuple[pd.DataFrame, pd.DataFrame],
+) -> None:
+    values = ratios(ok, column)
+    if values.empty:
+        missing = [run for run, frame in zip("AB", frames, strict=True) if not recorded(frame, column)]
+        why = f"{NOT_RECORDED} in {' and '.join(missing)}" if missing else "no point has it in both runs"
+        out.lines.append(f"{label} ratio B/A: {why}")
+        if band is not None:
+            out.exceeded.append(f"{label} band {band[0]:g}-{band[1]:g}: cannot be checked ({why})")
+        return
+    low, high = tolerances.percentiles
+    d = distribution(values, tolerances.percentiles)
+    out.lines.append(
+        f"{label} ratio B/A over {len(values)} points: p{low:g} {d['low']:.3f}, median {d['median']:.3f}, "
+        f"p{high:g} {d['high']:.3f}, min {d['min']:.3f}, max {d['max']:.3f}"
+    )
+    if band is None:
+        return
+    if d["low"] < band[0]:
+        out.exceeded.append(f"{label} ratio p{low:g} {d['low']:.3f} is below the band's {band[0]:g}")
+    if d["high"] > band[1]:
+        out.exceeded.append(f"{label} ratio p{high:g} {d['high']:.3f} is above the band's {band[1]:g}")
+
+
+def recall_agreement(ok: pd.DataFrame) -> dict[str, tuple[int, int]]:
+    """(identical, total) recall per group: `all`, and where `deterministic` is recorded,
+    `deterministic` (declared in both runs) and `not deterministic` (in either)."""
+    same = ok["recall_a"].astype(float).eq(ok["recall_b"].astype(float))
+    groups = {"all": (int(same.sum()), len(ok))}
+    if "deterministic_a" in ok and "deterministic_b" in ok:
+        first, second = ok["deterministic_a"], ok["deterministic_b"]
+        if first.notna().any() or second.notna().any():
+            yes = first.eq(True) & second.eq(True)
+            no = first.eq(False) | second.eq(False)
+            groups["deterministic"] = (int(same[yes].sum()), int(yes.sum()))
+            groups["not deterministic"] = (int(same[no].sum()), int(no.sum()))
+    return groups
+
+
+def _share(part: int, total: int) -> str:
+    return f"{part}/{total} ({100 * part / total:.1f} %)" if total else "0/0"
+
+
+def _recall_check(out: Comparison, ok: pd.DataFrame, minimum: float | None) -> None:
+    if ok.empty:
+        out.lines.append("recall identical: no ok point in both runs")
+        return
+    groups = recall_agreement(ok)
+    text = f"recall identical on {_share(*groups['all'])} points"
+    if "deterministic" in groups:
+        text += "; " + ", ".join(f"{name} builds {_share(*groups[name])}" for name in list(groups)[1:])
+    else:
+        text += f" (deterministic builds: {NOT_RECORDED})"
+    out.lines.append(text)
+    if minimum is None:
+        return
+    scope = "deterministic" if "deterministic" in groups else "all"
+    same, total = groups[scope]
+    if total and same / total < minimum:
+        out.exceeded.append(
+            f"recall identical on {100 * same / total:.1f} % of {scope if scope != 'all' else 'matched ok'} "
+            f"points, below {100 * minimum:g} %"
+        )
+
+
+def noise_lines(a: pd.DataFrame, b: pd.DataFrame) -> list[str]:
+    """Noisy points and their reasons, and the machine load, of each run."""
+    lines = []
+    for run, frame in zip("AB", (a, b), strict=True):
+        ok = frame[frame["status"] == STATUS_OK]
+        if not recorded(ok, "noisy"):
+            lines.append(f"run {run}: noisy flags {NOT_RECORDED}")
+        else:
+            noisy = ok[ok["noisy"].eq(True)]
+            texts = noisy["noisy_reason"].dropna() if "noisy_reason" in noisy else []
+            reasons = Counter(_reason_kind(part) for text in texts for part in str(text).split("; "))
+            why = ", ".join(f"{kind} {n}" for kind, n in reasons.most_common(4))
+            why = f" ({why})" if why else ""
+            lines.append(f"run {run}: {_share(len(noisy), len(ok))} ok points noisy{why}")
+        if recorded(frame, "load_avg"):
+            load = frame["load_avg"].astype(float)
+            cores = frame["cpu_count"].dropna()
+            on = f" on {int(cores.max())} cores" if len(cores) else ""
+            lines[-1] += f"; load average median {load.median():.2f}, max {load.max():.2f}{on}"
+        else:
+            lines[-1] += f"; load average {NOT_RECORDED}"
+    return lines
+
+
+def _reason_kind(reason: str) -> str:
+    """The words before the first number of a noisy reason (its kind, for counting)."""
+    match = re.match(r"[^\d(:=<>]+", reason.strip())
+    return (match.group(0) if match else reason).strip() or reason
+
+
+def moved_points(ok: pd.DataFrame, moved: float) -> pd.DataFrame:
+    """Points whose wall QPS moved by more than `moved` (|B/A - 1|)."""
+    change = (ok["qps_b"].astype(float) / ok["qps_a"].astype(float) - 1).abs()
+    return ok[change > moved]
+
+
+def _noisy_check(out: Comparison, ok: pd.DataFrame, tolerances: Tolerances) -> None:
+    moved = moved_points(ok, tolerances.moved)
+    head = f"wall QPS moved by more than {100 * tolerances.moved:g} % on {len(moved)} of {len(ok)} points"
+    flags = [c for c in ("noisy_a", "noisy_b") if c in moved]
+    if not flags or not (ok[flags].notna().any().any()):
+        out.lines.append(f"{head}; noisy flags {NOT_RECORDED}")
+        if tolerances.min_noisy_flagged is not None:
+            out.exceeded.append(f"noisy flags: cannot be checked ({NOT_RECORDED})")
+        return
+    flagged = moved[flags].eq(True).any(axis=1)
+    out.lines.append(f"{head}; flagged noisy in A or B: {_share(int(flagged.sum()), len(moved))}")
+    minimum = tolerances.min_noisy_flagged
+    if minimum is not None and len(moved) and flagged.mean() < minimum:
+        out.exceeded.append(
+            f"{100 * flagged.mean():.1f} % of the points that moved were flagged noisy, "
+            f"below {100 * minimum:g} %"
+        )
+
+
+def _rank_check(out: Comparison, a: pd.DataFrame, b: pd.DataFrame, tolerances: Tolerances) -> None:
+    total = 0
+    for recall in tolerances.recalls:
+        sections, changes = rank_changes(a, b, recall)
+        total += len(changes)
+        out.lines.append(
+            f"leaderboard at recall >= {recall:g} ({sections} sections, overlapping QPS intervals tied): "
+            f"{len(changes)} rank change{'' if len(changes) == 1 else 's'}"
+        )
+        out.lines += [f"  {change}" for change in changes]
+    maximum = tolerances.max_rank_changes
+    if maximum is not None and total > maximum:
+        out.exceeded.append(f"{total} leaderboard rank change(s), more than {maximum}")
+
+
+def _verdict_check(out: Comparison, a: pd.DataFrame, b: pd.DataFrame, maximum: int | None) -> None:
+    missing = [run for run, frame in zip("AB", (a, b), strict=True) if not covers_paper(frame)]
+    if missing:
+        where = " and ".join(missing)
+        out.lines.append(f"paper claims: not compared (no rows of the paper's experiments in {where})")
+        return
+    compared, changes = verdict_changes(a, b)
+    out.lines.append(f"paper claims: {compared} compared, {len(changes)} verdict change(s)")
+    out.lines += [f"  {change}" for change in changes]
+    if maximum is not None and len(changes) > maximum:
+        out.exceeded.append(f"{len(changes)} paper-claim verdict change(s), more than {maximum}")

@@ -1,0 +1,88 @@
+"""Stability benchmark (issue 16): run one experiment twice into two fresh results folders and
+compare them with `fanns-bench compare`, optionally with local CPU hogs during the second run.
+
+Without hogs it checks the quiet-machine targets (point wall-QPS ratio B/A within [0.9, 1.1] from
+the 5th to the 95th percentile, recall identical on every deterministic point, no leaderboard rank
+change outside ties, no paper-claim verdict change); with `--hogs N` (N busy-loop processes on
+this machine, stopped at the end) the loaded targets (CPU-time QPS ratio within [0.85, 1.15],
+recall identical on every deterministic point, at least 90 % of the points whose wall QPS moved
+by more than 20 % flagged noisy). Exits with the compare command's status (0 within the targets,
+1 outside, 2 bad input), or 2 when a run fails to start.
+
+Usage: python scripts/bench_stability.py [--experiment paper_fig23_em_scaled | --quick]
+       [--hogs N] [--hog-limit-s 3600] [--out DIR] [hydra overrides ...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import time
+from contextlib import nullcontext
+from datetime import UTC, datetime
+from pathlib import Path
+
+from fanns_bench.cpu_hogs import cpu_hogs
+
+DEFAULT_EXPERIMENT = "paper_fig23_em_scaled"
+QUICK_EXPERIMENT = "smoke"
+QUIET_TARGETS = ["--qps-band", "0.9,1.1", "--min-recall-agreement", "1", "--max-rank-changes", "0",
+                 "--max-verdict-changes", "0"]  # fmt: skip
+LOADED_TARGETS = ["--cpu-qps-band", "0.85,1.15", "--min-recall-agreement", "1", "--min-noisy-flagged", "0.9"]
+RUN_OK = (0, 3)  # 3: some point failed; its rows are still compared (as status changes)
+
+
+def fanns_bench(*arguments: str) -> list[str]:
+    return [sys.executable, "-m", "fanns_bench.cli", *arguments]
+
+
+def run_experiment(experiment: str, results: Path, overrides: list[str]) -> int:
+    """One `fanns-bench run` into `results`; its exit status."""
+    command = fanns_bench("run", f"experiment={experiment}", f"paths.results={results}", *overrides)
+    print(f"$ fanns-bench {' '.join(command[3:])}", flush=True)
+    start = time.monotonic()
+    status = subprocess.call(command)
+    print(f"run into {results}: exit {status}, {time.monotonic() - start:.0f} s", flush=True)
+    return status
+
+
+def main() -> int:
+    formatter = argparse.RawDescriptionHelpFormatter
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=formatter)
+    parser.add_argument("--experiment", default=DEFAULT_EXPERIMENT, help=f"default {DEFAULT_EXPERIMENT}")
+    parser.add_argument("--quick", action="store_true", help=f"the {QUICK_EXPERIMENT} experiment (seconds)")
+    parser.add_argument("--hogs", type=int, default=0, help="CPU hog processes during the second run")
+    parser.add_argument("--hog-limit-s", type=float, default=3600.0, help="hard limit of each hog (s)")
+    parser.add_argument("--out", type=Path, help="default results/stability/<experiment>-<UTC time>")
+    parser.add_argument("overrides", nargs="*", help="Hydra overrides for both runs")
+    args = parser.parse_args()
+    if args.hogs < 0 or args.hog_limit_s <= 0:
+        parser.error("--hogs must be >= 0 and --hog-limit-s > 0")
+    experiment = QUICK_EXPERIMENT if args.quick else args.experiment
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    out = args.out or Path("results") / "stability" / f"{experiment}-{stamp}"
+    if out.exists() and any(out.iterdir()):
+        parser.error(f"--out {out}: not empty; the two runs need fresh folders")
+    first, second = out / "a", out / "b"
+    if run_experiment(experiment, first, args.overrides) not in RUN_OK:
+        print(f"error: the first run of {experiment} failed; see its output above", file=sys.stderr)
+        return 2
+    load = cpu_hogs(args.hogs, args.hog_limit_s) if args.hogs else nullcontext([])
+    with load as hogs:
+        if hogs:
+            print(f"{len(hogs)} CPU hog(s) running (pids {', '.join(str(h.pid) for h in hogs)})", flush=True)
+        status = run_experiment(experiment, second, args.overrides)
+    if args.hogs:
+        print(f"{args.hogs} CPU hog(s) stopped", flush=True)
+    if status not in RUN_OK:
+        print(f"error: the second run of {experiment} failed; see its output above", file=sys.stderr)
+        return 2
+    targets = LOADED_TARGETS if args.hogs else QUIET_TARGETS
+    command = fanns_bench("compare", str(first), str(second), *targets)
+    print(f"$ fanns-bench {' '.join(command[3:])}", flush=True)
+    return subprocess.call(command)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
