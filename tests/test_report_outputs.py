@@ -93,18 +93,58 @@ def frame(results_dir):
 def test_leaderboard_rows_are_exact_and_sorted_by_qps_at_09(frame):
     expected = (
         "### tiny · filter EM · selectivity 0.01 · k=10 · 1 thread\n\n"
-        "| method | QPS @ recall ≥ 0.9 | QPS @ recall ≥ 0.95 | max recall | build s | index MB |\n"
-        "| --- | ---: | ---: | ---: | ---: | ---: |\n"
-        "| beta | 3,000 | 1,000 | 0.960 | 1 | 2 |\n"
-        "| alpha | — | — | 0.880 | 2 | 4 |\n"
+        "| rank | method | QPS @ recall ≥ 0.9 | QPS range | QPS @ recall ≥ 0.95 | max recall | answers | build s | index MB |\n"
+        "| --- | --- | ---: | ---: | ---: | ---: | --- | ---: | ---: |\n"
+        "| 1 | beta | 3,000 | 3,000–3,000 | 1,000 | 0.960 | ? | 1 | 2 |\n"
+        "| — | alpha | — | — | — | 0.880 | ? | 2 | 4 |\n"
         "\n"
         "### tiny · filter EM · selectivity 0.1 · k=10 · 1 thread\n\n"
-        "| method | QPS @ recall ≥ 0.9 | QPS @ recall ≥ 0.95 | max recall | build s | index MB |\n"
-        "| --- | ---: | ---: | ---: | ---: | ---: |\n"
-        "| beta | 4,000 | — | 0.940 | 1 | 2 |\n"
-        "| alpha | 3,500 | 1,500 | 0.970 | 5 | 8 |\n"
+        "| rank | method | QPS @ recall ≥ 0.9 | QPS range | QPS @ recall ≥ 0.95 | max recall | answers | build s | index MB |\n"
+        "| --- | --- | ---: | ---: | ---: | ---: | --- | ---: | ---: |\n"
+        "| 1 | beta | 4,000 | 4,000–4,000 | — | 0.940 | ? | 1 | 2 |\n"
+        "| 2 | alpha | 3,500 | 3,500–3,500 | 1,500 | 0.970 | ? | 5 | 8 |\n"
     )
     assert expected in leaderboard_markdown(leaderboard(frame))
+
+
+def leader_rows(spreads, **extra):
+    """One section: method m<i> with QPS 1000 * (len - i) and the given (min, best) spread."""
+    n = len(spreads)
+    return pd.DataFrame(
+        [
+            {**make_row(f"m{i}", 0.1, 0.95, 1000.0 * (n - i), ALPHA_16), "qps_min": low,
+             "qps_best": high, **extra}
+            for i, (low, high) in enumerate(spreads)
+        ]
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "spreads, ranks",
+    [
+        ([(2900, 3100), (1900, 2100), (900, 1100)], ["1", "2", "3"]),  # apart: ranked
+        ([(2500, 3100), (1900, 2600), (900, 1100)], ["=1", "=1", "3"]),  # m1 reaches the leader's range
+        ([(2900, 3100), (1500, 2100), (900, 1600)], ["1", "=2", "=2"]),
+    ],
+)
+def test_leaderboard_ties_methods_whose_qps_ranges_overlap(spreads, ranks):
+    board = leaderboard(leader_rows(spreads))
+    assert board["rank"].tolist() == ranks
+    assert board["qps_low"].tolist() == [low for low, _ in spreads]
+
+
+def test_leaderboard_spread_falls_back_to_the_repetition_times():
+    rows = leader_rows([(None, None)]).assign(batch_seconds=[[0.2, 0.1, 0.05]], qps_best=None)
+    board = leaderboard(rows)
+    assert (board["qps_low"].iat[0], board["qps_high"].iat[0]) == (500.0, 2000.0)
+
+
+def test_leaderboard_marks_noisy_points_and_shows_violations_and_short_answers():
+    rows = leader_rows([(1900, 2100), (900, 1100)])
+    rows = rows.assign(noisy=[True, False], violation_rate=[0.0, 0.0213], short_queries=[7, 0])
+    text = leaderboard_markdown(leaderboard(rows))
+    assert "| 1 | m0 | 2,000* | 1,900–2,100 | 2,000 | 0.950 | 7/100 short |" in text
+    assert "| 2 | m1 | 1,000 | 900–1,100 | 1,000 | 0.950 | 2.13% outside filter |" in text
 
 
 def test_leaderboard_names_the_config_behind_qps_at_09(frame):
@@ -131,10 +171,10 @@ def test_report_results_writes_every_table(results_dir, tmp_path):
          for ext in ("md", "tex")] + ["leaderboard.csv", "report.md"]
     )  # fmt: skip
     assert all(p.stat().st_size > 0 for p in paths)
-    assert "| beta | 4,000 | — | 0.940 | 1 | 2 |" in text
+    assert "| 1 | beta | 4,000 | 4,000–4,000 | — | 0.940 | ? | 1 | 2 |" in text
     assert "build timed out after 60 s" in text and "no matching run" not in text
     latex = (tmp_path / "tables" / "leaderboard.tex").read_text()
-    assert r"\begin{tabular}{lrrrrr}" in latex and r"QPS @ recall $\geq$ 0.9" in latex
+    assert r"\begin{tabular}{llrrrrlrr}" in latex and r"QPS @ recall $\geq$ 0.9" in latex
 
 
 def test_report_defaults_to_a_tables_dir_inside_the_results(results_dir):

@@ -8,6 +8,7 @@ a results folder lacks them, never as zero.
 
 from __future__ import annotations
 
+import math
 import re
 from collections import Counter
 from pathlib import Path
@@ -127,3 +128,37 @@ def traceback_tail(results_dir: Path, key: str, lines: int = TRACEBACK_LINES) ->
     except OSError:
         return None
     return [line for line in text.splitlines() if line.strip()][-lines:]
+
+
+REPETITION_SECONDS = {"qps": "batch_seconds", "qps_given_filter": "search_seconds"}
+"""The per-repetition wall times behind each throughput (one batch pass each)."""
+
+
+def with_qps_bounds(frame: pd.DataFrame) -> pd.DataFrame:
+    """`frame` with `qps_low` / `qps_high`: the slowest and fastest repetition's rate of the
+    throughput in `qps` (`frame.attrs["qps"]` names which, see `choose_qps`). End to end they
+    are `qps_min` / `qps_best` where recorded, else n_queries over the longest / shortest
+    repetition; where nothing is recorded both equal `qps` (no spread known)."""
+    if "qps_low" in frame:
+        return frame
+    chosen = frame.attrs.get("qps", "qps")
+    seconds = optional(frame, REPETITION_SECONDS.get(chosen, "batch_seconds"))
+    counts = optional(frame, "n_queries").astype(float)
+    longest = pd.Series([_extreme(s, max) for s in seconds], index=frame.index, dtype=float)
+    shortest = pd.Series([_extreme(s, min) for s in seconds], index=frame.index, dtype=float)
+    low, high = counts / longest, counts / shortest
+    if chosen == "qps":
+        low = optional(frame, "qps_min").astype(float).fillna(low)
+        high = optional(frame, "qps_best").astype(float).fillna(high)
+    qps = frame["qps"].astype(float)
+    bounded = frame.assign(qps_low=low.fillna(qps).clip(upper=qps), qps_high=high.fillna(qps).clip(lower=qps))
+    bounded.attrs = dict(frame.attrs)
+    return bounded
+
+
+def _extreme(values: object, pick) -> float:
+    try:
+        finite = [float(v) for v in values if v is not None and float(v) > 0]  # type: ignore[union-attr]
+    except TypeError:
+        return math.nan
+    return pick(finite) if finite else math.nan
