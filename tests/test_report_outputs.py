@@ -168,7 +168,7 @@ def test_report_results_writes_every_table(results_dir, tmp_path):
     names = sorted(p.name for p in paths)
     assert names == sorted(
         [f"{stem}.{ext}" for stem in ("buckets", "leaderboard", "failures")
-         for ext in ("md", "tex")] + ["leaderboard.csv", "report.md"]
+         for ext in ("md", "tex")] + ["leaderboard.csv", "report.md", "noise.md", "answers.md"]
     )  # fmt: skip
     assert all(p.stat().st_size > 0 for p in paths)
     assert "| 1 | beta | 4,000 | 4,000–4,000 | — | 0.940 | ? | 1 | 2 |" in text
@@ -261,3 +261,52 @@ def test_rows_load_in_file_order_and_a_corrupt_row_file_is_named(tmp_path):
     bad.write_bytes(b"not parquet")
     with pytest.raises(ResultsError, match=f"{bad}: unreadable result file"):
         load_results(tmp_path)
+
+
+def test_report_says_noise_and_load_are_not_recorded_in_older_results(results_dir, tmp_path):
+    text, _ = report_results(results_dir, tmp_path / "tables")
+    assert "- noisy points: not recorded" in text and "- machine load: not recorded" in text
+    assert "Short answers: not recorded in these results." in text
+    assert "gamma on EM (1 rows): build timed out after 60 s — no traceback file kept" in text
+
+
+def test_report_shows_noise_invalid_rows_violations_short_answers_and_tracebacks(frame, tmp_path):
+    from fanns_bench.report.document import write_report
+
+    ok = frame["status"] == "ok"
+    frame = frame.assign(
+        load_avg=1.0, noisy=False, noisy_reason=None, short_queries=0, empty_slots=0, violation_rate=0.0
+    )
+
+    def at(method, recall):
+        return frame.index[(frame["method"] == method) & ok & (frame["recall"] == recall)][0]
+
+    frame.loc[[at("alpha", 0.80), at("alpha", 0.92)], ["noisy", "noisy_reason", "load_avg"]] = [
+        True, "load 3.5 above 2 CPUs", 3.5]  # fmt: skip
+    frame.loc[at("alpha", 0.70), ["noisy", "noisy_reason"]] = [
+        True,
+        "spread 40% above 20%; load 2.9 above 2 CPUs",
+    ]
+    frame.loc[at("beta", 0.85), ["short_queries", "empty_slots"]] = [12, 80]
+    frame.loc[at("beta", 0.91), "violation_rate"] = 0.05
+    frame.loc[at("beta", 0.94), ["status", "violation_rate", "reason"]] = [
+        "invalid",
+        0.25,
+        "ids outside the filter",
+    ]
+    gamma = frame.loc[frame["method"] == "gamma", "key"].iloc[0]
+    (tmp_path / "errors").mkdir()
+    lines = "".join(f"line {i}\n" for i in range(20))
+    (tmp_path / "errors" / f"{gamma}.txt").write_text(lines + "TimeoutError: build took 61 s\n")
+    text, _ = write_report(frame, tmp_path, tmp_path / "tables")
+    assert "- noisy points: 3 of 10 ok points (3 × load … above … CPUs; 1 × spread …% above …%)" in text
+    assert "median 1, max 3.5 on 2 CPUs; 2 points ran with the load above the CPU count" in text
+    assert "| alpha | 6 | 3 | 3.5 | 3 × load … above … CPUs; 1 × spread …% above …% |" in text
+    assert "| tiny | beta | EM | 0.1 | 10 | 1 | 1 | 25.00% | ids outside the filter |" in text
+    assert "| beta | EM | 1 of 4 | 5.00% | 5.00% |" in text
+    assert "| tiny | beta | EM | 0.1 | 10 | 1 | 1 | 12 of 100 | 80 | 0.850 |" in text
+    assert "## Failed, invalid and unsupported runs" in text and "| tiny | EM | beta | invalid |" in text
+    tail = text.split("(`errors/" + gamma + ".txt`):")[1]
+    assert (
+        "  line 15\n  line 16" in tail and "TimeoutError: build took 61 s" in tail and "line 14" not in tail
+    )

@@ -101,7 +101,7 @@ def tie_ranks(rows: pd.DataFrame) -> pd.Series:
 
 
 def failures(frame: pd.DataFrame) -> pd.DataFrame:
-    """Failed/unsupported runs grouped by (dataset, filter type, method, status, build params,
+    """Failed/invalid/unsupported runs grouped by (dataset, filter type, method, status, build params,
     reason), with how many rows each group covers."""
     keys = ["dataset", "filter_type", "method", "status", "build_params", "reason"]
     excluded = excluded_rows(frame).fillna({"build_params": "{}"})
@@ -186,12 +186,12 @@ def _failure_cells(table: pd.DataFrame) -> list[list[str]]:
 
 def failures_markdown(table: pd.DataFrame) -> str:
     if table.empty:
-        return "No failed or unsupported runs.\n"
+        return "No failed, invalid or unsupported runs.\n"
     return markdown_table(FAILURE_HEADERS, _failure_cells(table), {5}) + "\n"
 
 
 def failures_latex(table: pd.DataFrame) -> str:
-    caption = "Failed and unsupported runs (left out of every figure and ranking)."
+    caption = "Failed, invalid and unsupported runs (left out of every figure and ranking)."
     return latex_table(FAILURE_HEADERS, _failure_cells(table), {5}, caption) + "\n"
 
 
