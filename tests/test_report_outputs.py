@@ -92,13 +92,13 @@ def frame(results_dir):
 
 def test_leaderboard_rows_are_exact_and_sorted_by_qps_at_09(frame):
     expected = (
-        "### tiny · filter EM · selectivity 0.01 · k=10 · 1 thread\n\n"
+        "### tiny · filter EM · selectivity 0.01 · k=10 · 1 query thread\n\n"
         "| rank | method | QPS @ recall ≥ 0.9 | QPS range | QPS @ recall ≥ 0.95 | max recall | answers | build s | index MB |\n"
         "| --- | --- | ---: | ---: | ---: | ---: | --- | ---: | ---: |\n"
         "| 1 | beta | 3,000 | 3,000–3,000 | 1,000 | 0.960 | ? | 1 | 2 |\n"
         "| — | alpha | — | — | — | 0.880 | ? | 2 | 4 |\n"
         "\n"
-        "### tiny · filter EM · selectivity 0.1 · k=10 · 1 thread\n\n"
+        "### tiny · filter EM · selectivity 0.1 · k=10 · 1 query thread\n\n"
         "| rank | method | QPS @ recall ≥ 0.9 | QPS range | QPS @ recall ≥ 0.95 | max recall | answers | build s | index MB |\n"
         "| --- | --- | ---: | ---: | ---: | ---: | --- | ---: | ---: |\n"
         "| 1 | beta | 4,000 | 4,000–4,000 | — | 0.940 | ? | 1 | 2 |\n"
@@ -195,7 +195,7 @@ def test_plot_results_writes_every_figure_and_caption(results_dir, tmp_path):
         if path.suffix == ".pdf":
             assert path.read_bytes().startswith(b"%PDF")
     caption = (tmp_path / "figures" / f"{stems[0]}.txt").read_text()
-    assert "Test CPU @ 2.00GHz" in caption and "1 thread" in caption
+    assert "Test CPU @ 2.00GHz" in caption and "1 query thread" in caption
     assert 'gamma [failed] build {"x": 1}: build timed out after 60 s' in caption
     assert "delta [unsupported]" in caption
     assert not list((tmp_path / "figures").glob(".*tmp"))  # no temporary files left

@@ -147,4 +147,5 @@ def machines(frame: pd.DataFrame) -> str:
 
 
 def threads_label(threads: int) -> str:
-    return f"{threads} thread" + ("" if threads == 1 else "s")
+    """The query thread count of a section (build threads are another column)."""
+    return f"{threads} query thread" + ("" if threads == 1 else "s")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
+from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
@@ -162,3 +163,29 @@ def _extreme(values: object, pick) -> float:
     except TypeError:
         return math.nan
     return pick(finite) if finite else math.nan
+
+
+def single_threaded(methods: Iterable[str]) -> list[str]:
+    """The methods among `methods` whose installed class declares `threading = "single"`
+    (they search with one thread whatever the query thread count); unknown ones are left out."""
+    from fanns_bench.methods.registry import get_method
+
+    found = []
+    for name in sorted(set(methods)):
+        try:
+            if get_method(name).threading == "single":
+                found.append(name)
+        except Exception:  # noqa: BLE001 - a method not installed here: nothing known
+            continue
+    return found
+
+
+def single_thread_note(methods: Iterable[str], threads: int) -> str:
+    """A sentence naming the methods that ignore `threads` (> 1), or ""."""
+    ignoring = single_threaded(methods) if threads > 1 else []
+    if not ignoring:
+        return ""
+    return (
+        f"Note: {', '.join(ignoring)} search with one thread whatever the query thread count "
+        f"(their class declares threading = single), so their QPS here is not at {threads} threads."
+    )

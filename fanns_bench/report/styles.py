@@ -27,7 +27,7 @@ COLORS = [
 ]  # fmt: skip
 MARKERS = ["o", "s", "^", "D", "v", "P", "X", "*", "h", "<"]
 LINESTYLES = ["-", "--", "-.", ":"]
-HATCHES = ["", "//", "\\\\", "xx", "..", "oo", "++", "--", "||", "**"]
+HATCHES = ["", "//", "\\\\", "x", "..", "o", "+", "-", "|", "O"]
 SLOTS = len(COLORS) * len(MARKERS)
 
 

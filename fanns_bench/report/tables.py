@@ -16,7 +16,7 @@ from fanns_bench.report.frame import (
     threads_label,
 )
 from fanns_bench.report.pareto import best_at_recall, max_recall_rows, qps_at_recall
-from fanns_bench.report.quality import flag, optional, with_qps_bounds
+from fanns_bench.report.quality import flag, optional, single_thread_note, with_qps_bounds
 from fanns_bench.report.render import DASH, fmt_number, fmt_recall, latex_table, markdown_table
 
 LEVELS = (0.9, 0.95)
@@ -169,6 +169,9 @@ def leaderboard_markdown(table: pd.DataFrame) -> str:
     for title, cells in leaderboard_sections(table):
         table_text = markdown_table(LEADERBOARD_HEADERS, cells, LEADERBOARD_RIGHT)
         parts += [f"### {title}", "", table_text, ""]
+        threads = int(title.rsplit("· ", 1)[1].split()[0])
+        note = single_thread_note([row[1] for row in cells], threads)
+        parts += [note, ""] if note else []
     return "\n".join(parts)
 
 
