@@ -147,6 +147,14 @@ def test_leaderboard_marks_noisy_points_and_shows_violations_and_short_answers()
     assert "| 2 | m1 | 1,000 | 900–1,100 | 1,000 | 0.950 | 2.13% outside filter |" in text
 
 
+@pytest.mark.parametrize("threads, noted", [(2, True), (1, False)])
+def test_multi_thread_leaderboards_note_methods_that_ignore_the_thread_count(threads, noted):
+    rows = pd.concat([leader_rows([(1900, 2100)]).assign(method=name) for name in ("exact", "faiss_hnsw")])
+    text = leaderboard_markdown(leaderboard(rows.assign(threads=threads)))
+    note = "Note: exact search with one thread whatever the query thread count"
+    assert (note in text) is noted and "faiss_hnsw search with one" not in text
+
+
 def test_leaderboard_names_the_config_behind_qps_at_09(frame):
     board = leaderboard(frame).set_index(["selectivity_bucket", "method"])
     assert board.loc[(0.1, "alpha"), "build_params"] == '{"M": 32}'

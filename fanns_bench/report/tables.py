@@ -119,8 +119,9 @@ def section_title(key: tuple) -> str:
     return f"{where} · k={k} · {threads_label(threads)}"
 
 
-def leaderboard_sections(table: pd.DataFrame) -> list[tuple[str, list[list[str]]]]:
-    """(section title, formatted rows) for each section of a `leaderboard` table."""
+def leaderboard_sections(table: pd.DataFrame) -> list[tuple[str, list[list[str]], str]]:
+    """(section title, formatted rows, note on methods ignoring the thread count) for each
+    section of a `leaderboard` table."""
     sections = []
     for key, rows in table.groupby(SECTION_KEYS, dropna=False, sort=False):
         cells = [
@@ -137,7 +138,8 @@ def leaderboard_sections(table: pd.DataFrame) -> list[tuple[str, list[list[str]]
             ]
             for _, row in rows.iterrows()
         ]
-        sections.append((section_title(key), cells))
+        note = single_thread_note(rows["method"], int(key[-1]))
+        sections.append((section_title(key), cells, note))
     return sections
 
 
@@ -166,19 +168,22 @@ def leaderboard_markdown(table: pd.DataFrame) -> str:
     if table.empty:
         return "No successful runs: nothing to rank.\n"
     parts = [LEADERBOARD_NOTE, ""]
-    for title, cells in leaderboard_sections(table):
+    for title, cells, note in leaderboard_sections(table):
         table_text = markdown_table(LEADERBOARD_HEADERS, cells, LEADERBOARD_RIGHT)
         parts += [f"### {title}", "", table_text, ""]
-        threads = int(title.rsplit("· ", 1)[1].split()[0])
-        note = single_thread_note([row[1] for row in cells], threads)
         parts += [note, ""] if note else []
     return "\n".join(parts)
 
 
 def leaderboard_latex(table: pd.DataFrame) -> str:
     tables = [
-        latex_table(LEADERBOARD_HEADERS, cells, LEADERBOARD_RIGHT, f"{title}. {LEADERBOARD_NOTE}")
-        for title, cells in leaderboard_sections(table)
+        latex_table(
+            LEADERBOARD_HEADERS,
+            cells,
+            LEADERBOARD_RIGHT,
+            " ".join(filter(None, [f"{title}.", note, LEADERBOARD_NOTE])),
+        )
+        for title, cells, note in leaderboard_sections(table)
     ]
     return "\n\n".join(tables) + "\n"
 
