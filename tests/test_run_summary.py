@@ -102,3 +102,12 @@ def test_noisy_points_load_statuses_short_answers_and_violations_are_counted(cap
 def test_qps_table_cell_follows_the_target(target, cell):
     table = qps_table(pd.DataFrame([r for r in ROWS if r["method"] == "usearch_partition"]), target)
     assert table.loc[0, "s=0.01"].split()[0] == cell
+
+
+def test_a_bucket_without_queries_keeps_its_column(capsys, tmp_path):
+    buckets = pd.DataFrame({"filter_type": ["EM", "EM", "EM"], "selectivity_bucket": [0.001, 0.01, 0.1],
+                            "n_queries": [0, 20, 20], "note": ["", "", ""]})  # fmt: skip
+    print_summary(SweepOutcome(tmp_path, pd.DataFrame(ROWS), [], 1, buckets))
+    em = section(capsys.readouterr().out, "filter EM (")
+    assert em.splitlines()[1].split() == ["method", "s=0.001", "s=0.01", "s=0.1"]
+    assert em.splitlines()[2].split()[1:3] == ["no", "queries"]

@@ -35,19 +35,23 @@ def bucket_column(filter_type: str, bucket: float) -> str:
     return "unfiltered" if filter_type == UNFILTERED else f"s={bucket:g}"
 
 
-def qps_table(rows: pd.DataFrame, target: float = TARGET_RECALL) -> pd.DataFrame:
+def qps_table(
+    rows: pd.DataFrame, target: float = TARGET_RECALL, empty_buckets: tuple[float, ...] = ()
+) -> pd.DataFrame:
     """Rows of one (k, threads, filter type): per method and bucket, a cell
     "best QPS at recall >= target (max recall in the bucket)". Every bucket with an ok row
     keeps its column ("-" where no config reaches `target`); the QPS is marked `NOISY_MARK`
-    when the point giving it is flagged noisy."""
+    when the point giving it is flagged noisy. `empty_buckets` (the workload found no query
+    for them) get a column that says so."""
     ok = rows[rows["status"] == "ok"].assign(noisy=flag(rows, "noisy"))
     methods = sorted(rows["method"].unique())
-    if ok.empty:
-        return pd.DataFrame({"method": methods})
-    buckets = sorted(ok["selectivity_bucket"].dropna().unique())
+    buckets = sorted({*ok["selectivity_bucket"].dropna().unique(), *empty_buckets})
     filter_type = str(rows["filter_type"].iloc[0])
     table = pd.DataFrame({"method": methods})
     for bucket in buckets:
+        if bucket in empty_buckets:
+            table[bucket_column(filter_type, bucket)] = "no queries"
+            continue
         points = ok[ok["selectivity_bucket"] == bucket]
         top = points.groupby("method")["recall"].max()
         reached = points[points["recall"] >= target - 1e-9].sort_values("qps", ascending=False)
@@ -61,6 +65,14 @@ def qps_table(rows: pd.DataFrame, target: float = TARGET_RECALL) -> pd.DataFrame
             cells.append(f"{qps} ({fmt_recall(top[method])})")
         table[bucket_column(filter_type, bucket)] = cells
     return table
+
+
+def empty_buckets(buckets: pd.DataFrame, filter_type: str) -> tuple[float, ...]:
+    """The buckets of `filter_type` for which the workload found no query (see the shortfall)."""
+    if buckets.empty or not {"filter_type", "selectivity_bucket", "n_queries"} <= set(buckets):
+        return ()
+    empty = buckets[(buckets["filter_type"] == filter_type) & (buckets["n_queries"] == 0)]
+    return tuple(float(b) for b in empty["selectivity_bucket"])
 
 
 def _qps_cell(point: pd.Series) -> str:
@@ -137,7 +149,7 @@ def print_summary(outcome: SweepOutcome) -> None:
             name = "unfiltered queries" if filter_type == UNFILTERED else f"filter {filter_type}"
             methods = part["method"].nunique()
             print(f"{name} ({methods} method{'' if methods == 1 else 's'}):")
-            _print_table(qps_table(part))
+            _print_table(qps_table(part, empty_buckets=empty_buckets(outcome.buckets, filter_type)))
     print_problems(outcome)
     if not outcome.buckets.empty:
         print("\nworkload buckets (achieved selectivity; shortfall: missing or left-out queries):")
