@@ -92,19 +92,67 @@ def frame(results_dir):
 
 def test_leaderboard_rows_are_exact_and_sorted_by_qps_at_09(frame):
     expected = (
-        "### tiny · filter EM · selectivity 0.01 · k=10 · 1 thread\n\n"
-        "| method | QPS @ recall ≥ 0.9 | QPS @ recall ≥ 0.95 | max recall | build s | index MB |\n"
-        "| --- | ---: | ---: | ---: | ---: | ---: |\n"
-        "| beta | 3,000 | 1,000 | 0.960 | 1 | 2 |\n"
-        "| alpha | — | — | 0.880 | 2 | 4 |\n"
+        "### tiny · filter EM · selectivity 0.01 · k=10 · 1 query thread\n\n"
+        "| rank | method | QPS @ recall ≥ 0.9 | QPS range | QPS @ recall ≥ 0.95 | max recall | answers | build s | index MB |\n"
+        "| --- | --- | ---: | ---: | ---: | ---: | --- | ---: | ---: |\n"
+        "| 1 | beta | 3,000 | 3,000–3,000 | 1,000 | 0.960 | ? | 1 | 2 |\n"
+        "| — | alpha | — | — | — | 0.880 | ? | 2 | 4 |\n"
         "\n"
-        "### tiny · filter EM · selectivity 0.1 · k=10 · 1 thread\n\n"
-        "| method | QPS @ recall ≥ 0.9 | QPS @ recall ≥ 0.95 | max recall | build s | index MB |\n"
-        "| --- | ---: | ---: | ---: | ---: | ---: |\n"
-        "| beta | 4,000 | — | 0.940 | 1 | 2 |\n"
-        "| alpha | 3,500 | 1,500 | 0.970 | 5 | 8 |\n"
+        "### tiny · filter EM · selectivity 0.1 · k=10 · 1 query thread\n\n"
+        "| rank | method | QPS @ recall ≥ 0.9 | QPS range | QPS @ recall ≥ 0.95 | max recall | answers | build s | index MB |\n"
+        "| --- | --- | ---: | ---: | ---: | ---: | --- | ---: | ---: |\n"
+        "| 1 | beta | 4,000 | 4,000–4,000 | — | 0.940 | ? | 1 | 2 |\n"
+        "| 2 | alpha | 3,500 | 3,500–3,500 | 1,500 | 0.970 | ? | 5 | 8 |\n"
     )
     assert expected in leaderboard_markdown(leaderboard(frame))
+
+
+def leader_rows(spreads, **extra):
+    """One section: method m<i> with QPS 1000 * (len - i) and the given (min, best) spread."""
+    n = len(spreads)
+    return pd.DataFrame(
+        [
+            {**make_row(f"m{i}", 0.1, 0.95, 1000.0 * (n - i), ALPHA_16), "qps_min": low,
+             "qps_best": high, **extra}
+            for i, (low, high) in enumerate(spreads)
+        ]
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "spreads, ranks",
+    [
+        ([(2900, 3100), (1900, 2100), (900, 1100)], ["1", "2", "3"]),  # apart: ranked
+        ([(2500, 3100), (1900, 2600), (900, 1100)], ["=1", "=1", "3"]),  # m1 reaches the leader's range
+        ([(2900, 3100), (1500, 2100), (900, 1600)], ["1", "=2", "=2"]),
+    ],
+)
+def test_leaderboard_ties_methods_whose_qps_ranges_overlap(spreads, ranks):
+    board = leaderboard(leader_rows(spreads))
+    assert board["rank"].tolist() == ranks
+    assert board["qps_low"].tolist() == [low for low, _ in spreads]
+
+
+def test_leaderboard_spread_falls_back_to_the_repetition_times():
+    rows = leader_rows([(None, None)]).assign(batch_seconds=[[0.2, 0.1, 0.05]], qps_best=None)
+    board = leaderboard(rows)
+    assert (board["qps_low"].iat[0], board["qps_high"].iat[0]) == (500.0, 2000.0)
+
+
+def test_leaderboard_marks_noisy_points_and_shows_violations_and_short_answers():
+    rows = leader_rows([(1900, 2100), (900, 1100)])
+    rows = rows.assign(noisy=[True, False], violation_rate=[0.0, 0.0213], short_queries=[7, 0])
+    text = leaderboard_markdown(leaderboard(rows))
+    assert "| 1 | m0 | 2,000* | 1,900–2,100 | 2,000 | 0.950 | 7/100 short |" in text
+    assert "| 2 | m1 | 1,000 | 900–1,100 | 1,000 | 0.950 | 2.13% outside filter |" in text
+
+
+@pytest.mark.parametrize("threads, noted", [(2, True), (1, False)])
+def test_multi_thread_leaderboards_note_methods_that_ignore_the_thread_count(threads, noted):
+    rows = pd.concat([leader_rows([(1900, 2100)]).assign(method=name) for name in ("exact", "faiss_hnsw")])
+    text = leaderboard_markdown(leaderboard(rows.assign(threads=threads)))
+    note = "Note: exact search with one thread whatever the query thread count"
+    assert (note in text) is noted and "faiss_hnsw search with one" not in text
 
 
 def test_leaderboard_names_the_config_behind_qps_at_09(frame):
@@ -128,13 +176,13 @@ def test_report_results_writes_every_table(results_dir, tmp_path):
     names = sorted(p.name for p in paths)
     assert names == sorted(
         [f"{stem}.{ext}" for stem in ("buckets", "leaderboard", "failures")
-         for ext in ("md", "tex")] + ["leaderboard.csv", "report.md"]
+         for ext in ("md", "tex")] + ["leaderboard.csv", "report.md", "noise.md", "answers.md"]
     )  # fmt: skip
     assert all(p.stat().st_size > 0 for p in paths)
-    assert "| beta | 4,000 | — | 0.940 | 1 | 2 |" in text
+    assert "| 1 | beta | 4,000 | 4,000–4,000 | — | 0.940 | ? | 1 | 2 |" in text
     assert "build timed out after 60 s" in text and "no matching run" not in text
     latex = (tmp_path / "tables" / "leaderboard.tex").read_text()
-    assert r"\begin{tabular}{lrrrrr}" in latex and r"QPS @ recall $\geq$ 0.9" in latex
+    assert r"\begin{tabular}{llrrrrlrr}" in latex and r"QPS @ recall $\geq$ 0.9" in latex
 
 
 def test_report_defaults_to_a_tables_dir_inside_the_results(results_dir):
@@ -155,7 +203,7 @@ def test_plot_results_writes_every_figure_and_caption(results_dir, tmp_path):
         if path.suffix == ".pdf":
             assert path.read_bytes().startswith(b"%PDF")
     caption = (tmp_path / "figures" / f"{stems[0]}.txt").read_text()
-    assert "Test CPU @ 2.00GHz" in caption and "1 thread" in caption
+    assert "Test CPU @ 2.00GHz" in caption and "1 query thread" in caption
     assert 'gamma [failed] build {"x": 1}: build timed out after 60 s' in caption
     assert "delta [unsupported]" in caption
     assert not list((tmp_path / "figures").glob(".*tmp"))  # no temporary files left
@@ -221,3 +269,52 @@ def test_rows_load_in_file_order_and_a_corrupt_row_file_is_named(tmp_path):
     bad.write_bytes(b"not parquet")
     with pytest.raises(ResultsError, match=f"{bad}: unreadable result file"):
         load_results(tmp_path)
+
+
+def test_report_says_noise_and_load_are_not_recorded_in_older_results(results_dir, tmp_path):
+    text, _ = report_results(results_dir, tmp_path / "tables")
+    assert "- noisy points: not recorded" in text and "- machine load: not recorded" in text
+    assert "Short answers: not recorded in these results." in text
+    assert "gamma on EM (1 rows): build timed out after 60 s — no traceback file kept" in text
+
+
+def test_report_shows_noise_invalid_rows_violations_short_answers_and_tracebacks(frame, tmp_path):
+    from fanns_bench.report.document import write_report
+
+    ok = frame["status"] == "ok"
+    frame = frame.assign(
+        load_avg=1.0, noisy=False, noisy_reason=None, short_queries=0, empty_slots=0, violation_rate=0.0
+    )
+
+    def at(method, recall):
+        return frame.index[(frame["method"] == method) & ok & (frame["recall"] == recall)][0]
+
+    frame.loc[[at("alpha", 0.80), at("alpha", 0.92)], ["noisy", "noisy_reason", "load_avg"]] = [
+        True, "load 3.5 above 2 CPUs", 3.5]  # fmt: skip
+    frame.loc[at("alpha", 0.70), ["noisy", "noisy_reason"]] = [
+        True,
+        "spread 40% above 20%; load 2.9 above 2 CPUs",
+    ]
+    frame.loc[at("beta", 0.85), ["short_queries", "empty_slots"]] = [12, 80]
+    frame.loc[at("beta", 0.91), "violation_rate"] = 0.05
+    frame.loc[at("beta", 0.94), ["status", "violation_rate", "reason"]] = [
+        "invalid",
+        0.25,
+        "ids outside the filter",
+    ]
+    gamma = frame.loc[frame["method"] == "gamma", "key"].iloc[0]
+    (tmp_path / "errors").mkdir()
+    lines = "".join(f"line {i}\n" for i in range(20))
+    (tmp_path / "errors" / f"{gamma}.txt").write_text(lines + "TimeoutError: build took 61 s\n")
+    text, _ = write_report(frame, tmp_path, tmp_path / "tables")
+    assert "- noisy points: 3 of 10 ok points (3 × load … above … CPUs; 1 × spread …% above …%)" in text
+    assert "median 1, max 3.5 on 2 CPUs; 2 points ran with the load above the CPU count" in text
+    assert "| alpha | 6 | 3 | 3.5 | 3 × load … above … CPUs; 1 × spread …% above …% |" in text
+    assert "| tiny | beta | EM | 0.1 | 10 | 1 | 1 | 25.00% | ids outside the filter |" in text
+    assert "| beta | EM | 1 of 4 | 5.00% | 5.00% |" in text
+    assert "| tiny | beta | EM | 0.1 | 10 | 1 | 1 | 12 of 100 | 80 | 0.850 |" in text
+    assert "## Failed, invalid and unsupported runs" in text and "| tiny | EM | beta | invalid |" in text
+    tail = text.split("(`errors/" + gamma + ".txt`):")[1]
+    assert (
+        "  line 15\n  line 16" in tail and "TimeoutError: build took 61 s" in tail and "line 14" not in tail
+    )

@@ -1,6 +1,7 @@
 """Pareto frontiers, QPS at recall and method styles, on hand-made points."""
 
 import math
+from collections import Counter
 
 import pandas as pd
 
@@ -11,7 +12,7 @@ from fanns_bench.report.pareto import (
     pareto_frontiers,
     qps_at_recall,
 )
-from fanns_bench.report.styles import SLOTS, method_styles
+from fanns_bench.report.styles import COLORS, method_styles, registered_slots
 
 
 def points(rows, method="alpha", bucket=0.1, status="ok"):
@@ -107,8 +108,25 @@ def test_best_at_recall_and_max_recall_rows_name_their_configs():
 def test_method_styles_are_distinct_and_deterministic():
     names = [f"method_{i}" for i in range(10)]
     styles = method_styles(names)
-    assert len({s.marker for s in styles.values()}) == 10
-    assert len({s.color for s in styles.values()}) == 10
+    assert len({(s.color, s.marker) for s in styles.values()}) == 10
     assert method_styles(reversed(names)) == styles
-    many = method_styles(f"m{i}" for i in range(SLOTS))
-    assert len({(s.marker, s.linestyle) for s in many.values()}) == SLOTS
+    many = method_styles(f"m{i}" for i in range(40))
+    assert len({(s.color, s.marker) for s in many.values()}) == 40
+
+
+def test_registered_methods_get_collision_free_styles():
+    registered = registered_slots()
+    assert len(registered) >= 28 and len(set(registered.values())) == len(registered)
+    styles = method_styles(registered)
+    colors = Counter(s.color for s in styles.values())
+    assert max(colors.values()) == math.ceil(len(styles) / len(COLORS))  # colours spread evenly
+    for color in colors:
+        same = [s for s in styles.values() if s.color == color]
+        assert len({s.marker for s in same}) == len(same)  # one colour: told apart by marker
+
+
+def test_a_method_keeps_its_style_whatever_else_is_drawn():
+    alone = method_styles(["exact", "faiss_hnsw"])
+    crowd = method_styles([*registered_slots(), "my_plugin", "zz_other", "faiss_hnsw"])
+    assert alone["exact"] == crowd["exact"] and alone["faiss_hnsw"] == crowd["faiss_hnsw"]
+    assert crowd["my_plugin"] not in {crowd[name] for name in registered_slots()}

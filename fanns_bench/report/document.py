@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from fanns_bench.report.answers import answers_markdown, noise_markdown, tracebacks_markdown
 from fanns_bench.report.claims import Verdict, compare_with_paper, load_claims
 from fanns_bench.report.claims_table import claims_section
 from fanns_bench.report.files import write_text
@@ -42,10 +43,16 @@ def write_report(
     buckets = bucket_summary(frame, load_buckets(results_dir))
     sections = {
         "buckets": ("Workload buckets", buckets_markdown(buckets), buckets_latex(buckets)),
+        "noise": ("Measurement noise and machine load", noise_markdown(frame), ""),
         "leaderboard": ("Leaderboard", leaderboard_markdown(board), leaderboard_latex(board)),
+        "answers": (
+            "Answer quality: invalid rows, filter violations, short answers",
+            answers_markdown(frame),
+            "",
+        ),
         "failures": (
-            "Failed and unsupported runs",
-            failures_markdown(failed),
+            "Failed, invalid and unsupported runs",
+            failures_markdown(failed) + "\n" + tracebacks_markdown(frame, Path(results_dir)),
             failures_latex(failed),
         ),
     }

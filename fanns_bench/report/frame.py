@@ -150,7 +150,8 @@ def machines(frame: pd.DataFrame) -> str:
 
 
 def threads_label(threads: int) -> str:
-    return f"{threads} thread" + ("" if threads == 1 else "s")
+    """The query thread count of a section (build threads are another column)."""
+    return f"{threads} query thread" + ("" if threads == 1 else "s")
 
 
 def across_builds(frame: pd.DataFrame, columns: tuple[str, ...] = ("recall", "qps")) -> pd.DataFrame:

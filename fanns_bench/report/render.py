@@ -25,6 +25,22 @@ def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[str]], right:
     return "\n".join("| " + " | ".join(_md_cell(c) for c in line) + " |" for line in lines)
 
 
+def text_table(
+    headers: Sequence[str], rows: Sequence[Sequence[str]], right: set[int], indent: str = "  "
+) -> str:
+    """A fixed-width plain-text table for a terminal; columns in `right` are right-aligned."""
+    lines = [list(map(str, headers)), *[list(map(str, row)) for row in rows]]
+    widths = [max(len(line[i]) for line in lines) for i in range(len(headers))]
+    text = []
+    for line in lines:
+        cells = [
+            c.rjust(w) if i in right else c.ljust(w)
+            for i, (c, w) in enumerate(zip(line, widths, strict=True))
+        ]
+        text.append((indent + "  ".join(cells)).rstrip())
+    return "\n".join(text)
+
+
 def latex_table(headers: Sequence[str], rows: Sequence[Sequence[str]], right: set[int], caption: str) -> str:
     """A booktabs `table` environment with `caption`; every cell is escaped."""
     spec = "".join("r" if i in right else "l" for i in range(len(headers)))

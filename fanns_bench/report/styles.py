@@ -1,28 +1,34 @@
 """A stable method -> (colour, marker, line style, hatch) mapping, readable without colour.
 
-Each method gets a slot from a hash of its name (so it keeps its look as other methods come
-and go), probing for a free slot on a clash. The first 10 slots have distinct markers and
-colours (and cycle the line styles), so up to 10 methods never share a marker; slots 10-39
-reuse markers with another line style and colour. Compute the mapping once per report, from
-every method in the results, so a method looks the same in every figure.
+A style is a slot: one of `len(COLORS)` colours x `len(MARKERS)` markers (the line style and
+hatch follow from the slot). Slots are given out once per installation, from the method
+names alone, never from the results being drawn, so a method looks the same in every
+figure and every results folder: first the built-in methods, then the other registered
+methods, each in name order, then names the registry does not know (in name order, after
+the registered ones). Each name starts from a slot hashed from its name and takes the
+nearest slot whose colour is least used so far, then whose marker is; so the first
+`len(COLORS)` methods get distinct colours, and two methods of one colour differ in marker
+and line style.
 """
 
 from __future__ import annotations
 
 import zlib
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import cache
 
-# Okabe-Ito (without yellow, weak on white) plus three of Paul Tol's: colour-blind safe.
+# Okabe-Ito (without yellow, weak on white), Paul Tol's muted and vibrant, tab10's brown and
+# grey: 16 colours that stay apart on white and in print.
 COLORS = [
-    "#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00",
-    "#56B4E9", "#000000", "#882255", "#332288", "#999933",
+    "#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#882255",
+    "#332288", "#999933", "#117733", "#AA4499", "#8C564B", "#7F7F7F", "#44AA99", "#EE3377",
 ]  # fmt: skip
 MARKERS = ["o", "s", "^", "D", "v", "P", "X", "*", "h", "<"]
 LINESTYLES = ["-", "--", "-.", ":"]
-HATCHES = ["", "//", "\\\\", "xx", "..", "oo", "++", "--", "||", "**"]
-PRIMARY_SLOTS = len(MARKERS)
-SLOTS = PRIMARY_SLOTS * len(LINESTYLES)
+HATCHES = ["", "//", "\\\\", "x", "..", "o", "+", "-", "|", "O"]
+SLOTS = len(COLORS) * len(MARKERS)
 
 
 @dataclass(frozen=True)
@@ -39,32 +45,57 @@ class Style:
 
 
 def slot_style(slot: int) -> Style:
-    """The style of slot `slot` (0 <= slot < SLOTS); distinct slots differ in marker or line."""
-    block, index = divmod(slot % SLOTS, PRIMARY_SLOTS)
+    """The style of slot `slot` (0 <= slot < SLOTS); distinct slots differ in colour or marker,
+    and slots of one colour also differ in line style for the first four markers."""
+    marker, color = divmod(slot % SLOTS, len(COLORS))
     return Style(
-        color=COLORS[(index + 3 * block) % len(COLORS)],
-        marker=MARKERS[index],
-        linestyle=LINESTYLES[(index + block) % len(LINESTYLES)],
-        hatch=HATCHES[(index + block) % len(HATCHES)],
+        color=COLORS[color],
+        marker=MARKERS[marker],
+        linestyle=LINESTYLES[(marker + color) % len(LINESTYLES)],
+        hatch=HATCHES[(marker + color) % len(HATCHES)],
     )
 
 
 def method_styles(methods: Iterable[str]) -> dict[str, Style]:
-    """Styles for `methods`: distinct for up to SLOTS methods, each name's preferred slot first."""
-    taken: set[int] = set()
-    styles = {}
-    for name in sorted(set(methods)):
-        slot = _free_slot(zlib.crc32(name.encode()), taken)
-        taken.add(slot)
-        styles[name] = slot_style(slot)
-    return styles
+    """Styles for `methods`: a registered method always gets its installation-wide slot;
+    unknown names get free slots after them (distinct for up to SLOTS names in all)."""
+    methods = list(methods)
+    registered = registered_slots()
+    unknown = sorted(set(methods) - set(registered))
+    slots = dict(registered)
+    slots.update(assign_slots(unknown, taken=list(registered.values())))
+    return {name: slot_style(slots[name]) for name in methods}
 
 
-def _free_slot(hashed: int, taken: set[int]) -> int:
-    """First free slot from the name's preferred one: primary slots, then the others."""
-    for low, size in ((0, PRIMARY_SLOTS), (PRIMARY_SLOTS, SLOTS - PRIMARY_SLOTS)):
-        for step in range(size):
-            slot = low + (hashed + step) % size
-            if slot not in taken:
-                return slot
-    return hashed % SLOTS  # more methods than slots: share
+@cache
+def registered_slots() -> dict[str, int]:
+    """Slot of every method in the registry: built-ins first, then plugins (see module doc)."""
+    from fanns_bench.methods.registry import HARNESS, method_distribution, method_names
+
+    names = method_names()
+    try:
+        builtin = [n for n in names if method_distribution(n)[0] == HARNESS]
+    except Exception:  # noqa: BLE001 - a broken plugin's metadata must not break the figures
+        builtin = names
+    builtin_slots = assign_slots(builtin)
+    plugins = assign_slots([n for n in names if n not in builtin_slots], taken=list(builtin_slots.values()))
+    return {**builtin_slots, **plugins}
+
+
+def assign_slots(names: Iterable[str], taken: list[int] | None = None) -> dict[str, int]:
+    """Slots for `names` (in name order), avoiding `taken`: from each name's hashed slot, the
+    nearest free slot with the least used colour, then the least used marker."""
+    taken = list(taken or [])
+    colors = Counter(slot % len(COLORS) for slot in taken)
+    markers = Counter(slot // len(COLORS) % len(MARKERS) for slot in taken)
+    used, slots = set(taken), {}
+    for name in sorted(set(names)):
+        start = zlib.crc32(name.encode())
+        free = [(start + step) % SLOTS for step in range(SLOTS)]
+        free = [slot for slot in free if slot not in used] or [start % SLOTS]  # more than SLOTS: share
+        slot = min(free, key=lambda s: (colors[s % len(COLORS)], markers[s // len(COLORS)]))
+        slots[name] = slot
+        used.add(slot)
+        colors[slot % len(COLORS)] += 1
+        markers[slot // len(COLORS)] += 1
+    return slots

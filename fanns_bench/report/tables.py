@@ -3,6 +3,7 @@ frames, Markdown and LaTeX."""
 
 from __future__ import annotations
 
+import math
 from functools import reduce
 
 import pandas as pd
@@ -15,22 +16,31 @@ from fanns_bench.report.frame import (
     threads_label,
 )
 from fanns_bench.report.pareto import best_at_recall, max_recall_rows, qps_at_recall
-from fanns_bench.report.render import fmt_number, fmt_recall, latex_table, markdown_table
+from fanns_bench.report.quality import flag, optional, single_thread_note, with_qps_bounds
+from fanns_bench.report.render import DASH, fmt_number, fmt_recall, latex_table, markdown_table
 
 LEVELS = (0.9, 0.95)
 MB = 1e6
 LEADERBOARD_HEADERS = [
+    "rank",
     "method",
     "QPS @ recall ≥ 0.9",
+    "QPS range",
     "QPS @ recall ≥ 0.95",
     "max recall",
+    "answers",
     "build s",
     "index MB",
 ]
+LEADERBOARD_RIGHT = {2, 3, 4, 5, 7, 8}
 LEADERBOARD_NOTE = (
     "QPS: best throughput (queries / median batch time) among configs reaching that recall@k "
-    "(— = never reached). Build s and index MB (10^6 bytes) are those of the config behind "
-    "the QPS @ 0.9 entry, else of the max-recall config."
+    "(— = never reached); * = that point is flagged noisy. QPS range: slowest to fastest "
+    "repetition of the QPS @ 0.9 point. Rank by QPS @ 0.9; methods whose ranges overlap share "
+    "a rank (=1: tied with the leader within the measurement's spread). Answers: share of "
+    "returned ids outside the filter (approximate-filter methods) and queries given fewer "
+    "than k ids although k items match, for the QPS @ 0.9 config. Build s and index MB (10^6 "
+    "bytes) are those of the config behind the QPS @ 0.9 entry, else of the max-recall config."
 )
 FAILURE_HEADERS = ["dataset", "filter", "method", "status", "build params", "rows", "reason"]
 
@@ -51,19 +61,47 @@ def leaderboard(frame: pd.DataFrame, recall_column: str = "recall") -> pd.DataFr
         return pd.DataFrame(columns=[*SERIES_KEYS, *map(qps_column, LEVELS), "max_recall"])
     highest = top[SERIES_KEYS + [recall_column]].rename(columns={recall_column: "max_recall"})
     reference = pd.concat([best_at_recall(frame, LEVELS[0], recall_column), top])
-    reference = reference.drop_duplicates(SERIES_KEYS, keep="first")
-    reference = reference.assign(index_mb=reference["index_bytes"] / MB)[
-        [*SERIES_KEYS, "build_seconds", "index_mb", "build_params", "search_params"]
-    ]
+    reference = with_qps_bounds(reference.drop_duplicates(SERIES_KEYS, keep="first"))
+    reference = reference.assign(
+        index_mb=reference["index_bytes"] / MB,
+        noisy=flag(reference, "noisy"),
+        n_queries=optional(reference, "n_queries"),
+        violation_rate=optional(reference, "violation_rate"),
+        short_queries=optional(reference, "short_queries"),
+    )[[*SERIES_KEYS, "build_seconds", "index_mb", "build_params", "search_params", *REFERENCE_EXTRAS]]
     parts = [*best, highest, reference]
     table = reduce(lambda left, right: left.merge(right, on=SERIES_KEYS), parts)
     order = [*SECTION_KEYS, *map(qps_column, LEVELS), "max_recall", "method"]
     ascending = [True] * len(SECTION_KEYS) + [False] * (len(LEVELS) + 1) + [True]
-    return table.sort_values(order, ascending=ascending, na_position="last").reset_index(drop=True)
+    table = table.sort_values(order, ascending=ascending, na_position="last").reset_index(drop=True)
+    ranks = [tie_ranks(rows) for _, rows in table.groupby(SECTION_KEYS, dropna=False, sort=False)]
+    return table.assign(rank=pd.concat(ranks) if ranks else pd.Series(dtype=object))
+
+
+REFERENCE_EXTRAS = ["n_queries", "qps_low", "qps_high", "noisy", "violation_rate", "short_queries"]
+"""Columns of the QPS @ 0.9 (else max-recall) point kept in the leaderboard."""
+
+
+def tie_ranks(rows: pd.DataFrame) -> pd.Series:
+    """Ranks of one section's methods, sorted by QPS @ 0.9 descending: a method whose QPS
+    range reaches the range of its group's first method shares that rank ("=1"); methods
+    that never reach 0.9 get no rank (DASH)."""
+    qps = rows[qps_column(LEVELS[0])]
+    ranks, group_start, group_low, sizes = [], 0, math.nan, {}
+    for position, (value, high, low) in enumerate(zip(qps, rows["qps_high"], rows["qps_low"], strict=True)):
+        if math.isnan(value):
+            ranks.append(None)
+            continue
+        if not ranks or ranks[-1] is None or high < group_low:
+            group_start, group_low = position + 1, low
+        ranks.append(group_start)
+        sizes[group_start] = sizes.get(group_start, 0) + 1
+    labels = [DASH if r is None else f"={r}" if sizes[r] > 1 else str(r) for r in ranks]
+    return pd.Series(labels, index=rows.index)
 
 
 def failures(frame: pd.DataFrame) -> pd.DataFrame:
-    """Failed/unsupported runs grouped by (dataset, filter type, method, status, build params,
+    """Failed/invalid/unsupported runs grouped by (dataset, filter type, method, status, build params,
     reason), with how many rows each group covers."""
     keys = ["dataset", "filter_type", "method", "status", "build_params", "reason"]
     excluded = excluded_rows(frame).fillna({"build_params": "{}"})
@@ -81,39 +119,71 @@ def section_title(key: tuple) -> str:
     return f"{where} · k={k} · {threads_label(threads)}"
 
 
-def leaderboard_sections(table: pd.DataFrame) -> list[tuple[str, list[list[str]]]]:
-    """(section title, formatted rows) for each section of a `leaderboard` table."""
+def leaderboard_sections(table: pd.DataFrame) -> list[tuple[str, list[list[str]], str]]:
+    """(section title, formatted rows, note on methods ignoring the thread count) for each
+    section of a `leaderboard` table."""
     sections = []
     for key, rows in table.groupby(SECTION_KEYS, dropna=False, sort=False):
         cells = [
             [
+                str(row["rank"]),
                 str(row["method"]),
-                fmt_number(row[qps_column(LEVELS[0])]),
+                fmt_number(row[qps_column(LEVELS[0])]) + ("*" if row["noisy"] else ""),
+                _range(row),
                 fmt_number(row[qps_column(LEVELS[1])]),
                 fmt_recall(row["max_recall"]),
+                answers_cell(row),
                 fmt_number(row["build_seconds"]),
                 fmt_number(row["index_mb"]),
             ]
             for _, row in rows.iterrows()
         ]
-        sections.append((section_title(key), cells))
+        note = single_thread_note(rows["method"], int(key[-1]))
+        sections.append((section_title(key), cells, note))
     return sections
+
+
+def _range(row: pd.Series) -> str:
+    if pd.isna(row[qps_column(LEVELS[0])]):
+        return DASH
+    return f"{fmt_number(row['qps_low'])}–{fmt_number(row['qps_high'])}"
+
+
+def answers_cell(row: pd.Series) -> str:
+    """Filter violations and short answers of a leaderboard row's reference point."""
+    rate, short = row.get("violation_rate"), row.get("short_queries")
+    parts = []
+    if rate is not None and not pd.isna(rate) and rate > 0:
+        parts.append(f"{rate:.2%} outside filter")
+    if short is not None and not pd.isna(short) and short > 0:
+        of = "" if pd.isna(row.get("n_queries")) else f"/{int(row['n_queries'])}"
+        parts.append(f"{int(short)}{of} short")
+    if parts:
+        return "; ".join(parts)
+    known = any(v is not None and not pd.isna(v) for v in (rate, short))
+    return "ok" if known else "?"
 
 
 def leaderboard_markdown(table: pd.DataFrame) -> str:
     if table.empty:
         return "No successful runs: nothing to rank.\n"
     parts = [LEADERBOARD_NOTE, ""]
-    for title, cells in leaderboard_sections(table):
-        table_text = markdown_table(LEADERBOARD_HEADERS, cells, {1, 2, 3, 4, 5})
+    for title, cells, note in leaderboard_sections(table):
+        table_text = markdown_table(LEADERBOARD_HEADERS, cells, LEADERBOARD_RIGHT)
         parts += [f"### {title}", "", table_text, ""]
+        parts += [note, ""] if note else []
     return "\n".join(parts)
 
 
 def leaderboard_latex(table: pd.DataFrame) -> str:
     tables = [
-        latex_table(LEADERBOARD_HEADERS, cells, {1, 2, 3, 4, 5}, f"{title}. {LEADERBOARD_NOTE}")
-        for title, cells in leaderboard_sections(table)
+        latex_table(
+            LEADERBOARD_HEADERS,
+            cells,
+            LEADERBOARD_RIGHT,
+            " ".join(filter(None, [f"{title}.", note, LEADERBOARD_NOTE])),
+        )
+        for title, cells, note in leaderboard_sections(table)
     ]
     return "\n\n".join(tables) + "\n"
 
@@ -124,12 +194,12 @@ def _failure_cells(table: pd.DataFrame) -> list[list[str]]:
 
 def failures_markdown(table: pd.DataFrame) -> str:
     if table.empty:
-        return "No failed or unsupported runs.\n"
+        return "No failed, invalid or unsupported runs.\n"
     return markdown_table(FAILURE_HEADERS, _failure_cells(table), {5}) + "\n"
 
 
 def failures_latex(table: pd.DataFrame) -> str:
-    caption = "Failed and unsupported runs (left out of every figure and ranking)."
+    caption = "Failed, invalid and unsupported runs (left out of every figure and ranking)."
     return latex_table(FAILURE_HEADERS, _failure_cells(table), {5}, caption) + "\n"
 
 

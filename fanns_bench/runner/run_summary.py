@@ -1,57 +1,158 @@
-"""The summary `fanns-bench run` prints at the end of a sweep."""
+"""The summary `fanns-bench run` prints at the end of a sweep.
+
+Read as a newcomer would: every number says what it is. Per method first the points by
+status and the answers' quality (noisy points, short answers, ids outside the filter), then
+per (k, query threads) and filter type the best QPS at recall >= 0.9 per selectivity bucket
+with the highest recall reached in that bucket beside it, then what failed and why.
+"""
 
 from __future__ import annotations
 
-import numpy as np
+import math
+
 import pandas as pd
 
+from fanns_bench.report.quality import (
+    NOT_RECORDED,
+    STATUSES,
+    answer_quality,
+    error_file,
+    flag,
+    noise_lines,
+    recorded,
+    status_counts,
+)
+from fanns_bench.report.render import fmt_recall, text_table
 from fanns_bench.runner.run import SweepOutcome
 
 TARGET_RECALL = 0.9
+UNFILTERED = "none"
+NOISY_MARK = "*"
 
 
-def summary_table(rows: pd.DataFrame) -> pd.DataFrame:
-    """Per method: rows by status, max recall, and QPS at recall >= 0.9 per selectivity bucket.
+def bucket_column(filter_type: str, bucket: float) -> str:
+    """Column title of a selectivity bucket; the unfiltered queries are named as such."""
+    return "unfiltered" if filter_type == UNFILTERED else f"s={bucket:g}"
 
-    A bucket's cell is the median over filter types of the best QPS reaching the target
-    recall ("-" where none does); the full breakdown is in `fanns-bench report`.
-    """
-    counts = rows.pivot_table(index="method", columns="status", values="key", aggfunc="size", fill_value=0)
-    ok = rows[rows.status == "ok"]
-    table = counts.join(ok.groupby("method").recall.max().rename("max recall"))
-    reached = ok[ok.recall >= TARGET_RECALL]
-    best = reached.groupby(["method", "selectivity_bucket", "filter_type"]).qps.max()
-    if not best.empty:
-        per_bucket = best.groupby(["method", "selectivity_bucket"]).median().unstack()
-        per_bucket.columns = [f"QPS@{TARGET_RECALL} s={b:g}" for b in per_bucket.columns]
-        table = table.join(per_bucket)
+
+def qps_table(
+    rows: pd.DataFrame, target: float = TARGET_RECALL, empty_buckets: tuple[float, ...] = ()
+) -> pd.DataFrame:
+    """Rows of one (k, threads, filter type): per method and bucket, a cell
+    "best QPS at recall >= target (max recall in the bucket)". Every bucket with an ok row
+    keeps its column ("-" where no config reaches `target`); the QPS is marked `NOISY_MARK`
+    when the point giving it is flagged noisy. `empty_buckets` (the workload found no query
+    for them) get a column that says so."""
+    ok = rows[rows["status"] == "ok"].assign(noisy=flag(rows, "noisy"))
+    methods = sorted(rows["method"].unique())
+    buckets = sorted({*ok["selectivity_bucket"].dropna().unique(), *empty_buckets})
+    filter_type = str(rows["filter_type"].iloc[0])
+    table = pd.DataFrame({"method": methods})
+    for bucket in buckets:
+        if bucket in empty_buckets:
+            table[bucket_column(filter_type, bucket)] = "no queries"
+            continue
+        points = ok[ok["selectivity_bucket"] == bucket]
+        top = points.groupby("method")["recall"].max()
+        reached = points[points["recall"] >= target - 1e-9].sort_values("qps", ascending=False)
+        best = reached.drop_duplicates("method").set_index("method")
+        cells = []
+        for method in methods:
+            if method not in top.index:
+                cells.append("")  # no ok point of this method in this bucket
+                continue
+            qps = _qps_cell(best.loc[method]) if method in best.index else "-"
+            cells.append(f"{qps} ({fmt_recall(top[method])})")
+        table[bucket_column(filter_type, bucket)] = cells
+    return table
+
+
+def empty_buckets(buckets: pd.DataFrame, filter_type: str) -> tuple[float, ...]:
+    """The buckets of `filter_type` for which the workload found no query (see the shortfall)."""
+    if buckets.empty or not {"filter_type", "selectivity_bucket", "n_queries"} <= set(buckets):
+        return ()
+    empty = buckets[(buckets["filter_type"] == filter_type) & (buckets["n_queries"] == 0)]
+    return tuple(float(b) for b in empty["selectivity_bucket"])
+
+
+def _qps_cell(point: pd.Series) -> str:
+    qps = float(point["qps"])
+    text = f"{qps:,.0f}" if qps >= 10 else f"{qps:.3g}"
+    return text + (NOISY_MARK if point["noisy"] else "")
+
+
+def method_table(rows: pd.DataFrame) -> pd.DataFrame:
+    """Per method: points by status, noisy ok points, short answers and filter violations."""
+    counts = status_counts(rows)
+    quality = answer_quality(rows)
+    table = counts.astype(object)
+    table["noisy"] = _counts(quality["noisy"], recorded(rows, "noisy"))
+    short = [
+        f"{s:,.0f} of {q:,.0f} queries" if s else "0"
+        for s, q in zip(quality["short_queries"], quality["queries"], strict=True)
+    ]
+    table["short answers"] = short if recorded(rows, "short_queries") else NOT_RECORDED
+    rates = quality["violation_rate"]
+    table["ids outside filter"] = (
+        [_rate(r) for r in rates] if recorded(rows, "violation_rate") else NOT_RECORDED
+    )
     return table.reset_index()
 
 
-def _cell(value: object) -> str:
-    if isinstance(value, float):
-        return "-" if np.isnan(value) else f"{value:,.0f}" if value >= 10 else f"{value:.3f}"
-    return str(value)
+def _counts(values: pd.Series, known: bool) -> list[str]:
+    return [NOT_RECORDED if not known else "-" if math.isnan(v) else f"{v:.0f}" for v in values]
+
+
+def _rate(value: float) -> str:
+    if math.isnan(value):
+        return "-"
+    return "0" if value == 0 else f"{value:.2%}" if value >= 1e-4 else f"{value:.1e}"
+
+
+def _print_table(table: pd.DataFrame) -> None:
+    """`table` as fixed-width text: the method column left-aligned, the numbers right."""
+    cells = [[str(value) for value in row] for row in table.itertuples(index=False)]
+    print(text_table(list(table.columns), cells, set(range(1, len(table.columns)))))
+
+
+def status_text(rows: pd.DataFrame) -> str:
+    counts = rows["status"].value_counts()
+    order = [s for s in STATUSES if s in counts] + sorted(set(counts.index) - set(STATUSES))
+    return ", ".join(f"{counts[s]} {s}" for s in order)
 
 
 def print_summary(outcome: SweepOutcome) -> None:
     rows = outcome.rows
     print()
     print(
-        f"results: {outcome.results_dir.resolve()}  ({len(rows)} rows, "
-        f"{outcome.executed_jobs} builds run now)"
+        f"results: {outcome.results_dir.resolve()}  ({len(rows)} points: {status_text(rows)}; "
+        f"{outcome.executed_jobs} build{'' if outcome.executed_jobs == 1 else 's'} run now)"
     )
+    for line in noise_lines(rows):
+        print(line)
+    print(
+        "\nPer method: points by status. noisy: ok points whose repetitions disagree or that ran "
+        "under load.\nshort answers: queries given fewer than k ids although at least k items "
+        "match.\nids outside filter: the largest share of returned ids that break the filter "
+        "(approximate-filter methods; others get `invalid` points)."
+    )
+    _print_table(method_table(rows))
     for (k, threads), group in rows.groupby(["k", "threads"], sort=True):  # never pooled
-        table = summary_table(group)
         print(
-            f"\nk={k}, {threads} query thread{'' if threads == 1 else 's'}; QPS end to end (filters included)"
+            f"\nk={k}, {threads} query thread{'' if threads == 1 else 's'}. Each cell: QPS end to end "
+            f"(queries/s, filter preparation included) of the best config reaching recall@{k} >= "
+            f"{TARGET_RECALL},\nthen in brackets the highest recall@{k} any config reached in that "
+            f'bucket. "-": no config reaches {TARGET_RECALL}; {NOISY_MARK}: that point is noisy; '
+            "s: selectivity bucket (share of items matching)."
         )
-        print(table.to_string(index=False, na_rep="-", formatters={c: _cell for c in table.columns}))
-    bad = rows[rows.status != "ok"]
-    for (method, status, filter_type), group in bad.groupby(["method", "status", "filter_type"]):
-        print(f"{status}: {method} on {filter_type} ({len(group)} points): {group.reason.iloc[0][:200]}")
+        for filter_type, part in group.groupby("filter_type", sort=True):
+            name = "unfiltered queries" if filter_type == UNFILTERED else f"filter {filter_type}"
+            methods = part["method"].nunique()
+            print(f"{name} ({methods} method{'' if methods == 1 else 's'}):")
+            _print_table(qps_table(part, empty_buckets=empty_buckets(outcome.buckets, filter_type)))
+    print_problems(outcome)
     if not outcome.buckets.empty:
-        print("workload buckets (achieved selectivity; shortfall: missing or left-out queries):")
+        print("\nworkload buckets (achieved selectivity; shortfall: missing or left-out queries):")
         buckets = outcome.buckets.drop(columns="note").rename(
             columns={"selectivity_bucket": "bucket", "n_queries": "queries"}
         )
@@ -59,3 +160,24 @@ def print_summary(outcome: SweepOutcome) -> None:
     for note in outcome.shortfalls:
         print(f"bucket shortfall: {note}")
     print(f"combined Parquet: {(outcome.results_dir / 'results.parquet').resolve()}")
+
+
+def print_problems(outcome: SweepOutcome) -> None:
+    """One line per (status, method, filter type) that is not ok: how many points, the
+    reasons (first one, and how many others), and the traceback file of a failed point."""
+    rows = outcome.rows
+    bad = rows[rows["status"] != "ok"]
+    if bad.empty:
+        return
+    print()
+    for (status, method, filter_type), group in bad.groupby(["status", "method", "filter_type"], sort=True):
+        reasons = group["reason"].fillna("no reason recorded").astype(str)
+        distinct = reasons.unique()
+        more = f" (+{len(distinct) - 1} other reasons)" if len(distinct) > 1 else ""
+        points = f"{len(group)} point{'' if len(group) == 1 else 's'}"
+        line = f"{status}: {method} on {filter_type} ({points}): {distinct[0][:200]}{more}"
+        files = [error_file(outcome.results_dir, key) for key in group["key"]]
+        existing = [path for path in files if path.exists()]
+        if existing:
+            line += f"; traceback: {existing[0]}"
+        print(line)
