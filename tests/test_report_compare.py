@@ -163,13 +163,13 @@ def test_a_reversed_order_is_a_rank_change_unless_the_intervals_overlap():
     sections, changes = rank_changes(a, reversed_, 0.9)
     assert sections == 1 and len(changes) == 1
     assert changes[0].startswith(
-        "tiny · filter EM · selectivity 0.1 · k=10 · 1 thread: alpha above beta in A"
+        "tiny · filter EM · selectivity 0.1 · k=10 · 1 query thread: alpha above beta in A"
     )
     tied = ranked((2000.0, 1900.0, 2100.0), (2500.0, 2000.0, 2600.0))  # beta's slowest run overlaps
     assert rank_changes(a, tied, 0.9) == (1, [])
     unreached = ranked((3000.0, 2900.0, 3100.0), (2500.0, 2400.0, 2600.0)).assign(recall=[0.95, 0.5])
     assert rank_changes(a, unreached, 0.9)[1] == [
-        "tiny · filter EM · selectivity 0.1 · k=10 · 1 thread: beta reaches recall 0.9 in run A only"
+        "tiny · filter EM · selectivity 0.1 · k=10 · 1 query thread: beta reaches recall 0.9 in run A only"
     ]
 
 
