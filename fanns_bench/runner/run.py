@@ -46,6 +46,7 @@ class RunSettings:
     search_threads: list[int] = field(default_factory=lambda: [1])
     build_threads: int = 0  # 0: every core
     repetitions: int = 3
+    min_repetition_s: float = 0.1  # see configs/runner/default.yaml and README "Methodology"
     warmup: bool = True
     latency_queries: int = 100
     memory_limit_gb: float | None = None
@@ -125,6 +126,7 @@ def run_sweep(config: dict[str, Any]) -> SweepOutcome:
         context.digest,
         measurement={
             "repetitions": settings.repetitions,
+            "min_repetition_s": settings.min_repetition_s,
             "warmup": settings.warmup,
             "latency_queries": settings.latency_queries,
         },
@@ -195,6 +197,7 @@ def _run_job(
         repetitions=settings.repetitions,
         warmup=settings.warmup,
         latency_queries=settings.latency_queries,
+        min_repetition_s=settings.min_repetition_s,
         error_file=settings.results_dir / "errors" / f"{supported[0].key}.txt",
     )
     reason = run_isolated(spec, job.timeout_s, settings.memory_limit_bytes)
