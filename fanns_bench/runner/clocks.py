@@ -14,6 +14,9 @@ A `Reading` sums, over the group:
   threads), each descendant's from psutil (`/proc/<pid>/status`, its main thread);
 - the 1-minute load average of the machine.
 
+Run in-process (no sweep: `job.run_job` without a meter), the memory-sampling thread's few
+percent of a core count too.
+
 The difference of two readings is the group's CPU time between them: a child that exits in
 between and is reaped by a group member moves its whole CPU time into the parent's children
 counters, and its own earlier reading is subtracted, which leaves its time in the interval.

@@ -14,6 +14,13 @@ machine: measured one block after the other, the second block ran later in the w
 scheduling slice and, under load, lost more of it to other processes (issue 16: `exact`'s
 `qps_given_filter`, strictly less work, came out below its `qps`).
 
+Why not pyperf or pytest-benchmark: pyperf's `Runner` owns the command line and spawns its
+own worker processes (re-running the script per process), and pytest-benchmark is a pytest
+fixture; our job is already an isolated child process that holds a built index and cannot
+rebuild it per benchmark process. Their ideas are taken instead: calibrated loop counts with
+a minimum time per value (pyperf 100 ms, timeit's autorange 0.2 s, google-benchmark's
+min_time), all values kept, and pyperf's stability checks (`noise.py`).
+
 Each repetition is recorded as the seconds of ONE pass (repetition time / passes), so QPS
 stays n_queries / median pass time; beside the wall clock, the CPU time of the job's process
 group (`clocks.py`), the load average and the involuntary context switches are read around
@@ -152,7 +159,7 @@ def measure(
     """
     clock = clock or GroupClock()
     n = len(queries)
-    gc.collect()  # no garbage left from the last point: no full collection inside this one
+    gc.collect()  # no garbage left from the last point (cheap once the job froze its data)
     filter_total, outputs = [0.0], [None]
 
     def one_end_to_end() -> None:
