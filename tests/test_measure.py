@@ -160,3 +160,9 @@ def test_sweep_rows_carry_the_measurement_columns(tmp_path):
     assert rows.cpu_wall_ratio.between(0, 2).all() and rows.load_avg.notna().all()
     assert (rows.qps_min <= rows.qps).all() and (rows.qps <= rows.qps_best).all()
     assert rows.noisy.notna().all() and (rows.noisy == rows.noisy_reason.notna()).all()
+
+
+def test_without_warm_up_or_minimum_every_search_is_timed_once():
+    method = Recording()
+    measured = run(method, repetitions=2, warmup=False, min_repetition_s=0.0)
+    assert method.log == ["end_to_end", "given"] * 2 and measured["repetition_passes"] == 1

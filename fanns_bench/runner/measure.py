@@ -190,12 +190,35 @@ def measure(
         for i in range(min(latency_queries, n))
     ]
     latency_ms = np.asarray(latencies) * 1e3 if latencies else np.array([np.nan])
+    given = dispersion(n, searches.seconds)
+    return {
+        "recall": recall_paper(ids, truth, k),
+        "recall_tie_aware": recall_tie_aware(ids, truth, k, queries, vectors, match_ids, metric),
+        "recall_per_query": recall_per_query(ids, truth, k).astype(np.float32).tolist(),
+        "filter_violations": filter_violations(ids, match_ids),
+        **dispersion(n, batches.seconds),
+        "qps_given_filter": given["qps"],
+        "qps_given_filter_std": given["qps_std"],
+        "batch_seconds": [float(s) for s in batches.seconds],
+        "search_seconds": [float(s) for s in searches.seconds],
+        "filter_seconds": filter_total[0] / (batches.passes * len(batches.seconds)),
+        "seconds_per_query": float(np.median(batches.seconds)) / n,
+        **_clock_columns(n, batches, searches, threads),
+        "latency_p50_ms": float(np.percentile(latency_ms, 50)),
+        "latency_p95_ms": float(np.percentile(latency_ms, 95)),
+        "latency_p99_ms": float(np.percentile(latency_ms, 99)),
+        "distance_computations": stats.get("distance_computations"),
+        "ids": ids.reshape(-1).tolist(),
+    }
+
+
+def _clock_columns(n: int, batches: Timed, searches: Timed, threads: int) -> dict[str, Any]:
+    """Passes, the CPU clock, load, switches and the noisy flag of a point's repetitions."""
     readings = batches.readings + searches.readings
     wall = sum(s * batches.passes for s in batches.seconds)
     cpu = sum(c * batches.passes for c in batches.cpu_seconds)
     cpu_wall_ratio = cpu / wall if wall > 0 else None
     load_avg = max(r.load_avg for r in readings)
-    given = dispersion(n, searches.seconds)
     reasons = noisy_reasons(
         NoiseInputs(
             rates=[n / s for s in batches.seconds],
@@ -211,18 +234,7 @@ def measure(
     )
     median_cpu = float(np.median(batches.cpu_seconds))
     return {
-        "recall": recall_paper(ids, truth, k),
-        "recall_tie_aware": recall_tie_aware(ids, truth, k, queries, vectors, match_ids, metric),
-        "recall_per_query": recall_per_query(ids, truth, k).astype(np.float32).tolist(),
-        "filter_violations": filter_violations(ids, match_ids),
-        **dispersion(n, batches.seconds),
-        "qps_given_filter": given["qps"],
-        "qps_given_filter_std": given["qps_std"],
-        "batch_seconds": [float(s) for s in batches.seconds],
-        "search_seconds": [float(s) for s in searches.seconds],
-        "filter_seconds": filter_total[0] / (batches.passes * len(batches.seconds)),
         "repetition_passes": batches.passes,
-        "seconds_per_query": float(np.median(batches.seconds)) / n,
         "cpu_seconds": [float(c) for c in batches.cpu_seconds],
         "qps_cpu": float(n / median_cpu) if threads == 1 and median_cpu > 0 else None,
         "cpu_wall_ratio": cpu_wall_ratio,
@@ -230,9 +242,4 @@ def measure(
         "involuntary_switches": int(sum(r.involuntary_switches for r in readings)),
         "noisy": bool(reasons),
         "noisy_reason": "; ".join(reasons) or None,
-        "latency_p50_ms": float(np.percentile(latency_ms, 50)),
-        "latency_p95_ms": float(np.percentile(latency_ms, 95)),
-        "latency_p99_ms": float(np.percentile(latency_ms, 99)),
-        "distance_computations": stats.get("distance_computations"),
-        "ids": ids.reshape(-1).tolist(),
     }
