@@ -73,7 +73,7 @@ def run(method: Method, repetitions: int = 3, **settings: Any) -> dict[str, Any]
     match_ids = [ATTRIBUTES.evaluate(p) for p in predicates]
     return measure(
         method, VECTORS[:2], predicates, ATTRIBUTES, match_ids, truth, VECTORS, "ip", K, {},
-        repetitions=repetitions, warmup=True, latency_queries=0, **settings,
+        repetitions=repetitions, latency_queries=0, **{"warmup": True, **settings},
     )  # fmt: skip
 
 
