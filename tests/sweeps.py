@@ -37,5 +37,12 @@ def sweep_config(root: Path, methods: dict[str, Any], **runner: Any) -> dict[str
             "ground_truth_depth": 20,
         },
         "method": methods,
-        "runner": {"repetitions": 2, "latency_queries": 3, "build_threads": 1, **runner},
+        # min_repetition_s 0: one pass per repetition, so runner tests stay fast
+        "runner": {
+            "repetitions": 2,
+            "min_repetition_s": 0.0,
+            "latency_queries": 3,
+            "build_threads": 1,
+            **runner,
+        },
     }

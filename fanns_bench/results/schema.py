@@ -72,6 +72,19 @@ SCHEMA = pa.schema(
         # identical run to run (Method.deterministic(); null when nothing was built)
         ("build_repeat", pa.int64()),
         ("deterministic", pa.bool_()),
+        # issue 16 measurement (runner/measure.py, clocks.py, noise.py). `qps`, `qps_best`,
+        # `batch_seconds` keep their meaning: seconds of ONE batch pass, qps = n / median.
+        ("repetition_passes", pa.int64()),  # batch passes per timed repetition (>= runner.min_repetition_s)
+        ("seconds_per_query", pa.float64()),  # median batch seconds / n_queries, end to end
+        ("cpu_seconds", pa.list_(pa.float64())),  # per repetition: CPU s per pass, process group + children
+        ("qps_cpu", pa.float64()),  # n / median cpu_seconds; null when threads > 1
+        ("cpu_wall_ratio", pa.float64()),  # CPU s / wall s over the end-to-end repetitions
+        ("load_avg", pa.float64()),  # 1-minute load average, highest during the point
+        ("involuntary_switches", pa.int64()),  # of the process group during the timed repetitions
+        ("qps_min", pa.float64()),  # lowest per-repetition rate (qps_best: highest)
+        ("qps_iqr", pa.float64()),  # interquartile range of the per-repetition rates
+        ("noisy", pa.bool_()),  # runner/noise.py: spread, CPU/wall at one thread, load
+        ("noisy_reason", pa.string()),  # why (reasons joined with "; "); null when not noisy
         ("workload_digest", pa.string()),  # workload + dataset content: where the ground truth is
         ("methodology_version", pa.int64()),
         ("cpu_model", pa.string()),

@@ -6,6 +6,7 @@ job loses nothing already measured. Errors inside one point fail that point only
 
 from __future__ import annotations
 
+import gc
 import os
 import signal
 import time
@@ -20,6 +21,7 @@ from fanns_bench.groundtruth import GroundTruth
 from fanns_bench.methods.registry import get_method
 from fanns_bench.results.row_files import write_row
 from fanns_bench.results.schema import STATUS_OK
+from fanns_bench.runner.clocks import GroupClock
 from fanns_bench.runner.context import load_context
 from fanns_bench.runner.measure import measure
 from fanns_bench.runner.memory import PhaseMeter, in_process_meter
@@ -47,6 +49,7 @@ class WorkerSpec:
     error_file: Path
     deterministic_builds: bool = False  # build `one_thread` methods on one thread
     meter: PhaseMeter | None = None  # the sweep's memory sampler of this job's processes
+    min_repetition_s: float = 0.0  # each timed repetition repeats the batch at least this long
 
 
 def job_main(spec: WorkerSpec) -> None:
@@ -154,9 +157,19 @@ def _loaded_baseline(context, meter: PhaseMeter) -> int:
 
 
 def _measure_points(spec: WorkerSpec, context, method, build: dict) -> None:
+    gc.collect()
+    gc.freeze()  # the loaded data and the index are never garbage: collections skip them (~40 ms each)
+    try:
+        _measure_each(spec, context, method, build)
+    finally:
+        gc.unfreeze()  # a job run in-process hands its process back as it was
+
+
+def _measure_each(spec: WorkerSpec, context, method, build: dict) -> None:
     groups = {(t, b): rows for t, b, rows in context.workload.groups()}
     queries_all = context.query_vectors
     matches = context.match_ids
+    clock = GroupClock()  # CPU time of this job's process group, beside the wall clock
     for point in spec.points:
         rows = groups[(point.filter_type, point.bucket)]
         truth = GroundTruth(context.truth.ids[rows], context.truth.scores[rows])
@@ -179,6 +192,9 @@ def _measure_points(spec: WorkerSpec, context, method, build: dict) -> None:
                     repetitions=spec.repetitions,
                     warmup=spec.warmup,
                     latency_queries=spec.latency_queries,
+                    min_repetition_s=spec.min_repetition_s,
+                    threads=point.threads,
+                    clock=clock,
                 )
                 search_peak = spec.meter.sync()[0]
         except Exception as error:

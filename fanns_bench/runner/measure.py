@@ -1,17 +1,40 @@
 """Measure one point: timed batch repetitions end to end and given the filter input, a
 single-query latency pass, recall, and the returned ids.
 
-Every repetition does the same work from the same inputs for every method:
-- `qps` repetitions time `FilterBatch.of` + `prepare_filters` + `search` (a fresh batch
-  each time, so nothing carries over);
-- `qps_given_filter` repetitions time `search` alone, on filter input prepared beforehand.
-Throughput is n_queries / median batch time; every repetition's time is kept.
+Every pass does the same work from the same inputs for every method:
+- an end-to-end pass times `FilterBatch.of` + `prepare_filters` + `search` (a fresh batch
+  each pass, so nothing carries over);
+- a given-filter pass times `search` alone, on filter input prepared beforehand.
+
+A timed repetition repeats its pass until it has run at least `min_repetition_s` (timeit's
+autorange idea): the number of passes is calibrated once per point from the untimed warm-up
+passes of each kind, then fixed, so every repetition of the point does identical work. The
+two kinds alternate (end to end, given filter, end to end, ...), so both see the same
+machine: measured one block after the other, the second block ran later in the worker's
+scheduling slice and, under load, lost more of it to other processes (issue 16: `exact`'s
+`qps_given_filter`, strictly less work, came out below its `qps`).
+
+Why not pyperf or pytest-benchmark: pyperf's `Runner` owns the command line and spawns its
+own worker processes (re-running the script per process), and pytest-benchmark is a pytest
+fixture; our job is already an isolated child process that holds a built index and cannot
+rebuild it per benchmark process. Their ideas are taken instead: calibrated loop counts with
+a minimum time per value (pyperf 100 ms, timeit's autorange 0.2 s, google-benchmark's
+min_time), all values kept, and pyperf's stability checks (`noise.py`).
+
+Each repetition is recorded as the seconds of ONE pass (repetition time / passes), so QPS
+stays n_queries / median pass time; beside the wall clock, the CPU time of the job's process
+group (`clocks.py`), the load average and the involuntary context switches are read around
+every timed repetition, and `noise.py` says whether the point is noisy.
 """
 
 from __future__ import annotations
 
+import gc
+import math
+import os
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -22,6 +45,11 @@ from fanns_bench.filters.predicates import Predicate
 from fanns_bench.groundtruth import GroundTruth
 from fanns_bench.methods.base import FilterBatch, Method
 from fanns_bench.metrics import recall_paper, recall_per_query, recall_tie_aware
+from fanns_bench.runner.clocks import GroupClock, Reading
+from fanns_bench.runner.noise import NoiseInputs, dispersion, noisy_reasons
+
+WARMUP_PASSES = 3  # untimed passes at most, where each is shorter than the minimum repetition
+MAX_PASSES = 1_000_000  # a pass that reads 0 s on the clock still repeats a bounded number of times
 
 
 def checked_ids(method: Method, ids: Any, queries: int, k: int) -> np.ndarray:
@@ -52,13 +80,26 @@ def end_to_end(
     return checked_ids(method, ids, len(queries), k), seconds, ready - start
 
 
-def given_filter(method: Method, queries: np.ndarray, prepared: Any, k: int, params: dict[str, Any]) -> float:
-    """Seconds of one batch search with its filter input already prepared."""
-    start = time.perf_counter()
-    ids = method.search(queries, prepared, k, **params)
-    seconds = time.perf_counter() - start
-    checked_ids(method, ids, len(queries), k)
-    return seconds
+def passes_for(min_repetition_s: float, pass_seconds: float) -> int:
+    """Passes a repetition needs to run at least `min_repetition_s`, from one pass's time."""
+    if min_repetition_s <= 0:
+        return 1
+    if pass_seconds <= 0:
+        return MAX_PASSES
+    return max(1, min(MAX_PASSES, math.ceil(min_repetition_s / pass_seconds)))
+
+
+def warm_up(run_pass: Callable[[], None], min_repetition_s: float) -> float:
+    """Run untimed passes (one, or up to `WARMUP_PASSES` while they stay under the minimum
+    repetition time); the fastest pass's seconds, to calibrate with. The first pass of a
+    point runs on cold caches: calibrated from it alone, fast batches got about half the
+    passes they needed."""
+    times: list[float] = []
+    while not times or (len(times) < WARMUP_PASSES and sum(times) < min_repetition_s):
+        start = time.perf_counter()
+        run_pass()
+        times.append(time.perf_counter() - start)
+    return min(times)
 
 
 def filter_violations(ids: np.ndarray, match_ids: list[np.ndarray]) -> int:
@@ -70,15 +111,26 @@ def filter_violations(ids: np.ndarray, match_ids: list[np.ndarray]) -> int:
     return bad
 
 
-def throughput(n_queries: int, seconds: list[float]) -> dict[str, float]:
-    """QPS as n / median batch time, with mean and spread of the per-repetition rates."""
-    rates = n_queries / np.asarray(seconds)
-    return {
-        "qps": float(n_queries / np.median(seconds)),
-        "qps_mean": float(rates.mean()),
-        "qps_std": float(rates.std(ddof=1)) if len(rates) > 1 else 0.0,
-        "qps_best": float(rates.max()),
-    }
+@dataclass
+class Timed:
+    """The timed repetitions of one kind of pass: seconds per pass, CPU seconds per pass."""
+
+    passes: int
+    seconds: list[float] = field(default_factory=list)
+    cpu_seconds: list[float] = field(default_factory=list)
+    readings: list[Reading] = field(default_factory=list)
+
+    def repeat(self, clock: GroupClock, run_pass: Callable[[], None]) -> None:
+        """One timed repetition: `passes` passes between two readings of both clocks."""
+        before = clock.read()
+        start = time.perf_counter()
+        for _ in range(self.passes):
+            run_pass()
+        wall = time.perf_counter() - start
+        spent = clock.read() - before
+        self.seconds.append(wall / self.passes)
+        self.cpu_seconds.append(spent.cpu_seconds / self.passes)
+        self.readings.append(spent)
 
 
 def measure(
@@ -96,39 +148,98 @@ def measure(
     repetitions: int,
     warmup: bool,
     latency_queries: int,
+    min_repetition_s: float = 0.0,
+    threads: int = 1,
+    clock: GroupClock | None = None,
 ) -> dict[str, Any]:
-    """The measured columns of a result row (`match_ids`: per query, for the metrics only)."""
-    if warmup:
-        end_to_end(method, queries, predicates, attributes, k, params)
-    ids, batch_seconds, filter_seconds = None, [], []
-    for _ in range(max(1, repetitions)):
-        found, seconds, preparing = end_to_end(method, queries, predicates, attributes, k, params)
-        ids = found if ids is None else ids
-        batch_seconds.append(seconds)
-        filter_seconds.append(preparing)
-    stats = method.stats()
+    """The measured columns of a result row (`match_ids`: per query, for the metrics only).
+
+    `warmup` runs untimed passes of each kind first (`warm_up`); a positive
+    `min_repetition_s` calibrates the pass counts from them and runs them either way.
+    """
+    clock = clock or GroupClock()
+    n = len(queries)
+    gc.collect()  # no garbage left from the last point (cheap once the job froze its data)
+    filter_total, outputs = [0.0], [None]
+
+    def one_end_to_end() -> None:
+        start = time.perf_counter()
+        ready_input = method.prepare_filters(FilterBatch.of(predicates, attributes))
+        filter_total[0] += time.perf_counter() - start
+        outputs[0] = method.search(queries, ready_input, k, **params)
+
     prepared = method.prepare_filters(FilterBatch.of(predicates, attributes))
-    search_seconds = [given_filter(method, queries, prepared, k, params) for _ in range(max(1, repetitions))]
+
+    def one_given() -> None:
+        outputs[0] = method.search(queries, prepared, k, **params)
+
+    batches, searches = Timed(1), Timed(1)
+    if warmup or min_repetition_s > 0:  # untimed passes: warm caches, calibrate the pass counts
+        batches.passes = passes_for(min_repetition_s, warm_up(one_end_to_end, min_repetition_s))
+        searches.passes = passes_for(min_repetition_s, warm_up(one_given, min_repetition_s))
+    filter_total[0], ids = 0.0, None
+    for _ in range(max(1, repetitions)):
+        batches.repeat(clock, one_end_to_end)
+        found = checked_ids(method, outputs[0], n, k)
+        ids = found if ids is None else ids
+        searches.repeat(clock, one_given)
+        checked_ids(method, outputs[0], n, k)
+    stats = method.stats()  # counters of the last search: the point's whole batch
     latencies = [
         end_to_end(method, queries[i : i + 1], predicates[i : i + 1], attributes, k, params)[1]
-        for i in range(min(latency_queries, len(queries)))
+        for i in range(min(latency_queries, n))
     ]
     latency_ms = np.asarray(latencies) * 1e3 if latencies else np.array([np.nan])
-    given = throughput(len(queries), search_seconds)
+    given = dispersion(n, searches.seconds)
     return {
         "recall": recall_paper(ids, truth, k),
         "recall_tie_aware": recall_tie_aware(ids, truth, k, queries, vectors, match_ids, metric),
         "recall_per_query": recall_per_query(ids, truth, k).astype(np.float32).tolist(),
         "filter_violations": filter_violations(ids, match_ids),
-        **throughput(len(queries), batch_seconds),
+        **dispersion(n, batches.seconds),
         "qps_given_filter": given["qps"],
         "qps_given_filter_std": given["qps_std"],
-        "batch_seconds": [float(s) for s in batch_seconds],
-        "search_seconds": [float(s) for s in search_seconds],
-        "filter_seconds": float(np.median(filter_seconds)),
+        "batch_seconds": [float(s) for s in batches.seconds],
+        "search_seconds": [float(s) for s in searches.seconds],
+        "filter_seconds": filter_total[0] / (batches.passes * len(batches.seconds)),
+        "seconds_per_query": float(np.median(batches.seconds)) / n,
+        **_clock_columns(n, batches, searches, threads),
         "latency_p50_ms": float(np.percentile(latency_ms, 50)),
         "latency_p95_ms": float(np.percentile(latency_ms, 95)),
         "latency_p99_ms": float(np.percentile(latency_ms, 99)),
         "distance_computations": stats.get("distance_computations"),
         "ids": ids.reshape(-1).tolist(),
+    }
+
+
+def _clock_columns(n: int, batches: Timed, searches: Timed, threads: int) -> dict[str, Any]:
+    """Passes, the CPU clock, load, switches and the noisy flag of a point's repetitions."""
+    readings = batches.readings + searches.readings
+    wall = sum(s * batches.passes for s in batches.seconds)
+    cpu = sum(c * batches.passes for c in batches.cpu_seconds)
+    cpu_wall_ratio = cpu / wall if wall > 0 else None
+    load_avg = max(r.load_avg for r in readings)
+    reasons = noisy_reasons(
+        NoiseInputs(
+            rates=[n / s for s in batches.seconds],
+            given_rates=[n / s for s in searches.seconds],
+            repetition_seconds=min(
+                min(batches.seconds) * batches.passes, min(searches.seconds) * searches.passes
+            ),
+            cpu_wall_ratio=cpu_wall_ratio,
+            threads=threads,
+            load_avg=load_avg,
+            cores=os.cpu_count() or 1,
+        )
+    )
+    median_cpu = float(np.median(batches.cpu_seconds))
+    return {
+        "repetition_passes": batches.passes,
+        "cpu_seconds": [float(c) for c in batches.cpu_seconds],
+        "qps_cpu": float(n / median_cpu) if threads == 1 and median_cpu > 0 else None,
+        "cpu_wall_ratio": cpu_wall_ratio,
+        "load_avg": float(load_avg),
+        "involuntary_switches": int(sum(r.involuntary_switches for r in readings)),
+        "noisy": bool(reasons),
+        "noisy_reason": "; ".join(reasons) or None,
     }

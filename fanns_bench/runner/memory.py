@@ -90,14 +90,14 @@ class GroupSampler:
             stack.extend(_children(pid))
         return found
 
+    def processes(self) -> list[int]:
+        """The members that are the method's: the root and its descendants, reapers left out."""
+        return [pid for pid in self.members() if pid == self.root_pid or not self._is_reaper(pid)]
+
     def sample(self) -> int:
         """Bytes the group holds now; adapts `interval` to what reading it costs."""
         started = time.perf_counter()
-        total = 0
-        for pid in self.members():
-            if pid != self.root_pid and self._is_reaper(pid):
-                continue
-            total += process_pss(pid)
+        total = sum(process_pss(pid) for pid in self.processes())
         cost = time.perf_counter() - started
         self.interval = max(SAMPLE_SECONDS, cost / MAX_SAMPLING_SHARE)
         return total

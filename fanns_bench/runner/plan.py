@@ -15,7 +15,8 @@ from fanns_bench.methods.params import resolve
 DEFAULT_TIMEOUT_S = 3600
 #: bumped whenever what a row measures changes (timing, filter costs, recall, memory), so rows
 #: measured another way are never reused or pooled with new ones
-METHODOLOGY_VERSION = 3  # 3: thread caps enforced, memory of the whole process group above a baseline
+METHODOLOGY_VERSION = 4  # 3: thread caps enforced, memory of the whole process group above a baseline
+# 4: repetitions repeat the batch to runner.min_repetition_s, the two kinds alternate, CPU time
 METHOD_KEYS = {"name", "build", "search", "timeout_s", "notes", "conformance"}
 
 

@@ -48,6 +48,7 @@ class RunSettings:
     deterministic_builds: bool = True  # build on one thread where only that is deterministic
     builds: int = 1  # builds of each build configuration, each measured (build_repeat)
     repetitions: int = 3
+    min_repetition_s: float = 0.1  # see configs/runner/default.yaml and README "Methodology"
     warmup: bool = True
     latency_queries: int = 100
     memory_limit_gb: float | None = None
@@ -134,6 +135,7 @@ def run_sweep(config: dict[str, Any]) -> SweepOutcome:
         context.digest,
         measurement={
             "repetitions": settings.repetitions,
+            "min_repetition_s": settings.min_repetition_s,
             "warmup": settings.warmup,
             "latency_queries": settings.latency_queries,
         },
@@ -206,6 +208,7 @@ def _run_job(
         repetitions=settings.repetitions,
         warmup=settings.warmup,
         latency_queries=settings.latency_queries,
+        min_repetition_s=settings.min_repetition_s,
         error_file=settings.results_dir / "errors" / f"{supported[0].key}.txt",
     )
     reason = run_isolated(spec, job.timeout_s, settings.memory_limit_bytes)

@@ -1,0 +1,87 @@
+"""Dispersion of a point's repetitions, and whether the point is noisy (and why).
+
+The thresholds follow the checks of the measurement tools of our ecosystem:
+- pyperf (`pyperf check`, `format_checks` in pyperf/_cli.py) warns that "the benchmark
+  result may be unstable" when the standard deviation is >= 10 % of the mean, when the
+  minimum or maximum is >= 50 % away from the mean, and when the shortest raw value took
+  under 1 ms. We apply the first two to the per-repetition rates (end to end and given the
+  filter) and the third to the repetition length.
+- google-benchmark reports CPU time beside real time for the same reason we do; a search on
+  one thread that got well under one core of CPU per second of wall time spent the rest
+  waiting for a core (or for I/O), so its wall rate says more about the machine than about
+  the method. `MIN_CPU_WALL_RATIO` 0.85 flags a point whose wall time is ~18 % or more above
+  its CPU time: the issue asks that points whose wall QPS moved by over 20 % be flagged.
+- A load average above the number of cores means processes queued for a core during the
+  point (the benchmark itself counts 1 per busy thread).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+MAX_RELATIVE_STD = 0.10  # pyperf: "the standard deviation (...) is N% of the mean"
+MAX_EXTREME_DEVIATION = 0.50  # pyperf: "the maximum (...) is N% greater than the mean"
+MIN_REPETITION_S = 1e-3  # pyperf: "the shortest raw value only took ..."
+MIN_CPU_WALL_RATIO = 0.85  # one query thread: CPU seconds per wall second of the search
+
+
+def dispersion(n_queries: int, seconds: Sequence[float]) -> dict[str, float]:
+    """QPS (n / median batch seconds) and the spread of the per-repetition rates."""
+    times = np.asarray(seconds, dtype=float)
+    rates = n_queries / times
+    q1, q3 = np.percentile(rates, [25, 75])
+    return {
+        "qps": float(n_queries / np.median(times)),
+        "qps_mean": float(rates.mean()),
+        "qps_std": float(rates.std(ddof=1)) if len(rates) > 1 else 0.0,
+        "qps_best": float(rates.max()),
+        "qps_min": float(rates.min()),
+        "qps_iqr": float(q3 - q1),
+    }
+
+
+@dataclass(frozen=True)
+class NoiseInputs:
+    """What the noisy flag looks at, for one point."""
+
+    rates: Sequence[float]  # per-repetition QPS, end to end
+    given_rates: Sequence[float]  # per-repetition QPS given the filter input
+    repetition_seconds: float  # wall time of the shortest timed repetition
+    cpu_wall_ratio: float | None  # group CPU seconds / wall seconds of the timed repetitions
+    threads: int  # query threads
+    load_avg: float  # highest 1-minute load average seen during the point
+    cores: int  # cores of the machine
+
+
+def noisy_reasons(point: NoiseInputs) -> list[str]:
+    """Why the point's figures are not to be trusted as repeatable (empty: they are)."""
+    reasons = []
+    for label, rates in (("QPS", point.rates), ("QPS given filter", point.given_rates)):
+        reasons += _spread_reasons(label, np.asarray(rates, dtype=float))
+    if point.repetition_seconds < MIN_REPETITION_S:
+        reasons.append(
+            f"shortest repetition {point.repetition_seconds * 1e3:.3g} ms "
+            f"< {MIN_REPETITION_S * 1e3:g} ms (raise runner.min_repetition_s)"
+        )
+    ratio = point.cpu_wall_ratio
+    if point.threads == 1 and ratio is not None and ratio < MIN_CPU_WALL_RATIO:
+        reasons.append(f"CPU/wall {ratio:.2f} < {MIN_CPU_WALL_RATIO} at one thread (waited for a core)")
+    if point.load_avg > point.cores:
+        reasons.append(f"load average {point.load_avg:.1f} > {point.cores} cores")
+    return reasons
+
+
+def _spread_reasons(label: str, rates: np.ndarray) -> list[str]:
+    if len(rates) < 2 or not np.all(np.isfinite(rates)) or rates.mean() <= 0:
+        return []
+    mean = rates.mean()
+    relative_std = rates.std(ddof=1) / mean
+    if relative_std >= MAX_RELATIVE_STD:
+        return [f"{label} std {relative_std:.0%} of the mean (>= {MAX_RELATIVE_STD:.0%})"]
+    extreme = np.abs(rates - mean).max() / mean
+    if extreme >= MAX_EXTREME_DEVIATION:
+        return [f"{label} extreme {extreme:.0%} from the mean (>= {MAX_EXTREME_DEVIATION:.0%})"]
+    return []
