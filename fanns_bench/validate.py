@@ -103,10 +103,13 @@ def _check_dataset(
         from fanns_bench.data.dataset import load_dataset
 
         try:
-            return load_dataset(built).attributes.kinds
+            loaded = load_dataset(built)
         except FannsBenchError as error:
             problems.append(Problem("error", f"dataset {name!r}: {error}"))
             return None
+        if loaded.edit_note():
+            problems.append(Problem("warning", loaded.edit_note()))
+        return loaded.attributes.kinds
     module = importlib.import_module(BUILDERS[builder].partition(":")[0])
     if hasattr(module, "attribute_kinds"):  # kinds that depend on the builder's params
         return module.attribute_kinds(dataset.get("params") or {})
