@@ -41,6 +41,7 @@ class _NhqMethod(CompiledIndexMethod):
     """Shared adapter: attribute codes, query translation, persistence."""
 
     capabilities = frozenset({"eq", "and"})
+    approximate_filter = True  # the fusion distance ranks non-matching items too (module docstring)
 
     def __init__(self, metric: str, threads: int = 1, **build_params: Any) -> None:
         super().__init__(metric, threads, **build_params)
