@@ -208,19 +208,56 @@ def _check_methods(
             )
         if spec is None or kinds is None:
             continue
+        reasons = {}
         for filter_spec in spec.filters:
             predicate = _representative(filter_spec, kinds)
-            reason = method.unsupported_reason(predicate, kinds) if predicate != "?" else None
+            reasons[filter_spec.type] = (
+                method.unsupported_reason(predicate, kinds) if predicate != "?" else None
+            )
+        if reasons and all(reasons.values()):
+            problems.append(
+                Problem("error", _answers_nothing(key, name, spec, reasons, job.build_params, kinds))
+            )
+            continue
+        for filter_type, reason in reasons.items():
             if reason:
                 problems.append(
                     Problem(
                         "warning",
                         (
-                            f"method {name!r} does not support filter type {filter_spec.type!r} "
+                            f"method {name!r} does not support filter type {filter_type!r} "
                             f"({reason}); it will be recorded as unsupported"
                         ),
                     )
                 )
+
+
+def _answers_nothing(
+    key: str,
+    name: str,
+    spec: WorkloadSpec,
+    reasons: dict[str, str | None],
+    build_params: dict[str, Any],
+    kinds: dict[str, str],
+) -> str:
+    """One line: the method answers no filter type of the workload, why, and the fix."""
+    why = "; ".join(dict.fromkeys(r for r in reasons.values() if r))
+    ordered = sorted(a for a, kind in kinds.items() if kind == "ordered")
+    ranged = [
+        p.attribute
+        for f in spec.filters
+        for p in f.parts or (f,)
+        if p.template == "range" and p.attribute in ordered
+    ]
+    if "attribute" in build_params and ordered and build_params["attribute"] not in ordered:
+        suggested = (ranged or ordered)[0]
+        fix = f"set method.{key}.build.attribute=[{suggested}] (an ordered attribute of this dataset)"
+    else:
+        fix = f"change its build parameters (method.{key}.build.*) or leave it out of method=[...]"
+    return (
+        f"method {name!r} answers none of the filter types of workload {spec.name!r} "
+        f"({', '.join(reasons)}), so every row would be unsupported: {why}; {fix}"
+    )
 
 
 def _check_grids(name: str, cls: type[Method], config: dict[str, Any]) -> None:
