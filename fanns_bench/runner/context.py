@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from fanns_bench.data.dataset import Dataset, load_dataset
+from fanns_bench.data.file_hashes import file_hash
 from fanns_bench.errors import WorkloadError
 from fanns_bench.filters.attribute_index import AttributeIndex
 from fanns_bench.groundtruth import GROUND_TRUTH_VERSION, GroundTruth, compute_ground_truth
@@ -87,14 +88,7 @@ def given_files_digest(spec: WorkloadSpec, dataset: Dataset) -> list[str]:
     """sha256 of each file a `file`-mode workload reads (a missing file: its name)."""
     digests = []
     for path in given_paths(spec, dataset):
-        if not path.is_file():
-            digests.append(f"missing:{path}")
-            continue
-        content = hashlib.sha256()
-        with open(path, "rb") as handle:
-            for chunk in iter(lambda: handle.read(1 << 20), b""):
-                content.update(chunk)
-        digests.append(content.hexdigest())
+        digests.append(file_hash(path) if path.is_file() else f"missing:{path}")
     return digests
 
 
