@@ -65,3 +65,19 @@ def test_validate_names_the_edited_file(tmp_path):
     permute_rows_in_place(tmp_path / "datasets" / "tiny" / "vectors.npy")
     [problem] = [p for p in check_config(config) if "changed since" in p.message]
     assert "vectors.npy" in problem.message
+
+
+def test_a_dataset_whose_hash_cache_cannot_be_written_is_hashed_and_left_clean(tmp_path, monkeypatch):
+    from fanns_bench.data import file_hashes
+
+    run_sweep(sweep_config(tmp_path, EXACT))
+    dataset_dir = tmp_path / "datasets" / "tiny"
+    (dataset_dir / ".file-hashes.json").unlink()
+    before = sorted(p.name for p in dataset_dir.iterdir())
+
+    def refuse(*_):
+        raise PermissionError("read-only file system")
+
+    monkeypatch.setattr(file_hashes.os, "replace", refuse)
+    assert load_dataset(dataset_dir).edited == []
+    assert sorted(p.name for p in dataset_dir.iterdir()) == before  # no cache, no temporary left

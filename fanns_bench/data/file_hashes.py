@@ -77,9 +77,9 @@ def _read_cache(path: Path) -> dict:
 
 def _write_cache(path: Path, cache: dict) -> None:
     """Write the cache atomically; a dataset we cannot write to just is not cached."""
+    tmp = temporary_sibling(path)
     try:
-        tmp = temporary_sibling(path)
         tmp.write_text(json.dumps(cache, indent=1, sort_keys=True))
         os.replace(tmp, path)
     except OSError:
-        pass
+        tmp.unlink(missing_ok=True)
