@@ -15,7 +15,7 @@ from fanns_bench.filters.predicates import And, Contains, Eq, Predicate, Range
 from fanns_bench.methods.base import Method
 from fanns_bench.methods.params import check_grid, check_names
 from fanns_bench.methods.registry import get_method, method_names
-from fanns_bench.runner.plan import build_jobs
+from fanns_bench.runner.plan import build_jobs, canonical
 from fanns_bench.runner.run import RunSettings
 from fanns_bench.workloads.templates import FilterSpec
 from fanns_bench.workloads.workload import WorkloadSpec
@@ -189,8 +189,8 @@ def _check_methods(
         try:
             cls = get_method(name)
             _check_grids(name, cls, config)
-            job = build_jobs({key: config}, [], [1], [1], "", "")[0]
-            method = cls(metric="ip", threads=1, **job.build_params)
+            jobs = build_jobs({key: config}, [], [1], [1], "", "")
+            builds = [(job.build_params, cls(metric="ip", threads=1, **job.build_params)) for job in jobs]
         except FannsBenchError as error:
             problems.append(Problem("error", str(error)))
             continue
@@ -208,17 +208,17 @@ def _check_methods(
             )
         if spec is None or kinds is None:
             continue
-        reasons = {}
-        for filter_spec in spec.filters:
-            predicate = _representative(filter_spec, kinds)
-            reasons[filter_spec.type] = (
-                method.unsupported_reason(predicate, kinds) if predicate != "?" else None
-            )
-        if reasons and all(reasons.values()):
-            problems.append(
-                Problem("error", _answers_nothing(key, name, spec, reasons, job.build_params, kinds))
-            )
+        supports = [(params, _support(method, spec, kinds)) for params, method in builds]
+        useless = [(params, reasons) for params, reasons in supports if reasons and all(reasons.values())]
+        for params, reasons in useless:
+            message = _answers_nothing(key, name, spec, reasons, params, kinds)
+            if len(useless) == len(supports):  # no build of the grid answers anything
+                problems.append(Problem("error", message))
+                break
+            problems.append(Problem("warning", f"build {canonical(params)}: {message}"))
+        if len(useless) == len(supports):
             continue
+        reasons = next(r for p, r in supports if (p, r) not in useless)
         for filter_type, reason in reasons.items():
             if reason:
                 problems.append(
@@ -230,6 +230,15 @@ def _check_methods(
                         ),
                     )
                 )
+
+
+def _support(method: Method, spec: WorkloadSpec, kinds: dict[str, str]) -> dict[str, str | None]:
+    """Filter type -> why `method` cannot answer it (None: it can, or it cannot be told)."""
+    reasons = {}
+    for filter_spec in spec.filters:
+        predicate = _representative(filter_spec, kinds)
+        reasons[filter_spec.type] = method.unsupported_reason(predicate, kinds) if predicate != "?" else None
+    return reasons
 
 
 def _answers_nothing(

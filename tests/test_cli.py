@@ -189,3 +189,9 @@ def test_validate_stops_a_method_that_would_answer_no_filter_type(tmp_path):
     assert "'update_date'" in line and "set method.serf.build.attribute=[score]" in line
     fixed = cli(tmp_path, "validate", "smoke", "method=serf", "method.serf.build.attribute=[score]")
     assert fixed.returncode == 0, fixed.stdout
+    # one useless build of a grid that has a useful one: a warning naming that build
+    grid = cli(
+        tmp_path, "validate", "smoke", "method=serf", "method.serf.build.attribute=[update_date,score]"
+    )
+    assert grid.returncode == 0, grid.stdout
+    assert '[warning] build {"attribute":"update_date",' in grid.stdout
