@@ -209,7 +209,7 @@ def _check_methods(
         if spec is None or kinds is None:
             continue
         supports = [(params, _support(method, spec, kinds)) for params, method in builds]
-        useless = [(params, reasons) for params, reasons in supports if reasons and all(reasons.values())]
+        useless = [(p, reasons) for p, reasons in supports if reasons and all(r for _, r in reasons)]
         for params, reasons in useless:
             message = _answers_nothing(key, name, spec, reasons, params, kinds)
             if len(useless) == len(supports):  # no build of the grid answers anything
@@ -219,7 +219,7 @@ def _check_methods(
         if len(useless) == len(supports):
             continue
         reasons = next(r for p, r in supports if (p, r) not in useless)
-        for filter_type, reason in reasons.items():
+        for filter_type, reason in reasons:
             if reason:
                 problems.append(
                     Problem(
@@ -232,12 +232,14 @@ def _check_methods(
                 )
 
 
-def _support(method: Method, spec: WorkloadSpec, kinds: dict[str, str]) -> dict[str, str | None]:
-    """Filter type -> why `method` cannot answer it (None: it can, or it cannot be told)."""
-    reasons = {}
+def _support(method: Method, spec: WorkloadSpec, kinds: dict[str, str]) -> list[tuple[str, str | None]]:
+    """Per filter of the workload (several may share a type): its type, and why `method`
+    cannot answer it (None: it can, or it cannot be told before the build)."""
+    reasons = []
     for filter_spec in spec.filters:
         predicate = _representative(filter_spec, kinds)
-        reasons[filter_spec.type] = method.unsupported_reason(predicate, kinds) if predicate != "?" else None
+        reason = method.unsupported_reason(predicate, kinds) if predicate != "?" else None
+        reasons.append((filter_spec.type, reason))
     return reasons
 
 
@@ -245,12 +247,13 @@ def _answers_nothing(
     key: str,
     name: str,
     spec: WorkloadSpec,
-    reasons: dict[str, str | None],
+    reasons: list[tuple[str, str | None]],
     build_params: dict[str, Any],
     kinds: dict[str, str],
 ) -> str:
     """One line: the method answers no filter type of the workload, why, and the fix."""
-    why = "; ".join(dict.fromkeys(r for r in reasons.values() if r))
+    why = "; ".join(dict.fromkeys(r for _, r in reasons if r))
+    types = ", ".join(dict.fromkeys(t for t, _ in reasons))
     ordered = sorted(a for a, kind in kinds.items() if kind == "ordered")
     ranged = [
         p.attribute
@@ -265,7 +268,7 @@ def _answers_nothing(
         fix = f"change its build parameters (method.{key}.build.*) or leave it out of method=[...]"
     return (
         f"method {name!r} answers none of the filter types of workload {spec.name!r} "
-        f"({', '.join(reasons)}), so every row would be unsupported: {why}; {fix}"
+        f"({types}), so every row would be unsupported: {why}; {fix}"
     )
 
 

@@ -195,3 +195,6 @@ def test_validate_stops_a_method_that_would_answer_no_filter_type(tmp_path):
     )
     assert grid.returncode == 0, grid.stdout
     assert '[warning] build {"attribute":"update_date",' in grid.stdout
+    # filters sharing a type (EM on em_20 ... em_80, one label build per level) are each answered
+    levels = cli(tmp_path, "validate", "paper_selectivity_scaled")
+    assert "answers none" not in levels.stdout, levels.stdout
