@@ -81,3 +81,21 @@ def test_a_dataset_whose_hash_cache_cannot_be_written_is_hashed_and_left_clean(t
     monkeypatch.setattr(file_hashes.os, "replace", refuse)
     assert load_dataset(dataset_dir).edited == []
     assert sorted(p.name for p in dataset_dir.iterdir()) == before  # no cache, no temporary left
+
+
+def test_a_worker_refuses_a_dataset_edited_after_the_context_was_prepared(tmp_path):
+    import pytest
+
+    from fanns_bench.errors import DatasetError
+    from fanns_bench.runner.context import load_context, prepare_context
+    from fanns_bench.workloads.workload import WorkloadSpec
+
+    config = sweep_config(tmp_path, EXACT)
+    run_sweep(config)
+    dataset_dir = tmp_path / "datasets" / "tiny"
+    context = prepare_context(load_dataset(dataset_dir), WorkloadSpec.from_config(dict(config["workload"])))
+    reopened = load_context(dataset_dir, context.workload_dir, context.workload.name, context.digest)
+    assert reopened.dataset.content_hash == context.dataset.content_hash
+    permute_rows_in_place(dataset_dir / "vectors.npy")
+    with pytest.raises(DatasetError, match="vectors.npy changed during the run"):
+        load_context(dataset_dir, context.workload_dir, context.workload.name, context.digest)
