@@ -15,7 +15,7 @@ from fanns_bench.filters.predicates import And, Contains, Eq, Predicate, Range
 from fanns_bench.methods.base import Method
 from fanns_bench.methods.params import check_grid, check_names
 from fanns_bench.methods.registry import get_method, method_names
-from fanns_bench.runner.plan import build_jobs
+from fanns_bench.runner.plan import build_jobs, canonical
 from fanns_bench.runner.run import RunSettings
 from fanns_bench.workloads.templates import FilterSpec
 from fanns_bench.workloads.workload import WorkloadSpec
@@ -103,10 +103,13 @@ def _check_dataset(
         from fanns_bench.data.dataset import load_dataset
 
         try:
-            return load_dataset(built).attributes.kinds
+            loaded = load_dataset(built)
         except FannsBenchError as error:
             problems.append(Problem("error", f"dataset {name!r}: {error}"))
             return None
+        if loaded.edit_note():
+            problems.append(Problem("warning", loaded.edit_note()))
+        return loaded.attributes.kinds
     module = importlib.import_module(BUILDERS[builder].partition(":")[0])
     if hasattr(module, "attribute_kinds"):  # kinds that depend on the builder's params
         return module.attribute_kinds(dataset.get("params") or {})
@@ -186,8 +189,8 @@ def _check_methods(
         try:
             cls = get_method(name)
             _check_grids(name, cls, config)
-            job = build_jobs({key: config}, [], [1], [1], "", "")[0]
-            method = cls(metric="ip", threads=1, **job.build_params)
+            jobs = build_jobs({key: config}, [], [1], [1], "", "")
+            builds = [(job.build_params, cls(metric="ip", threads=1, **job.build_params)) for job in jobs]
         except FannsBenchError as error:
             problems.append(Problem("error", str(error)))
             continue
@@ -205,19 +208,68 @@ def _check_methods(
             )
         if spec is None or kinds is None:
             continue
-        for filter_spec in spec.filters:
-            predicate = _representative(filter_spec, kinds)
-            reason = method.unsupported_reason(predicate, kinds) if predicate != "?" else None
+        supports = [(params, _support(method, spec, kinds)) for params, method in builds]
+        useless = [(p, reasons) for p, reasons in supports if reasons and all(r for _, r in reasons)]
+        for params, reasons in useless:
+            message = _answers_nothing(key, name, spec, reasons, params, kinds)
+            if len(useless) == len(supports):  # no build of the grid answers anything
+                problems.append(Problem("error", message))
+                break
+            problems.append(Problem("warning", f"build {canonical(params)}: {message}"))
+        if len(useless) == len(supports):
+            continue
+        reasons = next(r for p, r in supports if (p, r) not in useless)
+        for filter_type, reason in reasons:
             if reason:
                 problems.append(
                     Problem(
                         "warning",
                         (
-                            f"method {name!r} does not support filter type {filter_spec.type!r} "
+                            f"method {name!r} does not support filter type {filter_type!r} "
                             f"({reason}); it will be recorded as unsupported"
                         ),
                     )
                 )
+
+
+def _support(method: Method, spec: WorkloadSpec, kinds: dict[str, str]) -> list[tuple[str, str | None]]:
+    """Per filter of the workload (several may share a type): its type, and why `method`
+    cannot answer it (None: it can, or it cannot be told before the build)."""
+    reasons = []
+    for filter_spec in spec.filters:
+        predicate = _representative(filter_spec, kinds)
+        reason = method.unsupported_reason(predicate, kinds) if predicate != "?" else None
+        reasons.append((filter_spec.type, reason))
+    return reasons
+
+
+def _answers_nothing(
+    key: str,
+    name: str,
+    spec: WorkloadSpec,
+    reasons: list[tuple[str, str | None]],
+    build_params: dict[str, Any],
+    kinds: dict[str, str],
+) -> str:
+    """One line: the method answers no filter type of the workload, why, and the fix."""
+    why = "; ".join(dict.fromkeys(r for _, r in reasons if r))
+    types = ", ".join(dict.fromkeys(t for t, _ in reasons))
+    ordered = sorted(a for a, kind in kinds.items() if kind == "ordered")
+    ranged = [
+        p.attribute
+        for f in spec.filters
+        for p in f.parts or (f,)
+        if p.template == "range" and p.attribute in ordered
+    ]
+    if "attribute" in build_params and ordered and build_params["attribute"] not in ordered:
+        suggested = (ranged or ordered)[0]
+        fix = f"set method.{key}.build.attribute=[{suggested}] (an ordered attribute of this dataset)"
+    else:
+        fix = f"change its build parameters (method.{key}.build.*) or leave it out of method=[...]"
+    return (
+        f"method {name!r} answers none of the filter types of workload {spec.name!r} "
+        f"({types}), so every row would be unsupported: {why}; {fix}"
+    )
 
 
 def _check_grids(name: str, cls: type[Method], config: dict[str, Any]) -> None:

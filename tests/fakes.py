@@ -121,3 +121,40 @@ class FakeOneThread(ExactPrefilter):
     threading = "threads"
     deterministic_build = "one_thread"
     nondeterminism = "pretends to insert in thread-scheduling order"
+
+
+class FakeUnfiltered(ExactPrefilter):
+    """Ignores the filter: exact top-k over every item (breaks its filter, says nothing)."""
+
+    name = "fake_unfiltered"
+
+    def search(self, queries: np.ndarray, filters: Any, k: int, **params: Any) -> np.ndarray:
+        return super().search(queries, _everything(filters), k)
+
+
+class FakeApproximate(FakeUnfiltered):
+    """The same answers, from a method that declares approximate filtering."""
+
+    name = "fake_approximate"
+    approximate_filter = True
+
+
+class FakeShort(ExactPrefilter):
+    """Exact, but gives up after the first two ids of each query; reports several counters."""
+
+    name = "fake_short"
+
+    def search(self, queries: np.ndarray, filters: Any, k: int, **params: Any) -> np.ndarray:
+        ids = super().search(queries, filters, k)
+        ids[:, 2:] = -1
+        return ids
+
+    def stats(self) -> dict[str, float]:
+        return {"distance_computations": 7.0, "hops": np.float32(3.5), "visited_nodes": 11}
+
+
+def _everything(filters: Any) -> Any:
+    """The same `IdSets`, every query pointed at 'no filter' (set -1)."""
+    from dataclasses import replace
+
+    return replace(filters, rows=np.full_like(filters.rows, -1))

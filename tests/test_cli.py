@@ -191,3 +191,22 @@ def test_run_refuses_a_broken_config_with_one_message(tmp_path):
 def test_plot_of_missing_directory_is_a_clear_error(tmp_path):
     result = cli(tmp_path, "plot", str(tmp_path / "nothing"))
     assert result.returncode == 2 and "error:" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_validate_stops_a_method_that_would_answer_no_filter_type(tmp_path):
+    result = cli(tmp_path, "validate", "smoke", "method=serf")
+    assert result.returncode == 1
+    [line] = [line for line in result.stdout.splitlines() if "[error]" in line]
+    assert "method 'serf' answers none of the filter types of workload 'smoke'" in line
+    assert "'update_date'" in line and "set method.serf.build.attribute=[score]" in line
+    fixed = cli(tmp_path, "validate", "smoke", "method=serf", "method.serf.build.attribute=[score]")
+    assert fixed.returncode == 0, fixed.stdout
+    # one useless build of a grid that has a useful one: a warning naming that build
+    grid = cli(
+        tmp_path, "validate", "smoke", "method=serf", "method.serf.build.attribute=[update_date,score]"
+    )
+    assert grid.returncode == 0, grid.stdout
+    assert '[warning] build {"attribute":"update_date",' in grid.stdout
+    # filters sharing a type (EM on em_20 ... em_80, one label build per level) are each answered
+    levels = cli(tmp_path, "validate", "paper_selectivity_scaled")
+    assert "answers none" not in levels.stdout, levels.stdout

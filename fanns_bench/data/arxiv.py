@@ -36,7 +36,8 @@ from fanns_bench.data.arxiv_schema import (
     ATTRIBUTE_SCHEMA,
     write_attributes_jsonl,
 )
-from fanns_bench.data.dataset import Dataset, file_hash, write_dataset, write_json_atomic
+from fanns_bench.data.dataset import Dataset, write_dataset, write_json_atomic
+from fanns_bench.data.file_hashes import file_hash
 from fanns_bench.errors import ConfigError, DatasetError
 
 WRITE_BATCH_ROWS = 8192

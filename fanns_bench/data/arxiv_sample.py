@@ -32,7 +32,8 @@ import numpy as np
 import pyarrow.parquet as pq
 
 from fanns_bench.data.arxiv_schema import ATTRIBUTE_KINDS
-from fanns_bench.data.dataset import NORM_TOLERANCE, Dataset, file_hash, load_dataset, write_dataset
+from fanns_bench.data.dataset import NORM_TOLERANCE, Dataset, load_dataset, write_dataset
+from fanns_bench.data.file_hashes import file_hash
 from fanns_bench.data.selectivity_attributes import add_selectivity_attributes, selectivity_attribute_kinds
 from fanns_bench.errors import DatasetError
 

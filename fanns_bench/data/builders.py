@@ -10,12 +10,15 @@ from __future__ import annotations
 import hashlib
 import importlib
 import json
+import logging
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from fanns_bench.data.dataset import Dataset, load_dataset
 from fanns_bench.errors import ConfigError, DatasetError
+
+log = logging.getLogger(__name__)
 
 BUILDERS: dict[str, str] = {
     "synthetic": "fanns_bench.data.synthetic:build",
@@ -59,11 +62,11 @@ def ensure_dataset(
     path = Path(datasets_dir) / (directory or name)
     wanted = params_hash(builder, params)
     if builder == "existing":
-        return load_existing(path, name, **params)
+        return _noted(load_existing(path, name, **params))
     if path.exists() and not rebuild:
         dataset = load_dataset(path)
         if dataset.manifest.get("build_hash") == wanted:
-            return dataset
+            return _noted(dataset)
     dataset = get_builder(builder)(path, name, **params)
     if dataset.manifest.get("build_hash") != wanted:
         manifest = dict(dataset.manifest, build_hash=wanted, build_params=params)
@@ -71,6 +74,14 @@ def ensure_dataset(
 
         write_json_atomic(path / "manifest.json", manifest)
         dataset = load_dataset(path)
+    return dataset
+
+
+def _noted(dataset: Dataset) -> Dataset:
+    """`dataset`, with a warning when its files were edited after it was built."""
+    note = dataset.edit_note()
+    if note:
+        log.warning("%s", note)
     return dataset
 
 

@@ -3,6 +3,7 @@
 Layout of one dataset directory::
 
     manifest.json        name, builder, metric, dimension, counts, content hashes
+    .file-hashes.json    the files' current hashes, cached by file identity (file_hashes.py)
     vectors.npy          float32 (count x dimension), memory-mapped on load
     queries.npy          float32 held-out query vectors of the same distribution
     attributes.parquet   one row per vector, typed columns
@@ -25,6 +26,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from fanns_bench.atomic_files import temporary_sibling
+from fanns_bench.data.file_hashes import current_hashes
 from fanns_bench.errors import DatasetError
 from fanns_bench.filters.attribute_index import AttributeIndex
 from fanns_bench.filters.evaluate import AttributeTable
@@ -45,6 +47,7 @@ class Dataset:
     vectors: np.ndarray
     queries: np.ndarray
     attributes: AttributeTable
+    file_hashes: dict[str, str]  # sha256 of each file as it is now (checked at load)
 
     @property
     def name(self) -> str:
@@ -69,9 +72,36 @@ class Dataset:
 
     @property
     def content_hash(self) -> str:
-        """One hash over the content hashes of the files."""
-        joined = "".join(self.manifest["hashes"][f] for f in FILES)
-        return hashlib.sha256(joined.encode()).hexdigest()[:16]
+        """One hash over the files' content as it is now (not as the manifest recorded it),
+        so rows, workloads and ground truth of an edited dataset never pass for the original's."""
+        return content_hash(self.file_hashes)
+
+    @property
+    def edited(self) -> list[str]:
+        """Files whose content differs from the hash the manifest recorded at build time."""
+        return [f for f in FILES if self.file_hashes[f] != self.manifest["hashes"].get(f)]
+
+    def edit_note(self) -> str | None:
+        """One line naming the edited files and what follows from the edit (None if none)."""
+        if not self.edited:
+            return None
+        files = ", ".join(str(self.path / f) for f in self.edited)
+        return (
+            f"dataset {self.name!r}: {files} changed since the dataset was built (content differs "
+            "from manifest.json): runs use the current content under a new dataset_hash, with "
+            "their own workload and ground truth; rebuild the dataset (delete the folder and "
+            "rerun) if the change was not meant"
+        )
+
+
+def content_hash(file_hashes: dict[str, str]) -> str:
+    """One short hash over the sha256 of each of the dataset's files."""
+    return hashlib.sha256("".join(file_hashes[f] for f in FILES).encode()).hexdigest()[:16]
+
+
+def current_content_hash(path: str | Path) -> str:
+    """`content_hash` of the dataset at `path` as its files are now (without loading it)."""
+    return content_hash(current_hashes(Path(path), FILES))
 
 
 def write_dataset(
@@ -111,7 +141,7 @@ def write_dataset(
             "count": int(vectors.shape[0]),
             "query_count": int(queries.shape[0]),
             "attributes": {f.name: str(f.type) for f in attributes.schema},
-            "hashes": {f: file_hash(staging / f) for f in FILES},
+            "hashes": current_hashes(staging, FILES),  # also caches them for the loads
             **(extra or {}),
         }
         write_json_atomic(staging / "manifest.json", manifest)
@@ -130,7 +160,8 @@ def write_dataset(
 def _same_files(path: Path, hashes: dict[str, str]) -> bool:
     """`path` holds a complete dataset whose files hash to `hashes`."""
     try:
-        return json.loads((path / "manifest.json").read_text()).get("hashes") == hashes
+        recorded = json.loads((path / "manifest.json").read_text()).get("hashes")
+        return recorded == hashes and current_hashes(path, FILES) == hashes
     except (OSError, ValueError):
         return False
 
@@ -151,7 +182,12 @@ def _write_matrix(matrix: np.ndarray, target: Path, block_rows: int, normalize: 
 
 
 def load_dataset(path: str | Path, *, verify_hashes: bool = False) -> Dataset:
-    """Load and validate a dataset; any problem raises `DatasetError` naming the file."""
+    """Load and validate a dataset; any problem raises `DatasetError` naming the file.
+
+    The files' content hashes are always taken (cached by file identity, see
+    `file_hashes.py`): the dataset's `content_hash` is its real content. `verify_hashes`
+    also rejects files whose content differs from the manifest's hashes.
+    """
     path = Path(path)
     manifest_path = path / "manifest.json"
     if not manifest_path.is_file():
@@ -165,10 +201,14 @@ def load_dataset(path: str | Path, *, verify_hashes: bool = False) -> Dataset:
             raise DatasetError(f"{manifest_path}: missing field {key!r}")
     if manifest["metric"] not in METRICS:
         raise DatasetError(f"{manifest_path}: metric {manifest['metric']!r} not in {METRICS}")
+    if not isinstance(manifest["hashes"], dict):
+        raise DatasetError(f"{manifest_path}: field 'hashes' must map file names to sha256 hex digests")
     for file in FILES:
         if not (path / file).is_file():
             raise DatasetError(f"{path / file}: missing (the manifest lists it)")
-        if verify_hashes and file_hash(path / file) != manifest["hashes"].get(file):
+    hashes = current_hashes(path, FILES)
+    for file in FILES:
+        if verify_hashes and hashes[file] != manifest["hashes"].get(file):
             raise DatasetError(f"{path / file}: content hash differs from the manifest")
     vectors = _load_matrix(path / "vectors.npy", manifest)
     queries = _load_matrix(path / "queries.npy", manifest)
@@ -177,7 +217,7 @@ def load_dataset(path: str | Path, *, verify_hashes: bool = False) -> Dataset:
             f"{path / 'vectors.npy'}: {vectors.shape[0]} rows, manifest says {manifest['count']}"
         )
     attributes = _load_attributes(path / "attributes.parquet", vectors.shape[0])
-    return Dataset(path, manifest, vectors, queries, attributes)
+    return Dataset(path, manifest, vectors, queries, attributes, hashes)
 
 
 def _load_matrix(file: Path, manifest: dict[str, Any]) -> np.ndarray:
@@ -220,15 +260,6 @@ def _load_attributes(file: Path, count: int) -> AttributeTable:
     if table.num_rows != count:
         raise DatasetError(f"{file}: {table.num_rows} rows, but there are {count} vectors")
     return AttributeTable(table)
-
-
-def file_hash(path: Path, chunk_bytes: int = 1 << 22) -> str:
-    """sha256 of a file's bytes, read in chunks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while chunk := handle.read(chunk_bytes):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def write_json_atomic(path: Path, data: Any) -> None:

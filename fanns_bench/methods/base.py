@@ -97,6 +97,10 @@ class Method(ABC):
     description: ClassVar[str] = ""
     deterministic_build: ClassVar[str] = "unknown"
     nondeterminism: ClassVar[str] = ""
+    approximate_filter: ClassVar[bool] = False
+    """True when the method's published algorithm may return ids outside a query's filter
+    (NHQ's fusion distance). Its rows then report the violations; a method that does not
+    declare it and returns such ids gets `invalid` rows (see `filters_approximately`)."""
 
     def __init__(self, metric: str, threads: int = 1, **build_params: Any) -> None:
         self.metric = metric
@@ -111,6 +115,12 @@ class Method(ABC):
     def search_params(cls, given: dict[str, Any]) -> dict[str, Any]:
         """`given` search parameters checked and completed with the declared defaults."""
         return resolve(cls.name, "search", cls.search_parameters, given)
+
+    @classmethod
+    def filters_approximately(cls, search_params: dict[str, Any]) -> bool:
+        """Whether a search with `search_params` may return ids outside the filter by
+        design; default `approximate_filter`. Methods where a parameter decides override it."""
+        return cls.approximate_filter
 
     @abstractmethod
     def build(self, dataset: Dataset) -> None:

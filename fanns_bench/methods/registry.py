@@ -12,11 +12,12 @@ import importlib
 import importlib.util
 from dataclasses import dataclass
 from functools import cache
-from importlib.metadata import EntryPoint, entry_points, packages_distributions, version
+from importlib.metadata import EntryPoint, distribution, entry_points, packages_distributions
 from pathlib import Path
 
 from fanns_bench.errors import ConfigError, MethodError
 from fanns_bench.methods.base import Method
+from fanns_bench.methods.provenance import installed_from_local_code, with_code
 
 GROUP = "fanns_bench.methods"
 HARNESS = "fanns-bench"  # the distribution of the built-in methods
@@ -114,11 +115,19 @@ def method_distribution(name: str) -> tuple[str, str]:
     """(distribution name, version) of the package that provides method `name`.
 
     Built-ins report `fanns-bench`; a `module:Class` path reports the distribution that
-    installs its top-level module (`unknown` when none does, e.g. a local file).
+    installs its top-level module (`unknown` when none does, e.g. a local file). Code
+    installed from a local folder (editable or not) or in no distribution has the hash of
+    its files appended to the version (`0.1.0+code.<hash>`, see `provenance.py`), so rows
+    of changed code get new keys.
     """
     point = _entry_points().get(name)
-    if point is not None and point.dist is not None:
-        return point.dist.name, point.dist.version
-    module = (point.value if point is not None else name).partition(":")[0].split(".")[0]
-    names = packages_distributions().get(module, [])
-    return (names[0], version(names[0])) if names else ("unknown", "unknown")
+    module = (point.value if point is not None else name).partition(":")[0]
+    dist = point.dist if point is not None else None
+    if dist is None:
+        names = packages_distributions().get(module.split(".")[0], [])
+        dist = distribution(names[0]) if names else None
+    if dist is None:
+        return "unknown", with_code("unknown", module)
+    if dist.name != HARNESS and installed_from_local_code(dist):
+        return dist.name, with_code(dist.version, module)
+    return dist.name, dist.version

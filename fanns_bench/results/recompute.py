@@ -4,10 +4,15 @@ ground truth the run kept beside the rows (`<results>/workloads/<workload digest
 A run copies each workload's query table and exact ground truth there, so a results
 directory alone is enough to re-derive every recall figure (`fanns-bench report DIR
 --recompute`). Tie-aware recall also needs the vectors, so it is not recomputed here.
+
+Beside them, `dataset.json` names the dataset the ground truth was computed on (its folder
+and content hash): where that folder still exists, its current content is compared with
+the recorded hash, so rows whose dataset was edited since the run are reported.
 """
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -15,37 +20,75 @@ import numpy as np
 import pandas as pd
 
 from fanns_bench.atomic_files import temporary_sibling
+from fanns_bench.data.dataset import Dataset, current_content_hash
 from fanns_bench.errors import ResultsError
 from fanns_bench.groundtruth import GroundTruth
 from fanns_bench.metrics import recall_paper, recall_per_query
-from fanns_bench.results.schema import STATUS_OK
+from fanns_bench.results.schema import STATUS_INVALID, STATUS_OK
 
 WORKLOADS_DIR = "workloads"
 FILES = ("workload.parquet", "groundtruth.npz")
+DATASET_FILE = "dataset.json"
 TOLERANCE = 1e-9
+MEASURED = (STATUS_OK, STATUS_INVALID)  # rows with measurements and ids
 
 
-def keep_ground_truth(results_dir: Path, workload_dir: Path, digest: str) -> None:
-    """Copy a workload's query table and ground truth into the results directory (once)."""
+def keep_ground_truth(results_dir: Path, workload_dir: Path, digest: str, dataset: Dataset) -> None:
+    """Copy a workload's query table and ground truth into the results directory (once),
+    with `dataset.json` naming the dataset (folder, content hash) they were computed on."""
     target = Path(results_dir) / WORKLOADS_DIR / digest
-    if all((target / name).is_file() for name in FILES):
-        return
     target.mkdir(parents=True, exist_ok=True)
     for name in FILES:
-        tmp = temporary_sibling(target / name)
-        shutil.copyfile(Path(workload_dir) / name, tmp)
-        tmp.replace(target / name)
+        if not (target / name).is_file():
+            tmp = temporary_sibling(target / name)
+            shutil.copyfile(Path(workload_dir) / name, tmp)
+            tmp.replace(target / name)
+    if not (target / DATASET_FILE).is_file():
+        record = {
+            "name": dataset.name,
+            "path": str(Path(dataset.path).resolve()),
+            "content_hash": dataset.content_hash,
+        }
+        tmp = temporary_sibling(target / DATASET_FILE)
+        tmp.write_text(json.dumps(record, indent=1, sort_keys=True))
+        tmp.replace(target / DATASET_FILE)
+
+
+def dataset_changes(results_dir: Path, digest: str) -> str | None:
+    """Why the dataset a workload's ground truth was computed on no longer matches it
+    (None when it matches, or when it cannot be checked: no record, folder gone)."""
+    record_path = Path(results_dir) / WORKLOADS_DIR / digest / DATASET_FILE
+    try:
+        record = json.loads(record_path.read_text())
+        path = Path(record["path"])
+        if not (path / "manifest.json").is_file():
+            return None
+        now = current_content_hash(path)
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    if now == record["content_hash"]:
+        return None
+    return (
+        f"dataset {record.get('name')!r} at {path} changed since the run (content hash "
+        f"{now}, the ground truth of workload {digest} was computed on {record['content_hash']}): "
+        "its rows describe the old content; rerun into a new results folder"
+    )
 
 
 def recompute(results_dir: Path, rows: pd.DataFrame) -> tuple[int, list[str]]:
     """(rows checked, one message per row whose stored recall differs from its ids)."""
     checked, problems = 0, []
     cache: dict[str, tuple[pd.DataFrame, GroundTruth]] = {}
-    for row in rows[rows["status"] == STATUS_OK].itertuples():
+    changed: dict[str, str | None] = {}
+    for row in rows[rows["status"].isin(MEASURED)].itertuples():
         where = f"row {row.key} ({row.method}, {row.filter_type} @ {row.selectivity_bucket:g}, k={row.k})"
         if row.ids is None or not isinstance(row.workload_digest, str):
             problems.append(f"{where}: no stored ids or workload digest (measured before they were kept)")
             continue
+        if row.workload_digest not in changed:
+            changed[row.workload_digest] = dataset_changes(results_dir, row.workload_digest)
+            if changed[row.workload_digest]:
+                problems.append(changed[row.workload_digest])
         table, truth = cache.get(row.workload_digest) or cache.setdefault(
             row.workload_digest, _load(results_dir, row.workload_digest)
         )

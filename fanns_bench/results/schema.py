@@ -7,11 +7,13 @@ from __future__ import annotations
 import pyarrow as pa
 
 STATUS_OK, STATUS_FAILED, STATUS_UNSUPPORTED = "ok", "failed", "unsupported"
+#: issue 22: measured, but the method broke its filter without declaring approximate filtering
+STATUS_INVALID = "invalid"
 
 SCHEMA = pa.schema(
     [
         ("key", pa.string()),  # stable hash of everything that defines the measurement
-        ("status", pa.string()),  # ok | failed | unsupported
+        ("status", pa.string()),  # ok | failed | unsupported | invalid
         ("reason", pa.string()),  # why failed/unsupported (null when ok)
         ("experiment", pa.string()),
         ("dataset", pa.string()),
@@ -85,6 +87,11 @@ SCHEMA = pa.schema(
         ("qps_iqr", pa.float64()),  # interquartile range of the per-repetition rates
         ("noisy", pa.bool_()),  # runner/noise.py: spread, CPU/wall at one thread, load
         ("noisy_reason", pa.string()),  # why (reasons joined with "; "); null when not noisy
+        # issue 22 integrity: answers checked against their filters and matches
+        ("violation_rate", pa.float64()),  # filter_violations / returned ids (0 when none returned)
+        ("short_queries", pa.int64()),  # queries given fewer than k ids although >= k items match
+        ("empty_slots", pa.int64()),  # the -1 slots of those queries
+        ("method_stats", pa.string()),  # JSON of every counter Method.stats() returned (per search)
         ("workload_digest", pa.string()),  # workload + dataset content: where the ground truth is
         ("methodology_version", pa.int64()),
         ("cpu_model", pa.string()),

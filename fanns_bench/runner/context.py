@@ -17,8 +17,10 @@ from pathlib import Path
 
 import numpy as np
 
+from fanns_bench.atomic_files import temporary_sibling
 from fanns_bench.data.dataset import Dataset, load_dataset
-from fanns_bench.errors import WorkloadError
+from fanns_bench.data.file_hashes import file_hash
+from fanns_bench.errors import DatasetError, WorkloadError
 from fanns_bench.filters.attribute_index import AttributeIndex
 from fanns_bench.groundtruth import GROUND_TRUTH_VERSION, GroundTruth, compute_ground_truth
 from fanns_bench.scoring import scores as score_matrix
@@ -31,6 +33,7 @@ from fanns_bench.workloads.workload import (
 )
 
 log = logging.getLogger(__name__)
+CONTENT_FILE = "dataset_content_hash.txt"  # the content the workload and ground truth were made on
 GIVEN_TRUTH_SAMPLE = 20  # queries whose given ground truth is checked against exact search
 GIVEN_TRUTH_SEED = 0
 SCORE_TOLERANCE = 1e-4  # relative: scores this close count as equal (float32 sums differ)
@@ -87,20 +90,18 @@ def given_files_digest(spec: WorkloadSpec, dataset: Dataset) -> list[str]:
     """sha256 of each file a `file`-mode workload reads (a missing file: its name)."""
     digests = []
     for path in given_paths(spec, dataset):
-        if not path.is_file():
-            digests.append(f"missing:{path}")
-            continue
-        content = hashlib.sha256()
-        with open(path, "rb") as handle:
-            for chunk in iter(lambda: handle.read(1 << 20), b""):
-                content.update(chunk)
-        digests.append(content.hexdigest())
+        digests.append(file_hash(path) if path.is_file() else f"missing:{path}")
     return digests
 
 
 def prepare_context(dataset: Dataset, spec: WorkloadSpec) -> Context:
     """Load the workload and ground truth from the cache, generating what is missing."""
     directory, digest = workload_dir(dataset, spec)
+    directory.mkdir(parents=True, exist_ok=True)
+    if not (directory / CONTENT_FILE).is_file():
+        tmp = temporary_sibling(directory / CONTENT_FILE)
+        tmp.write_text(dataset.content_hash)
+        tmp.replace(directory / CONTENT_FILE)
     if (directory / "workload.parquet").is_file():
         workload = Workload.load(directory, spec.name)
     else:
@@ -240,8 +241,17 @@ def check_given_truth(context: Context, truth: GroundTruth, sample: int = GIVEN_
 
 
 def load_context(dataset_path: Path, directory: Path, name: str, digest: str) -> Context:
-    """Reopen a prepared context (in a worker process)."""
+    """Reopen a prepared context (in a worker process); a dataset edited since the context
+    was prepared is a `DatasetError` (the workload and ground truth describe the old content)."""
     dataset = load_dataset(dataset_path)
+    recorded = directory / CONTENT_FILE
+    if recorded.is_file() and recorded.read_text().strip() != dataset.content_hash:
+        files = ", ".join(dataset.edited) or "its files"
+        raise DatasetError(
+            f"dataset {dataset.name!r} at {dataset_path}: {files} changed during the run (content "
+            f"{dataset.content_hash}, the workload was prepared on {recorded.read_text().strip()}); "
+            "rerun to measure the current content"
+        )
     workload = Workload.load(directory, name)
     truth = GroundTruth.load(directory / "groundtruth.npz")
     return Context(dataset, workload, truth, directory, digest)

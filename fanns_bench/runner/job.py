@@ -20,7 +20,8 @@ import numpy as np
 from fanns_bench.groundtruth import GroundTruth
 from fanns_bench.methods.registry import get_method
 from fanns_bench.results.row_files import write_row
-from fanns_bench.results.schema import STATUS_OK
+from fanns_bench.results.schema import STATUS_INVALID, STATUS_OK
+from fanns_bench.runner.answers import invalid_reason
 from fanns_bench.runner.clocks import GroupClock
 from fanns_bench.runner.context import load_context
 from fanns_bench.runner.measure import measure
@@ -208,13 +209,15 @@ def _measure_each(spec: WorkerSpec, context, method, build: dict) -> None:
                 },
             )
             continue
+        invalid = invalid_reason(method, point.search_params, measured)
         write_row(
             spec.results_dir,
             {
                 **row,
                 **build,
                 **measured,
-                "status": STATUS_OK,
+                "status": STATUS_INVALID if invalid else STATUS_OK,
+                "reason": invalid,
                 "search_peak_rss_bytes": max(0, search_peak - build["baseline_rss_bytes"]),
             },
         )

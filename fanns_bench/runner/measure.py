@@ -45,6 +45,7 @@ from fanns_bench.filters.predicates import Predicate
 from fanns_bench.groundtruth import GroundTruth
 from fanns_bench.methods.base import FilterBatch, Method
 from fanns_bench.metrics import recall_paper, recall_per_query, recall_tie_aware
+from fanns_bench.runner.answers import answer_checks, stats_json
 from fanns_bench.runner.clocks import GroupClock, Reading
 from fanns_bench.runner.noise import NoiseInputs, dispersion, noisy_reasons
 
@@ -191,11 +192,13 @@ def measure(
     ]
     latency_ms = np.asarray(latencies) * 1e3 if latencies else np.array([np.nan])
     given = dispersion(n, searches.seconds)
+    violations = filter_violations(ids, match_ids)
     return {
         "recall": recall_paper(ids, truth, k),
         "recall_tie_aware": recall_tie_aware(ids, truth, k, queries, vectors, match_ids, metric),
         "recall_per_query": recall_per_query(ids, truth, k).astype(np.float32).tolist(),
-        "filter_violations": filter_violations(ids, match_ids),
+        "filter_violations": violations,
+        **answer_checks(ids, match_ids, k, violations),
         **dispersion(n, batches.seconds),
         "qps_given_filter": given["qps"],
         "qps_given_filter_std": given["qps_std"],
@@ -208,6 +211,7 @@ def measure(
         "latency_p95_ms": float(np.percentile(latency_ms, 95)),
         "latency_p99_ms": float(np.percentile(latency_ms, 99)),
         "distance_computations": stats.get("distance_computations"),
+        "method_stats": stats_json(stats),
         "ids": ids.reshape(-1).tolist(),
     }
 

@@ -120,7 +120,7 @@ def run_sweep(config: dict[str, Any]) -> SweepOutcome:
             f"or the dataset size ({dataset.count}); raise workload.ground_truth_depth or lower k"
         )
     context = prepare_context(dataset, spec)
-    keep_ground_truth(settings.results_dir, context.workload_dir, context.digest)
+    keep_ground_truth(settings.results_dir, context.workload_dir, context.digest, dataset)
     for note in context.workload.shortfalls:
         log.warning("bucket shortfall: %s", note)
     buckets = bucket_table(context.workload, spec)

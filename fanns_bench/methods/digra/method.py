@@ -41,6 +41,11 @@ class Digra(SortedRangeIndexMethod):
         ),
     }
 
+    @classmethod
+    def filters_approximately(cls, search_params: dict[str, Any]) -> bool:
+        """Non-strict search returns the closest items of the searched nodes, some out of range."""
+        return not search_params.get("strict", True)
+
     def _core_params(self) -> dict[str, Any]:
         p = self.build_params
         return {

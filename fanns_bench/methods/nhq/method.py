@@ -45,6 +45,7 @@ class _NhqMethod(CompiledIndexMethod):
         "a parallel build (NN-descent updates, NSW insertion) depends on the order threads reach "
         "items (build param `deterministic` or runner.deterministic_builds: one thread)"
     )
+    approximate_filter = True  # the fusion distance ranks non-matching items too (module docstring)
 
     def __init__(self, metric: str, threads: int = 1, **build_params: Any) -> None:
         super().__init__(metric, threads, **build_params)

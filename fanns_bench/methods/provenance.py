@@ -1,0 +1,80 @@
+"""Which code a method's rows were measured with: its distribution's version, and for code
+installed from a local folder (`pip install ./plugin`, `pip install -e .`) or given as a
+`module:Class` path outside any distribution, a hash of the code itself.
+
+A plugin under development changes without a version bump; keying its rows on the version
+alone would silently reuse rows of the old code. `code_hash` covers every source, extension
+and config file of the method's top-level package (or its single module file), so an edit
+gives new row keys. The harness's own methods are keyed on the harness version (and the rows
+record the git commit): hashing the whole harness on every edit would discard resumable work
+for changes that measure nothing differently.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import json
+from functools import cache
+from importlib.metadata import Distribution
+from pathlib import Path
+
+CODE_SUFFIXES = frozenset({".py", ".pyx", ".pxd", ".so", ".pyd", ".yaml", ".yml", ".json", ".toml"})
+
+
+def installed_from_local_code(dist: Distribution) -> bool:
+    """Whether pip installed `dist` from a local folder, editable or not (PEP 610
+    `direct_url.json` with `dir_info`); a version then does not pin its code."""
+    try:
+        text = dist.read_text("direct_url.json")
+        return bool(text) and "dir_info" in json.loads(text)
+    except (OSError, ValueError):
+        return False
+
+
+@cache
+def code_hash(module: str) -> str | None:
+    """Short sha256 over the code files of `module`'s top-level package (names and bytes,
+    sorted by path), or of the module file itself; None when it cannot be found."""
+    top = module.split(".")[0]
+    try:
+        spec = importlib.util.find_spec(top)
+    except (ImportError, ValueError):
+        return None
+    if spec is None:
+        return None
+    if spec.submodule_search_locations:
+        roots = [Path(p) for p in spec.submodule_search_locations]
+        files = sorted(
+            (f for root in roots for f in root.rglob("*") if _is_code(f, root)),
+            key=lambda f: f.as_posix(),
+        )
+        base = roots[0]
+    elif spec.origin and Path(spec.origin).is_file():
+        files, base = [Path(spec.origin)], Path(spec.origin).parent
+    else:
+        return None
+    digest = hashlib.sha256()
+    for file in files:
+        digest.update(_relative(file, base).encode() + b"\0")
+        digest.update(hashlib.sha256(file.read_bytes()).digest())
+    return digest.hexdigest()[:12]
+
+
+def _is_code(file: Path, root: Path) -> bool:
+    parts = file.relative_to(root).parts
+    hidden = any(p.startswith(".") or p == "__pycache__" for p in parts)
+    return not hidden and file.suffix in CODE_SUFFIXES and file.is_file()
+
+
+def _relative(file: Path, base: Path) -> str:
+    try:
+        return file.relative_to(base).as_posix()
+    except ValueError:
+        return file.name
+
+
+def with_code(version: str, module: str) -> str:
+    """`version` with the code hash of `module` appended as a local version label."""
+    digest = code_hash(module)
+    return f"{version}+code.{digest}" if digest else version
