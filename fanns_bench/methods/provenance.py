@@ -35,25 +35,25 @@ def installed_from_local_code(dist: Distribution) -> bool:
 @cache
 def code_hash(module: str) -> str | None:
     """Short sha256 over the code files of `module`'s top-level package (names and bytes,
-    sorted by path), or of the module file itself; None when it cannot be found."""
-    top = module.split(".")[0]
+    sorted by path), or of the module file itself; None when it cannot be found.
+
+    The package is the folder holding `module`'s own file, `depth` levels up: a namespace
+    package (no `__init__.py`, e.g. a `tests` folder) spans every folder of that name on
+    `sys.path`, and which ones depends on the process's path, so its roots are not used.
+    """
     try:
-        spec = importlib.util.find_spec(top)
+        spec = importlib.util.find_spec(module)
     except (ImportError, ValueError):
         return None
-    if spec is None:
+    if spec is None or not spec.origin or not Path(spec.origin).is_file():
         return None
-    if spec.submodule_search_locations:
-        roots = [Path(p) for p in spec.submodule_search_locations]
-        files = sorted(
-            (f for root in roots for f in root.rglob("*") if _is_code(f, root)),
-            key=lambda f: f.as_posix(),
-        )
-        base = roots[0]
-    elif spec.origin and Path(spec.origin).is_file():
-        files, base = [Path(spec.origin)], Path(spec.origin).parent
+    origin = Path(spec.origin)
+    depth = module.count(".") + (1 if origin.name == "__init__.py" else 0)
+    if depth == 0:
+        files, base = [origin], origin.parent
     else:
-        return None
+        base = origin.parents[depth - 1]
+        files = sorted((f for f in base.rglob("*") if _is_code(f, base)), key=lambda f: f.as_posix())
     digest = hashlib.sha256()
     for file in files:
         digest.update(_relative(file, base).encode() + b"\0")
