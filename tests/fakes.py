@@ -91,3 +91,19 @@ class FakeHog(ExactPrefilter):
         while True:
             hoard.append(np.ones(64 * 2**20 // 8))  # 64 MiB, written
             time.sleep(0.02)
+
+
+class FakePlain(ExactPrefilter):
+    """Exact search under another name (no parameters of its own): the good twin of
+    `FakeSegfault` and `FakeBrokenSearch`, whose points have the same keys."""
+
+    name = "fake_plain"
+
+
+class FakeBrokenSearch(ExactPrefilter):
+    """Raises on every search."""
+
+    name = "fake_broken_search"
+
+    def search(self, queries: np.ndarray, filters: FilterBatch, k: int, **params: Any) -> np.ndarray:
+        raise RuntimeError("deliberate search failure")

@@ -195,7 +195,8 @@ def _run_job_points(settings, context, job, pending, prefix, bar) -> int:
     if not supported:
         return 0
     log.info("%s %s: building, then %d points", prefix, job.label, len(supported))
-    started, started_wall = time.perf_counter(), time.time()
+    started = time.perf_counter()
+    before = _stamps(settings.results_dir, supported)
     spec = WorkerSpec(
         job=job,
         points=supported,
@@ -216,13 +217,15 @@ def _run_job_points(settings, context, job, pending, prefix, bar) -> int:
     written = {p.key for p in pending if p not in supported}  # unsupported: done already
 
     def done_now() -> set[str]:
-        written.update(p.key for p in supported if _written_since(settings.results_dir, p, started_wall))
+        now = _stamps(settings.results_dir, supported)
+        written.update(key for key, stamp in now.items() if stamp != before[key])
         return written
 
     tick = bar.poll(done_now)
     reason = run_isolated(spec, job.timeout_s, settings.memory_limit_bytes, tick)
     if reason:
-        lost = [p for p in supported if not _written_since(settings.results_dir, p, started_wall)]
+        now = _stamps(settings.results_dir, supported)
+        lost = [p for p in supported if now[p.key] == before[p.key]]
         error = _job_error(spec, reason)
         write_status_rows(settings.results_dir, context, job, lost, experiment, reason=reason, error=error)
         log.warning("%s %s: %s (%d points failed)", prefix, job.label, reason, len(lost))
@@ -239,11 +242,22 @@ def _job_error(spec: WorkerSpec, reason: str) -> str:
     return "\n".join([reason, *tracebacks])
 
 
-def _written_since(results_dir: Path, point: Point, since: float) -> bool:
-    """Whether this job wrote the point's row or a failed attempt at it (an older row from
-    before --force does not count)."""
-    paths = [row_path(results_dir, point.key), *attempt_files(results_dir, point.key)[-1:]]
-    return any(path.is_file() and path.stat().st_mtime >= since - 1.0 for path in paths)
+def _stamps(results_dir: Path, points: list[Point]) -> dict[str, tuple[int | None, int]]:
+    """Per point: its row's modification time (ns) and how many failed attempts it has; a
+    point whose stamp changed was written by the job (an older row from before --force,
+    even one written a moment ago, does not count)."""
+    attempts: dict[str, int] = {}
+    for path in attempt_files(results_dir):
+        key = path.name.partition(".")[0]
+        attempts[key] = attempts.get(key, 0) + 1
+    stamps = {}
+    for point in points:
+        try:
+            mtime: int | None = row_path(results_dir, point.key).stat().st_mtime_ns
+        except FileNotFoundError:
+            mtime = None
+        stamps[point.key] = (mtime, attempts.get(point.key, 0))
+    return stamps
 
 
 def _write_unsupported(
