@@ -24,15 +24,27 @@ from fanns_bench.methods.base import FilterBatch, Method
 from fanns_bench.metrics import recall_paper, recall_per_query, recall_tie_aware
 
 
-def checked_ids(method: Method, ids: Any, queries: int, k: int) -> np.ndarray:
-    """The method's output as int64 (queries, k), or `MethodError` saying what was wrong."""
+def checked_ids(method: Method, ids: Any, queries: int, k: int, count: int | None = None) -> np.ndarray:
+    """The method's output as int64 (queries, k), or `MethodError` saying what was wrong:
+    not integers, another shape, or (given the dataset's `count`) an id outside
+    [0, count) that is not the -1 padding. The runner and the conformance suite both check
+    every answer with it."""
     ids = np.asarray(ids)
     if ids.shape != (queries, k) or not np.issubdtype(ids.dtype, np.integer):
         raise MethodError(
             f"{method.name}.search returned {ids.dtype} of shape {ids.shape}; "
             f"expected integer ids of shape ({queries}, {k})"
         )
-    return ids.astype(np.int64, copy=False)
+    ids = ids.astype(np.int64, copy=False)
+    if count is not None and ids.size:
+        outside = (ids < -1) | (ids >= count)
+        if outside.any():
+            row, column = np.argwhere(outside)[0]
+            raise MethodError(
+                f"{method.name}.search returned id {int(ids[row, column])} (query {int(row)}, rank "
+                f"{int(column) + 1}); expected ids in [0, {count}) or -1 for padding"
+            )
+    return ids
 
 
 def end_to_end(
@@ -42,22 +54,31 @@ def end_to_end(
     attributes: AttributeIndex,
     k: int,
     params: dict[str, Any],
+    count: int | None = None,
 ) -> tuple[np.ndarray, float, float]:
-    """(ids, total seconds, filter-preparation seconds) of one batch from predicates to ids."""
+    """(ids, total seconds, filter-preparation seconds) of one batch from predicates to ids
+    (`count`: the dataset's size, for `checked_ids`)."""
     start = time.perf_counter()
     prepared = method.prepare_filters(FilterBatch.of(predicates, attributes))
     ready = time.perf_counter()
     ids = method.search(queries, prepared, k, **params)
     seconds = time.perf_counter() - start
-    return checked_ids(method, ids, len(queries), k), seconds, ready - start
+    return checked_ids(method, ids, len(queries), k, count), seconds, ready - start
 
 
-def given_filter(method: Method, queries: np.ndarray, prepared: Any, k: int, params: dict[str, Any]) -> float:
+def given_filter(
+    method: Method,
+    queries: np.ndarray,
+    prepared: Any,
+    k: int,
+    params: dict[str, Any],
+    count: int | None = None,
+) -> float:
     """Seconds of one batch search with its filter input already prepared."""
     start = time.perf_counter()
     ids = method.search(queries, prepared, k, **params)
     seconds = time.perf_counter() - start
-    checked_ids(method, ids, len(queries), k)
+    checked_ids(method, ids, len(queries), k, count)
     return seconds
 
 
@@ -98,19 +119,22 @@ def measure(
     latency_queries: int,
 ) -> dict[str, Any]:
     """The measured columns of a result row (`match_ids`: per query, for the metrics only)."""
+    count = len(vectors)
     if warmup:
-        end_to_end(method, queries, predicates, attributes, k, params)
+        end_to_end(method, queries, predicates, attributes, k, params, count)
     ids, batch_seconds, filter_seconds = None, [], []
     for _ in range(max(1, repetitions)):
-        found, seconds, preparing = end_to_end(method, queries, predicates, attributes, k, params)
+        found, seconds, preparing = end_to_end(method, queries, predicates, attributes, k, params, count)
         ids = found if ids is None else ids
         batch_seconds.append(seconds)
         filter_seconds.append(preparing)
     stats = method.stats()
     prepared = method.prepare_filters(FilterBatch.of(predicates, attributes))
-    search_seconds = [given_filter(method, queries, prepared, k, params) for _ in range(max(1, repetitions))]
+    search_seconds = [
+        given_filter(method, queries, prepared, k, params, count) for _ in range(max(1, repetitions))
+    ]
     latencies = [
-        end_to_end(method, queries[i : i + 1], predicates[i : i + 1], attributes, k, params)[1]
+        end_to_end(method, queries[i : i + 1], predicates[i : i + 1], attributes, k, params, count)[1]
         for i in range(min(latency_queries, len(queries)))
     ]
     latency_ms = np.asarray(latencies) * 1e3 if latencies else np.array([np.nan])
