@@ -63,6 +63,7 @@ CHECK_TIMEOUT_S = 600.0  # per check: the build, then each filter shape
 DATASET_TIMEOUT_S = 300.0  # at least this long for the child to start and build its dataset
 CONFORMANCE_KEYS = {"build", "search", "known_limits"}
 DATASET_STAGE = "building the conformance dataset"
+SHAPES = ("EM", "R", "EMIS", "EM+R", "none")  # the filter types `shapes` returns
 
 
 class ConformanceError(MethodError):

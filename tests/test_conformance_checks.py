@@ -2,7 +2,7 @@
 
 import pytest
 
-from fanns_bench.conformance import ConformanceError, run_conformance
+from fanns_bench.conformance import SHAPES, ConformanceError, run_conformance
 from fanns_bench.errors import MethodError
 from fanns_bench.methods.exact.method import ExactPrefilter
 from fanns_bench.runner.measure import checked_ids
@@ -13,6 +13,7 @@ def test_a_conforming_method_passes_in_its_child_process():
     seen = []
     results = run_conformance("tests.fakes:FakePlain", progress=seen.append, timeout_s=120)
     assert [r.status for r in results] == ["ok"] * 5 and seen == results
+    assert tuple(r.filter_type for r in results) == SHAPES  # what validate accepts in known_limits
 
 
 @pytest.mark.parametrize(
