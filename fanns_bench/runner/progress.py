@@ -6,11 +6,11 @@ from __future__ import annotations
 import logging
 import sys
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 
 from tqdm import tqdm
 
-log = logging.getLogger("fanns_bench.runner.run")
+log = logging.getLogger("fanns_bench.progress")
 
 
 def interactive() -> bool:
@@ -23,6 +23,19 @@ def duration(seconds: float) -> str:
     if seconds < 90:
         return f"{seconds:.0f} s"
     return f"{seconds / 60:.1f} min" if seconds < 5400 else f"{seconds / 3600:.1f} h"
+
+
+def steps(what: str, names: list[str], bars: bool | None = None) -> Iterator[str]:
+    """`names` one by one with a bar (`what`: its label) on a terminal, else a log line
+    before each (`plot: 2/4 recall vs QPS`)."""
+    bars = interactive() if bars is None else bars
+    with tqdm(total=len(names), desc=what, unit="step", disable=not bars) as bar:
+        for number, name in enumerate(names, 1):
+            bar.set_postfix_str(name)
+            if not bars:
+                log.info("%s: %d/%d %s", what, number, len(names), name)
+            yield name
+            bar.update()
 
 
 class SweepProgress:
