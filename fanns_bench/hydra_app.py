@@ -44,6 +44,8 @@ def make_app(config_dir: Path) -> Callable[[], None]:
             problems = problems_in(plain)
             if problems:
                 raise FannsBenchError("the config has problems:\n  " + "\n  ".join(problems))
+            if multirun:  # a sweep's jobs writing one results folder take turns (parallel launchers)
+                plain["runner"] = {**(plain.get("runner") or {}), "wait": True}
             outcome = run_sweep(plain)
             job = JobOutcome(
                 exit_codes.FAILURES if outcome.failures else exit_codes.OK,

@@ -31,7 +31,7 @@ from fanns_bench.runner.context import Context, prepare_context
 from fanns_bench.runner.isolation import run_isolated
 from fanns_bench.runner.job import WorkerSpec
 from fanns_bench.runner.plan import BuildJob, Point, build_jobs
-from fanns_bench.runner.progress import SweepProgress
+from fanns_bench.runner.progress import JobProgress, SweepProgress
 from fanns_bench.runner.rows import write_status_rows
 from fanns_bench.runner.settings import RunSettings
 from fanns_bench.workloads.workload import WorkloadSpec, bucket_table
@@ -175,7 +175,14 @@ def _run_job(
         bar.close()
 
 
-def _run_job_points(settings, context, job, pending, prefix, bar) -> int:
+def _run_job_points(
+    settings: RunSettings,
+    context: Context,
+    job: BuildJob,
+    pending: list[Point],
+    prefix: str,
+    bar: JobProgress,
+) -> int:
     method_cls = get_method(job.method_name)
     experiment = settings.experiment
     missing = method_cls.missing_dependencies()
