@@ -127,7 +127,9 @@ def _run_sweep(config: dict[str, Any], settings: RunSettings) -> SweepOutcome:
         stack.callback(progress.close)
         for number, job in enumerate(jobs, 1):
             if not pending[id(job)]:
-                log.info("[%d/%d] %s: all %d points done", number, len(jobs), job.label, len(job.points))
+                log.info(
+                    "[%d/%d] %s: all %d points have a row", number, len(jobs), job.label, len(job.points)
+                )
                 continue
             prefix = f"[{number}/{len(jobs)}]"
             executed += _run_job(settings, context, job, pending[id(job)], prefix, progress)
