@@ -184,6 +184,7 @@ def test_multirun_through_the_submitit_launcher(tmp_path):
     assert result.returncode == 0, result.stderr[-2000:]
     rows = load_results(tmp_path / "results" / "smoke")
     assert set(rows.method) == {"exact", "faiss_ivf"} and set(rows.status) == {"ok"}
+    assert "multirun: 2 job(s), 0 stopped before any row" in result.stdout  # outcomes came back
 
 
 def test_run_refuses_a_broken_config_with_one_message(tmp_path):
