@@ -19,6 +19,15 @@ def test_without_a_terminal_progress_is_log_lines_with_an_estimate(caplog, capsy
     assert capsys.readouterr().err == ""  # no bar drawn
 
 
+def test_an_interrupted_job_counts_only_the_points_it_finished(caplog):
+    with caplog.at_level(logging.INFO, logger="fanns_bench"):
+        progress = SweepProgress(10, bars=False)
+        job = progress.job("fake {}", 10)
+        job.poll(lambda: ["a", "b"])()
+        job.close(completed=False)
+    assert progress.done == 2 and "run: 2/10 points done" in caplog.text
+
+
 def test_on_a_terminal_bars_are_drawn(capsys):
     progress = SweepProgress(2, bars=True)
     job = progress.job("fake {}", 2)

@@ -88,6 +88,7 @@ class JobProgress:
 
         return tick
 
-    def close(self) -> None:
+    def close(self, completed: bool = True) -> None:
+        """The job ended: all its points are done, or (`completed` false: interrupted) those seen."""
         self.bar.close()
-        self.sweep.finished(self.total)
+        self.sweep.finished(self.total if completed else self.seen)

@@ -172,9 +172,12 @@ def _run_job(
     """Run one build job's pending points; 1 if a build ran, else 0."""
     bar = progress.job(job.label, len(pending))
     try:
-        return _run_job_points(settings, context, job, pending, prefix, bar)
-    finally:
-        bar.close()
+        ran = _run_job_points(settings, context, job, pending, prefix, bar)
+    except BaseException:
+        bar.close(completed=False)
+        raise
+    bar.close()
+    return ran
 
 
 def _run_job_points(
