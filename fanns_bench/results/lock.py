@@ -34,6 +34,7 @@ def results_lock(results_dir: Path, wait: bool = False) -> Iterator[None]:
             f"results path {results_dir} is a file, not a folder; set paths.results to a folder"
         )
     results_dir.mkdir(parents=True, exist_ok=True)
+    (results_dir / LOCK_FILE).touch()  # a read-only folder is an OSError here, not "in use"
     lock = FileLock(results_dir / LOCK_FILE)
     holder = results_dir / HOLDER_FILE
     try:
