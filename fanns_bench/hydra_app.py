@@ -57,12 +57,7 @@ def make_app(config_dir: Path) -> Callable[[], None]:
         except FannsBenchError as error:
             job = JobOutcome(exit_codes.USAGE, error=str(error))
         except OSError as error:
-            where = f"{error.filename}: " if error.filename else ""
-            job = JobOutcome(
-                exit_codes.STOPPED,
-                error=f"{where}{error.strerror or error}; fix it (free space, permissions, a folder "
-                "where a file is) and rerun the same command to resume: rows measured so far are kept",
-            )
+            job = JobOutcome(exit_codes.STOPPED, error=describe_os_error(error))
         except KeyboardInterrupt:
             job = JobOutcome(
                 exit_codes.INTERRUPTED,
@@ -162,3 +157,41 @@ def invoke(app: Callable[[], None], prog: str, overrides: list[str]) -> int:
         sys.argv = saved
         GlobalHydra.instance().clear()
     return 0
+
+
+class ResultsFolderCheck:
+    """A Hydra callback (configs/config.yaml `hydra.callbacks`): the results folder is
+    created, or the run ends with one line, before Hydra writes its logs into it (Hydra's
+    own failure there is a traceback)."""
+
+    def on_run_start(self, config: Any, **kwargs: Any) -> None:
+        self._check(config)
+
+    def on_multirun_start(self, config: Any, **kwargs: Any) -> None:
+        self._check(config)
+
+    @staticmethod
+    def _check(config: Any) -> None:
+        from omegaconf.errors import OmegaConfBaseException
+
+        try:
+            results = Path(str(config.paths.results))
+        except OmegaConfBaseException:  # not this project's config tree
+            return
+        try:
+            if results.exists() and not results.is_dir():
+                raise NotADirectoryError(20, "is a file, not a folder", str(results))
+            results.mkdir(parents=True, exist_ok=True)
+            (results / ".lock").touch()
+        except OSError as error:
+            print(f"error: {describe_os_error(error, results)}", file=sys.stderr)
+            sys.exit(exit_codes.STOPPED)
+
+
+def describe_os_error(error: OSError, fallback: Path | None = None) -> str:
+    """One line for a disk error, saying what to do."""
+    where = error.filename or fallback
+    return (
+        f"{where}: {error.strerror or error}; fix it (free space, permissions, a folder where a file "
+        "is) and rerun the same command to resume: rows measured so far are kept"
+    )

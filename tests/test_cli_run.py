@@ -96,3 +96,13 @@ def test_disk_errors_and_ctrl_c_end_in_one_line_saying_how_to_resume(
     err = capsys.readouterr().err
     assert message in err and "rerun the same command to resume" in err and "Traceback" not in err
     assert len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("below", ["", "x"], ids=["the-file", "below-a-file"])
+def test_a_results_path_that_cannot_be_a_folder_is_one_line(tmp_path, below):
+    (tmp_path / "taken").write_text("a file")
+    results = tmp_path / "taken" / below if below else tmp_path / "taken"
+    result = cli(tmp_path, "run", "experiment=smoke", "method=exact", f"paths.results={results}")
+    assert result.returncode == 1
+    assert result.stderr.startswith(f"error: {results}: ") and "rerun the same command" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr
