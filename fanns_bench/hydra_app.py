@@ -9,6 +9,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from hydra.experimental.callback import Callback
+
 from fanns_bench.runner import exit_codes
 from fanns_bench.runner.exit_codes import JobOutcome, combined_code, read_outcomes, record_outcome
 
@@ -159,7 +161,7 @@ def invoke(app: Callable[[], None], prog: str, overrides: list[str]) -> int:
     return 0
 
 
-class ResultsFolderCheck:
+class ResultsFolderCheck(Callback):
     """A Hydra callback (configs/config.yaml `hydra.callbacks`): the results folder is
     created, or the run ends with one line, before Hydra writes its logs into it (Hydra's
     own failure there is a traceback)."""
