@@ -127,6 +127,8 @@ def print_multirun_summary(directory: Path, since: float) -> int:
         print_failures(outcome)
     refused = [job for job in outcomes if job.code != exit_codes.OK and not job.results_dir]
     print(f"\nmultirun: {len(outcomes)} job(s), {len(refused)} stopped before any row")
+    if not outcomes:
+        print("  no job reported back (jobs on other machines?): see each job's log for its outcome")
     for job in refused:
         print(f"  exit {job.code}: {(job.error or '').splitlines()[0][:200]}")
     return combined_code([job.code for job in outcomes])
