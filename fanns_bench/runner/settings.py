@@ -15,6 +15,10 @@ RUNNER_PARAMETERS: dict[str, Param | tuple[Param]] = {
     "k": (Param(int, 10, "recall@k values to measure", minimum=1),),
     "search_threads": (Param(int, 1, "query thread counts", minimum=1),),
     "build_threads": Param(int, 0, "threads for each build (0: every core)", minimum=0),
+    # issue 16 (measure, determinism branches): declared here so their settings are checked too
+    "deterministic_builds": Param(bool, True, "build on one thread where only that is deterministic"),
+    "builds": Param(int, 1, "builds of each build configuration, each measured", minimum=1),
+    "min_repetition_s": Param(float, 0.1, "each timed repetition repeats the batch this long", minimum=0),
     "repetitions": Param(int, 3, "timed batch repetitions per point", minimum=1),
     "warmup": Param(bool, True, "one untimed batch before the timed ones"),
     "latency_queries": Param(int, 100, "queries timed one at a time (0: no latency pass)", minimum=0),
@@ -35,6 +39,9 @@ class RunSettings:
     k: list[int] = field(default_factory=lambda: [10])
     search_threads: list[int] = field(default_factory=lambda: [1])
     build_threads: int = 0  # 0: every core
+    deterministic_builds: bool = True
+    builds: int = 1
+    min_repetition_s: float = 0.1
     repetitions: int = 3
     warmup: bool = True
     latency_queries: int = 100
