@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 from functools import partial
 from pathlib import Path
@@ -38,7 +39,11 @@ def main(argv: list[str] | None = None) -> int:
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="fanns-bench", description="Filtered ANN search benchmark harness.")
     commands = parser.add_subparsers(dest="command")
-    commands.add_parser("run", help="run a sweep: fanns-bench run [--multirun] [--force] [key=value ...]")
+    commands.add_parser(
+        "run",
+        help="run a sweep: fanns-bench run [--multirun] [--force] [--allow-failures] [key=value ...] "
+        "(fanns-bench run --help: options and exit codes)",
+    )
     listing = commands.add_parser("list", help="registered methods, capabilities, install state")
     listing.add_argument("--params", metavar="METHOD", help="METHOD's declared build and search parameters")
     listing.set_defaults(handler=_list)
@@ -204,21 +209,53 @@ def _compare(arguments: argparse.Namespace) -> int:
     return 1 if comparison.exceeded else 0
 
 
-def _run(argv: list[str]) -> int:
-    """Hand the overrides to Hydra, so --multirun and launchers work as usual."""
-    from fanns_bench.configs import config_dir, prepare_overrides
+RUN_FLAGS = {
+    "--force": "runner.force=true",
+    "--retry-failed": "runner.retry_failed=true",
+    "--no-retry-failed": "runner.retry_failed=false",
+    "--wait": "runner.wait=true",
+}
 
-    flags = {"--force": "runner.force=true", "--retry-failed": "runner.retry_failed=true"}
-    argv = [flags.get(a, a) for a in argv]
+
+def _run(argv: list[str]) -> int:
+    """Hand the overrides to Hydra, so --multirun and launchers work as usual; the exit
+    status is `runner/exit_codes.py`'s (`fanns-bench run --help`)."""
+    import tempfile
+    import time
+
+    from fanns_bench.configs import config_dir, prepare_overrides
+    from fanns_bench.runner import exit_codes
+
+    if any(a in ("--help", "-h") for a in argv):
+        print(exit_codes.HELP)
+        print("Hydra's own options and the config follow.\n", flush=True)
+    allow_failures = "--allow-failures" in argv
+    argv = [RUN_FLAGS.get(a, a) for a in argv if a != "--allow-failures"]
+    multirun = any(a in ("--multirun", "-m") for a in argv)
     try:
         directory = config_dir()
         overrides = prepare_overrides(argv)
     except FannsBenchError as error:
         print(f"error: {error}", file=sys.stderr)
-        return 2
-    from fanns_bench.hydra_app import invoke, make_app
+        return exit_codes.USAGE
+    from fanns_bench.hydra_app import invoke, make_app, print_multirun_summary
 
-    return invoke(make_app(directory), "fanns-bench run", overrides)
+    if not multirun:
+        code = invoke(make_app(directory), "fanns-bench run", overrides)
+    else:
+        with tempfile.TemporaryDirectory(prefix="fanns-multirun-") as outcomes:
+            saved = os.environ.get(exit_codes.OUTCOMES_VARIABLE)
+            os.environ[exit_codes.OUTCOMES_VARIABLE] = outcomes
+            started = time.time()
+            try:
+                code = invoke(make_app(directory), "fanns-bench run", overrides)
+            finally:
+                os.environ.pop(exit_codes.OUTCOMES_VARIABLE)
+                if saved is not None:
+                    os.environ[exit_codes.OUTCOMES_VARIABLE] = saved
+            if code == exit_codes.OK:
+                code = print_multirun_summary(Path(outcomes), started)
+    return exit_codes.OK if allow_failures and code == exit_codes.FAILURES else code
 
 
 def _list(arguments: argparse.Namespace) -> int:

@@ -11,11 +11,20 @@ the first build combination and the last (most generous) value of each search pa
 library limitation is declared as `conformance: {known_limits: {<filter type>: <reason>}}`:
 that shape must still return only matching ids, and the check fails if the limit disappears
 (so the declaration is removed).
+
+Every answer is checked as the runner checks it (`runner.measure.checked_ids`: integer ids,
+shape (queries, k), ids in range or -1). `run_conformance` runs the suite in a child process
+with a timeout per check (the build, then each shape): a hang, a crash or an exception in the
+method is a `ConformanceError` (one FAILED line), never a traceback.
 """
 
 from __future__ import annotations
 
+import multiprocessing
+import os
+import queue as queues
 import tempfile
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,7 +36,7 @@ import yaml
 
 from fanns_bench.data import synthetic
 from fanns_bench.data.dataset import Dataset, write_dataset
-from fanns_bench.errors import ConfigError, MethodError
+from fanns_bench.errors import ConfigError, FannsBenchError, MethodError
 from fanns_bench.filters.predicates import (
     And,
     Contains,
@@ -44,11 +53,17 @@ from fanns_bench.groundtruth import compute_ground_truth
 from fanns_bench.methods.base import Method, run_search
 from fanns_bench.methods.registry import get_method, plugin_config_path
 from fanns_bench.metrics import recall_paper
+from fanns_bench.runner.measure import checked_ids
 from fanns_bench.runner.plan import expand_grid
 from fanns_bench.scoring import exact_filtered_top_k
 
 K = 10
 MIN_RECALL = 0.9
+CHECK_TIMEOUT_S = 600.0  # per check: the build, then each filter shape
+DATASET_TIMEOUT_S = 300.0  # at least this long for the child to start and build its dataset
+CONFORMANCE_KEYS = {"build", "search", "known_limits"}
+DATASET_STAGE = "building the conformance dataset"
+SHAPES = ("EM", "R", "EMIS", "EM+R", "none")  # the filter types `shapes` returns
 
 
 class ConformanceError(MethodError):
@@ -144,8 +159,10 @@ def search(
     **params,
 ) -> np.ndarray:
     """Ids for `queries` under `predicates`, through the harness's calls: a fresh `FilterBatch`,
-    `prepare_filters`, then `search` with the search parameters checked and completed."""
-    return np.asarray(run_search(method, queries, predicates, dataset.attribute_index, k, **params))
+    `prepare_filters`, then `search` with the search parameters checked and completed; checked
+    as the runner checks them (`checked_ids`)."""
+    ids = run_search(method, queries, predicates, dataset.attribute_index, k, **params)
+    return checked_ids(method, ids, len(queries), k, dataset.count)
 
 
 # ---- the suite -------------------------------------------------------------------------------
@@ -159,9 +176,13 @@ def check_declared_without_building(cls: type[Method], build_params: dict[str, A
 
 
 def check_method(
-    name: str, dataset: Dataset, progress: Callable[[ShapeResult], None] | None = None
+    name: str,
+    dataset: Dataset,
+    progress: Callable[[ShapeResult], None] | None = None,
+    stage: Callable[[str], None] = lambda what: None,
 ) -> list[ShapeResult]:
-    """Run the suite on registered method `name`; raises `ConformanceError` at the first violation."""
+    """Run the suite on registered method `name`; raises `ConformanceError` at the first
+    violation. `stage` is told each check as it starts (`build`, `search EM`, ...)."""
     cls = get_method(name)
     config = method_config(name)
     build_params, search_params = method_point(name, config)
@@ -171,13 +192,24 @@ def check_method(
     method = cls(metric=dataset.metric, threads=1, **build_params)
     results = []
     try:
-        method.build(dataset)
+        stage("build")
+        _calling(f"{name}: build", method.build, dataset)
         for filter_type, predicates in shapes(dataset).items():
             reason = method.unsupported_reason(predicates[0], kinds)
             if reason is not None:
                 result = ShapeResult(filter_type, "unsupported", None, reason)
             else:
-                result = _check_shape(name, method, dataset, filter_type, predicates, search_params)
+                stage(f"search {filter_type}")
+                result = _calling(
+                    f"{name} {filter_type}",
+                    _check_shape,
+                    name,
+                    method,
+                    dataset,
+                    filter_type,
+                    predicates,
+                    search_params,
+                )
                 result = _against_known_limit(name, result, known_limits.get(filter_type))
             results.append(result)
             if progress:
@@ -187,6 +219,26 @@ def check_method(
     if all(r.status == "unsupported" for r in results):
         raise ConformanceError(f"{name} supports none of the shapes {[r.filter_type for r in results]}")
     return results
+
+
+def _calling(where: str, function: Callable, *args: Any) -> Any:
+    """`function(*args)`; an exception other than `ConformanceError` becomes one, naming
+    `where` (a method that raises fails the suite with one line)."""
+    try:
+        return function(*args)
+    except ConformanceError:
+        raise
+    except Exception as error:
+        raise ConformanceError(_one_line(where, error)) from error
+
+
+def _one_line(where: str, error: Exception) -> str:
+    """`WHERE: message` for the harness's own errors, `WHERE: Type: message` for others."""
+    if isinstance(error, ConformanceError):
+        return str(error)
+    if isinstance(error, FannsBenchError):
+        return f"{where}: {error}"
+    return f"{where}: {type(error).__name__}: {error}"
 
 
 def _check_shape(
@@ -200,9 +252,6 @@ def _check_shape(
     queries = np.ascontiguousarray(dataset.queries[: len(predicates)])
     match_ids = [dataset.attributes.ids(p) for p in predicates]
     ids = search(method, dataset, queries, predicates, K, **search_params)
-    if ids.shape != (len(queries), K):
-        expected = (len(queries), K)
-        raise ConformanceError(f"{name} {filter_type}: ids of shape {ids.shape}, expected {expected}")
     for row, allowed in zip(ids, match_ids, strict=True):
         returned = row[row >= 0]
         if not np.isin(returned, allowed).all():
@@ -228,15 +277,84 @@ def _against_known_limit(name: str, result: ShapeResult, limit: str | None) -> S
     return result
 
 
-def run_conformance(name: str, progress: Callable[[ShapeResult], None] | None = None) -> list[ShapeResult]:
-    """`check_method` on a freshly built conformance dataset in a temporary directory."""
+def run_conformance(
+    name: str,
+    progress: Callable[[ShapeResult], None] | None = None,
+    timeout_s: float = CHECK_TIMEOUT_S,
+) -> list[ShapeResult]:
+    """`check_method` on a freshly built conformance dataset, in a child process that must
+    finish each check (building the dataset and the index, then each shape) within
+    `timeout_s`; a hang, a crash or an exception is a `ConformanceError`."""
+    from fanns_bench.runner.isolation import kill_group
+
     cls = get_method(name)
     missing = cls.missing_dependencies()
     if missing:
         hint = f" (pip install 'fanns-bench[{cls.extra}]')" if cls.extra else ""
         raise MethodError(f"method {name!r} is not installed: missing {', '.join(missing)}{hint}")
-    with tempfile.TemporaryDirectory(prefix="fanns-conformance-") as tmp:
-        return check_method(name, conformance_dataset(Path(tmp) / "data"), progress)
+    context = multiprocessing.get_context("spawn")
+    messages = context.Queue()
+    born = time.time()
+    child = context.Process(target=_child, args=(name, messages), name=f"conformance-{name}", daemon=True)
+    child.start()
+    results: list[ShapeResult] = []
+    current = [DATASET_STAGE]
+    try:
+        while True:
+            allowed = max(timeout_s, DATASET_TIMEOUT_S) if current[0] == DATASET_STAGE else timeout_s
+            kind, payload = _next_message(name, child, messages, allowed, current[0])
+            if kind == "done":
+                return results
+            if kind == "error":
+                raise ConformanceError(payload)
+            if kind == "stage":
+                current[0] = payload
+                continue
+            results.append(payload)
+            if progress:
+                progress(payload)
+    finally:
+        if child.is_alive():
+            child.kill()
+        kill_group(child.pid, born)
+        child.join(5)
+
+
+def _next_message(name: str, child: Any, messages: Any, timeout_s: float, stage: str) -> tuple[str, Any]:
+    """The child's next message, or `ConformanceError` when it hangs or dies during `stage`."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            return messages.get(timeout=0.2)
+        except queues.Empty:
+            if not child.is_alive():
+                try:
+                    return messages.get(timeout=1)
+                except queues.Empty:
+                    raise ConformanceError(
+                        f"{name}: the check process died (exit status {child.exitcode}) during {stage}"
+                    ) from None
+    raise ConformanceError(f"{name}: no answer within {timeout_s:g} s during {stage}: the check hangs")
+
+
+def _child(name: str, messages: Any) -> None:
+    """The child process: the suite, each result sent as it comes, then `done` (or `error`)."""
+    try:
+        os.setsid()  # what the method starts stays in this group, taken down with it
+    except OSError:
+        pass
+    try:
+        with tempfile.TemporaryDirectory(prefix="fanns-conformance-") as tmp:
+            dataset = conformance_dataset(Path(tmp) / "data")
+            check_method(
+                name,
+                dataset,
+                lambda result: messages.put(("result", result)),
+                lambda what: messages.put(("stage", what)),
+            )
+        messages.put(("done", None))
+    except Exception as error:  # noqa: BLE001 - every failure is reported as one line
+        messages.put(("error", _one_line(name, error)))
 
 
 # ---- checks shared by the per-method tests ---------------------------------------------------

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from fanns_bench.data.builders import BUILDERS
-from fanns_bench.errors import FannsBenchError
+from fanns_bench.errors import ConfigError, FannsBenchError
 from fanns_bench.filters.evaluate import ACCEPTS
 from fanns_bench.filters.predicates import And, Contains, Eq, Predicate, Range
 from fanns_bench.methods.base import Method
@@ -273,12 +273,45 @@ def _answers_nothing(
 
 
 def _check_grids(name: str, cls: type[Method], config: dict[str, Any]) -> None:
-    """Every build and search parameter of the config is declared by the method, with a valid value."""
+    """Every build and search parameter of the config is declared by the method, with a valid
+    value; so are those of its `conformance:` block (one point each: single values)."""
     for kind in ("build", "search"):
         declared = getattr(cls, f"{kind}_parameters", None)
         grid = config.get(kind) or {}
         if declared is not None and isinstance(grid, dict):
             check_grid(cls.name or name, kind, declared, grid)
+    _check_conformance_block(cls.name or name, cls, config.get("conformance"))
+
+
+def _check_conformance_block(name: str, cls: type[Method], block: Any) -> None:
+    """`conformance: {build: {...}, search: {...}, known_limits: {<filter type>: <reason>}}`."""
+    from fanns_bench.conformance import CONFORMANCE_KEYS, SHAPES
+
+    if block is None:
+        return
+    where = f"method {name!r}: conformance"
+    if not isinstance(block, dict):
+        raise ConfigError(f"{where}: expected a mapping with keys {sorted(CONFORMANCE_KEYS)}, got {block!r}")
+    unknown = sorted(set(block) - CONFORMANCE_KEYS)
+    if unknown:
+        raise ConfigError(
+            f"{where}: unknown key {unknown[0]!r}; valid: {', '.join(sorted(CONFORMANCE_KEYS))}"
+        )
+    for kind in ("build", "search"):
+        point = block.get(kind) or {}
+        if not isinstance(point, dict) or any(isinstance(v, list | tuple) for v in point.values()):
+            raise ConfigError(f"{where}.{kind}: expected one value per parameter, got {point!r}")
+        check_grid(name, f"conformance {kind}", getattr(cls, f"{kind}_parameters", {}), point)
+    limits = block.get("known_limits") or {}
+    if not isinstance(limits, dict):
+        raise ConfigError(f"{where}.known_limits: expected <filter type>: <reason>, got {limits!r}")
+    for shape, reason in limits.items():
+        if shape not in SHAPES:
+            raise ConfigError(
+                f"{where}.known_limits: unknown filter type {shape!r}; valid: {', '.join(SHAPES)}"
+            )
+        if not isinstance(reason, str) or not reason.strip():
+            raise ConfigError(f"{where}.known_limits.{shape}: expected a reason (text), got {reason!r}")
 
 
 def _representative(filter_spec: FilterSpec, kinds: dict[str, str]) -> Predicate | None | str:

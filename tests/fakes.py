@@ -158,3 +158,51 @@ def _everything(filters: Any) -> Any:
     from dataclasses import replace
 
     return replace(filters, rows=np.full_like(filters.rows, -1))
+
+
+class FakePlain(ExactPrefilter):
+    """Exact search under another name (no parameters of its own): the good twin of
+    `FakeSegfault` and `FakeBrokenSearch`, whose points have the same keys."""
+
+    name = "fake_plain"
+
+
+class FakeBrokenSearch(ExactPrefilter):
+    """Raises on every search."""
+
+    name = "fake_broken_search"
+
+    def search(self, queries: np.ndarray, filters: FilterBatch, k: int, **params: Any) -> np.ndarray:
+        raise RuntimeError("deliberate search failure")
+
+
+class FakeFloatIds(ExactPrefilter):
+    """Answers exactly, but as float ids (every run rejects them)."""
+
+    name = "fake_float_ids"
+
+    def search(self, queries: np.ndarray, filters: FilterBatch, k: int, **params: Any) -> np.ndarray:
+        return super().search(queries, filters, k).astype(np.float64)
+
+
+class FakeOutOfRange(ExactPrefilter):
+    """Answers with ids shifted past the dataset's end."""
+
+    name = "fake_out_of_range"
+
+    def build(self, dataset: Any) -> None:
+        super().build(dataset)
+        self.shift = dataset.count
+
+    def search(self, queries: np.ndarray, filters: FilterBatch, k: int, **params: Any) -> np.ndarray:
+        ids = super().search(queries, filters, k)
+        return np.where(ids >= 0, ids + self.shift, ids)
+
+
+class FakeBuildError(ExactPrefilter):
+    """Raises while building."""
+
+    name = "fake_build_error"
+
+    def build(self, dataset: Any) -> None:
+        raise ValueError("deliberate build failure")

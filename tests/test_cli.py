@@ -80,6 +80,25 @@ def test_validate_accepts_the_smoke_experiment(tmp_path):
             "method 'faiss_hnsw': unknown search parameter 'efSerch' (did you mean 'efSearch'?)",
         ),
         (["method.faiss_hnsw.search.efSearch=[0]"], "search parameter 'efSearch': expected >= 1, got 0"),
+        (
+            ["+method.faiss_hnsw.conformance.build.MM=3"],
+            "method 'faiss_hnsw': unknown conformance build parameter 'MM' (did you mean 'M'?)",
+        ),
+        (
+            ["+method.faiss_hnsw.conformance.search.efSearch=[8,16]"],
+            "method 'faiss_hnsw': conformance.search: expected one value per parameter",
+        ),
+        (
+            ["+method.faiss_hnsw.conformance.known_limits.XX=why"],
+            "conformance.known_limits: unknown filter type 'XX'; valid: EM, R, EMIS, EM+R, none",
+        ),
+        (
+            ["+method.faiss_hnsw.conformance.pin=1"],
+            "conformance: unknown key 'pin'; valid: build, known_limits",
+        ),
+        (["runner.repetitions=abc"], "runner.repetitions: expected an integer, got 'abc'"),
+        (["+runner.repetiton=2"], "runner: unknown key 'repetiton' (did you mean 'repetitions'?)"),
+        (["method.faiss_hnsw.timeout_s=-1"], "method 'faiss_hnsw': timeout_s: expected >= 1, got -1"),
     ],
 )
 def test_validate_names_each_problem(tmp_path, overrides, message):
@@ -177,6 +196,7 @@ def test_multirun_through_the_submitit_launcher(tmp_path):
     assert result.returncode == 0, result.stderr[-2000:]
     rows = load_results(tmp_path / "results" / "smoke")
     assert set(rows.method) == {"exact", "faiss_ivf"} and set(rows.status) == {"ok"}
+    assert "multirun: 2 job(s), 0 stopped before any row" in result.stdout  # outcomes came back
 
 
 def test_run_refuses_a_broken_config_with_one_message(tmp_path):

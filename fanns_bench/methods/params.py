@@ -100,6 +100,11 @@ def check_grid(method: str, kind: str, declared: Mapping[str, Param], grid: Mapp
 
 
 def check_names(method: str, kind: str, declared: Mapping[str, Param], given: Iterable[str]) -> None:
+    _check_names(f"method {method!r}: unknown {kind} parameter", declared, given)
+
+
+def _check_names(prefix: str, declared: Mapping[str, Any], given: Iterable[str]) -> None:
+    """`ConfigError` `PREFIX 'name' (did you mean ...?); valid: ...` for the first unknown name."""
     unknown = sorted(set(given) - set(declared))
     if not unknown:
         return
@@ -107,7 +112,31 @@ def check_names(method: str, kind: str, declared: Mapping[str, Param], given: It
     close = difflib.get_close_matches(name, list(declared), n=1)
     hint = f" (did you mean {close[0]!r}?)" if close else ""
     valid = ", ".join(sorted(declared)) or "none"
-    raise ConfigError(f"method {method!r}: unknown {kind} parameter {name!r}{hint}; valid: {valid}")
+    raise ConfigError(f"{prefix} {name!r}{hint}; valid: {valid}")
+
+
+def check_settings(
+    section: str, declared: Mapping[str, Param | tuple[Param]], given: Mapping[str, Any]
+) -> dict[str, Any]:
+    """A settings section (e.g. `runner`) checked like method parameters, completed with
+    defaults: `ConfigError` `SECTION.KEY: expected ..., got ...` on the first bad value.
+    A value declared as `(Param,)` is a list of such values (a scalar is a one-item list)."""
+    _check_names(f"{section}: unknown key", declared, given)
+    values = {}
+    for name, spec in declared.items():
+        param = spec[0] if isinstance(spec, tuple) else spec
+        value = given.get(name, param.default)
+        try:
+            if isinstance(spec, tuple):
+                items = list(value) if isinstance(value, list | tuple) else [value]
+                if not items:
+                    raise ValueError("expected at least one value, got []")
+                values[name] = [param.coerce(item) for item in items]
+            else:
+                values[name] = None if value is None and param.default is None else param.coerce(value)
+        except ValueError as error:
+            raise ConfigError(f"{section}.{name}: {error}") from None
+    return values
 
 
 def defaults(declared: Mapping[str, Param]) -> dict[str, Any]:

@@ -22,12 +22,21 @@ def plot_results(results_dir: Path, out_dir: Path | None = None, qps: str = "qps
     (default `<results_dir>/figures`); returns the paths written. `qps`: which throughput
     (`qps` end to end, or `qps_given_filter`). The seed paper's figures are drawn once, by
     `report_results(..., compare="paper")`, which also ranks their panels."""
-    frame = choose_qps(load_frame(results_dir), qps)
+    from fanns_bench.runner.progress import steps
+
     out_dir = Path(out_dir) if out_dir is not None else Path(results_dir) / "figures"
-    styles = method_styles(frame["method"])
-    paths = plot_recall_qps(frame, out_dir, styles)
-    paths += plot_qps_vs_selectivity(frame, out_dir, styles)
-    paths += plot_build_resources(frame, out_dir, styles)
+    figures = {
+        "recall vs QPS": plot_recall_qps,
+        "QPS vs selectivity": plot_qps_vs_selectivity,
+        "build resources": plot_build_resources,
+    }
+    paths: list[Path] = []
+    for step in steps("plot", ["loading rows", *figures]):
+        if step == "loading rows":
+            frame = choose_qps(load_frame(results_dir), qps)
+            styles = method_styles(frame["method"])
+        else:
+            paths += figures[step](frame, out_dir, styles)
     paths.append(write_excluded_list(frame, out_dir))
     return paths
 

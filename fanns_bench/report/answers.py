@@ -18,6 +18,7 @@ from fanns_bench.report.quality import (
     traceback_tail,
 )
 from fanns_bench.report.render import fmt_number, fmt_recall, markdown_table
+from fanns_bench.results.schema import STATUS_INVALID
 
 PLACE = ["dataset", "filter_type", "selectivity_bucket", "k", "threads", "method"]
 
@@ -49,7 +50,7 @@ def answers_markdown(frame: pd.DataFrame) -> str:
     """Invalid rows, filter violation rates of approximate-filter methods, short answers."""
     answered = frame[frame["status"].isin(ANSWERED)]
     parts = ["### Invalid rows (ids outside the filter from a method that filters exactly)", ""]
-    invalid = answered[answered["status"] == "invalid"]
+    invalid = answered[answered["status"] == STATUS_INVALID]
     if invalid.empty:
         parts.append("None.")
     else:

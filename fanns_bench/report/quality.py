@@ -17,10 +17,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-STATUSES = ("ok", "failed", "invalid", "unsupported")
+from fanns_bench.results.attempts import error_path
+from fanns_bench.results.schema import STATUS_FAILED, STATUS_INVALID, STATUS_OK, STATUS_UNSUPPORTED
+
+STATUSES = (STATUS_OK, STATUS_FAILED, STATUS_INVALID, STATUS_UNSUPPORTED)
 """Every row status, in the order tables show them (`invalid`: ids outside the filter from a
 method that does not declare approximate filtering)."""
-ANSWERED = ("ok", "invalid")
+ANSWERED = (STATUS_OK, STATUS_INVALID)
 """Statuses whose rows hold a measured answer (recall, violations, short answers)."""
 NOT_RECORDED = "not recorded"
 TRACEBACK_LINES = 6
@@ -116,14 +119,9 @@ def load_line(frame: pd.DataFrame) -> str:
     )
 
 
-def error_file(results_dir: Path, key: str) -> Path:
-    """Where the runner keeps a failed point's traceback."""
-    return Path(results_dir) / "errors" / f"{key}.txt"
-
-
 def traceback_tail(results_dir: Path, key: str, lines: int = TRACEBACK_LINES) -> list[str] | None:
     """The last `lines` non-empty lines of a failed point's traceback file (None when absent)."""
-    path = error_file(results_dir, key)
+    path = error_path(results_dir, key)
     try:
         text = path.read_text(encoding="utf-8", errors="replace")
     except OSError:

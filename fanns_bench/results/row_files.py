@@ -2,7 +2,8 @@
 
 Layout: `<results dir>/rows/<key>.parquet`. A file appears complete or not at all
 (written to a temporary sibling, then renamed), so a killed sweep never leaves a
-half-written row, and a rerun sees exactly the keys that finished.
+half-written row, and a rerun sees exactly the keys that finished. A `failed` row never
+replaces a measured one (`ok` or `invalid`): it goes to `attempts/` instead (`attempts.py`).
 """
 
 from __future__ import annotations
@@ -19,9 +20,11 @@ import pyarrow.parquet as pq
 
 from fanns_bench.atomic_files import temporary_sibling
 from fanns_bench.errors import ResultsError
-from fanns_bench.results.schema import COLUMNS, SCHEMA
+from fanns_bench.results.attempts import attempt_path, error_path
+from fanns_bench.results.schema import COLUMNS, SCHEMA, STATUS_FAILED, STATUS_INVALID, STATUS_OK
 
 ROWS_DIR = "rows"
+MEASURED = (STATUS_OK, STATUS_INVALID)  # statuses of a completed measurement: kept over a failure
 
 
 def row_path(results_dir: Path, key: str) -> Path:
@@ -29,11 +32,18 @@ def row_path(results_dir: Path, key: str) -> Path:
 
 
 def write_row(results_dir: Path, row: dict[str, Any]) -> Path:
-    """Write one result row atomically; unknown columns are an error, missing ones null."""
+    """Write one result row atomically; unknown columns are an error, missing ones null.
+
+    A `failed` row for a key whose row on disk is measured (`MEASURED`) is written as a
+    failed attempt instead, keeping the good row; the path written is returned."""
     unknown = set(row) - set(COLUMNS)
     if unknown:
         raise ResultsError(f"result row has columns not in the schema: {sorted(unknown)}")
     path = row_path(results_dir, row["key"])
+    if row.get("status") == STATUS_FAILED and _status_on_disk(path) in MEASURED:
+        path = attempt_path(results_dir, row["key"])
+    elif row.get("status") == STATUS_OK:
+        error_path(results_dir, row["key"]).unlink(missing_ok=True)  # an older failure's record
     path.parent.mkdir(parents=True, exist_ok=True)
     table = pa.Table.from_pylist([{c: row.get(c) for c in COLUMNS}], schema=SCHEMA)
     tmp = temporary_sibling(path)
@@ -93,11 +103,21 @@ def read_status(results_dir: Path, keys: Iterable[str]) -> dict[str, tuple[str, 
     """(status, reason) of the rows with these keys that exist on disk."""
     out = {}
     for key in keys:
-        path = row_path(results_dir, key)
-        if path.is_file():
-            try:
-                row = pq.read_table(path, columns=["status", "reason"]).to_pylist()[0]
-            except (pa.ArrowInvalid, OSError, IndexError):
-                continue  # unreadable: treated as not finished, so it is redone
+        row = _read_status_row(row_path(results_dir, key))
+        if row is not None:
             out[key] = (row["status"], row["reason"])
     return out
+
+
+def _read_status_row(path: Path) -> dict[str, Any] | None:
+    if not path.is_file():
+        return None
+    try:
+        return pq.read_table(path, columns=["status", "reason"]).to_pylist()[0]
+    except (pa.ArrowInvalid, OSError, IndexError):
+        return None  # unreadable: treated as not finished, so it is redone
+
+
+def _status_on_disk(path: Path) -> str | None:
+    row = _read_status_row(path)
+    return None if row is None else row["status"]

@@ -17,6 +17,7 @@ import multiprocessing
 import os
 import signal
 import time
+from collections.abc import Callable
 from contextlib import contextmanager
 
 import psutil
@@ -45,14 +46,22 @@ def _thread_environment(threads: int):
                 os.environ[variable] = value
 
 
-def run_isolated(spec: WorkerSpec, timeout_s: float, memory_limit_bytes: int | None) -> str | None:
+def run_isolated(
+    spec: WorkerSpec,
+    timeout_s: float,
+    memory_limit_bytes: int | None,
+    tick: Callable[[], None] | None = None,
+) -> str | None:
     """Run `spec` in a child; `None` when it exited cleanly, else the reason it did not.
+    `tick`: called while waiting (progress).
 
     A method whose engine sizes its thread pool once per process (`fixed_thread_pool`)
     gets one child per query thread count, each building its own index.
     """
     reasons = [
-        reason for part in _split_by_pool(spec) if (reason := _run_child(part, timeout_s, memory_limit_bytes))
+        reason
+        for part in _split_by_pool(spec)
+        if (reason := _run_child(part, timeout_s, memory_limit_bytes, tick))
     ]
     return "; ".join(dict.fromkeys(reasons)) or None
 
@@ -78,7 +87,9 @@ def _split_by_pool(spec: WorkerSpec) -> list[WorkerSpec]:
     ]
 
 
-def _run_child(spec: WorkerSpec, timeout_s: float, memory_limit_bytes: int | None) -> str | None:
+def _run_child(
+    spec: WorkerSpec, timeout_s: float, memory_limit_bytes: int | None, tick: Callable[[], None] | None
+) -> str | None:
     context = multiprocessing.get_context("spawn")
     spec = dataclasses.replace(spec, meter=PhaseMeter(context))
     born = time.time()
@@ -101,6 +112,8 @@ def _run_child(spec: WorkerSpec, timeout_s: float, memory_limit_bytes: int | Non
             if time.monotonic() - started > timeout_s:
                 reason = f"timed out after {timeout_s:g} s (build + search of this job)"
                 break
+            if tick:
+                tick()
             child.join(sampler.interval)
     finally:
         if child.is_alive():  # also before it made its own session

@@ -19,8 +19,9 @@ import numpy as np
 
 from fanns_bench.groundtruth import GroundTruth
 from fanns_bench.methods.registry import get_method
+from fanns_bench.results.attempts import write_error
 from fanns_bench.results.row_files import write_row
-from fanns_bench.results.schema import STATUS_INVALID, STATUS_OK
+from fanns_bench.results.schema import STATUS_FAILED, STATUS_INVALID, STATUS_OK
 from fanns_bench.runner.answers import invalid_reason
 from fanns_bench.runner.clocks import GroupClock
 from fanns_bench.runner.context import load_context
@@ -115,6 +116,7 @@ def _run_job(spec: WorkerSpec) -> None:
                 spec.points,
                 spec.experiment,
                 reason=f"build failed: {type(error).__name__}: {error}",
+                error=f"build failed: {traceback.format_exc()}",
             )
             return
         build = {
@@ -199,11 +201,12 @@ def _measure_each(spec: WorkerSpec, context, method, build: dict) -> None:
                 )
                 search_peak = spec.meter.sync()[0]
         except Exception as error:
+            write_error(spec.results_dir, point.key, f"search failed: {traceback.format_exc()}")
             write_row(
                 spec.results_dir,
                 {
                     **row,
-                    "status": "failed",
+                    "status": STATUS_FAILED,
                     **build,
                     "reason": f"search failed: {type(error).__name__}: {error}",
                 },

@@ -53,15 +53,27 @@ WARMUP_PASSES = 3  # untimed passes at most, where each is shorter than the mini
 MAX_PASSES = 1_000_000  # a pass that reads 0 s on the clock still repeats a bounded number of times
 
 
-def checked_ids(method: Method, ids: Any, queries: int, k: int) -> np.ndarray:
-    """The method's output as int64 (queries, k), or `MethodError` saying what was wrong."""
+def checked_ids(method: Method, ids: Any, queries: int, k: int, count: int | None = None) -> np.ndarray:
+    """The method's output as int64 (queries, k), or `MethodError` saying what was wrong:
+    not integers, another shape, or (given the dataset's `count`) an id outside
+    [0, count) that is not the -1 padding. The runner and the conformance suite both check
+    every answer with it."""
     ids = np.asarray(ids)
     if ids.shape != (queries, k) or not np.issubdtype(ids.dtype, np.integer):
         raise MethodError(
             f"{method.name}.search returned {ids.dtype} of shape {ids.shape}; "
             f"expected integer ids of shape ({queries}, {k})"
         )
-    return ids.astype(np.int64, copy=False)
+    ids = ids.astype(np.int64, copy=False)
+    if count is not None and ids.size:
+        outside = (ids < -1) | (ids >= count)
+        if outside.any():
+            row, column = np.argwhere(outside)[0]
+            raise MethodError(
+                f"{method.name}.search returned id {int(ids[row, column])} (query {int(row)}, rank "
+                f"{int(column) + 1}); expected ids in [0, {count}) or -1 for padding"
+            )
+    return ids
 
 
 def end_to_end(
@@ -71,14 +83,16 @@ def end_to_end(
     attributes: AttributeIndex,
     k: int,
     params: dict[str, Any],
+    count: int | None = None,
 ) -> tuple[np.ndarray, float, float]:
-    """(ids, total seconds, filter-preparation seconds) of one batch from predicates to ids."""
+    """(ids, total seconds, filter-preparation seconds) of one batch from predicates to ids
+    (`count`: the dataset's size, for `checked_ids`)."""
     start = time.perf_counter()
     prepared = method.prepare_filters(FilterBatch.of(predicates, attributes))
     ready = time.perf_counter()
     ids = method.search(queries, prepared, k, **params)
     seconds = time.perf_counter() - start
-    return checked_ids(method, ids, len(queries), k), seconds, ready - start
+    return checked_ids(method, ids, len(queries), k, count), seconds, ready - start
 
 
 def passes_for(min_repetition_s: float, pass_seconds: float) -> int:
@@ -159,7 +173,7 @@ def measure(
     `min_repetition_s` calibrates the pass counts from them and runs them either way.
     """
     clock = clock or GroupClock()
-    n = len(queries)
+    n, count = len(queries), len(vectors)
     gc.collect()  # no garbage left from the last point (cheap once the job froze its data)
     filter_total, outputs = [0.0], [None]
 
@@ -181,13 +195,13 @@ def measure(
     filter_total[0], ids = 0.0, None
     for _ in range(max(1, repetitions)):
         batches.repeat(clock, one_end_to_end)
-        found = checked_ids(method, outputs[0], n, k)
+        found = checked_ids(method, outputs[0], n, k, count)
         ids = found if ids is None else ids
         searches.repeat(clock, one_given)
-        checked_ids(method, outputs[0], n, k)
+        checked_ids(method, outputs[0], n, k, count)
     stats = method.stats()  # counters of the last search: the point's whole batch
     latencies = [
-        end_to_end(method, queries[i : i + 1], predicates[i : i + 1], attributes, k, params)[1]
+        end_to_end(method, queries[i : i + 1], predicates[i : i + 1], attributes, k, params, count)[1]
         for i in range(min(latency_queries, n))
     ]
     latency_ms = np.asarray(latencies) * 1e3 if latencies else np.array([np.nan])

@@ -10,9 +10,10 @@ from typing import Any
 
 import fanns_bench
 from fanns_bench.errors import ConfigError
-from fanns_bench.methods.params import resolve
+from fanns_bench.methods.params import Param, resolve
 
 DEFAULT_TIMEOUT_S = 3600
+TIMEOUT = Param(float, DEFAULT_TIMEOUT_S, "wall-clock limit of one build job (build + search)", minimum=1)
 #: bumped whenever what a row measures changes (timing, filter costs, recall, memory), so rows
 #: measured another way are never reused or pooled with new ones
 METHODOLOGY_VERSION = 4  # 3: thread caps enforced, memory of the whole process group above a baseline
@@ -137,6 +138,10 @@ def build_jobs(
         if unknown:
             raise ConfigError(f"method {method_key!r}: unknown config keys {sorted(unknown)}")
         where = f"configs/method/{method_key}.yaml"
+        try:
+            timeout_s = TIMEOUT.coerce(config.get("timeout_s", DEFAULT_TIMEOUT_S))
+        except ValueError as error:
+            raise ConfigError(f"method {method_key!r}: timeout_s: {error}") from None
         method_name = config.get("name", method_key)
         cls = get_method(method_name)
         package, package_version = method_distribution(method_name)
@@ -154,7 +159,7 @@ def build_jobs(
                 method_name,
                 build_params,
                 search_grid,
-                float(config.get("timeout_s", DEFAULT_TIMEOUT_S)),
+                timeout_s,
                 build_repeat=repeat,
             )
             for search_params, threads, (filter_type, bucket), k in itertools.product(

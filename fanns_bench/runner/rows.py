@@ -6,6 +6,7 @@ import datetime as dt
 from pathlib import Path
 from typing import Any
 
+from fanns_bench.results.attempts import write_error
 from fanns_bench.results.row_files import write_row
 from fanns_bench.results.schema import STATUS_FAILED
 from fanns_bench.runner.context import Context
@@ -73,9 +74,13 @@ def write_status_rows(
     experiment: str,
     status: str = STATUS_FAILED,
     reason: str = "",
+    error: str | None = None,
 ) -> None:
-    """Write one `failed`/`unsupported` row per point, with its reason."""
+    """Write one `failed`/`unsupported` row per point, with its reason; a failed point also
+    gets its error file (`error`: the reason followed by a traceback; default the reason)."""
     for point in points:
+        if status == STATUS_FAILED:
+            write_error(results_dir, point.key, error or reason)
         write_row(
             results_dir,
             {**base_row(context, job, point, experiment), "status": status, "reason": reason},

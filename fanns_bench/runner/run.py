@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import logging
-import os
 import time
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
+from tqdm.contrib.logging import logging_redirect_tqdm
 
 from fanns_bench.data.builders import ensure_dataset
 from fanns_bench.errors import ConfigError
 from fanns_bench.methods.registry import get_method
+from fanns_bench.results.attempts import attempt_files, failed_attempts
 from fanns_bench.results.bucket_files import write_buckets
+from fanns_bench.results.lock import results_lock
 from fanns_bench.results.recompute import keep_ground_truth
 from fanns_bench.results.row_files import (
     finished_keys,
@@ -23,89 +26,61 @@ from fanns_bench.results.row_files import (
     row_path,
     write_combined,
 )
-from fanns_bench.results.schema import STATUS_FAILED, STATUS_UNSUPPORTED
+from fanns_bench.results.schema import STATUS_FAILED, STATUS_INVALID, STATUS_UNSUPPORTED
 from fanns_bench.runner.context import Context, prepare_context
 from fanns_bench.runner.isolation import run_isolated
 from fanns_bench.runner.job import WorkerSpec
 from fanns_bench.runner.plan import BuildJob, Point, build_jobs
+from fanns_bench.runner.progress import JobProgress, SweepProgress
 from fanns_bench.runner.rows import write_status_rows
+from fanns_bench.runner.settings import RunSettings
 from fanns_bench.workloads.workload import WorkloadSpec, bucket_table
 
 log = logging.getLogger(__name__)
 NOT_INSTALLED = "not installed"
+FAILED_STATUSES = (STATUS_FAILED, STATUS_INVALID)  # what makes `fanns-bench run` exit 3
 
-
-@dataclass
-class RunSettings:
-    """The `runner` section of the config, typed."""
-
-    results_dir: Path
-    datasets_dir: Path
-    experiment: str = "default"
-    k: list[int] = field(default_factory=lambda: [10])
-    search_threads: list[int] = field(default_factory=lambda: [1])
-    build_threads: int = 0  # 0: every core
-    deterministic_builds: bool = True  # build on one thread where only that is deterministic
-    builds: int = 1  # builds of each build configuration, each measured (build_repeat)
-    repetitions: int = 3
-    min_repetition_s: float = 0.1  # see configs/runner/default.yaml and README "Methodology"
-    warmup: bool = True
-    latency_queries: int = 100
-    memory_limit_gb: float | None = None
-    force: bool = False
-    retry_failed: bool = False
-
-    @classmethod
-    def from_config(
-        cls, runner: dict[str, Any], results_dir: str, datasets_dir: str, experiment: str
-    ) -> RunSettings:
-        known = set(cls.__dataclass_fields__) - {"results_dir", "datasets_dir", "experiment"}
-        unknown = set(runner) - known
-        if unknown:
-            raise ConfigError(f"runner config: unknown keys {sorted(unknown)}; known: {sorted(known)}")
-        settings = cls(Path(results_dir), Path(datasets_dir), experiment, **runner)
-        settings.k = [int(k) for k in _as_list(settings.k)]
-        settings.search_threads = [int(t) for t in _as_list(settings.search_threads)]
-        if min(settings.k) < 1 or min(settings.search_threads) < 1 or settings.repetitions < 1:
-            raise ConfigError("runner config: k, search_threads and repetitions must be >= 1")
-        if isinstance(settings.builds, bool) or not isinstance(settings.builds, int) or settings.builds < 1:
-            raise ConfigError(f"runner config: builds must be an integer >= 1, got {settings.builds!r}")
-        if not isinstance(settings.deterministic_builds, bool):
-            raise ConfigError(
-                f"runner config: deterministic_builds must be true or false, "
-                f"got {settings.deterministic_builds!r}"
-            )
-        return settings
-
-    @property
-    def threads_for_build(self) -> int:
-        return self.build_threads or os.cpu_count() or 1
-
-    @property
-    def memory_limit_bytes(self) -> int | None:
-        return int(self.memory_limit_gb * 2**30) if self.memory_limit_gb else None
+__all__ = ["RunSettings", "SweepOutcome", "run_sweep"]
 
 
 @dataclass
 class SweepOutcome:
-    """What a sweep produced: its rows, where they are, and what could not run."""
+    """What a sweep produced: its rows, where they are, and what could not run.
+
+    `attempts`: failed attempts of this run whose measured row was kept (see
+    `results/attempts.py`)."""
 
     results_dir: Path
     rows: pd.DataFrame
     shortfalls: list[str]
     executed_jobs: int
     buckets: pd.DataFrame = field(default_factory=pd.DataFrame)  # `bucket_table` of the workload
+    attempts: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+    @property
+    def failures(self) -> int:
+        """Points of this sweep that failed or are invalid, plus failed attempts of this run."""
+        failed = int(self.rows.status.isin(FAILED_STATUSES).sum()) if len(self.rows) else 0
+        return failed + len(self.attempts)
 
 
 def run_sweep(config: dict[str, Any]) -> SweepOutcome:
-    """Run the sweep a composed config describes (see configs/config.yaml)."""
-    paths, dataset_config = config["paths"], config["dataset"]
+    """Run the sweep a composed config describes (see configs/config.yaml), holding the
+    results folder's lock (`results/lock.py`)."""
+    paths = config["paths"]
     settings = RunSettings.from_config(
         dict(config.get("runner") or {}),
         paths["results"],
         paths["datasets"],
         config.get("experiment", "default"),
     )
+    with results_lock(settings.results_dir, settings.wait):
+        return _run_sweep(config, settings)
+
+
+def _run_sweep(config: dict[str, Any], settings: RunSettings) -> SweepOutcome:
+    dataset_config = config["dataset"]
+    started = time.time()
     dataset = ensure_dataset(
         dataset_config["name"],
         dataset_config["builder"],
@@ -143,17 +118,34 @@ def run_sweep(config: dict[str, Any]) -> SweepOutcome:
     )
     executed = 0
     done = set() if settings.force else finished_keys(settings.results_dir)  # jobs' keys are disjoint
-    for number, job in enumerate(jobs, 1):
-        pending = _pending(settings, job, done)
-        if not pending:
-            log.info("[%d/%d] %s: all %d points done", number, len(jobs), job.label, len(job.points))
-            continue
-        executed += _run_job(settings, context, job, pending, f"[{number}/{len(jobs)}]")
+    pending = {id(job): _pending(settings, job, done) for job in jobs}
+    retried = sum(p.key in done for points in pending.values() for p in points)
+    if retried:
+        log.info("retrying %d failed points (runner.retry_failed=false: keep them)", retried)
+    progress = SweepProgress(sum(map(len, pending.values())))
+    with ExitStack() as stack:
+        if progress.bars:
+            stack.enter_context(logging_redirect_tqdm())
+        stack.callback(progress.close)
+        for number, job in enumerate(jobs, 1):
+            if not pending[id(job)]:
+                log.info(
+                    "[%d/%d] %s: all %d points have a row", number, len(jobs), job.label, len(job.points)
+                )
+                continue
+            prefix = f"[{number}/{len(jobs)}]"
+            executed += _run_job(settings, context, job, pending[id(job)], prefix, progress)
     keys = {p.key for job in jobs for p in job.points}
     rows = load_results(settings.results_dir)
     write_combined(settings.results_dir, rows)
+    attempts = failed_attempts(settings.results_dir, since=started)
     return SweepOutcome(
-        settings.results_dir, rows[rows.key.isin(keys)], context.workload.shortfalls, executed, buckets
+        settings.results_dir,
+        rows[rows.key.isin(keys)],
+        context.workload.shortfalls,
+        executed,
+        buckets,
+        attempts[attempts.key.isin(keys)] if len(attempts) else attempts,
     )
 
 
@@ -172,7 +164,31 @@ def _pending(settings: RunSettings, job: BuildJob, done: set[str]) -> list[Point
 
 
 def _run_job(
-    settings: RunSettings, context: Context, job: BuildJob, pending: list[Point], prefix: str
+    settings: RunSettings,
+    context: Context,
+    job: BuildJob,
+    pending: list[Point],
+    prefix: str,
+    progress: SweepProgress,
+) -> int:
+    """Run one build job's pending points; 1 if a build ran, else 0."""
+    bar = progress.job(job.label, len(pending))
+    try:
+        ran = _run_job_points(settings, context, job, pending, prefix, bar)
+    except BaseException:
+        bar.close(completed=False)
+        raise
+    bar.close()
+    return ran
+
+
+def _run_job_points(
+    settings: RunSettings,
+    context: Context,
+    job: BuildJob,
+    pending: list[Point],
+    prefix: str,
+    bar: JobProgress,
 ) -> int:
     method_cls = get_method(job.method_name)
     experiment = settings.experiment
@@ -193,7 +209,8 @@ def _run_job(
     if not supported:
         return 0
     log.info("%s %s: building, then %d points", prefix, job.label, len(supported))
-    started, started_wall = time.perf_counter(), time.time()
+    started = time.perf_counter()
+    before = _stamps(settings.results_dir, supported)
     spec = WorkerSpec(
         job=job,
         points=supported,
@@ -209,22 +226,54 @@ def _run_job(
         warmup=settings.warmup,
         latency_queries=settings.latency_queries,
         min_repetition_s=settings.min_repetition_s,
-        error_file=settings.results_dir / "errors" / f"{supported[0].key}.txt",
+        error_file=settings.results_dir / "errors" / f"job-{supported[0].key}.txt",
     )
-    reason = run_isolated(spec, job.timeout_s, settings.memory_limit_bytes)
+    for stale in spec.error_file.parent.glob(f"{spec.error_file.stem}*"):
+        stale.unlink()  # an earlier run's
+    written = {p.key for p in pending if p not in supported}  # unsupported: done already
+
+    def done_now() -> set[str]:
+        now = _stamps(settings.results_dir, supported)
+        written.update(key for key, stamp in now.items() if stamp != before[key])
+        return written
+
+    tick = bar.poll(done_now)
+    reason = run_isolated(spec, job.timeout_s, settings.memory_limit_bytes, tick)
     if reason:
-        lost = [p for p in supported if not _written_since(settings.results_dir, p, started_wall)]
-        write_status_rows(settings.results_dir, context, job, lost, experiment, reason=reason)
+        now = _stamps(settings.results_dir, supported)
+        lost = [p for p in supported if now[p.key] == before[p.key]]
+        error = _job_error(spec, reason)
+        write_status_rows(settings.results_dir, context, job, lost, experiment, reason=reason, error=error)
         log.warning("%s %s: %s (%d points failed)", prefix, job.label, reason, len(lost))
     else:
         log.info("%s %s: done in %.1f s", prefix, job.label, time.perf_counter() - started)
     return 1
 
 
-def _written_since(results_dir: Path, point: Point, since: float) -> bool:
-    """Whether this job wrote the point's row (an older row from before --force does not count)."""
-    path = row_path(results_dir, point.key)
-    return path.is_file() and path.stat().st_mtime >= since - 1.0
+def _job_error(spec: WorkerSpec, reason: str) -> str:
+    """What the point files of a job that failed as a whole say: the reason, then the
+    worker's own error file (its traceback) where it left one."""
+    files = sorted(spec.error_file.parent.glob(f"{spec.error_file.stem}*{spec.error_file.suffix}"))
+    tracebacks = [f.read_text(errors="replace") for f in files if f.is_file()]
+    return "\n".join([reason, *tracebacks])
+
+
+def _stamps(results_dir: Path, points: list[Point]) -> dict[str, tuple[int | None, int]]:
+    """Per point: its row's modification time (ns) and how many failed attempts it has; a
+    point whose stamp changed was written by the job (an older row from before --force,
+    even one written a moment ago, does not count)."""
+    attempts: dict[str, int] = {}
+    for path in attempt_files(results_dir):
+        key = path.name.partition(".")[0]
+        attempts[key] = attempts.get(key, 0) + 1
+    stamps = {}
+    for point in points:
+        try:
+            mtime: int | None = row_path(results_dir, point.key).stat().st_mtime_ns
+        except FileNotFoundError:
+            mtime = None
+        stamps[point.key] = (mtime, attempts.get(point.key, 0))
+    return stamps
 
 
 def _write_unsupported(
@@ -255,7 +304,3 @@ def _write_unsupported(
         else:
             supported.append(point)
     return supported
-
-
-def _as_list(value: Any) -> list:
-    return list(value) if isinstance(value, list | tuple) else [value]

@@ -16,13 +16,13 @@ from fanns_bench.report.quality import (
     NOT_RECORDED,
     STATUSES,
     answer_quality,
-    error_file,
     flag,
     noise_lines,
     recorded,
     status_counts,
 )
 from fanns_bench.report.render import fmt_recall, text_table
+from fanns_bench.results.attempts import error_path
 from fanns_bench.runner.run import SweepOutcome
 
 TARGET_RECALL = 0.9
@@ -176,7 +176,7 @@ def print_problems(outcome: SweepOutcome) -> None:
         more = f" (+{len(distinct) - 1} other reasons)" if len(distinct) > 1 else ""
         points = f"{len(group)} point{'' if len(group) == 1 else 's'}"
         line = f"{status}: {method} on {filter_type} ({points}): {distinct[0][:200]}{more}"
-        files = [error_file(outcome.results_dir, key) for key in group["key"]]
+        files = [error_path(outcome.results_dir, key) for key in group["key"]]
         existing = [path for path in files if path.exists()]
         if existing:
             line += f"; traceback: {existing[0]}"

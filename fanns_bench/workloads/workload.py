@@ -87,7 +87,7 @@ class WorkloadSpec:
                 **data,
                 "filters": tuple(FilterSpec.from_config(dict(f)) for f in data.get("filters", ())),
                 "path": _paths(data.get("path")),
-                "selectivities": tuple(float(s) for s in data.get("selectivities", cls.selectivities)),
+                "selectivities": _selectivities(data.get("selectivities", cls.selectivities)),
             }
         )
         spec.check()
@@ -98,6 +98,10 @@ class WorkloadSpec:
             raise ConfigError(f"workload {self.name!r}: mode {self.mode!r} is not buckets|sampled|file")
         if (self.mode == "file") != bool(self.path):
             raise ConfigError(f"workload {self.name!r}: 'path' goes with mode 'file' (and only with it)")
+        if self.mode != "file" and not self.selectivities:
+            raise ConfigError(
+                f"workload {self.name!r}: selectivities is empty; expected a list of values in (0, 1]"
+            )
         bad = [s for s in self.selectivities if not 0 < s <= 1]
         if bad:
             raise ConfigError(f"workload {self.name!r}: selectivities {bad} are not in (0, 1]")
@@ -488,6 +492,17 @@ def _shortfall_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
     return frame.astype(
         {"filter_type": str, "selectivity_bucket": float, "requested": float, "filled": int, "left_out": int}
     )
+
+
+def _selectivities(value: Any) -> tuple[float, ...]:
+    """`workload.selectivities` as floats, or `ConfigError` naming the value."""
+    values = value if isinstance(value, list | tuple) else [value]
+    try:
+        return tuple(float(v) for v in values)
+    except (TypeError, ValueError):
+        raise ConfigError(
+            f"workload.selectivities: expected a list of numbers in (0, 1], got {value!r}"
+        ) from None
 
 
 def _paths(value: Any) -> str | tuple[str, ...] | None:

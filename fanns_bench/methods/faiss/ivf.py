@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from fanns_bench.data.dataset import Dataset
+from fanns_bench.errors import MethodError
 from fanns_bench.methods.base import ANY_FILTER, FilterBatch, Method
 from fanns_bench.methods.faiss.common import (
     Selectors,
@@ -17,12 +18,15 @@ from fanns_bench.methods.faiss.common import (
 )
 from fanns_bench.methods.params import Param
 
+TRAINING_POINTS_PER_LIST = 39  # faiss's minimum of training points per centroid
+
 
 class FaissIVF(Method):
     """`IndexIVFFlat` searched with `SearchParametersIVF(nprobe, sel=IDSelectorBitmap)`.
 
-    `nlist` 0 means about 4 * sqrt(N); it is capped by N / 39 (faiss's minimum of 39
-    training points per centroid).
+    `nlist` 0 means about 4 * sqrt(N), capped by N / 39 (faiss's minimum of 39 training
+    points per centroid); a given `nlist` above N / 39 is refused (a `MethodError`), so a
+    row never records an `nlist` other than the one built.
     """
 
     name = "faiss_ivf"
@@ -43,8 +47,15 @@ class FaissIVF(Method):
 
         set_threads(self.threads)
         vectors = as_float32(dataset.vectors)
-        nlist = self.build_params["nlist"] or int(4 * np.sqrt(len(vectors)))
-        nlist = max(1, min(nlist, len(vectors) // 39))
+        cap = max(1, len(vectors) // TRAINING_POINTS_PER_LIST)
+        given = self.build_params["nlist"]
+        if given > cap:
+            raise MethodError(
+                f"faiss_ivf: nlist={given} needs {given * TRAINING_POINTS_PER_LIST} items to train "
+                f"({TRAINING_POINTS_PER_LIST} per list); the dataset has {len(vectors)}: use nlist <= {cap}, "
+                "or 0 (about 4 sqrt(N))"
+            )
+        nlist = min(given or int(4 * np.sqrt(len(vectors))), cap)
         quantizer = faiss.IndexFlat(dataset.dimension, faiss_metric(self.metric))
         self.index = faiss.IndexIVFFlat(quantizer, dataset.dimension, nlist, faiss_metric(self.metric))
         self.index.cp.seed = self.build_params["seed"]

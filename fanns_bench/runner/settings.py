@@ -1,0 +1,67 @@
+"""The `runner` section of the config: declared like method parameters (type, range,
+did-you-mean), so a bad value is one error line naming the key before anything runs."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from fanns_bench.methods.params import Param, check_settings
+
+#: `(Param,)`: a list of such values (a scalar is a one-item list)
+RUNNER_PARAMETERS: dict[str, Param | tuple[Param]] = {
+    "k": (Param(int, 10, "recall@k values to measure", minimum=1),),
+    "search_threads": (Param(int, 1, "query thread counts", minimum=1),),
+    "build_threads": Param(int, 0, "threads for each build (0: every core)", minimum=0),
+    # issue 16 (measure, determinism branches): declared here so their settings are checked too
+    "deterministic_builds": Param(bool, True, "build on one thread where only that is deterministic"),
+    "builds": Param(int, 1, "builds of each build configuration, each measured", minimum=1),
+    "min_repetition_s": Param(float, 0.1, "each timed repetition repeats the batch this long", minimum=0),
+    "repetitions": Param(int, 3, "timed batch repetitions per point", minimum=1),
+    "warmup": Param(bool, True, "one untimed batch before the timed ones"),
+    "latency_queries": Param(int, 100, "queries timed one at a time (0: no latency pass)", minimum=0),
+    "memory_limit_gb": Param(float, None, "memory cap per build job in GiB (null: none)", minimum=0.001),
+    "force": Param(bool, False, "redo points that already have a row (a failure keeps an ok row)"),
+    "retry_failed": Param(bool, True, "redo points whose row says failed (not unsupported ones)"),
+    "wait": Param(bool, False, "wait for another run holding the results folder instead of exiting"),
+}
+
+
+@dataclass
+class RunSettings:
+    """The `runner` section of the config, typed and checked."""
+
+    results_dir: Path
+    datasets_dir: Path
+    experiment: str = "default"
+    k: list[int] = field(default_factory=lambda: [10])
+    search_threads: list[int] = field(default_factory=lambda: [1])
+    build_threads: int = 0  # 0: every core
+    deterministic_builds: bool = True
+    builds: int = 1
+    min_repetition_s: float = 0.1
+    repetitions: int = 3
+    warmup: bool = True
+    latency_queries: int = 100
+    memory_limit_gb: float | None = None
+    force: bool = False
+    retry_failed: bool = True
+    wait: bool = False
+
+    @classmethod
+    def from_config(
+        cls, runner: dict[str, Any], results_dir: str, datasets_dir: str, experiment: str
+    ) -> RunSettings:
+        """`ConfigError` `runner.KEY: expected ..., got ...` on an unknown key or a bad value."""
+        values = check_settings("runner", RUNNER_PARAMETERS, runner)
+        return cls(Path(results_dir), Path(datasets_dir), experiment, **values)
+
+    @property
+    def threads_for_build(self) -> int:
+        return self.build_threads or os.cpu_count() or 1
+
+    @property
+    def memory_limit_bytes(self) -> int | None:
+        return int(self.memory_limit_gb * 2**30) if self.memory_limit_gb else None
