@@ -38,9 +38,9 @@ def test_one_thread_methods_build_on_one_thread_unless_told_otherwise(tmp_path):
 @pytest.mark.parametrize(
     ("runner", "message"),
     [
-        ({"builds": 0}, "builds must be an integer >= 1, got 0"),
-        ({"builds": "2"}, "builds must be an integer >= 1, got '2'"),
-        ({"deterministic_builds": "yes"}, "deterministic_builds must be true or false, got 'yes'"),
+        ({"builds": 0}, "runner.builds: expected >= 1, got 0"),
+        ({"builds": "2"}, "runner.builds: expected an integer, got '2'"),
+        ({"deterministic_builds": "yes"}, "runner.deterministic_builds: expected true or false, got 'yes'"),
     ],
 )
 def test_bad_build_settings_are_refused(tmp_path, runner, message):
