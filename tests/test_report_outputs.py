@@ -307,9 +307,9 @@ def test_report_shows_noise_invalid_rows_violations_short_answers_and_tracebacks
     lines = "".join(f"line {i}\n" for i in range(20))
     (tmp_path / "errors" / f"{gamma}.txt").write_text(lines + "TimeoutError: build took 61 s\n")
     text, _ = write_report(frame, tmp_path, tmp_path / "tables")
-    assert "- noisy points: 3 of 10 ok points (3 × load … above … CPUs; 1 × spread …% above …%)" in text
+    assert "- noisy points: 3 of 10 ok points (3 × load … above 2 CPUs; 1 × spread …% above 20%)" in text
     assert "median 1, max 3.5 on 2 CPUs; 2 points ran with the load above the CPU count" in text
-    assert "| alpha | 6 | 3 | 3.5 | 3 × load … above … CPUs; 1 × spread …% above …% |" in text
+    assert "| alpha | 6 | 3 | 3.5 | 3 × load … above 2 CPUs; 1 × spread …% above 20% |" in text
     assert "| tiny | beta | EM | 0.1 | 10 | 1 | 1 | 25.00% | ids outside the filter |" in text
     assert "| beta | EM | 1 of 4 | 5.00% | 5.00% |" in text
     assert "| tiny | beta | EM | 0.1 | 10 | 1 | 1 | 12 of 100 | 80 | 0.850 |" in text

@@ -84,7 +84,7 @@ def test_noisy_points_load_statuses_short_answers_and_violations_are_counted(cap
     (tmp_path / "errors").mkdir()
     (tmp_path / "errors" / f"{rows[-1]['key']}.txt").write_text("Traceback\nValueError: x\n")
     text = summary(capsys, rows, tmp_path)
-    assert "noisy points: 2 of 7 ok points (2 × spread …% above …%; 1 × load … above … CPUs)" in text
+    assert "noisy points: 2 of 7 ok points (2 × spread …% above 20%; 1 × load … above 2 CPUs)" in text
     assert "median 1, max 3.5 on 2 CPUs; 1 point ran with the load above" in text
     assert "268,000* (1.000)" in section(text, "filter EM (")
     table = section(text, "  method ")

@@ -91,13 +91,14 @@ def noise_lines(frame: pd.DataFrame) -> list[str]:
 
 def grouped_reasons(reasons: pd.Series) -> list[tuple[str, int]]:
     """Each distinct reason (several per row joined with "; ") with its count, most common
-    first; numbers are masked ("load 3.1 above 2 CPUs" -> "load … above … CPUs") so one
-    kind of reason groups across points."""
+    first; the measured value (a reason's first number) is masked and the threshold kept
+    ("load average 3.1 > 2 cores" -> "load average … > 2 cores"), so one kind of reason
+    groups across points and still says what it was tested against."""
     counts: Counter[str] = Counter()
     for text in reasons.dropna():
         for reason in str(text).split(";"):
             if reason.strip():
-                counts[re.sub(r"\d+(?:\.\d+)?", "…", reason.strip())] += 1
+                counts[re.sub(r"\d+(?:\.\d+)?", "…", reason.strip(), count=1)] += 1
     missing = int(reasons.isna().sum())
     if missing:
         counts["no reason recorded"] += missing

@@ -40,7 +40,8 @@ def qps_table(
 ) -> pd.DataFrame:
     """Rows of one (k, threads, filter type): per method and bucket, a cell
     "best QPS at recall >= target (max recall in the bucket)". Every bucket with an ok row
-    keeps its column ("-" where no config reaches `target`); the QPS is marked `NOISY_MARK`
+    keeps its column ("-" where no config reaches `target`, the status where a method has no
+    ok point there, e.g. "unsupported"); the QPS is marked `NOISY_MARK`
     when the point giving it is flagged noisy. `empty_buckets` (the workload found no query
     for them) get a column that says so."""
     ok = rows[rows["status"] == "ok"].assign(noisy=flag(rows, "noisy"))
@@ -53,13 +54,14 @@ def qps_table(
             table[bucket_column(filter_type, bucket)] = "no queries"
             continue
         points = ok[ok["selectivity_bucket"] == bucket]
+        statuses = rows[rows["selectivity_bucket"] == bucket].groupby("method")["status"].first()
         top = points.groupby("method")["recall"].max()
         reached = points[points["recall"] >= target - 1e-9].sort_values("qps", ascending=False)
         best = reached.drop_duplicates("method").set_index("method")
         cells = []
         for method in methods:
-            if method not in top.index:
-                cells.append("")  # no ok point of this method in this bucket
+            if method not in top.index:  # no ok point here: say why (unsupported, failed, invalid)
+                cells.append(str(statuses.get(method, "")))
                 continue
             qps = _qps_cell(best.loc[method]) if method in best.index else "-"
             cells.append(f"{qps} ({fmt_recall(top[method])})")
