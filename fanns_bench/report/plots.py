@@ -149,11 +149,11 @@ def plot_build_resources(
     for (dataset, threads), rows in _groups(ok_points(frame), ["dataset", "threads"]):
         builds = _builds(rows)
         height = max(3.0, 0.28 * len(builds) + 1.8)
-        figure = Figure(figsize=(15.0, height), layout="constrained")
-        axes = figure.subplots(1, 4, sharey=True, width_ratios=[1, 1, 1, 1.3])
+        figure = Figure(figsize=(18.0, height), layout="constrained")
+        axes = figure.subplots(1, 4, sharey=True, width_ratios=[1, 1, 1, 2.2])  # params: long lines
         panels = [
             ("build_seconds", 1.0, "build time (s, log)", True),
-            ("index_bytes", MB, "index size (MB = 10^6 bytes)", False),
+            ("index_bytes", MB, "index size (MB)", False),
             ("build_peak_rss_bytes", MB, "build peak RSS (MB)", False),
         ]
         positions = np.arange(len(builds))
@@ -175,8 +175,8 @@ def plot_build_resources(
         scope = frame[frame["dataset"] == dataset]
         note = (
             "Bars: one per build config (median over its rows), labelled method #n; its build "
-            "parameters are in the right-hand column. Build time: log axis from 1/10,000 of the "
-            "longest build; shorter builds are drawn at that edge with their value written.\n"
+            "parameters are in the right-hand column. MB = 10^6 bytes. Build time: log axis from "
+            "1/10,000 of the longest build; shorter builds are drawn at that edge with their value written.\n"
             + "\n".join(
                 f"{label}: {params}" for label, params in zip(builds["label"], builds["params"], strict=True)
             )
