@@ -8,7 +8,8 @@ import pytest
 from fanns_bench.cli import main
 from fanns_bench.report.compare import Tolerances, compare_frames
 from fanns_bench.report.frame import label_comparable
-from fanns_bench.report.run_changes import qps_interval, rank_changes, verdict_changes
+from fanns_bench.report.quality import with_qps_bounds
+from fanns_bench.report.run_changes import rank_changes, verdict_changes
 from fanns_bench.results.row_files import write_row
 from tests.test_report_outputs import ROWS, make_row
 
@@ -176,7 +177,7 @@ def test_a_reversed_order_is_a_rank_change_unless_the_intervals_overlap():
 def test_intervals_come_from_the_repetitions_when_qps_min_is_not_recorded():
     rows = pd.DataFrame([make_row("alpha", 0.1, 0.95, 1000.0, {})]).assign(batch_seconds=[[0.08, 0.1, 0.125]])
     rows = rows.drop(columns=["qps_best"])
-    interval = qps_interval(rows)
+    interval = with_qps_bounds(rows)
     assert interval[["qps_low", "qps_high"]].iloc[0].tolist() == [800.0, 1250.0]
 
 

@@ -19,11 +19,10 @@ import pandas as pd
 
 from fanns_bench.errors import ResultsError
 from fanns_bench.report.frame import load_frame
+from fanns_bench.report.quality import NOT_RECORDED, recorded
 from fanns_bench.report.run_changes import covers_paper, rank_changes, verdict_changes
 from fanns_bench.report.tables import LEVELS
 from fanns_bench.results.schema import STATUS_OK
-
-NOT_RECORDED = "not recorded"
 
 
 @dataclass(frozen=True)
@@ -100,11 +99,6 @@ def status_changes(matched: pd.DataFrame) -> list[str]:
     counts = Counter(zip(changed["status_a"], changed["status_b"], strict=True))
     text = ", ".join(f"{first} -> {second} {n}" for (first, second), n in sorted(counts.items()))
     return [f"status changed on {len(changed)} points: {text}"]
-
-
-def recorded(frame: pd.DataFrame, column: str) -> bool:
-    """Whether any row of `frame` has `column` (results folders before it have none)."""
-    return column in frame and bool(frame[column].notna().any())
 
 
 def ratios(ok: pd.DataFrame, column: str) -> pd.Series:

@@ -12,37 +12,13 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
 import pandas as pd
 
 from fanns_bench.report.frame import SERIES_KEYS
 from fanns_bench.report.pareto import best_at_recall
+from fanns_bench.report.quality import with_qps_bounds
 from fanns_bench.report.render import fmt_number
 from fanns_bench.report.tables import section_title
-
-
-def qps_interval(rows: pd.DataFrame) -> pd.DataFrame:
-    """`rows` with `qps_low`/`qps_high`: the slowest and fastest repetition of each point, from
-    `qps_min`/`qps_best`, else from `batch_seconds` (n_queries / seconds of one batch pass),
-    else the point's `qps` alone; always enclosing `qps`."""
-    qps = rows["qps"].astype(float)
-    seconds = rows["batch_seconds"] if "batch_seconds" in rows else pd.Series(None, index=rows.index)
-    n = rows["n_queries"].astype(float) if "n_queries" in rows else pd.Series(np.nan, index=rows.index)
-    slowest = pd.Series([_extreme(s, max) for s in seconds], index=rows.index, dtype=float)
-    fastest = pd.Series([_extreme(s, min) for s in seconds], index=rows.index, dtype=float)
-    low = _column(rows, "qps_min").fillna(n / slowest).fillna(qps)
-    high = _column(rows, "qps_best").fillna(n / fastest).fillna(qps)
-    return rows.assign(qps_low=np.minimum(low, qps), qps_high=np.maximum(high, qps))
-
-
-def _column(rows: pd.DataFrame, name: str) -> pd.Series:
-    return rows[name].astype(float) if name in rows else pd.Series(np.nan, index=rows.index)
-
-
-def _extreme(seconds: object, pick) -> float:
-    values = [float(s) for s in seconds] if seconds is not None and not _missing(seconds) else []
-    values = [s for s in values if s > 0]
-    return pick(values) if values else math.nan
 
 
 def _missing(value: object) -> bool:
@@ -56,7 +32,7 @@ def series_key(values: tuple) -> tuple:
 
 def entries(frame: pd.DataFrame, recall: float) -> dict[tuple, pd.Series]:
     """Each series' leaderboard entry at `recall` (its best-QPS point) with its interval."""
-    best = qps_interval(best_at_recall(frame, recall))
+    best = with_qps_bounds(best_at_recall(frame, recall))
     return {series_key(tuple(row[SERIES_KEYS])): row for _, row in best.iterrows()}
 
 
