@@ -96,25 +96,3 @@ def test_invalid_rows_stay_out_of_leaderboards_and_show_in_failures(invalid_resu
     paths = plot_results(invalid_results, tmp_path / "figures")
     caption = next(p for p in paths if p.name.startswith("recall_qps") and p.suffix == ".txt").read_text()
     assert "omega [invalid]" in caption
-
-
-def test_answer_summary_gives_shares_per_method_over_measured_rows():
-    import pandas as pd
-
-    from fanns_bench.runner.answers import answer_summary
-
-    rows = pd.DataFrame(
-        {
-            "method": ["a", "a", "b", "b", "c"],
-            "status": ["ok", "invalid", "ok", "unsupported", "ok"],
-            "n_queries": [10, 10, 20, 20, 5],
-            "k": [10, 10, 10, 10, 10],
-            "violation_rate": [0.0, 0.5, 0.0, None, None],
-            "short_queries": [2, 0, 0, None, None],
-            "empty_slots": [15, 0, 0, None, None],
-        }
-    )
-    summary = answer_summary(rows).set_index("method")
-    assert summary.loc["a"].tolist() == [1, 0.5, 2 / 20, 15 / 200]
-    assert summary.loc["b"].tolist() == [0, 0.0, 0.0, 0.0]
-    assert summary.loc["c", "invalid rows"] == 0 and np.isnan(summary.loc["c", "short queries"])

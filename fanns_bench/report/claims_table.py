@@ -10,6 +10,7 @@ import pandas as pd
 
 from fanns_bench.report.claims import FAILS, HOLDS, UNTESTABLE, Verdict, load_claims, roster_note
 from fanns_bench.report.frame import machines
+from fanns_bench.report.quality import flag
 from fanns_bench.report.render import latex_table, markdown_table
 
 CLAIM_HEADERS = ["claim", "source", "verdict", "robustness", "on our data", "form history"]
@@ -76,5 +77,5 @@ def noisy_note(frame: pd.DataFrame) -> str:
     if "noisy" not in frame:
         return ""
     ok = frame[frame["status"] == "ok"]
-    flagged = int(ok["noisy"].fillna(False).astype(bool).sum())
+    flagged = int(flag(ok, "noisy").sum())
     return f" {flagged} of {len(ok)} ok points are flagged noisy (their repetitions disagree)."

@@ -24,9 +24,6 @@ SERIES_KEYS = [*SECTION_KEYS, "method"]
 FIGURE_KEYS = ["dataset", "filter_type", "k", "threads"]
 """One recall-QPS figure; its panels are the selectivity buckets."""
 
-POINT_KEYS = [*SERIES_KEYS, "workload_digest", "build_params", "search_params"]
-"""One measurement point: rows that share these differ only in `build_repeat` (runner.builds)."""
-
 
 QPS_MEANINGS = {
     "qps": "end to end (each query's predicate turned into the method's filter input, then searched)",
@@ -152,19 +149,3 @@ def machines(frame: pd.DataFrame) -> str:
 def threads_label(threads: int) -> str:
     """The query thread count of a section (build threads are another column)."""
     return f"{threads} query thread" + ("" if threads == 1 else "s")
-
-
-def across_builds(frame: pd.DataFrame, columns: tuple[str, ...] = ("recall", "qps")) -> pd.DataFrame:
-    """Per measurement point (`POINT_KEYS`), the spread of `columns` over its repeated builds:
-    `builds` (distinct `build_repeat`), `deterministic` (every build declared so), and
-    `<column>_min`, `<column>_median`, `<column>_max`. Rows without the determinism columns
-    (older results) count as build 0, not deterministic."""
-    defaults = {"build_repeat": 0, "deterministic": False}
-    rows = frame.assign(**{c: frame[c].fillna(v) if c in frame else v for c, v in defaults.items()})
-    grouped = rows.astype({"deterministic": bool}).groupby(POINT_KEYS, dropna=False, sort=True)
-    spread = grouped.agg(builds=("build_repeat", "nunique"), deterministic=("deterministic", "all"))
-    for column in columns:
-        spread[f"{column}_min"] = grouped[column].min()
-        spread[f"{column}_median"] = grouped[column].median()
-        spread[f"{column}_max"] = grouped[column].max()
-    return spread.reset_index()

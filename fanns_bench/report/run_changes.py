@@ -103,10 +103,10 @@ def verdict_changes(a: pd.DataFrame, b: pd.DataFrame) -> tuple[int, list[str]]:
     evaluated on each run (`report --compare paper`'s `compare_with_paper`)."""
     from fanns_bench.report.claims import compare_with_paper
 
-    verdicts_b = {v.id: v for v in compare_with_paper(b)}
+    verdicts_b = {v.id: v for v in compare_with_paper(b, resamples=0)}  # robustness not shown
     changes = []
     compared = 0
-    for first in compare_with_paper(a):
+    for first in compare_with_paper(a, resamples=0):
         second = verdicts_b.get(first.id)
         if second is None:
             continue

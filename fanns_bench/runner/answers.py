@@ -15,10 +15,8 @@ import math
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from fanns_bench.methods.base import Method
-from fanns_bench.results.schema import STATUS_INVALID, STATUS_OK
 
 
 def answer_checks(ids: np.ndarray, match_ids: list[np.ndarray], k: int, violations: int) -> dict[str, Any]:
@@ -64,25 +62,3 @@ def _number(value: Any) -> Any:
     if isinstance(value, float) and not math.isfinite(value):
         return None
     return value if isinstance(value, int | float | str | bool) or value is None else str(value)
-
-
-def answer_summary(rows: pd.DataFrame) -> pd.DataFrame:
-    """Per method, over its measured rows (ok and invalid): `invalid` rows, the highest
-    `violation_rate`, and the share of queries answered short (`short_queries` / queries)
-    and of id slots left empty (`empty_slots` / (queries x k)); for summaries and reports.
-    Rows measured before these columns existed count as unknown (NaN), not as zero."""
-    measured = rows[rows.status.isin((STATUS_OK, STATUS_INVALID))].copy()
-    for column in ("violation_rate", "short_queries", "empty_slots"):
-        if column not in measured:
-            measured[column] = np.nan
-    measured["slots"] = measured.n_queries * measured.k
-    grouped = measured.groupby("method")
-    summary = pd.DataFrame(
-        {
-            "invalid rows": grouped.status.apply(lambda s: int((s == STATUS_INVALID).sum())),
-            "max violation rate": grouped.violation_rate.max(),
-            "short queries": grouped.short_queries.sum(min_count=1) / grouped.n_queries.sum(),
-            "empty slots": grouped.empty_slots.sum(min_count=1) / grouped.slots.sum(),
-        }
-    )
-    return summary.reset_index()

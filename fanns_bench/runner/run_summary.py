@@ -12,6 +12,7 @@ import math
 
 import pandas as pd
 
+from fanns_bench.report.frame import threads_label
 from fanns_bench.report.quality import (
     NOT_RECORDED,
     STATUSES,
@@ -141,7 +142,7 @@ def print_summary(outcome: SweepOutcome) -> None:
     _print_table(method_table(rows))
     for (k, threads), group in rows.groupby(["k", "threads"], sort=True):  # never pooled
         print(
-            f"\nk={k}, {threads} query thread{'' if threads == 1 else 's'}. Each cell: QPS end to end "
+            f"\nk={k}, {threads_label(threads)}. Each cell: QPS end to end "
             f"(queries/s, filter preparation included) of the best config reaching recall@{k} >= "
             f"{TARGET_RECALL},\nthen in brackets the highest recall@{k} any config reached in that "
             f'bucket. "-": no config reaches {TARGET_RECALL}; {NOISY_MARK}: that point is noisy; '
