@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterable, Iterator
 from tqdm import tqdm
 
 log = logging.getLogger("fanns_bench.progress")
+POLL_SECONDS = 0.5  # how often a drawn job bar lists the results folder (beside the timed search)
 
 
 def interactive() -> bool:
@@ -73,22 +74,37 @@ class JobProgress:
 
     def __init__(self, sweep: SweepProgress, label: str, total: int) -> None:
         self.sweep, self.total, self.seen = sweep, total, 0
+        self.written: Callable[[], Iterable[object]] | None = None
         self.bar = tqdm(
             total=total, desc=label[:40], unit="point", disable=not sweep.bars, position=1, leave=False
         )
 
     def poll(self, written: Callable[[], Iterable[object]]) -> Callable[[], None]:
-        """A tick for the job's wait loop: `written()` lists what is done so far."""
+        """A tick for the job's wait loop (called every few ms): `written()` lists what is
+        done so far. It lists the results folder while the job's search is timed, so it
+        counts at most every `POLL_SECONDS`; an interrupted job's `close` counts once more."""
+        self.written = written
+        last = [-POLL_SECONDS]
 
         def tick() -> None:
-            count = sum(1 for _ in written())
-            if count > self.seen:
-                self.bar.update(count - self.seen)
-                self.seen = count
+            now = time.monotonic()
+            if now - last[0] >= POLL_SECONDS:
+                last[0] = now
+                self._count()
 
         return tick
 
+    def _count(self) -> None:
+        if self.written is None:
+            return
+        count = sum(1 for _ in self.written())
+        if count > self.seen:
+            self.bar.update(count - self.seen)
+            self.seen = count
+
     def close(self, completed: bool = True) -> None:
         """The job ended: all its points are done, or (`completed` false: interrupted) those seen."""
+        if not completed:
+            self._count()
         self.bar.close()
         self.sweep.finished(self.total if completed else self.seen)
