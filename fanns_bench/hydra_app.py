@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from hydra.experimental.callback import Callback
 
+from fanns_bench.results.lock import LOCK_FILE
 from fanns_bench.runner import exit_codes
 from fanns_bench.runner.exit_codes import JobOutcome, combined_code, read_outcomes, record_outcome
 
@@ -186,7 +187,7 @@ class ResultsFolderCheck(Callback):
             if results.exists() and not results.is_dir():
                 raise NotADirectoryError(20, "is a file, not a folder", str(results))
             results.mkdir(parents=True, exist_ok=True)
-            (results / ".lock").touch()
+            (results / LOCK_FILE).touch()
         except OSError as error:
             print(f"error: {describe_os_error(error, results)}", file=sys.stderr)
             sys.exit(exit_codes.STOPPED)

@@ -107,8 +107,8 @@ def _check_dataset(
         except FannsBenchError as error:
             problems.append(Problem("error", f"dataset {name!r}: {error}"))
             return None
-        if loaded.edit_note():
-            problems.append(Problem("warning", loaded.edit_note()))
+        if note := loaded.edit_note():
+            problems.append(Problem("warning", note))
         return loaded.attributes.kinds
     module = importlib.import_module(BUILDERS[builder].partition(":")[0])
     if hasattr(module, "attribute_kinds"):  # kinds that depend on the builder's params

@@ -24,13 +24,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from fanns_bench.cpu_hogs import cpu_hogs
+from fanns_bench.runner import exit_codes
 
 DEFAULT_EXPERIMENT = "paper_fig23_em_scaled"
 QUICK_EXPERIMENT = "smoke"
 QUIET_TARGETS = ["--qps-band", "0.9,1.1", "--min-recall-agreement", "1", "--max-rank-changes", "0",
                  "--max-verdict-changes", "0"]  # fmt: skip
 LOADED_TARGETS = ["--cpu-qps-band", "0.85,1.15", "--min-recall-agreement", "1", "--min-noisy-flagged", "0.9"]
-RUN_OK = (0, 3)  # 3: some point failed; its rows are still compared (as status changes)
+RUN_OK = (exit_codes.OK, exit_codes.FAILURES)  # FAILURES: its rows are still compared (status changes)
 
 
 def fanns_bench(*arguments: str) -> list[str]:

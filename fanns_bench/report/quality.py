@@ -18,12 +18,12 @@ import numpy as np
 import pandas as pd
 
 from fanns_bench.results.attempts import error_path
-from fanns_bench.results.schema import STATUS_FAILED, STATUS_INVALID, STATUS_OK, STATUS_UNSUPPORTED
+from fanns_bench.results.schema import MEASURED, STATUS_FAILED, STATUS_INVALID, STATUS_OK, STATUS_UNSUPPORTED
 
 STATUSES = (STATUS_OK, STATUS_FAILED, STATUS_INVALID, STATUS_UNSUPPORTED)
 """Every row status, in the order tables show them (`invalid`: ids outside the filter from a
 method that does not declare approximate filtering)."""
-ANSWERED = (STATUS_OK, STATUS_INVALID)
+ANSWERED = MEASURED
 """Statuses whose rows hold a measured answer (recall, violations, short answers)."""
 NOT_RECORDED = "not recorded"
 TRACEBACK_LINES = 6

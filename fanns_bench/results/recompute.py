@@ -24,13 +24,12 @@ from fanns_bench.data.dataset import Dataset, current_content_hash
 from fanns_bench.errors import ResultsError
 from fanns_bench.groundtruth import GroundTruth
 from fanns_bench.metrics import recall_paper, recall_per_query
-from fanns_bench.results.schema import STATUS_INVALID, STATUS_OK
+from fanns_bench.results.schema import MEASURED
 
 WORKLOADS_DIR = "workloads"
 FILES = ("workload.parquet", "groundtruth.npz")
 DATASET_FILE = "dataset.json"
 TOLERANCE = 1e-9
-MEASURED = (STATUS_OK, STATUS_INVALID)  # rows with measurements and ids
 
 
 def keep_ground_truth(results_dir: Path, workload_dir: Path, digest: str, dataset: Dataset) -> None:

@@ -21,10 +21,9 @@ import pyarrow.parquet as pq
 from fanns_bench.atomic_files import temporary_sibling
 from fanns_bench.errors import ResultsError
 from fanns_bench.results.attempts import attempt_path, error_path
-from fanns_bench.results.schema import COLUMNS, SCHEMA, STATUS_FAILED, STATUS_INVALID, STATUS_OK
+from fanns_bench.results.schema import COLUMNS, MEASURED, SCHEMA, STATUS_FAILED, STATUS_OK
 
 ROWS_DIR = "rows"
-MEASURED = (STATUS_OK, STATUS_INVALID)  # statuses of a completed measurement: kept over a failure
 
 
 def row_path(results_dir: Path, key: str) -> Path:

@@ -9,6 +9,7 @@ import pyarrow as pa
 STATUS_OK, STATUS_FAILED, STATUS_UNSUPPORTED = "ok", "failed", "unsupported"
 #: issue 22: measured, but the method broke its filter without declaring approximate filtering
 STATUS_INVALID = "invalid"
+MEASURED = (STATUS_OK, STATUS_INVALID)  # statuses of rows that hold a measurement (ids, recall)
 
 SCHEMA = pa.schema(
     [
