@@ -13,3 +13,17 @@ def temporary_sibling(path: Path, suffix: str = "") -> Path:
     `suffix`: an ending the writer insists on (numpy's `savez` appends `.npz` otherwise)."""
     path = Path(path)
     return path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp{suffix}")
+
+
+def write_text_atomic(path: Path, text: str) -> Path:
+    """Write `text` (UTF-8) to `path` atomically, creating its folder: readers see the old
+    file or the whole new one, never a part; a failed write leaves no temporary behind."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = temporary_sibling(path)
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-import numpy as np
+import os
 
-from fanns_bench.atomic_files import temporary_sibling
+import numpy as np
+import pytest
+
+from fanns_bench.atomic_files import temporary_sibling, write_text_atomic
 from fanns_bench.groundtruth import GroundTruth
 
 
@@ -34,3 +37,17 @@ def test_interleaved_ground_truth_saves_both_land_and_leave_no_temporary(tmp_pat
     truth.save(path)
     assert np.array_equal(GroundTruth.load(path).ids, truth.ids)
     assert [p.name for p in tmp_path.iterdir()] == ["groundtruth.npz"]
+
+
+def test_a_failed_text_write_keeps_the_old_file_and_leaves_no_temporary(tmp_path, monkeypatch):
+    path = write_text_atomic(tmp_path / "sub" / "note.txt", "old\n")
+    assert path.read_text() == "old\n"
+
+    def full_disk(*_args, **_kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "replace", full_disk)
+    with pytest.raises(OSError, match="No space"):
+        write_text_atomic(path, "new\n")
+    assert path.read_text() == "old\n"
+    assert [p.name for p in path.parent.iterdir()] == ["note.txt"]

@@ -8,7 +8,8 @@ import time
 import pytest
 
 from fanns_bench.errors import ConfigError, ResultsError
-from fanns_bench.results.attempts import error_path, error_tail, failed_attempts
+from fanns_bench.report.quality import traceback_tail
+from fanns_bench.results.attempts import error_path, failed_attempts
 from fanns_bench.results.lock import results_lock
 from fanns_bench.results.row_files import load_results
 from fanns_bench.runner.run import RunSettings, run_sweep
@@ -40,9 +41,9 @@ def test_failed_points_keep_their_traceback(tmp_path):
     assert set(outcome.rows.status) == {"failed"} and outcome.failures == len(outcome.rows)
     text = error_path(tmp_path / "results", outcome.rows.key.iloc[0]).read_text()
     assert "Traceback (most recent call last)" in text and "in search" in text
-    tail = error_tail(tmp_path / "results", outcome.rows.key.iloc[0], lines=1)
+    tail = traceback_tail(tmp_path / "results", outcome.rows.key.iloc[0], lines=1)
     assert tail == ["RuntimeError: deliberate search failure"]
-    assert error_tail(tmp_path / "results", "no-such-key") == []
+    assert traceback_tail(tmp_path / "results", "no-such-key") is None
 
 
 def test_a_crashed_job_gives_each_point_an_error_file(tmp_path):

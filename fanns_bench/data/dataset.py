@@ -25,7 +25,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from fanns_bench.atomic_files import temporary_sibling
+from fanns_bench.atomic_files import write_text_atomic
 from fanns_bench.data.file_hashes import current_hashes
 from fanns_bench.errors import DatasetError
 from fanns_bench.filters.attribute_index import AttributeIndex
@@ -264,6 +264,4 @@ def _load_attributes(file: Path, count: int) -> AttributeTable:
 
 def write_json_atomic(path: Path, data: Any) -> None:
     """Write JSON to a temporary sibling, then rename it into place."""
-    tmp = temporary_sibling(path)
-    tmp.write_text(json.dumps(data, indent=2, sort_keys=True, default=str))
-    os.replace(tmp, path)
+    write_text_atomic(path, json.dumps(data, indent=2, sort_keys=True, default=str))

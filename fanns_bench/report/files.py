@@ -8,7 +8,7 @@ from pathlib import Path
 
 from matplotlib.figure import Figure
 
-from fanns_bench.atomic_files import temporary_sibling
+from fanns_bench.atomic_files import temporary_sibling, write_text_atomic
 
 FIGURE_FORMATS = ("png", "pdf")
 
@@ -20,11 +20,7 @@ def safe_name(*parts: object) -> str:
 
 def write_text(path: Path, text: str) -> Path:
     """Write `text` to `path` atomically."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = temporary_sibling(path)
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
-    return path
+    return write_text_atomic(path, text)
 
 
 def save_figure(figure: Figure, out_dir: Path, stem: str) -> list[Path]:

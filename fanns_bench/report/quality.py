@@ -122,9 +122,8 @@ def load_line(frame: pd.DataFrame) -> str:
 
 def traceback_tail(results_dir: Path, key: str, lines: int = TRACEBACK_LINES) -> list[str] | None:
     """The last `lines` non-empty lines of a failed point's traceback file (None when absent)."""
-    path = error_path(results_dir, key)
     try:
-        text = path.read_text(encoding="utf-8", errors="replace")
+        text = error_path(results_dir, key).read_text(encoding="utf-8", errors="replace")
     except OSError:
         return None
     return [line for line in text.splitlines() if line.strip()][-lines:]

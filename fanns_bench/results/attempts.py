@@ -6,7 +6,7 @@ attempt is written to `<results>/attempts/<key>.<time>.parquet` (same columns), 
 `load_results` does not read. `failed_attempts` lists them for the summary and report.
 
 Every failed point also gets `<results>/errors/<key>.txt`: the error and, where the
-failure raised in Python, its traceback; `error_tail` reads its last lines.
+failure raised in Python, its traceback; `report.quality.traceback_tail` reads its last lines.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from fanns_bench.atomic_files import temporary_sibling
+from fanns_bench.atomic_files import write_text_atomic
 
 ATTEMPTS_DIR = "attempts"
 ERRORS_DIR = "errors"
@@ -55,17 +55,4 @@ def error_path(results_dir: Path, key: str) -> Path:
 
 def write_error(results_dir: Path, key: str, text: str) -> Path:
     """Record why point `key` failed (atomically; replaces an older record)."""
-    path = error_path(results_dir, key)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = temporary_sibling(path)
-    tmp.write_text(text if text.endswith("\n") else text + "\n")
-    tmp.replace(path)
-    return path
-
-
-def error_tail(results_dir: Path, key: str, lines: int = 10) -> list[str]:
-    """The last `lines` lines of point `key`'s error file (`[]` when it has none)."""
-    path = error_path(results_dir, key)
-    if not path.is_file():
-        return []
-    return path.read_text(errors="replace").splitlines()[-lines:]
+    return write_text_atomic(error_path(results_dir, key), text if text.endswith("\n") else text + "\n")

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from fanns_bench.atomic_files import temporary_sibling
+from fanns_bench.atomic_files import temporary_sibling, write_text_atomic
 from fanns_bench.data.dataset import Dataset, current_content_hash
 from fanns_bench.errors import ResultsError
 from fanns_bench.groundtruth import GroundTruth
@@ -48,9 +48,7 @@ def keep_ground_truth(results_dir: Path, workload_dir: Path, digest: str, datase
             "path": str(Path(dataset.path).resolve()),
             "content_hash": dataset.content_hash,
         }
-        tmp = temporary_sibling(target / DATASET_FILE)
-        tmp.write_text(json.dumps(record, indent=1, sort_keys=True))
-        tmp.replace(target / DATASET_FILE)
+        write_text_atomic(target / DATASET_FILE, json.dumps(record, indent=1, sort_keys=True))
 
 
 def dataset_changes(results_dir: Path, digest: str) -> str | None:

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from fanns_bench.atomic_files import temporary_sibling
+from fanns_bench.atomic_files import write_text_atomic
 from fanns_bench.data.dataset import Dataset, load_dataset
 from fanns_bench.data.file_hashes import file_hash
 from fanns_bench.errors import DatasetError, WorkloadError
@@ -99,9 +99,7 @@ def prepare_context(dataset: Dataset, spec: WorkloadSpec) -> Context:
     directory, digest = workload_dir(dataset, spec)
     directory.mkdir(parents=True, exist_ok=True)
     if not (directory / CONTENT_FILE).is_file():
-        tmp = temporary_sibling(directory / CONTENT_FILE)
-        tmp.write_text(dataset.content_hash)
-        tmp.replace(directory / CONTENT_FILE)
+        write_text_atomic(directory / CONTENT_FILE, dataset.content_hash)
     if (directory / "workload.parquet").is_file():
         workload = Workload.load(directory, spec.name)
     else:
