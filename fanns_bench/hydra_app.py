@@ -20,6 +20,10 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("fanns_bench")
 
+_composed = {"config": False}
+"""Set once Hydra has composed the config (the results check or the task began): an exit
+before that is Hydra refusing the command line (an unknown key or group), a usage error."""
+
 
 def make_app(config_dir: Path) -> Callable[[], None]:
     import hydra
@@ -34,6 +38,7 @@ def make_app(config_dir: Path) -> Callable[[], None]:
 
     @hydra.main(config_path=str(config_dir), config_name="config", version_base="1.3")
     def app(config: DictConfig) -> None:
+        _composed["config"] = True
         hydra_config = HydraConfig.get()
         multirun = hydra_config.mode == RunMode.MULTIRUN
         outcome, job = None, JobOutcome(exit_codes.OK)
@@ -154,10 +159,12 @@ def invoke(app: Callable[[], None], prog: str, overrides: list[str]) -> int:
     from hydra.core.global_hydra import GlobalHydra
 
     saved, sys.argv = sys.argv, [prog, *overrides]
+    _composed["config"] = False
     try:
         app()
     except SystemExit as exit_:
-        return int(exit_.code or 0)
+        code = int(exit_.code or 0)
+        return exit_codes.USAGE if code == 1 and not _composed["config"] else code
     finally:
         sys.argv = saved
         GlobalHydra.instance().clear()
@@ -179,6 +186,7 @@ class ResultsFolderCheck(Callback):
     def _check(config: Any) -> None:
         from omegaconf.errors import OmegaConfBaseException
 
+        _composed["config"] = True
         try:
             results = Path(str(config.paths.results))
         except OmegaConfBaseException:  # not this project's config tree

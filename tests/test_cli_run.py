@@ -60,6 +60,20 @@ def test_run_refuses_a_bad_setting_in_one_line(tmp_path, override, message):
     assert message in result.stderr and "Traceback" not in result.stderr
 
 
+@pytest.mark.parametrize("override", ["nosuchkey=3", "method=no_such_method_config"])
+def test_an_override_hydra_refuses_is_a_usage_error_not_a_disk_error(tmp_path, override):
+    result = cli(tmp_path, "run", "experiment=smoke", override)
+    assert result.returncode == 2, result.stderr[-2000:]
+    assert "Traceback" not in result.stderr
+
+
+def test_an_unwritable_results_folder_is_still_exit_1(tmp_path):
+    (tmp_path / "afile").write_text("")
+    result = cli(tmp_path, "run", *SMALL, f"paths.results={tmp_path / 'afile'}")
+    assert result.returncode == 1, result.stderr[-2000:]
+    assert "is a file, not a folder" in result.stderr
+
+
 def test_run_help_lists_fanns_bench_flags_and_exit_codes_before_hydras(tmp_path):
     result = cli(tmp_path, "run", "--help")
     assert result.returncode == 0
