@@ -203,3 +203,22 @@ def test_a_flipped_paper_verdict_is_reported_and_counted():
     assert verdict_changes(faster, faster) == (compared, [])
     result = compare_frames(faster, slower, Tolerances(max_verdict_changes=0))
     assert any("paper-claim verdict change(s), more than 0" in problem for problem in result.exceeded)
+
+
+def test_folders_are_compared_with_the_recall_weights_the_report_uses(tmp_path, monkeypatch):
+    """compare_dirs attaches each folder's recall weights (from its kept workload tables)
+    before judging the claims, as `report --compare paper` does."""
+    import fanns_bench.report.compare as compare_module
+
+    a, b = folder(tmp_path / "a", ROWS), folder(tmp_path / "b", ROWS)
+    seen = []
+    monkeypatch.setattr(
+        compare_module,
+        "attach_recall_weights",
+        lambda frame, d: seen.append(d) or frame.assign(recall_weight=1.0),
+    )
+    received = []
+    monkeypatch.setattr(compare_module, "compare_frames", lambda x, y, *rest: received.append((x, y)))
+    compare_module.compare_dirs(a, b, Tolerances())
+    assert seen == [a, b]
+    assert all("recall_weight" in frame for frame in received[0])

@@ -19,6 +19,7 @@ import pandas as pd
 
 from fanns_bench.errors import ResultsError
 from fanns_bench.report.frame import load_frame
+from fanns_bench.report.paper_figures import attach_recall_weights
 from fanns_bench.report.quality import NOT_RECORDED, recorded
 from fanns_bench.report.run_changes import covers_paper, rank_changes, verdict_changes
 from fanns_bench.report.tables import LEVELS
@@ -49,8 +50,10 @@ class Comparison:
 
 
 def compare_dirs(dir_a: Path, dir_b: Path, tolerances: Tolerances) -> Comparison:
-    """Load both results folders (`ResultsError` when missing or empty) and compare them."""
-    return compare_frames(load_frame(dir_a), load_frame(dir_b), tolerances, (str(dir_a), str(dir_b)))
+    """Load both results folders (`ResultsError` when missing or empty) and compare them, with
+    the recall weights the report attaches, so both judge the paper's claims alike."""
+    a, b = (attach_recall_weights(load_frame(d), d) for d in (dir_a, dir_b))
+    return compare_frames(a, b, tolerances, (str(dir_a), str(dir_b)))
 
 
 def compare_frames(
