@@ -295,7 +295,10 @@ def run_conformance(
     context = multiprocessing.get_context("spawn")
     messages = context.Queue()
     born = time.time()
-    child = context.Process(target=_child, args=(name, messages), name=f"conformance-{name}", daemon=True)
+    scratch = tempfile.TemporaryDirectory(prefix="fanns-conformance-")  # removed here: a killed child cannot
+    child = context.Process(
+        target=_child, args=(name, messages, Path(scratch.name)), name=f"conformance-{name}", daemon=True
+    )
     child.start()
     results: list[ShapeResult] = []
     current = [DATASET_STAGE]
@@ -318,6 +321,7 @@ def run_conformance(
             child.kill()
         kill_group(child.pid, born)
         child.join(5)
+        scratch.cleanup()
 
 
 def _next_message(name: str, child: Any, messages: Any, timeout_s: float, stage: str) -> tuple[str, Any]:
@@ -337,21 +341,20 @@ def _next_message(name: str, child: Any, messages: Any, timeout_s: float, stage:
     raise ConformanceError(f"{name}: no answer within {timeout_s:g} s during {stage}: the check hangs")
 
 
-def _child(name: str, messages: Any) -> None:
+def _child(name: str, messages: Any, scratch: Path) -> None:
     """The child process: the suite, each result sent as it comes, then `done` (or `error`)."""
     try:
         os.setsid()  # what the method starts stays in this group, taken down with it
     except OSError:
         pass
     try:
-        with tempfile.TemporaryDirectory(prefix="fanns-conformance-") as tmp:
-            dataset = conformance_dataset(Path(tmp) / "data")
-            check_method(
-                name,
-                dataset,
-                lambda result: messages.put(("result", result)),
-                lambda what: messages.put(("stage", what)),
-            )
+        dataset = conformance_dataset(scratch / "data")
+        check_method(
+            name,
+            dataset,
+            lambda result: messages.put(("result", result)),
+            lambda what: messages.put(("stage", what)),
+        )
         messages.put(("done", None))
     except Exception as error:  # noqa: BLE001 - every failure is reported as one line
         messages.put(("error", _one_line(name, error)))

@@ -1,5 +1,7 @@
 """The conformance suite checks what the runner checks, has a timeout, and fails in one line."""
 
+import tempfile
+
 import pytest
 
 from fanns_bench.conformance import SHAPES, ConformanceError, run_conformance
@@ -30,11 +32,14 @@ def test_a_broken_method_fails_with_one_message(method, message):
         run_conformance(f"tests.fakes:{method}", timeout_s=120)
 
 
-def test_a_hanging_check_fails_after_its_timeout():
+def test_a_hanging_check_fails_after_its_timeout_and_leaves_no_scratch(tmp_path, monkeypatch):
+    monkeypatch.setenv("TMPDIR", str(tmp_path))  # where the check's scratch goes, in both processes
+    monkeypatch.setattr(tempfile, "tempdir", None)
     with pytest.raises(
         ConformanceError, match=r"FakeHang: no answer within 3 s during search EM: the check hangs"
     ):
         run_conformance("tests.fakes:FakeHang", timeout_s=3)
+    assert list(tmp_path.iterdir()) == []  # the killed child's dataset folder is gone
 
 
 @pytest.mark.parametrize(
