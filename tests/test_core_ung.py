@@ -55,7 +55,7 @@ def index() -> _core.UngIndex:
 def search(index, query_set: list[int], mode: str = "containment", threads: int = 1, L: int = 200):
     offsets, flat = csr([query_set])
     rows = np.zeros(len(QUERIES), dtype=np.int64)
-    return index.search(QUERIES, K, L, 16, threads, offsets, flat, rows, mode)
+    return index.search(QUERIES, K, L, 16, threads, offsets, flat, rows, mode, "drawn")
 
 
 def truth(matching: np.ndarray, metric: str = "ip") -> np.ndarray:
@@ -168,15 +168,15 @@ def test_bad_arguments_name_the_argument(index):
     offsets, flat = csr([[0]])
     rows = np.zeros(len(QUERIES), dtype=np.int64)
     with pytest.raises(ValueError, match="queries"):
-        index.search(QUERIES[:, :8].copy(), K, 100, 16, 1, offsets, flat, rows, "containment")
+        index.search(QUERIES[:, :8].copy(), K, 100, 16, 1, offsets, flat, rows, "containment", "drawn")
     with pytest.raises(ValueError, match="set_rows"):
-        index.search(QUERIES, K, 100, 16, 1, offsets, flat, rows + 1, "containment")
+        index.search(QUERIES, K, 100, 16, 1, offsets, flat, rows + 1, "containment", "drawn")
     with pytest.raises(ValueError, match="set_labels"):
-        index.search(QUERIES, K, 100, 16, 1, offsets, flat.astype(np.int64), rows, "containment")
+        index.search(QUERIES, K, 100, 16, 1, offsets, flat.astype(np.int64), rows, "containment", "drawn")
     with pytest.raises(ValueError, match="L_search"):
-        index.search(QUERIES, K, 5, 16, 1, offsets, flat, rows, "containment")
+        index.search(QUERIES, K, 5, 16, 1, offsets, flat, rows, "containment", "drawn")
     with pytest.raises(ValueError, match="mode"):
-        index.search(QUERIES, K, 100, 16, 1, offsets, flat, rows, "overlap")
+        index.search(QUERIES, K, 100, 16, 1, offsets, flat, rows, "overlap", "drawn")
     fresh = _core.UngIndex(DIM, "ip", **BUILD)
     with pytest.raises(ValueError, match="label_offsets"):
         fresh.build(VECTORS, OFFSETS[:-1].copy(), LABELS[: OFFSETS[-2]].copy(), 1)
@@ -186,3 +186,22 @@ def test_bad_arguments_name_the_argument(index):
         _core.UngIndex(DIM, "ip", **{**BUILD, "num_cross_edges": 100})
     with pytest.raises(ValueError, match="scenario"):
         _core.UngIndex(DIM, "ip", **{**BUILD, "scenario": "overlap"})
+
+
+def test_entry_points_first_and_drawn_differ_only_beyond_the_medoid(index):
+    """σ = 1: both take the group's medoid alone (identical). σ = 16: the authors' entry set
+    (the group's first items, the drawn ones only marked visited) is another set than ours."""
+    offsets, flat = csr([[0]])
+    rows = np.zeros(len(QUERIES), dtype=np.int64)
+
+    def run(sigma: int, entry_points: str):
+        return index.search(QUERIES, K, K, sigma, 1, offsets, flat, rows, "containment", entry_points)
+
+    for a, b in zip(run(1, "first"), run(1, "drawn"), strict=True):
+        np.testing.assert_array_equal(a, b)
+    first, drawn = run(16, "first"), run(16, "drawn")
+    assert not np.array_equal(first[2], drawn[2]) or not np.array_equal(first[0], drawn[0])
+    again = run(16, "first")
+    np.testing.assert_array_equal(first[0], again[0])
+    with pytest.raises(ValueError, match="entry_points must be 'first' or 'drawn'"):
+        run(16, "random")

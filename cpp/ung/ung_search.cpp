@@ -69,22 +69,26 @@ void UngIndex::search(const float* queries, size_t nq, const LabelSetsView& sets
     }
     if (entry_groups.empty()) return;  // no item carries the query's labels
 
-    // entry points: the group's medoid plus sigma - 1 fixed pseudo-random members
+    // entry points: the group's medoid plus sigma - 1 fixed pseudo-random members ("drawn"),
+    // or as the authors' program picks them ("first"): a drawn member is marked visited, but
+    // the j-th member of the group is pushed instead, and neither it nor the members of a
+    // small group are marked visited.
     s.visited.reset(n);
     s.entries.clear();
+    const bool first = params.entry_points == EntryPoints::First;
     for (int32_t g : entry_groups) {
       const int32_t start = group_start_[g], end = group_start_[g + 1];
       const size_t members = static_cast<size_t>(end - start);
       if (members <= sigma) {
         for (int32_t i = start; i < end; ++i) {
-          if (s.visited.insert_new(i)) s.entries.push_back(i);
+          if (first || s.visited.insert_new(i)) s.entries.push_back(i);
         }
         continue;
       }
-      if (s.visited.insert_new(group_entry_[g])) s.entries.push_back(group_entry_[g]);
+      if (s.visited.insert_new(group_entry_[g]) || first) s.entries.push_back(group_entry_[g]);
       for (size_t j = 1; j < sigma; ++j) {
         const int32_t pick = start + static_cast<int32_t>(mix((static_cast<uint64_t>(g) << 32) | j) % members);
-        if (s.visited.insert_new(pick)) s.entries.push_back(pick);
+        if (s.visited.insert_new(pick)) s.entries.push_back(first ? start + static_cast<int32_t>(j) : pick);
       }
     }
 
