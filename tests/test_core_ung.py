@@ -188,20 +188,17 @@ def test_bad_arguments_name_the_argument(index):
         _core.UngIndex(DIM, "ip", **{**BUILD, "scenario": "overlap"})
 
 
-def test_entry_points_first_and_drawn_differ_only_beyond_the_medoid(index):
-    """σ = 1: both take the group's medoid alone (identical). σ = 16: the authors' entry set
-    (the group's first items, the drawn ones only marked visited) is another set than ours."""
+def test_entry_points_first_and_drawn_give_different_searches(index):
+    """σ = 16: the authors' entry set (the group's first items, searched from an empty visited
+    set) is another set than ours (the drawn members): other results or distance counts."""
     offsets, flat = csr([[0]])
     rows = np.zeros(len(QUERIES), dtype=np.int64)
 
-    def run(sigma: int, entry_points: str):
-        return index.search(QUERIES, K, K, sigma, 1, offsets, flat, rows, "containment", entry_points)
+    def run(entry_points: str):
+        return index.search(QUERIES, K, K, 16, 1, offsets, flat, rows, "containment", entry_points)
 
-    for a, b in zip(run(1, "first"), run(1, "drawn"), strict=True):
-        np.testing.assert_array_equal(a, b)
-    first, drawn = run(16, "first"), run(16, "drawn")
+    first, drawn = run("first"), run("drawn")
     assert not np.array_equal(first[2], drawn[2]) or not np.array_equal(first[0], drawn[0])
-    again = run(16, "first")
-    np.testing.assert_array_equal(first[0], again[0])
+    np.testing.assert_array_equal(first[0], run("first")[0])
     with pytest.raises(ValueError, match="entry_points must be 'first' or 'drawn'"):
-        run(16, "random")
+        run("random")
