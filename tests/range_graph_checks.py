@@ -15,6 +15,8 @@ import numpy as np
 import pytest
 
 N, DIM, K = 2000, 32, 10
+# Our search (seeds may be results, beam raised to k); the authors' is tested on its own.
+OURS = {"return_seeds": True, "raise_ef_to_k": True}
 
 
 def clustered(n: int, seed: int) -> np.ndarray:
@@ -92,7 +94,7 @@ def id_recall(ids: np.ndarray, starts: np.ndarray, stops: np.ndarray) -> float:
 def check_recall_and_exact_ranges(make: Factory, selectivity: float, ef: int, minimum: float) -> None:
     index = make()
     starts, stops = random_ranges(selectivity)
-    ids, distances, counts = index.search(QUERIES, starts, stops, K, ef, 0, 1)
+    ids, distances, counts = index.search(QUERIES, starts, stops, K, ef, 0, 1, **OURS)
     assert ids.shape == (len(QUERIES), K) and ids.dtype == np.int64
     for row, a, b in zip(ids, starts, stops, strict=True):
         found = row[row >= 0]
@@ -110,7 +112,7 @@ def check_small_ranges_are_padded(make: Factory, complete: bool) -> None:
     index = make()
     starts = np.arange(len(QUERIES), dtype=np.int64) * 7
     stops = starts + np.arange(len(QUERIES)) % 4  # 0 to 3 items; 0 = empty
-    ids, distances, counts = index.search(QUERIES, starts, stops, K, 32, 0, 1)
+    ids, distances, counts = index.search(QUERIES, starts, stops, K, 32, 0, 1, **OURS)
     for row, a, b in zip(ids, starts, stops, strict=True):
         found = sorted(row[row >= 0].tolist())
         assert set(found) <= set(range(a, b)) and (len(found) > 0) == (b > a)
@@ -118,25 +120,49 @@ def check_small_ranges_are_padded(make: Factory, complete: bool) -> None:
         if complete:
             assert found == list(range(a, b))
     # With scan_below, ranges that small are scored exhaustively: every item, in distance order.
-    ids, distances, counts = index.search(QUERIES, starts, stops, K, 32, 4, 1)
+    ids, distances, counts = index.search(QUERIES, starts, stops, K, 32, 4, 1, **OURS)
     for row, a, b, count in zip(ids, starts, stops, counts, strict=True):
         assert sorted(row[row >= 0].tolist()) == list(range(a, b)) and count == b - a
     wider = random_ranges(0.01, seed=9)  # 20 items, < scan_below = 32: exact
-    ids = index.search(QUERIES, *wider, K, 16, 32, 1)[0]
+    ids = index.search(QUERIES, *wider, K, 16, 32, 1, **OURS)[0]
     assert recall(ids, exact(*wider)) == 1.0
     assert np.isinf(distances[stops == starts]).all() and (counts[stops == starts] == 0).all()
+
+
+def check_authors_seeds_and_beam(make: Factory) -> None:
+    """The authors' search (both flags false) never returns its seeds and returns at most
+    ef_search ids; ours (`OURS`) does both. The range's first position is a seed of SeRF and
+    DSG alike: queried with its own vector, it is the true nearest item."""
+    index = make()
+    starts = np.arange(len(QUERIES), dtype=np.int64) * 30
+    queries = np.ascontiguousarray(VECTORS[starts])
+    wide = dict(starts=starts, stops=starts + 200, k=K, ef_search=64, scan_below=0, threads=1)
+    authors = index.search(queries, **wide, return_seeds=False, raise_ef_to_k=True)[0]
+    ours = index.search(queries, **wide, return_seeds=True, raise_ef_to_k=True)[0]
+    assert (ours[:, 0] == starts).all(), "our search returns the seed that is the true nearest"
+    assert not (authors == starts[:, None]).any(), "the authors' search never returns a seed"
+    # A one-item range holds only its seed: nothing for the authors' search, the item for ours.
+    one = dict(starts=starts, stops=starts + 1, k=K, ef_search=64, scan_below=0, threads=1)
+    assert (index.search(queries, **one, return_seeds=False, raise_ef_to_k=True)[0] == -1).all()
+    assert (index.search(queries, **one, return_seeds=True, raise_ef_to_k=True)[0][:, 0] == starts).all()
+    # ef_search < k: the authors' search returns ef_search ids, ours k.
+    narrow = dict(starts=starts, stops=starts + 200, k=K, ef_search=4, scan_below=0, threads=1)
+    short = index.search(queries, **narrow, return_seeds=True, raise_ef_to_k=False)[0]
+    full = index.search(queries, **narrow, return_seeds=True, raise_ef_to_k=True)[0]
+    assert (short[:, 4:] == -1).all() and (short[:, :4] >= 0).all()
+    assert (full >= 0).all()
 
 
 def check_deterministic_and_thread_independent(make: Factory) -> None:
     first, second = make(), make()
     starts, stops = random_ranges(0.2, seed=3)
-    one = first.search(QUERIES, starts, stops, K, 48, 0, 1)
-    again = second.search(QUERIES, starts, stops, K, 48, 0, 1)
-    two = first.search(QUERIES, starts, stops, K, 48, 0, 2)
+    one = first.search(QUERIES, starts, stops, K, 48, 0, 1, **OURS)
+    again = second.search(QUERIES, starts, stops, K, 48, 0, 1, **OURS)
+    two = first.search(QUERIES, starts, stops, K, 48, 0, 2, **OURS)
     for a, b, c in zip(one, again, two, strict=True):
         np.testing.assert_array_equal(a, b)
         np.testing.assert_array_equal(a, c)
-    other_seed = make(seed=7).search(QUERIES, starts, stops, K, 48, 0, 1)[0]
+    other_seed = make(seed=7).search(QUERIES, starts, stops, K, 48, 0, 1, **OURS)[0]
     assert other_seed.shape == one[0].shape
 
 
@@ -149,8 +175,8 @@ def check_save_load(make: Factory, load: Callable[[str], Any], tmp_path) -> None
     assert loaded.memory_bytes() == index.memory_bytes()
     starts, stops = random_ranges(0.1, seed=5)
     for a, b in zip(
-        index.search(QUERIES, starts, stops, K, 40, 0, 1),
-        loaded.search(QUERIES, starts, stops, K, 40, 0, 1),
+        index.search(QUERIES, starts, stops, K, 40, 0, 1, **OURS),
+        loaded.search(QUERIES, starts, stops, K, 40, 0, 1, **OURS),
         strict=True,
     ):
         np.testing.assert_array_equal(a, b)
@@ -168,22 +194,22 @@ def check_bad_input(make: Factory) -> None:
     index = make()
     starts, stops = random_ranges(0.1)
     with pytest.raises(ValueError, match="queries must have dtype float32"):
-        index.search(QUERIES.astype(np.float64), starts, stops, K, 16, 0, 1)
+        index.search(QUERIES.astype(np.float64), starts, stops, K, 16, 0, 1, **OURS)
     with pytest.raises(ValueError, match="queries have dimension"):
-        index.search(QUERIES[:, :8].copy(), starts, stops, K, 16, 0, 1)
+        index.search(QUERIES[:, :8].copy(), starts, stops, K, 16, 0, 1, **OURS)
     with pytest.raises(ValueError, match="starts must have dtype int64"):
-        index.search(QUERIES, starts.astype(np.int32), stops, K, 16, 0, 1)
+        index.search(QUERIES, starts.astype(np.int32), stops, K, 16, 0, 1, **OURS)
     with pytest.raises(ValueError, match="one entry per query"):
-        index.search(QUERIES, starts[:5], stops[:5], K, 16, 0, 1)
+        index.search(QUERIES, starts[:5], stops[:5], K, 16, 0, 1, **OURS)
     with pytest.raises(ValueError, match="range of query 0"):
-        index.search(QUERIES, stops, starts, K, 16, 0, 1)  # every window is non-empty: start > stop
+        index.search(QUERIES, stops, starts, K, 16, 0, 1, **OURS)  # every window is non-empty: start > stop
     bad = stops.copy()
     bad[3] = N + 1
     with pytest.raises(ValueError, match=r"range of query 3 .*<= 2000"):
-        index.search(QUERIES, starts, bad, K, 16, 0, 1)
+        index.search(QUERIES, starts, bad, K, 16, 0, 1, **OURS)
     with pytest.raises(ValueError, match="k must be >= 1"):
-        index.search(QUERIES, starts, stops, 0, 16, 0, 1)
+        index.search(QUERIES, starts, stops, 0, 16, 0, 1, **OURS)
     with pytest.raises(ValueError, match="ef_search must be >= 1"):
-        index.search(QUERIES, starts, stops, K, 0, 0, 1)
+        index.search(QUERIES, starts, stops, K, 0, 0, 1, **OURS)
     with pytest.raises(ValueError, match="scan_below must be >= 0"):
-        index.search(QUERIES, starts, stops, K, 16, -1, 1)
+        index.search(QUERIES, starts, stops, K, 16, -1, 1, **OURS)

@@ -9,6 +9,8 @@ import pytest
 from fanns_bench import _core
 
 N, DIM, K, CLUSTERS = 2000, 32, 10, 16
+# Our search (exact top-k, open attributes fixed); the authors' is tested on its own.
+OURS = {"exact_top_k": True, "fix_open_attributes": True}
 
 
 def clustered(n: int, seed: int) -> np.ndarray:
@@ -79,7 +81,7 @@ def test_results_match_and_recall_grows_with_budget(index, want):
     truth = exact(wanted)
     previous = -1.0
     for budget in (50, 200, N):
-        ids, distances, counts = index.search(QUERIES, wanted, K, budget, 1)
+        ids, distances, counts = index.search(QUERIES, wanted, K, budget, 1, **OURS)
         for row in ids:
             returned = row[row >= 0]
             for a, v in enumerate(want):
@@ -95,13 +97,13 @@ def test_results_match_and_recall_grows_with_budget(index, want):
 
 def test_budget_counts_distance_computations(index):
     wanted = np.tile(np.array([0, -1], dtype=np.int64), (len(QUERIES), 1))
-    _, _, counts = index.search(QUERIES, wanted, K, 100, 1)
+    _, _, counts = index.search(QUERIES, wanted, K, 100, 1, **OURS)
     assert (counts == min(100, int((SKEWED == 0).sum()))).all()
 
 
 def test_no_value_and_padding(index):
     wanted = np.array([[-2, -1], [29, 0]], dtype=np.int64)
-    ids, _, counts = index.search(QUERIES[:2], wanted, K, 1000, 1)
+    ids, _, counts = index.search(QUERIES[:2], wanted, K, 1000, 1, **OURS)
     assert (ids[0] == -1).all() and counts[0] == 0
     matches = np.flatnonzero((SKEWED == 29) & (SMALL == 0))
     assert len(matches) < K
@@ -119,9 +121,9 @@ def test_tree_buckets_partition_the_items(index):
 
 def test_one_and_two_threads_agree_and_builds_repeat(index):
     wanted = np.stack([np.arange(len(QUERIES)) % 30, -np.ones(len(QUERIES))], axis=1).astype(np.int64)
-    one = index.search(QUERIES, wanted, K, 300, 1)
-    two = index.search(QUERIES, wanted, K, 300, 2)
-    again = make().search(QUERIES, wanted, K, 300, 1)
+    one = index.search(QUERIES, wanted, K, 300, 1, **OURS)
+    two = index.search(QUERIES, wanted, K, 300, 2, **OURS)
+    again = make().search(QUERIES, wanted, K, 300, 1, **OURS)
     for a, b, c in zip(one, two, again, strict=True):
         assert np.array_equal(a, b) and np.array_equal(a, c)
 
@@ -133,7 +135,9 @@ def test_save_load_round_trip(index, tmp_path):
     assert loaded.params == index.params
     wanted = np.tile(np.array([1, -1], dtype=np.int64), (len(QUERIES), 1))
     for a, b in zip(
-        index.search(QUERIES, wanted, K, 300, 1), loaded.search(QUERIES, wanted, K, 300, 1), strict=True
+        index.search(QUERIES, wanted, K, 300, 1, **OURS),
+        loaded.search(QUERIES, wanted, K, 300, 1, **OURS),
+        strict=True,
     ):
         assert np.array_equal(a, b)
     data = path.read_bytes()
@@ -156,6 +160,32 @@ def test_bad_input_names_the_argument():
         _core.CapsIndex(DIM, "l2", clusters=0, tree_levels=20)
     index.build(VECTORS, CENTROIDS, ASSIGNMENT, VALUES)
     with pytest.raises(ValueError, match="query_values must have shape"):
-        index.search(QUERIES, np.zeros((len(QUERIES), 3), dtype=np.int64), K, 100, 1)
+        index.search(QUERIES, np.zeros((len(QUERIES), 3), dtype=np.int64), K, 100, 1, **OURS)
     with pytest.raises(ValueError, match="max_distances must be >= 1"):
-        index.search(QUERIES, np.zeros((len(QUERIES), 2), dtype=np.int64), K, 0, 1)
+        index.search(QUERIES, np.zeros((len(QUERIES), 2), dtype=np.int64), K, 0, 1, **OURS)
+
+
+def test_authors_top_k_keeps_farther_items_the_exact_heap_drops(index):
+    """With a budget that scans every match, our heap is exact; the authors' compares each
+    candidate with a stale maximum and so keeps a farther item for some query."""
+    wanted = np.tile(np.array([0, -1], dtype=np.int64), (len(QUERIES), 1))
+    truth = exact(wanted)
+    authors = dict(exact_top_k=False, fix_open_attributes=True)
+    stale, distances, _ = index.search(QUERIES, wanted, K, N, 1, **authors)
+    exact_ids = index.search(QUERIES, wanted, K, N, 1, **OURS)[0]
+    assert recall(exact_ids, truth) == 1.0
+    assert recall(stale, truth) < 1.0
+    assert (VALUES[stale[stale >= 0], 0] == 0).all()  # still matches, only not the k closest
+    assert np.all(np.diff(distances, axis=1) >= 0)
+
+
+def test_authors_open_attributes_skip_the_remainder_buckets():
+    """Every attribute open: the authors' program scans the tree buckets only (not the
+    remainder), ours every bucket; an unlimited budget shows the difference in the count."""
+    index = make(tree_levels=2)
+    remainder = int(index.bucket_sizes().reshape(CLUSTERS, 3)[:, 2].sum())
+    assert remainder > 0
+    wanted = np.full((len(QUERIES), 2), -1, dtype=np.int64)
+    authors = dict(exact_top_k=True, fix_open_attributes=False)
+    assert (index.search(QUERIES, wanted, K, N, 1, **OURS)[2] == N).all()
+    assert (index.search(QUERIES, wanted, K, N, 1, **authors)[2] == N - remainder).all()

@@ -36,6 +36,10 @@ def test_ranges_smaller_than_k_return_all_their_items_then_minus_one():
     checks.check_small_ranges_are_padded(built, complete=True)
 
 
+def test_authors_search_never_returns_its_seeds_nor_more_than_ef_search_ids():
+    checks.check_authors_seeds_and_beam(built)
+
+
 def test_builds_are_deterministic_and_searches_thread_independent():
     checks.check_deterministic_and_thread_independent(make)
 
@@ -56,7 +60,9 @@ def test_bad_input_is_refused_naming_the_argument():
     with pytest.raises(ValueError, match="vectors have dimension"):
         index.build(checks.VECTORS[:, :4].copy(), 1)
     with pytest.raises(RuntimeError, match="not built"):
-        index.search(checks.QUERIES, np.zeros(60, np.int64), np.ones(60, np.int64), 10, 10, 0, 1)
+        index.search(
+            checks.QUERIES, np.zeros(60, np.int64), np.ones(60, np.int64), 10, 10, 0, 1, **checks.OURS
+        )
 
 
 def test_build_does_not_depend_on_the_thread_count_and_inner_product_works():
@@ -64,11 +70,11 @@ def test_build_does_not_depend_on_the_thread_count_and_inner_product_works():
     assert one.graph_stats() == two.graph_stats()
     starts, stops = checks.random_ranges(0.3, seed=2)
     for a, b in zip(
-        one.search(checks.QUERIES, starts, stops, checks.K, 32, 0, 1),
-        two.search(checks.QUERIES, starts, stops, checks.K, 32, 0, 1),
+        one.search(checks.QUERIES, starts, stops, checks.K, 32, 0, 1, **checks.OURS),
+        two.search(checks.QUERIES, starts, stops, checks.K, 32, 0, 1, **checks.OURS),
         strict=True,
     ):
         np.testing.assert_array_equal(a, b)
     ip = make(metric="ip")
-    ids = ip.search(checks.QUERIES, starts, stops, checks.K, 64, 0, 1)[0]
+    ids = ip.search(checks.QUERIES, starts, stops, checks.K, 64, 0, 1, **checks.OURS)[0]
     assert checks.recall(ids, checks.exact(starts, stops, "ip")) >= 0.9

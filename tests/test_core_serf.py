@@ -36,6 +36,10 @@ def test_ranges_smaller_than_k_return_all_their_items_then_minus_one():
     checks.check_small_ranges_are_padded(built, complete=False)
 
 
+def test_authors_search_never_returns_its_seeds_nor_more_than_ef_search_ids():
+    checks.check_authors_seeds_and_beam(built)
+
+
 def test_builds_are_deterministic_and_searches_thread_independent():
     checks.check_deterministic_and_thread_independent(make)
 
@@ -54,7 +58,9 @@ def test_bad_input_is_refused_naming_the_argument():
     with pytest.raises(ValueError, match="vectors have dimension"):
         index.build(checks.VECTORS[:, :4].copy())
     with pytest.raises(RuntimeError, match="not built"):
-        index.search(checks.QUERIES, np.zeros(60, np.int64), np.ones(60, np.int64), 10, 10, 0, 1)
+        index.search(
+            checks.QUERIES, np.zeros(60, np.int64), np.ones(60, np.int64), 10, 10, 0, 1, **checks.OURS
+        )
 
 
 def test_segments_cover_every_left_bound_and_inner_product_works():
@@ -66,5 +72,5 @@ def test_segments_cover_every_left_bound_and_inner_product_works():
     )
     ip = make(metric="ip")
     starts, stops = checks.random_ranges(0.3, seed=2)
-    ids = ip.search(checks.QUERIES, starts, stops, checks.K, 64, 0, 1)[0]
+    ids = ip.search(checks.QUERIES, starts, stops, checks.K, 64, 0, 1, **checks.OURS)[0]
     assert checks.recall(ids, checks.exact(starts, stops, "ip")) >= 0.9

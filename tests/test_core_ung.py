@@ -55,7 +55,7 @@ def index() -> _core.UngIndex:
 def search(index, query_set: list[int], mode: str = "containment", threads: int = 1, L: int = 200):
     offsets, flat = csr([query_set])
     rows = np.zeros(len(QUERIES), dtype=np.int64)
-    return index.search(QUERIES, K, L, 16, threads, offsets, flat, rows, mode)
+    return index.search(QUERIES, K, L, 16, threads, offsets, flat, rows, mode, "drawn")
 
 
 def truth(matching: np.ndarray, metric: str = "ip") -> np.ndarray:
@@ -168,15 +168,15 @@ def test_bad_arguments_name_the_argument(index):
     offsets, flat = csr([[0]])
     rows = np.zeros(len(QUERIES), dtype=np.int64)
     with pytest.raises(ValueError, match="queries"):
-        index.search(QUERIES[:, :8].copy(), K, 100, 16, 1, offsets, flat, rows, "containment")
+        index.search(QUERIES[:, :8].copy(), K, 100, 16, 1, offsets, flat, rows, "containment", "drawn")
     with pytest.raises(ValueError, match="set_rows"):
-        index.search(QUERIES, K, 100, 16, 1, offsets, flat, rows + 1, "containment")
+        index.search(QUERIES, K, 100, 16, 1, offsets, flat, rows + 1, "containment", "drawn")
     with pytest.raises(ValueError, match="set_labels"):
-        index.search(QUERIES, K, 100, 16, 1, offsets, flat.astype(np.int64), rows, "containment")
+        index.search(QUERIES, K, 100, 16, 1, offsets, flat.astype(np.int64), rows, "containment", "drawn")
     with pytest.raises(ValueError, match="L_search"):
-        index.search(QUERIES, K, 5, 16, 1, offsets, flat, rows, "containment")
+        index.search(QUERIES, K, 5, 16, 1, offsets, flat, rows, "containment", "drawn")
     with pytest.raises(ValueError, match="mode"):
-        index.search(QUERIES, K, 100, 16, 1, offsets, flat, rows, "overlap")
+        index.search(QUERIES, K, 100, 16, 1, offsets, flat, rows, "overlap", "drawn")
     fresh = _core.UngIndex(DIM, "ip", **BUILD)
     with pytest.raises(ValueError, match="label_offsets"):
         fresh.build(VECTORS, OFFSETS[:-1].copy(), LABELS[: OFFSETS[-2]].copy(), 1)
@@ -186,3 +186,19 @@ def test_bad_arguments_name_the_argument(index):
         _core.UngIndex(DIM, "ip", **{**BUILD, "num_cross_edges": 100})
     with pytest.raises(ValueError, match="scenario"):
         _core.UngIndex(DIM, "ip", **{**BUILD, "scenario": "overlap"})
+
+
+def test_entry_points_first_and_drawn_give_different_searches(index):
+    """σ = 16: the authors' entry set (the group's first items, searched from an empty visited
+    set) is another set than ours (the drawn members): other results or distance counts."""
+    offsets, flat = csr([[0]])
+    rows = np.zeros(len(QUERIES), dtype=np.int64)
+
+    def run(entry_points: str):
+        return index.search(QUERIES, K, K, 16, 1, offsets, flat, rows, "containment", entry_points)
+
+    first, drawn = run("first"), run("drawn")
+    assert not np.array_equal(first[2], drawn[2]) or not np.array_equal(first[0], drawn[0])
+    np.testing.assert_array_equal(first[0], run("first")[0])
+    with pytest.raises(ValueError, match="entry_points must be 'first' or 'drawn'"):
+        run("random")

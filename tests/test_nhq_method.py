@@ -113,3 +113,18 @@ def handled(visitor) -> set[str]:
     return {
         op for op in OPS if getattr(visitor, f"visit_{op}") is not getattr(PredicateVisitor, f"visit_{op}")
     }
+
+
+def test_kgraph_b_is_truncated_as_the_authors_code_unless_fractional(tiny_dataset):
+    """The authors read B into an unsigned (0.5 -> 0: no two-hop candidates); fractional_b
+    keeps the documented fraction, which adds two-hop candidates and so changes the graph."""
+    graphs = {}
+    for fractional in (False, True):
+        method = NhqKGraph(
+            metric="ip", deterministic=True, fractional_b=fractional, B=0.5, **SMALL["nhq_kgraph"]
+        )
+        method.build(tiny_dataset)
+        graphs[fractional] = (method._built().params["B"], method._built().graph_stats())
+        method.close()
+    assert graphs[False][0] == 0.0 and graphs[True][0] == 0.5
+    assert graphs[False][1] != graphs[True][1]

@@ -107,3 +107,19 @@ def test_scan_below_makes_small_ranges_exact(built, dataset):
     found, truth = run(built, dataset, small, ef_search=16, scan_below=64)
     assert recall(found, truth) == 1.0
     assert built.stats()["distance_computations"] == len(dataset.attributes.ids(small))
+
+
+def test_the_authors_search_is_the_default_and_ours_is_declared(built, dataset):
+    """Defaults: seeds are never results and ef_search < k gives ef_search ids (the authors');
+    return_seeds / raise_ef_to_k select ours and reach the core."""
+    defaults = built.search_params({})
+    assert defaults["return_seeds"] is False and defaults["raise_ef_to_k"] is False
+    queries = np.asarray(dataset.queries)
+    predicates = [Range("year", y, y + 2 * (y % 5)) for y in range(len(queries))]
+    authors = run_search(built, queries, predicates, dataset.attribute_index, K, ef_search=64)
+    ours = run_search(built, queries, predicates, dataset.attribute_index, K, ef_search=64, return_seeds=True)
+    assert not np.array_equal(authors, ours)
+    short = run_search(built, queries, predicates, dataset.attribute_index, K, ef_search=4)
+    assert (short[:, 4:] == -1).all()
+    full = run_search(built, queries, predicates, dataset.attribute_index, K, ef_search=4, raise_ef_to_k=True)
+    assert (full[:, 4:] >= 0).any()

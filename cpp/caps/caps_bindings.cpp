@@ -71,7 +71,8 @@ class PyCaps {
     index_->build(data, count, c, assign, tokens.data(), attributes);
   }
 
-  nb::tuple search(const AnyArray& queries, const AnyArray& query_values, int k, int max_distances, int threads) {
+  nb::tuple search(const AnyArray& queries, const AnyArray& query_values, int k, int max_distances, int threads,
+                   bool exact_top_k, bool fix_open_attributes) {
     check_built(index_->is_built());
     const float* q = checked_vectors(queries, "queries", index_->dim());
     const size_t nq = queries.shape(0);
@@ -86,6 +87,8 @@ class PyCaps {
       fanns::caps::SearchParams params;
       params.k = k;
       params.max_distances = max_distances;
+      params.exact_top_k = exact_top_k;
+      params.fix_open_attributes = fix_open_attributes;
       index_->search(q, nq, wanted.data(), params, threads,
                      results.ids(), results.distances(), results.counts());
     }
@@ -125,8 +128,13 @@ void register_caps(nb::module_& m) {
            "Index float32 (N, dim) vectors with k-means `centroids` (clusters, dim), int64 `assignment` (N,) "
            "and int64 value tokens `values` (N, attributes; -1 = null).")
       .def("search", &PyCaps::search, "queries"_a, "query_values"_a, "k"_a, "max_distances"_a, "threads"_a,
+           // No defaults for the two flags: the Python method's parameter declaration is the one source.
+           nb::kw_only(), "exact_top_k"_a, "fix_open_attributes"_a,
            "Search with a budget of `max_distances` distance computations per query; `query_values` (nq, "
-           "attributes) int64: required token, -1 = any, -2 = a value no item has. Returns (ids int64 (nq, k) "
+           "attributes) int64: required token, -1 = any, -2 = a value no item has. exact_top_k: an exact "
+           "bounded heap (False: the authors' stale maximum); fix_open_attributes: each partition's own "
+           "tree and every bucket for open attributes (False: partition 0's tree, and no remainder "
+           "bucket when every attribute is open, as the authors' program). Returns (ids int64 (nq, k) "
            "padded with -1, distances float32, distance computations uint64 (nq,)).")
       .def("bucket_sizes", &PyCaps::bucket_sizes)
       .def_prop_ro("params", &PyCaps::params);

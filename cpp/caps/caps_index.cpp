@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cstring>
 #include <map>
+#include <limits>
 #include <numeric>
 #include <stdexcept>
 #include <string>
@@ -142,6 +143,13 @@ namespace {
 
 constexpr uint64_t kLinearScan = 64;  // buckets up to this size are scanned without bisection
 
+bool has_open(const int32_t* want, size_t attributes) {
+  for (size_t a = 0; a < attributes; ++a) {
+    if (want[a] == kAnyValue) return true;
+  }
+  return false;
+}
+
 struct QueryScratch {
   std::vector<Neighbor> centroid_order;
   ResultHeap results;
@@ -175,7 +183,8 @@ void CapsIndex::search(const float* queries, size_t nq, const int32_t* query_val
         // budget covers every possible match, all partitions are visited and the k closest
         // matches are the same in any order: the ranking is skipped.
         s.centroid_order.resize(clusters);
-        const bool exhaustive = match_bound(want) <= budget;
+        // (Only with the exact top-k: the authors' stale one depends on the scan order.)
+        const bool exhaustive = params.exact_top_k && match_bound(want) <= budget;
         for (size_t c = 0; c < clusters; ++c) {
           const float d = exhaustive ? 0.0f : l2(query, centroids_.data() + c * dim, dim);
           s.centroid_order[c] = {d, static_cast<int32_t>(c)};
@@ -187,6 +196,22 @@ void CapsIndex::search(const float* queries, size_t nq, const int32_t* query_val
         QueryDistance distance(store_, query);
         s.results.reset(k);
         uint64_t seen = 0;
+        bool all_open = true;
+        for (size_t a = 0; a < attributes_; ++a) all_open = all_open && want[a] == kAnyValue;
+        // The authors' top-k: once k candidates are kept, one closer than `stale` (the maximum
+        // before the last replacement, not the current one) replaces the current maximum.
+        float stale = std::numeric_limits<float>::infinity();
+        auto keep = [&](float d, int32_t pos) {
+          if (params.exact_top_k) {
+            if (s.results.accepts(d)) s.results.push({d, pos});
+          } else if (!s.results.full()) {
+            s.results.push({d, pos});
+            if (s.results.full()) stale = s.results.worst().distance;
+          } else if (d < stale) {
+            stale = s.results.worst().distance;
+            s.results.replace_worst({d, pos});
+          }
+        };
         auto scan = [&](size_t b) {
           uint64_t begin = offsets_[b], end = offsets_[b + 1];
           if (attributes_ > 0 && want[0] != kAnyValue && end - begin > kLinearScan) {
@@ -219,26 +244,28 @@ void CapsIndex::search(const float* queries, size_t nq, const int32_t* query_val
             for (size_t a = 0; a < stride && match; ++a) match = want[a] == kAnyValue || v[a] == want[a];
             if (!match) continue;
             ++spent;
-            const float d = distance(pos);
-            if (s.results.accepts(d)) s.results.push({d, static_cast<int32_t>(pos)});
+            keep(distance(pos), static_cast<int32_t>(pos));
           }
           seen = spent;
         };
         for (size_t rank = 0; rank < clusters && seen < budget; ++rank) {
           const size_t c = static_cast<size_t>(s.centroid_order[rank].id);
+          // The authors' program reads partition 0's tree for a query with an open attribute.
+          const size_t tree = params.fix_open_attributes || all_open || !has_open(want, attributes_) ? c : 0;
           bool matched_level = false;
           for (size_t h = 0; h < levels && seen < budget; ++h) {
-            const int32_t a = level_attr_[c * levels + h];
+            const int32_t a = level_attr_[tree * levels + h];
             if (a < 0) continue;
             if (want[a] == kAnyValue) {
               scan(bucket(c, h));  // the query's matches may carry this level's pair
-            } else if (want[a] == level_value_[c * levels + h]) {
+            } else if (want[a] == level_value_[tree * levels + h]) {
               scan(bucket(c, h));  // every match of the query is in this bucket
               matched_level = true;
               break;
             }
           }
-          if (!matched_level) scan(bucket(c, levels));
+          // The authors' program skips the remainder when every attribute is open.
+          if (!matched_level && (params.fix_open_attributes || !all_open)) scan(bucket(c, levels));
         }
         const auto& best = s.results.sorted();
         for (size_t i = 0; i < best.size(); ++i) {

@@ -33,6 +33,11 @@ struct BuildParams {
 struct SearchParams {
   int k = 10;
   int max_distances = 1000;  // m: the distance-computation budget per query
+  // false: the authors' top-k, which compares each candidate with a stale maximum
+  bool exact_top_k = false;
+  // false: as the authors' program, open attributes follow partition 0's tree and a query
+  // with every attribute open skips the remainder buckets
+  bool fix_open_attributes = false;
 };
 
 class CapsIndex {

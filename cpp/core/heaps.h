@@ -44,6 +44,13 @@ class ResultHeap {
     }
   }
 
+  /// Drop the worst item and add `item`, whatever its distance (CAPS's authors' stale top-k).
+  void replace_worst(Neighbor item) {
+    std::pop_heap(items_.begin(), items_.end(), closer);
+    items_.back() = item;
+    std::push_heap(items_.begin(), items_.end(), closer);
+  }
+
   /// Contents sorted closest first (the heap is left empty).
   std::vector<Neighbor>& sorted() {
     std::sort_heap(items_.begin(), items_.end(), closer);

@@ -261,12 +261,13 @@ void DsgIndex::build(const float* data, size_t count, int threads) {
 }
 
 void DsgIndex::search(const float* queries, size_t nq, const int64_t* starts, const int64_t* stops, size_t k,
-                      size_t ef_search, size_t scan_below, int threads, int64_t* out_ids, float* out_distances,
+                      size_t ef_search, size_t scan_below, bool return_seeds,
+                       bool raise_ef_to_k, int threads, int64_t* out_ids, float* out_distances,
                       uint64_t* out_distance_counts) const {
   if (!built_) throw std::runtime_error("the index is not built yet");
   const size_t n = store_.size();
   const size_t dim = store_.dim();
-  const size_t ef = std::max(ef_search, k);
+  const size_t ef = segment::beam_width(ef_search, k, raise_ef_to_k);
   const RowDistance distance(store_.raw_f32().data(), dim, store_.metric());
   const Graph& g = graph_;
   parallel_for_each(
@@ -305,7 +306,7 @@ void DsgIndex::search(const float* queries, size_t nq, const int64_t* starts, co
             if (valid) visit(*p);
           }
         };
-        out_distance_counts[q] = segment::range_beam_search(distance, queries + q * dim, n, seeds, ef,
+        out_distance_counts[q] = segment::range_beam_search(distance, queries + q * dim, n, seeds, ef, return_seeds,
                                                             scratch, neighbours);
         segment::write_results(scratch, k, ids, dists);
       });

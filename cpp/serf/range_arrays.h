@@ -37,7 +37,8 @@ inline void check_position_ranges(const AnyArray& starts, const AnyArray& stops,
 /// return (positions int64 (nq, k), distances float32 (nq, k), distance computations uint64 (nq,)).
 template <class Index>
 nb::tuple segment_search(const Index& index, const AnyArray& queries, const AnyArray& starts,
-                         const AnyArray& stops, int k, int ef_search, int scan_below, int threads) {
+                         const AnyArray& stops, int k, int ef_search, int scan_below, int threads,
+                         bool return_seeds, bool raise_ef_to_k) {
   check_built(index.is_built());
   const float* q = checked_vectors(queries, "queries", index.dim());
   check_positive(k, "k");
@@ -51,7 +52,7 @@ nb::tuple segment_search(const Index& index, const AnyArray& queries, const AnyA
   {
     nb::gil_scoped_release release;
     index.search(q, nq, start_data, stop_data, static_cast<size_t>(k), static_cast<size_t>(ef_search),
-                 static_cast<size_t>(scan_below), threads, results.ids(), results.distances(),
+                 static_cast<size_t>(scan_below), return_seeds, raise_ef_to_k, threads, results.ids(), results.distances(),
                  results.counts());
   }
   return results.to_python();
@@ -64,12 +65,17 @@ void def_segment_search(nb::class_<Py>& cls) {
   cls.def(
       "search",
       [](const Py& self, const AnyArray& queries, const AnyArray& starts, const AnyArray& stops, int k,
-         int ef_search, int scan_below, int threads) {
-        return segment_search(self.index(), queries, starts, stops, k, ef_search, scan_below, threads);
+         int ef_search, int scan_below, int threads, bool return_seeds, bool raise_ef_to_k) {
+        return segment_search(self.index(), queries, starts, stops, k, ef_search, scan_below, threads,
+                              return_seeds, raise_ef_to_k);
       },
-      "queries"_a, "starts"_a, "stops"_a, "k"_a, "ef_search"_a, "scan_below"_a, "threads"_a,
+      // No defaults for the two flags: the Python method's parameter declaration is the one source.
+      "queries"_a, "starts"_a, "stops"_a, "k"_a, "ef_search"_a, "scan_below"_a, "threads"_a, nb::kw_only(),
+      "return_seeds"_a, "raise_ef_to_k"_a,
       "Range-filtered k-NN: query i returns positions in [starts[i], stops[i]) only; ranges of "
-      "fewer than scan_below items are scored exhaustively (0: never). Returns "
+      "fewer than scan_below items are scored exhaustively (0: never). return_seeds: the seeds may "
+      "be results (False: expanded only, as the authors' search); raise_ef_to_k: the beam is at "
+      "least k wide (False: ef_search, at most ef_search ids, as the authors'). Returns "
       "(positions int64 (nq, k) padded with -1, distances float32 (smaller is closer), distance "
       "computations uint64 (nq,)).");
 }

@@ -241,11 +241,12 @@ struct RangeSearchScratch {
 /// closest unexpanded node; `for_each_neighbor(node, visit)` calls `visit(id)` for the node's
 /// neighbours usable in this range (all inside [left, right]). The unvisited ones are
 /// prefetched, then scored in order. Stops when the closest candidate is farther than the
-/// worst of the `ef` best. Returns the distance count.
+/// worst of the `ef` best. With `return_seeds` false the seeds are expanded but never enter
+/// the results (the authors' SeRF and DSG searches). Returns the distance count.
 template <class ForEachNeighbor>
 uint64_t range_beam_search(const RowDistance& distance, const float* query, size_t n,
-                           const std::vector<int32_t>& seeds, size_t ef, RangeSearchScratch& s,
-                           ForEachNeighbor for_each_neighbor) {
+                           const std::vector<int32_t>& seeds, size_t ef, bool return_seeds,
+                           RangeSearchScratch& s, ForEachNeighbor for_each_neighbor) {
   uint64_t count = 0;
   s.visited.reset(n);
   s.candidates.clear();
@@ -255,7 +256,7 @@ uint64_t range_beam_search(const RowDistance& distance, const float* query, size
     const float d = distance.to(query, seed);
     ++count;
     s.candidates.push({d, seed});
-    s.top.push({d, seed});
+    if (return_seeds) s.top.push({d, seed});
   }
   auto collect = [&](int32_t id) {
     if (!s.visited.insert_new(static_cast<size_t>(id))) return;
@@ -264,7 +265,7 @@ uint64_t range_beam_search(const RowDistance& distance, const float* query, size
   };
   while (!s.candidates.empty()) {
     const Neighbor c = s.candidates.top();
-    if (c.distance > s.top.worst().distance) break;
+    if (!s.top.empty() && c.distance > s.top.worst().distance) break;
     s.candidates.pop();
     s.fresh.clear();
     for_each_neighbor(c.id, collect);
@@ -278,6 +279,12 @@ uint64_t range_beam_search(const RowDistance& distance, const float* query, size
     }
   }
   return count;
+}
+
+/// The beam width of a search: `ef_search`, raised to k with `raise_ef_to_k` (the authors
+/// search with ef_search and then return at most ef_search ids).
+inline size_t beam_width(size_t ef_search, size_t k, bool raise_ef_to_k) {
+  return raise_ef_to_k ? std::max(ef_search, k) : ef_search;
 }
 
 /// Score every position in [left, right] (ranges too small for the graph to connect).

@@ -56,7 +56,8 @@ class SerfIndex {
   /// Ranges of fewer than `scan_below` items are scored exhaustively (0: never).
   /// Writes k positions (-1 padded), k distances and the distance count per query.
   void search(const float* queries, size_t nq, const int64_t* starts, const int64_t* stops,
-              size_t k, size_t ef_search, size_t scan_below, int threads, int64_t* out_ids,
+              size_t k, size_t ef_search, size_t scan_below, bool return_seeds, bool raise_ef_to_k,
+              int threads, int64_t* out_ids,
               float* out_distances,
               uint64_t* out_distance_counts) const;
 

@@ -76,7 +76,7 @@ class PyUng {
 
   nb::tuple search(const AnyArray& queries, int k, int L_search, int num_entry_points, int threads,
                    const AnyArray& set_offsets, const AnyArray& set_labels, const AnyArray& set_rows,
-                   const std::string& mode) {
+                   const std::string& mode, const std::string& entry_points) {
     check_built(index_->is_built());
     check_positive(k, "k");
     const float* q = checked_vectors(queries, "queries", index_->dim());
@@ -90,10 +90,12 @@ class PyUng {
       }
     }
     const auto query_mode = fanns::ung::parse_mode(mode);
+    const auto entries = fanns::ung::parse_entry_points(entry_points);
     fanns::ung::SearchParams params;
     params.k = k;
     params.L_search = L_search;
     params.num_entry_points = num_entry_points;
+    params.entry_points = entries;
     SearchResults results(nq, k);
     {
       nb::gil_scoped_release release;
@@ -158,9 +160,10 @@ void register_ung(nb::module_& m) {
            "Index float32 (N, dim) vectors with label sets in CSR form (int64 `label_offsets` of N + 1, "
            "int32 `labels` >= 0). The result does not depend on `threads`.")
       .def("search", &PyUng::search, "queries"_a, "k"_a, "L_search"_a, "num_entry_points"_a, "threads"_a,
-           "set_offsets"_a, "set_labels"_a, "set_rows"_a, "mode"_a,
+           "set_offsets"_a, "set_labels"_a, "set_rows"_a, "mode"_a, "entry_points"_a,
            "Query i searches for items whose label set contains (mode 'containment') or equals (mode "
-           "'equality') label set set_rows[i] of the CSR sets. Returns (ids int64 (nq, k) padded with -1, "
+           "'equality') label set set_rows[i] of the CSR sets; entry_points 'first' (the authors' program) or "
+           "'drawn' (ours) chooses each entry group's sigma - 1 extra entry points. Returns (ids int64 (nq, k) padded with -1, "
            "distances float32 (smaller is closer), distance computations uint64 (nq,)).")
       .def("graph_stats", &PyUng::graph_stats)
       .def("neighbors", &PyUng::neighbors, "item"_a)

@@ -32,6 +32,12 @@ QueryMode parse_mode(const std::string& name) {
   throw std::invalid_argument("mode must be 'containment' or 'equality', got '" + name + "'");
 }
 
+EntryPoints parse_entry_points(const std::string& name) {
+  if (name == "first") return EntryPoints::First;
+  if (name == "drawn") return EntryPoints::Drawn;
+  throw std::invalid_argument("entry_points must be 'first' or 'drawn', got '" + name + "'");
+}
+
 void BuildParams::validate() const {
   if (max_degree < 1) throw std::invalid_argument("max_degree must be >= 1");
   if (L_build < 1) throw std::invalid_argument("L_build must be >= 1");

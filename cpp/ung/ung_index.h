@@ -43,10 +43,17 @@ struct BuildParams {
   void validate() const;
 };
 
+/// How the sigma - 1 extra entry points of a group are chosen (see ung_search.cpp).
+enum class EntryPoints { First, Drawn };
+
+/// "first" (the authors' program) or "drawn" (ours); throws std::invalid_argument otherwise.
+EntryPoints parse_entry_points(const std::string& name);
+
 struct SearchParams {
   int k = 10;
   int L_search = 100;        // beam width
   int num_entry_points = 16; // sigma: entry points per entry group
+  EntryPoints entry_points = EntryPoints::First;
 };
 
 /// Label sets in CSR form: set i holds labels[offsets[i] .. offsets[i+1]).

@@ -69,24 +69,34 @@ void UngIndex::search(const float* queries, size_t nq, const LabelSetsView& sets
     }
     if (entry_groups.empty()) return;  // no item carries the query's labels
 
-    // entry points: the group's medoid plus sigma - 1 fixed pseudo-random members
+    // entry points: the group's medoid plus sigma - 1 fixed pseudo-random members ("drawn"),
+    // or as the authors' program picks them ("first"): a draw that hits a member already
+    // chosen is skipped, otherwise the group's j-th member is pushed instead of the drawn one;
+    // their search then starts from an empty visited set (iterate_to_fixed_point clears it).
     s.visited.reset(n);
     s.entries.clear();
+    const bool first = params.entry_points == EntryPoints::First;
+    // The authors draw with rand() per query; "first" draws per (query position, group, draw)
+    // so that which draws collide varies over queries as theirs do; "drawn" per group.
+    const uint64_t salt = first ? mix(static_cast<uint64_t>(q) + 1) : 0;
     for (int32_t g : entry_groups) {
       const int32_t start = group_start_[g], end = group_start_[g + 1];
       const size_t members = static_cast<size_t>(end - start);
       if (members <= sigma) {
         for (int32_t i = start; i < end; ++i) {
-          if (s.visited.insert_new(i)) s.entries.push_back(i);
+          if (first || s.visited.insert_new(i)) s.entries.push_back(i);
         }
         continue;
       }
-      if (s.visited.insert_new(group_entry_[g])) s.entries.push_back(group_entry_[g]);
+      if (s.visited.insert_new(group_entry_[g]) || first) s.entries.push_back(group_entry_[g]);
       for (size_t j = 1; j < sigma; ++j) {
-        const int32_t pick = start + static_cast<int32_t>(mix((static_cast<uint64_t>(g) << 32) | j) % members);
-        if (s.visited.insert_new(pick)) s.entries.push_back(pick);
+        const uint64_t draw = mix(salt ^ ((static_cast<uint64_t>(g) << 32) | j));
+        const int32_t pick = start + static_cast<int32_t>(draw % members);
+        if (s.visited.insert_new(pick)) s.entries.push_back(first ? start + static_cast<int32_t>(j) : pick);
       }
     }
+
+    if (first) s.visited.reset(n);
 
     QueryDistance distance(store_, queries + q * store_.dim());
     s.queue.reset(static_cast<size_t>(params.L_search));

@@ -50,7 +50,18 @@ class Caps(LabelMethod):
         "deterministic": DETERMINISTIC,
     }
     search_parameters = {
-        "max_distances": Param(int, 1000, "m: distance computations per query (the search budget)", minimum=1)
+        "max_distances": Param(
+            int, 1000, "m: distance computations per query (the search budget)", minimum=1
+        ),
+        "exact_top_k": Param(
+            bool, False, "an exact top-k heap (ours); false: the authors' heap with its stale maximum"
+        ),
+        "fix_open_attributes": Param(
+            bool,
+            False,
+            "open attributes use each partition's own tree and every bucket (ours); false: partition 0's "
+            "tree, no remainder bucket for unfiltered queries, as the authors' program",
+        ),
     }
 
     def __init__(self, metric: str, threads: int = 1, **build_params: Any) -> None:
@@ -135,7 +146,16 @@ class Caps(LabelMethod):
         params = self.search_params(search_params)
         index = self._built()
         queries = self.contiguous_queries(queries, index.dim)
-        return self.search_core(index, queries, filters, k, params["max_distances"], self.threads)
+        return self.search_core(
+            index,
+            queries,
+            filters,
+            k,
+            params["max_distances"],
+            self.threads,
+            exact_top_k=params["exact_top_k"],
+            fix_open_attributes=params["fix_open_attributes"],
+        )
 
     def save(self, path: str | Path) -> None:
         """Write the index and the label vocabulary into the directory `path`."""

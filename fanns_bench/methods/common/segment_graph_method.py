@@ -23,9 +23,19 @@ from fanns_bench.methods.params import Param
 
 ATTRIBUTE = Param(str, "update_date", "the ordered attribute the index sorts items by (ranges on it only)")
 SEARCH_PARAMETERS = {
-    "ef_search": Param(int, 64, "candidate list size (raised to k)", minimum=1),
+    "ef_search": Param(
+        int, 64, "candidate list size (results: at most this many unless raise_ef_to_k)", minimum=1
+    ),
     "scan_below": Param(
         int, 0, "ranges of fewer items are scored exhaustively (0: never, as the authors' search)", minimum=0
+    ),
+    "return_seeds": Param(
+        bool, False, "the search's seeds may be results (ours); false: expanded only, as the authors' search"
+    ),
+    "raise_ef_to_k": Param(
+        bool,
+        False,
+        "raise ef_search to k (ours); false: ef_search < k returns ef_search ids, as the authors'",
     ),
 }
 
@@ -52,7 +62,14 @@ class SegmentGraphMethod(OrderedAttributeMethod):
         self._index, self._order = index, order
 
     def search(
-        self, queries: np.ndarray, filters: PositionRanges, k: int, ef_search: int, scan_below: int
+        self,
+        queries: np.ndarray,
+        filters: PositionRanges,
+        k: int,
+        ef_search: int,
+        scan_below: int,
+        return_seeds: bool,
+        raise_ef_to_k: bool,
     ) -> np.ndarray:
         """Positions from the core, mapped back to item ids (-1 padded)."""
         index, order = self._built(), self._built_order()
@@ -60,7 +77,16 @@ class SegmentGraphMethod(OrderedAttributeMethod):
         if len(filters.starts) != len(queries):
             raise MethodError(f"{self.name}: {len(filters.starts)} ranges for {len(queries)} queries")
         positions = self.search_core(
-            index, queries, filters.starts, filters.stops, k, ef_search, scan_below, self.threads
+            index,
+            queries,
+            filters.starts,
+            filters.stops,
+            k,
+            ef_search,
+            scan_below,
+            self.threads,
+            return_seeds=return_seeds,
+            raise_ef_to_k=raise_ef_to_k,
         )
         return to_item_ids(positions, order)
 

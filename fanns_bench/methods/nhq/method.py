@@ -174,7 +174,17 @@ class NhqKGraph(_NhqMethod):
         "R": Param(int, 200, "NN-descent reverse-neighbour cap", minimum=1),
         "RANGE": Param(int, 70, "out-degree bound of the final graph", minimum=1),
         "PL": Param(int, 200, "two-hop candidates added before pruning", minimum=0),
-        "B": Param(float, 0.5, "fraction of K whose neighbours give two-hop candidates", minimum=0.0),
+        "B": Param(
+            float,
+            0.5,
+            "share of K whose lists give two-hop candidates (truncated unless fractional_b)",
+            minimum=0.0,
+        ),
+        "fractional_b": Param(
+            bool,
+            False,
+            "B as the documented fraction (ours); false: truncated to an integer, as the authors' code",
+        ),
         "M": Param(float, 1.0, "pruning factor: drop p when M * d(kept, p) < d(node, p)", minimum=0.0),
         "seed": Param(int, 0, "random initial graph, sampling and search starting points", minimum=0),
         "deterministic": DETERMINISTIC,
@@ -188,8 +198,12 @@ class NhqKGraph(_NhqMethod):
         from fanns_bench import _core
 
         p = self.build_params
-        names = ("K", "L", "iter", "S", "R", "RANGE", "PL", "B", "M", "seed")
-        return _core.NhqKGraphIndex(dimension, self.metric, len(self.attributes), **{n: p[n] for n in names})
+        names = ("K", "L", "iter", "S", "R", "RANGE", "PL", "M", "seed")
+        # The authors' code reads B into an unsigned: 0.5 becomes 0 (no two-hop candidates).
+        b = float(p["B"]) if p["fractional_b"] else float(int(p["B"]))
+        return _core.NhqKGraphIndex(
+            dimension, self.metric, len(self.attributes), B=b, **{n: p[n] for n in names}
+        )
 
     def search(
         self, queries: np.ndarray, filters: QueryCodes, k: int, L_search: int, weight_search: float

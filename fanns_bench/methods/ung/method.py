@@ -64,6 +64,13 @@ class Ung(CompiledIndexMethod):
     search_parameters: ClassVar[dict[str, Param]] = {
         "L_search": Param(int, 100, "beam width (raised to k when smaller)", minimum=1),
         "num_entry_points": Param(int, 16, "σ: entry points per entry label set", minimum=1),
+        "entry_points": Param(
+            str,
+            "first",
+            "first: the authors' σ−1 extra entry points (the group's first items pushed, the drawn ones "
+            "marked visited); drawn: the drawn members themselves (ours)",
+            choices=("first", "drawn"),
+        ),
     }
 
     def __init__(self, metric: str, threads: int = 1, **build_params: Any) -> None:
@@ -132,7 +139,13 @@ class Ung(CompiledIndexMethod):
         return QuerySets(offsets, flat, rows)
 
     def search(
-        self, queries: np.ndarray, filters: QuerySets, k: int, L_search: int, num_entry_points: int
+        self,
+        queries: np.ndarray,
+        filters: QuerySets,
+        k: int,
+        L_search: int,
+        num_entry_points: int,
+        entry_points: str,
     ) -> np.ndarray:
         """Search with the label sets `prepare_filters` made (beam width max(L_search, k))."""
         index = self._built()
@@ -150,6 +163,7 @@ class Ung(CompiledIndexMethod):
             sets.labels,
             sets.rows,
             mode,
+            entry_points,
         )
 
     def save(self, path: str | Path) -> None:
