@@ -28,6 +28,7 @@ BUILDERS: dict[str, str] = {
     "published": "fanns_bench.data.published:build",
     "qdrant_format": "fanns_bench.data.importers.qdrant:build",
     "bigann_filter": "fanns_bench.data.importers.bigann:build",
+    "table": "fanns_bench.data.table:build",
 }
 
 
