@@ -13,6 +13,7 @@ import datetime as dt
 from typing import Any
 
 import numpy as np
+import pyarrow as pa
 import pyarrow.compute as pc
 
 from fanns_bench.data.dataset import Dataset
@@ -60,31 +61,19 @@ def _top_values(values: np.ndarray, counts: np.ndarray, rows: int, top: int) -> 
     return f"{shown}" + (f" ... ({rest:,} more; rarest {least:.2g})" if rest else "")
 
 
-def _quantiles(column: Any) -> str:
+def _quantiles(column: pa.Array) -> str:
+    """Quantiles of an ordered column (actual values: the lower neighbour of each quantile)."""
     present = column.drop_null()
     if not len(present):
         return "no values"
-    quantiles = pc.quantile(present.cast("int64") if _temporal(present) else present, q=list(QUANTILES))
-    shown = [_show(_back(v, present)) for v in quantiles.to_pylist()]
+    numbers = present
+    if pa.types.is_temporal(present.type):
+        width = pa.int32() if pa.types.is_date32(present.type) else pa.int64()
+        numbers = present.cast(width)
+    quantiles = pc.quantile(numbers, q=list(QUANTILES), interpolation="lower").cast(numbers.type)
+    shown = [_show(value) for value in quantiles.cast(present.type).to_pylist()]
     labels = ["min", "1%", "10%", "50%", "90%", "99%", "max"]
     return ", ".join(f"{label} {value}" for label, value in zip(labels, shown, strict=True))
-
-
-def _temporal(column: Any) -> bool:
-    import pyarrow as pa
-
-    return pa.types.is_temporal(column.type)
-
-
-def _back(value: float, column: Any) -> Any:
-    """A quantile of a date/timestamp column (computed on its integer ticks) as a date again."""
-    if not _temporal(column):
-        return value
-    import pyarrow as pa
-
-    ticks = pa.scalar(int(round(value)), pa.int64())
-    width = pa.int32() if pa.types.is_date32(column.type) else pa.int64()
-    return ticks.cast(width).cast(column.type).as_py()
 
 
 def _show(value: Any) -> str:

@@ -136,9 +136,9 @@ def _remote_files(spec: FetchSpec, endpoint: str) -> list[RemoteFile]:
         if not metadata.commit_hash or metadata.size is None:
             raise DatasetError(f"{url}: the server sent no commit or size; is {endpoint} a Hugging Face Hub?")
         revision = metadata.commit_hash  # every later file at the same commit
-        files.append(
-            RemoteFile(name, metadata.size, _checksum(url, metadata.etag), metadata.location, revision)
-        )
+        pinned = hf_hub_url(spec.repo, name, repo_type=spec.repo_type, revision=revision, endpoint=endpoint)
+        location = pinned if metadata.location == url else metadata.location  # CDN links are by content
+        files.append(RemoteFile(name, metadata.size, _checksum(url, metadata.etag), location, revision))
     return files
 
 
