@@ -82,7 +82,9 @@ def attribute_column(
                 f"{where}: column {name!r} holds strings; to read it as a set of labels, give "
                 "list_separator (e.g. '|')"
             )
-        return pc.utf8_trim_whitespace(pc.split_pattern(array, separator)).cast(pa.list_(pa.string()))
+        lists = pc.split_pattern(array, separator)
+        labels = pc.utf8_trim_whitespace(lists.flatten())
+        return pa.ListArray.from_arrays(lists.offsets, labels, mask=lists.is_null())
     raise DatasetError(f"{where}: column {name!r} ({array.type}, {current}) cannot be read as {kind}")
 
 

@@ -80,8 +80,8 @@ def _load_hf(source: str, kind: str, split: str | None, config_name: str | None,
     except (FileNotFoundError, ValueError, OSError, datasets.exceptions.DatasetNotFoundError) as error:
         raise DatasetError(f"table source {source}: cannot load it with `datasets` ({error})") from None
     if isinstance(loaded, datasets.Dataset):
-        if split not in (None, str(loaded.split) if loaded.split else None):
-            raise ConfigError(f"table source {source}: holds one dataset without splits (split={split!r})")
+        if split is not None:
+            raise ConfigError(f"table source {source}: one dataset without splits (split={split!r})")
         return loaded
     splits = list(loaded)
     if split is None:
