@@ -19,7 +19,6 @@ from fanns_bench.errors import ConfigError, DatasetError
 from tests.hub_standin import COMMIT, HubStandIn
 from tests.test_published import published  # noqa: F401 - the published-files fixture
 
-pytest.importorskip("huggingface_hub")
 REPO = "SPCL/arxiv-for-fanns-small"
 ROOT = Path(__file__).resolve().parents[1]
 REQUIRED = ("database_vectors.fvecs", "query_vectors.fvecs", "database_attributes.jsonl")

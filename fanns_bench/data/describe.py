@@ -21,6 +21,7 @@ from fanns_bench.filters.evaluate import CATEGORICAL, ORDERED, SET
 from fanns_bench.workloads.templates import value_counts
 
 TOP_VALUES = 5
+SHOWN_CHARS = 40  # longer values are cut
 QUANTILES = (0.0, 0.01, 0.1, 0.5, 0.9, 0.99, 1.0)
 TEMPLATE_OF = {CATEGORICAL: "eq", ORDERED: "range", SET: "contains"}
 
@@ -82,4 +83,6 @@ def _show(value: Any) -> str:
         return value.isoformat()
     if isinstance(value, float):
         return f"{value:.6g}"
+    if isinstance(value, str) and len(value) > SHOWN_CHARS:
+        return repr(value[: SHOWN_CHARS - 3] + "...")
     return repr(value)
