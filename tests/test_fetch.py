@@ -127,6 +127,18 @@ def test_not_enough_disk_space_is_refused_before_anything_is_written(hub, tmp_pa
     assert not (tmp_path / "d").exists() and not [r for r in hub.requests if r[0] == "GET"]
 
 
+def test_a_second_fetch_into_the_same_folder_is_refused(hub, tmp_path):
+    from filelock import FileLock
+
+    from fanns_bench.data.fetch import LOCK_FILE
+
+    (tmp_path / "d").mkdir()
+    with FileLock(tmp_path / "d" / LOCK_FILE), pytest.raises(DatasetError, match="another fetch is writing"):
+        fetch(_spec(), tmp_path / "d", say=lambda line: None)
+    assert not [r for r in hub.requests if r[0] == "GET"]
+    fetch(_spec(), tmp_path / "d", say=lambda line: None)  # once the other has ended
+
+
 def test_the_checksum_of_a_small_file_is_its_git_blob_sha1(tmp_path):
     path = tmp_path / "f"
     path.write_bytes(b"hello\n")

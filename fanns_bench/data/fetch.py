@@ -25,7 +25,8 @@ import json
 import os
 import shutil
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -35,6 +36,7 @@ from fanns_bench.data.dataset import write_json_atomic
 from fanns_bench.errors import ConfigError, DatasetError
 
 STATE_FILE = "fetch.json"
+LOCK_FILE = ".fetch.lock"
 PARTIAL_SUFFIX = ".incomplete"
 HASH_BLOCK = 8 << 20
 
@@ -107,13 +109,32 @@ def fetch(
     todo = [f for f in files if not _verified(target, f, state)]
     _check_space(spec, files, todo, target, conversion_bytes, also_needed_at, say)
     target.mkdir(parents=True, exist_ok=True)
-    for remote in todo:
-        _download(remote, target, endpoint, say)
-        state["verified"][remote.name] = {"size": remote.size, "checksum": remote.checksum}
+    with _only_fetch(target):
+        for remote in todo:
+            _download(remote, target, endpoint, say)
+            state["verified"][remote.name] = {"size": remote.size, "checksum": remote.checksum}
+            write_json_atomic(target / STATE_FILE, state)
         write_json_atomic(target / STATE_FILE, state)
-    write_json_atomic(target / STATE_FILE, state)
     say(f"{spec.repo}@{commit[:12]}: {len(files)} files verified in {target} ({len(todo)} downloaded now)")
     return files
+
+
+@contextmanager
+def _only_fetch(target: Path) -> Iterator[None]:
+    """Hold `target`'s lock: two fetches appending to one `.incomplete` file would corrupt it."""
+    from filelock import FileLock, Timeout
+
+    lock = FileLock(target / LOCK_FILE)
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        raise DatasetError(
+            f"{target}: another fetch is writing there; wait for it to end (or stop it)"
+        ) from None
+    try:
+        yield
+    finally:
+        lock.release()
 
 
 def _remote_files(spec: FetchSpec, endpoint: str) -> list[RemoteFile]:
