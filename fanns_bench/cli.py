@@ -458,11 +458,13 @@ def _datasets_fetch(arguments: argparse.Namespace) -> int:
     params = dict(config.get("params") or {})
     if "source" not in params:
         raise FannsBenchError(f"dataset {config['name']!r}: params.source (where the files go) is not set")
+    store = datasets_dir / (config.get("directory") or config["name"])
     convert = not arguments.download_only
+    unconverted = convert and not (store / "manifest.json").is_file()
     files = fetch(
         spec,
         Path(params["source"]),
-        conversion_bytes=_store_bytes if convert else lambda sizes: 0,
+        conversion_bytes=_store_bytes if unconverted else lambda sizes: 0,
         also_needed_at=datasets_dir,
     )
     print(

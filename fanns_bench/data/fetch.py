@@ -270,6 +270,7 @@ def _download(remote: RemoteFile, target: Path, endpoint: str, say: Callable[[st
     """Stream `remote` into `<name>.incomplete` (resuming), check it, rename it into place."""
     from huggingface_hub.file_download import http_get
     from huggingface_hub.utils import build_hf_headers
+    from tqdm import tqdm  # a plain bar on stderr, shown in logs too (as the embedding's)
 
     partial = target / (remote.name + PARTIAL_SUFFIX)
     done = _partial_size(target, remote)
@@ -287,7 +288,7 @@ def _download(remote: RemoteFile, target: Path, endpoint: str, say: Callable[[st
             remote.commit,
             lambda: http_get(
                 remote.url, handle, resume_size=done, headers=headers, expected_size=remote.size,
-                displayed_filename=remote.name,
+                displayed_filename=remote.name, tqdm_class=tqdm,
             ),
         )  # fmt: skip
     kind = remote.checksum.partition(":")[0]
