@@ -334,3 +334,25 @@ def test_ensure_dataset_rebuilds_a_table_when_its_parameters_change(tmp_path):
     assert again.content_hash == first.content_hash
     changed = ensure_dataset("t", "table", {**params, "query_count": 30}, tmp_path)
     assert changed.queries.shape[0] == 30
+
+
+def test_validate_checks_workload_filters_against_a_table_and_accepts_hub_names(tmp_path, monkeypatch):
+    from fanns_bench.validate import validate_config
+
+    source = _parquet(tmp_path / "t.parquet")
+    monkeypatch.setenv("FANNS_BENCH_ROOT", str(tmp_path))
+    monkeypatch.chdir(ROOT)
+    table = ["experiment=smoke", "dataset=table", "dataset.params.vector_column=emb"]
+    filters = "workload.filters=[{type: X, template: range, attribute: genre}, {type: none, template: none}]"
+    problems = [str(p) for p in validate_config([*table, f"dataset.params.source={source}", filters])]
+    assert any("template 'range' cannot apply to categorical attribute 'genre'" in p for p in problems)
+    good = filters.replace("range", "eq")
+    assert not [
+        p for p in validate_config([*table, f"dataset.params.source={source}", good]) if p.level == "error"
+    ]
+    hub = [str(p) for p in validate_config([*table, "dataset.params.source=someone/their-dataset", good])]
+    assert not any("does not exist" in p for p in hub)
+    missing = [
+        str(p) for p in validate_config([*table, f"dataset.params.source={tmp_path}/none.parquet", good])
+    ]
+    assert any("params.source" in p and "does not exist" in p for p in missing)
