@@ -40,8 +40,9 @@ def require_columns(table: pa.Table, columns: list[str], where: str) -> None:
 
 def supported(arrow_type: pa.DataType) -> bool:
     """Whether a column of this type can be an attribute as it is (no declared kind needed)."""
-    if pa.types.is_list(arrow_type) or pa.types.is_large_list(arrow_type):
-        return _scalar(arrow_type.value_type)
+    if pa.types.is_list(arrow_type) or pa.types.is_large_list(arrow_type):  # labels, not embeddings
+        value = arrow_type.value_type
+        return pa.types.is_string(value) or pa.types.is_large_string(value) or pa.types.is_integer(value)
     return _scalar(arrow_type) or pa.types.is_dictionary(arrow_type)
 
 
@@ -61,7 +62,7 @@ def attribute_column(
     if not supported(array.type):
         raise DatasetError(
             f"{where}: column {name!r} has type {array.type}; an attribute is a string, bool, number, "
-            "date or a list of strings/numbers"
+            "date or a list of strings/integers (labels)"
         )
     if pa.types.is_floating(array.type):
         _reject_nan(array, name, where)
