@@ -4,7 +4,7 @@ Serves `HEAD`/`GET /datasets/<repo>/resolve/<revision>/<file>` as the Hub does f
 (non-redirected) file: `X-Repo-Commit`, `ETag` (sha256 of the content for LFS-sized files,
 the git blob sha1 for small ones), `Content-Length`, and HTTP range requests (206). Knobs
 for the failure cases: `cut_after` ends the first GET body of each file after that many
-bytes (a dropped connection), `corrupt` serves other bytes than the checksum promises,
+bytes (a dropped connection), `corrupt` serves other bytes than the checksum promises, `short` fewer than the size does,
 `gated` answers 403 as a gated repository does, `delay` sleeps between 64 kB blocks.
 `python tests/hub_standin.py FOLDER REPO [PORT]` serves FOLDER's files as REPO.
 """
@@ -33,6 +33,7 @@ class HubStandIn:
     commit: str = COMMIT
     cut_after: int | None = None
     corrupt: set[str] = field(default_factory=set)
+    short: set[str] = field(default_factory=set)  # GET sends 10 bytes less than HEAD promised
     gated: bool = False
     delay: float = 0.0
     requests: list[tuple[str, str, str | None]] = field(default_factory=list)
@@ -84,6 +85,8 @@ def _handler(hub: HubStandIn) -> type[BaseHTTPRequestHandler]:
             data = hub.files[name]
             if name in hub.corrupt:
                 data = bytes([data[0] ^ 0xFF]) + data[1:]
+            if name in hub.short and body:
+                data = data[:-10]
             start = 0
             status = 200
             if self.headers.get("Range"):

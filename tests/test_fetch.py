@@ -92,6 +92,13 @@ def test_a_corrupted_download_is_refused_and_removed(hub, tmp_path):
     assert not (tmp_path / "d" / ("database_vectors.fvecs" + PARTIAL_SUFFIX)).exists()
 
 
+def test_a_download_shorter_than_the_hubs_size_is_refused(hub, tmp_path):
+    hub.short = {"query_vectors.fvecs"}
+    with pytest.raises(DatasetError, match="download failed .*should be of size"):
+        fetch(_spec(), tmp_path / "d", say=lambda line: None)
+    assert not (tmp_path / "d" / "query_vectors.fvecs").exists()
+
+
 def test_a_corrupted_partial_file_is_refused_too(hub, tmp_path):
     name = "database_attributes.jsonl"
     target = tmp_path / "d"
@@ -105,6 +112,8 @@ def test_a_corrupted_partial_file_is_refused_too(hub, tmp_path):
 def test_missing_required_file_gated_repo_and_offline_mode_are_one_line_errors(hub, tmp_path, monkeypatch):
     with pytest.raises(DatasetError, match="no file 'nothing.fvecs' on the Hub"):
         fetch(_spec(files=("nothing.fvecs",)), tmp_path / "d", say=lambda line: None)
+    with pytest.raises(DatasetError, match="no revision 'v9'"):
+        fetch(_spec(revision="v9"), tmp_path / "d", say=lambda line: None)
     hub.gated = True
     with pytest.raises(DatasetError, match="is gated: accept its conditions"):
         fetch(_spec(), tmp_path / "d", say=lambda line: None)

@@ -204,6 +204,8 @@ def test_save_to_disk_single_dataset_holds_out_queries(tmp_path):
             text_column="text",
             query_split="nope",
         )
+    with pytest.raises(ConfigError, match="one dataset without splits"):
+        build(tmp_path / "ds", "one", source=str(tmp_path / "one"), vector_column="emb", split="train")
 
 
 BAD = [
@@ -240,12 +242,20 @@ BAD = [
     ({"attributes": ["nested"]}, {"nested": [{"a": 1}] * N}, "column 'nested' has type struct"),
     ({"text_column": "text"}, {}, "give exactly one of text_column and vector_column"),
     ({"vector_column": None, "text_column": "year"}, {}, "text column 'year' has type int64"),
+    ({"query_count": N}, {}, f"{N} rows; need more than query_count={N}"),
+    ({"count": 0}, {}, "count=0 must be >= 1"),
+    ({"split": "train"}, {}, "a parquet file has no splits"),
+    ({"batchsize": 8}, {}, "unknown table parameter(s) ['batchsize']"),
+    ({"source": "/no/such/file.parquet"}, {}, "file not found"),
+    ({"source": "notes.txt"}, {}, "expected a .parquet or .csv file"),
 ]
 
 
 @pytest.mark.parametrize(("params", "changes", "message"), BAD)
 def test_bad_columns_are_one_error_naming_column_and_row(tmp_path, monkeypatch, params, changes, message):
     monkeypatch.setattr(embedding, "load_model", _fake_model([]))
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "notes.txt").write_text("not a table")
     source = _parquet(tmp_path / "t.parquet", **changes)
     with pytest.raises((DatasetError, ConfigError)) as raised:
         build(
