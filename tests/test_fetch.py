@@ -92,6 +92,19 @@ def test_a_corrupted_download_is_refused_and_removed(hub, tmp_path):
     assert not (tmp_path / "d" / ("database_vectors.fvecs" + PARTIAL_SUFFIX)).exists()
 
 
+def test_files_of_another_commit_are_fetched_afresh(hub, tmp_path):
+    fetch(_spec(), tmp_path / "d", say=lambda line: None)
+    name = "database_vectors.fvecs"
+    (tmp_path / "d" / (name + PARTIAL_SUFFIX)).write_bytes(b"old")
+    hub.commit = "f" * 40
+    hub.files[name] = hub.files[name][::-1]
+    hub.requests.clear()
+    lines: list[str] = []
+    fetch(_spec(), tmp_path / "d", say=lines.append)
+    assert "from commit 0123456789" in lines[0] and "fetching ffff" in lines[0]
+    assert _gets(hub, name) == [None] and (tmp_path / "d" / name).read_bytes() == hub.files[name]
+
+
 def test_a_download_shorter_than_the_hubs_size_is_refused(hub, tmp_path):
     hub.short = {"query_vectors.fvecs"}
     with pytest.raises(DatasetError, match="download failed .*should be of size"):

@@ -104,6 +104,8 @@ def fetch(
     if state.get("commit") not in (None, commit):
         say(f"{spec.repo}: the files on disk are from commit {state['commit']}; fetching {commit} afresh")
         state = {"commit": commit, "verified": {}}
+        for stale in target.glob("*" + PARTIAL_SUFFIX):  # partial files of the other commit
+            stale.unlink()
     state.update(repo=spec.repo, revision=spec.revision, commit=commit, endpoint=endpoint)
     state.setdefault("verified", {})
     todo = [f for f in files if not _verified(target, f, state)]
@@ -254,8 +256,8 @@ def _check_space(
     needs[here if same else there] = needs.get(here if same else there, 0) + convert
     total = sum(f.size for f in files)
     say(
-        f"{spec.repo}@{spec.revision}: {len(files)} files, {_gb(total)} in all; still to download "
-        f"{_gb(download)} into {target}"
+        f"{spec.repo}@{spec.revision} (commit {files[0].commit[:12]}): {len(files)} files, "
+        f"{_gb(total)} in all; still to download {_gb(download)} into {target}"
         + (f", then about {_gb(convert)} for the converted store" if convert else "")
     )
     for folder, need in needs.items():
