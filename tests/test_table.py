@@ -366,3 +366,13 @@ def test_validate_checks_workload_filters_against_a_table_and_accepts_hub_names(
         str(p) for p in validate_config([*table, f"dataset.params.source={tmp_path}/none.parquet", good])
     ]
     assert any("params.source" in p and "does not exist" in p for p in missing)
+
+
+def test_ensure_dataset_rebuilds_a_table_whose_source_file_was_edited(tmp_path):
+    source = _parquet(tmp_path / "t.parquet")
+    params = {"source": str(source), "vector_column": "emb", "query_count": 20}
+    first = ensure_dataset("t", "table", params, tmp_path)
+    _parquet(source, genre=["blues"] * N)
+    edited = ensure_dataset("t", "table", params, tmp_path)
+    assert set(edited.attributes.table.column("genre").to_pylist()) == {"blues"}
+    assert edited.content_hash != first.content_hash

@@ -138,6 +138,22 @@ def build(
     return dataset
 
 
+def source_state(params: dict[str, Any]) -> dict[str, Any]:
+    """Size and modification time of a local source (each file of a folder), for
+    `ensure_dataset`: an edited table is rebuilt. A Hub source is identified by its revision."""
+    path = Path(str(params.get("source") or "")).expanduser()
+    if path.is_file():
+        return {"source_state": [path.stat().st_size, path.stat().st_mtime_ns]}
+    if path.is_dir():
+        files = sorted(p for p in path.rglob("*") if p.is_file())
+        return {
+            "source_state": [
+                [str(p.relative_to(path)), p.stat().st_size, p.stat().st_mtime_ns] for p in files
+            ]
+        }
+    return {}
+
+
 def attribute_kinds(params: dict[str, Any]) -> dict[str, str] | None:
     """Attribute kinds before a build (for `fanns-bench validate`): read from the source's
     columns when it is a local file, None (unknown until built) otherwise."""
