@@ -376,3 +376,19 @@ def test_ensure_dataset_rebuilds_a_table_whose_source_file_was_edited(tmp_path):
     edited = ensure_dataset("t", "table", params, tmp_path)
     assert set(edited.attributes.table.column("genre").to_pylist()) == {"blues"}
     assert edited.content_hash != first.content_hash
+
+
+def test_describe_cuts_long_values_keeping_both_ends(tmp_path):
+    urls = [f"http://creativecommons.org/licenses/{kind}/4.0/" for kind in ("by", "by-sa", "by-nc")]
+    pq.write_table(
+        pa.table({"emb": list(_vectors()), "license": [urls[i % 3] for i in range(N)]}),
+        tmp_path / "t.parquet",
+    )
+    dataset = build(
+        tmp_path / "ds", "d", source=str(tmp_path / "t.parquet"), vector_column="emb", query_count=20
+    )
+    line = next(line for line in describe(dataset) if line.startswith("license"))
+    assert (
+        "'http://creativecom...icenses/by-sa/4.0/'" in line
+        and "'http://creativecom...icenses/by-nc/4.0/'" in line
+    )

@@ -84,5 +84,6 @@ def _show(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:.6g}"
     if isinstance(value, str) and len(value) > SHOWN_CHARS:
-        return repr(value[: SHOWN_CHARS - 3] + "...")
+        half = (SHOWN_CHARS - 3) // 2  # both ends: long values often share a prefix (URLs)
+        return repr(value[:half] + "..." + value[-half:])
     return repr(value)
