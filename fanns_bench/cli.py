@@ -100,9 +100,26 @@ def _parser() -> argparse.ArgumentParser:
     tune.add_argument("--seed", type=int, default=0, help="optuna: the TPE sampler's seed")
     tune.set_defaults(handler=_tune)
     _compare_parser(commands)
-    datasets = commands.add_parser("datasets", help="datasets built under datasets/")
+    datasets = commands.add_parser(
+        "datasets", help="datasets built under datasets/ (list); describe one; fetch published files"
+    )
     datasets.add_argument("--root", type=Path, default=Path("datasets"))
     datasets.set_defaults(handler=_datasets)
+    actions = datasets.add_subparsers(dest="action")
+    describe = actions.add_parser(
+        "describe", help="a dataset's attributes, kinds and selectivities (built first when needed)"
+    )
+    describe.add_argument("name", help="a dataset config (dataset=NAME) or a built dataset folder")
+    describe.add_argument("config", nargs="*", help="key=value overrides, e.g. dataset.params.source=...")
+    describe.add_argument("--top", type=int, default=5, help="most common values shown (5)")
+    describe.set_defaults(handler=_datasets_describe)
+    fetch = actions.add_parser(
+        "fetch", help="download a dataset's published files from the Hugging Face Hub, then convert them"
+    )
+    fetch.add_argument("name", help="e.g. arxiv_published_small (its config's fetch: block)")
+    fetch.add_argument("config", nargs="*", help="key=value overrides, e.g. dataset.fetch.revision=<commit>")
+    fetch.add_argument("--download-only", action="store_true", help="download and check, do not convert")
+    fetch.set_defaults(handler=_datasets_fetch)
     return parser
 
 
@@ -401,6 +418,75 @@ def _datasets(arguments: argparse.Namespace) -> int:
             f"builder={manifest.get('builder')}  {manifest_path.parent}"
         )
     return 0
+
+
+def _dataset_config(name: str, overrides: list[str]) -> tuple[dict, Path]:
+    """The composed `dataset` config of `dataset=name` with `overrides`, and the datasets folder."""
+    from fanns_bench.configs import compose
+
+    config = compose([f"dataset={name}", *overrides])
+    return config["dataset"], Path(config["paths"]["datasets"])
+
+
+def _datasets_describe(arguments: argparse.Namespace) -> int:
+    from fanns_bench.data.builders import ensure_dataset
+    from fanns_bench.data.dataset import load_dataset
+    from fanns_bench.data.describe import describe
+
+    folder = Path(arguments.name)
+    if (folder / "manifest.json").is_file() and not arguments.config:
+        dataset = load_dataset(folder)
+    else:
+        config, datasets_dir = _dataset_config(arguments.name, arguments.config)
+        dataset = ensure_dataset(
+            config["name"],
+            config["builder"],
+            dict(config.get("params") or {}),
+            datasets_dir,
+            directory=config.get("directory"),
+        )
+    print("\n".join(describe(dataset, arguments.top)))
+    return 0
+
+
+def _datasets_fetch(arguments: argparse.Namespace) -> int:
+    from fanns_bench.data.builders import ensure_dataset
+    from fanns_bench.data.fetch import FetchSpec, fetch
+
+    config, datasets_dir = _dataset_config(arguments.name, arguments.config)
+    spec = FetchSpec.from_config(config["name"], config.get("fetch"))
+    params = dict(config.get("params") or {})
+    if "source" not in params:
+        raise FannsBenchError(f"dataset {config['name']!r}: params.source (where the files go) is not set")
+    store = datasets_dir / (config.get("directory") or config["name"])
+    convert = not arguments.download_only
+    unconverted = convert and not (store / "manifest.json").is_file()
+    files = fetch(
+        spec,
+        Path(params["source"]),
+        conversion_bytes=_store_bytes if unconverted else lambda sizes: 0,
+        also_needed_at=datasets_dir,
+    )
+    print(
+        f"commit {files[0].commit}: pin it with dataset.fetch.revision={files[0].commit} (or in the config)"
+    )
+    if not convert:
+        return 0
+    dataset = ensure_dataset(
+        config["name"], config["builder"], params, datasets_dir, directory=config.get("directory")
+    )
+    print(
+        f"converted: {dataset.count:,} x {dataset.dimension} vectors, {dataset.queries.shape[0]:,} queries "
+        f"-> {dataset.path}; run it with fanns-bench run dataset={arguments.name} ..."
+    )
+    return 0
+
+
+def _store_bytes(sizes: dict[str, int]) -> int:
+    """About the disk the converted store takes: float32 vectors and queries as in the .fvecs
+    files, attributes as Parquet (well under the JSONL's size)."""
+    vectors = sizes.get("database_vectors.fvecs", 0) + sizes.get("query_vectors.fvecs", 0)
+    return vectors + sizes.get("database_attributes.jsonl", 0) // 2
 
 
 if __name__ == "__main__":

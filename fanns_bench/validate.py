@@ -94,7 +94,7 @@ def _check_dataset(
         return None
     for key, value in (dataset.get("params") or {}).items():
         if any(word in key for word in PATH_PARAMS) and isinstance(value, str) and value:
-            if not Path(value).exists():
+            if not Path(value).exists() and not _hub_name(builder, key, value):
                 problems.append(
                     Problem("error", f"dataset {name!r}: params.{key} = {value!r} does not exist")
                 )
@@ -114,6 +114,18 @@ def _check_dataset(
     if hasattr(module, "attribute_kinds"):  # kinds that depend on the builder's params
         return module.attribute_kinds(dataset.get("params") or {})
     return getattr(module, "ATTRIBUTE_KINDS", None)
+
+
+def _hub_name(builder: str, key: str, value: str) -> bool:
+    """A `table` source that names a Hugging Face Hub dataset (no local path to check)."""
+    if builder != "table" or key != "source":
+        return False
+    from fanns_bench.data.table_source import source_kind
+
+    try:
+        return source_kind(value) == "hub"
+    except FannsBenchError:
+        return False
 
 
 def _check_workload(

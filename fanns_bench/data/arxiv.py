@@ -25,7 +25,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
@@ -170,7 +169,7 @@ def build(
     held-out records are still selected, so base items never depend on that choice).
     `attributes_jsonl` also writes `database_attributes.jsonl` in the published form.
     """
-    from fanns_bench.data.embedding import ParquetChunks, embed_to_npy, load_model
+    from fanns_bench.data.embedding import EmbeddingSettings, ParquetChunks, embed_base_and_queries
 
     if query_count < 1 and not query_texts:
         raise ConfigError(f"dataset {name!r}: query_count must be >= 1 (or give query_texts)")
@@ -178,35 +177,28 @@ def build(
     path = Path(path)
     work = Path(work_dir) if work_dir else path.with_name(path.name + ".work")
     state = prepare(source, work, count=count, query_count=query_count, seed=seed, on_error=on_error)
-    embedder = load_model(
-        model,
-        device=device,
-        max_seq_length=max_seq_length,
-        trust_remote_code=trust_remote_code,
-        truncate_dim=truncate_dim,
-        expected_dimension=expected_dimension,
-    )
-    options = {"batch_size": batch_size, "chunk_size": chunk_size, "progress": progress}
+    settings = EmbeddingSettings(
+        model, device, batch_size, chunk_size, max_seq_length, trust_remote_code,
+        truncate_dim, expected_dimension, query_prompt_name, progress,
+    )  # fmt: skip
     base_texts = ParquetChunks(work / "base.parquet")
-    base_run = embed_to_npy(base_texts, work / "base.npy", embedder, **options)
-    embedder.prompt_name = query_prompt_name
-    query_source = _query_source(work, query_texts)
-    query_run = embed_to_npy(query_source, work / "queries.npy", embedder, **options)
+    vectors, queries, embedded = embed_base_and_queries(
+        base_texts, _query_source(work, query_texts), work, settings
+    )
     attributes = pq.read_table(work / "base.parquet", columns=list(ATTRIBUTE_KEYS))
     extra = {
-        **embedder.describe(),
+        **embedded,
         "source": {"file": Path(source).name, "sha256": file_hash(Path(source))},
         "selection": {**state["job"], "source": Path(source).name, "counts": state["counts"]},
         "scan": state["scan"],
         "queries_from": "query_texts" if query_texts else "held-out abstracts",
         "text": "abstract with whitespace collapsed",
-        "embedding_seconds": {"base": base_run.total_seconds, "queries": query_run.total_seconds},
     }
     dataset = write_dataset(
         path,
         name=name,
-        vectors=np.load(work / "base.npy", mmap_mode="r"),
-        queries=np.load(work / "queries.npy", mmap_mode="r"),
+        vectors=vectors,
+        queries=queries,
         attributes=attributes,
         metric=metric,
         builder="arxiv",

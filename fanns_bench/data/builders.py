@@ -28,6 +28,7 @@ BUILDERS: dict[str, str] = {
     "published": "fanns_bench.data.published:build",
     "qdrant_format": "fanns_bench.data.importers.qdrant:build",
     "bigann_filter": "fanns_bench.data.importers.bigann:build",
+    "table": "fanns_bench.data.table:build",
 }
 
 
@@ -60,7 +61,7 @@ def ensure_dataset(
     config never silently reuses an old build.
     """
     path = Path(datasets_dir) / (directory or name)
-    wanted = params_hash(builder, params)
+    wanted = params_hash(builder, {**params, **_source_state(builder, params)})
     if builder == "existing":
         return _noted(load_existing(path, name, **params))
     if path.exists() and not rebuild:
@@ -75,6 +76,17 @@ def ensure_dataset(
         write_json_atomic(path / "manifest.json", manifest)
         dataset = load_dataset(path)
     return dataset
+
+
+def _source_state(builder: str, params: dict[str, Any]) -> dict[str, Any]:
+    """What a builder reports about its input's current state (a `source_state(params)` in its
+    module; the table builder's: the source file's size and modification time), so that an
+    edited input is rebuilt like a changed parameter. Empty for the other builders."""
+    if builder not in BUILDERS:
+        return {}
+    module = importlib.import_module(BUILDERS[builder].partition(":")[0])
+    state = getattr(module, "source_state", None)
+    return state(params) if state else {}
 
 
 def _noted(dataset: Dataset) -> Dataset:

@@ -115,6 +115,50 @@ def load_model(
     )
 
 
+@dataclass
+class EmbeddingSettings:
+    """How a builder embeds its texts: the model and the chunked run's options."""
+
+    model: str | None = None
+    device: str = "auto"
+    batch_size: int = 64
+    chunk_size: int = 1024
+    max_seq_length: int | None = None
+    trust_remote_code: bool = False
+    truncate_dim: int | None = None
+    expected_dimension: int | None = None
+    query_prompt_name: str | None = None
+    progress: bool = True
+
+
+def embed_base_and_queries(
+    base: TextChunks, queries: TextChunks, work: Path, settings: EmbeddingSettings
+) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
+    """Embed base texts into `work/base.npy` and query texts into `work/queries.npy`
+    (each resumable); returns both memory-mapped and the manifest fields of the model."""
+    embedder = load_model(
+        settings.model,
+        device=settings.device,
+        max_seq_length=settings.max_seq_length,
+        trust_remote_code=settings.trust_remote_code,
+        truncate_dim=settings.truncate_dim,
+        expected_dimension=settings.expected_dimension,
+    )
+    options = {
+        "batch_size": settings.batch_size,
+        "chunk_size": settings.chunk_size,
+        "progress": settings.progress,
+    }
+    base_run = embed_to_npy(base, work / "base.npy", embedder, **options)
+    embedder.prompt_name = settings.query_prompt_name
+    query_run = embed_to_npy(queries, work / "queries.npy", embedder, **options)
+    extra = {
+        **embedder.describe(),
+        "embedding_seconds": {"base": base_run.total_seconds, "queries": query_run.total_seconds},
+    }
+    return np.load(work / "base.npy", mmap_mode="r"), np.load(work / "queries.npy", mmap_mode="r"), extra
+
+
 def resolve_device(device: str) -> str:
     """`auto` becomes `cuda` when a GPU is visible, else `cpu`."""
     if device != "auto":

@@ -47,15 +47,12 @@ class Template:
 class _ValueTemplate(Template):
     """Templates whose predicates pick one value (`Eq`, `Contains`)."""
 
-    def _value_counts(self) -> tuple[np.ndarray, np.ndarray]:
-        raise NotImplementedError
-
     def _make(self, value: Any) -> Predicate:
         raise NotImplementedError
 
     @cached_property
     def _counts(self) -> tuple[np.ndarray, np.ndarray]:
-        return self._value_counts()
+        return value_counts(self.table, self.attribute)
 
     def propose(self, rng: np.random.Generator, target: float) -> Predicate | None:
         values, counts = self._counts
@@ -70,11 +67,6 @@ class EqTemplate(_ValueTemplate):
 
     kinds = (CATEGORICAL, ORDERED)
 
-    def _value_counts(self) -> tuple[np.ndarray, np.ndarray]:
-        counts = pc.value_counts(self.table.column(self.attribute).drop_null())
-        values = counts.field("values").to_numpy(zero_copy_only=False)
-        return values, counts.field("counts").to_numpy()
-
     def _make(self, value: Any) -> Predicate:
         return Eq(self.attribute, _plain(value))
 
@@ -86,14 +78,6 @@ class ContainsTemplate(_ValueTemplate):
     """`value in attribute` on a list attribute (the paper's EMIS)."""
 
     kinds = (SET,)
-
-    def _value_counts(self) -> tuple[np.ndarray, np.ndarray]:
-        column = self.table.column(self.attribute)
-        parents = pc.list_parent_indices(column).to_numpy()
-        flat = pc.list_flatten(column).to_numpy(zero_copy_only=False)
-        values, inverse = np.unique(flat, return_inverse=True)
-        pairs = np.unique(np.stack([inverse, parents]), axis=1)  # one count per row
-        return values, np.bincount(pairs[0], minlength=len(values))
 
     def _make(self, value: Any) -> Predicate:
         return Contains(self.attribute, _plain(value))
@@ -190,6 +174,20 @@ class FilterSpec:
         if self.attribute is None:
             raise ConfigError(f"filter {self.type!r}: template {self.template!r} needs 'attribute'")
         return TEMPLATES[self.template](table, self.attribute)
+
+
+def value_counts(table: AttributeTable, attribute: str) -> tuple[np.ndarray, np.ndarray]:
+    """(values, items holding each): of a scalar attribute, or of the labels of a set attribute
+    (an item counts once per label however often the label repeats in its list)."""
+    column = table.column(attribute)
+    if table.kinds[attribute] != SET:
+        counts = pc.value_counts(column.drop_null())
+        return counts.field("values").to_numpy(zero_copy_only=False), counts.field("counts").to_numpy()
+    parents = pc.list_parent_indices(column).to_numpy()
+    flat = pc.list_flatten(column).to_numpy(zero_copy_only=False)
+    values, inverse = np.unique(flat, return_inverse=True)
+    pairs = np.unique(np.stack([inverse, parents]), axis=1)  # one count per row
+    return values, np.bincount(pairs[0], minlength=len(values))
 
 
 def _random_value(table: AttributeTable, attribute: str, rng: np.random.Generator) -> Any:
