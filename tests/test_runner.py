@@ -61,6 +61,8 @@ def test_segfault_and_hang_fail_their_own_rows_only(tmp_path):
     assert rows.loc["crash", "reason"].str.contains("SIGSEGV").all()
     assert set(rows.loc["hang", "status"]) == {"failed"}
     assert rows.loc["hang", "reason"].str.startswith("timed out after 6 s").all()
+    # the hung job says where it was (it hangs in its first search: the first point's calibration)
+    assert rows.loc["hang", "reason"].str.contains("last step started: calibration, point ").all()
 
 
 def test_a_failing_search_point_fails_alone(tmp_path):

@@ -254,6 +254,7 @@ def _run_job_points(
     tick = bar.poll(done_now)
     reason = run_isolated(spec, job.timeout_s, settings.memory_limit_bytes, tick)
     if reason:
+        reason = "; ".join([reason, *_last_steps(spec)])
         now = _stamps(settings.results_dir, supported)
         lost = [p for p in supported if now[p.key] == before[p.key]]
         error = _job_error(spec, reason)
@@ -264,11 +265,19 @@ def _run_job_points(
     return 1
 
 
+def _last_steps(spec: WorkerSpec) -> list[str]:
+    """What the job's worker(s) had started when it ended (`schedule.Steps`), if it said."""
+    files = spec.error_file.parent.glob(f"{spec.error_file.stem}*-step{spec.error_file.suffix}")
+    return [text for f in sorted(files) if (text := f.read_text(errors="replace").strip())]
+
+
 def _job_error(spec: WorkerSpec, reason: str) -> str:
     """What the point files of a job that failed as a whole say: the reason, then the
     worker's own error file (its traceback) where it left one."""
     files = sorted(spec.error_file.parent.glob(f"{spec.error_file.stem}*{spec.error_file.suffix}"))
-    tracebacks = [f.read_text(errors="replace") for f in files if f.is_file()]
+    tracebacks = [
+        f.read_text(errors="replace") for f in files if f.is_file() and not f.stem.endswith("-step")
+    ]
     return "\n".join([reason, *tracebacks])
 
 
