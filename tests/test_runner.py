@@ -121,6 +121,7 @@ def test_sigkilled_sweep_resumes_without_losing_or_duplicating_rows(tmp_path):
         {"slow": {"name": "tests.fakes:FakeSlow", "search": {"step": list(range(12))}}},
         repetitions=3,
         latency_queries=0,
+        interleave=False,  # rows written point by point (interleaved: at the end of the job)
     )
     (tmp_path / "config.json").write_text(json.dumps(config))
     script = (

@@ -24,6 +24,7 @@ its own, start to row, as before (each point its own group of one).
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import traceback
 from dataclasses import dataclass, field
@@ -131,6 +132,7 @@ def _measure_group(job: Job, points: list[Point]) -> None:
         return
     probes: list[float] = []
     for number, order in enumerate(round_orders([m.point.key for m in live], max(1, spec.repetitions))):
+        gc.collect()  # no garbage from the last round inside this one's timings
         if job.probe is not None:
             probes.append(job.probe.seconds())
         for index in order:
@@ -183,14 +185,15 @@ def _calibrated(job: Job, point: Point) -> Live | None:
 
 def _repeat(job: Job, entry: Live, first: bool) -> None:
     """One timed repetition of each kind of `entry`'s point, on its own thread count (the
-    first round also samples the memory peak: without warm-up, it holds the first search)."""
+    first round samples the memory peak when calibration ran no search: no warm-up, no minimum)."""
     spec = job.spec
+    sample = first and not (spec.warmup or spec.min_repetition_s > 0)
     job.method.set_query_threads(entry.point.threads)
     with capped_threads(entry.point.threads):
-        if first:
+        if sample:
             spec.meter.sync(reset=True)
         entry.times.append(entry.measurement.repeat())
-        if first:
+        if sample:
             entry.peak = max(entry.peak, spec.meter.sync()[0])
     if spec.interleave:
         entry.measurement.release()
