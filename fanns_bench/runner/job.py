@@ -22,6 +22,7 @@ from fanns_bench.methods.registry import get_method
 from fanns_bench.runner.context import load_context
 from fanns_bench.runner.memory import PhaseMeter, in_process_meter
 from fanns_bench.runner.plan import BuildJob, Point
+from fanns_bench.runner.probe import Probe
 from fanns_bench.runner.rows import write_status_rows
 from fanns_bench.runner.schedule import measure_points
 from fanns_bench.runner.threads import capped_threads
@@ -94,6 +95,7 @@ def _run_job(spec: WorkerSpec) -> None:
     job = spec.job
     method_cls = get_method(job.method_name)
     build_threads = _build_thread_count(method_cls, spec)
+    probe = Probe.of(context.dataset.vectors) if spec.probe_seconds else None  # in the baseline
     baseline = _loaded_baseline(context, spec.meter)
     method = method_cls(metric=context.dataset.metric, threads=build_threads, **job.build_params)
     try:
@@ -126,7 +128,7 @@ def _run_job(spec: WorkerSpec) -> None:
             "attribute_index_seconds": context.attributes.build_seconds,
             "attribute_index_bytes": context.attributes.nbytes(),
         }
-        _measure_points(spec, context, method, build)
+        _measure_points(spec, context, method, build, probe)
     finally:
         method.close()
 
@@ -156,10 +158,10 @@ def _loaded_baseline(context, meter: PhaseMeter) -> int:
     return meter.sync(reset=True)[1]
 
 
-def _measure_points(spec: WorkerSpec, context, method, build: dict) -> None:
+def _measure_points(spec: WorkerSpec, context, method, build: dict, probe: Probe | None) -> None:
     gc.collect()
     gc.freeze()  # the loaded data and the index are never garbage: collections skip them (~40 ms each)
     try:
-        measure_points(spec, context, method, build)
+        measure_points(spec, context, method, build, probe)
     finally:
         gc.unfreeze()  # a job run in-process hands its process back as it was

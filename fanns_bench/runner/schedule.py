@@ -113,9 +113,12 @@ class Job:
     clock: GroupClock = field(default_factory=GroupClock)  # CPU time of the job's process group
 
 
-def measure_points(spec: WorkerSpec, context: Context, method: Method, build: dict[str, Any]) -> None:
-    """Measure `spec.points` on the built `method` and write their rows (module docstring)."""
-    probe = Probe.of(context.dataset.vectors) if spec.probe_seconds else None
+def measure_points(
+    spec: WorkerSpec, context: Context, method: Method, build: dict[str, Any], probe: Probe | None = None
+) -> None:
+    """Measure `spec.points` on the built `method` and write their rows (module docstring);
+    `probe` (built before the job's memory baseline, so its block is in it) is timed before
+    each round."""
     if probe is not None:
         probe.seconds()  # untimed: page the block in
     groups = {(t, b): rows for t, b, rows in context.workload.groups()}
