@@ -251,7 +251,7 @@ def _run_job_points(
         written.update(key for key, stamp in now.items() if stamp != before[key])
         return written
 
-    tick = bar.poll(done_now)
+    tick = bar.poll(done_now, lambda: next(iter(_last_steps(spec)), "").removeprefix("last step started: "))
     reason = run_isolated(spec, job.timeout_s, settings.memory_limit_bytes, tick)
     if reason:
         reason = "; ".join([reason, *_last_steps(spec)])
