@@ -6,7 +6,9 @@ the 5th to the 95th percentile, recall identical on every deterministic point, n
 change outside ties, no paper-claim verdict change); with `--hogs N` (N busy-loop processes on
 this machine, stopped at the end) the loaded targets (CPU-time QPS ratio within [0.85, 1.15],
 recall identical on every deterministic point, at least 90 % of the points whose wall QPS moved
-by more than 20 % flagged noisy). Exits with the compare command's status (0 within the targets,
+by more than 20 % flagged noisy). The compare output also counts the points flagged by the
+machine's drift between a job's rounds and by the machine probe (issue 16 drift columns), in
+each run and among the points that moved. Exits with the compare command's status (0 within the targets,
 1 outside, 2 bad input), or 2 when a run fails to start.
 
 Usage: python scripts/bench_stability.py [--experiment paper_fig23_em_scaled | --quick]

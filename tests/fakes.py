@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import signal
 import time
@@ -206,3 +207,36 @@ class FakeBuildError(ExactPrefilter):
 
     def build(self, dataset: Any) -> None:
         raise ValueError("deliberate build failure")
+
+
+class FakeDrifting(ExactPrefilter):
+    """Exact, each search spinning `spin_ms` of CPU (wall time = CPU time, load aside). The
+    searches numbered `slow_from`..`slow_to` (1-based, in this process) spin `slow_factor`
+    times longer: the machine slowing down for a while. Search number `fail_at` raises.
+    With `log`, each search appends its batch's fingerprint (which point) to that file."""
+
+    name = "fake_drifting"
+    build_parameters = {
+        "spin_ms": Param(float, 10.0, "CPU spin per search", minimum=0),
+        "slow_from": Param(int, 0, "first slowed search", minimum=0),
+        "slow_to": Param(int, 0, "last slowed search", minimum=0),
+        "slow_factor": Param(float, 1.0, "how much longer a slowed search spins", minimum=1),
+        "fail_at": Param(int, 0, "the search that raises (0: none)", minimum=0),
+        "log": Param(str, "", "file of the searched batches' fingerprints"),
+    }
+    calls = 0
+
+    def search(self, queries: np.ndarray, filters: Any, k: int, **params: Any) -> np.ndarray:
+        self.calls += 1
+        given = self.build_params
+        if given["log"]:
+            with open(given["log"], "a") as log:
+                batch = queries.tobytes() + np.asarray(filters.ids).tobytes()  # the point: queries, filters
+                log.write(hashlib.sha256(batch).hexdigest()[:8] + "\n")
+        if self.calls == given["fail_at"]:
+            raise RuntimeError(f"deliberate failure in search {self.calls}")
+        slowed = given["slow_from"] <= self.calls <= given["slow_to"]
+        end = time.perf_counter() + given["spin_ms"] / 1e3 * (given["slow_factor"] if slowed else 1.0)
+        while time.perf_counter() < end:
+            pass
+        return super().search(queries, filters, k)

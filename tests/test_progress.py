@@ -52,3 +52,12 @@ def test_a_run_reports_points_done_per_job(tmp_path, caplog):
     with caplog.at_level(logging.INFO, logger="fanns_bench"):
         run_sweep(sweep_config(tmp_path, {"fake": {"name": "tests.fakes:FakePlain"}}))
     assert "run: 4/4 points done" in caplog.text
+
+
+def test_a_job_bar_shows_the_step_its_worker_started(capsys):
+    progress = SweepProgress(2, bars=True)
+    job = progress.job("fake {}", 2)
+    job.poll(lambda: [], step=lambda: "round 2 of 3, point abc")()
+    assert job.seen == 0 and "round 2 of 3, point abc" in capsys.readouterr().err
+    job.close()
+    progress.close()

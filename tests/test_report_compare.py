@@ -152,6 +152,24 @@ def test_the_share_of_moved_points_flagged_noisy_is_checked():
     assert compare_frames(a, b, Tolerances(min_noisy_flagged=0.75)).exceeded == []
 
 
+def test_drift_and_probe_flags_are_counted_per_run_and_among_the_moved_points():
+    a, b = frames(qps=[1000.0 + i for i in range(6)] + [3000.0] * 4, drift=[0.02] * 7 + [0.3] * 3,
+                  probe_ratio=[1.0] * 9 + [0.7])  # fmt: skip
+    text = "\n".join(compare_frames(a, b, Tolerances()).lines)
+    assert "run A: drift between rounds and machine probe not recorded" in text
+    assert (
+        "run B: drift between rounds median 2.0%, max 30.0%, 3/10 (30.0 %) ok points above 10%; "
+        "probe vs run start median 1.00x (0.70-1.00), 1 outside [0.85, 1.15]"
+    ) in text
+    assert (
+        "  of those, flagged by drift between rounds 3/4 (75.0 %), by the machine probe 1/4 (25.0 %)" in text
+    )
+    steady = "\n".join(compare_frames(a, a.assign(drift=0.02, probe_ratio=1.0), Tolerances()).lines)
+    assert (
+        "0/10 (0.0 %) ok points above 10%; probe vs run start median 1.00x (1.00-1.00), 0 outside" in steady
+    )
+
+
 def ranked(alpha: tuple[float, float, float], beta: tuple[float, float, float]) -> pd.DataFrame:
     """Two methods' single points (qps, qps_min, qps_best) at recall 0.95."""
     rows = [make_row(m, 0.1, 0.95, q[0], {}) for m, q in (("alpha", alpha), ("beta", beta))]

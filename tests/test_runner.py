@@ -61,6 +61,8 @@ def test_segfault_and_hang_fail_their_own_rows_only(tmp_path):
     assert rows.loc["crash", "reason"].str.contains("SIGSEGV").all()
     assert set(rows.loc["hang", "status"]) == {"failed"}
     assert rows.loc["hang", "reason"].str.startswith("timed out after 6 s").all()
+    # the hung job says where it was (it hangs in its first search: the first point's calibration)
+    assert rows.loc["hang", "reason"].str.contains("last step started: calibration, point ").all()
 
 
 def test_a_failing_search_point_fails_alone(tmp_path):
@@ -119,6 +121,7 @@ def test_sigkilled_sweep_resumes_without_losing_or_duplicating_rows(tmp_path):
         {"slow": {"name": "tests.fakes:FakeSlow", "search": {"step": list(range(12))}}},
         repetitions=3,
         latency_queries=0,
+        interleave=False,  # rows written point by point (interleaved: at the end of the job)
     )
     (tmp_path / "config.json").write_text(json.dumps(config))
     script = (

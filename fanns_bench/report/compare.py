@@ -2,7 +2,9 @@
 
 Prints the matched / A-only / B-only counts, the distribution of the point QPS ratio B/A (wall
 `qps`, and CPU-time `qps_cpu` where recorded), recall agreement (split by the `deterministic`
-column where recorded), the noisy flags and machine load of each run, leaderboard rank changes
+column where recorded), the noisy flags and machine load of each run, the machine's drift
+between the rounds of each job and its probe against the run's start (issue 16), how many of
+the points that moved were flagged, leaderboard rank changes
 outside ties and the seed paper's claim verdict changes. Every tolerance passed is checked;
 results folders that predate a column say "not recorded" for it.
 """
@@ -24,6 +26,7 @@ from fanns_bench.report.quality import NOT_RECORDED, recorded
 from fanns_bench.report.run_changes import covers_paper, rank_changes, verdict_changes
 from fanns_bench.report.tables import LEVELS
 from fanns_bench.results.schema import STATUS_OK
+from fanns_bench.runner.noise import MAX_DRIFT, MAX_PROBE_RATIO, MIN_PROBE_RATIO
 
 
 @dataclass(frozen=True)
@@ -77,7 +80,9 @@ def compare_frames(
     _ratio_check(out, ok, "qps_cpu", "CPU QPS", tolerances.cpu_qps_band, tolerances, (a, b))
     _recall_check(out, ok, tolerances.min_recall_agreement)
     out.lines += noise_lines(a, b)
+    out.lines += machine_lines(a, b)
     _noisy_check(out, ok, tolerances)
+    _machine_check(out, ok, (a, b), tolerances.moved)
     _rank_check(out, a, b, tolerances)
     _verdict_check(out, a, b, tolerances.max_verdict_changes)
     return out
@@ -215,6 +220,43 @@ def noise_lines(a: pd.DataFrame, b: pd.DataFrame) -> list[str]:
     return lines
 
 
+def machine_flags(frame: pd.DataFrame) -> pd.DataFrame:
+    """Per row: `drift` above `MAX_DRIFT`, `probe` outside the probe band (False where not
+    recorded), as `noise.drift_reasons` flags them."""
+    drift = frame["drift"].astype(float) if "drift" in frame else pd.Series(np.nan, index=frame.index)
+    probe = (
+        frame["probe_ratio"].astype(float) if "probe_ratio" in frame else pd.Series(np.nan, index=frame.index)
+    )
+    outside = probe.notna() & ~probe.between(MIN_PROBE_RATIO, MAX_PROBE_RATIO)
+    return pd.DataFrame({"drift": drift.gt(MAX_DRIFT), "probe": outside}, index=frame.index)
+
+
+def machine_lines(a: pd.DataFrame, b: pd.DataFrame) -> list[str]:
+    """Per run: the drift between its jobs' rounds and its probe ratio, and how many ok points
+    each flagged."""
+    lines = []
+    for run, frame in zip("AB", (a, b), strict=True):
+        ok = frame[frame["status"] == STATUS_OK]
+        if not (recorded(ok, "drift") or recorded(ok, "probe_ratio")):
+            lines.append(f"run {run}: drift between rounds and machine probe {NOT_RECORDED}")
+            continue
+        flags, parts = machine_flags(ok), []
+        if recorded(ok, "drift"):
+            drift = ok["drift"].astype(float)
+            parts.append(
+                f"drift between rounds median {drift.median():.1%}, max {drift.max():.1%}, "
+                f"{_share(int(flags['drift'].sum()), len(ok))} ok points above {MAX_DRIFT:.0%}"
+            )
+        if recorded(ok, "probe_ratio"):
+            probe = ok["probe_ratio"].astype(float)
+            parts.append(
+                f"probe vs run start median {probe.median():.2f}x ({probe.min():.2f}-{probe.max():.2f}), "
+                f"{int(flags['probe'].sum())} outside [{MIN_PROBE_RATIO}, {MAX_PROBE_RATIO}]"
+            )
+        lines.append(f"run {run}: " + "; ".join(parts))
+    return lines
+
+
 def _reason_kind(reason: str) -> str:
     """The words before the first number of a noisy reason (its kind, for counting)."""
     match = re.match(r"[^\d(:=<>]+", reason.strip())
@@ -238,12 +280,28 @@ def _noisy_check(out: Comparison, ok: pd.DataFrame, tolerances: Tolerances) -> N
         return
     flagged = moved[flags].eq(True).any(axis=1)
     out.lines.append(f"{head}; flagged noisy in A or B: {_share(int(flagged.sum()), len(moved))}")
+
     minimum = tolerances.min_noisy_flagged
     if minimum is not None and len(moved) and flagged.mean() < minimum:
         out.exceeded.append(
             f"{100 * flagged.mean():.1f} % of the points that moved were flagged noisy, "
             f"below {100 * minimum:g} %"
         )
+
+
+def _machine_check(
+    out: Comparison, ok: pd.DataFrame, runs: tuple[pd.DataFrame, pd.DataFrame], moved: float
+) -> None:
+    """How many of the points that moved the drift or the probe flagged, in A or B."""
+    keys = moved_points(ok, moved)["key"]
+    if keys.empty or not any(recorded(r, c) for r in runs for c in ("drift", "probe_ratio")):
+        return
+    flags = [machine_flags(r.set_index("key").reindex(keys)) for r in runs]
+    by = {kind: int((flags[0][kind] | flags[1][kind]).sum()) for kind in ("drift", "probe")}
+    out.lines.append(
+        f"  of those, flagged by drift between rounds {_share(by['drift'], len(keys))}, "
+        f"by the machine probe {_share(by['probe'], len(keys))}"
+    )
 
 
 def _rank_check(out: Comparison, a: pd.DataFrame, b: pd.DataFrame, tolerances: Tolerances) -> None:

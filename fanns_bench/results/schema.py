@@ -93,6 +93,12 @@ SCHEMA = pa.schema(
         ("short_queries", pa.int64()),  # queries given fewer than k ids although >= k items match
         ("empty_slots", pa.int64()),  # the -1 slots of those queries
         ("method_stats", pa.string()),  # JSON of every counter Method.stats() returned (per search)
+        # issue 16 drift (runner/schedule.py, probe.py, noise.py): machine speed during the job
+        (
+            "drift",
+            pa.float64(),
+        ),  # max/min - 1 of the job's round speed factors; null: < 2 points measured together
+        ("probe_ratio", pa.float64()),  # run-start probe time / the job's median probe time (< 1: slower now)
         ("workload_digest", pa.string()),  # workload + dataset content: where the ground truth is
         ("methodology_version", pa.int64()),
         ("cpu_model", pa.string()),

@@ -1,7 +1,8 @@
 """The child process of one build job: build the index once, measure every pending point.
 
-Each finished point is written at once (atomically), so a crash or kill later in the
-job loses nothing already measured. Errors inside one point fail that point only.
+Rows are written atomically: a failed point's at once, the measured points' when the job's
+interleaved rounds end (`schedule.py`; at once per point with `runner.interleave: false`), so
+a crash or kill loses nothing already written. Errors inside one point fail that point only.
 """
 
 from __future__ import annotations
@@ -17,18 +18,13 @@ from pathlib import Path
 
 import numpy as np
 
-from fanns_bench.groundtruth import GroundTruth
 from fanns_bench.methods.registry import get_method
-from fanns_bench.results.attempts import write_error
-from fanns_bench.results.row_files import write_row
-from fanns_bench.results.schema import STATUS_FAILED, STATUS_INVALID, STATUS_OK
-from fanns_bench.runner.answers import invalid_reason
-from fanns_bench.runner.clocks import GroupClock
 from fanns_bench.runner.context import load_context
-from fanns_bench.runner.measure import measure
 from fanns_bench.runner.memory import PhaseMeter, in_process_meter
 from fanns_bench.runner.plan import BuildJob, Point
-from fanns_bench.runner.rows import base_row, write_status_rows
+from fanns_bench.runner.probe import Probe
+from fanns_bench.runner.rows import write_status_rows
+from fanns_bench.runner.schedule import measure_points
 from fanns_bench.runner.threads import capped_threads
 
 
@@ -52,6 +48,8 @@ class WorkerSpec:
     deterministic_builds: bool = False  # build `one_thread` methods on one thread
     meter: PhaseMeter | None = None  # the sweep's memory sampler of this job's processes
     min_repetition_s: float = 0.0  # each timed repetition repeats the batch at least this long
+    interleave: bool = True  # repetitions in rounds across the job's points (runner/schedule.py)
+    probe_seconds: float | None = None  # the sweep's baseline probe time (runner/probe.py); None: no probe
 
 
 def job_main(spec: WorkerSpec) -> None:
@@ -97,6 +95,7 @@ def _run_job(spec: WorkerSpec) -> None:
     job = spec.job
     method_cls = get_method(job.method_name)
     build_threads = _build_thread_count(method_cls, spec)
+    probe = Probe.of(context.dataset.vectors) if spec.probe_seconds else None  # in the baseline
     baseline = _loaded_baseline(context, spec.meter)
     method = method_cls(metric=context.dataset.metric, threads=build_threads, **job.build_params)
     try:
@@ -129,7 +128,7 @@ def _run_job(spec: WorkerSpec) -> None:
             "attribute_index_seconds": context.attributes.build_seconds,
             "attribute_index_bytes": context.attributes.nbytes(),
         }
-        _measure_points(spec, context, method, build)
+        _measure_points(spec, context, method, build, probe)
     finally:
         method.close()
 
@@ -159,68 +158,10 @@ def _loaded_baseline(context, meter: PhaseMeter) -> int:
     return meter.sync(reset=True)[1]
 
 
-def _measure_points(spec: WorkerSpec, context, method, build: dict) -> None:
+def _measure_points(spec: WorkerSpec, context, method, build: dict, probe: Probe | None) -> None:
     gc.collect()
     gc.freeze()  # the loaded data and the index are never garbage: collections skip them (~40 ms each)
     try:
-        _measure_each(spec, context, method, build)
+        measure_points(spec, context, method, build, probe)
     finally:
         gc.unfreeze()  # a job run in-process hands its process back as it was
-
-
-def _measure_each(spec: WorkerSpec, context, method, build: dict) -> None:
-    groups = {(t, b): rows for t, b, rows in context.workload.groups()}
-    queries_all = context.query_vectors
-    matches = context.match_ids
-    clock = GroupClock()  # CPU time of this job's process group, beside the wall clock
-    for point in spec.points:
-        rows = groups[(point.filter_type, point.bucket)]
-        truth = GroundTruth(context.truth.ids[rows], context.truth.scores[rows])
-        row = base_row(context, spec.job, point, spec.experiment)
-        try:
-            method.set_query_threads(point.threads)
-            with capped_threads(point.threads):
-                spec.meter.sync(reset=True)
-                measured = measure(
-                    method,
-                    np.ascontiguousarray(queries_all[rows]),
-                    [context.workload.predicates[r] for r in rows],
-                    context.attributes,
-                    [matches[r] for r in rows],
-                    truth,
-                    context.dataset.vectors,
-                    context.dataset.metric,
-                    point.k,
-                    method.search_params(point.search_params),
-                    repetitions=spec.repetitions,
-                    warmup=spec.warmup,
-                    latency_queries=spec.latency_queries,
-                    min_repetition_s=spec.min_repetition_s,
-                    threads=point.threads,
-                    clock=clock,
-                )
-                search_peak = spec.meter.sync()[0]
-        except Exception as error:
-            write_error(spec.results_dir, point.key, f"search failed: {traceback.format_exc()}")
-            write_row(
-                spec.results_dir,
-                {
-                    **row,
-                    "status": STATUS_FAILED,
-                    **build,
-                    "reason": f"search failed: {type(error).__name__}: {error}",
-                },
-            )
-            continue
-        invalid = invalid_reason(method, point.search_params, measured)
-        write_row(
-            spec.results_dir,
-            {
-                **row,
-                **build,
-                **measured,
-                "status": STATUS_INVALID if invalid else STATUS_OK,
-                "reason": invalid,
-                "search_peak_rss_bytes": max(0, search_peak - build["baseline_rss_bytes"]),
-            },
-        )

@@ -148,6 +148,129 @@ class Timed:
         self.readings.append(spent)
 
 
+class PointMeasurement:
+    """The measurement of one point, in parts the job can interleave with other points':
+    `calibrate` (untimed passes, pass counts, the first answers checked), `repeat` (one
+    timed repetition of each kind), `columns` (latency pass, recall, the row's columns).
+    `measure` runs them in a row for one point."""
+
+    def __init__(
+        self,
+        method: Method,
+        queries: np.ndarray,
+        predicates: Sequence[Predicate | None],
+        attributes: AttributeIndex,
+        k: int,
+        params: dict[str, Any],
+        *,
+        count: int,
+        threads: int = 1,
+        clock: GroupClock | None = None,
+    ) -> None:
+        self.method, self.queries, self.predicates, self.attributes = method, queries, predicates, attributes
+        self.k, self.params, self.count, self.threads = k, params, count, threads
+        self.clock = clock or GroupClock()
+        self.batches, self.searches = Timed(1), Timed(1)
+        self.filter_total = 0.0
+        self.output: Any = None
+        self.ids: np.ndarray | None = None
+        self.stats: dict[str, float] = {}
+        self.prepared: Any = None
+
+    def _end_to_end(self) -> None:
+        start = time.perf_counter()
+        ready_input = self.method.prepare_filters(FilterBatch.of(self.predicates, self.attributes))
+        self.filter_total += time.perf_counter() - start
+        self.output = self.method.search(self.queries, ready_input, self.k, **self.params)
+
+    def _given(self) -> None:
+        self.output = self.method.search(self.queries, self.prepared, self.k, **self.params)
+
+    def _checked(self) -> np.ndarray:
+        return checked_ids(self.method, self.output, len(self.queries), self.k, self.count)
+
+    def calibrate(self, warmup: bool, min_repetition_s: float) -> None:
+        """Prepare the given-filter input; with `warmup` or a positive `min_repetition_s`, run
+        untimed passes of each kind (`warm_up`: warm caches), check their answers (a bad
+        answer fails the point here) and fix the pass counts from them."""
+        gc.collect()  # no garbage left from the last point (cheap once the job froze its data)
+        self._prepare()
+        if warmup or min_repetition_s > 0:
+            self.batches.passes = passes_for(min_repetition_s, warm_up(self._end_to_end, min_repetition_s))
+            self.ids = self._checked()
+            self.searches.passes = passes_for(min_repetition_s, warm_up(self._given, min_repetition_s))
+            self._checked()
+        self.filter_total = 0.0
+
+    def _prepare(self) -> None:
+        if self.prepared is None:
+            self.prepared = self.method.prepare_filters(FilterBatch.of(self.predicates, self.attributes))
+
+    def release(self) -> None:
+        """Drop the given-filter input and the last answer (prepared again, untimed, by the
+        next `repeat`): a job holding every point's filter input between rounds would hold
+        gigabytes on a large dataset."""
+        self.prepared = self.output = None
+
+    def repeat(self) -> tuple[float, float]:
+        """One timed repetition end to end, then one given the filter, answers checked, the
+        method's counters read after its last search; (seconds per pass of each)."""
+        self._prepare()
+        self.batches.repeat(self.clock, self._end_to_end)
+        found = self._checked()
+        self.ids = found if self.ids is None else self.ids
+        self.searches.repeat(self.clock, self._given)
+        self._checked()
+        self.stats = self.method.stats()  # counters of the last search: the point's whole batch
+        return self.batches.seconds[-1], self.searches.seconds[-1]
+
+    def _single(self, i: int) -> float:
+        """Seconds of query `i` alone, end to end (the latency pass)."""
+        one, method = slice(i, i + 1), self.method
+        return end_to_end(
+            method, self.queries[one], self.predicates[one], self.attributes, self.k, self.params, self.count
+        )[1]
+
+    def columns(
+        self,
+        match_ids: list[np.ndarray],
+        truth: GroundTruth,
+        vectors: np.ndarray,
+        metric: str,
+        latency_queries: int,
+        extra_reasons: Sequence[str] = (),
+    ) -> dict[str, Any]:
+        """The measured columns of the row, after the latency pass (`match_ids`: per query,
+        for the metrics only; `extra_reasons`: noisy reasons of the whole job)."""
+        n, k, ids, queries = len(self.queries), self.k, self.ids, self.queries
+        latencies = [self._single(i) for i in range(min(latency_queries, n))]
+        latency_ms = np.asarray(latencies) * 1e3 if latencies else np.array([np.nan])
+        batches, searches = self.batches, self.searches
+        given = dispersion(n, searches.seconds)
+        violations = filter_violations(ids, match_ids)
+        return {
+            "recall": recall_paper(ids, truth, k),
+            "recall_tie_aware": recall_tie_aware(ids, truth, k, queries, vectors, match_ids, metric),
+            "recall_per_query": recall_per_query(ids, truth, k).astype(np.float32).tolist(),
+            "filter_violations": violations,
+            **answer_checks(ids, match_ids, k, violations),
+            **dispersion(n, batches.seconds),
+            "qps_given_filter": given["qps"],
+            "qps_given_filter_std": given["qps_std"],
+            "batch_seconds": [float(s) for s in batches.seconds],
+            "search_seconds": [float(s) for s in searches.seconds],
+            "filter_seconds": self.filter_total / (batches.passes * len(batches.seconds)),
+            "seconds_per_query": float(np.median(batches.seconds)) / n,
+            **_clock_columns(n, batches, searches, self.threads, extra_reasons),
+            "latency_p50_ms": float(np.percentile(latency_ms, 50)),
+            "latency_p95_ms": float(np.percentile(latency_ms, 95)),
+            "latency_p99_ms": float(np.percentile(latency_ms, 99)),
+            "distance_computations": self.stats.get("distance_computations"),
+            "method_stats": stats_json(self.stats),
+            "ids": ids.reshape(-1).tolist(),
+        }
+
+
 def measure(
     method: Method,
     queries: np.ndarray,
@@ -167,70 +290,20 @@ def measure(
     threads: int = 1,
     clock: GroupClock | None = None,
 ) -> dict[str, Any]:
-    """The measured columns of a result row (`match_ids`: per query, for the metrics only).
-
-    `warmup` runs untimed passes of each kind first (`warm_up`); a positive
-    `min_repetition_s` calibrates the pass counts from them and runs them either way.
-    """
-    clock = clock or GroupClock()
-    n, count = len(queries), len(vectors)
-    gc.collect()  # no garbage left from the last point (cheap once the job froze its data)
-    filter_total, outputs = [0.0], [None]
-
-    def one_end_to_end() -> None:
-        start = time.perf_counter()
-        ready_input = method.prepare_filters(FilterBatch.of(predicates, attributes))
-        filter_total[0] += time.perf_counter() - start
-        outputs[0] = method.search(queries, ready_input, k, **params)
-
-    prepared = method.prepare_filters(FilterBatch.of(predicates, attributes))
-
-    def one_given() -> None:
-        outputs[0] = method.search(queries, prepared, k, **params)
-
-    batches, searches = Timed(1), Timed(1)
-    if warmup or min_repetition_s > 0:  # untimed passes: warm caches, calibrate the pass counts
-        batches.passes = passes_for(min_repetition_s, warm_up(one_end_to_end, min_repetition_s))
-        searches.passes = passes_for(min_repetition_s, warm_up(one_given, min_repetition_s))
-    filter_total[0], ids = 0.0, None
+    """The measured columns of one point measured on its own: calibration, every
+    repetition, then the latency pass (`PointMeasurement`)."""
+    point = PointMeasurement(
+        method, queries, predicates, attributes, k, params, count=len(vectors), threads=threads, clock=clock
+    )
+    point.calibrate(warmup, min_repetition_s)
     for _ in range(max(1, repetitions)):
-        batches.repeat(clock, one_end_to_end)
-        found = checked_ids(method, outputs[0], n, k, count)
-        ids = found if ids is None else ids
-        searches.repeat(clock, one_given)
-        checked_ids(method, outputs[0], n, k, count)
-    stats = method.stats()  # counters of the last search: the point's whole batch
-    latencies = [
-        end_to_end(method, queries[i : i + 1], predicates[i : i + 1], attributes, k, params, count)[1]
-        for i in range(min(latency_queries, n))
-    ]
-    latency_ms = np.asarray(latencies) * 1e3 if latencies else np.array([np.nan])
-    given = dispersion(n, searches.seconds)
-    violations = filter_violations(ids, match_ids)
-    return {
-        "recall": recall_paper(ids, truth, k),
-        "recall_tie_aware": recall_tie_aware(ids, truth, k, queries, vectors, match_ids, metric),
-        "recall_per_query": recall_per_query(ids, truth, k).astype(np.float32).tolist(),
-        "filter_violations": violations,
-        **answer_checks(ids, match_ids, k, violations),
-        **dispersion(n, batches.seconds),
-        "qps_given_filter": given["qps"],
-        "qps_given_filter_std": given["qps_std"],
-        "batch_seconds": [float(s) for s in batches.seconds],
-        "search_seconds": [float(s) for s in searches.seconds],
-        "filter_seconds": filter_total[0] / (batches.passes * len(batches.seconds)),
-        "seconds_per_query": float(np.median(batches.seconds)) / n,
-        **_clock_columns(n, batches, searches, threads),
-        "latency_p50_ms": float(np.percentile(latency_ms, 50)),
-        "latency_p95_ms": float(np.percentile(latency_ms, 95)),
-        "latency_p99_ms": float(np.percentile(latency_ms, 99)),
-        "distance_computations": stats.get("distance_computations"),
-        "method_stats": stats_json(stats),
-        "ids": ids.reshape(-1).tolist(),
-    }
+        point.repeat()
+    return point.columns(match_ids, truth, vectors, metric, latency_queries)
 
 
-def _clock_columns(n: int, batches: Timed, searches: Timed, threads: int) -> dict[str, Any]:
+def _clock_columns(
+    n: int, batches: Timed, searches: Timed, threads: int, extra_reasons: Sequence[str] = ()
+) -> dict[str, Any]:
     """Passes, the CPU clock, load, switches and the noisy flag of a point's repetitions."""
     readings = batches.readings + searches.readings
     wall = sum(s * batches.passes for s in batches.seconds)
@@ -249,7 +322,7 @@ def _clock_columns(n: int, batches: Timed, searches: Timed, threads: int) -> dic
             load_avg=load_avg,
             cores=os.cpu_count() or 1,
         )
-    )
+    ) + list(extra_reasons)
     median_cpu = float(np.median(batches.cpu_seconds))
     return {
         "repetition_passes": batches.passes,

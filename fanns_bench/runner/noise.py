@@ -13,6 +13,17 @@ The thresholds follow the checks of the measurement tools of our ecosystem:
   its CPU time: the issue asks that points whose wall QPS moved by over 20 % be flagged.
 - A load average above the number of cores means processes queued for a core during the
   point (the benchmark itself counts 1 per busy thread).
+
+Drift between the rounds of a job (issue 16): the repetitions of a job's points are taken in
+rounds (`schedule.py`), so the machine's speed during each round can be read off the points
+themselves: a round's factor is the median, over the job's points and both kinds of pass, of
+repetition time / that point's median repetition time. `drift` is max/min of the factors
+minus 1. `MAX_DRIFT` 0.10 is the issue's own tolerance: two runs must agree within 10 % (ratio
+in [0.9, 1.1]); a job whose machine sped up or slowed down by more than that between its own
+rounds cannot promise it, whatever its points' medians say. The probe (`probe.py`) compares the
+job's machine with the start of the run: outside [`MIN_PROBE_RATIO`, `MAX_PROBE_RATIO`] =
+[0.85, 1.15], the machine ran its fixed kernel over 15 % slower (or faster) than when the run
+began, the band the issue sets for CPU-time QPS under load.
 """
 
 from __future__ import annotations
@@ -26,6 +37,8 @@ MAX_RELATIVE_STD = 0.10  # pyperf: "the standard deviation (...) is N% of the me
 MAX_EXTREME_DEVIATION = 0.50  # pyperf: "the maximum (...) is N% greater than the mean"
 MIN_REPETITION_S = 1e-3  # pyperf: "the shortest raw value only took ..."
 MIN_CPU_WALL_RATIO = 0.85  # one query thread: CPU seconds per wall second of the search
+MAX_DRIFT = 0.10  # max/min - 1 of a job's round factors (machine speed between its rounds)
+MIN_PROBE_RATIO, MAX_PROBE_RATIO = 0.85, 1.15  # baseline probe / the job's median probe
 
 
 def dispersion(n_queries: int, seconds: Sequence[float]) -> dict[str, float]:
@@ -85,3 +98,40 @@ def _spread_reasons(label: str, rates: np.ndarray) -> list[str]:
     if extreme >= MAX_EXTREME_DEVIATION:
         return [f"{label} extreme {extreme:.0%} from the mean (>= {MAX_EXTREME_DEVIATION:.0%})"]
     return []
+
+
+def round_factors(times: Sequence[Sequence[Sequence[float]]]) -> list[float]:
+    """Machine-speed factor of each round: `times[p][r]` holds point p's repetition times of
+    round r (one per kind of pass); the factor of round r is the median over points and kinds
+    of that time / the point's median time of that kind (1: the job's typical speed, > 1:
+    slower). Rounds some point lacks (it failed) use the points that have them."""
+    ratios: dict[int, list[float]] = {}
+    for point in times:
+        kinds = zip(*point, strict=True) if point else []
+        for kind in kinds:
+            median = float(np.median(kind))
+            if median <= 0 or not np.isfinite(median):
+                continue
+            for number, seconds in enumerate(kind):
+                ratios.setdefault(number, []).append(seconds / median)
+    return [float(np.median(ratios[r])) for r in sorted(ratios)]
+
+
+def drift(factors: Sequence[float]) -> float | None:
+    """max/min - 1 of the round factors (None below two rounds)."""
+    if len(factors) < 2 or min(factors) <= 0:
+        return None
+    return float(max(factors) / min(factors) - 1)
+
+
+def drift_reasons(job_drift: float | None, probe: float | None) -> list[str]:
+    """Why the job's machine was not steady: between its rounds, or against the run's start."""
+    reasons = []
+    if job_drift is not None and job_drift > MAX_DRIFT:
+        reasons.append(f"machine speed moved {job_drift:.0%} between rounds of this job (> {MAX_DRIFT:.0%})")
+    if probe is not None and not MIN_PROBE_RATIO <= probe <= MAX_PROBE_RATIO:
+        reasons.append(
+            f"machine probe {probe:.2f}x its speed at the start of the run "
+            f"(outside [{MIN_PROBE_RATIO}, {MAX_PROBE_RATIO}])"
+        )
+    return reasons

@@ -75,15 +75,20 @@ class JobProgress:
     def __init__(self, sweep: SweepProgress, label: str, total: int) -> None:
         self.sweep, self.total, self.seen = sweep, total, 0
         self.written: Callable[[], Iterable[object]] | None = None
+        self.step: Callable[[], str | None] | None = None
         self.bar = tqdm(
             total=total, desc=label[:40], unit="point", disable=not sweep.bars, position=1, leave=False
         )
 
-    def poll(self, written: Callable[[], Iterable[object]]) -> Callable[[], None]:
+    def poll(
+        self, written: Callable[[], Iterable[object]], step: Callable[[], str | None] | None = None
+    ) -> Callable[[], None]:
         """A tick for the job's wait loop (called every few ms): `written()` lists what is
-        done so far. It lists the results folder while the job's search is timed, so it
-        counts at most every `POLL_SECONDS`; an interrupted job's `close` counts once more."""
-        self.written = written
+        done so far; `step()` (drawn beside the bar) says where the job is, as its rows come
+        at the end of its interleaved rounds. It lists the results folder while the job's
+        search is timed, so it counts at most every `POLL_SECONDS`; an interrupted job's
+        `close` counts once more."""
+        self.written, self.step = written, step
         last = [-POLL_SECONDS]
 
         def tick() -> None:
@@ -97,6 +102,8 @@ class JobProgress:
     def _count(self) -> None:
         if self.written is None:
             return
+        if self.step is not None and (text := self.step()):
+            self.bar.set_postfix_str(text[:60])
         count = sum(1 for _ in self.written())
         if count > self.seen:
             self.bar.update(count - self.seen)

@@ -31,6 +31,7 @@ from fanns_bench.runner.context import Context, prepare_context
 from fanns_bench.runner.isolation import run_isolated
 from fanns_bench.runner.job import WorkerSpec
 from fanns_bench.runner.plan import BuildJob, Point, build_jobs
+from fanns_bench.runner.probe import Probe
 from fanns_bench.runner.progress import JobProgress, SweepProgress
 from fanns_bench.runner.rows import write_status_rows
 from fanns_bench.runner.settings import RunSettings
@@ -110,6 +111,7 @@ def _run_sweep(config: dict[str, Any], settings: RunSettings) -> SweepOutcome:
         context.digest,
         measurement={
             "repetitions": settings.repetitions,
+            "interleave": settings.interleave,
             "min_repetition_s": settings.min_repetition_s,
             "warmup": settings.warmup,
             "latency_queries": settings.latency_queries,
@@ -123,6 +125,7 @@ def _run_sweep(config: dict[str, Any], settings: RunSettings) -> SweepOutcome:
     if retried:
         log.info("retrying %d failed points (runner.retry_failed=false: keep them)", retried)
     progress = SweepProgress(sum(map(len, pending.values())))
+    baseline = _probe_baseline(context) if any(pending.values()) else None
     with ExitStack() as stack:
         if progress.bars:
             stack.enter_context(logging_redirect_tqdm())
@@ -134,7 +137,7 @@ def _run_sweep(config: dict[str, Any], settings: RunSettings) -> SweepOutcome:
                 )
                 continue
             prefix = f"[{number}/{len(jobs)}]"
-            executed += _run_job(settings, context, job, pending[id(job)], prefix, progress)
+            executed += _run_job(settings, context, job, pending[id(job)], prefix, progress, baseline)
     keys = {p.key for job in jobs for p in job.points}
     rows = load_results(settings.results_dir)
     write_combined(settings.results_dir, rows)
@@ -147,6 +150,13 @@ def _run_sweep(config: dict[str, Any], settings: RunSettings) -> SweepOutcome:
         buckets,
         attempts[attempts.key.isin(keys)] if len(attempts) else attempts,
     )
+
+
+def _probe_baseline(context: Context) -> float:
+    """The machine-speed probe's time at the start of the run (`probe.py`), logged."""
+    seconds = Probe.of(context.dataset.vectors).baseline()
+    log.info("machine probe at the start of the run: %.2f ms (each job compares its own)", seconds * 1e3)
+    return seconds
 
 
 def _pending(settings: RunSettings, job: BuildJob, done: set[str]) -> list[Point]:
@@ -170,11 +180,12 @@ def _run_job(
     pending: list[Point],
     prefix: str,
     progress: SweepProgress,
+    probe_seconds: float | None = None,
 ) -> int:
     """Run one build job's pending points; 1 if a build ran, else 0."""
     bar = progress.job(job.label, len(pending))
     try:
-        ran = _run_job_points(settings, context, job, pending, prefix, bar)
+        ran = _run_job_points(settings, context, job, pending, prefix, bar, probe_seconds)
     except BaseException:
         bar.close(completed=False)
         raise
@@ -189,6 +200,7 @@ def _run_job_points(
     pending: list[Point],
     prefix: str,
     bar: JobProgress,
+    probe_seconds: float | None,
 ) -> int:
     method_cls = get_method(job.method_name)
     experiment = settings.experiment
@@ -226,6 +238,8 @@ def _run_job_points(
         warmup=settings.warmup,
         latency_queries=settings.latency_queries,
         min_repetition_s=settings.min_repetition_s,
+        interleave=settings.interleave,
+        probe_seconds=probe_seconds,
         error_file=settings.results_dir / "errors" / f"job-{supported[0].key}.txt",
     )
     for stale in spec.error_file.parent.glob(f"{spec.error_file.stem}*"):
@@ -237,9 +251,10 @@ def _run_job_points(
         written.update(key for key, stamp in now.items() if stamp != before[key])
         return written
 
-    tick = bar.poll(done_now)
+    tick = bar.poll(done_now, lambda: next(iter(_last_steps(spec)), "").removeprefix("last step started: "))
     reason = run_isolated(spec, job.timeout_s, settings.memory_limit_bytes, tick)
     if reason:
+        reason = "; ".join([reason, *_last_steps(spec)])
         now = _stamps(settings.results_dir, supported)
         lost = [p for p in supported if now[p.key] == before[p.key]]
         error = _job_error(spec, reason)
@@ -250,11 +265,19 @@ def _run_job_points(
     return 1
 
 
+def _last_steps(spec: WorkerSpec) -> list[str]:
+    """What the job's worker(s) had started when it ended (`schedule.Steps`), if it said."""
+    files = spec.error_file.parent.glob(f"{spec.error_file.stem}*-step{spec.error_file.suffix}")
+    return [text for f in sorted(files) if (text := f.read_text(errors="replace").strip())]
+
+
 def _job_error(spec: WorkerSpec, reason: str) -> str:
     """What the point files of a job that failed as a whole say: the reason, then the
     worker's own error file (its traceback) where it left one."""
     files = sorted(spec.error_file.parent.glob(f"{spec.error_file.stem}*{spec.error_file.suffix}"))
-    tracebacks = [f.read_text(errors="replace") for f in files if f.is_file()]
+    tracebacks = [
+        f.read_text(errors="replace") for f in files if f.is_file() and not f.stem.endswith("-step")
+    ]
     return "\n".join([reason, *tracebacks])
 
 

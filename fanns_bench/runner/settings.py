@@ -20,6 +20,9 @@ RUNNER_PARAMETERS: dict[str, Param | tuple[Param]] = {
     "builds": Param(int, 1, "builds of each build configuration, each measured", minimum=1),
     "min_repetition_s": Param(float, 0.1, "each timed repetition repeats the batch this long", minimum=0),
     "repetitions": Param(int, 3, "timed batch repetitions per point", minimum=1),
+    "interleave": Param(
+        bool, True, "take the repetitions in rounds across a job's points (false: point by point)"
+    ),
     "warmup": Param(bool, True, "one untimed batch before the timed ones"),
     "latency_queries": Param(int, 100, "queries timed one at a time (0: no latency pass)", minimum=0),
     "memory_limit_gb": Param(float, None, "memory cap per build job in GiB (null: none)", minimum=0.001),
@@ -43,6 +46,7 @@ class RunSettings:
     builds: int = 1
     min_repetition_s: float = 0.1
     repetitions: int = 3
+    interleave: bool = True
     warmup: bool = True
     latency_queries: int = 100
     memory_limit_gb: float | None = None
