@@ -21,7 +21,6 @@ method is a `ConformanceError` (one FAILED line), never a traceback.
 from __future__ import annotations
 
 import multiprocessing
-import os
 import queue as queues
 import tempfile
 import time
@@ -343,10 +342,9 @@ def _next_message(name: str, child: Any, messages: Any, timeout_s: float, stage:
 
 def _child(name: str, messages: Any, scratch: Path) -> None:
     """The child process: the suite, each result sent as it comes, then `done` (or `error`)."""
-    try:
-        os.setsid()  # what the method starts stays in this group, taken down with it
-    except OSError:
-        pass
+    from fanns_bench.runner.job import lead_own_session
+
+    lead_own_session()  # what the method starts stays in this group, taken down with it
     try:
         dataset = conformance_dataset(scratch / "data")
         check_method(

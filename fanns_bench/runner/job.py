@@ -55,7 +55,7 @@ class WorkerSpec:
 def job_main(spec: WorkerSpec) -> None:
     """Entry point of the child process; exits non-zero with the error in `error_file`."""
     _die_with_parent()
-    _lead_own_session()
+    lead_own_session()
     try:
         run_job(spec)
     except BaseException as error:  # recorded for the parent, then re-raised to exit non-zero
@@ -74,7 +74,7 @@ def _die_with_parent() -> None:
         pass
 
 
-def _lead_own_session() -> None:
+def lead_own_session() -> None:
     """Make this worker a session and process-group leader: what it starts (a method's
     worker, a database server) stays in its group, and the sweep can take it all down."""
     try:
