@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from fanns_bench.data.arxiv_mix import archive_shares, mix, plan, valid_categories
+from fanns_bench.data.arxiv_mix import archive_shares, main, mix, plan, valid_categories
 from fanns_bench.data.arxiv_records import derive_record, iter_records
 from fanns_bench.errors import ConfigError, DatasetError
 
@@ -86,3 +86,16 @@ def test_mix_refuses_a_stratum_too_small(files, tmp_path):
 def test_archive_shares_count_each_item_once_per_archive():
     shares = archive_shares([["math", "cs"], ["math"], ["cs"], ["astro-ph"]])
     assert shares == {"math": 0.5, "cs": 0.5, "astro-ph": 0.25}
+
+
+def test_command_line_names_a_missing_file_in_one_line(files, tmp_path):
+    missing = tmp_path / "nowhere.jsonl.gz"
+    arguments = ["--oai", str(files["oai"]), "--full", str(missing), "--recent", str(files["recent"])]
+    with pytest.raises(SystemExit, match=r"^error: .*nowhere.jsonl.gz: arXiv metadata dump not found$"):
+        main([*arguments, str(tmp_path / "out.jsonl.gz")])
+    assert not list(tmp_path.glob("*out*"))
+
+
+def test_bad_recent_until_is_a_config_error(files, tmp_path):
+    with pytest.raises(ConfigError, match="recent_until='May 2025'; expected YYYY-MM-DD"):
+        mix(tmp_path / "x.jsonl.gz", **files, total=50, recent_until="May 2025")

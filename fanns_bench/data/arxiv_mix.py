@@ -28,6 +28,7 @@ import heapq
 import json
 import os
 import re
+import sys
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
@@ -35,9 +36,9 @@ from typing import Any
 
 from fanns_bench.atomic_files import temporary_sibling
 from fanns_bench.data.arxiv import record_key
-from fanns_bench.data.arxiv_records import ArxivRecord, days_since_epoch, iter_records, raw_lines
+from fanns_bench.data.arxiv_records import ArxivRecord, RecordError, days_since_epoch, iter_records, raw_lines
 from fanns_bench.data.file_hashes import file_hash
-from fanns_bench.errors import ConfigError, DatasetError
+from fanns_bench.errors import ConfigError, DatasetError, FannsBenchError
 
 CATEGORY = re.compile(r"^[a-z]+(-[a-z]+)?(\.[A-Za-z]+(-[a-z]+)?)?$")
 ASTRO = "astro-ph"
@@ -86,7 +87,10 @@ def mix(
     seed: int = 0,
 ) -> dict[str, Any]:
     """Write the chosen records of the three files to `out` (gzip JSONL); return the plan."""
-    until = days_since_epoch(recent_until)
+    try:
+        until = days_since_epoch(recent_until)
+    except RecordError:
+        raise ConfigError(f"recent_until={recent_until!r}; expected YYYY-MM-DD") from None
     files = {"oai": oai, "full": full, "recent": recent}
     keeps: dict[str, Callable[[ArxivRecord], bool]] = {
         "oai": lambda r: ASTRO not in r.attributes["main_categories"],
@@ -135,10 +139,13 @@ def _write_lines(out: Path, chosen: dict[str, tuple[int, str]], files: dict[str,
     if len(lines) != len(chosen):
         raise DatasetError(f"found {len(lines)} of the {len(chosen)} chosen records on the second pass")
     temporary = temporary_sibling(out)
-    with open(temporary, "wb") as raw, gzip.GzipFile("", "wb", fileobj=raw, mtime=0) as handle:
-        for arxiv_id in sorted(chosen, key=lambda i: chosen[i][0]):  # no name, no time: same bytes
-            handle.write(lines[arxiv_id])
-    os.replace(temporary, out)
+    try:
+        with open(temporary, "wb") as raw, gzip.GzipFile("", "wb", fileobj=raw, mtime=0) as handle:
+            for arxiv_id in sorted(chosen, key=lambda i: chosen[i][0]):  # no name, no time: same bytes
+                handle.write(lines[arxiv_id])
+        os.replace(temporary, out)
+    finally:
+        temporary.unlink(missing_ok=True)
 
 
 def archive_shares(main_categories: list[list[str]]) -> dict[str, float]:
@@ -158,16 +165,19 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("out", type=Path, help="the mixed records (.jsonl.gz)")
     args = parser.parse_args(argv)
-    info = mix(
-        args.out,
-        oai=args.oai,
-        full=args.full,
-        recent=args.recent,
-        total=args.total,
-        recent_share=args.recent_share,
-        recent_until=args.recent_until,
-        seed=args.seed,
-    )
+    try:
+        info = mix(
+            args.out,
+            oai=args.oai,
+            full=args.full,
+            recent=args.recent,
+            total=args.total,
+            recent_share=args.recent_share,
+            recent_until=args.recent_until,
+            seed=args.seed,
+        )
+    except FannsBenchError as error:
+        sys.exit(f"error: {error}")
     plan_path = args.out.with_name(args.out.name.split(".")[0] + ".mix.json")
     plan_path.write_text(json.dumps(info, indent=2) + "\n")
     print(json.dumps(info["counts"]))
