@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from fanns_bench.data.arxiv_mix import archive_shares, main, mix, plan, valid_categories
+from fanns_bench.data.arxiv_mix import archive_counts, main, mix, plan, valid_categories
 from fanns_bench.data.arxiv_records import derive_record, iter_records
 from fanns_bench.errors import ConfigError, DatasetError
 
@@ -83,9 +83,9 @@ def test_mix_refuses_a_stratum_too_small(files, tmp_path):
     assert not (tmp_path / "x.jsonl.gz").exists()
 
 
-def test_archive_shares_count_each_item_once_per_archive():
-    shares = archive_shares([["math", "cs"], ["math"], ["cs"], ["astro-ph"]])
-    assert shares == {"math": 0.5, "cs": 0.5, "astro-ph": 0.25}
+def test_archive_counts_count_each_item_once_per_archive_largest_first():
+    counts = archive_counts([["math", "cs"], ["math"], ["cs"], ["astro-ph"], ["cs"]])
+    assert list(counts.items()) == [("cs", 3), ("math", 2), ("astro-ph", 1)]
 
 
 def test_command_line_names_a_missing_file_in_one_line(files, tmp_path):

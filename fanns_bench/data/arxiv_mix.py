@@ -148,10 +148,10 @@ def _write_lines(out: Path, chosen: dict[str, tuple[int, str]], files: dict[str,
         temporary.unlink(missing_ok=True)
 
 
-def archive_shares(main_categories: list[list[str]]) -> dict[str, float]:
-    """Share of items holding each archive, largest first."""
+def archive_counts(main_categories: list[list[str]]) -> dict[str, int]:
+    """Items holding each archive, largest first (ties by name)."""
     counts = Counter(archive for mains in main_categories for archive in mains)
-    return {a: round(c / len(main_categories), 4) for a, c in counts.most_common()}
+    return dict(sorted(counts.items(), key=lambda item: (-item[1], item[0])))
 
 
 def main(argv: list[str] | None = None) -> None:
