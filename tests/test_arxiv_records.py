@@ -78,6 +78,11 @@ def test_missing_optional_fields_become_null_false_or_empty():
     assert attributes["number_of_authors"] == 0
 
 
+def test_empty_versions_list_is_not_carried_so_null_not_zero():
+    # record sets that lack the history write `versions: []`; every arXiv paper has a v1
+    assert derive_attributes({**FULL, "versions": []})["number_of_versions"] is None
+
+
 def test_blank_comments_do_not_count_as_comments():
     assert derive_attributes({**FULL, "comments": "   "})["has_comments"] is False
 

@@ -62,7 +62,10 @@ def test_validate_accepts_the_smoke_experiment(tmp_path):
     [
         (["method=no_such_method"], "unknown method 'no_such_method'; available methods: acorn_1, "),
         (["experiment=no_such"], "unknown experiment 'no_such'; available experiments: bench_acorn, "),
-        (["dataset=no_such"], "unknown dataset 'no_such'; available datasets: arxiv_kaggle, "),
+        (
+            ["dataset=no_such"],
+            "unknown dataset 'no_such'; available datasets: arxiv_astroph_sample, arxiv_kaggle, ",
+        ),
         (["workload=no_such"], "unknown workload 'no_such'; available workloads: arxiv_buckets, "),
         (["+method.x.name=no_such_method"], "unknown method 'no_such_method'; registered methods: "),
         (["workload.filters=[{type:EM,template:eq,attribute:colour}]"], "unknown attribute 'colour'"),

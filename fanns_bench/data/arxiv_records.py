@@ -81,7 +81,7 @@ def iter_records(
     path = Path(path)
     report = report if report is not None else ScanReport()
     seen: set[str] = set()
-    for line_number, raw in _raw_lines(path):
+    for line_number, raw in raw_lines(path):
         report.lines += 1
         try:
             data = json.loads(raw)
@@ -137,7 +137,7 @@ def derive_attributes(data: dict[str, Any]) -> dict[str, Any]:
         "number_of_main_categories": len(main_categories),
         "number_of_sub_categories": len(categories),
         "license": _optional_string(data, "license"),
-        "number_of_versions": None if versions is None else len(versions),
+        "number_of_versions": len(versions) if versions else None,  # [] = not carried (every paper has v1)
         "update_date": days_since_epoch(_required_string(data, "update_date")),
         "authors": authors,
         "number_of_authors": len(authors),
@@ -199,7 +199,7 @@ def _problem(
     report.note(kind, line_number, message)
 
 
-def _raw_lines(path: Path) -> Iterator[tuple[int, bytes]]:
+def raw_lines(path: Path) -> Iterator[tuple[int, bytes]]:
     """(line number, bytes) of the non-blank lines, gzip detected by its magic bytes."""
     if not path.is_file():
         raise DatasetError(f"{path}: arXiv metadata dump not found")

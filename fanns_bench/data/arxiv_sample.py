@@ -15,8 +15,11 @@ folder it is given (`datasets/arxiv_sample.built/` in `configs/dataset/arxiv_sam
 the shipped folder itself is never overwritten. The expansion is an exact float16 -> float32
 cast, so its bytes (and hash) are the same on every machine.
 
-`python -m fanns_bench.data.arxiv_sample pack STORE OUT` makes the compact files from a
-store built by the `arxiv` builder.
+`python -m fanns_bench.data.arxiv_sample pack STORE OUT [--records MIX.json]` makes the
+compact files from a store built by the `arxiv` builder (`--records`: how `arxiv_mix` drew
+the records). `sample.json` names the model, dimension, counts and the archives
+(`archives`, `summary`) for reports. The previous astro-ph default ships in
+`datasets/arxiv_astroph_sample/` (builder parameter `sample: arxiv_astroph_sample`).
 """
 
 from __future__ import annotations
@@ -29,16 +32,28 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pyarrow as pa
 import pyarrow.parquet as pq
 
+from fanns_bench.data.arxiv_mix import archive_counts
 from fanns_bench.data.arxiv_schema import ATTRIBUTE_KINDS
 from fanns_bench.data.dataset import NORM_TOLERANCE, Dataset, load_dataset, write_dataset
 from fanns_bench.data.file_hashes import file_hash
 from fanns_bench.data.selectivity_attributes import add_selectivity_attributes, selectivity_attribute_kinds
 from fanns_bench.errors import DatasetError
 
-__all__ = ["ATTRIBUTE_KINDS", "attribute_kinds", "build", "expand", "pack", "read_sample_info"]
-SHIPPED_DIR = Path(__file__).resolve().parents[2] / "datasets" / "arxiv_sample"
+__all__ = [
+    "ATTRIBUTE_KINDS",
+    "attribute_kinds",
+    "build",
+    "describe",
+    "expand",
+    "pack",
+    "read_sample_info",
+    "span_problems",
+]
+SHIPPED_ROOT = Path(__file__).resolve().parents[2] / "datasets"
+SHIPPED_DIR = SHIPPED_ROOT / "arxiv_sample"
 SHIPPED_FILES = ("vectors.f16.npy", "queries.f16.npy", "attributes.parquet", "arxiv_ids.parquet")
 CARRIED_FIELDS = (
     "embedding_model",
@@ -53,6 +68,9 @@ CARRIED_FIELDS = (
     "embedding_device",
     "embedding_threads",
     "embedding_seconds",
+    "records",
+    "archives",
+    "summary",
 )
 
 
@@ -61,13 +79,17 @@ def build(
     name: str,
     *,
     source: str | None = None,
+    sample: str | None = None,
     selectivity_levels: list[float] | None = None,
     selectivity_seed: int = 0,
 ) -> Dataset:
     """Builder `arxiv_sample`: expand the shipped compact sample into a float32 store at `path`.
     `selectivity_levels` adds the synthetic attributes of the seed paper's selectivity study
-    (`selectivity_attributes.py`) beside the 11 real ones."""
-    shipped = Path(source) if source else SHIPPED_DIR
+    (`selectivity_attributes.py`) beside the 11 real ones. `sample` names another shipped
+    folder under `datasets/` (`arxiv_astroph_sample`); `source` is any folder path."""
+    if sample and ("/" in sample or sample.startswith(".")):
+        raise DatasetError(f"sample={sample!r}: expected a folder name under {SHIPPED_ROOT}")
+    shipped = Path(source) if source else SHIPPED_ROOT / sample if sample else SHIPPED_DIR
     if Path(path).resolve() == shipped.resolve():
         raise DatasetError(f"{path}: the built store must not replace the shipped sample folder")
     info = read_sample_info(shipped, verify=True)
@@ -127,8 +149,38 @@ def expand(matrix16: np.ndarray) -> np.ndarray:
     return matrix16.astype(np.float32)
 
 
-def pack(store_path: str | Path, out: str | Path) -> dict[str, Any]:
-    """Write the compact shipped files (and `sample.json`) from a built `arxiv` store."""
+def describe(attributes: pa.Table, model: str, dimension: int, queries: int) -> dict[str, Any]:
+    """`archives` (base items holding each archive, largest first) and a one-line `summary`
+    naming items, model, dimension and archives, for reports and run summaries."""
+    archives = archive_counts(attributes.column("main_categories").to_pylist())
+    items = attributes.num_rows
+    top = ", ".join(f"{name} {count / items:.0%}" for name, count in list(archives.items())[:5])
+    summary = (
+        f"{items:,} arXiv abstracts + {queries:,} held-out queries, {model.split('/')[-1]} "
+        f"{dimension}-d; {len(archives)} archives ({top} ...)"
+    )
+    return {"archives": archives, "summary": summary}
+
+
+def span_problems(
+    archives: dict[str, int], items: int, min_archives: int = 8, max_share: float = 0.4
+) -> list[str]:
+    """Why a sample does not span the archives like the full snapshot: fewer than
+    `min_archives` archives, or one archive on more than `max_share` of the `items`."""
+    problems = []
+    if len(archives) < min_archives:
+        problems.append(f"{len(archives)} archives; expected at least {min_archives}")
+    problems += [
+        f"{name} on {count / items:.1%} of the items; expected at most {max_share:.0%}"
+        for name, count in archives.items()
+        if count > max_share * items
+    ]
+    return problems
+
+
+def pack(store_path: str | Path, out: str | Path, records: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Write the compact shipped files (and `sample.json`) from a built `arxiv` store.
+    `records`: how the source records were drawn (`arxiv_mix`'s plan), kept in `sample.json`."""
     store = load_dataset(store_path, verify_hashes=True)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -151,6 +203,13 @@ def pack(store_path: str | Path, out: str | Path) -> dict[str, Any]:
         "query_count": int(store.queries.shape[0]),
         "dimension": store.dimension,
         **{key: store.manifest[key] for key in CARRIED_FIELDS if key in store.manifest},
+        **({"records": records} if records else {}),
+        **describe(
+            store.attributes.table,
+            store.manifest["embedding_model"],
+            store.dimension,
+            int(store.queries.shape[0]),
+        ),
         "hashes": {file: file_hash(out / file) for file in SHIPPED_FILES},
         "expanded_sha256": expanded,
     }
@@ -173,8 +232,10 @@ def main(argv: list[str] | None = None) -> None:
     pack_parser = sub.add_parser("pack", help="compact a built arxiv store into a shipped folder")
     pack_parser.add_argument("store", help="a store built by the 'arxiv' builder")
     pack_parser.add_argument("out", help="output folder, e.g. datasets/arxiv_sample")
+    pack_parser.add_argument("--records", type=Path, help="the .mix.json written by arxiv_mix")
     args = parser.parse_args(argv)
-    info = pack(args.store, args.out)
+    records = json.loads(args.records.read_text()) if args.records else None
+    info = pack(args.store, args.out, records)
     print(json.dumps({key: info[key] for key in ("count", "query_count", "dimension")}))
 
 
