@@ -77,7 +77,8 @@ class SerfAdapter(Adapter):
             stdout = run_program(
                 [programs["run"], folder / "base.fvecs", folder / "attributes.txt",
                  folder / f"queries_{tag}.fvecs", folder / f"ranges_{tag}.txt", folder / f"gt_{tag}.ivecs",
-                 self.build["index_k"], self.build["ef_construction"], self.build["ef_max"], ",".join(map(str, efs)), k],
+                 self.build["index_k"], self.build["ef_construction"], self.build["ef_max"],
+                 ",".join(map(str, efs)), k],
                 log,
             )  # fmt: skip
             printed = {int(ef): (float(qps), float(recall)) for ef, qps, recall in LINE.findall(stdout)}
