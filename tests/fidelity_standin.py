@@ -2,7 +2,7 @@
 of `fanns-bench fidelity`: it reads the same exchange files and answers by exact search.
 
     fidelity_standin.py MODE BEHAVIOUR ARGS...
-MODE: ung-build | ung-search | serf. BEHAVIOUR: exact (right answers), wrong (ids drawn at
+MODE: ung-build | ung-search | serf | acorn (our ACORN driver's command line). BEHAVIOUR: exact (right answers), wrong (ids drawn at
 random among the matches of the wrong half), garbled (unparseable output), fail (exit 3).
 Independent of fanns_bench on purpose: only numpy and the files.
 """
@@ -105,6 +105,23 @@ def serf(argv: list[str], behaviour: str) -> None:
         )
 
 
+def acorn(argv: list[str], behaviour: str) -> None:
+    base, queries = read_fvecs(argv[0]), read_fvecs(argv[1])
+    mask = np.fromfile(argv[2], dtype=np.uint8).reshape(len(queries), len(base))
+    k, prefix, rng = int(argv[8]), argv[9], np.random.default_rng(0)
+    for ef in argv[7].split(","):
+        rows = np.full((len(queries), k), -1, dtype="<i4")
+        for i, query in enumerate(queries):
+            ids = answer(base, query, np.flatnonzero(mask[i]), k, behaviour, rng)
+            rows[i, : len(ids)] = ids
+        with open(f"{prefix}{ef}.ivecs", "wb") as handle:
+            for row in rows:
+                handle.write(np.int32(k).tobytes() + row.tobytes())
+        if behaviour == "garbled":
+            Path(f"{prefix}{ef}.ivecs").write_bytes(b"\x07\x00")
+        print(f"ef={ef} cpu_seconds=0.010000 wall_seconds=0.010000")
+
+
 def main(argv: list[str]) -> int:
     mode, behaviour, rest = argv[0], argv[1], argv[2:]
     if behaviour == "fail":
@@ -114,6 +131,8 @@ def main(argv: list[str]) -> int:
         ung_build(rest)
     elif mode == "ung-search":
         ung_search(rest, behaviour)
+    elif mode == "acorn":
+        acorn(rest, behaviour)
     else:
         serf(rest, behaviour)
     return 0

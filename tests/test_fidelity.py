@@ -17,7 +17,9 @@ STANDIN = Path(__file__).with_name("fidelity_standin.py")
 PROGRAMS = {
     "ung": {"apps/build_UNG_index": "ung-build", "apps/search_UNG_index": "ung-search"},
     "serf": {"benchmark/index_construction_and_query_execution": "serf"},
+    "acorn_gamma_ref": {"acorn_driver": "acorn"},
 }
+METHODS = list(PROGRAMS)
 
 
 @pytest.fixture(autouse=True)
@@ -51,14 +53,14 @@ def table(tmp_path: Path, method: str) -> list[dict[str, str]]:
         return list(csv.DictReader(handle))
 
 
-@pytest.mark.parametrize("method", ["ung", "serf"])
+@pytest.mark.parametrize("method", METHODS)
 def test_exact_standin_gives_the_table_with_theirs_at_recall_one(tmp_path, method, capsys):
     assert fidelity(tmp_path, method, reference(tmp_path, method, "exact")) == 0
     rows = table(tmp_path, method)
     assert len(rows) == 2 * 3  # two selectivities x three points
     assert all(float(r["theirs_recall"]) == pytest.approx(1.0) for r in rows)
     assert all(abs(float(r["diff"])) < 0.5 for r in rows)
-    assert {r["theirs_recall_from"] for r in rows} == {"ids" if method == "ung" else "printed"}
+    assert {r["theirs_recall_from"] for r in rows} == {"printed" if method == "serf" else "ids"}
     printed = capsys.readouterr().out
     assert (
         "| selectivity | filter | point | theirs recall | ours recall | diff | theirs QPS | ours QPS |"
@@ -68,7 +70,7 @@ def test_exact_standin_gives_the_table_with_theirs_at_recall_one(tmp_path, metho
     assert "exchange/" in markdown  # the files it used are named
 
 
-@pytest.mark.parametrize("method", ["ung", "serf"])
+@pytest.mark.parametrize("method", METHODS)
 def test_wrong_standin_shows_a_large_difference(tmp_path, method):
     assert fidelity(tmp_path, method, reference(tmp_path, method, "wrong")) == 0
     rows = table(tmp_path, method)
@@ -76,7 +78,7 @@ def test_wrong_standin_shows_a_large_difference(tmp_path, method):
     assert max(float(r["diff"]) for r in rows) > 0.5
 
 
-@pytest.mark.parametrize("method", ["ung", "serf"])
+@pytest.mark.parametrize("method", METHODS)
 @pytest.mark.parametrize("behaviour", ["garbled", "fail"])
 def test_unreadable_or_failing_reference_is_one_clear_error(tmp_path, method, behaviour, capsys):
     assert fidelity(tmp_path, method, reference(tmp_path, method, behaviour)) == 2

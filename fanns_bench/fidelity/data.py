@@ -20,7 +20,7 @@ import pyarrow as pa
 from fanns_bench.data import arxiv_sample, synthetic
 from fanns_bench.data.dataset import Dataset, load_dataset, write_dataset
 from fanns_bench.errors import ConfigError
-from fanns_bench.filters.predicates import Predicate
+from fanns_bench.filters.predicates import Predicate, Range
 from fanns_bench.groundtruth import GroundTruth, compute_ground_truth
 
 METRIC = "l2"
@@ -80,3 +80,12 @@ def make_slice(
     truth = compute_ground_truth(vectors, dataset.vectors, match_ids, k, METRIC, threads=1)
     achieved = float(np.mean([len(m) for m in match_ids]) / dataset.count)
     return Slice(selectivity, achieved, vectors, predicates, match_ids, truth, label)
+
+
+def position_ranges(
+    dataset: Dataset, selectivity: float, queries: int, seed: int
+) -> tuple[list[Predicate], str]:
+    """Ranges of exactly round(selectivity * N) positions, starts drawn with `seed`."""
+    width = min(dataset.count, max(1, round(selectivity * dataset.count)))
+    starts = np.random.default_rng(seed).integers(0, dataset.count - width + 1, queries)
+    return [Range(POSITION, int(a), int(a) + width - 1) for a in starts], f"{POSITION} ranges of {width}"

@@ -20,9 +20,9 @@ import numpy as np
 from fanns_bench.data.dataset import Dataset
 from fanns_bench.data.importers.formats import write_fvecs, write_ivecs
 from fanns_bench.fidelity.adapter import Adapter, Theirs, selectivity_tag, write_lines
-from fanns_bench.fidelity.data import POSITION, Slice
+from fanns_bench.fidelity.data import POSITION, Slice, position_ranges
 from fanns_bench.fidelity.reference import ReferenceError, run_program
-from fanns_bench.filters.predicates import Predicate, Range
+from fanns_bench.filters.predicates import Predicate
 
 LINE = re.compile(r"ef_search: (\d+) QPS: ([0-9.eE+-]+|inf) Recall: ([0-9.eE+-]+|nan)")
 
@@ -50,10 +50,7 @@ class SerfAdapter(Adapter):
     def filters(
         self, dataset: Dataset, set_attribute: str, selectivity: float, queries: int, seed: int
     ) -> tuple[list[Predicate], str]:
-        """Ranges of exactly round(selectivity * N) positions, starts drawn with `seed`."""
-        width = min(dataset.count, max(1, round(selectivity * dataset.count)))
-        starts = np.random.default_rng(seed).integers(0, dataset.count - width + 1, queries)
-        return [Range(POSITION, int(a), int(a) + width - 1) for a in starts], f"{POSITION} ranges of {width}"
+        return position_ranges(dataset, selectivity, queries, seed)
 
     def run_theirs(
         self,
