@@ -2,7 +2,8 @@
 of `fanns-bench fidelity`: it reads the same exchange files and answers by exact search.
 
     fidelity_standin.py MODE BEHAVIOUR ARGS...
-MODE: ung-build | ung-search | serf | acorn (our ACORN driver's command line). BEHAVIOUR: exact (right answers), wrong (ids drawn at
+MODE: ung-build | ung-search | serf | acorn (our ACORN driver's command line) | dsg-build |
+dsg-search. BEHAVIOUR: exact (right answers), wrong (ids drawn at
 random among the matches of the wrong half), garbled (unparseable output), fail (exit 3).
 Independent of fanns_bench on purpose: only numpy and the files.
 """
@@ -122,6 +123,31 @@ def acorn(argv: list[str], behaviour: str) -> None:
         print(f"ef={ef} cpu_seconds=0.010000 wall_seconds=0.010000")
 
 
+def dsg_build(argv: list[str]) -> None:
+    given = options(argv)
+    Path(given["index_path"][0]).write_text(given["data_path"][0])
+
+
+def dsg_search(argv: list[str], behaviour: str) -> None:
+    given = options(argv)
+    base = read_fbin(given["data_path"][0])
+    mapping = np.fromfile(given["data_path"][0] + ".mapping", dtype="<u8", offset=4)
+    queries, truth, k = (
+        read_fbin(given["query_path"][0]),
+        read_ivecs(given["groundtruth_file"][0]),
+        int(given["k"][0]),
+    )
+    ranges = [
+        tuple(int(v) for v in line.split("-"))
+        for line in Path(given["query_ranges_file"][0]).read_text().splitlines()
+    ]
+    rng, total = np.random.default_rng(0), 0.0
+    for query, (low, high), true in zip(queries, ranges, truth, strict=True):
+        ids = mapping[answer(base, query, np.arange(low, high + 1), k, behaviour, rng)]
+        total += np.intersect1d(ids, true[:k]).size / k
+    print("garbled" if behaviour == "garbled" else f"QPS: 1234.5\nRecall: {total / len(queries)}")
+
+
 def main(argv: list[str]) -> int:
     mode, behaviour, rest = argv[0], argv[1], argv[2:]
     if behaviour == "fail":
@@ -131,6 +157,10 @@ def main(argv: list[str]) -> int:
         ung_build(rest)
     elif mode == "ung-search":
         ung_search(rest, behaviour)
+    elif mode == "dsg-build":
+        dsg_build(rest)
+    elif mode == "dsg-search":
+        dsg_search(rest, behaviour)
     elif mode == "acorn":
         acorn(rest, behaviour)
     else:

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from fanns_bench.atomic_files import temporary_sibling
 from fanns_bench.errors import ConfigError
-from fanns_bench.fidelity import acorn, serf, ung
+from fanns_bench.fidelity import acorn, dsg, serf, ung
 from fanns_bench.fidelity.adapter import Adapter, Theirs, point_label
 from fanns_bench.fidelity.data import METRIC, Slice, exchange_dataset, make_slice
 from fanns_bench.fidelity.reference import find_program
@@ -25,7 +25,12 @@ from fanns_bench.methods.base import FilterBatch
 from fanns_bench.methods.registry import get_method
 from fanns_bench.metrics import recall_paper
 
-ADAPTERS: dict[str, Adapter] = {"ung": ung.ADAPTER, "serf": serf.ADAPTER, "acorn_gamma_ref": acorn.ADAPTER}
+ADAPTERS: dict[str, Adapter] = {
+    "ung": ung.ADAPTER,
+    "serf": serf.ADAPTER,
+    "acorn_gamma_ref": acorn.ADAPTER,
+    "dsg": dsg.ADAPTER,
+}
 
 
 @dataclass(frozen=True)
