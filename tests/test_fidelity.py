@@ -98,3 +98,24 @@ def test_missing_or_not_executable_reference_is_one_clear_error(tmp_path, capsys
     assert "not executable" in capsys.readouterr().err
     assert fidelity(tmp_path, "nhq", ref) == 2
     assert "no adapter for method 'nhq'" in capsys.readouterr().err
+
+
+def test_bad_selectivities_or_query_count_are_refused(tmp_path, capsys):
+    ref = reference(tmp_path, "serf", "exact")
+    with pytest.raises(SystemExit) as stopped:
+        main(["fidelity", "serf", "--reference", str(ref), "--selectivities", "0.1,1.5"])
+    assert stopped.value.code == 2 and "every selectivity must lie in (0, 1]" in capsys.readouterr().err
+    arguments = [
+        "fidelity",
+        "serf",
+        "--reference",
+        str(ref),
+        "--data",
+        "synthetic",
+        "--out",
+        str(tmp_path / "o"),
+    ]
+    assert main([*arguments, "--queries", "0"]) == 2
+    assert "--queries 0: expected 1 to 20" in capsys.readouterr().err
+    assert main([*arguments, "--data", "sift"]) == 2
+    assert "--data 'sift': expected one of arxiv_sample, synthetic" in capsys.readouterr().err

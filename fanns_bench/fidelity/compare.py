@@ -75,8 +75,10 @@ def run_fidelity(
     programs = {role: find_program(reference, names) for role, names in adapter.programs.items()}
     out.mkdir(parents=True, exist_ok=True)
     dataset, set_attribute = exchange_dataset(data, out / "data")
-    if queries > len(dataset.queries):
-        raise ConfigError(f"--queries {queries}: the {data} set holds {len(dataset.queries)} queries")
+    if not 1 <= queries <= len(dataset.queries):
+        raise ConfigError(
+            f"--queries {queries}: expected 1 to {len(dataset.queries)} (the {data} set's queries)"
+        )
     slices = []
     for seed, s in enumerate(selectivities):
         predicates, label = adapter.filters(dataset, set_attribute, s, queries, seed)
