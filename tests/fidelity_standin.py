@@ -3,7 +3,7 @@ of `fanns-bench fidelity`: it reads the same exchange files and answers by exact
 
     fidelity_standin.py MODE BEHAVIOUR ARGS...
 MODE: ung-build | ung-search | serf | acorn (our ACORN driver's command line) | dsg-build |
-dsg-search. BEHAVIOUR: exact (right answers), wrong (ids drawn at
+dsg-search (also iRangeGraph's programs: the same files, other option names). BEHAVIOUR: exact (right answers), wrong (ids drawn at
 random among the matches of the wrong half), garbled (unparseable output), fail (exit 3).
 Independent of fanns_bench on purpose: only numpy and the files.
 """
@@ -125,7 +125,7 @@ def acorn(argv: list[str], behaviour: str) -> None:
 
 def dsg_build(argv: list[str]) -> None:
     given = options(argv)
-    Path(given["index_path"][0]).write_text(given["data_path"][0])
+    Path((given.get("index_path") or given["index_file"])[0]).write_text(given["data_path"][0])
 
 
 def dsg_search(argv: list[str], behaviour: str) -> None:

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from fanns_bench.atomic_files import temporary_sibling
 from fanns_bench.errors import ConfigError
-from fanns_bench.fidelity import acorn, dsg, serf, ung
+from fanns_bench.fidelity import acorn, dsg, irangegraph, serf, ung
 from fanns_bench.fidelity.adapter import Adapter, Theirs, point_label
 from fanns_bench.fidelity.data import METRIC, Slice, exchange_dataset, make_slice
 from fanns_bench.fidelity.reference import find_program
@@ -30,6 +30,7 @@ ADAPTERS: dict[str, Adapter] = {
     "serf": serf.ADAPTER,
     "acorn_gamma_ref": acorn.ADAPTER,
     "dsg": dsg.ADAPTER,
+    "irangegraph": irangegraph.ADAPTER,
 }
 
 
