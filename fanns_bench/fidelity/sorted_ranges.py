@@ -34,8 +34,8 @@ class SortedRangeAdapter(Adapter):
     are build options the search program needs again (iRangeGraph's `--M`)."""
 
     programs: ClassVar[dict[str, tuple[str, ...]]] = {
-        "build": ("index_construction", "build/index_construction", "build/tests/index_construction"),
-        "search": ("query_execution", "build/query_execution", "build/tests/query_execution"),
+        role: (name, f"tests/{name}", f"build/{name}", f"build/tests/{name}")
+        for role, name in (("build", "index_construction"), ("search", "query_execution"))
     }
     points: ClassVar[list[dict[str, Any]]] = [{"ef_search": ef} for ef in (16, 64, 256)]
     qps_clock = "theirs: wall clock of their query loop; ours: CPU time"
