@@ -125,3 +125,14 @@ def test_bad_selectivities_or_query_count_are_refused(tmp_path, capsys):
     assert "--queries 0: expected 1 to 20" in capsys.readouterr().err
     assert main([*arguments, "--data", "sift"]) == 2
     assert "--data 'sift': expected one of arxiv_sample, synthetic" in capsys.readouterr().err
+
+
+def test_reference_may_name_one_of_the_programs(tmp_path):
+    from fanns_bench.fidelity.reference import ReferenceError, find_program
+
+    ref = reference(tmp_path, "ung", "exact")
+    names = ("apps/build_UNG_index", "build_UNG_index")
+    assert find_program(ref / "apps" / "search_UNG_index", names) == ref / "apps" / "build_UNG_index"
+    assert find_program(ref, names) == ref / "apps" / "build_UNG_index"
+    with pytest.raises(ReferenceError, match="none of .*query_execution"):
+        find_program(ref, ("query_execution",))
