@@ -7,7 +7,7 @@ EXTRAS ?= test
 STAMP := $(VENV)/.installed-$(subst $(comma),-,$(EXTRAS))
 comma := ,
 
-.PHONY: install install-all bench reproduce smoke test test-fast lint bench-stability bench-runner bench-groundtruth bench-filters bench-scale bench-acorn bench-methods bench-embedding clean
+.PHONY: install install-all bench reproduce smoke test test-fast lint bench-stability bench-runner bench-groundtruth bench-filters bench-scale bench-acorn bench-methods bench-embedding fidelity clean
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -54,6 +54,11 @@ test-fast: install
 lint: install
 	$(VENV)/bin/ruff check fanns_bench tests scripts examples
 	$(VENV)/bin/ruff format --check fanns_bench tests scripts examples
+
+# Ours against the authors' program (issue 19; docs/fidelity.md):
+# make fidelity METHOD=ung REFERENCE=/tmp/refs/UNG/codes/build [DATA=synthetic]
+fidelity: install
+	$(VENV)/bin/fanns-bench fidelity $(METHOD) --reference $(REFERENCE) --data $(or $(DATA),arxiv_sample)
 
 # Run one experiment twice and compare (issue 16): make bench-stability ARGS="--quick" (smoke,
 # seconds), ARGS="--hogs 2" (two local CPU hogs during the second run), ARGS="--experiment NAME".

@@ -1,4 +1,4 @@
-"""`fanns-bench run|plot|report|compare|list|validate|conformance|datasets`."""
+"""`fanns-bench run|plot|report|compare|list|validate|conformance|datasets|fidelity`."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from functools import partial
 from pathlib import Path
 
 from fanns_bench.errors import FannsBenchError
+from fanns_bench.fidelity import command as fidelity_command
 
 log = logging.getLogger("fanns_bench")
 
@@ -99,6 +100,7 @@ def _parser() -> argparse.ArgumentParser:
     tune.add_argument("--trials", type=int, default=20, help="optuna: configurations evaluated")
     tune.add_argument("--seed", type=int, default=0, help="optuna: the TPE sampler's seed")
     tune.set_defaults(handler=_tune)
+    fidelity_command.add_parser(commands)
     _compare_parser(commands)
     datasets = commands.add_parser(
         "datasets", help="datasets built under datasets/ (list); describe one; fetch published files"

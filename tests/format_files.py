@@ -1,5 +1,6 @@
 """Writers of the public ANN file formats that `fanns_bench.data.importers.formats` reads:
-the tests build tiny files with them (the harness itself only reads these formats)."""
+the tests build tiny files with them (fvecs, ivecs and bin writers live in that module,
+which `fanns-bench fidelity` uses for its exchange files)."""
 
 from __future__ import annotations
 
@@ -7,30 +8,9 @@ from pathlib import Path
 
 import numpy as np
 
-from fanns_bench.data.importers.formats import BIN_DTYPES
+from fanns_bench.data.importers.formats import write_bin, write_fvecs, write_ivecs
 
-
-def write_fvecs(path: str | Path, matrix: np.ndarray) -> None:
-    matrix = np.asarray(matrix, dtype="<f4")
-    rows = np.empty((matrix.shape[0], matrix.shape[1] + 1), dtype="<i4")
-    rows[:, 0] = matrix.shape[1]
-    rows[:, 1:] = matrix.view("<i4")
-    rows.tofile(path)
-
-
-def write_ivecs(path: str | Path, rows: list[np.ndarray] | np.ndarray) -> None:
-    with open(path, "wb") as handle:
-        for row in rows:
-            row = np.asarray(row, dtype="<i4")
-            np.array([row.size], dtype="<i4").tofile(handle)
-            row.tofile(handle)
-
-
-def write_bin(path: str | Path, matrix: np.ndarray) -> None:
-    matrix = np.ascontiguousarray(matrix, dtype=BIN_DTYPES[Path(path).suffix])
-    with open(path, "wb") as handle:
-        np.array(matrix.shape, dtype="<u4").tofile(handle)
-        matrix.tofile(handle)
+__all__ = ["write_bin", "write_fvecs", "write_ivecs", "write_knn_result", "write_spmat"]
 
 
 def write_knn_result(path: str | Path, ids: np.ndarray, distances: np.ndarray) -> None:

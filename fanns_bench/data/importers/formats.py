@@ -1,4 +1,6 @@
 """Binary vector and ground-truth formats of the public ANN datasets, memory-mapped where large.
+Readers for the importers; writers (`write_fvecs`, `write_ivecs`, `write_bin`) for the
+exchange files `fanns-bench fidelity` hands to the authors' programs.
 
 - `.fvecs` / `.ivecs` (TEXMEX, used by arxiv-for-fanns): per row `int32 n` then n values,
   little-endian. fvecs rows share one width; ivecs ground-truth rows may differ in length.
@@ -19,6 +21,32 @@ import numpy as np
 from fanns_bench.errors import DatasetError
 
 BIN_DTYPES = {".fbin": "<f4", ".u8bin": "u1", ".i8bin": "i1", ".ibin": "<i4"}
+
+
+def write_fvecs(path: str | Path, matrix: np.ndarray) -> None:
+    """`matrix` (rows x dim) as .fvecs."""
+    matrix = np.asarray(matrix, dtype="<f4")
+    rows = np.empty((matrix.shape[0], matrix.shape[1] + 1), dtype="<i4")
+    rows[:, 0] = matrix.shape[1]
+    rows[:, 1:] = matrix.view("<i4")
+    rows.tofile(path)
+
+
+def write_ivecs(path: str | Path, rows: list[np.ndarray] | np.ndarray) -> None:
+    """One .ivecs row per entry of `rows` (rows may differ in length)."""
+    with open(path, "wb") as handle:
+        for row in rows:
+            row = np.asarray(row, dtype="<i4")
+            np.array([row.size], dtype="<i4").tofile(handle)
+            row.tofile(handle)
+
+
+def write_bin(path: str | Path, matrix: np.ndarray, dtype: str | None = None) -> None:
+    """`uint32 rows, uint32 cols` then the values (dtype from the suffix unless given)."""
+    matrix = np.ascontiguousarray(matrix, dtype=dtype or BIN_DTYPES[Path(path).suffix])
+    with open(path, "wb") as handle:
+        np.array(matrix.shape, dtype="<u4").tofile(handle)
+        matrix.tofile(handle)
 
 
 def read_fvecs(path: str | Path) -> np.ndarray:

@@ -1,0 +1,64 @@
+"""The `fanns-bench fidelity` subcommand: arguments and printing."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+
+def add_parser(commands: argparse._SubParsersAction) -> None:
+    fidelity = commands.add_parser(
+        "fidelity",
+        help="run a paper method and the authors' program (built by you) on the same files: "
+        "side-by-side recall and QPS (docs/fidelity.md)",
+    )
+    fidelity.add_argument("method", help="ung, serf, dsg, irangegraph or acorn_gamma_ref")
+    fidelity.add_argument(
+        "--reference", type=Path, required=True, help="the authors' build folder (or one of its programs)"
+    )
+    fidelity.add_argument(
+        "--data",
+        default="arxiv_sample",
+        help="arxiv_sample (the shipped sample, default) or synthetic (seeded)",
+    )
+    fidelity.add_argument(
+        "--selectivities",
+        type=_fractions,
+        default=[0.01, 0.1, 0.5],
+        metavar="S[,S...]",
+        help="default 0.01,0.1,0.5",
+    )
+    fidelity.add_argument("--queries", type=int, default=1000, help="queries per selectivity (default 1000)")
+    fidelity.add_argument(
+        "--out", type=Path, default=Path("results/fidelity"), help="where files and tables go"
+    )
+    fidelity.set_defaults(handler=run)
+
+
+def run(arguments: argparse.Namespace) -> int:
+    from fanns_bench.fidelity.compare import markdown_table, run_fidelity
+
+    out = arguments.out / f"{arguments.method}-{arguments.data}"
+    rows = run_fidelity(
+        arguments.method,
+        arguments.reference,
+        data=arguments.data,
+        selectivities=arguments.selectivities,
+        out=out,
+        queries=arguments.queries,
+    )
+    print(markdown_table(rows), end="")
+    print(f"written: {out / 'fidelity.md'}, {out / 'fidelity.csv'} (inputs under {out / 'exchange'})")
+    return 0
+
+
+def _fractions(text: str) -> list[float]:
+    try:
+        values = [float(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: expected comma-separated fractions, e.g. 0.01,0.1,0.5"
+        ) from None
+    if not values or any(not 0 < v <= 1 for v in values):
+        raise argparse.ArgumentTypeError(f"{text!r}: every selectivity must lie in (0, 1]")
+    return values
