@@ -34,7 +34,7 @@ from fanns_bench.data.importers.common import (
 from fanns_bench.data.importers.formats import read_fvecs, read_ivecs
 from fanns_bench.errors import DatasetError
 from fanns_bench.filters.predicates import Contains, Eq, Predicate, Range
-from fanns_bench.scoring import scores
+from fanns_bench.scoring import exact_filtered_top_k, scores
 
 __all__ = ["ATTRIBUTE_KINDS", "build", "convert", "crosscheck_ground_truth", "load_published"]
 METRIC = "l2"
@@ -45,7 +45,6 @@ FILTER_TYPES = {
     "EMIS": ("emis_query_attributes.jsonl", "ground_truth_emis.ivecs"),
 }
 WORKLOAD_FILES = {"none": "paper_none", "EM": "paper_em", "R": "paper_r", "EMIS": "paper_emis"}
-SCORE_BLOCK_ROWS = 32768
 
 
 @dataclass
@@ -197,7 +196,9 @@ def crosscheck_ground_truth(
             not_matching.append(row)
         if given.size != min(depth, int(mask.sum())):
             wrong_length.append(row)
-        best_ids, best_scores = blocked_top_k(query, dataset.vectors, mask, k, dataset.metric)
+        best_ids, best_scores = exact_filtered_top_k(
+            query, dataset.vectors, np.flatnonzero(mask), k, dataset.metric
+        )
         if best_ids.size == 0:
             continue
         head = given[:k][given[:k] < dataset.count]
@@ -217,26 +218,6 @@ def crosscheck_ground_truth(
         not_matching,
         wrong_length,
     )
-
-
-def blocked_top_k(
-    query: np.ndarray, vectors: np.ndarray, mask: np.ndarray, k: int, metric: str
-) -> tuple[np.ndarray, np.ndarray]:
-    """Exact top-k ids/scores among `mask` items, scoring memory-mapped vectors in blocks."""
-    best_ids = np.empty(0, np.int64)
-    best_scores = np.empty(0, np.float32)
-    for start in range(0, vectors.shape[0], SCORE_BLOCK_ROWS):
-        ids = start + np.flatnonzero(mask[start : start + SCORE_BLOCK_ROWS])
-        if ids.size == 0:
-            continue
-        block = scores(query[None, :], np.asarray(vectors[ids], dtype=np.float32), metric)[0]
-        best_ids = np.concatenate([best_ids, ids])
-        best_scores = np.concatenate([best_scores, block.astype(np.float32)])
-        if best_ids.size > k:
-            keep = np.argpartition(-best_scores, k - 1)[:k]
-            best_ids, best_scores = best_ids[keep], best_scores[keep]
-    order = np.lexsort((best_ids, -best_scores))
-    return best_ids[order], best_scores[order]
 
 
 def _typed(row: Any, key: str, kind: type) -> Any:
