@@ -16,7 +16,6 @@ from fanns_bench.runner.plan import METHODOLOGY_VERSION, BuildJob, Point, canoni
 
 def base_row(context: Context, job: BuildJob, point: Point, experiment: str) -> dict[str, Any]:
     """Everything but the measurements."""
-    requires, threading = _declared(job.method_name)
     table = context.workload.table
     group = table[(table.filter_type == point.filter_type) & (table.selectivity_bucket == point.bucket)]
     return {
@@ -40,34 +39,16 @@ def base_row(context: Context, job: BuildJob, point: Point, experiment: str) -> 
         "n_queries": len(group),
         "k": point.k,
         "method": job.method_key,
-        **_distribution(job.method_name),
-        "method_threading": threading,
+        "method_package": job.method.package or None,
+        "method_version": job.method.version or None,
+        "method_threading": job.method.threading,
         "build_params": canonical(job.build_params),
         "build_repeat": job.build_repeat,
         "search_params": canonical(point.search_params),
         "threads": point.threads,
         "timestamp": dt.datetime.now(dt.UTC).replace(microsecond=0),
-        **environment_columns(requires),
+        **environment_columns(job.method.requires),
     }
-
-
-def _distribution(method_name: str) -> dict[str, str | None]:
-    from fanns_bench.methods.registry import method_distribution
-
-    package, version = method_distribution(method_name)
-    return {"method_package": package or None, "method_version": version or None}
-
-
-def _declared(method_name: str) -> tuple[tuple[str, ...], str | None]:
-    """The method class's `requires` and `threading` (nothing where it cannot be loaded)."""
-    from fanns_bench.errors import FannsBenchError
-    from fanns_bench.methods.registry import get_method
-
-    try:
-        cls = get_method(method_name)
-    except FannsBenchError:
-        return (), None
-    return tuple(cls.requires), cls.threading
 
 
 def write_status_rows(
