@@ -60,27 +60,32 @@ def check_row(
     low = np.flatnonzero(given_scores[:n] < exact_scores[:n] - tolerance[:n])
     stray = given[~np.isin(given, matches)]
     rising = np.flatnonzero(given_scores[1:] > given_scores[:-1] + tolerance[1:])
-    problem, message = None, ""
-    if len(stray):
-        problem, message = "filter", f"id {int(stray[0])} does not satisfy the filter"
-    elif len(rising):
-        j = int(rising[0])
-        problem, message = (
-            "order",
-            (
-                f"not best first: id {int(given[j])} (score {given_scores[j]:.6g}) comes "
-                f"before id {int(given[j + 1])} (score {given_scores[j + 1]:.6g})"
-            ),
-        )
-    elif len(low):
-        j = int(low[0])
-        problem, message = (
-            "rank",
-            (
-                f"id {int(given[j])} at rank {j + 1} scores {given_scores[j]:.6g}, but exact "
-                f"search's rank-{j + 1} item {int(exact_ids[j])} scores {exact_scores[j]:.6g}: "
-                "the given id is not among the exact top"
-            ),
-        )
+    problem, message = _first_problem(given, given_scores, exact_ids, exact_scores, stray, rising, low)
     near_tie = set(given[:n].tolist()) != set(exact_ids[:n].tolist())
     return RowCheck(problem, message, n - len(low), wanted, len(given) < wanted, near_tie)
+
+
+def _first_problem(
+    given: np.ndarray,
+    scores: np.ndarray,
+    exact_ids: np.ndarray,
+    exact_scores: np.ndarray,
+    stray: np.ndarray,
+    rising: np.ndarray,
+    low: np.ndarray,
+) -> tuple[str | None, str]:
+    """(kind, message) of the first problem found: filter, then order, then rank."""
+    if len(stray):
+        return "filter", f"id {int(stray[0])} does not satisfy the filter"
+    if len(rising):
+        j = int(rising[0])
+        first, second = f"id {int(given[j])} (score {scores[j]:.6g})", f"id {int(given[j + 1])}"
+        return "order", f"not best first: {first} comes before {second} (score {scores[j + 1]:.6g})"
+    if len(low):
+        j = int(low[0])
+        exact = f"item {int(exact_ids[j])} scores {exact_scores[j]:.6g}"
+        return "rank", (
+            f"id {int(given[j])} at rank {j + 1} scores {scores[j]:.6g}, but exact search's "
+            f"rank-{j + 1} {exact}: the given id is not among the exact top"
+        )
+    return None, ""
