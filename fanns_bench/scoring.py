@@ -37,9 +37,14 @@ def top_k(score_rows: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
 def exact_filtered_top_k(
     query: np.ndarray, vectors: np.ndarray, ids: np.ndarray, k: int, metric: str
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Exact top-k ids and scores of one query among the items `ids` (fewer if fewer match)."""
-    if len(ids) == 0:
-        return np.empty(0, np.int64), np.empty(0, np.float32)
-    candidate_scores = scores(query[None, :], np.asarray(vectors[ids]), metric)
-    positions, best = top_k(candidate_scores, k)
-    return ids[positions[0]], best[0]
+    """Exact top-k ids and scores of one query among the items `ids` (fewer if fewer match).
+
+    A thin entry to the one exact top-k, the compiled `compute_ground_truth` (one thread;
+    ties go to the smaller id), with its -1/NaN padding dropped.
+    """
+    from fanns_bench.groundtruth import compute_ground_truth
+
+    ids = np.unique(np.asarray(ids, dtype=np.int64))
+    truth = compute_ground_truth(query[None, :], vectors, [ids], k, metric, threads=1)
+    found = truth.ids[0] >= 0
+    return truth.ids[0][found], truth.scores[0][found]

@@ -45,7 +45,7 @@ def test_a_claim_whose_figure_rows_are_absent_is_not_testable_and_names_the_run(
         ],
         ignore_index=True,
     )
-    result = by_id(verdicts_on(frame, load_claims(), {"serf", "dsg", "digra", "ung", "acorn_gamma_ref"}))
+    result = by_id(verdicts_on(frame, load_claims()))
     for claim_id in ("obs8", "nhq_nsw_low_selectivity"):
         assert result[claim_id].verdict == UNTESTABLE
         assert result[claim_id].evidence == (
@@ -139,7 +139,7 @@ def test_claims_table_names_the_data_and_robustness(tmp_path):
 @pytest.mark.parametrize("claim_id", [c["id"] for c in load_claims()["claims"]])
 def test_every_shipped_claim_is_not_testable_on_rows_of_no_paper_experiment(claim_id):
     frame = fig23([1.0] * 40).assign(experiment="smoke")
-    assert by_id(verdicts_on(frame, load_claims(), set()))[claim_id].verdict == UNTESTABLE
+    assert by_id(verdicts_on(frame, load_claims()))[claim_id].verdict == UNTESTABLE
 
 
 def test_the_claims_table_counts_noisy_points_when_rows_carry_the_flag():

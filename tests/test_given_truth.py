@@ -139,3 +139,28 @@ def test_a_changed_given_file_is_read_again_not_served_from_the_cache(dataset):
     shorter[:, 3:] = -1
     context = prepare_context(dataset, given_spec(dataset, shorter))
     assert context.truth.counts.tolist() == [3] * QUERIES
+
+
+def test_one_row_check_one_tolerance():
+    """`check_row` (the runner's and the published cross-check's one check)."""
+    from fanns_bench.given_truth import SCORE_TOLERANCE, check_row
+
+    exact_ids = np.array([3, 5, 8, -1])
+    exact_scores = np.array([-1.0, -2.0, -4.0, np.nan], dtype=np.float32)
+    matches = np.array([3, 5, 7, 8])
+    good = check_row(exact_ids[:3], exact_scores[:3], exact_ids, exact_scores, matches)
+    assert (good.problem, good.agreeing, good.compared, good.near_tie) == (None, 3, 3, False)
+    # 7 scores within the tolerance of 8 at rank 3: a near tie, not a problem
+    tied = np.array([-1.0, -2.0, -4.0 - 2 * SCORE_TOLERANCE], dtype=np.float32)
+    near = check_row(np.array([3, 5, 7]), tied, exact_ids, exact_scores, matches)
+    assert near.problem is None and near.near_tie and near.agreeing == 3
+    # ... but ten tolerances short of it, 7 is not among the exact top
+    low = np.array([-1.0, -2.0, -4.0 - 40 * SCORE_TOLERANCE], dtype=np.float32)
+    wrong = check_row(np.array([3, 5, 7]), low, exact_ids, exact_scores, matches)
+    assert wrong.problem == "rank" and "id 7 at rank 3" in wrong.message and wrong.agreeing == 2
+    short = check_row(exact_ids[:2], exact_scores[:2], exact_ids, exact_scores, matches)
+    assert short.problem is None and short.short and short.compared == 3
+    stray = check_row(np.array([3, 6]), exact_scores[:2], exact_ids, exact_scores, matches)
+    assert stray.problem == "filter" and "id 6" in stray.message
+    order = check_row(exact_ids[:3][::-1], exact_scores[:3][::-1], exact_ids, exact_scores, matches)
+    assert order.problem == "order"

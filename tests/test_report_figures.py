@@ -35,6 +35,7 @@ def frame(methods=("exact", "faiss_hnsw"), threads=1, noisy_qps=None, build_seco
                     "key": f"{method}-{bucket}-{recall}", "status": "ok", "reason": None,
                     "dataset": "tiny", "filter_type": "EM", "selectivity_bucket": bucket,
                     "selectivity": bucket, "k": 10, "threads": threads, "method": method,
+                    "method_threading": "single" if method == "exact" else "threads",
                     "build_params": json.dumps({"M": 16, "efConstruction": 200}) if m else "{}",
                     "search_params": json.dumps({"ef": qps}), "recall": recall, "qps": qps,
                     "qps_min": qps * 0.8, "qps_best": qps * 1.1, "n_queries": 100,
@@ -111,4 +112,8 @@ def test_figures_name_query_threads_and_methods_that_ignore_them(drawn, tmp_path
     assert "exact search with one thread whatever the query thread count" in caption
     plots.plot_recall_qps(frame(threads=1), tmp_path)
     labels = [t.get_text() for t in drawn["recall_qps__tiny__EM__k10__t1"].legends[0].get_texts()]
+    assert labels == ["exact", "faiss_hnsw"]
+    # results that do not record method_threading (older versions) name no method
+    plots.plot_recall_qps(frame(threads=2).drop(columns="method_threading"), tmp_path)
+    labels = [t.get_text() for t in drawn["recall_qps__tiny__EM__k10__t2"].legends[0].get_texts()]
     assert labels == ["exact", "faiss_hnsw"]

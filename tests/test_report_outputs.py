@@ -149,7 +149,12 @@ def test_leaderboard_marks_noisy_points_and_shows_violations_and_short_answers()
 
 @pytest.mark.parametrize("threads, noted", [(2, True), (1, False)])
 def test_multi_thread_leaderboards_note_methods_that_ignore_the_thread_count(threads, noted):
-    rows = pd.concat([leader_rows([(1900, 2100)]).assign(method=name) for name in ("exact", "faiss_hnsw")])
+    rows = pd.concat(
+        [
+            leader_rows([(1900, 2100)]).assign(method=name, method_threading=threading)
+            for name, threading in (("exact", "single"), ("faiss_hnsw", "threads"))
+        ]
+    )
     text = leaderboard_markdown(leaderboard(rows.assign(threads=threads)))
     note = "Note: exact search with one thread whatever the query thread count"
     assert (note in text) is noted and "faiss_hnsw search with one" not in text

@@ -130,3 +130,13 @@ def test_a_method_keeps_its_style_whatever_else_is_drawn():
     crowd = method_styles([*registered_slots(), "my_plugin", "zz_other", "faiss_hnsw"])
     assert alone["exact"] == crowd["exact"] and alone["faiss_hnsw"] == crowd["faiss_hnsw"]
     assert crowd["my_plugin"] not in {crowd[name] for name in registered_slots()}
+
+
+def test_styles_read_the_registry_s_entry_point_group():
+    """`registered_slots` reads entry points itself (no registry import): same group, same
+    built-in distribution as the registry, so the same names as `method_names()`."""
+    from fanns_bench.methods import registry
+    from fanns_bench.report import styles
+
+    assert (styles.GROUP, styles.HARNESS) == (registry.GROUP, registry.HARNESS)
+    assert set(registered_slots()) == set(registry.method_names())

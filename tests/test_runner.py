@@ -33,6 +33,7 @@ def test_sweep_writes_one_ok_row_per_point(tmp_path):
     assert rows.cpu_model.notna().all() and (rows.threads == 1).all() and (rows.build_threads == 1).all()
     hnsw = rows[rows.method == "faiss_hnsw"]
     assert (hnsw.index_bytes > 0).all() and (hnsw.build_seconds > 0).all()
+    assert set(hnsw.method_threading) == {"threads"}  # the class's declaration, for the report
     assert json.loads(hnsw.search_params.iloc[0]).keys() == {"efSearch"}
     assert (outcome.results_dir / "results.parquet").is_file()
     assert (rows.selectivity_min <= rows.selectivity).all() and (

@@ -15,7 +15,7 @@ from threadpoolctl import threadpool_info
 from fanns_bench.methods.exact.method import ExactPrefilter
 from fanns_bench.methods.params import Param
 from fanns_bench.runner.run import run_sweep
-from fanns_bench.runner.threads import capped_threads
+from fanns_bench.runner.threads import capped_threads, query_threads
 from tests.sweeps import sweep_config
 
 MATMUL_SIZE = 1200
@@ -87,6 +87,13 @@ def test_capped_threads_limits_every_loaded_pool_and_restores_it():
         assert all(p["num_threads"] == 1 for p in threadpool_info())
     after = {(p["internal_api"], p["filepath"]): p["num_threads"] for p in threadpool_info()}
     assert after == before
+
+
+def test_query_threads_calls_the_method_hook_and_caps_the_pools():
+    method = BlasHeavy(metric="ip", threads=2)
+    with query_threads(method, 1):
+        assert method.threads == 1 and method.hook_calls == 1
+        assert all(p["num_threads"] == 1 for p in threadpool_info())
 
 
 def test_a_threads_1_point_searches_on_one_blas_thread_even_when_the_build_had_two(tmp_path):

@@ -34,6 +34,8 @@ from fanns_bench.data.importers.common import (
 from fanns_bench.data.importers.formats import read_fvecs, read_ivecs
 from fanns_bench.errors import DatasetError
 from fanns_bench.filters.predicates import Contains, Eq, Predicate, Range
+from fanns_bench.given_truth import check_row
+from fanns_bench.groundtruth import compute_ground_truth
 from fanns_bench.scoring import scores
 
 __all__ = ["ATTRIBUTE_KINDS", "build", "convert", "crosscheck_ground_truth", "load_published"]
@@ -45,7 +47,6 @@ FILTER_TYPES = {
     "EMIS": ("emis_query_attributes.jsonl", "ground_truth_emis.ivecs"),
 }
 WORKLOAD_FILES = {"none": "paper_none", "EM": "paper_em", "R": "paper_r", "EMIS": "paper_emis"}
-SCORE_BLOCK_ROWS = 32768
 
 
 @dataclass
@@ -174,11 +175,12 @@ def crosscheck_ground_truth(
     seed: int = 0,
     depth: int = 100,
 ) -> CrossCheck:
-    """Recompute exact filtered top-k for `sample` random queries and compare with `gt_ids`.
+    """Compare `gt_ids` with exact filtered top-k on `sample` random queries.
 
-    A given id counts as agreeing when it is in our top-k or scores at least our k-th score
-    (ties). Also checks that every given id satisfies the predicate and that each row holds
-    min(depth, match_count) ids.
+    Each query's given ids are judged by `given_truth.check_row` (the runner's own check,
+    one tolerance) against exact search to depth `k`: an id outside the dataset or the
+    filter lands in `not_matching_filter`, ids not best first or not among the exact top
+    in `disagreeing`. Also checks that each row holds min(depth, match_count) ids.
     """
     from fanns_bench.filters.predicates import from_json
 
@@ -189,24 +191,22 @@ def crosscheck_ground_truth(
     disagreeing, not_matching, wrong_length = [], [], []
     for row in rows.tolist():
         entry = {name: workload.column(name)[row].as_py() for name in workload.column_names}
-        predicate = from_json(entry["predicate_json"])
-        mask = dataset.attributes.mask(predicate)
+        matches = np.flatnonzero(dataset.attributes.mask(from_json(entry["predicate_json"])))
         given = np.asarray(entry["gt_ids"], dtype=np.int64)
         query = np.asarray(dataset.queries[entry["query_index"]], dtype=np.float32)
-        if given.size and (given.max() >= dataset.count or not mask[given].all()):
-            not_matching.append(row)
-        if given.size != min(depth, int(mask.sum())):
+        if given.size != min(depth, matches.size):
             wrong_length.append(row)
-        best_ids, best_scores = blocked_top_k(query, dataset.vectors, mask, k, dataset.metric)
-        if best_ids.size == 0:
+        if given.size and (given.min() < 0 or given.max() >= dataset.count):
+            not_matching.append(row)
             continue
-        head = given[:k][given[:k] < dataset.count]
-        head_scores = scores(query[None, :], np.asarray(dataset.vectors[head]), dataset.metric)[0]
-        tolerance = 1e-5 * max(1.0, abs(float(best_scores[-1])))
-        hits = np.isin(head, best_ids) | (head_scores >= best_scores[-1] - tolerance)
-        agreeing += int(hits.sum())
-        total += min(k, best_ids.size)
-        if hits.sum() < min(k, best_ids.size):
+        exact = compute_ground_truth(query[None, :], dataset.vectors, [matches], k, dataset.metric, 1)
+        given_scores = scores(query[None, :], np.asarray(dataset.vectors[given]), dataset.metric)[0]
+        verdict = check_row(given, given_scores, exact.ids[0], exact.scores[0], matches)
+        agreeing += verdict.agreeing
+        total += verdict.compared
+        if verdict.problem == "filter":
+            not_matching.append(row)
+        elif verdict.problem:
             disagreeing.append(row)
     return CrossCheck(
         filter_type,
@@ -217,26 +217,6 @@ def crosscheck_ground_truth(
         not_matching,
         wrong_length,
     )
-
-
-def blocked_top_k(
-    query: np.ndarray, vectors: np.ndarray, mask: np.ndarray, k: int, metric: str
-) -> tuple[np.ndarray, np.ndarray]:
-    """Exact top-k ids/scores among `mask` items, scoring memory-mapped vectors in blocks."""
-    best_ids = np.empty(0, np.int64)
-    best_scores = np.empty(0, np.float32)
-    for start in range(0, vectors.shape[0], SCORE_BLOCK_ROWS):
-        ids = start + np.flatnonzero(mask[start : start + SCORE_BLOCK_ROWS])
-        if ids.size == 0:
-            continue
-        block = scores(query[None, :], np.asarray(vectors[ids], dtype=np.float32), metric)[0]
-        best_ids = np.concatenate([best_ids, ids])
-        best_scores = np.concatenate([best_scores, block.astype(np.float32)])
-        if best_ids.size > k:
-            keep = np.argpartition(-best_scores, k - 1)[:k]
-            best_ids, best_scores = best_ids[keep], best_scores[keep]
-    order = np.lexsort((best_ids, -best_scores))
-    return best_ids[order], best_scores[order]
 
 
 def _typed(row: Any, key: str, kind: type) -> Any:

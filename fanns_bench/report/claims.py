@@ -47,11 +47,18 @@ def load_claims() -> dict[str, Any]:
     return yaml.safe_load((files("fanns_bench.report") / "paper_claims.yaml").read_text(encoding="utf-8"))
 
 
+def absence(spec: dict[str, Any], paper_name: str) -> str:
+    """Why the paper's `paper_name` has no rows: "not measured here" where the claims file's
+    `methods` lists methods of ours for it (each a registered method: tests/test_claims.py),
+    else "not yet available". From the claims file alone, so reports need no registry."""
+    return "not measured here" if spec.get("methods", {}).get(paper_name) else "not yet available"
+
+
 class Claims:
     """Evaluates the claims of `spec` on one results frame."""
 
-    def __init__(self, frame: pd.DataFrame, spec: dict[str, Any], registered: set[str]) -> None:
-        self.frame, self.spec, self.registered = frame, spec, registered
+    def __init__(self, frame: pd.DataFrame, spec: dict[str, Any]) -> None:
+        self.frame, self.spec = frame, spec
         board = leaderboard(frame)
         self.k = 10 if (board["k"] == 10).any() else (int(board["k"].min()) if len(board) else 10)
         self.present = set(frame["method"])
@@ -74,9 +81,7 @@ class Claims:
         for name in names:
             if self.resolve(name):
                 continue
-            ours = self.spec["methods"].get(name, [])
-            known = [m for m in ours if m in self.registered]
-            parts.append(f"{name}: {'not measured here' if known else 'not yet available'}")
+            parts.append(f"{name}: {absence(self.spec, name)}")
         return "; ".join(parts)
 
     def evaluate(self, claims: list[dict[str, Any]] | None = None) -> list[Verdict]:
@@ -417,17 +422,16 @@ def compare_with_paper(frame: pd.DataFrame, resamples: int = 5, seed: int = 0) -
     the figure(s) it cites (pooled over selectivity buckets where the paper's figure pools its
     query set; "not testable here" where none of those experiments was run), then re-evaluated
     on `resamples` seeded bootstrap resamples (`claim_resample.resample`) for its robustness."""
-    from fanns_bench.methods.registry import method_names
     from fanns_bench.report.claim_resample import PER_QUERY, resample, robustness
     from fanns_bench.report.paper_figures import recall_weights
 
-    spec, registered = load_claims(), set(method_names())
+    spec = load_claims()
     frame = frame.drop(columns=[c for c in UNUSED if c in frame])
     frame = frame.assign(recall_weight=recall_weights(frame))  # before resampling: the query set's
-    verdicts = verdicts_on(frame.drop(columns=list(PER_QUERY), errors="ignore"), spec, registered)
+    verdicts = verdicts_on(frame.drop(columns=list(PER_QUERY), errors="ignore"), spec)
     rng = np.random.default_rng(seed)
     replicates = [
-        verdicts_on(resample(frame, rng).drop(columns=list(PER_QUERY), errors="ignore"), spec, registered)
+        verdicts_on(resample(frame, rng).drop(columns=list(PER_QUERY), errors="ignore"), spec)
         for _ in range(resamples)
     ]
     return [
@@ -444,7 +448,7 @@ def compare_with_paper(frame: pd.DataFrame, resamples: int = 5, seed: int = 0) -
     ]
 
 
-def verdicts_on(frame: pd.DataFrame, spec: dict[str, Any], registered: set[str]) -> list[Verdict]:
+def verdicts_on(frame: pd.DataFrame, spec: dict[str, Any]) -> list[Verdict]:
     """Each claim of `spec` on the rows of the figures it cites, with the scope in its evidence."""
     from fanns_bench.report.paper_figures import figures_citing
 
@@ -454,7 +458,7 @@ def verdicts_on(frame: pd.DataFrame, spec: dict[str, Any], registered: set[str])
         figures = figures_citing(spec, claim["source"])
         key = tuple(f.figure for f in figures)
         if key not in views:
-            views[key] = _view(frame, figures, spec, registered)
+            views[key] = _view(frame, figures, spec)
         claims, scope = views[key]
         if claims is None:
             verdicts.append(Verdict(claim["id"], claim["source"], claim["text"], UNTESTABLE, scope))
@@ -464,9 +468,7 @@ def verdicts_on(frame: pd.DataFrame, spec: dict[str, Any], registered: set[str])
     return verdicts
 
 
-def _view(
-    frame: pd.DataFrame, figures: list, spec: dict[str, Any], registered: set[str]
-) -> tuple[Claims | None, str]:
+def _view(frame: pd.DataFrame, figures: list, spec: dict[str, Any]) -> tuple[Claims | None, str]:
     """The Claims evaluator over the rows of `figures`' experiments and how it was scoped, or
     None and what run would test the claim when those rows are absent (never all rows)."""
     from fanns_bench.report.paper_figures import pooled_frame
@@ -482,5 +484,5 @@ def _view(
         how = "; ".join(f"fanns-bench run experiment={r}" for r in runs) or f"an experiment named {names}"
         return None, f"no rows of {names} ({numbers}) here; tested by: {how}"
     if any(f.panels in ("filter_type", "k") for f in figures):
-        return Claims(pooled_frame(rows), spec, registered), f"{names}, each filter type's queries pooled"
-    return Claims(rows, spec, registered), f"{names}, per selectivity bucket"
+        return Claims(pooled_frame(rows), spec), f"{names}, each filter type's queries pooled"
+    return Claims(rows, spec), f"{names}, per selectivity bucket"

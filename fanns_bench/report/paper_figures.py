@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from fanns_bench.report.claims import absence
 from fanns_bench.report.files import safe_name, save_figure, write_text
 from fanns_bench.report.frame import machines, ok_points, selectivity_text
 from fanns_bench.report.pareto import pareto_frontier
@@ -403,14 +404,12 @@ def _caption(
     out_dir: Path, stem: str, fig: Figure, rows: pd.DataFrame, spec: dict[str, Any], left_out: list[str]
 ) -> Path:
     """`<stem>.txt`: title, how points are formed, which paper methods are absent and why."""
-    from fanns_bench.methods.registry import method_names
-
-    registered, present = set(method_names()), set(rows["method"])
-    absent = []
-    for paper_name, ours in spec.get("methods", {}).items():
-        if not any(m in present for m in ours):
-            why = "not measured here" if any(m in registered for m in ours) else "not yet available"
-            absent.append(f"{paper_name}: {why}")
+    present = set(rows["method"])
+    absent = [
+        f"{paper_name}: {absence(spec, paper_name)}"
+        for paper_name, ours in spec.get("methods", {}).items()
+        if not any(m in present for m in ours)
+    ]
     lines = [
         fig.get_suptitle().replace("\n", " — "),
         "Pooled panels: a point is one configuration over all selectivity buckets of the filter type "

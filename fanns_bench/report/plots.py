@@ -84,7 +84,7 @@ def plot_recall_qps(
         stem = safe_name("recall_qps", dataset, filter_type, f"k{k}", f"t{threads}")
         paths += save_figure(figure, out_dir, stem)
         scope = _scope(frame, dataset, filter_type)
-        note = "\n".join(filter(None, [FRONTIER_NOTE, single_thread_note(rows["method"], int(threads))]))
+        note = "\n".join(filter(None, [FRONTIER_NOTE, single_thread_note(rows, int(threads))]))
         paths.append(_caption(out_dir, stem, figure, scope, note))
     return paths
 
@@ -133,7 +133,7 @@ def plot_qps_vs_selectivity(
         stem = safe_name("qps_vs_selectivity", dataset, filter_type, f"k{k}", f"t{threads}")
         paths += save_figure(figure, out_dir, stem)
         note = "A gap or missing point: the method does not reach that recall there.\n" + SPREAD_NOTE + "\n"
-        note += "\n".join(filter(None, [single_thread_note(rows["method"], int(threads)), *unreached]))
+        note += "\n".join(filter(None, [single_thread_note(rows, int(threads)), *unreached]))
         paths.append(_caption(out_dir, stem, figure, _scope(frame, dataset, filter_type), note))
     return paths
 
@@ -273,7 +273,7 @@ def _finish(
     thread_text = ", ".join(threads_label(t) for t in threads) or "query threads unknown"
     figure.suptitle(f"{title}\n{thread_text} · {machines(rows)}", fontsize=11)
     methods = sorted(rows["method"].unique())
-    ignoring = set(single_threaded(methods)) if threads and max(threads) > 1 else set()
+    ignoring = set(single_threaded(rows)) if threads and max(threads) > 1 else set()
     if bars:
         return  # every bar is labelled with its method
     handles = [_line_handle(m, styles[m]) for m in methods]

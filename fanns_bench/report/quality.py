@@ -11,7 +11,6 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
@@ -163,24 +162,18 @@ def _extreme(values: object, pick) -> float:
     return pick(finite) if finite else math.nan
 
 
-def single_threaded(methods: Iterable[str]) -> list[str]:
-    """The methods among `methods` whose installed class declares `threading = "single"`
-    (they search with one thread whatever the query thread count); unknown ones are left out."""
-    from fanns_bench.methods.registry import get_method
-
-    found = []
-    for name in sorted(set(methods)):
-        try:
-            if get_method(name).threading == "single":
-                found.append(name)
-        except Exception:  # noqa: BLE001 - a method not installed here: nothing known
-            continue
-    return found
+def single_threaded(rows: pd.DataFrame) -> list[str]:
+    """The methods of `rows` whose class declared `threading = "single"` when they ran (they
+    search with one thread whatever the query thread count), from the rows' `method_threading`
+    column; rows that do not record it (results of older versions) name none."""
+    if "method_threading" not in rows:
+        return []
+    return sorted(set(rows.loc[rows["method_threading"] == "single", "method"]))
 
 
-def single_thread_note(methods: Iterable[str], threads: int) -> str:
-    """A sentence naming the methods that ignore `threads` (> 1), or ""."""
-    ignoring = single_threaded(methods) if threads > 1 else []
+def single_thread_note(rows: pd.DataFrame, threads: int) -> str:
+    """A sentence naming the methods of `rows` that ignore `threads` (> 1), or ""."""
+    ignoring = single_threaded(rows) if threads > 1 else []
     if not ignoring:
         return ""
     return (

@@ -18,6 +18,7 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
+from importlib.metadata import entry_points
 
 # Okabe-Ito (without yellow, weak on white), Paul Tol's muted and vibrant, tab10's brown and
 # grey: 16 colours that stay apart on white and in print.
@@ -67,14 +68,20 @@ def method_styles(methods: Iterable[str]) -> dict[str, Style]:
     return {name: slot_style(slots[name]) for name in methods}
 
 
+GROUP, HARNESS = "fanns_bench.methods", "fanns-bench"  # as methods.registry (tests/test_report_pareto.py)
+
+
 @cache
 def registered_slots() -> dict[str, int]:
-    """Slot of every method in the registry: built-ins first, then plugins (see module doc)."""
-    from fanns_bench.methods.registry import HARNESS, method_distribution, method_names
+    """Slot of every method in the registry: built-ins first, then plugins (see module doc).
 
-    names = method_names()
+    Read from the installed entry points' metadata, not through `methods.registry`, so
+    figures need neither the methods' extras nor the compiled core.
+    """
+    points = entry_points(group=GROUP)
+    names = sorted({point.name for point in points})
     try:
-        builtin = [n for n in names if method_distribution(n)[0] == HARNESS]
+        builtin = sorted({p.name for p in points if p.dist is not None and p.dist.name == HARNESS})
     except Exception:  # noqa: BLE001 - a broken plugin's metadata must not break the figures
         builtin = names
     builtin_slots = assign_slots(builtin)

@@ -68,6 +68,7 @@ def leaderboard(frame: pd.DataFrame, recall_column: str = "recall") -> pd.DataFr
         n_queries=optional(reference, "n_queries"),
         violation_rate=optional(reference, "violation_rate"),
         short_queries=optional(reference, "short_queries"),
+        method_threading=optional(reference, "method_threading"),
     )[[*SERIES_KEYS, "build_seconds", "index_mb", "build_params", "search_params", *REFERENCE_EXTRAS]]
     parts = [*best, highest, reference]
     table = reduce(lambda left, right: left.merge(right, on=SERIES_KEYS), parts)
@@ -78,7 +79,15 @@ def leaderboard(frame: pd.DataFrame, recall_column: str = "recall") -> pd.DataFr
     return table.assign(rank=pd.concat(ranks) if ranks else pd.Series(dtype=object))
 
 
-REFERENCE_EXTRAS = ["n_queries", "qps_low", "qps_high", "noisy", "violation_rate", "short_queries"]
+REFERENCE_EXTRAS = [
+    "n_queries",
+    "qps_low",
+    "qps_high",
+    "noisy",
+    "violation_rate",
+    "short_queries",
+    "method_threading",
+]
 """Columns of the QPS @ 0.9 (else max-recall) point kept in the leaderboard."""
 
 
@@ -138,7 +147,7 @@ def leaderboard_sections(table: pd.DataFrame) -> list[tuple[str, list[list[str]]
             ]
             for _, row in rows.iterrows()
         ]
-        note = single_thread_note(rows["method"], int(key[-1]))
+        note = single_thread_note(rows, int(key[-1]))
         sections.append((section_title(key), cells, note))
     return sections
 

@@ -99,6 +99,8 @@ SCHEMA = pa.schema(
             pa.float64(),
         ),  # max/min - 1 of the job's round speed factors; null: < 2 points measured together
         ("probe_ratio", pa.float64()),  # run-start probe time / the job's median probe time (< 1: slower now)
+        # issue 20 reports from Parquet alone: what the report needs to know of the method
+        ("method_threading", pa.string()),  # its class's `threading`: threads | single
         ("workload_digest", pa.string()),  # workload + dataset content: where the ground truth is
         ("methodology_version", pa.int64()),
         ("cpu_model", pa.string()),

@@ -22,6 +22,7 @@ from fanns_bench.data.dataset import Dataset, load_dataset
 from fanns_bench.data.file_hashes import file_hash
 from fanns_bench.errors import DatasetError, WorkloadError
 from fanns_bench.filters.attribute_index import AttributeIndex
+from fanns_bench.given_truth import SCORE_TOLERANCE, check_row
 from fanns_bench.groundtruth import GROUND_TRUTH_VERSION, GroundTruth, compute_ground_truth
 from fanns_bench.scoring import scores as score_matrix
 from fanns_bench.workloads.workload import (
@@ -36,7 +37,6 @@ log = logging.getLogger(__name__)
 CONTENT_FILE = "dataset_content_hash.txt"  # the content the workload and ground truth were made on
 GIVEN_TRUTH_SAMPLE = 20  # queries whose given ground truth is checked against exact search
 GIVEN_TRUTH_SEED = 0
-SCORE_TOLERANCE = 1e-4  # relative: scores this close count as equal (float32 sums differ)
 
 
 @dataclass
@@ -172,7 +172,8 @@ def check_given_truth(context: Context, truth: GroundTruth, sample: int = GIVEN_
     Raises `WorkloadError` naming the query and the id when an id does not satisfy the
     query's filter, when the ids are not best first, or when an id is not among the exact
     top (its score falls short of exact search's at that rank). Ids that differ from exact
-    search only among scores equal within `SCORE_TOLERANCE` are logged as near-ties.
+    search only among scores equal within `SCORE_TOLERANCE` are logged as near-ties
+    (`given_truth.check_row`, shared with the published-data cross-check).
     """
     table, dataset = context.workload.table, context.dataset
     rng = np.random.default_rng(GIVEN_TRUTH_SEED)
@@ -189,35 +190,15 @@ def check_given_truth(context: Context, truth: GroundTruth, sample: int = GIVEN_
             f"workload {context.workload.name!r}: given ground truth of query "
             f"{int(table.query_index.iloc[row])} (filter {table.predicate.iloc[row]})"
         )
-        given, given_scores = truth.ids[row], truth.scores[row]
-        kept = given >= 0
-        given, given_scores = given[kept], given_scores[kept]
-        stray = given[~np.isin(given, matches[position])]
-        if len(stray):
-            raise WorkloadError(f"{name}: id {int(stray[0])} does not satisfy the filter")
-        tolerance = SCORE_TOLERANCE * np.maximum(1.0, np.abs(given_scores))
-        rising = np.flatnonzero(given_scores[1:] > given_scores[:-1] + tolerance[1:])
-        if len(rising):
-            j = int(rising[0])
-            raise WorkloadError(
-                f"{name}: not best first: id {int(given[j])} (score {given_scores[j]:.6g}) comes "
-                f"before id {int(given[j + 1])} (score {given_scores[j + 1]:.6g})"
-            )
+        kept = truth.ids[row] >= 0
         exact_ids, exact_scores = exact.ids[position], exact.scores[position]
-        wanted = int((exact_ids >= 0).sum())
-        if len(given) < wanted:
-            short += 1
-        n = min(len(given), wanted)
-        low = np.flatnonzero(given_scores[:n] < exact_scores[:n] - tolerance[:n])
-        if len(low):
-            j = int(low[0])
-            raise WorkloadError(
-                f"{name}: id {int(given[j])} at rank {j + 1} scores {given_scores[j]:.6g}, but exact "
-                f"search's rank-{j + 1} item {int(exact_ids[j])} scores {exact_scores[j]:.6g}: "
-                "the given id is not among the exact top"
-            )
-        if set(given[:n].tolist()) != set(exact_ids[:n].tolist()):
-            near_ties += 1
+        verdict = check_row(
+            truth.ids[row][kept], truth.scores[row][kept], exact_ids, exact_scores, matches[position]
+        )
+        if verdict.problem:
+            raise WorkloadError(f"{name}: {verdict.message}")
+        short += verdict.short
+        near_ties += verdict.near_tie
     if near_ties:
         log.warning(
             "workload %s: given ground truth differs from exact search only among near-tied scores "

@@ -67,13 +67,7 @@ def run_isolated(
 
 
 def _split_by_pool(spec: WorkerSpec) -> list[WorkerSpec]:
-    from fanns_bench.errors import FannsBenchError
-    from fanns_bench.methods.registry import get_method
-
-    try:
-        fixed = get_method(spec.job.method_name).fixed_thread_pool
-    except FannsBenchError:
-        fixed = False
+    fixed = spec.job.method.fixed_thread_pool
     counts = sorted({p.threads for p in spec.points})
     if not fixed or len(counts) <= 1:
         return [spec]

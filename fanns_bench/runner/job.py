@@ -18,7 +18,6 @@ from pathlib import Path
 
 import numpy as np
 
-from fanns_bench.methods.registry import get_method
 from fanns_bench.runner.context import load_context
 from fanns_bench.runner.memory import PhaseMeter, in_process_meter
 from fanns_bench.runner.plan import BuildJob, Point
@@ -93,7 +92,7 @@ def run_job(spec: WorkerSpec) -> None:
 def _run_job(spec: WorkerSpec) -> None:
     context = load_context(spec.dataset_path, spec.workload_dir, spec.workload_name, spec.workload_digest)
     job = spec.job
-    method_cls = get_method(job.method_name)
+    method_cls = job.method.load()
     build_threads = _build_thread_count(method_cls, spec)
     probe = Probe.of(context.dataset.vectors) if spec.probe_seconds else None  # in the baseline
     baseline = _loaded_baseline(context, spec.meter)

@@ -6,11 +6,14 @@ import hashlib
 import itertools
 import json
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import fanns_bench
 from fanns_bench.errors import ConfigError
 from fanns_bench.methods.params import Param, resolve
+
+if TYPE_CHECKING:
+    from fanns_bench.methods.base import Method
 
 DEFAULT_TIMEOUT_S = 3600
 TIMEOUT = Param(float, DEFAULT_TIMEOUT_S, "wall-clock limit of one build job (build + search)", minimum=1)
@@ -53,12 +56,59 @@ class Point:
     key: str
 
 
+@dataclass(frozen=True)
+class MethodSpec:
+    """A method looked up once, in the plan: its class and what the runner and the rows need
+    of it. Pickles as plain data (a spawned worker looks the class up once, in `load`)."""
+
+    name: str  # the registry name (or a `module:Class` path)
+    package: str  # distribution that provides it ("" when unknown)
+    version: str
+    threading: str  # Method.threading
+    fixed_thread_pool: bool  # Method.fixed_thread_pool
+    requires: tuple[str, ...]  # Method.requires
+    cls: type[Method] | None = field(default=None, compare=False, repr=False)
+
+    @classmethod
+    def of(cls, name: str) -> MethodSpec:
+        """Look `name` up in the registry (ConfigError/MethodError when it cannot be)."""
+        from fanns_bench.methods.registry import get_method, method_distribution
+
+        method_cls = get_method(name)
+        package, version = method_distribution(name)
+        return cls(
+            name,
+            package,
+            version,
+            method_cls.threading,
+            bool(method_cls.fixed_thread_pool),
+            tuple(method_cls.requires),
+            method_cls,
+        )
+
+    @property
+    def method_version(self) -> str:
+        return f"{self.package}=={self.version}"
+
+    def load(self) -> type[Method]:
+        """The method's class: the plan's own, or (in a spawned worker) looked up once."""
+        if self.cls is None:
+            from fanns_bench.methods.registry import get_method
+
+            object.__setattr__(self, "cls", get_method(self.name))
+        return self.cls  # type: ignore[return-value]
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        fields = (self.name, self.package, self.version, self.threading, self.fixed_thread_pool)
+        return (MethodSpec, (*fields, self.requires))
+
+
 @dataclass
 class BuildJob:
     """One index build of one method, and every measurement taken on it."""
 
     method_key: str  # the config entry (usually the registry name)
-    method_name: str  # the registry name
+    method: MethodSpec  # the registry's method, looked up once
     build_params: dict[str, Any]
     search_grid: list[dict[str, Any]]
     timeout_s: float
@@ -130,8 +180,6 @@ def build_jobs(
     `measurement` holds the runner settings that change what a row measures. Each build
     configuration is built `builds` times (`build_repeat` 0..builds-1), each measured.
     """
-    from fanns_bench.methods.registry import get_method, method_distribution
-
     jobs = []
     for method_key, config in methods.items():
         config = dict(config or {})
@@ -143,10 +191,8 @@ def build_jobs(
             timeout_s = TIMEOUT.coerce(config.get("timeout_s", DEFAULT_TIMEOUT_S))
         except ValueError as error:
             raise ConfigError(f"method {method_key!r}: timeout_s: {error}") from None
-        method_name = config.get("name", method_key)
-        cls = get_method(method_name)
-        package, package_version = method_distribution(method_name)
-        method_version = f"{package}=={package_version}"
+        method = MethodSpec.of(config.get("name", method_key))
+        cls = method.load()
         search_grid = [
             resolve(method_key, "search", cls.search_parameters, p)
             for p in expand_grid(config.get("search"), f"{where} search")
@@ -157,7 +203,7 @@ def build_jobs(
             build_params = resolve(method_key, "build", cls.build_parameters, given)
             job = BuildJob(
                 method_key,
-                method_name,
+                method,
                 build_params,
                 search_grid,
                 timeout_s,
@@ -176,7 +222,7 @@ def build_jobs(
                     filter_type=filter_type,
                     bucket=bucket,
                     k=k,
-                    method_version=method_version,
+                    method_version=method.method_version,
                     measurement=measurement,
                     build_repeat=repeat,
                 )

@@ -39,31 +39,16 @@ def base_row(context: Context, job: BuildJob, point: Point, experiment: str) -> 
         "n_queries": len(group),
         "k": point.k,
         "method": job.method_key,
-        **_distribution(job.method_name),
+        "method_package": job.method.package or None,
+        "method_version": job.method.version or None,
+        "method_threading": job.method.threading,
         "build_params": canonical(job.build_params),
         "build_repeat": job.build_repeat,
         "search_params": canonical(point.search_params),
         "threads": point.threads,
         "timestamp": dt.datetime.now(dt.UTC).replace(microsecond=0),
-        **environment_columns(_requires(job.method_name)),
+        **environment_columns(job.method.requires),
     }
-
-
-def _distribution(method_name: str) -> dict[str, str | None]:
-    from fanns_bench.methods.registry import method_distribution
-
-    package, version = method_distribution(method_name)
-    return {"method_package": package or None, "method_version": version or None}
-
-
-def _requires(method_name: str) -> tuple[str, ...]:
-    from fanns_bench.errors import FannsBenchError
-    from fanns_bench.methods.registry import get_method
-
-    try:
-        return tuple(get_method(method_name).requires)
-    except FannsBenchError:
-        return ()
 
 
 def write_status_rows(

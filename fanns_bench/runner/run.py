@@ -14,7 +14,6 @@ from tqdm.contrib.logging import logging_redirect_tqdm
 
 from fanns_bench.data.builders import ensure_dataset
 from fanns_bench.errors import ConfigError
-from fanns_bench.methods.registry import get_method
 from fanns_bench.results.attempts import attempt_files, failed_attempts
 from fanns_bench.results.bucket_files import write_buckets
 from fanns_bench.results.lock import results_lock
@@ -202,7 +201,7 @@ def _run_job_points(
     bar: JobProgress,
     probe_seconds: float | None,
 ) -> int:
-    method_cls = get_method(job.method_name)
+    method_cls = job.method.load()
     experiment = settings.experiment
     missing = method_cls.missing_dependencies()
     if missing:

@@ -45,7 +45,7 @@ from fanns_bench.runner.noise import drift, drift_reasons, round_factors
 from fanns_bench.runner.plan import Point
 from fanns_bench.runner.probe import Probe, probe_ratio
 from fanns_bench.runner.rows import base_row
-from fanns_bench.runner.threads import capped_threads
+from fanns_bench.runner.threads import query_threads
 
 if TYPE_CHECKING:
     from fanns_bench.methods.base import Method
@@ -175,8 +175,7 @@ def _calibrated(job: Job, point: Point) -> Live | None:
             threads=point.threads,
             clock=job.clock,
         )
-        method.set_query_threads(point.threads)
-        with capped_threads(point.threads):
+        with query_threads(method, point.threads):
             spec.meter.sync(reset=True)
             measurement.calibrate(spec.warmup, spec.min_repetition_s)
             peak = spec.meter.sync()[0]
@@ -191,8 +190,7 @@ def _repeat(job: Job, entry: Live, first: bool) -> None:
     first round samples the memory peak when calibration ran no search: no warm-up, no minimum)."""
     spec = job.spec
     sample = first and not (spec.warmup or spec.min_repetition_s > 0)
-    job.method.set_query_threads(entry.point.threads)
-    with capped_threads(entry.point.threads):
+    with query_threads(job.method, entry.point.threads):
         if sample:
             spec.meter.sync(reset=True)
         entry.times.append(entry.measurement.repeat())
@@ -209,8 +207,7 @@ def _finish(job: Job, entry: Live, machine: dict[str, Any]) -> None:
     point, rows = entry.point, entry.rows
     truth = GroundTruth(context.truth.ids[rows], context.truth.scores[rows])
     try:
-        method.set_query_threads(point.threads)
-        with capped_threads(point.threads):
+        with query_threads(method, point.threads):
             measured = entry.measurement.columns(
                 [context.match_ids[r] for r in rows],
                 truth,
