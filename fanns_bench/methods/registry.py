@@ -51,6 +51,12 @@ def method_names() -> list[str]:
     return sorted(_entry_points())
 
 
+def builtin_method_names() -> list[str]:
+    """Names the harness itself registers (its own distribution's entry points), sorted."""
+    points = _entry_points().items()
+    return sorted(name for name, point in points if point.dist is not None and point.dist.name == HARNESS)
+
+
 def get_method(name: str) -> type[Method]:
     """The class registered under `name`, or named by a `module:Class` import path.
 

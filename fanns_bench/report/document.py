@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from fanns_bench.data.dataset_facts import dataset_text
 from fanns_bench.report.answers import answers_markdown, noise_markdown, tracebacks_markdown
 from fanns_bench.report.claims import Verdict, compare_with_paper, load_claims
 from fanns_bench.report.claims_table import claims_section
@@ -31,6 +32,7 @@ from fanns_bench.report.tables import (
     leaderboard_markdown,
 )
 from fanns_bench.results.bucket_files import load_buckets
+from fanns_bench.results.recompute import dataset_records
 
 
 def write_report(
@@ -84,7 +86,7 @@ def write_report(
 
 
 def header(frame: pd.DataFrame, results_dir: Path) -> str:
-    """Title, row counts by status, machine and code versions."""
+    """Title, row counts by status, dataset(s), machine and code versions."""
     counts = frame["status"].value_counts().sort_index()
     status = ", ".join(f"{count} {name}" for name, count in counts.items())
     versions = ", ".join(sorted({str(v) for v in frame["fanns_bench_version"].dropna()})) or "?"
@@ -94,6 +96,7 @@ def header(frame: pd.DataFrame, results_dir: Path) -> str:
             f"# fanns-bench report: {results_dir}",
             "",
             f"- rows: {len(frame)} ({status})",
+            *[f"- dataset: {line}" for line in dataset_lines(frame, results_dir)],
             f"- machine: {machines(frame)}",
             f"- fanns-bench {versions}, commit {commits}",
             "- recall: recall@k as in the seed paper, sum of hits / sum of min(k, |ground truth|)",
@@ -102,6 +105,23 @@ def header(frame: pd.DataFrame, results_dir: Path) -> str:
             "",
         ]
     )
+
+
+def dataset_lines(frame: pd.DataFrame, results_dir: Path) -> list[str]:
+    """One line per dataset of `frame`: the facts the run recorded beside its ground truth
+    (items, model, dimension, archives), else what the rows hold (name, items, dimension)."""
+    recorded = {r.get("content_hash"): r["facts"] for r in dataset_records(results_dir) if r.get("facts")}
+    columns = [c for c in ("dataset", "dataset_hash", "dataset_count", "dimension") if c in frame]
+    if "dataset" not in columns:
+        return []
+    lines = []
+    for values in frame[columns].drop_duplicates().to_dict("records"):  # plain Python values
+        facts = recorded.get(values.get("dataset_hash"))
+        if facts is None:  # a run before the facts were recorded: what its rows say
+            given = {"name": "dataset", "items": "dataset_count", "dimension": "dimension"}
+            facts = {fact: values[c] for fact, c in given.items() if c in values and not pd.isna(values[c])}
+        lines.append(dataset_text(facts))
+    return list(dict.fromkeys(lines))
 
 
 def figures_markdown(drawn: list[DrawnFigure], verdicts: list[Verdict], spec: dict, results_dir: Path) -> str:

@@ -140,6 +140,8 @@ def selectivity_text(value: float) -> str:
 
 def machines(frame: pd.DataFrame) -> str:
     """The cpu_model(s) of `frame`, for titles ("mixed:" when rows come from several)."""
+    if "cpu_model" not in frame:
+        return "unknown machine"
     models = sorted({str(m) for m in frame["cpu_model"].dropna()})
     if not models:
         return "unknown machine"

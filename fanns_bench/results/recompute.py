@@ -5,9 +5,10 @@ A run copies each workload's query table and exact ground truth there, so a resu
 directory alone is enough to re-derive every recall figure (`fanns-bench report DIR
 --recompute`). Tie-aware recall also needs the vectors, so it is not recomputed here.
 
-Beside them, `dataset.json` names the dataset the ground truth was computed on (its folder
-and content hash): where that folder still exists, its current content is compared with
-the recorded hash, so rows whose dataset was edited since the run are reported.
+Beside them, `dataset.json` names the dataset the ground truth was computed on (its folder,
+content hash and `facts`: items, model, dimension, archives; see `data/describe.py`): where
+that folder still exists, its current content is compared with the recorded hash, so rows
+whose dataset was edited since the run are reported.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import pandas as pd
 
 from fanns_bench.atomic_files import temporary_sibling, write_text_atomic
 from fanns_bench.data.dataset import Dataset, current_content_hash
+from fanns_bench.data.dataset_facts import dataset_facts
 from fanns_bench.errors import ResultsError
 from fanns_bench.groundtruth import GroundTruth
 from fanns_bench.metrics import recall_paper, recall_per_query
@@ -47,8 +49,22 @@ def keep_ground_truth(results_dir: Path, workload_dir: Path, digest: str, datase
             "name": dataset.name,
             "path": str(Path(dataset.path).resolve()),
             "content_hash": dataset.content_hash,
+            "facts": dataset_facts(dataset.manifest),
         }
         write_text_atomic(target / DATASET_FILE, json.dumps(record, indent=1, sort_keys=True))
+
+
+def dataset_records(results_dir: Path) -> list[dict]:
+    """The `dataset.json` record of every workload kept in `results_dir` (unreadable ones skipped)."""
+    records = []
+    for path in sorted((Path(results_dir) / WORKLOADS_DIR).glob(f"*/{DATASET_FILE}")):
+        try:
+            record = json.loads(path.read_text())
+        except (OSError, ValueError):
+            continue
+        if isinstance(record, dict):
+            records.append(record)
+    return records
 
 
 def dataset_changes(results_dir: Path, digest: str) -> str | None:

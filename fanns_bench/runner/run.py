@@ -13,6 +13,7 @@ import pandas as pd
 from tqdm.contrib.logging import logging_redirect_tqdm
 
 from fanns_bench.data.builders import ensure_dataset
+from fanns_bench.data.dataset_facts import dataset_facts
 from fanns_bench.errors import ConfigError
 from fanns_bench.results.attempts import attempt_files, failed_attempts
 from fanns_bench.results.bucket_files import write_buckets
@@ -56,6 +57,7 @@ class SweepOutcome:
     executed_jobs: int
     buckets: pd.DataFrame = field(default_factory=pd.DataFrame)  # `bucket_table` of the workload
     attempts: pd.DataFrame = field(default_factory=pd.DataFrame)
+    dataset: dict[str, Any] = field(default_factory=dict)  # `dataset_facts` of its manifest
 
     @property
     def failures(self) -> int:
@@ -148,6 +150,7 @@ def _run_sweep(config: dict[str, Any], settings: RunSettings) -> SweepOutcome:
         executed,
         buckets,
         attempts[attempts.key.isin(keys)] if len(attempts) else attempts,
+        dataset_facts(dataset.manifest),
     )
 
 

@@ -1,6 +1,7 @@
 """The summary `fanns-bench run` prints at the end of a sweep.
 
-Read as a newcomer would: every number says what it is. Per method first the points by
+Read as a newcomer would: every number says what it is. First the dataset (items, model,
+dimension, archives) and the machine the rows were measured on; per method then the points by
 status and the answers' quality (noisy points, short answers, ids outside the filter), then
 per (k, query threads) and filter type the best QPS at recall >= 0.9 per selectivity bucket
 with the highest recall reached in that bucket beside it, then what failed and why.
@@ -12,7 +13,8 @@ import math
 
 import pandas as pd
 
-from fanns_bench.report.frame import threads_label
+from fanns_bench.data.dataset_facts import dataset_text
+from fanns_bench.report.frame import machines, threads_label
 from fanns_bench.report.quality import (
     NOT_RECORDED,
     STATUSES,
@@ -131,6 +133,8 @@ def print_summary(outcome: SweepOutcome) -> None:
         f"results: {outcome.results_dir.resolve()}  ({len(rows)} points: {status_text(rows)}; "
         f"{outcome.executed_jobs} build{'' if outcome.executed_jobs == 1 else 's'} run now)"
     )
+    print(f"dataset: {dataset_text(outcome.dataset) if outcome.dataset else 'not recorded'}")
+    print(f"machine: {machines(rows)}")
     for line in noise_lines(rows):
         print(line)
     print(
