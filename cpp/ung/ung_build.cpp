@@ -11,7 +11,7 @@
 
 #include "core/parallel.h"
 #include "core/visited.h"
-#include "ung/beam_queue.h"
+#include "graph/search_list.h"
 #include "ung/ung_index.h"
 
 namespace fanns::ung {
@@ -72,7 +72,7 @@ struct BuildDistance {
 
 struct Scratch {
   VisitedSet visited;
-  BeamQueue queue;
+  graph::SearchList queue;
   std::vector<Neighbor> expanded;
   std::vector<float> occlude;
 };
@@ -87,7 +87,7 @@ void beam_search(const BuildDistance& dist, const Adjacency& adj, const float* q
   s.visited.insert(entry);
   s.queue.insert({dist.to(query, entry), entry});
   while (s.queue.has_unexpanded()) {
-    const Neighbor cur = s.queue.pop_closest_unexpanded();
+    const Neighbor cur = s.queue.expand_next();
     if (record && cur.id != target) s.expanded.push_back(cur);
     for (int32_t next : adj[cur.id]) {
       if (!s.visited.insert_new(next)) continue;

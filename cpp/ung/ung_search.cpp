@@ -8,7 +8,7 @@
 
 #include "core/parallel.h"
 #include "core/visited.h"
-#include "ung/beam_queue.h"
+#include "graph/search_list.h"
 #include "ung/ung_index.h"
 
 namespace fanns::ung {
@@ -23,7 +23,7 @@ uint64_t mix(uint64_t x) {  // splitmix64 finaliser
 
 struct SearchScratch {
   VisitedSet visited;
-  BeamQueue queue;
+  graph::SearchList queue;
   std::vector<int32_t> entries;
   std::vector<int32_t> labels;
 };
@@ -102,7 +102,7 @@ void UngIndex::search(const float* queries, size_t nq, const LabelSetsView& sets
     s.queue.reset(static_cast<size_t>(params.L_search));
     for (int32_t e : s.entries) s.queue.insert({distance(e), e});
     while (s.queue.has_unexpanded()) {
-      const Neighbor cur = s.queue.pop_closest_unexpanded();
+      const Neighbor cur = s.queue.expand_next();
       const uint64_t begin = offsets_[cur.id], end = offsets_[cur.id + 1];
       for (uint64_t e = begin; e < end; ++e) {
         const int32_t next = adjacency_[e];

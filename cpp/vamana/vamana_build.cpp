@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "core/visited.h"
+#include "graph/search_list.h"
 #include "vamana/vamana_graph.h"
 #include "vamana/vamana_index.h"
 
@@ -151,7 +152,7 @@ class Builder {
  private:
   struct Scratch {
     VisitedSet visited;
-    SearchList list;
+    graph::SearchList list;
     std::vector<Neighbor> pool;
     std::vector<int32_t> neighbors;
     std::vector<int32_t> pruned;

@@ -1,5 +1,5 @@
-// Building blocks shared by the Vamana builders and the search: a bounded sorted search list
-// (the "L best" of a greedy search), RobustPrune with DiskANN's occlusion factors, and medoids.
+// Building blocks of the Vamana builders: RobustPrune with DiskANN's occlusion factors and
+// sorting a candidate pool (the search list is graph/search_list.h).
 #pragma once
 
 #include <algorithm>
@@ -11,51 +11,6 @@
 #include "core/heaps.h"
 
 namespace fanns::vamana {
-
-/// The L closest candidates seen, sorted, each marked once expanded.
-class SearchList {
- public:
-  struct Entry {
-    Neighbor neighbor;
-    bool expanded;
-  };
-
-  void reset(size_t capacity) {
-    capacity_ = capacity;
-    items_.clear();
-    cursor_ = 0;
-  }
-
-  /// Insert unless the list is full of closer candidates.
-  void insert(Neighbor nb) {
-    if (items_.size() >= capacity_ && !closer(nb, items_.back().neighbor)) return;
-    auto pos = std::lower_bound(items_.begin(), items_.end(), nb,
-                                [](const Entry& e, const Neighbor& n) { return closer(e.neighbor, n); });
-    const size_t index = static_cast<size_t>(pos - items_.begin());
-    if (items_.size() >= capacity_) items_.pop_back();
-    items_.insert(items_.begin() + static_cast<std::ptrdiff_t>(index), Entry{nb, false});
-    if (index < cursor_) cursor_ = index;
-  }
-
-  bool has_unexpanded() const { return cursor_ < items_.size(); }
-
-  /// The closest unexpanded candidate, now marked expanded.
-  Neighbor expand_next() {
-    Entry& e = items_[cursor_];
-    e.expanded = true;
-    const Neighbor n = e.neighbor;
-    while (cursor_ < items_.size() && items_[cursor_].expanded) ++cursor_;
-    return n;
-  }
-
-  size_t size() const { return items_.size(); }
-  const Neighbor& operator[](size_t i) const { return items_[i].neighbor; }
-
- private:
-  size_t capacity_ = 0;
-  size_t cursor_ = 0;
-  std::vector<Entry> items_;
-};
 
 /// RobustPrune as DiskANN's occlude_list: `pool` (sorted closest first, without `self`) is cut
 /// to `max_candidates`; rounds with alpha' = 1, 1.2, 1.44, ... <= alpha each admit the

@@ -6,7 +6,7 @@
 
 #include "core/parallel.h"
 #include "core/visited.h"
-#include "vamana/vamana_graph.h"
+#include "graph/search_list.h"
 #include "vamana/vamana_index.h"
 
 namespace fanns::vamana {
@@ -15,7 +15,7 @@ namespace {
 
 struct SearchScratch {
   VisitedSet visited;
-  SearchList list;
+  graph::SearchList list;
 };
 
 }  // namespace
@@ -27,7 +27,7 @@ void VamanaIndex::search(const float* queries, size_t nq, const int32_t* query_l
   const size_t list_size = std::max(static_cast<size_t>(params.L), k);
   const size_t n = store_.size();
   parallel_for_each(
-      nq, threads, [&] { return SearchScratch{VisitedSet(n), SearchList()}; },
+      nq, threads, [&] { return SearchScratch{VisitedSet(n), graph::SearchList()}; },
       [&](SearchScratch& s, size_t q) {
         int64_t* ids = out_ids + q * k;
         float* distances = out_distances + q * k;
