@@ -1,6 +1,8 @@
-// Best-first graph search to a fixed point (DiskANN's iterate_to_fixed_point), generic over
-// how a method lists a node's neighbours, which nodes it may visit and what it does with each
-// node it expands. The policies are functors inlined at compile time (no virtual calls).
+// The two best-first graph searches the methods share, generic over how a method lists a
+// node's neighbours (and, for the first, which nodes it may visit and what it keeps of each
+// node it expands). The policies are functors inlined at compile time (no virtual calls):
+//   search_to_fixed_point  DiskANN's iterate_to_fixed_point over a sorted L-best list
+//   search_layer           HNSW's SEARCH-LAYER: a candidate heap and an ef-bounded result heap
 #pragma once
 
 #include <cstdint>
@@ -35,6 +37,29 @@ void search_to_fixed_point(SearchList& list, VisitedSet& visited, ForEachNeighbo
     for_each_neighbour(node.id, [&](int32_t next) {
       if (!admit(next) || !visited.insert_new(next)) return;
       list.insert({score(next), next});
+    });
+  }
+}
+
+/// HNSW's SEARCH-LAYER: expand the closest candidate until it is farther than the worst of
+/// `results`; `for_each_neighbour(id, visit)` calls `visit(id)` for each out-neighbour in
+/// order; a neighbour `visited` has not seen is marked, scored by `score(id)` and, when
+/// `results` accepts it, pushed to both heaps. The caller seeds all three (`results` holds
+/// at least one entry whenever `candidates` does).
+template <class ForEachNeighbour, class Score>
+void search_layer(CandidateHeap& candidates, ResultHeap& results, VisitedSet& visited,
+                  ForEachNeighbour&& for_each_neighbour, Score&& score) {
+  while (!candidates.empty()) {
+    const Neighbor current = candidates.top();
+    if (current.distance > results.worst().distance) break;
+    candidates.pop();
+    for_each_neighbour(current.id, [&](int32_t next) {
+      if (!visited.insert_new(next)) return;
+      const float d = score(next);
+      if (results.accepts(d)) {
+        candidates.push({d, next});
+        results.push({d, next});
+      }
     });
   }
 }

@@ -12,6 +12,7 @@
 #include "core/heaps.h"
 #include "core/parallel.h"
 #include "core/visited.h"
+#include "graph/best_first.h"
 #include "nhq/nhq_common.h"
 
 namespace fanns::nhq {
@@ -67,23 +68,16 @@ struct Builder {
     candidates.push(start);
     visited.insert(entry);
     std::vector<int32_t> friends;
-    while (!candidates.empty()) {
-      const Neighbor cand = candidates.top();
-      if (cand.distance > result.worst().distance) break;
-      candidates.pop();
-      {
-        std::lock_guard<std::mutex> guard(locks[cand.id]);
-        friends = adj[cand.id];
-      }
-      for (int32_t next : friends) {
-        if (!visited.insert_new(next)) continue;
-        const float d = fusion(node, next);
-        if (result.accepts(d)) {
-          result.push({d, next});
-          candidates.push({d, next});
-        }
-      }
-    }
+    graph::search_layer(
+        candidates, result, visited,
+        [&](int32_t id, auto&& visit) {
+          {
+            std::lock_guard<std::mutex> guard(locks[id]);
+            friends = adj[id];
+          }
+          for (int32_t next : friends) visit(next);
+        },
+        [&](int32_t next) { return fusion(node, next); });
     const std::vector<Neighbor>& kept = result.sorted();
     out.assign(kept.rbegin(), kept.rend());  // farthest first, as n2 pops its result heap
   }
