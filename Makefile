@@ -13,7 +13,7 @@ $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install --quiet --upgrade pip
 
-$(STAMP): pyproject.toml CMakeLists.txt $(wildcard cpp/*.cpp cpp/*/*.h cpp/*/*.hpp cpp/*/*.cpp) | $(VENV)/bin/python
+$(STAMP): pyproject.toml CMakeLists.txt $(wildcard cpp/*/CMakeLists.txt cpp/*.cpp cpp/*/*.h cpp/*/*.hpp cpp/*/*.cpp) | $(VENV)/bin/python
 	$(PIP) install --quiet -e ".[$(EXTRAS)]"
 	touch $@
 

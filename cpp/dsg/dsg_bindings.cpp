@@ -7,9 +7,9 @@
 #include <string>
 
 #include "bindings/arrays.h"
+#include "bindings/range_arrays.h"
 #include "bindings/search_results.h"
 #include "core/distance.h"
-#include "serf/range_arrays.h"
 #include "dsg/dsg_index.h"
 
 namespace nb = nanobind;

@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "core/parallel.h"
-#include "serf/segment_common.h"
+#include "graph/segment_common.h"
 
 namespace fanns::dsg {
 

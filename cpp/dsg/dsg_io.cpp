@@ -3,7 +3,7 @@
 
 #include "core/binary_io.h"
 #include "dsg/dsg_index.h"
-#include "serf/segment_io.h"
+#include "graph/segment_io.h"
 
 namespace fanns::dsg {
 namespace {

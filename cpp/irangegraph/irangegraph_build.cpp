@@ -8,6 +8,7 @@
 #include "core/parallel.h"
 #include "core/range_search.h"
 #include "core/visited.h"
+#include "graph/best_first.h"
 #include "irangegraph/irangegraph_index.h"
 #include "core/seeded_random.h"
 
@@ -200,21 +201,13 @@ class Builder {
       ctx.candidates.push(nb);
       ctx.results.push(nb);
     }
-    while (!ctx.candidates.empty()) {
-      const Neighbor current = ctx.candidates.top();
-      if (current.distance > ctx.results.worst().distance) break;
-      ctx.candidates.pop();
-      const int32_t* slot = index_.slot(current.id, d);
-      for (int32_t j = 0; j < slot[0]; ++j) {
-        const int32_t next = slot[1 + j];
-        if (!ctx.visited.insert_new(next)) continue;
-        const float dist = distance(next);
-        if (ctx.results.accepts(dist)) {
-          ctx.candidates.push({dist, next});
-          ctx.results.push({dist, next});
-        }
-      }
-    }
+    graph::search_layer(
+        ctx.candidates, ctx.results, ctx.visited,
+        [&](int32_t node, auto&& visit) {
+          const int32_t* slot = index_.slot(node, d);
+          for (int32_t j = 0; j < slot[0]; ++j) visit(slot[1 + j]);
+        },
+        distance);
     auto& sorted = ctx.results.sorted();
     ctx.found.assign(sorted.begin(), sorted.end());
   }

@@ -9,6 +9,7 @@
 #include "core/parallel.h"
 #include "core/range_search.h"
 #include "core/visited.h"
+#include "graph/best_first.h"
 #include "irangegraph/irangegraph_index.h"
 #include "core/seeded_random.h"
 
@@ -61,24 +62,18 @@ class QuerySearch {
       ctx_.candidates.push(nb);
       ctx_.results.push(nb);
     }
-    while (!ctx_.candidates.empty()) {
-      const Neighbor current = ctx_.candidates.top();
-      if (current.distance > ctx_.results.worst().distance) break;
-      ctx_.candidates.pop();
-      select_links(current.id);
-      const size_t count = ctx_.selected.size();
-      for (size_t i = 0; i < std::min<size_t>(count, 3); ++i) distance_.prefetch(ctx_.selected[i]);
-      for (size_t i = 0; i < count; ++i) {
-        const int32_t next = ctx_.selected[i];
-        if (i + 3 < count) distance_.prefetch(ctx_.selected[i + 3]);
-        if (!ctx_.visited.insert_new(next)) continue;  // listed at two layers
-        const float dist = distance_(next);
-        if (ctx_.results.accepts(dist)) {
-          ctx_.candidates.push({dist, next});
-          ctx_.results.push({dist, next});
-        }
-      }
-    }
+    graph::search_layer(
+        ctx_.candidates, ctx_.results, ctx_.visited,
+        [&](int32_t node, auto&& visit) {
+          select_links(node);
+          const size_t count = ctx_.selected.size();
+          for (size_t i = 0; i < std::min<size_t>(count, 3); ++i) distance_.prefetch(ctx_.selected[i]);
+          for (size_t i = 0; i < count; ++i) {
+            if (i + 3 < count) distance_.prefetch(ctx_.selected[i + 3]);
+            visit(ctx_.selected[i]);  // visited already when listed at two layers
+          }
+        },
+        distance_);
   }
 
  private:

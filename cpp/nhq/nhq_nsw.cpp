@@ -4,7 +4,6 @@
 #include <algorithm>
 #include <limits>
 #include <mutex>
-#include <queue>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -13,6 +12,7 @@
 #include "core/heaps.h"
 #include "core/parallel.h"
 #include "core/visited.h"
+#include "graph/best_first.h"
 #include "nhq/nhq_common.h"
 
 namespace fanns::nhq {
@@ -23,13 +23,6 @@ size_t mismatches(const int32_t* a, const int32_t* b, size_t attributes) {
   for (size_t i = 0; i < attributes; ++i) count += (a[i] != b[i] || a[i] < 0) ? 1 : 0;
   return count;
 }
-
-struct FartherFirst {  // max-heap on (distance, id)
-  bool operator()(const Neighbor& a, const Neighbor& b) const { return closer(a, b); }
-};
-struct CloserFirst {  // min-heap on (distance, id)
-  bool operator()(const Neighbor& a, const Neighbor& b) const { return closer(b, a); }
-};
 
 struct Builder {
   const float* base;
@@ -66,34 +59,27 @@ struct Builder {
   }
 
   void search(int32_t node, int32_t entry, VisitedSet& visited, std::vector<Neighbor>& out) const {
-    std::priority_queue<Neighbor, std::vector<Neighbor>, FartherFirst> result;
-    std::priority_queue<Neighbor, std::vector<Neighbor>, CloserFirst> candidates;
+    ResultHeap result;
+    result.reset(ef);
+    CandidateHeap candidates;
     visited.reset(adj.size());
     const Neighbor start{fusion(node, entry), entry};
     result.push(start);
     candidates.push(start);
     visited.insert(entry);
     std::vector<int32_t> friends;
-    while (!candidates.empty()) {
-      const Neighbor cand = candidates.top();
-      if (cand.distance > result.top().distance) break;
-      candidates.pop();
-      {
-        std::lock_guard<std::mutex> guard(locks[cand.id]);
-        friends = adj[cand.id];
-      }
-      for (int32_t next : friends) {
-        if (!visited.insert_new(next)) continue;
-        const float d = fusion(node, next);
-        if (result.size() < ef || result.top().distance > d) {
-          result.push({d, next});
-          candidates.push({d, next});
-          if (result.size() > ef) result.pop();
-        }
-      }
-    }
-    out.clear();
-    while (!result.empty()) out.push_back(result.top()), result.pop();
+    graph::search_layer(
+        candidates, result, visited,
+        [&](int32_t id, auto&& visit) {
+          {
+            std::lock_guard<std::mutex> guard(locks[id]);
+            friends = adj[id];
+          }
+          for (int32_t next : friends) visit(next);
+        },
+        [&](int32_t next) { return fusion(node, next); });
+    const std::vector<Neighbor>& kept = result.sorted();
+    out.assign(kept.rbegin(), kept.rend());  // farthest first, as n2 pops its result heap
   }
 
   void link(int32_t source, int32_t target) {
@@ -180,7 +166,7 @@ void NhqNswIndex::search(const float* queries, size_t nq, const int32_t* query_c
     };
     // n2's search: expand up to ef/2 nodes best-first; a neighbour enters the candidates when
     // it beats the largest distance queued so far or fewer than ef were queued
-    std::priority_queue<Neighbor, std::vector<Neighbor>, CloserFirst> candidates;
+    CandidateHeap candidates;
     std::vector<Neighbor> expanded;
     std::vector<Neighbor> fresh;
     visited.reset(n);
@@ -190,8 +176,7 @@ void NhqNswIndex::search(const float* queries, size_t nq, const int32_t* query_c
     float max_key = start.distance;
     size_t queued = 1;
     while (!candidates.empty() && expanded.size() < ef / 2) {
-      const Neighbor cur = candidates.top();
-      candidates.pop();
+      const Neighbor cur = candidates.pop();
       expanded.push_back(cur);
       const float top = max_key;
       fresh.clear();
@@ -214,7 +199,7 @@ void NhqNswIndex::search(const float* queries, size_t nq, const int32_t* query_c
       }
     }
     std::vector<Neighbor> pool;
-    while (!candidates.empty() && pool.size() < k) pool.push_back(candidates.top()), candidates.pop();
+    while (!candidates.empty() && pool.size() < k) pool.push_back(candidates.pop());
     std::sort(expanded.begin(), expanded.end(), closer);
     for (size_t i = 0; i < expanded.size() && i < k; ++i) pool.push_back(expanded[i]);
     std::sort(pool.begin(), pool.end(), closer);

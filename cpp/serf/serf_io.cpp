@@ -2,7 +2,7 @@
 #include <string>
 
 #include "core/binary_io.h"
-#include "serf/segment_io.h"
+#include "graph/segment_io.h"
 #include "serf/serf_index.h"
 
 namespace fanns::serf {

@@ -11,7 +11,9 @@
 
 #include "core/parallel.h"
 #include "core/visited.h"
-#include "ung/beam_queue.h"
+#include "graph/best_first.h"
+#include "graph/prune.h"
+#include "graph/search_list.h"
 #include "ung/ung_index.h"
 
 namespace fanns::ung {
@@ -72,7 +74,7 @@ struct BuildDistance {
 
 struct Scratch {
   VisitedSet visited;
-  BeamQueue queue;
+  graph::SearchList queue;
   std::vector<Neighbor> expanded;
   std::vector<float> occlude;
 };
@@ -86,39 +88,25 @@ void beam_search(const BuildDistance& dist, const Adjacency& adj, const float* q
   s.expanded.clear();
   s.visited.insert(entry);
   s.queue.insert({dist.to(query, entry), entry});
-  while (s.queue.has_unexpanded()) {
-    const Neighbor cur = s.queue.pop_closest_unexpanded();
-    if (record && cur.id != target) s.expanded.push_back(cur);
-    for (int32_t next : adj[cur.id]) {
-      if (!s.visited.insert_new(next)) continue;
-      s.queue.insert({dist.to(query, next), next});
-    }
-  }
+  graph::search_to_fixed_point(
+      s.queue, s.visited,
+      [&](int32_t node, auto&& visit) {
+        for (int32_t next : adj[node]) visit(next);
+      },
+      [&](int32_t next) { return dist.to(query, next); }, graph::AdmitAll(),
+      [&](const Neighbor& cur) {
+        if (record && cur.id != target) s.expanded.push_back(cur);
+      });
 }
 
 /// Vamana's robust prune with alpha raised from 1 by x1.2 steps (as in the authors' code).
 void prune(const BuildDistance& dist, const BuildParams& p, int32_t id,
            std::vector<Neighbor>& candidates, std::vector<int32_t>& out, Scratch& s) {
-  out.clear();
   std::sort(candidates.begin(), candidates.end(), closer);
-  const size_t count = std::min(candidates.size(), static_cast<size_t>(p.max_candidates));
-  s.occlude.assign(count, 0.0f);
-  const size_t R = static_cast<size_t>(p.max_degree);
-  constexpr float kDone = std::numeric_limits<float>::max();
-  float cur_alpha = 1.0f;
-  while (cur_alpha <= p.alpha && out.size() < R) {
-    for (size_t i = 0; i < count && out.size() < R; ++i) {
-      if (s.occlude[i] > cur_alpha) continue;
-      s.occlude[i] = kDone;
-      if (candidates[i].id != id) out.push_back(candidates[i].id);
-      for (size_t j = i + 1; j < count; ++j) {
-        if (s.occlude[j] > p.alpha) continue;
-        const float dij = dist.between(candidates[i].id, candidates[j].id);
-        s.occlude[j] = dij == 0.0f ? kDone : std::max(s.occlude[j], candidates[j].distance / dij);
-      }
-    }
-    cur_alpha *= 1.2f;
-  }
+  graph::robust_prune(
+      candidates, id, p.max_degree, p.alpha, p.max_candidates,
+      [&](int32_t candidate, int32_t selected) { return dist.between(selected, candidate); },
+      [](int32_t, int32_t) { return true; }, s.occlude, out);
 }
 
 /// Add the reverse edges dst -> src; a list over 1.3 R is pruned back.

@@ -8,7 +8,8 @@
 
 #include "core/parallel.h"
 #include "core/visited.h"
-#include "ung/beam_queue.h"
+#include "graph/best_first.h"
+#include "graph/search_list.h"
 #include "ung/ung_index.h"
 
 namespace fanns::ung {
@@ -23,7 +24,7 @@ uint64_t mix(uint64_t x) {  // splitmix64 finaliser
 
 struct SearchScratch {
   VisitedSet visited;
-  BeamQueue queue;
+  graph::SearchList queue;
   std::vector<int32_t> entries;
   std::vector<int32_t> labels;
 };
@@ -101,16 +102,16 @@ void UngIndex::search(const float* queries, size_t nq, const LabelSetsView& sets
     QueryDistance distance(store_, queries + q * store_.dim());
     s.queue.reset(static_cast<size_t>(params.L_search));
     for (int32_t e : s.entries) s.queue.insert({distance(e), e});
-    while (s.queue.has_unexpanded()) {
-      const Neighbor cur = s.queue.pop_closest_unexpanded();
-      const uint64_t begin = offsets_[cur.id], end = offsets_[cur.id + 1];
-      for (uint64_t e = begin; e < end; ++e) {
-        const int32_t next = adjacency_[e];
-        if (e + 1 < end) distance.prefetch(adjacency_[e + 1]);
-        if (!s.visited.insert_new(next)) continue;
-        s.queue.insert({distance(next), next});
-      }
-    }
+    graph::search_to_fixed_point(
+        s.queue, s.visited,
+        [&](int32_t node, auto&& visit) {
+          const uint64_t end = offsets_[node + 1];
+          for (uint64_t e = offsets_[node]; e < end; ++e) {
+            if (e + 1 < end) distance.prefetch(adjacency_[e + 1]);
+            visit(adjacency_[e]);
+          }
+        },
+        distance);
     const size_t found = std::min(k, s.queue.size());
     for (size_t r = 0; r < found; ++r) {
       ids[r] = internal_to_item_[s.queue[r].id];

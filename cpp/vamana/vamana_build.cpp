@@ -12,6 +12,9 @@
 #include <vector>
 
 #include "core/visited.h"
+#include "graph/best_first.h"
+#include "graph/prune.h"
+#include "graph/search_list.h"
 #include "vamana/vamana_graph.h"
 #include "vamana/vamana_index.h"
 
@@ -151,7 +154,7 @@ class Builder {
  private:
   struct Scratch {
     VisitedSet visited;
-    SearchList list;
+    graph::SearchList list;
     std::vector<Neighbor> pool;
     std::vector<int32_t> neighbors;
     std::vector<int32_t> pruned;
@@ -186,18 +189,16 @@ class Builder {
       if (start < 0 || !admit(start) || !s.visited.insert_new(start)) continue;
       s.list.insert({distance(p, start), start});
     }
-    while (s.list.has_unexpanded()) {
-      const Neighbor n = s.list.expand_next();
-      s.pool.push_back(n);
-      {
-        std::lock_guard<std::mutex> guard(locks_[n.id]);
-        s.neighbors = adjacency_[n.id];
-      }
-      for (int32_t m : s.neighbors) {
-        if (!admit(m) || !s.visited.insert_new(m)) continue;
-        s.list.insert({distance(p, m), m});
-      }
-    }
+    graph::search_to_fixed_point(
+        s.list, s.visited,
+        [&](int32_t node, auto&& visit) {
+          {
+            std::lock_guard<std::mutex> guard(locks_[node]);
+            s.neighbors = adjacency_[node];
+          }
+          for (int32_t m : s.neighbors) visit(m);
+        },
+        [&](int32_t m) { return distance(p, m); }, admit, [&](const Neighbor& n) { s.pool.push_back(n); });
   }
 
   void insert(Scratch& s, int32_t p) {
@@ -261,7 +262,7 @@ class Builder {
   }
 
   void prune(Scratch& s, int32_t p, int degree, float alpha) {
-    robust_prune(
+    graph::robust_prune(
         s.pool, p, degree, alpha, max_candidates_, [this](int32_t a, int32_t b) { return distance(a, b); },
         [this, p](int32_t a, int32_t b) { return may_occlude(p, a, b); }, s.factor, s.pruned);
   }

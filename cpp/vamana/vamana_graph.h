@@ -1,92 +1,15 @@
-// Building blocks shared by the Vamana builders and the search: a bounded sorted search list
-// (the "L best" of a greedy search), RobustPrune with DiskANN's occlusion factors, and medoids.
+// Sorting a Vamana builder's candidate pool (RobustPrune is graph/prune.h, the search list
+// graph/search_list.h).
 #pragma once
 
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
-#include <limits>
 #include <vector>
 
 #include "core/heaps.h"
 
 namespace fanns::vamana {
-
-/// The L closest candidates seen, sorted, each marked once expanded.
-class SearchList {
- public:
-  struct Entry {
-    Neighbor neighbor;
-    bool expanded;
-  };
-
-  void reset(size_t capacity) {
-    capacity_ = capacity;
-    items_.clear();
-    cursor_ = 0;
-  }
-
-  /// Insert unless the list is full of closer candidates.
-  void insert(Neighbor nb) {
-    if (items_.size() >= capacity_ && !closer(nb, items_.back().neighbor)) return;
-    auto pos = std::lower_bound(items_.begin(), items_.end(), nb,
-                                [](const Entry& e, const Neighbor& n) { return closer(e.neighbor, n); });
-    const size_t index = static_cast<size_t>(pos - items_.begin());
-    if (items_.size() >= capacity_) items_.pop_back();
-    items_.insert(items_.begin() + static_cast<std::ptrdiff_t>(index), Entry{nb, false});
-    if (index < cursor_) cursor_ = index;
-  }
-
-  bool has_unexpanded() const { return cursor_ < items_.size(); }
-
-  /// The closest unexpanded candidate, now marked expanded.
-  Neighbor expand_next() {
-    Entry& e = items_[cursor_];
-    e.expanded = true;
-    const Neighbor n = e.neighbor;
-    while (cursor_ < items_.size() && items_[cursor_].expanded) ++cursor_;
-    return n;
-  }
-
-  size_t size() const { return items_.size(); }
-  const Neighbor& operator[](size_t i) const { return items_[i].neighbor; }
-
- private:
-  size_t capacity_ = 0;
-  size_t cursor_ = 0;
-  std::vector<Entry> items_;
-};
-
-/// RobustPrune as DiskANN's occlude_list: `pool` (sorted closest first, without `self`) is cut
-/// to `max_candidates`; rounds with alpha' = 1, 1.2, 1.44, ... <= alpha each admit the
-/// candidates whose occlusion factor max_{selected s} d(p, c) / d(s, c) is <= alpha'.
-/// `may_occlude(s, c)` says whether selected s may prune candidate c (FilteredRobustPrune's
-/// label condition; always true for plain Vamana). `distance(a, b)` is between two ids.
-template <class Distance, class MayOcclude>
-void robust_prune(std::vector<Neighbor>& pool, int32_t self, int degree, float alpha, int max_candidates,
-                  Distance distance, MayOcclude may_occlude, std::vector<float>& factor,
-                  std::vector<int32_t>& out) {
-  out.clear();
-  if (pool.empty()) return;
-  if (pool.size() > static_cast<size_t>(max_candidates)) pool.resize(static_cast<size_t>(max_candidates));
-  factor.assign(pool.size(), 0.0f);
-  const float selected = std::numeric_limits<float>::max();
-  float current = 1.0f;
-  while (current <= alpha && out.size() < static_cast<size_t>(degree)) {
-    for (size_t i = 0; i < pool.size() && out.size() < static_cast<size_t>(degree); ++i) {
-      if (factor[i] > current) continue;
-      factor[i] = selected;
-      if (pool[i].id != self) out.push_back(pool[i].id);
-      for (size_t j = i + 1; j < pool.size(); ++j) {
-        if (factor[j] > alpha) continue;
-        if (!may_occlude(pool[i].id, pool[j].id)) continue;
-        const float d = distance(pool[j].id, pool[i].id);
-        factor[j] = d == 0.0f ? selected : std::max(factor[j], pool[j].distance / d);
-      }
-    }
-    current *= 1.2f;
-  }
-}
 
 /// Sort `pool` closest first and drop repeated ids (equal ids have equal distances).
 inline void sort_unique(std::vector<Neighbor>& pool) {

@@ -6,7 +6,8 @@
 
 #include "core/parallel.h"
 #include "core/visited.h"
-#include "vamana/vamana_graph.h"
+#include "graph/best_first.h"
+#include "graph/search_list.h"
 #include "vamana/vamana_index.h"
 
 namespace fanns::vamana {
@@ -15,7 +16,7 @@ namespace {
 
 struct SearchScratch {
   VisitedSet visited;
-  SearchList list;
+  graph::SearchList list;
 };
 
 }  // namespace
@@ -27,7 +28,7 @@ void VamanaIndex::search(const float* queries, size_t nq, const int32_t* query_l
   const size_t list_size = std::max(static_cast<size_t>(params.L), k);
   const size_t n = store_.size();
   parallel_for_each(
-      nq, threads, [&] { return SearchScratch{VisitedSet(n), SearchList()}; },
+      nq, threads, [&] { return SearchScratch{VisitedSet(n), graph::SearchList()}; },
       [&](SearchScratch& s, size_t q) {
         int64_t* ids = out_ids + q * k;
         float* distances = out_distances + q * k;
@@ -46,15 +47,13 @@ void VamanaIndex::search(const float* queries, size_t nq, const int32_t* query_l
           if (start < 0 || !admit(start) || !s.visited.insert_new(start)) continue;
           s.list.insert({distance(start), start});
         }
-        while (s.list.has_unexpanded()) {
-          const Neighbor node = s.list.expand_next();
-          const int32_t* begin = adjacency_.data() + offsets_[node.id];
-          const int32_t* end = adjacency_.data() + offsets_[node.id + 1];
-          for (const int32_t* m = begin; m != end; ++m) {
-            if (!admit(*m) || !s.visited.insert_new(*m)) continue;
-            s.list.insert({distance(*m), *m});
-          }
-        }
+        graph::search_to_fixed_point(
+            s.list, s.visited,
+            [&](int32_t node, auto&& visit) {
+              const int32_t* end = adjacency_.data() + offsets_[node + 1];
+              for (const int32_t* m = adjacency_.data() + offsets_[node]; m != end; ++m) visit(*m);
+            },
+            distance, admit);
         const size_t found = std::min(k, s.list.size());
         for (size_t i = 0; i < found; ++i) {
           ids[i] = s.list[i].id;

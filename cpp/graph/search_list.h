@@ -1,4 +1,5 @@
-// A bounded, sorted candidate list for best-first graph search (DiskANN's "search queue").
+// The bounded, sorted candidate list of best-first graph search (DiskANN's "search list" / "L
+// best"), shared by Vamana, UNG and any method whose search runs to a fixed point.
 //
 // Keeps the `capacity` closest candidates seen, sorted by (distance, id); each entry records
 // whether it has been expanded. The search repeatedly expands the closest unexpanded entry
@@ -11,9 +12,9 @@
 
 #include "core/heaps.h"
 
-namespace fanns::ung {
+namespace fanns::graph {
 
-class BeamQueue {
+class SearchList {
  public:
   void reset(size_t capacity) {
     capacity_ = capacity;
@@ -27,9 +28,9 @@ class BeamQueue {
   const Neighbor& operator[](size_t i) const { return items_[i]; }
   const std::vector<Neighbor>& items() const { return items_; }
 
-  /// Insert (distance, id) unless the queue is full of closer ones or holds `id` already.
+  /// Insert (distance, id) unless the list is full of closer ones or holds `id` already.
   void insert(Neighbor item) {
-    if (items_.size() == capacity_ && !closer(item, items_.back())) return;
+    if (items_.size() >= capacity_ && !closer(item, items_.back())) return;
     size_t lo = 0, hi = items_.size();
     while (lo < hi) {
       const size_t mid = (lo + hi) / 2;
@@ -41,7 +42,7 @@ class BeamQueue {
     }
     // equal (distance, id) sits just before lo
     if (lo > 0 && items_[lo - 1].id == item.id) return;
-    if (items_.size() == capacity_) {
+    if (items_.size() >= capacity_) {
       items_.pop_back();
       expanded_.pop_back();
     }
@@ -52,8 +53,8 @@ class BeamQueue {
 
   bool has_unexpanded() const { return next_ < items_.size(); }
 
-  /// The closest unexpanded entry, marked expanded.
-  Neighbor pop_closest_unexpanded() {
+  /// The closest unexpanded entry, now marked expanded.
+  Neighbor expand_next() {
     const size_t at = next_;
     expanded_[at] = 1;
     while (next_ < items_.size() && expanded_[next_]) ++next_;
@@ -67,4 +68,4 @@ class BeamQueue {
   std::vector<uint8_t> expanded_;
 };
 
-}  // namespace fanns::ung
+}  // namespace fanns::graph
