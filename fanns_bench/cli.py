@@ -16,6 +16,31 @@ from fanns_bench.fidelity import command as fidelity_command
 log = logging.getLogger("fanns_bench")
 
 
+class _StderrHandler(logging.StreamHandler):
+    """Log lines to whatever `sys.stderr` is when a line is written (a handler bound to the
+    stream of its first call writes into a closed stream once that stream is replaced,
+    as when `main` is called again inside one process)."""
+
+    @property
+    def stream(self):  # type: ignore[override]
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value) -> None:
+        pass
+
+
+def _configure_logging() -> None:
+    """Warnings and up as bare lines on stderr; fanns_bench's own INFO lines too (once)."""
+    root = logging.getLogger()
+    if not any(isinstance(handler, _StderrHandler) for handler in root.handlers):
+        handler = _StderrHandler()
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        root.addHandler(handler)
+        root.setLevel(logging.WARNING)
+    log.setLevel(logging.INFO)
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["run"]:
@@ -25,8 +50,7 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(arguments, "command", None):
         parser.print_help()
         return 2
-    logging.basicConfig(level=logging.WARNING, format="%(message)s")
-    log.setLevel(logging.INFO)
+    _configure_logging()
     try:
         return arguments.handler(arguments)
     except FannsBenchError as error:
