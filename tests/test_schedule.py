@@ -54,16 +54,18 @@ def test_probe_ratio_flags_a_slowed_probe_and_not_a_steady_one(monkeypatch):
     )
     assert probe.queries.shape == (probe_module.PROBE_QUERIES, 8)
     assert probe.passes * probe.block.nbytes == probe_module.PROBE_BYTES
-    times = iter([0.004] * 6 + [0.0041, 0.0039, 0.004] + [0.006, 0.0061, 0.0059])
+    times = iter([0.004] * 6 + [0.0041, 0.0039, 0.004] + [0.006, 0.0061, 0.0059] + [0.008, 0.0081, 0.0079])
     monkeypatch.setattr(Probe, "seconds", lambda self: next(times))
     baseline = probe.baseline()  # one untimed, then the median of five
     assert baseline == 0.004
     steady = probe_ratio(baseline, [probe.seconds() for _ in range(3)])
     assert steady == pytest.approx(1.0) and drift_reasons(None, steady) == []
+    within = probe_ratio(baseline, [probe.seconds() for _ in range(3)])  # a process's own spread
+    assert within == pytest.approx(0.004 / 0.006) and drift_reasons(None, within) == []
     slowed = probe_ratio(baseline, [probe.seconds() for _ in range(3)])
-    assert slowed == pytest.approx(0.004 / 0.006)
+    assert slowed == pytest.approx(0.5)
     assert drift_reasons(None, slowed) == [
-        "machine probe 0.67x its speed at the start of the run (outside [0.85, 1.15])"
+        "machine probe 0.50x its speed at the start of the run (outside [0.6, 1.67])"
     ]
     assert probe_ratio(None, [0.004]) is None and probe_ratio(0.004, []) is None
 

@@ -15,8 +15,10 @@ overheads, not the machine.)
 
 from __future__ import annotations
 
+import multiprocessing
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -63,6 +65,24 @@ class Probe:
         """Median seconds of `repetitions` probes after one untimed one (the sweep's reference)."""
         self.seconds()
         return float(np.median([self.seconds() for _ in range(max(1, repetitions))]))
+
+
+def baseline_of(dataset_path: str) -> float:
+    """`Probe.baseline` of the dataset at `dataset_path`, in a process of its own (see
+    `baseline_in_child`)."""
+    from fanns_bench.data.dataset import load_dataset
+
+    return Probe.of(load_dataset(Path(dataset_path)).vectors).baseline()
+
+
+def baseline_in_child(dataset_path: Path) -> float:
+    """The run's reference probe time, measured in a fresh spawned process as a job measures
+    its own. Timed in the sweep process instead (which had just computed ground truth, holds
+    the workload and runs the memory sampler), the reference moved 2x between two runs
+    (20.7 ms, then 10.4 ms) while every job of both read about 15.5 ms, so every point of
+    both runs came out flagged."""
+    with multiprocessing.get_context("spawn").Pool(1) as pool:
+        return float(pool.apply(baseline_of, (str(dataset_path),)))
 
 
 def probe_ratio(baseline_s: float | None, job_seconds: list[float]) -> float | None:

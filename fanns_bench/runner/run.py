@@ -31,7 +31,7 @@ from fanns_bench.runner.context import Context, prepare_context
 from fanns_bench.runner.isolation import run_isolated
 from fanns_bench.runner.job import WorkerSpec
 from fanns_bench.runner.plan import BuildJob, Point, build_jobs
-from fanns_bench.runner.probe import Probe
+from fanns_bench.runner.probe import baseline_in_child
 from fanns_bench.runner.progress import JobProgress, SweepProgress
 from fanns_bench.runner.rows import write_status_rows
 from fanns_bench.runner.settings import RunSettings
@@ -156,7 +156,7 @@ def _run_sweep(config: dict[str, Any], settings: RunSettings) -> SweepOutcome:
 
 def _probe_baseline(context: Context) -> float:
     """The machine-speed probe's time at the start of the run (`probe.py`), logged."""
-    seconds = Probe.of(context.dataset.vectors).baseline()
+    seconds = baseline_in_child(context.dataset.path)
     log.info("machine probe at the start of the run: %.2f ms (each job compares its own)", seconds * 1e3)
     return seconds
 
