@@ -7,7 +7,8 @@ into a folder, so that a refactor of the config tree can be checked by diffing t
 
 Writes `<experiment>.yaml` for every config of the `experiment` group and `default.yaml` (no
 experiment), keys sorted (`--keep-order`: in composition order, to check that too). The config
-tree is the one `fanns-bench` finds ($FANNS_BENCH_CONFIGS, else ./configs). Exit 0; 2 with one
+tree is the one `fanns-bench` finds ($FANNS_BENCH_CONFIGS, else ./configs); paper_medium's dataset
+reads $ARXIV_RECORDS, so set it (to anything) for both runs. Exit 0; 2 with one
 line naming the experiment when one does not compose.
 """
 

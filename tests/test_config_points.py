@@ -67,7 +67,9 @@ def inline_problems(
         group = point_group((grid or {}).get("name", key))
         for name, point in points.get(group, {}).items():
             if point and holds(inline, point):
-                problems.append(f"{where}: method.{key} writes point/{group}/{name} inline; choose it in defaults")
+                problems.append(
+                    f"{where}: method.{key} writes point/{group}/{name} inline; choose it in defaults"
+                )
         below = method_grid(key)
         if key in chosen:
             choice = chosen[key]
@@ -143,7 +145,9 @@ def test_every_experiment_point_choice_names_a_point_file():
         for key, choice in chosen_points(experiment).items():
             group, name = choice.split("/")
             assert name in points.get(group, {}), f"{experiment}: method.{key} chooses point/{choice}"
-            assert group == point_group(key), f"{experiment}: method.{key} takes another method's point {choice}"
+            assert group == point_group(key), (
+                f"{experiment}: method.{key} takes another method's point {choice}"
+            )
 
 
 @pytest.mark.parametrize(
@@ -155,7 +159,8 @@ def test_every_experiment_point_choice_names_a_point_file():
         ("paper_k_scaled", "paper_medium"),
     ],
 )
-def test_a_scaled_experiment_runs_its_paper_experiments_methods_on_the_sample(scaled, paper):
+def test_a_scaled_experiment_runs_its_paper_experiments_methods_on_the_sample(scaled, paper, monkeypatch):
+    monkeypatch.setenv("ARXIV_RECORDS", "records")  # paper_medium's dataset reads it
     small, full = compose([scaled]), compose([paper])
     assert small["method"] == full["method"]
     assert small["dataset"]["name"] == "arxiv_sample" != full["dataset"]["name"]
