@@ -1,4 +1,4 @@
-"""Every shipped grid (method configs and the experiments' per-method grids) names only
+"""Every shipped grid (method configs, named points and the experiments' per-method grids) names only
 declared parameters with values of the declared types."""
 
 from __future__ import annotations
@@ -19,6 +19,11 @@ def shipped_grids() -> list[tuple[str, str, dict]]:
     for path in sorted((CONFIGS / "method").glob("*.yaml")):
         config = yaml.safe_load(path.read_text()) or {}
         grids.append((path.name, config.get("name", path.stem), config))
+    for path in sorted((CONFIGS / "point").glob("*/*.yaml")):  # a point serves <group> and <group>_ref
+        config = yaml.safe_load(path.read_text()) or {}
+        for name in (path.parent.name, f"{path.parent.name}_ref"):
+            if name == path.parent.name or (CONFIGS / "method" / f"{name}.yaml").is_file():
+                grids.append((f"point/{path.parent.name}/{path.name}:{name}", name, config))
     for path in sorted((CONFIGS / "experiment").glob("*.yaml")):
         methods = (yaml.safe_load(path.read_text()) or {}).get("method") or {}
         for key, config in methods.items():
