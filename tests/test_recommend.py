@@ -200,3 +200,33 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path, capsys):
         with pytest.raises(SystemExit) as exit_info:
             main(["recommend", str(mixed), flag, value])
         assert exit_info.value.code == 2
+
+
+GRADED = [
+    row("exact", 0.01, 1.0, 3000.0, search={}),
+    row("router", 0.01, 1.0, 2900.0, search={}),
+    row("exact", 0.1, 1.0, 400.0, search={}),
+    row("alpha", 0.1, 0.95, 5000.0),
+    row("alpha", 0.01, 0.95, 1000.0),
+    row("router", 0.1, 0.95, 4000.0, search={}),
+    row("exact", 0.1, 1.0, 600.0, filter_type="R", search={}),
+]
+
+
+def test_grade_compares_the_router_per_cell_and_over_the_workload(tmp_path, capsys):
+    missed = folder(tmp_path / "missed", [*GRADED, row("router", 0.1, 0.5, 9000.0, filter_type="R", search={})])
+    assert main(["recommend", str(missed), "--grade"]) == 0
+    text = capsys.readouterr().out
+    assert "  EM bucket 0.01: router 2,900 QPS; best single exact 3,000 QPS: 0.97x" in text
+    assert "  EM bucket 0.1: router 4,000 QPS; best single alpha 5,000 QPS: 0.80x" in text
+    assert "  R bucket 0.1: router does not reach; best single exact 600 QPS" in text
+    assert "cells a single method reaches: 3; the router reaches 2, within 10% of the best in 1" in text
+    assert "whole workload (each method's fastest configuration reaching the recall per cell): exact 667 QPS" in text
+    assert "not reaching the recall in every cell: alpha (1 cell), router (1 cell)" in text
+    assert "R:\n  every selectivity: exact\n" in text  # the router's own rows are never recommended
+    reached = folder(tmp_path / "reached", [*GRADED, row("router", 0.1, 0.95, 700.0, filter_type="R", search={})])
+    assert main(["recommend", str(reached), "--grade"]) == 0
+    text = capsys.readouterr().out
+    assert "the router reaches 3, within 10% of the best in 2" in text
+    assert "per cell): router 1,483 QPS; exact 667 QPS" in text
+    assert "R:\n  every selectivity: exact\n" in text

@@ -102,8 +102,11 @@ def test_forms_outside_the_policy_or_its_methods_are_unsupported(dataset, tmp_pa
 def test_a_missing_or_absent_policy_is_a_config_error(tmp_path):
     with pytest.raises(ConfigError, match="build parameter 'policy' is required"):
         Router("l2")
-    with pytest.raises(ConfigError, match=r"nope.yaml: cannot read it"):
+    with pytest.raises(ConfigError, match=r"nope.yaml does not exist; write it with fanns-bench recommend"):
         Router("l2", policy=str(tmp_path / "nope.yaml"))
+    (tmp_path / "bad.yaml").write_text("recall: 0.9\n")
+    with pytest.raises(ConfigError, match=r"bad.yaml: filter_types: expected a mapping, got None"):
+        Router("l2", policy=str(tmp_path / "bad.yaml"))
 
 
 def test_forms_name_ops_and_attributes_not_values():

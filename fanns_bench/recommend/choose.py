@@ -27,6 +27,15 @@ from fanns_bench.report.quality import optional
 CELL_KEYS = ["filter_type", "selectivity_bucket"]
 """One decision: a filter type and a selectivity bucket (of one dataset, k and thread count)."""
 
+ROUTER = "router"
+"""The router's registry name: its rows are graded (evaluate.py), never recommended."""
+
+
+def is_router(frame: pd.DataFrame) -> pd.Series:
+    """Mask of the router's rows (by method key, or by registry name where recorded)."""
+    names = frame["method_name"] if "method_name" in frame else frame["method"]
+    return (frame["method"] == ROUTER) | (names.fillna("") == ROUTER)
+
 
 @dataclass(frozen=True)
 class Limits:
@@ -123,8 +132,9 @@ class Choice:
 
 def choose(frame: pd.DataFrame, recall: float, limits: Limits) -> list[Choice]:
     """One `Choice` per (filter type, bucket) of `frame` that has a usable row within the
-    limits. `frame` holds one dataset, k and thread count, with `qps_low` / `qps_high`."""
-    points = ok_points(frame).assign(memory_bytes=lambda f: row_memory(f))
+    limits (the router's own rows left out). `frame` holds one dataset, k and thread count,
+    with `qps_low` / `qps_high`."""
+    points = ok_points(frame[~is_router(frame)]).assign(memory_bytes=lambda f: row_memory(f))
     over = limits.over(points)
     choices = []
     for (filter_type, bucket), cell in points.groupby(CELL_KEYS, sort=True):

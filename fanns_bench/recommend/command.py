@@ -30,12 +30,19 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     recommend.add_argument(
         "--out", type=Path, help="write the policy (YAML) here; needs one dataset, k and thread count"
     )
+    recommend.add_argument(
+        "--grade",
+        action="store_true",
+        help="also grade the router's rows (a held-out run): per cell against the best single method, "
+        "and every method's throughput over the whole workload",
+    )
     recommend.set_defaults(handler=run)
 
 
 def run(arguments: argparse.Namespace) -> int:
     from fanns_bench.errors import ResultsError
     from fanns_bench.recommend.choose import Limits, choose
+    from fanns_bench.recommend.evaluate import grade_lines
     from fanns_bench.recommend.policy import write_policy
     from fanns_bench.recommend.rules import merge, policy_of
     from fanns_bench.recommend.text import rule_lines
@@ -57,7 +64,10 @@ def run(arguments: argparse.Namespace) -> int:
     for (dataset, k, threads), rows in groups:
         rules = merge(choose(rows, arguments.recall, limits))
         print(f"\n{dataset} · k={k} · {threads_label(int(threads))}")
-        print("\n".join(rule_lines(rules, arguments.recall) or ["no bucket has a usable row within the limits"]))
+        lines = rule_lines(rules, arguments.recall) or ["no bucket has a usable row within the limits"]
+        print("\n".join(lines))
+        if arguments.grade:
+            print("\n" + "\n".join(grade_lines(rows, arguments.recall)))
     if arguments.out is None:
         return 0
     if len(groups) != 1:
@@ -70,7 +80,11 @@ def run(arguments: argparse.Namespace) -> int:
         raise ResultsError("--out: no bucket has a usable row within the limits; no policy written")
     limit_values = {"memory_gb": arguments.memory_gb, "build_s": arguments.build_s}
     policy = policy_of(rules, arguments.recall, str(arguments.results_dir), limit_values)
-    write_policy(policy, arguments.out, header="written by fanns-bench recommend (docs: README, 'Recommend')")
+    try:
+        write_policy(policy, arguments.out, header="written by fanns-bench recommend (README: 'Recommend')")
+    except OSError as error:
+        why = error.strerror or error
+        raise ResultsError(f"--out {arguments.out}: cannot write the policy ({why})") from None
     print(f"\npolicy written: {arguments.out}")
     if not any(policy.shapes.values()):
         print(
@@ -85,7 +99,8 @@ def _selected(frame, arguments: argparse.Namespace):
 
     chosen = frame
     if arguments.dataset is not None:
-        chosen = chosen[(chosen["dataset"] == arguments.dataset) | (chosen["dataset_name"] == arguments.dataset)]
+        named = (chosen["dataset"] == arguments.dataset) | (chosen["dataset_name"] == arguments.dataset)
+        chosen = chosen[named]
     if arguments.k is not None:
         chosen = chosen[chosen["k"] == arguments.k]
     if arguments.threads is not None:

@@ -66,10 +66,17 @@ class Router(Method):
 
     def __init__(self, metric: str, threads: int = 1, **build_params: Any) -> None:
         super().__init__(metric, threads, **build_params)
-        path = self.build_params["policy"]
-        if not path:
-            raise ConfigError("router: build parameter 'policy' is required (a file from fanns-bench recommend --out)")
-        self.policy = read_policy(Path(path))
+        path = Path(self.build_params["policy"])
+        if not self.build_params["policy"]:
+            raise ConfigError(
+                "router: build parameter 'policy' is required (a file from fanns-bench recommend --out)"
+            )
+        if not path.exists():
+            raise ConfigError(
+                f"router: policy file {path} does not exist; write it with "
+                f"fanns-bench recommend RESULTS_DIR --out {path}"
+            )
+        self.policy = read_policy(path)
         self._filter_types = self.policy.filter_type_of()
         self._classes = {route.method: get_method(route.method) for route in self.policy.builds()}
         self._search = {
@@ -84,7 +91,8 @@ class Router(Method):
     # --- building: every method the policy names, once ------------------------------------
     def _method(self, route: Route) -> Method:
         if route.build_key not in self._methods:
-            self._methods[route.build_key] = self._classes[route.method](self.metric, self.threads, **route.build)
+            method_cls = self._classes[route.method]
+            self._methods[route.build_key] = method_cls(self.metric, self.threads, **route.build)
         return self._methods[route.build_key]
 
     def prepare_environment(self, dataset: Dataset | None = None) -> None:
@@ -166,7 +174,8 @@ class Router(Method):
         answered: dict[str, int] = {}
         for part in filters.parts:
             method = self._method(part.route)
-            ids = np.asarray(method.search(queries[part.rows], part.prepared, k, **self._search[part.route.label]))
+            params = self._search[part.route.label]
+            ids = np.asarray(method.search(queries[part.rows], part.prepared, k, **params))
             out[part.rows, : min(k, ids.shape[1])] = ids[:, :k]
             answered[part.route.label] = answered.get(part.route.label, 0) + len(part.rows)
         self._answered = answered
