@@ -60,6 +60,12 @@ def run(arguments: argparse.Namespace) -> int:
         "QPS end to end [slowest-fastest repetition]"
     )
     groups = list(frame.groupby(["dataset", "k", "threads"], sort=True))
+    if arguments.out is not None and len(groups) != 1:
+        names = "; ".join(f"{d} k={k} threads={t}" for (d, k, t), _ in groups)
+        raise ResultsError(
+            f"--out: the rows hold {len(groups)} (dataset, k, threads) combinations ({names}); "
+            "pick one with --dataset, --k and --threads"
+        )
     rules = []
     for (dataset, k, threads), rows in groups:
         rules = merge(choose(rows, arguments.recall, limits))
@@ -70,12 +76,6 @@ def run(arguments: argparse.Namespace) -> int:
             print("\n" + "\n".join(grade_lines(rows, arguments.recall)))
     if arguments.out is None:
         return 0
-    if len(groups) != 1:
-        names = "; ".join(f"{d} k={k} threads={t}" for (d, k, t), _ in groups)
-        raise ResultsError(
-            f"--out: the rows hold {len(groups)} (dataset, k, threads) combinations ({names}); "
-            "pick one with --dataset, --k and --threads"
-        )
     if not rules:
         raise ResultsError("--out: no bucket has a usable row within the limits; no policy written")
     limit_values = {"memory_gb": arguments.memory_gb, "build_s": arguments.build_s}
