@@ -38,7 +38,10 @@ def row(method, bucket, recall, qps, *, filter_type="EM", low=None, high=None, s
     }
 
 
-def choices(rows, recall=0.9, limits=Limits()):
+NO_LIMITS = Limits()
+
+
+def choices(rows, recall=0.9, limits=NO_LIMITS):
     frame = with_qps_bounds(choose_qps(pd.DataFrame(rows), "qps"))
     return {(c.filter_type, c.bucket): c for c in choose(frame, recall, limits)}
 
@@ -77,7 +80,10 @@ def test_overlapping_qps_intervals_are_a_tie():
 def test_neighbouring_buckets_with_the_same_choice_merge_into_a_range():
     rows = [
         *(row("exact", b, 1.0, 3000.0, search={}) for b in (0.001, 0.01, 0.1, 0.5)),
-        *(row("alpha", b, 0.95, q, search={"ef": 64}) for b, q in ((0.001, 100.0), (0.01, 900.0), (0.1, 5000.0))),
+        *(
+            row("alpha", b, 0.95, q, search={"ef": 64})
+            for b, q in ((0.001, 100.0), (0.01, 900.0), (0.1, 5000.0))
+        ),
         row("alpha", 0.5, 0.95, 9000.0, search={"ef": 64}),
     ]
     rules = merge(list(choices(rows).values()))
@@ -118,7 +124,10 @@ def test_the_policy_file_round_trips(tmp_path):
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("recall: 0.9\nfilter_types: {EM: {routes: []}}", "filter_types.EM.routes: expected a non-empty list"),
+        (
+            "recall: 0.9\nfilter_types: {EM: {routes: []}}",
+            "filter_types.EM.routes: expected a non-empty list",
+        ),
         (
             "recall: 0.9\nfilter_types: {EM: {routes: [{max_selectivity: 0.5, method: a}, "
             "{max_selectivity: 0.1, method: b}]}}",
@@ -170,9 +179,11 @@ def test_the_command_prints_rules_and_writes_the_policy(tmp_path, capsys):
     assert main(["recommend", str(results), "--memory-gb", "4", "--out", str(out)]) == 0
     text = capsys.readouterr().out
     assert "recall >= 0.9; limits: memory <= 4 GB" in text
-    assert "EM:\n  selectivity <= 0.0316: exact\n    bucket 0.01: 3,000 QPS [2,900-3,100], recall 1.000" in text
-    assert "runner-up alpha search {\"ef\":2950} 2,950 QPS [2,800-3,050], recall 0.950: tied" in text
-    assert "  selectivity > 0.0316: alpha search {\"ef\":5000}\n" in text
+    assert (
+        "EM:\n  selectivity <= 0.0316: exact\n    bucket 0.01: 3,000 QPS [2,900-3,100], recall 1.000" in text
+    )
+    assert 'runner-up alpha search {"ef":2950} 2,950 QPS [2,800-3,050], recall 0.950: tied' in text
+    assert '  selectivity > 0.0316: alpha search {"ef":5000}\n' in text
     assert "12.50x, beyond the measured noise" in text
     assert "R:\n  every selectivity: exact\n" in text and "over the limits: serf" in text
     policy = read_policy(out)
@@ -181,7 +192,10 @@ def test_the_command_prints_rules_and_writes_the_policy(tmp_path, capsys):
         ("alpha", 1.0),
     ]
     assert policy.shapes == {"EM": ("eq(category)",), "R": ("range(score)",)}
-    assert policy.routes["EM"][1].search == {"ef": 5000} and policy.limits == {"memory_gb": 4.0, "build_s": None}
+    assert policy.routes["EM"][1].search == {"ef": 5000} and policy.limits == {
+        "memory_gb": 4.0,
+        "build_s": None,
+    }
     assert main(["recommend", str(results)]) == 0
     assert "serf" in capsys.readouterr().out.split("R:")[1].split("\n")[1]  # without the limit, serf wins R
 
@@ -214,17 +228,24 @@ GRADED = [
 
 
 def test_grade_compares_the_router_per_cell_and_over_the_workload(tmp_path, capsys):
-    missed = folder(tmp_path / "missed", [*GRADED, row("router", 0.1, 0.5, 9000.0, filter_type="R", search={})])
+    missed = folder(
+        tmp_path / "missed", [*GRADED, row("router", 0.1, 0.5, 9000.0, filter_type="R", search={})]
+    )
     assert main(["recommend", str(missed), "--grade"]) == 0
     text = capsys.readouterr().out
     assert "  EM bucket 0.01: router 2,900 QPS; best single exact 3,000 QPS: 0.97x" in text
     assert "  EM bucket 0.1: router 4,000 QPS; best single alpha 5,000 QPS: 0.80x" in text
     assert "  R bucket 0.1: router does not reach; best single exact 600 QPS" in text
     assert "cells a single method reaches: 3; the router reaches 2, within 10% of the best in 1" in text
-    assert "whole workload (each method's fastest configuration reaching the recall per cell): exact 667 QPS" in text
+    assert (
+        "whole workload (each method's fastest configuration reaching the recall per cell): exact 667 QPS"
+        in text
+    )
     assert "not reaching the recall in every cell: alpha (1 cell), router (1 cell)" in text
     assert "R:\n  every selectivity: exact\n" in text  # the router's own rows are never recommended
-    reached = folder(tmp_path / "reached", [*GRADED, row("router", 0.1, 0.95, 700.0, filter_type="R", search={})])
+    reached = folder(
+        tmp_path / "reached", [*GRADED, row("router", 0.1, 0.95, 700.0, filter_type="R", search={})]
+    )
     assert main(["recommend", str(reached), "--grade"]) == 0
     text = capsys.readouterr().out
     assert "the router reaches 3, within 10% of the best in 2" in text

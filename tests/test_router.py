@@ -119,7 +119,13 @@ def test_forms_name_ops_and_attributes_not_values():
 
 @pytest.mark.parametrize(
     "predicate",
-    [None, Eq("category", "rare"), Range("score", 10, 59), Range("score", None, 4), And((Eq("category", "common"), Range("score", 0, 99)))],
+    [
+        None,
+        Eq("category", "rare"),
+        Range("score", 10, 59),
+        Range("score", None, 4),
+        And((Eq("category", "common"), Range("score", 0, 99))),
+    ],
 )
 def test_the_selectivity_estimate_is_the_matching_share(dataset, predicate):
     index = dataset.attribute_index

@@ -19,6 +19,7 @@ from fanns_bench.recommend.choose import CELL_KEYS, ROUTER, is_router
 from fanns_bench.report.frame import ok_points
 from fanns_bench.report.pareto import best_at_recall
 
+
 @dataclass(frozen=True)
 class CellGrade:
     """The router beside the best single method in one cell (NaN QPS: does not reach)."""
