@@ -235,7 +235,7 @@ def test_grade_compares_the_router_per_cell_and_over_the_workload(tmp_path, caps
     text = capsys.readouterr().out
     assert "  EM bucket 0.01: router 2,900 QPS; best single exact 3,000 QPS: 0.97x" in text
     assert "  EM bucket 0.1: router 4,000 QPS; best single alpha 5,000 QPS: 0.80x" in text
-    assert "  R bucket 0.1: router does not reach; best single exact 600 QPS" in text
+    assert "  R bucket 0.1: router no row reaching the recall; best single exact 600 QPS" in text
     assert "cells a single method reaches: 3; the router reaches 2, within 10% of the best in 1" in text
     assert (
         "whole workload (each method's fastest configuration reaching the recall per cell): exact 667 QPS"

@@ -81,7 +81,7 @@ def grade_lines(frame: pd.DataFrame, recall: float, band: float = 0.1) -> list[s
         return [f"no {ROUTER} rows to grade"]
     lines = [f"router against the best single method per cell (recall >= {recall:g}):"]
     for g in grades:
-        router = "does not reach" if math.isnan(g.router_qps) else f"{g.router_qps:,.0f} QPS"
+        router = "no row reaching the recall" if math.isnan(g.router_qps) else f"{g.router_qps:,.0f} QPS"
         best = "none reaches" if not g.best_method else f"{g.best_method} {g.best_qps:,.0f} QPS"
         ratio = "" if math.isnan(g.router_qps) or not g.best_method else f": {g.ratio:.2f}x"
         lines.append(f"  {g.filter_type} bucket {g.bucket:g}: router {router}; best single {best}{ratio}")
