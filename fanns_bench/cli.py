@@ -1,4 +1,4 @@
-"""`fanns-bench run|plot|report|compare|list|validate|conformance|datasets|fidelity`."""
+"""`fanns-bench run|plot|report|compare|recommend|list|validate|conformance|datasets|fidelity`."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from pathlib import Path
 
 from fanns_bench.errors import FannsBenchError
 from fanns_bench.fidelity import command as fidelity_command
+from fanns_bench.recommend import command as recommend_command
 
 log = logging.getLogger("fanns_bench")
 
@@ -126,6 +127,7 @@ def _parser() -> argparse.ArgumentParser:
     tune.set_defaults(handler=_tune)
     fidelity_command.add_parser(commands)
     _compare_parser(commands)
+    recommend_command.add_parser(commands)
     datasets = commands.add_parser(
         "datasets", help="datasets built under datasets/ (list); describe one; fetch published files"
     )

@@ -240,3 +240,27 @@ class FakeDrifting(ExactPrefilter):
         while time.perf_counter() < end:
             pass
         return super().search(queries, filters, k)
+
+
+class FakeCounting(ExactPrefilter):
+    """Exact, counting the queries it answers; `reverse` returns each answer's ids in reverse
+    order (the same set), so a test tells its answers from another route's; 1,000 index bytes."""
+
+    name = "fake_counting"
+    build_parameters = {"reverse": Param(bool, False, "answer ids in reverse order")}
+
+    def build(self, dataset: Any) -> None:
+        super().build(dataset)
+        self.answered = 0
+
+    def search(self, queries: np.ndarray, filters: Any, k: int, **params: Any) -> np.ndarray:
+        self.answered += len(queries)
+        ids = super().search(queries, filters, k)
+        if self.build_params["reverse"]:
+            for row in ids:  # the found ids reversed, the -1 padding left at the end
+                found = int((row >= 0).sum())
+                row[:found] = row[:found][::-1].copy()
+        return ids
+
+    def memory_bytes(self) -> int:
+        return 1000

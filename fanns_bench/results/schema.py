@@ -101,6 +101,10 @@ SCHEMA = pa.schema(
         ("probe_ratio", pa.float64()),  # run-start probe time / the job's median probe time (< 1: slower now)
         # issue 20 reports from Parquet alone: what the report needs to know of the method
         ("method_threading", pa.string()),  # its class's `threading`: threads | single
+        # issue 21 routing: the forms of the point's predicates (filters/shape.py) and the
+        # method's registry name, so a policy learned from rows maps queries and builds methods
+        ("filter_shapes", pa.list_(pa.string())),
+        ("method_name", pa.string()),  # the registry name (or module:Class) the method key resolved to
         ("workload_digest", pa.string()),  # workload + dataset content: where the ground truth is
         ("methodology_version", pa.int64()),
         ("cpu_model", pa.string()),

@@ -6,6 +6,8 @@ import datetime as dt
 from pathlib import Path
 from typing import Any
 
+from fanns_bench.filters.predicates import from_json
+from fanns_bench.filters.shape import shape
 from fanns_bench.results.attempts import write_error
 from fanns_bench.results.row_files import write_row
 from fanns_bench.results.schema import STATUS_FAILED
@@ -36,9 +38,11 @@ def base_row(context: Context, job: BuildJob, point: Point, experiment: str) -> 
         "selectivity_median": float(group.selectivity.median()) if len(group) else None,
         "selectivity_max": float(group.selectivity.max()) if len(group) else None,
         "distinct_predicates": int(group.predicate.nunique()),
+        "filter_shapes": sorted({shape(from_json(p)) for p in group.predicate.unique()}),
         "n_queries": len(group),
         "k": point.k,
         "method": job.method_key,
+        "method_name": job.method.name,
         "method_package": job.method.package or None,
         "method_version": job.method.version or None,
         "method_threading": job.method.threading,

@@ -1,0 +1,21 @@
+"""A query's selectivity from the attribute index, without materialising what it can count.
+
+A range on an ordered attribute is the width of its slice of the sorted order (two binary
+searches); an equality or element test is the length of a posting list (a view); other
+forms are evaluated. The figure is exact, not sampled.
+"""
+
+from __future__ import annotations
+
+from fanns_bench.filters.attribute_index import AttributeIndex
+from fanns_bench.filters.predicates import Predicate, Range
+
+
+def selectivity(attributes: AttributeIndex, predicate: Predicate | None) -> float:
+    """Share of the items matching `predicate` (1 for no predicate)."""
+    if predicate is None or attributes.num_items == 0:
+        return 1.0
+    if isinstance(predicate, Range):
+        start, stop = attributes.position_range(predicate.attr, predicate.low, predicate.high)
+        return (stop - start) / attributes.num_items
+    return len(attributes.evaluate(predicate)) / attributes.num_items

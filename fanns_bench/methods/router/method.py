@@ -1,0 +1,186 @@
+"""The router: the sub-methods a policy names, built once each, and every query sent to the
+one its filter type and selectivity choose (README.md beside this file)."""
+
+from __future__ import annotations
+
+from contextlib import ExitStack
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from fanns_bench.errors import ConfigError, MethodError
+from fanns_bench.filters.estimate import selectivity
+from fanns_bench.filters.predicates import Predicate
+from fanns_bench.filters.shape import shape
+from fanns_bench.methods.base import ANY_FILTER, FilterBatch, Method
+from fanns_bench.methods.params import Param
+from fanns_bench.methods.registry import get_method
+from fanns_bench.recommend.policy import Route, read_policy
+
+if TYPE_CHECKING:
+    from fanns_bench.data.dataset import Dataset
+
+ANSWERED = "queries "
+"""Prefix of the `stats()` counters: `queries <method> {build} {search}` -> queries answered."""
+
+
+@dataclass(frozen=True)
+class RoutedPart:
+    """The queries of a batch (`rows`) that one route answers, with its method's filter input."""
+
+    route: Route
+    rows: np.ndarray
+    prepared: Any
+
+
+@dataclass(frozen=True)
+class RoutedFilters:
+    """The router's filter input: the batch split by route."""
+
+    parts: tuple[RoutedPart, ...]
+
+
+class Router(Method):
+    """Applies a policy from `fanns-bench recommend --out` per query.
+
+    `prepare_filters` (timed in `qps`) finds each distinct predicate's filter type from its
+    form and its selectivity from the attribute index, picks the route, and hands each
+    route's queries to its method's own `prepare_filters`; `search` runs each method on its
+    queries with the route's search parameters. Index bytes and build time are the sums
+    over the methods built (one per distinct method and build parameters).
+    """
+
+    name = "router"
+    build_parameters = {
+        "policy": Param(str, "", "the policy file (YAML) written by fanns-bench recommend --out"),
+    }
+    capabilities = ANY_FILTER
+    deterministic_build = "never"
+    nondeterminism = (
+        "as deterministic as the methods its policy names: deterministic() asks each built one, "
+        "so its rows record the answer for the policy it ran"
+    )
+    description = "per query, the method a recommend policy names for its filter type and selectivity"
+
+    def __init__(self, metric: str, threads: int = 1, **build_params: Any) -> None:
+        super().__init__(metric, threads, **build_params)
+        path = Path(self.build_params["policy"])
+        if not self.build_params["policy"]:
+            raise ConfigError(
+                "router: build parameter 'policy' is required (a file from fanns-bench recommend --out)"
+            )
+        if not path.exists():
+            raise ConfigError(
+                f"router: policy file {path} does not exist; write it with "
+                f"fanns-bench recommend RESULTS_DIR --out {path}"
+            )
+        self.policy = read_policy(path)
+        self._filter_types = self.policy.filter_type_of()
+        self._classes = {route.method: get_method(route.method) for route in self.policy.builds()}
+        self._search = {
+            route.label: self._classes[route.method].search_params(route.search)
+            for routes in self.policy.routes.values()
+            for route in routes
+        }
+        self._methods: dict[tuple[str, str], Method] = {}
+        self._answered: dict[str, int] = {}
+        self._reasons: dict[str, str | None] = {}
+
+    # --- building: every method the policy names, once ------------------------------------
+    def _method(self, route: Route) -> Method:
+        if route.build_key not in self._methods:
+            method_cls = self._classes[route.method]
+            self._methods[route.build_key] = method_cls(self.metric, self.threads, **route.build)
+        return self._methods[route.build_key]
+
+    def prepare_environment(self, dataset: Dataset | None = None) -> None:
+        for route in self.policy.builds():
+            self._method(route).prepare_environment(dataset)
+
+    def build(self, dataset: Dataset) -> None:
+        for route in self.policy.builds():
+            self._method(route).build(dataset)
+
+    def memory_bytes(self) -> int:
+        return sum(method.memory_bytes() for method in self._methods.values())
+
+    def set_query_threads(self, threads: int) -> None:
+        self.threads = threads
+        for method in self._methods.values():
+            method.set_query_threads(threads)
+
+    def build_threads_used(self) -> int:
+        return max((m.build_threads_used() for m in self._methods.values()), default=self.threads)
+
+    def deterministic(self) -> bool:
+        return bool(self._methods) and all(m.deterministic() for m in self._methods.values())
+
+    def close(self) -> None:
+        with ExitStack() as stack:  # every method is closed even when one raises
+            for method in self._methods.values():
+                stack.callback(method.close)
+
+    # --- what it answers --------------------------------------------------------------------
+    def unsupported_reason(self, predicate: Predicate | None, kinds: dict[str, str]) -> str | None:
+        """None when the policy has the predicate's filter type and every route of that type
+        answers it; asked per predicate form (the answer is the same for one form)."""
+        form = shape(predicate)
+        if form not in self._reasons:
+            self._reasons[form] = self._reason(predicate, form, kinds)
+        return self._reasons[form]
+
+    def _reason(self, predicate: Predicate | None, form: str, kinds: dict[str, str]) -> str | None:
+        filter_type = self._filter_types.get(form)
+        if filter_type is None:
+            covered = ", ".join(sorted(self._filter_types)) or "none"
+            return f"the policy has no filter type of predicate form {form!r} (it covers: {covered})"
+        for route in self.policy.routes[filter_type]:
+            asked = self._classes[route.method](self.metric, 1, **route.build)
+            reason = asked.unsupported_reason(predicate, kinds)
+            if reason:
+                return f"{filter_type} route {route.label}: {reason}"
+        return None
+
+    # --- per batch ----------------------------------------------------------------------------
+    def route(self, predicate: Predicate | None, filters: FilterBatch) -> Route:
+        """The route of one predicate: its filter type by form, its selectivity counted."""
+        filter_type = self._filter_types.get(shape(predicate))
+        if filter_type is None:
+            raise MethodError(f"router: {self.unsupported_reason(predicate, filters.attributes.kinds)}")
+        return self.policy.route(filter_type, selectivity(filters.attributes, predicate))
+
+    def prepare_filters(self, filters: FilterBatch) -> RoutedFilters:
+        routes: list[Route] = []
+        index_of: dict[str, int] = {}
+        route_of_set = []
+        for predicate in filters.distinct:
+            route = self.route(predicate, filters)
+            if route.label not in index_of:
+                index_of[route.label] = len(routes)
+                routes.append(route)
+            route_of_set.append(index_of[route.label])
+        route_of_query = np.asarray(route_of_set, dtype=np.int64)[filters.set_of_query]
+        parts = []
+        for index, route in enumerate(routes):
+            rows = np.flatnonzero(route_of_query == index)
+            batch = FilterBatch.of([filters.predicates[i] for i in rows], filters.attributes)
+            parts.append(RoutedPart(route, rows, self._method(route).prepare_filters(batch)))
+        return RoutedFilters(tuple(parts))
+
+    def search(self, queries: np.ndarray, filters: RoutedFilters, k: int) -> np.ndarray:
+        out = np.full((len(queries), k), -1, dtype=np.int64)
+        answered: dict[str, int] = {}
+        for part in filters.parts:
+            method = self._method(part.route)
+            params = self._search[part.route.label]
+            ids = np.asarray(method.search(queries[part.rows], part.prepared, k, **params))
+            out[part.rows, : min(k, ids.shape[1])] = ids[:, :k]
+            answered[part.route.label] = answered.get(part.route.label, 0) + len(part.rows)
+        self._answered = answered
+        return out
+
+    def stats(self) -> dict[str, float]:
+        """Queries each route's method answered in the last search."""
+        return {f"{ANSWERED}{label}": float(count) for label, count in sorted(self._answered.items())}

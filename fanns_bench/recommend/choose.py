@@ -1,0 +1,183 @@
+"""Per filter type and selectivity bucket: the configuration that reaches the target recall
+fastest within the user's limits, its runner-up, and whether the margin beats the noise.
+
+Each method contributes its fastest row at recall >= target (`best_at_recall`, any of its
+build and search configurations); the fastest of those wins and the next method is the
+runner-up. The margin counts only when the winner's slowest repetition is faster than the
+runner-up's fastest (`qps_low` / `qps_high`, `report/quality.py`); overlapping intervals
+are a tie. A bucket where no method within the limits reaches the target gets the method
+with the highest recall there, marked as below the target.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from fanns_bench.recommend.policy import params_text
+from fanns_bench.report.frame import ok_points
+from fanns_bench.report.pareto import best_at_recall, max_recall_rows
+from fanns_bench.report.quality import optional
+
+CELL_KEYS = ["filter_type", "selectivity_bucket"]
+"""One decision: a filter type and a selectivity bucket (of one dataset, k and thread count)."""
+
+ROUTER = "router"
+"""The router's registry name: its rows are graded (evaluate.py), never recommended."""
+
+
+def is_router(frame: pd.DataFrame) -> pd.Series:
+    """Mask of the router's rows (by method key, or by registry name where recorded)."""
+    names = frame["method_name"] if "method_name" in frame else frame["method"]
+    return (frame["method"] == ROUTER) | (names.fillna("") == ROUTER)
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What a chosen configuration may cost; `None`: no limit."""
+
+    memory_bytes: float | None = None
+    build_seconds: float | None = None
+
+    def over(self, frame: pd.DataFrame) -> pd.Series:
+        """Mask of the rows of `frame` above a limit. Memory is the larger of `index_bytes`
+        and `search_peak_rss_bytes` (what the method says it holds, what the process held);
+        a row that records neither is not excluded."""
+        over = pd.Series(False, index=frame.index)
+        if self.memory_bytes is not None:
+            memory = row_memory(frame)
+            over |= memory.fillna(0) > self.memory_bytes
+        if self.build_seconds is not None:
+            over |= optional(frame, "build_seconds").astype(float).fillna(0) > self.build_seconds
+        return over
+
+    def describe(self) -> str:
+        parts = []
+        if self.memory_bytes is not None:
+            parts.append(f"memory <= {self.memory_bytes / 1e9:g} GB")
+        if self.build_seconds is not None:
+            parts.append(f"build <= {self.build_seconds:g} s")
+        return ", ".join(parts) or "none"
+
+
+def row_memory(frame: pd.DataFrame) -> pd.Series:
+    """Bytes a row's configuration needs: max(index_bytes, search_peak_rss_bytes)."""
+    sizes = [optional(frame, c).astype(float) for c in ("index_bytes", "search_peak_rss_bytes")]
+    return pd.concat(sizes, axis=1).max(axis=1, skipna=True)
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One configuration's measurement in one bucket."""
+
+    method: str  # the results' method key
+    name: str  # the registry name it resolved to (the key where the rows predate method_name)
+    build: dict[str, Any]
+    search: dict[str, Any]
+    recall: float
+    qps: float
+    qps_low: float
+    qps_high: float
+    memory_bytes: float
+    build_seconds: float
+
+    @classmethod
+    def of(cls, row: pd.Series) -> Candidate:
+        return cls(
+            str(row["method"]),
+            str(row["method_name"]) if isinstance(row.get("method_name"), str) else str(row["method"]),
+            json.loads(row["build_params"] or "{}"),
+            json.loads(row["search_params"] or "{}"),
+            float(row["recall"]),
+            float(row["qps"]),
+            float(row.get("qps_low", row["qps"])),
+            float(row.get("qps_high", row["qps"])),
+            _number(row.get("memory_bytes")),
+            _number(row.get("build_seconds")),
+        )
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        """Method, build and search parameters: equal keys are the same configuration."""
+        return self.method, params_text(self.build), params_text(self.search)
+
+
+@dataclass(frozen=True)
+class Choice:
+    """The decision for one bucket of one filter type."""
+
+    filter_type: str
+    bucket: float
+    best: Candidate
+    runner_up: Candidate | None
+    reached: bool  # the best reaches the target recall
+    excluded: tuple[str, ...] = ()  # methods reaching the target faster (or at all), above a limit
+    shapes: tuple[str, ...] = ()  # the predicate forms of the bucket's queries
+
+    @property
+    def tied(self) -> bool:
+        """True when the runner-up's QPS interval overlaps the best's (within the noise)."""
+        return self.runner_up is not None and self.runner_up.qps_high >= self.best.qps_low
+
+    @property
+    def margin(self) -> float:
+        """Best QPS / runner-up QPS (NaN without a runner-up)."""
+        return self.best.qps / self.runner_up.qps if self.runner_up else math.nan
+
+
+def choose(frame: pd.DataFrame, recall: float, limits: Limits) -> list[Choice]:
+    """One `Choice` per (filter type, bucket) of `frame` that has a usable row within the
+    limits (the router's own rows left out). `frame` holds one dataset, k and thread count,
+    with `qps_low` / `qps_high`."""
+    points = ok_points(frame[~is_router(frame)]).assign(memory_bytes=lambda f: row_memory(f))
+    over = limits.over(points)
+    choices = []
+    for (filter_type, bucket), cell in points.groupby(CELL_KEYS, sort=True):
+        within, beyond = cell[~over[cell.index]], cell[over[cell.index]]
+        if within.empty:
+            continue
+        ranked = _ranked(best_at_recall(within, recall), ["qps"])
+        reached = not ranked.empty
+        if not reached:
+            ranked = _ranked(max_recall_rows(within), ["recall", "qps"])
+        candidates = [Candidate.of(row) for _, row in ranked.head(2).iterrows()]
+        faster = best_at_recall(beyond, recall)
+        if reached:
+            faster = faster[faster["qps"] > candidates[0].qps]
+        excluded = sorted(set(faster["method"]))
+        choices.append(
+            Choice(
+                str(filter_type),
+                float(bucket),
+                candidates[0],
+                candidates[1] if len(candidates) > 1 else None,
+                reached,
+                tuple(excluded),
+                _shapes(cell),
+            )
+        )
+    return choices
+
+
+def _ranked(rows: pd.DataFrame, by: list[str]) -> pd.DataFrame:
+    return rows.sort_values([*by, "method"], ascending=[False] * len(by) + [True], kind="stable")
+
+
+def _shapes(cell: pd.DataFrame) -> tuple[str, ...]:
+    found: set[str] = set()
+    for shapes in optional(cell, "filter_shapes"):
+        if isinstance(shapes, list | tuple | np.ndarray):
+            found.update(str(s) for s in shapes)
+    return tuple(sorted(found))
+
+
+def _number(value: Any) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return math.nan

@@ -1,0 +1,134 @@
+"""The `fanns-bench recommend` subcommand: arguments, selection of the rows, printing."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+
+def add_parser(commands: argparse._SubParsersAction) -> None:
+    recommend = commands.add_parser(
+        "recommend",
+        help="per filter type and selectivity range, the method and parameters that reach a recall "
+        "fastest within memory and build-time limits; --out writes the policy the router method loads",
+    )
+    recommend.add_argument("results_dir", type=Path)
+    recommend.add_argument("--recall", type=_fraction, default=0.9, help="target recall (default 0.9)")
+    recommend.add_argument(
+        "--memory-gb",
+        type=_positive,
+        metavar="X",
+        help="leave out configurations needing more than X GB (10^9 bytes): the larger of "
+        "index_bytes and search_peak_rss_bytes",
+    )
+    recommend.add_argument(
+        "--build-s", type=_positive, metavar="Y", help="leave out configurations whose build took over Y s"
+    )
+    recommend.add_argument("--dataset", help="only rows of this dataset")
+    recommend.add_argument("--k", type=int, help="only rows at this k")
+    recommend.add_argument("--threads", type=int, help="only rows at this query thread count")
+    recommend.add_argument(
+        "--out", type=Path, help="write the policy (YAML) here; needs one dataset, k and thread count"
+    )
+    recommend.add_argument(
+        "--grade",
+        action="store_true",
+        help="also grade the router's rows (a held-out run): per cell against the best single method, "
+        "and every method's throughput over the whole workload",
+    )
+    recommend.set_defaults(handler=run)
+
+
+def run(arguments: argparse.Namespace) -> int:
+    from fanns_bench.errors import ResultsError
+    from fanns_bench.recommend.choose import Limits, choose
+    from fanns_bench.recommend.evaluate import grade_lines
+    from fanns_bench.recommend.policy import write_policy
+    from fanns_bench.recommend.rules import merge, policy_of
+    from fanns_bench.recommend.text import rule_lines
+    from fanns_bench.report.frame import choose_qps, load_frame, threads_label
+    from fanns_bench.report.quality import with_qps_bounds
+
+    frame = with_qps_bounds(choose_qps(load_frame(arguments.results_dir), "qps"))
+    frame = _selected(frame, arguments)
+    limits = Limits(
+        None if arguments.memory_gb is None else arguments.memory_gb * 1e9,
+        arguments.build_s,
+    )
+    print(
+        f"recommend: {arguments.results_dir}; recall >= {arguments.recall:g}; limits: {limits.describe()}; "
+        "QPS end to end [slowest-fastest repetition]"
+    )
+    groups = list(frame.groupby(["dataset", "k", "threads"], sort=True))
+    if arguments.out is not None and len(groups) != 1:
+        names = "; ".join(f"{d} k={k} threads={t}" for (d, k, t), _ in groups)
+        raise ResultsError(
+            f"--out: the rows hold {len(groups)} (dataset, k, threads) combinations ({names}); "
+            "pick one with --dataset, --k and --threads"
+        )
+    rules = []
+    for (dataset, k, threads), rows in groups:
+        rules = merge(choose(rows, arguments.recall, limits))
+        print(f"\n{dataset} · k={k} · {threads_label(int(threads))}")
+        lines = rule_lines(rules, arguments.recall) or ["no bucket has a usable row within the limits"]
+        print("\n".join(lines))
+        if arguments.grade:
+            print("\n" + "\n".join(grade_lines(rows, arguments.recall)))
+    if arguments.out is None:
+        return 0
+    if not rules:
+        raise ResultsError("--out: no bucket has a usable row within the limits; no policy written")
+    limit_values = {"memory_gb": arguments.memory_gb, "build_s": arguments.build_s}
+    policy = policy_of(rules, arguments.recall, str(arguments.results_dir), limit_values)
+    try:
+        write_policy(policy, arguments.out, header="written by fanns-bench recommend (README: 'Recommend')")
+    except OSError as error:
+        why = error.strerror or error
+        raise ResultsError(f"--out {arguments.out}: cannot write the policy ({why})") from None
+    print(f"\npolicy written: {arguments.out}")
+    if not any(policy.shapes.values()):
+        print(
+            "note: these rows do not record filter_shapes (results before issue 21), so the router "
+            "cannot tell a query's filter type with this policy; rerun the sweep to record them"
+        )
+    return 0
+
+
+def _selected(frame, arguments: argparse.Namespace):
+    from fanns_bench.errors import ResultsError
+
+    chosen = frame
+    if arguments.dataset is not None:
+        named = (chosen["dataset"] == arguments.dataset) | (chosen["dataset_name"] == arguments.dataset)
+        chosen = chosen[named]
+    if arguments.k is not None:
+        chosen = chosen[chosen["k"] == arguments.k]
+    if arguments.threads is not None:
+        chosen = chosen[chosen["threads"] == arguments.threads]
+    if chosen.empty:
+        raise ResultsError(
+            f"{arguments.results_dir}: no rows with dataset={arguments.dataset}, k={arguments.k}, "
+            f"threads={arguments.threads} (None: any)"
+        )
+    return chosen
+
+
+def _fraction(text: str) -> float:
+    value = _float(text)
+    if not 0 < value <= 1:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected a recall in (0, 1]")
+    return value
+
+
+def _positive(text: str) -> float:
+    value = _float(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected a positive number")
+    return value
+
+
+def _float(text: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected a number") from None

@@ -1,0 +1,158 @@
+"""The router method: each query to the method its filter type and selectivity name, with that
+method's answers; predicate forms and selectivity estimates; a policy learned on one draw."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pyarrow as pa
+import pytest
+
+from fanns_bench.cli import main
+from fanns_bench.errors import ConfigError
+from fanns_bench.filters.estimate import selectivity
+from fanns_bench.filters.predicates import And, Contains, Eq, Not, Range
+from fanns_bench.filters.shape import shape
+from fanns_bench.methods.base import run_search
+from fanns_bench.methods.router.method import ANSWERED, Router
+from fanns_bench.recommend.policy import Policy, Route, read_policy, write_policy
+from fanns_bench.runner.run import run_sweep
+from tests.dataset_factory import random_dataset
+from tests.fakes import FakeCounting
+from tests.sweeps import sweep_config
+
+COUNTING = "tests.fakes:FakeCounting"
+K = 5
+
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory):
+    """1,000 items: category `rare` on 2 % of them, `common` on 50 %; score 0..999."""
+    category = ["rare"] * 20 + ["common"] * 500 + [f"c{i % 8}" for i in range(480)]
+    attributes = pa.table({"category": category, "score": np.arange(1000)})
+    return random_dataset(tmp_path_factory.mktemp("router") / "d", attributes, queries=30)
+
+
+def policy(path, rare_below: float = 0.05):
+    """EM: selectivity <= `rare_below` to a forward counter, above to a reversing one; R: exact."""
+    routes = {
+        "EM": (
+            Route(rare_below, COUNTING, {"reverse": False}, {}),
+            Route(1.0, COUNTING, {"reverse": True}, {}),
+        ),
+        "R": (Route(1.0, "exact", {}, {}),),
+    }
+    shapes = {"EM": ("eq(category)",), "R": ("range(score)",)}
+    return write_policy(Policy(routes, shapes, 0.9), path)
+
+
+PREDICATES = [Eq("category", "rare")] * 10 + [Eq("category", "common")] * 10 + [Range("score", 0, 99)] * 5
+FORWARD = f'{ANSWERED}{COUNTING} {{"reverse":false}} {{}}'
+REVERSED = f'{ANSWERED}{COUNTING} {{"reverse":true}} {{}}'
+
+
+def routed(dataset, path):
+    router = Router("l2", policy=str(path))
+    router.build(dataset)
+    ids = run_search(router, dataset.queries[:25], PREDICATES, dataset.attribute_index, K)
+    return router, ids
+
+
+def alone(dataset, predicates, rows, **build):
+    method = FakeCounting("l2", **build)
+    method.build(dataset)
+    return run_search(method, dataset.queries[rows], predicates, dataset.attribute_index, K)
+
+
+def test_each_query_goes_to_its_buckets_method_and_gets_its_answers(dataset, tmp_path):
+    router, ids = routed(dataset, policy(tmp_path / "p.yaml"))
+    assert router.stats() == {FORWARD: 10.0, REVERSED: 10.0, f"{ANSWERED}exact {{}} {{}}": 5.0}
+    rare, common = slice(0, 10), slice(10, 20)
+    forward = alone(dataset, PREDICATES[rare], rare)
+    reversed_ = alone(dataset, PREDICATES[common], common, reverse=True)
+    np.testing.assert_array_equal(ids[rare], forward)
+    np.testing.assert_array_equal(ids[common], reversed_)
+    assert not np.array_equal(ids[common], alone(dataset, PREDICATES[common], common))  # the routes differ
+    assert set(np.unique(ids[20:])) <= set(range(100))  # the range queries, answered in range
+    assert router.memory_bytes() == 2000  # two counting builds (exact holds no index)
+    router.close()
+
+
+def test_a_lower_threshold_sends_the_rare_queries_to_the_other_route(dataset, tmp_path):
+    router, ids = routed(dataset, policy(tmp_path / "p.yaml", rare_below=0.01))  # rare is 2 %
+    assert router.stats()[REVERSED] == 20.0 and FORWARD not in router.stats()
+    np.testing.assert_array_equal(ids[:10], alone(dataset, PREDICATES[:10], slice(0, 10), reverse=True))
+
+
+def test_forms_outside_the_policy_or_its_methods_are_unsupported(dataset, tmp_path):
+    router = Router("l2", policy=str(policy(tmp_path / "p.yaml")))
+    kinds = dataset.attributes.kinds
+    assert router.unsupported_reason(Eq("category", "x"), kinds) is None
+    assert "no filter type of predicate form 'range(category)'" in router.unsupported_reason(
+        Range("category", 0, 1), kinds
+    )
+    narrow = Policy({"R": (Route(1.0, "tests.fakes:FakeEqOnly", {}, {}),)}, {"R": ("range(score)",)}, 0.9)
+    reason = Router("l2", policy=str(write_policy(narrow, tmp_path / "n.yaml"))).unsupported_reason(
+        Range("score", 0, 1), kinds
+    )
+    assert reason.startswith("R route tests.fakes:FakeEqOnly {} {}: ") and "['range']" in reason
+
+
+def test_a_missing_or_absent_policy_is_a_config_error(tmp_path):
+    with pytest.raises(ConfigError, match="build parameter 'policy' is required"):
+        Router("l2")
+    with pytest.raises(ConfigError, match=r"nope.yaml does not exist; write it with fanns-bench recommend"):
+        Router("l2", policy=str(tmp_path / "nope.yaml"))
+    (tmp_path / "bad.yaml").write_text("recall: 0.9\n")
+    with pytest.raises(ConfigError, match=r"bad.yaml: filter_types: expected a mapping, got None"):
+        Router("l2", policy=str(tmp_path / "bad.yaml"))
+
+
+def test_forms_name_ops_and_attributes_not_values():
+    assert shape(None) == "none"
+    assert shape(Eq("a", 1)) == shape(Eq("a", 2)) == "eq(a)"
+    assert shape(Eq("a", 1)) != shape(Eq("b", 1))
+    both = And((Contains("tags", "x"), Not(Range("day", 1, 2))))
+    assert shape(both) == "and(contains(tags),not(range(day)))"
+
+
+@pytest.mark.parametrize(
+    "predicate",
+    [
+        None,
+        Eq("category", "rare"),
+        Range("score", 10, 59),
+        Range("score", None, 4),
+        And((Eq("category", "common"), Range("score", 0, 99))),
+    ],
+)
+def test_the_selectivity_estimate_is_the_matching_share(dataset, predicate):
+    index = dataset.attribute_index
+    assert selectivity(index, predicate) == len(index.evaluate(predicate)) / 1000
+    assert selectivity(index, Range("score", 10, 59)) == 0.05 != selectivity(index, Range("score", 10, 60))
+
+
+def test_a_policy_learned_on_one_draw_routes_another(tmp_path, capsys):
+    """Seed 0: two counting methods; recommend writes the policy; seed 1: the router applies it."""
+    methods = {
+        "a": {"name": COUNTING, "build": {"reverse": [False]}},
+        "b": {"name": COUNTING, "build": {"reverse": [True]}},
+    }
+    learned = run_sweep(sweep_config(tmp_path / "learn", methods)).results_dir
+    assert main(["recommend", str(learned), "--recall", "0.9", "--out", str(tmp_path / "p.yaml")]) == 0
+    capsys.readouterr()
+    plan = read_policy(tmp_path / "p.yaml")
+    assert plan.shapes == {"EM": ("eq(category)",), "R": ("range(score)",)}
+    assert {r.method for routes in plan.routes.values() for r in routes} == {COUNTING}
+    config = sweep_config(tmp_path / "held", {"router": {"name": "fanns_bench.methods.router.method:Router",
+                                                         "build": {"policy": [str(tmp_path / "p.yaml")]}}})  # fmt: skip
+    config["workload"]["seed"] = 1
+    rows = run_sweep(config).rows
+    assert set(rows.status) == {"ok"} and (rows.recall == 1.0).all()
+    for one in rows.itertuples():
+        counts = json.loads(one.method_stats)
+        route = plan.route(one.filter_type, one.selectivity_bucket)
+        assert counts == {f"{ANSWERED}{route.label}": float(one.n_queries)}, one.key
+        assert list(one.filter_shapes) == list(plan.shapes[one.filter_type])
+        assert one.method_name == "fanns_bench.methods.router.method:Router"
