@@ -12,7 +12,6 @@ from types import SimpleNamespace
 import pyarrow as pa
 import pytest
 
-
 from fanns_bench.cli import main
 from fanns_bench.fidelity import data
 from tests.dataset_factory import random_dataset

@@ -7,8 +7,9 @@ Inputs: `base.bin` (uint32 rows, uint32 dim, float32 rows), `base_labels.txt` (p
 labels of the set attribute, comma-separated integer codes: 1 + the value's rank in sorted
 order; their label parser refuses an item without labels), `queries_<s>.bin`,
 `query_labels_<s>.txt` (one code per query). Outputs: `results_<s>_<L>_idx_uint32.bin`
-(uint32 rows, uint32 k, then k uint32 ids per query) and a table on stdout with one row per L
-(`L QPS cmps mean-latency p99.9-latency`; QPS by wall clock of their search loop).
+(uint32 rows, uint32 k, then k uint32 ids per query; a query that found fewer than k keeps
+zeros, i.e. item 0, in the rest, as their program leaves them) and a table on stdout with
+one row per L (`L QPS cmps mean-latency p99.9-latency`; QPS by wall clock of their loop).
 """
 
 from __future__ import annotations
