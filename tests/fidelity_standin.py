@@ -156,7 +156,12 @@ def ints(path: str) -> np.ndarray:
 
 
 def printed_recall(
-    base: np.ndarray, labels: np.ndarray, queries: np.ndarray, wanted: np.ndarray, truth_path: str, k: int,
+    base: np.ndarray,
+    labels: np.ndarray,
+    queries: np.ndarray,
+    wanted: np.ndarray,
+    truth_path: str,
+    k: int,
     behaviour: str,
 ) -> None:
     """The NHQ / CAPS forks' output: `Queries per second: Q` and `Recall: R` (3 decimals)."""
@@ -165,7 +170,9 @@ def printed_recall(
         ids = answer(base, query, np.flatnonzero(labels == label), k, behaviour, rng)
         hits += np.intersect1d(ids, true[:k]).size
         total += min(k, len(true))
-    print("garbled" if behaviour == "garbled" else f"Queries per second: 1234.500\nRecall: {hits / total:.3f}")
+    print(
+        "garbled" if behaviour == "garbled" else f"Queries per second: 1234.500\nRecall: {hits / total:.3f}"
+    )
 
 
 def remember(path: Path, **paths: str) -> None:

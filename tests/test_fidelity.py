@@ -169,7 +169,9 @@ def test_acorn_1_ref_runs_the_driver_with_gamma_one(tmp_path):
 def label_dataset(tmp_path: Path):
     attributes = pa.table(
         {
-            "tags": pa.array([["a"], ["a", "b"], ["b"], ["c"], [], ["a"], ["a", "c"], ["b"]], pa.list_(pa.string())),
+            "tags": pa.array(
+                [["a"], ["a", "b"], ["b"], ["c"], [], ["a"], ["a", "c"], ["b"]], pa.list_(pa.string())
+            ),
             "kind": pa.array([3, 1, 1, 2, None, 1, 2, 1], pa.int64()),
         }
     )
@@ -189,7 +191,16 @@ def test_label_filters_take_the_value_closest_to_the_selectivity_and_codes_follo
     assert adapter_for("nhq_nsw").build_params(labels)["attributes"] == "kind"
     assert adapter_for("filtered_vamana").build_params(labels)["label_attribute"] == "tags"
     assert label_codes(dataset, "kind") == {1: 1, 2: 2, 3: 3}
-    assert item_codes(dataset, "kind", label_codes(dataset, "kind")) == [[3], [1], [1], [2], [], [1], [2], [1]]
+    assert item_codes(dataset, "kind", label_codes(dataset, "kind")) == [
+        [3],
+        [1],
+        [1],
+        [2],
+        [],
+        [1],
+        [2],
+        [1],
+    ]
     assert item_codes(dataset, "tags", label_codes(dataset, "tags"))[:5] == [[1], [1, 2], [2], [3], []]
 
 

@@ -152,7 +152,9 @@ def printed_answer(stdout: str, qps_label: str, program: Path, log: Path) -> The
     qps = re.search(rf"^{qps_label}: {NUMBER}", stdout, re.MULTILINE)
     recall = re.search(rf"^Recall: {NUMBER}", stdout, re.MULTILINE)
     if not (qps and recall):
-        raise ReferenceError(f"{program}: no '{qps_label}: ...' and 'Recall: ...' lines, cannot parse ({log})")
+        raise ReferenceError(
+            f"{program}: no '{qps_label}: ...' and 'Recall: ...' lines, cannot parse ({log})"
+        )
     return Theirs(None, float(recall.group(1)), positive(float(qps.group(1))))
 
 

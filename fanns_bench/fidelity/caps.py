@@ -18,7 +18,8 @@ class CapsAdapter(EqualityFilesAdapter):
     method = "caps"
     repository = "github.com/iffp/CAPS (20cf048)"
     programs: ClassVar[dict[str, tuple[str, ...]]] = {
-        role: (name, f"build/{name}") for role, name in (("build", "index_construction"), ("search", "query_execution"))
+        role: (name, f"build/{name}")
+        for role, name in (("build", "index_construction"), ("search", "query_execution"))
     }
     # the benchmark paper's medium EM setting (B = 128)
     build: ClassVar[dict[str, Any]] = {"clusters": 128}

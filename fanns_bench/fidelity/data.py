@@ -28,7 +28,12 @@ POSITION = "position"
 #: per data source: (builder, keyword arguments, attribute ranked into `position`, label attributes)
 SOURCES = {
     "arxiv_sample": (arxiv_sample.build, {}, "update_date", ("sub_categories", "number_of_sub_categories")),
-    "synthetic": (synthetic.build, {"count": 10_000, "dimension": 64, "seed": 0}, "score", ("tags", "category")),
+    "synthetic": (
+        synthetic.build,
+        {"count": 10_000, "dimension": 64, "seed": 0},
+        "score",
+        ("tags", "category"),
+    ),
 }
 
 

@@ -36,7 +36,7 @@ from fanns_bench.fidelity.adapter import (
 from fanns_bench.fidelity.data import Slice
 from fanns_bench.fidelity.reference import ReferenceError, run_program
 
-ROW = re.compile(r"^\s*(\d+)\s+([0-9.]+|inf|nan)(?:\s+[0-9.eE+-]+|\s+inf|\s+nan){3,}\s*$", re.MULTILINE)
+ROW = re.compile(r"^[ \t]*(\d+)[ \t]+([0-9.]+|inf|nan)(?:[ \t]+(?:[0-9.eE+-]+|inf|nan)){3,}[ \t]*$", re.MULTILINE)
 
 
 def _programs(build: str) -> dict[str, tuple[str, ...]]:
@@ -73,7 +73,8 @@ class DiskannAdapter(LabelAdapter):
         unlabelled = sum(1 for item in labels if not item)
         if unlabelled:
             raise ReferenceError(
-                f"{attribute}: {unlabelled} items have no label; DiskANN's label file needs at least one per item"
+                f"{attribute}: {unlabelled} items have no label; "
+                "DiskANN's label file needs at least one per item"
             )
         write_bin(folder / "base.bin", dataset.vectors, "<f4")
         write_lines(folder / "base_labels.txt", [",".join(map(str, item)) for item in labels])
@@ -102,9 +103,12 @@ class DiskannAdapter(LabelAdapter):
             for p, width in enumerate(widths):
                 if width not in rates:
                     raise ReferenceError(
-                        f"{programs['search']}: no table row for L = {width} in its output, cannot parse ({log})"
+                        f"{programs['search']}: no table row for L = {width} in its output, "
+                        f"cannot parse ({log})"
                     )
-                ids = read_ids(Path(f"{results}_{width}_idx_uint32.bin"), len(slice_.queries), k, dataset.count)
+                ids = read_ids(
+                    Path(f"{results}_{width}_idx_uint32.bin"), len(slice_.queries), k, dataset.count
+                )
                 answers[s, p] = Theirs(ids, None, positive(rates[width]))
         return answers
 
@@ -128,7 +132,18 @@ class FilteredVamanaAdapter(DiskannAdapter):
 
     def build_options(self) -> list[Any]:
         b = self.build
-        return ["--dist_fn", "l2", "-R", b["R"], "-L", b["L"], "--FilteredLbuild", b["L"], "--alpha", b["alpha"]]
+        return [
+            "--dist_fn",
+            "l2",
+            "-R",
+            b["R"],
+            "-L",
+            b["L"],
+            "--FilteredLbuild",
+            b["L"],
+            "--alpha",
+            b["alpha"],
+        ]
 
 
 class StitchedVamanaAdapter(DiskannAdapter):
@@ -139,7 +154,16 @@ class StitchedVamanaAdapter(DiskannAdapter):
 
     def build_options(self) -> list[Any]:
         b = self.build
-        return ["-R", b["R_small"], "-L", b["L_small"], "--alpha", b["alpha"], "--stitched_R", b["R_stitched"]]
+        return [
+            "-R",
+            b["R_small"],
+            "-L",
+            b["L_small"],
+            "--alpha",
+            b["alpha"],
+            "--stitched_R",
+            b["R_stitched"],
+        ]
 
 
 FILTERED = FilteredVamanaAdapter()

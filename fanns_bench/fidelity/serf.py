@@ -17,7 +17,14 @@ from typing import Any, ClassVar
 
 from fanns_bench.data.dataset import Dataset
 from fanns_bench.data.importers.formats import write_fvecs
-from fanns_bench.fidelity.adapter import RangeAdapter, Theirs, positive, selectivity_tag, write_lines, write_truth
+from fanns_bench.fidelity.adapter import (
+    RangeAdapter,
+    Theirs,
+    positive,
+    selectivity_tag,
+    write_lines,
+    write_truth,
+)
 from fanns_bench.fidelity.data import POSITION, Slice
 from fanns_bench.fidelity.reference import ReferenceError, run_program
 

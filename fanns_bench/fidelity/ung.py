@@ -65,7 +65,8 @@ class UngAdapter(LabelAdapter):
         codes = label_codes(dataset, attribute)
         write_bin(folder / "base.fbin", dataset.vectors, "<f4")
         write_lines(
-            folder / "base_labels.txt", [",".join(map(str, item)) for item in item_codes(dataset, attribute, codes)]
+            folder / "base_labels.txt",
+            [",".join(map(str, item)) for item in item_codes(dataset, attribute, codes)],
         )
         index = folder / "ung_index"
         build = self.build
