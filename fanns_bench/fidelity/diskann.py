@@ -36,7 +36,10 @@ from fanns_bench.fidelity.adapter import (
 from fanns_bench.fidelity.data import Slice
 from fanns_bench.fidelity.reference import ReferenceError, run_program
 
-ROW = re.compile(r"^[ \t]*(\d+)[ \t]+([0-9.]+|inf|nan)(?:[ \t]+(?:[0-9.eE+-]+|inf|nan)){3,}[ \t]*$", re.MULTILINE)
+#: a row of their results table: L, QPS, then three more numbers (one line: [ \t], not \s)
+ROW = re.compile(
+    r"^[ \t]*(\d+)[ \t]+([0-9.]+|inf|nan)(?:[ \t]+(?:[0-9.eE+-]+|inf|nan)){3,}[ \t]*$", re.MULTILINE
+)
 
 
 def _programs(build: str) -> dict[str, tuple[str, ...]]:
