@@ -1,10 +1,13 @@
-"""A stand-in for the authors' programs (UNG's build/search, SeRF's driver), for the tests
-of `fanns-bench fidelity`: it reads the same exchange files and answers by exact search.
+"""A stand-in for the authors' programs, for the tests of `fanns-bench fidelity`: it reads
+the same exchange files and takes the same command lines, and answers by exact search.
 
     fidelity_standin.py MODE BEHAVIOUR ARGS...
 MODE: ung-build | ung-search | serf | acorn (our ACORN driver's command line) | dsg-build |
-dsg-search (also iRangeGraph's programs: the same files, other option names). BEHAVIOUR: exact (right answers), wrong (ids drawn at
-random among the matches of the wrong half), garbled (unparseable output), fail (exit 3).
+dsg-search (also iRangeGraph's programs: the same files, other option names) |
+nhq-nsw-build | nhq-nsw-search | nhq-kgraph-build | nhq-kgraph-search | caps-build |
+caps-search | diskann-build (DiskANN's build_memory_index and build_stitched_index) |
+diskann-search. BEHAVIOUR: exact (right answers), wrong (matching ids from the far half),
+garbled (unparseable output), fail (exit 3).
 Independent of fanns_bench on purpose: only numpy and the files.
 """
 
@@ -39,8 +42,8 @@ def options(argv: list[str]) -> dict[str, list[str]]:
     found: dict[str, list[str]] = {}
     key = ""
     for token in argv:
-        if token.startswith("--"):
-            key = token[2:]
+        if token.startswith("--") or (len(token) == 2 and token[0] == "-" and token[1].isalpha()):
+            key = token.lstrip("-")
             found[key] = []
         else:
             found[key].append(token)
@@ -148,6 +151,88 @@ def dsg_search(argv: list[str], behaviour: str) -> None:
     print("garbled" if behaviour == "garbled" else f"QPS: 1234.5\nRecall: {total / len(queries)}")
 
 
+def ints(path: str) -> np.ndarray:
+    return np.loadtxt(path, dtype=np.int64, ndmin=1)
+
+
+def printed_recall(
+    base: np.ndarray,
+    labels: np.ndarray,
+    queries: np.ndarray,
+    wanted: np.ndarray,
+    truth_path: str,
+    k: int,
+    behaviour: str,
+) -> None:
+    """The NHQ / CAPS forks' output: `Queries per second: Q` and `Recall: R` (3 decimals)."""
+    truth, rng, hits, total = read_ivecs(truth_path), np.random.default_rng(0), 0, 0
+    for query, label, true in zip(queries, wanted, truth, strict=True):
+        ids = answer(base, query, np.flatnonzero(labels == label), k, behaviour, rng)
+        hits += np.intersect1d(ids, true[:k]).size
+        total += min(k, len(true))
+    print(
+        "garbled" if behaviour == "garbled" else f"Queries per second: 1234.500\nRecall: {hits / total:.3f}"
+    )
+
+
+def remember(path: Path, **paths: str) -> None:
+    """What a stand-in build leaves as its index: the paths its search needs."""
+    path.write_text(json.dumps(paths))
+
+
+def nhq_build(argv: list[str]) -> None:  # NSW and KGraph: <base> <attributes> <index> <params...>
+    remember(Path(f"{argv[2]}_model"), base=argv[0], labels=argv[1])
+
+
+def nhq_search(argv: list[str], behaviour: str, kgraph: bool) -> None:
+    if kgraph:  # <base> <queries> <query attributes> <gt> <index> <k> <weight> <L_search>
+        argv = argv[1:]
+    queries, wanted, truth, index, k = argv[0], argv[1], argv[2], argv[3], int(argv[4])
+    paths = json.loads(Path(f"{index}_model").read_text())
+    base, labels = read_fvecs(paths["base"]), ints(paths["labels"])
+    printed_recall(base, labels, read_fvecs(queries), ints(wanted), truth, k, behaviour)
+
+
+def caps_build(argv: list[str]) -> None:  # <base> <attributes> <index folder> <nc> <metric> <mode> <algo>
+    Path(argv[2]).mkdir(exist_ok=True)
+    remember(Path(argv[2]) / "standin.json", base=argv[0], labels=argv[1])
+
+
+def caps_search(argv: list[str], behaviour: str) -> None:
+    # <base> <attributes> <queries> <query attributes> <gt> <index> <metric> <mode> <algo> <nc> <m> <k>
+    base, labels = read_fvecs(argv[0]), ints(argv[1])
+    printed_recall(base, labels, read_fvecs(argv[2]), ints(argv[3]), argv[4], int(argv[11]), behaviour)
+
+
+def diskann_build(argv: list[str]) -> None:
+    given = options(argv)
+    remember(
+        Path(given["index_path_prefix"][0] + "_standin.json"),
+        base=given["data_path"][0],
+        labels=given["label_file"][0],
+    )
+
+
+def diskann_search(argv: list[str], behaviour: str) -> None:
+    given = options(argv)
+    paths = json.loads(Path(given["index_path_prefix"][0] + "_standin.json").read_text())
+    base, items = read_fbin(paths["base"]), label_sets(paths["labels"])
+    queries, wanted = read_fbin(given["query_file"][0]), ints(given["query_filters_file"][0])
+    k, prefix, rng = int(given["K"][0]), given["result_path"][0], np.random.default_rng(0)
+    print("  Ls         QPS     Avg dist cmps  Mean Latency (mus)   99.9 Latency\n" + "=" * 69)
+    for width in given["L"]:
+        rows = np.full((len(queries), k), np.iinfo(np.uint32).max, dtype="<u4")
+        for i, (query, label) in enumerate(zip(queries, wanted, strict=True)):
+            matches = np.array([j for j, have in enumerate(items) if label in have], dtype=np.int64)
+            ids = answer(base, query, matches, k, behaviour, rng)
+            rows[i, : len(ids)] = ids
+        with open(f"{prefix}_{width}_idx_uint32.bin", "wb") as handle:
+            handle.write(np.array(rows.shape, dtype="<u4").tobytes() + rows.tobytes())
+        if behaviour == "garbled":
+            Path(f"{prefix}_{width}_idx_uint32.bin").write_bytes(b"\x07\x00")
+        print(f"{width:>4}{1234.5:>12.2f}{100.0:>18.2f}{800.0:>20.2f}{900.0:>15.2f}")
+
+
 def main(argv: list[str]) -> int:
     mode, behaviour, rest = argv[0], argv[1], argv[2:]
     if behaviour == "fail":
@@ -163,6 +248,18 @@ def main(argv: list[str]) -> int:
         dsg_search(rest, behaviour)
     elif mode == "acorn":
         acorn(rest, behaviour)
+    elif mode in ("nhq-nsw-build", "nhq-kgraph-build"):
+        nhq_build(rest)
+    elif mode in ("nhq-nsw-search", "nhq-kgraph-search"):
+        nhq_search(rest, behaviour, kgraph=mode == "nhq-kgraph-search")
+    elif mode == "caps-build":
+        caps_build(rest)
+    elif mode == "caps-search":
+        caps_search(rest, behaviour)
+    elif mode == "diskann-build":
+        diskann_build(rest)
+    elif mode == "diskann-search":
+        diskann_search(rest, behaviour)
     else:
         serf(rest, behaviour)
     return 0

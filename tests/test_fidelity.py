@@ -7,23 +7,46 @@ from __future__ import annotations
 import csv
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
+import pyarrow as pa
 import pytest
 
 from fanns_bench.cli import main
 from fanns_bench.fidelity import data
+from tests.dataset_factory import random_dataset
 
 STANDIN = Path(__file__).with_name("fidelity_standin.py")
 PROGRAMS = {
     "ung": {"apps/build_UNG_index": "ung-build", "apps/search_UNG_index": "ung-search"},
     "serf": {"benchmark/index_construction_and_query_execution": "serf"},
     "acorn_gamma_ref": {"acorn_driver": "acorn"},
+    "acorn_1_ref": {"build/acorn_driver": "acorn"},
     "dsg": {"build/index_construction": "dsg-build", "build/query_execution": "dsg-search"},
     "irangegraph": {
         "build/tests/index_construction": "dsg-build",
         "build/tests/query_execution": "dsg-search",
     },
+    "nhq_nsw": {
+        "examples/cpp/index_construction": "nhq-nsw-build",
+        "examples/cpp/query_execution": "nhq-nsw-search",
+    },
+    "nhq_kgraph": {
+        "build/tests/index_construction": "nhq-kgraph-build",
+        "build/tests/query_execution": "nhq-kgraph-search",
+    },
+    "caps": {"index_construction": "caps-build", "query_execution": "caps-search"},
+    "filtered_vamana": {
+        "build/apps/build_memory_index": "diskann-build",
+        "build/apps/search_memory_index": "diskann-search",
+    },
+    "stitched_vamana": {
+        "apps/build_stitched_index": "diskann-build",
+        "apps/search_memory_index": "diskann-search",
+    },
 }
+#: the adapters whose authors' programs return ids (the others print their recall)
+IDS = {"ung", "acorn_gamma_ref", "acorn_1_ref", "filtered_vamana", "stitched_vamana"}
 METHODS = list(PROGRAMS)
 
 
@@ -65,9 +88,7 @@ def test_exact_standin_gives_the_table_with_theirs_at_recall_one(tmp_path, metho
     assert len(rows) == 2 * 3  # two selectivities x three points
     assert all(float(r["theirs_recall"]) == pytest.approx(1.0) for r in rows)
     assert all(abs(float(r["diff"])) < 0.5 for r in rows)
-    assert {r["theirs_recall_from"] for r in rows} == {
-        "ids" if method in ("ung", "acorn_gamma_ref") else "printed"
-    }
+    assert {r["theirs_recall_from"] for r in rows} == {"ids" if method in IDS else "printed"}
     printed = capsys.readouterr().out
     assert (
         "| selectivity | filter | point | theirs recall | ours recall | diff | theirs QPS | ours QPS |"
@@ -136,3 +157,61 @@ def test_reference_may_name_one_of_the_programs(tmp_path):
     assert find_program(ref, names) == ref / "apps" / "build_UNG_index"
     with pytest.raises(ReferenceError, match="none of .*query_execution"):
         find_program(ref, ("query_execution",))
+
+
+def test_acorn_1_ref_runs_the_driver_with_gamma_one(tmp_path):
+    assert fidelity(tmp_path, "acorn_1_ref", reference(tmp_path, "acorn_1_ref", "exact")) == 0
+    log = (tmp_path / "out" / "acorn_1_ref-synthetic" / "reference.log").read_text()
+    commands = [line for line in log.splitlines() if line.startswith("$ ") and "acorn_driver" in line]
+    assert commands and all(" 32 1 64 0 16,64,256 10 " in line for line in commands)  # M gamma M_beta seed
+
+
+def label_dataset(tmp_path: Path):
+    attributes = pa.table(
+        {
+            "tags": pa.array(
+                [["a"], ["a", "b"], ["b"], ["c"], [], ["a"], ["a", "c"], ["b"]], pa.list_(pa.string())
+            ),
+            "kind": pa.array([3, 1, 1, 2, None, 1, 2, 1], pa.int64()),
+        }
+    )
+    return random_dataset(tmp_path / "labels", attributes)
+
+
+def test_label_filters_take_the_value_closest_to_the_selectivity_and_codes_follow_sorted_order(tmp_path):
+    from fanns_bench.fidelity.adapter import item_codes, label_codes
+    from fanns_bench.fidelity.compare import adapter_for
+    from fanns_bench.filters.predicates import Contains, Eq
+
+    dataset, labels = label_dataset(tmp_path), data.Labels("tags", "kind")
+    predicates, label = adapter_for("ung").filters(dataset, labels, 0.5, 3, 0)  # a: 4 of 8 items
+    assert predicates == [Contains("tags", "a")] * 3 and label == "tags contains a"
+    predicates, label = adapter_for("caps").filters(dataset, labels, 0.1, 2, 0)  # 3: 1 of 8
+    assert predicates == [Eq("kind", 3)] * 2 and label == "kind = 3"
+    assert adapter_for("nhq_nsw").build_params(labels)["attributes"] == "kind"
+    assert adapter_for("filtered_vamana").build_params(labels)["label_attribute"] == "tags"
+    assert label_codes(dataset, "kind") == {1: 1, 2: 2, 3: 3}
+    assert item_codes(dataset, "kind", label_codes(dataset, "kind")) == [
+        [3],
+        [1],
+        [1],
+        [2],
+        [],
+        [1],
+        [2],
+        [1],
+    ]
+    assert item_codes(dataset, "tags", label_codes(dataset, "tags"))[:5] == [[1], [1, 2], [2], [3], []]
+
+
+def test_diskann_refuses_an_item_without_labels_in_one_line(tmp_path):
+    from fanns_bench.fidelity.compare import adapter_for
+    from fanns_bench.fidelity.reference import ReferenceError
+    from fanns_bench.filters.predicates import Contains
+
+    dataset, folder = label_dataset(tmp_path), tmp_path / "exchange"
+    folder.mkdir()
+    slices = [SimpleNamespace(predicates=[Contains("tags", "a")])]
+    with pytest.raises(ReferenceError, match=r"^tags: 1 items have no label; DiskANN's label file needs"):
+        adapter_for("filtered_vamana").run_theirs({}, dataset, slices, 10, folder, tmp_path / "log")
+    assert not (folder / "base_labels.txt").exists()

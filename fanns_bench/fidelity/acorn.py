@@ -1,5 +1,6 @@
-"""ACORN-γ (TAG-Research/ACORN): the authors ship a library, so the program is our driver
-`drivers/acorn_driver.cpp` compiled against their build (docs/fidelity.md).
+"""ACORN-γ and ACORN-1 (TAG-Research/ACORN): the authors ship a library, so the program is our
+driver `drivers/acorn_driver.cpp` compiled against their build (docs/fidelity.md); ACORN-1
+(`acorn_1_ref`) is the same driver with γ = 1 and M_β = 2M.
 
 Inputs: `base.fvecs`, `queries_<s>.fvecs`, `filter_<s>.u8` (nq x N bytes, 1 where the item
 matches: ACORN's `filter_id_map`). Outputs: `ids_<s>_ef<E>.ivecs` (k ids per query) and
@@ -19,15 +20,14 @@ import numpy as np
 from fanns_bench.data.dataset import Dataset
 from fanns_bench.data.importers.formats import read_ivecs, write_fvecs
 from fanns_bench.errors import DatasetError
-from fanns_bench.fidelity.adapter import Adapter, Theirs, selectivity_tag
-from fanns_bench.fidelity.data import Slice, position_ranges
+from fanns_bench.fidelity.adapter import RangeAdapter, Theirs, checked_ids, selectivity_tag
+from fanns_bench.fidelity.data import Slice
 from fanns_bench.fidelity.reference import ReferenceError, run_program
-from fanns_bench.filters.predicates import Predicate
 
 LINE = re.compile(r"ef=(\d+) cpu_seconds=([0-9.eE+-]+) wall_seconds=([0-9.eE+-]+)")
 
 
-class AcornAdapter(Adapter):
+class AcornAdapter(RangeAdapter):
     method = "acorn_gamma_ref"
     repository = "github.com/TAG-Research/ACORN (8cbf16d), through drivers/acorn_driver.cpp"
     programs: ClassVar[dict[str, tuple[str, ...]]] = {"driver": ("acorn_driver", "build/acorn_driver")}
@@ -36,13 +36,10 @@ class AcornAdapter(Adapter):
     points: ClassVar[list[dict[str, Any]]] = [{"ef_search": ef} for ef in (16, 64, 256)]
     qps_clock = "CPU time on both sides (theirs: std::clock around their search call)"
 
-    def build_params(self, set_attribute: str) -> dict[str, Any]:
-        return dict(self.build)
-
-    def filters(
-        self, dataset: Dataset, set_attribute: str, selectivity: float, queries: int, seed: int
-    ) -> tuple[list[Predicate], str]:
-        return position_ranges(dataset, selectivity, queries, seed)
+    def driver_params(self) -> tuple[int, int, int, int]:
+        """The driver's M, gamma, M_beta and seed."""
+        b = self.build
+        return b["M"], b["gamma"], b["M_beta"], b["seed"]
 
     def run_theirs(
         self,
@@ -63,10 +60,9 @@ class AcornAdapter(Adapter):
             for row, matches in enumerate(slice_.match_ids):
                 mask[row, matches] = 1
             mask.tofile(folder / f"filter_{tag}.u8")
-            b = self.build
             stdout = run_program(
                 [programs["driver"], folder / "base.fvecs", folder / f"queries_{tag}.fvecs",
-                 folder / f"filter_{tag}.u8", b["M"], b["gamma"], b["M_beta"], b["seed"],
+                 folder / f"filter_{tag}.u8", *self.driver_params(),
                  ",".join(map(str, efs)), k, folder / f"ids_{tag}_ef"],
                 log,
             )  # fmt: skip
@@ -90,8 +86,19 @@ def _read_ids(path: Path, queries: int, k: int, items: int) -> np.ndarray:
         raise ReferenceError(f"{path}: cannot parse the driver's ids ({error})") from None
     if len(rows) != queries or any(len(r) != k for r in rows):
         raise ReferenceError(f"{path}: expected {queries} rows of {k} ids, cannot parse")
-    ids = np.asarray(rows, dtype=np.int64)
-    return np.where((ids >= 0) & (ids < items), ids, -1)
+    return checked_ids(np.asarray(rows), items)
+
+
+class Acorn1RefAdapter(AcornAdapter):
+    """ACORN-1 (`acorn_1_ref`): the same driver with gamma = 1 and M_beta = 2M (the authors' demo)."""
+
+    method = "acorn_1_ref"
+    build: ClassVar[dict[str, Any]] = {"M": 32, "M_beta": 64, "seed": 0, "deterministic": True}
+
+    def driver_params(self) -> tuple[int, int, int, int]:
+        b = self.build
+        return b["M"], 1, b["M_beta"], b["seed"]
 
 
 ADAPTER = AcornAdapter()
+ACORN_1 = Acorn1RefAdapter()

@@ -1,7 +1,10 @@
-"""What one method's fidelity adapter provides (one small module per method)."""
+"""What one method's fidelity adapter provides (one small module per method), the two filter
+families they share (`position` ranges, one label value per selectivity) and the file and
+output helpers their `run_theirs` use."""
 
 from __future__ import annotations
 
+import re
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from pathlib import Path
@@ -10,8 +13,12 @@ from typing import Any, ClassVar
 import numpy as np
 
 from fanns_bench.data.dataset import Dataset
-from fanns_bench.fidelity.data import Slice
-from fanns_bench.filters.predicates import Predicate
+from fanns_bench.data.importers.formats import write_ivecs
+from fanns_bench.fidelity.data import Labels, Slice, position_ranges
+from fanns_bench.fidelity.reference import ReferenceError
+from fanns_bench.filters.predicates import Contains, Eq, Predicate
+
+NUMBER = r"([0-9.eE+-]+|inf|nan)"
 
 
 @dataclass(frozen=True)
@@ -38,13 +45,13 @@ class Adapter(ABC):
     points: ClassVar[list[dict[str, Any]]]
     qps_clock: ClassVar[str]
 
-    def build_params(self, set_attribute: str) -> dict[str, Any]:
+    def build_params(self, labels: Labels) -> dict[str, Any]:
         """Our method's build parameters for this dataset."""
         return dict(self.build)
 
     @abstractmethod
     def filters(
-        self, dataset: Dataset, set_attribute: str, selectivity: float, queries: int, seed: int
+        self, dataset: Dataset, labels: Labels, selectivity: float, queries: int, seed: int
     ) -> tuple[list[Predicate], str]:
         """One filter per query at about `selectivity`, and a label naming them."""
 
@@ -62,6 +69,65 @@ class Adapter(ABC):
         answers, keyed by (slice index, point index)."""
 
 
+class RangeAdapter(Adapter):
+    """Range methods: `position` ranges of exactly round(s·N) items (`data.position_ranges`)."""
+
+    def filters(
+        self, dataset: Dataset, labels: Labels, selectivity: float, queries: int, seed: int
+    ) -> tuple[list[Predicate], str]:
+        return position_ranges(dataset, selectivity, queries, seed)
+
+
+class LabelAdapter(Adapter):
+    """Label methods: every query asks for the one value of a label attribute whose share of
+    items is closest to the selectivity: `contains` on the set attribute (EMIS) or `eq` on the
+    scalar one (EM). `label_param` is our method's build parameter naming the attribute."""
+
+    contains: ClassVar[bool]
+    label_param: ClassVar[str] = "label_attribute"
+
+    def attribute(self, labels: Labels) -> str:
+        return labels.set_attribute if self.contains else labels.scalar_attribute
+
+    def build_params(self, labels: Labels) -> dict[str, Any]:
+        return {**self.build, self.label_param: self.attribute(labels)}
+
+    def filters(
+        self, dataset: Dataset, labels: Labels, selectivity: float, queries: int, seed: int
+    ) -> tuple[list[Predicate], str]:
+        attribute = self.attribute(labels)
+        counts = value_counts(dataset, attribute)
+        value = min(counts, key=lambda v: (abs(counts[v] / dataset.count - selectivity), str(v)))
+        if self.contains:
+            return [Contains(attribute, value)] * queries, f"{attribute} contains {value}"
+        return [Eq(attribute, value)] * queries, f"{attribute} = {value}"
+
+
+def value_counts(dataset: Dataset, attribute: str) -> dict[Any, int]:
+    """Items per value of `attribute` (a set attribute counts each element once per item;
+    nulls are left out)."""
+    counts: dict[Any, int] = {}
+    for item in dataset.attributes.table.column(attribute).to_pylist():
+        for value in set(item or []) if isinstance(item, list) else [] if item is None else [item]:
+            counts[value] = counts.get(value, 0) + 1
+    return counts
+
+
+def label_codes(dataset: Dataset, attribute: str) -> dict[Any, int]:
+    """Integer labels for the authors' files: 1 + the value's rank in sorted order (0 is left
+    for no value)."""
+    return {value: code for code, value in enumerate(sorted(value_counts(dataset, attribute)), start=1)}
+
+
+def item_codes(dataset: Dataset, attribute: str, codes: dict[Any, int]) -> list[list[int]]:
+    """Each item's label codes (a scalar attribute gives one; a null gives none)."""
+    items = dataset.attributes.table.column(attribute).to_pylist()
+    return [
+        [codes[v] for v in item] if isinstance(item, list) else [] if item is None else [codes[item]]
+        for item in items
+    ]
+
+
 def point_label(point: dict[str, Any]) -> str:
     return ", ".join(f"{key}={value}" for key, value in point.items())
 
@@ -74,3 +140,30 @@ def selectivity_tag(slice_: Slice) -> str:
 def write_lines(path: Path, lines: list[str]) -> None:
     """One text line per entry (the authors' attribute and label files)."""
     path.write_text("".join(f"{line}\n" for line in lines))
+
+
+def write_truth(path: Path, slice_: Slice, k: int) -> None:
+    """The slice's ground truth as .ivecs, item ids, rows cut to the matches (at most k)."""
+    write_ivecs(path, [row[row >= 0][:k] for row in slice_.truth.ids])
+
+
+def printed_answer(stdout: str, qps_label: str, program: Path, log: Path) -> Theirs:
+    """Their printed `<qps_label>: Q` and `Recall: R` lines (each at a line start)."""
+    qps = re.search(rf"^{qps_label}: {NUMBER}", stdout, re.MULTILINE)
+    recall = re.search(rf"^Recall: {NUMBER}", stdout, re.MULTILINE)
+    if not (qps and recall):
+        raise ReferenceError(
+            f"{program}: no '{qps_label}: ...' and 'Recall: ...' lines, cannot parse ({log})"
+        )
+    return Theirs(None, float(recall.group(1)), positive(float(qps.group(1))))
+
+
+def positive(rate: float) -> float | None:
+    """A printed QPS, or None where it is not a positive finite number."""
+    return rate if np.isfinite(rate) and rate > 0 else None
+
+
+def checked_ids(ids: np.ndarray, items: int) -> np.ndarray:
+    """int64 ids with those outside [0, items) set to -1."""
+    ids = np.asarray(ids, dtype=np.int64)
+    return np.where((ids >= 0) & (ids < items), ids, -1)

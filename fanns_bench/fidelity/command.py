@@ -12,7 +12,11 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         help="run a paper method and the authors' program (built by you) on the same files: "
         "side-by-side recall and QPS (docs/fidelity.md)",
     )
-    fidelity.add_argument("method", help="ung, serf, dsg, irangegraph or acorn_gamma_ref")
+    fidelity.add_argument(
+        "method",
+        help="ung, serf, dsg, irangegraph, acorn_gamma_ref, acorn_1_ref, nhq_nsw, nhq_kgraph, caps, "
+        "filtered_vamana or stitched_vamana",
+    )
     fidelity.add_argument(
         "--reference", type=Path, required=True, help="the authors' build folder (or one of its programs)"
     )

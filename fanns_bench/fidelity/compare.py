@@ -20,9 +20,9 @@ from pathlib import Path
 
 from fanns_bench.atomic_files import temporary_sibling
 from fanns_bench.errors import ConfigError
-from fanns_bench.fidelity import acorn, dsg, irangegraph, serf, ung
+from fanns_bench.fidelity import acorn, caps, diskann, dsg, irangegraph, nhq, serf, ung
 from fanns_bench.fidelity.adapter import Adapter, Theirs, point_label
-from fanns_bench.fidelity.data import METRIC, Slice, exchange_dataset, make_slice
+from fanns_bench.fidelity.data import METRIC, Labels, Slice, exchange_dataset, make_slice
 from fanns_bench.fidelity.reference import find_program
 from fanns_bench.methods.base import FilterBatch
 from fanns_bench.methods.registry import get_method
@@ -32,8 +32,14 @@ ADAPTERS: dict[str, Adapter] = {
     "ung": ung.ADAPTER,
     "serf": serf.ADAPTER,
     "acorn_gamma_ref": acorn.ADAPTER,
+    "acorn_1_ref": acorn.ACORN_1,
     "dsg": dsg.ADAPTER,
     "irangegraph": irangegraph.ADAPTER,
+    "nhq_nsw": nhq.NSW,
+    "nhq_kgraph": nhq.KGRAPH,
+    "caps": caps.ADAPTER,
+    "filtered_vamana": diskann.FILTERED,
+    "stitched_vamana": diskann.STITCHED,
 }
 
 
@@ -79,21 +85,21 @@ def run_fidelity(
             raise ConfigError(f"--selectivities: {s} is not in (0, 1]")
     programs = {role: find_program(reference, names) for role, names in adapter.programs.items()}
     out.mkdir(parents=True, exist_ok=True)
-    dataset, set_attribute = exchange_dataset(data, out / "data")
+    dataset, labels = exchange_dataset(data, out / "data")
     if not 1 <= queries <= len(dataset.queries):
         raise ConfigError(
             f"--queries {queries}: expected 1 to {len(dataset.queries)} (the {data} set's queries)"
         )
     slices = []
     for seed, s in enumerate(selectivities):
-        predicates, label = adapter.filters(dataset, set_attribute, s, queries, seed)
+        predicates, label = adapter.filters(dataset, labels, s, queries, seed)
         slices.append(make_slice(dataset, s, predicates, label, queries, k))
     exchange = out / "exchange"
     exchange.mkdir(exist_ok=True)
     log = out / "reference.log"
     log.write_text("")
     theirs = adapter.run_theirs(programs, dataset, slices, k, exchange, log)
-    ours = _run_ours(adapter, dataset, set_attribute, slices, k)
+    ours = _run_ours(adapter, dataset, labels, slices, k)
     rows = [
         _row(data, slice_, adapter.points[p], theirs[s, p], *ours[s, p], k=k)
         for s, slice_ in enumerate(slices)
@@ -103,10 +109,10 @@ def run_fidelity(
     return rows
 
 
-def _run_ours(adapter: Adapter, dataset, set_attribute: str, slices: list[Slice], k: int) -> dict:
+def _run_ours(adapter: Adapter, dataset, labels: Labels, slices: list[Slice], k: int) -> dict:
     """(ids, QPS by CPU time, by wall time, by CPU time with `prepare_filters`) per (slice,
     point), one build, one thread."""
-    method = get_method(adapter.method)(METRIC, threads=1, **adapter.build_params(set_attribute))
+    method = get_method(adapter.method)(METRIC, threads=1, **adapter.build_params(labels))
     try:
         method.build(dataset)
         answers = {}

@@ -25,11 +25,25 @@ from fanns_bench.groundtruth import GroundTruth, compute_ground_truth
 
 METRIC = "l2"
 POSITION = "position"
-#: per data source: (builder, keyword arguments, attribute ranked into `position`, set attribute)
+#: per data source: (builder, keyword arguments, attribute ranked into `position`, label attributes)
 SOURCES = {
-    "arxiv_sample": (arxiv_sample.build, {}, "update_date", "sub_categories"),
-    "synthetic": (synthetic.build, {"count": 10_000, "dimension": 64, "seed": 0}, "score", "tags"),
+    "arxiv_sample": (arxiv_sample.build, {}, "update_date", ("sub_categories", "number_of_sub_categories")),
+    "synthetic": (
+        synthetic.build,
+        {"count": 10_000, "dimension": 64, "seed": 0},
+        "score",
+        ("tags", "category"),
+    ),
 }
+
+
+@dataclass(frozen=True)
+class Labels:
+    """The attributes label filters use: a set attribute (containment, EMIS) and a scalar one
+    (equality, EM)."""
+
+    set_attribute: str
+    scalar_attribute: str
 
 
 @dataclass(frozen=True)
@@ -45,12 +59,12 @@ class Slice:
     label: str  # what the filter is, for the table (e.g. "sub_categories=hep-ph")
 
 
-def exchange_dataset(source: str, folder: Path) -> tuple[Dataset, str]:
+def exchange_dataset(source: str, folder: Path) -> tuple[Dataset, Labels]:
     """Build `source` under `folder/source` and write it with `position` to `folder/dataset`;
-    returns the dataset and the name of the set attribute label filters use."""
+    returns the dataset and the attributes label filters use."""
     if source not in SOURCES:
         raise ConfigError(f"--data {source!r}: expected one of {', '.join(SOURCES)}")
-    builder, params, ranked, set_attribute = SOURCES[source]
+    builder, params, ranked, labels = SOURCES[source]
     built = builder(folder / "source", source, **params)
     table = built.attributes.table
     values = np.asarray(table.column(ranked).to_numpy(zero_copy_only=False))
@@ -67,7 +81,7 @@ def exchange_dataset(source: str, folder: Path) -> tuple[Dataset, str]:
         builder="fidelity",
         extra={"source": source, "position_from": ranked},
     )
-    return load_dataset(written.path), set_attribute
+    return load_dataset(written.path), Labels(*labels)
 
 
 def make_slice(

@@ -15,19 +15,23 @@ import re
 from pathlib import Path
 from typing import Any, ClassVar
 
-import numpy as np
-
 from fanns_bench.data.dataset import Dataset
-from fanns_bench.data.importers.formats import write_fvecs, write_ivecs
-from fanns_bench.fidelity.adapter import Adapter, Theirs, selectivity_tag, write_lines
-from fanns_bench.fidelity.data import POSITION, Slice, position_ranges
+from fanns_bench.data.importers.formats import write_fvecs
+from fanns_bench.fidelity.adapter import (
+    RangeAdapter,
+    Theirs,
+    positive,
+    selectivity_tag,
+    write_lines,
+    write_truth,
+)
+from fanns_bench.fidelity.data import POSITION, Slice
 from fanns_bench.fidelity.reference import ReferenceError, run_program
-from fanns_bench.filters.predicates import Predicate
 
 LINE = re.compile(r"ef_search: (\d+) QPS: ([0-9.eE+-]+|inf) Recall: ([0-9.eE+-]+|nan)")
 
 
-class SerfAdapter(Adapter):
+class SerfAdapter(RangeAdapter):
     method = "serf"
     repository = "github.com/iffp/SeRF (4075c03)"
     programs: ClassVar[dict[str, tuple[str, ...]]] = {
@@ -47,11 +51,6 @@ class SerfAdapter(Adapter):
     points: ClassVar[list[dict[str, Any]]] = [{"ef_search": ef} for ef in (16, 64, 256)]
     qps_clock = "theirs: wall clock of their query loop; ours: CPU time"
 
-    def filters(
-        self, dataset: Dataset, set_attribute: str, selectivity: float, queries: int, seed: int
-    ) -> tuple[list[Predicate], str]:
-        return position_ranges(dataset, selectivity, queries, seed)
-
     def run_theirs(
         self,
         programs: dict[str, Path],
@@ -70,7 +69,7 @@ class SerfAdapter(Adapter):
             tag = selectivity_tag(slice_)
             write_fvecs(folder / f"queries_{tag}.fvecs", slice_.queries)
             write_lines(folder / f"ranges_{tag}.txt", [f"{p.low}-{p.high}" for p in slice_.predicates])
-            write_ivecs(folder / f"gt_{tag}.ivecs", [row[row >= 0][:k] for row in slice_.truth.ids])
+            write_truth(folder / f"gt_{tag}.ivecs", slice_, k)
             stdout = run_program(
                 [programs["run"], folder / "base.fvecs", folder / "attributes.txt",
                  folder / f"queries_{tag}.fvecs", folder / f"ranges_{tag}.txt", folder / f"gt_{tag}.ivecs",
@@ -86,7 +85,7 @@ class SerfAdapter(Adapter):
                         f"output, cannot parse ({log})"
                     )
                 qps, recall = printed[ef]
-                answers[s, p] = Theirs(None, recall, qps if np.isfinite(qps) and qps > 0 else None)
+                answers[s, p] = Theirs(None, recall, positive(qps))
         return answers
 
 

@@ -12,23 +12,26 @@ iRangeGraph: the micro-average; the same here, every range holds at least k item
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
 
 from fanns_bench.data.dataset import Dataset
-from fanns_bench.data.importers.formats import write_bin, write_ivecs
-from fanns_bench.fidelity.adapter import Adapter, Theirs, selectivity_tag, write_lines
-from fanns_bench.fidelity.data import POSITION, Slice, position_ranges
-from fanns_bench.fidelity.reference import ReferenceError, run_program
-from fanns_bench.filters.predicates import Predicate
+from fanns_bench.data.importers.formats import write_bin
+from fanns_bench.fidelity.adapter import (
+    RangeAdapter,
+    Theirs,
+    printed_answer,
+    selectivity_tag,
+    write_lines,
+    write_truth,
+)
+from fanns_bench.fidelity.data import POSITION, Slice
+from fanns_bench.fidelity.reference import run_program
 
-NUMBER = r"([0-9.eE+-]+|inf|nan)"
 
-
-class SortedRangeAdapter(Adapter):
+class SortedRangeAdapter(RangeAdapter):
     """`build_options`: our build parameter -> their build program's option; `index_option`
     and `ef_option` name the index path and search width options; `search_build_options`
     are build options the search program needs again (iRangeGraph's `--M`)."""
@@ -43,11 +46,6 @@ class SortedRangeAdapter(Adapter):
     index_option: ClassVar[str]
     ef_option: ClassVar[str]
     search_build_options: ClassVar[tuple[str, ...]] = ()
-
-    def filters(
-        self, dataset: Dataset, set_attribute: str, selectivity: float, queries: int, seed: int
-    ) -> tuple[list[Predicate], str]:
-        return position_ranges(dataset, selectivity, queries, seed)
 
     def run_theirs(
         self,
@@ -75,7 +73,7 @@ class SortedRangeAdapter(Adapter):
             tag = selectivity_tag(slice_)
             write_bin(folder / f"queries_{tag}.bin", slice_.queries, "<f4")
             write_lines(folder / f"ranges_{tag}.txt", [f"{p.low}-{p.high}" for p in slice_.predicates])
-            write_ivecs(folder / f"gt_{tag}.ivecs", [row[row >= 0][:k] for row in slice_.truth.ids])
+            write_truth(folder / f"gt_{tag}.ivecs", slice_, k)
             for p, point in enumerate(self.points):
                 stdout = run_program(
                     [programs["search"], "--data_path", base, "--query_path", folder / f"queries_{tag}.bin",
@@ -84,14 +82,5 @@ class SortedRangeAdapter(Adapter):
                      self.ef_option, point["ef_search"], "--k", k],
                     log,
                 )  # fmt: skip
-                qps = re.search(rf"^QPS: {NUMBER}", stdout, re.MULTILINE)
-                recall = re.search(rf"^Recall: {NUMBER}", stdout, re.MULTILINE)
-                if not (qps and recall):
-                    raise ReferenceError(
-                        f"{programs['search']}: no 'QPS: ...' and 'Recall: ...' lines, cannot parse ({log})"
-                    )
-                rate = float(qps.group(1))
-                answers[s, p] = Theirs(
-                    None, float(recall.group(1)), rate if np.isfinite(rate) and rate > 0 else None
-                )
+                answers[s, p] = printed_answer(stdout, "QPS", programs["search"], log)
         return answers

@@ -18,16 +18,24 @@ import numpy as np
 
 from fanns_bench.data.dataset import Dataset
 from fanns_bench.data.importers.formats import write_bin
-from fanns_bench.fidelity.adapter import Adapter, Theirs, selectivity_tag, write_lines
+from fanns_bench.fidelity.adapter import (
+    LabelAdapter,
+    Theirs,
+    checked_ids,
+    item_codes,
+    label_codes,
+    selectivity_tag,
+    write_lines,
+)
 from fanns_bench.fidelity.data import Slice
 from fanns_bench.fidelity.reference import ReferenceError, run_program
-from fanns_bench.filters.predicates import Contains, Predicate
 
 TIME = re.compile(r"Lsearch=(\d+), time=(\d+)ms")
 
 
-class UngAdapter(Adapter):
+class UngAdapter(LabelAdapter):
     method = "ung"
+    contains = True
     repository = "github.com/iffp/UNG (55750e0)"
     programs: ClassVar[dict[str, tuple[str, ...]]] = {
         "build": ("apps/build_UNG_index", "codes/build/apps/build_UNG_index", "build_UNG_index"),
@@ -44,17 +52,6 @@ class UngAdapter(Adapter):
     points: ClassVar[list[dict[str, Any]]] = [{"num_entry_points": 16, "L_search": w} for w in (10, 50, 200)]
     qps_clock = "theirs: wall clock of their search loop (ms resolution); ours: CPU time"
 
-    def build_params(self, set_attribute: str) -> dict[str, Any]:
-        return {**self.build, "label_attribute": set_attribute}
-
-    def filters(
-        self, dataset: Dataset, set_attribute: str, selectivity: float, queries: int, seed: int
-    ) -> tuple[list[Predicate], str]:
-        """Every query asks for the one label whose share of items is closest to `selectivity`."""
-        counts = _label_counts(dataset, set_attribute)
-        value = min(counts, key=lambda v: (abs(counts[v] / dataset.count - selectivity), str(v)))
-        return [Contains(set_attribute, value)] * queries, f"{set_attribute} contains {value}"
-
     def run_theirs(
         self,
         programs: dict[str, Path],
@@ -65,11 +62,11 @@ class UngAdapter(Adapter):
         log: Path,
     ) -> dict[tuple[int, int], Theirs]:
         attribute = slices[0].predicates[0].attr
-        codes = {value: code for code, value in enumerate(sorted(_label_counts(dataset, attribute)), start=1)}
+        codes = label_codes(dataset, attribute)
         write_bin(folder / "base.fbin", dataset.vectors, "<f4")
-        lists = dataset.attributes.table.column(attribute).to_pylist()
         write_lines(
-            folder / "base_labels.txt", [",".join(str(codes[v]) for v in items or []) for items in lists]
+            folder / "base_labels.txt",
+            [",".join(map(str, item)) for item in item_codes(dataset, attribute, codes)],
         )
         index = folder / "ung_index"
         build = self.build
@@ -130,16 +127,8 @@ def read_results(path: Path, queries: int, k: int, items: int) -> np.ndarray:
             found = None
         if found is None or len(found) > k:
             raise ReferenceError(f"{path}: line {row + 2} is not '<gt ids>,<at most {k} ids>': {line[:80]!r}")
-        ids[row, : len(found)] = [i if 0 <= i < items else -1 for i in found]
-    return ids
-
-
-def _label_counts(dataset: Dataset, attribute: str) -> dict[Any, int]:
-    counts: dict[Any, int] = {}
-    for items in dataset.attributes.table.column(attribute).to_pylist():
-        for value in set(items or []):
-            counts[value] = counts.get(value, 0) + 1
-    return counts
+        ids[row, : len(found)] = found
+    return checked_ids(ids, items)
 
 
 def _write_gt(path: Path, slice_: Slice, k: int) -> None:
