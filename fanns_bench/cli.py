@@ -34,6 +34,10 @@ class _StderrHandler(logging.StreamHandler):
 def _configure_logging() -> None:
     """Warnings and up as bare lines on stderr; fanns_bench's own INFO lines too (once)."""
     root = logging.getLogger()
+    for logger in (root, log):  # e.g. Hydra's handlers of an earlier in-process run, stream closed since
+        for handler in list(logger.handlers):
+            if getattr(getattr(handler, "stream", None), "closed", False):
+                logger.removeHandler(handler)
     if not any(isinstance(handler, _StderrHandler) for handler in root.handlers):
         handler = _StderrHandler()
         handler.setFormatter(logging.Formatter("%(message)s"))
