@@ -1,4 +1,4 @@
-"""A machine-speed probe: one small fixed kernel, timed by the sweep before the first job and
+"""A machine-speed probe: one small fixed kernel, timed in a fresh process before the first job and
 by every job before each round of its repetitions, so a row can say how fast the machine
 ran during its job compared with the start of the run (`probe_ratio`).
 
@@ -6,8 +6,8 @@ The kernel multiplies `PROBE_QUERIES` seeded query vectors with the dataset's fi
 (up to `PROBE_BYTES` of float32; a smaller dataset's rows repeated to `MIN_BLOCK_BYTES`),
 again until `PROBE_BYTES` have been streamed: few queries, so it is bound by memory (or
 cache) bandwidth as the searches are, not by the multiply units, and the same work for every
-dimension and dataset size. The sweep and every job build the same inputs and time them on
-one thread (`capped_threads(1)`); about 10 ms on a quiet 2-core VM. (64 queries, as first
+dimension and dataset size. The reference process and every job build the same inputs and time
+them on one thread (`capped_threads(1)`); 9.4-14.1 ms on a quiet 2-core VM, by process. (64 queries, as first
 sketched, made it a compute-bound matrix product; on a 77 KB test dataset one product took
 0.1 ms and the jobs read 0.6x the sweep's speed on a loaded machine: timer and call
 overheads, not the machine.)
