@@ -264,3 +264,23 @@ class FakeCounting(ExactPrefilter):
 
     def memory_bytes(self) -> int:
         return 1000
+
+
+class FakeAffinity(ExactPrefilter):
+    """Exact; writes the CPUs it may run on while building and while searching to `log`
+    (`build {0, 1}` / `search {1}` lines), so a test sees where each phase ran."""
+
+    name = "fake_affinity"
+    build_parameters = {"log": Param(str, "", "file of the phases' CPU sets")}
+
+    def build(self, dataset: Any) -> None:
+        self._note("build")
+        super().build(dataset)
+
+    def search(self, queries: np.ndarray, filters: Any, k: int, **params: Any) -> np.ndarray:
+        self._note("search")
+        return super().search(queries, filters, k)
+
+    def _note(self, phase: str) -> None:
+        with open(self.build_params["log"], "a") as log:
+            log.write(f"{phase} {sorted(os.sched_getaffinity(0))}\n")

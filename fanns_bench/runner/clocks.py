@@ -66,6 +66,10 @@ class GroupClock:
         switches += own.ru_nivcsw + children.ru_nivcsw
         return Reading(cpu, switches, os.getloadavg()[0])
 
+    def group(self) -> list[int]:
+        """The pids of the job process's group now (itself included)."""
+        return self._group.processes()
+
     def _descendants(self) -> tuple[float, int]:
         cpu, switches = 0.0, 0
         root = self._group.root_pid

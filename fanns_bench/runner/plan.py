@@ -19,9 +19,10 @@ DEFAULT_TIMEOUT_S = 3600
 TIMEOUT = Param(float, DEFAULT_TIMEOUT_S, "wall-clock limit of one build job (build + search)", minimum=1)
 #: bumped whenever what a row measures changes (timing, filter costs, recall, memory), so rows
 #: measured another way are never reused or pooled with new ones
-METHODOLOGY_VERSION = 5  # 3: thread caps enforced, memory of the whole process group above a baseline
+METHODOLOGY_VERSION = 6  # 3: thread caps enforced, memory of the whole process group above a baseline
 # 4: repetitions repeat the batch to runner.min_repetition_s, the two kinds alternate, CPU time
 # 5: repetitions interleaved in rounds across a job's points (runner.interleave), drift and probe
+# 6: search phases and the probe pinned to the last `threads` CPUs (runner.pin_cpus)
 METHOD_KEYS = {"name", "build", "search", "timeout_s", "notes", "conformance"}
 
 

@@ -67,22 +67,25 @@ class Probe:
         return float(np.median([self.seconds() for _ in range(max(1, repetitions))]))
 
 
-def baseline_of(dataset_path: str) -> float:
+def baseline_of(dataset_path: str, pin: bool = True) -> float:
     """`Probe.baseline` of the dataset at `dataset_path`, in a process of its own (see
-    `baseline_in_child`)."""
+    `baseline_in_child`), on the CPU one-thread searches are pinned to when `pin`."""
     from fanns_bench.data.dataset import load_dataset
+    from fanns_bench.runner.affinity import pinned
 
-    return Probe.of(load_dataset(Path(dataset_path)).vectors).baseline()
+    probe = Probe.of(load_dataset(Path(dataset_path)).vectors)
+    with pinned(1, enabled=pin):
+        return probe.baseline()
 
 
-def baseline_in_child(dataset_path: Path) -> float:
+def baseline_in_child(dataset_path: Path, pin: bool = True) -> float:
     """The run's reference probe time, measured in a fresh spawned process as a job measures
     its own. Timed in the sweep process instead (which had just computed ground truth, holds
     the workload and runs the memory sampler), the reference moved 2x between two runs
     (20.7 ms, then 10.4 ms) while every job of both read about 15.5 ms, so every point of
     both runs came out flagged."""
     with multiprocessing.get_context("spawn").Pool(1) as pool:
-        return float(pool.apply(baseline_of, (str(dataset_path),)))
+        return float(pool.apply(baseline_of, (str(dataset_path), pin)))
 
 
 def probe_ratio(baseline_s: float | None, job_seconds: list[float]) -> float | None:

@@ -113,6 +113,7 @@ def _run_sweep(config: dict[str, Any], settings: RunSettings) -> SweepOutcome:
         measurement={
             "repetitions": settings.repetitions,
             "interleave": settings.interleave,
+            "pin_cpus": settings.pin_cpus,
             "min_repetition_s": settings.min_repetition_s,
             "warmup": settings.warmup,
             "latency_queries": settings.latency_queries,
@@ -126,7 +127,7 @@ def _run_sweep(config: dict[str, Any], settings: RunSettings) -> SweepOutcome:
     if retried:
         log.info("retrying %d failed points (runner.retry_failed=false: keep them)", retried)
     progress = SweepProgress(sum(map(len, pending.values())))
-    baseline = _probe_baseline(context) if any(pending.values()) else None
+    baseline = _probe_baseline(context, settings.pin_cpus) if any(pending.values()) else None
     with ExitStack() as stack:
         if progress.bars:
             stack.enter_context(logging_redirect_tqdm())
@@ -154,9 +155,9 @@ def _run_sweep(config: dict[str, Any], settings: RunSettings) -> SweepOutcome:
     )
 
 
-def _probe_baseline(context: Context) -> float:
+def _probe_baseline(context: Context, pin: bool) -> float:
     """The machine-speed probe's time at the start of the run (`probe.py`), logged."""
-    seconds = baseline_in_child(context.dataset.path)
+    seconds = baseline_in_child(context.dataset.path, pin)
     log.info("machine probe at the start of the run: %.2f ms (each job compares its own)", seconds * 1e3)
     return seconds
 
@@ -241,6 +242,7 @@ def _run_job_points(
         latency_queries=settings.latency_queries,
         min_repetition_s=settings.min_repetition_s,
         interleave=settings.interleave,
+        pin_cpus=settings.pin_cpus,
         probe_seconds=probe_seconds,
         error_file=settings.results_dir / "errors" / f"job-{supported[0].key}.txt",
     )

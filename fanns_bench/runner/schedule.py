@@ -27,6 +27,8 @@ from __future__ import annotations
 import gc
 import hashlib
 import traceback
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -38,6 +40,7 @@ from fanns_bench.groundtruth import GroundTruth
 from fanns_bench.results.attempts import write_error
 from fanns_bench.results.row_files import write_row
 from fanns_bench.results.schema import STATUS_FAILED, STATUS_INVALID, STATUS_OK
+from fanns_bench.runner.affinity import pinned
 from fanns_bench.runner.answers import invalid_reason
 from fanns_bench.runner.clocks import GroupClock
 from fanns_bench.runner.measure import PointMeasurement
@@ -113,6 +116,14 @@ class Job:
     clock: GroupClock = field(default_factory=GroupClock)  # CPU time of the job's process group
 
 
+@contextmanager
+def searching(job: Job, threads: int) -> Iterator[list[int]]:
+    """A search phase on `threads` threads: pinned to its CPUs (`affinity.py`, unless
+    `runner.pin_cpus` is off), the method's and the libraries' pools capped; yields the CPUs."""
+    with pinned(threads, job.clock.group(), job.spec.pin_cpus) as cpus, query_threads(job.method, threads):
+        yield cpus
+
+
 def measure_points(
     spec: WorkerSpec, context: Context, method: Method, build: dict[str, Any], probe: Probe | None = None
 ) -> None:
@@ -137,7 +148,8 @@ def _measure_group(job: Job, points: list[Point]) -> None:
     for number, order in enumerate(round_orders([m.point.key for m in live], max(1, spec.repetitions))):
         gc.collect()  # no garbage from the last round inside this one's timings
         if job.probe is not None:
-            probes.append(job.probe.seconds())
+            with searching(job, 1):  # where one-thread searches run
+                probes.append(job.probe.seconds())
         for index in order:
             entry = live[index]
             if entry.row.get("status") == STATUS_FAILED:
@@ -175,10 +187,11 @@ def _calibrated(job: Job, point: Point) -> Live | None:
             threads=point.threads,
             clock=job.clock,
         )
-        with query_threads(method, point.threads):
+        with searching(job, point.threads) as cpus:
             spec.meter.sync(reset=True)
             measurement.calibrate(spec.warmup, spec.min_repetition_s)
             peak = spec.meter.sync()[0]
+        row["search_cpus"] = ",".join(map(str, cpus)) or None
     except Exception as error:
         _fail(job, row, error, "search failed")
         return None
@@ -190,7 +203,7 @@ def _repeat(job: Job, entry: Live, first: bool) -> None:
     first round samples the memory peak when calibration ran no search: no warm-up, no minimum)."""
     spec = job.spec
     sample = first and not (spec.warmup or spec.min_repetition_s > 0)
-    with query_threads(job.method, entry.point.threads):
+    with searching(job, entry.point.threads):
         if sample:
             spec.meter.sync(reset=True)
         entry.times.append(entry.measurement.repeat())
@@ -207,7 +220,7 @@ def _finish(job: Job, entry: Live, machine: dict[str, Any]) -> None:
     point, rows = entry.point, entry.rows
     truth = GroundTruth(context.truth.ids[rows], context.truth.scores[rows])
     try:
-        with query_threads(method, point.threads):
+        with searching(job, point.threads):
             measured = entry.measurement.columns(
                 [context.match_ids[r] for r in rows],
                 truth,

@@ -23,6 +23,7 @@ RUNNER_PARAMETERS: dict[str, Param | tuple[Param]] = {
     "interleave": Param(
         bool, True, "take the repetitions in rounds across a job's points (false: point by point)"
     ),
+    "pin_cpus": Param(bool, True, "pin each search phase to as many CPUs as it has threads"),
     "warmup": Param(bool, True, "one untimed batch before the timed ones"),
     "latency_queries": Param(int, 100, "queries timed one at a time (0: no latency pass)", minimum=0),
     "memory_limit_gb": Param(float, None, "memory cap per build job in GiB (null: none)", minimum=0.001),
@@ -47,6 +48,7 @@ class RunSettings:
     min_repetition_s: float = 0.1
     repetitions: int = 3
     interleave: bool = True
+    pin_cpus: bool = True
     warmup: bool = True
     latency_queries: int = 100
     memory_limit_gb: float | None = None
