@@ -123,3 +123,11 @@ def test_rounds_take_every_point_once_in_a_seeded_order_and_interleave_false_kee
     # each point start to end (warm-up, 3 repetitions), one after the other, in the job's order
     assert _pairs(log.read_text()) == [p for p in calibration for _ in range(4)]
     assert set(old.status) == {"ok"} and old.drift.isna().all()  # one point at a time: no drift
+
+
+def test_a_jobs_probe_is_timed_warm_right_after_an_untimed_run(monkeypatch):
+    """The baseline's runs follow one another; a job's follow its searches, which evict the
+    block: the job times the run after an untimed one, not the cold one."""
+    readings = iter([0.020, 0.010])  # cold, then warm
+    monkeypatch.setattr(Probe, "seconds", lambda self: next(readings))
+    assert Probe.of(np.ones((8, 4), dtype=np.float32)).warm_seconds() == 0.010

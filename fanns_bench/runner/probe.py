@@ -7,7 +7,9 @@ The kernel multiplies `PROBE_QUERIES` seeded query vectors with the dataset's fi
 again until `PROBE_BYTES` have been streamed: few queries, so it is bound by memory (or
 cache) bandwidth as the searches are, not by the multiply units, and the same work for every
 dimension and dataset size. The reference process and every job build the same inputs and time
-them on one thread (`capped_threads(1)`); 9.4-14.1 ms on a quiet 2-core VM, by process. (64 queries, as first
+them on one thread (`capped_threads(1)`), on the CPU one-thread searches are pinned to
+(`affinity.py`; unpinned, a quiet 2-core VM timed it 9.1-14.1 ms by process, pinned 9.4-9.8 ms),
+each timed run right after an untimed one (`warm_seconds`). (64 queries, as first
 sketched, made it a compute-bound matrix product; on a 77 KB test dataset one product took
 0.1 ms and the jobs read 0.6x the sweep's speed on a loaded machine: timer and call
 overheads, not the machine.)
@@ -60,6 +62,13 @@ class Probe:
             for _ in range(self.passes):
                 np.dot(queries, block)
             return time.perf_counter() - start
+
+    def warm_seconds(self) -> float:
+        """`seconds` of a run right after an untimed one, as every baseline run is: the job's
+        searches between two rounds evict the block from the caches, and a cold run read
+        0.72-0.79x the baseline's speed on every job of a quiet or loaded run (issue 16)."""
+        self.seconds()
+        return self.seconds()
 
     def baseline(self, repetitions: int = BASELINE_REPETITIONS) -> float:
         """Median seconds of `repetitions` probes after one untimed one (the sweep's reference)."""

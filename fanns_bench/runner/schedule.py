@@ -149,7 +149,7 @@ def _measure_group(job: Job, points: list[Point]) -> None:
         gc.collect()  # no garbage from the last round inside this one's timings
         if job.probe is not None:
             with searching(job, 1):  # where one-thread searches run
-                probes.append(job.probe.seconds())
+                probes.append(job.probe.warm_seconds())
         for index in order:
             entry = live[index]
             if entry.row.get("status") == STATUS_FAILED:
