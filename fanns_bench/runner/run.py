@@ -59,6 +59,29 @@ class SweepOutcome:
     attempts: pd.DataFrame = field(default_factory=pd.DataFrame)
     dataset: dict[str, Any] = field(default_factory=dict)  # `dataset_facts` of its manifest
 
+    @classmethod
+    def of_points(
+        cls,
+        results_dir: Path,
+        rows: pd.DataFrame,
+        keys: set[str],
+        since: float,
+        shortfalls: list[str],
+        executed_jobs: int,
+        **details: Any,
+    ) -> SweepOutcome:
+        """The outcome of the points `keys` (the folder's `rows` filtered to them, and their
+        failed attempts since `since`); `details`: `buckets`, `dataset`."""
+        attempts = failed_attempts(results_dir, since=since)
+        return cls(
+            results_dir,
+            rows[rows.key.isin(keys)].reset_index(drop=True),
+            shortfalls,
+            executed_jobs,
+            attempts=attempts[attempts.key.isin(keys)] if len(attempts) else attempts,
+            **details,
+        )
+
     @property
     def failures(self) -> int:
         """Points of this sweep that failed or are invalid, plus failed attempts of this run."""
@@ -142,15 +165,15 @@ def _run_sweep(config: dict[str, Any], settings: RunSettings) -> SweepOutcome:
     keys = {p.key for job in jobs for p in job.points}
     rows = load_results(settings.results_dir)
     write_combined(settings.results_dir, rows)
-    attempts = failed_attempts(settings.results_dir, since=started)
-    return SweepOutcome(
+    return SweepOutcome.of_points(
         settings.results_dir,
-        rows[rows.key.isin(keys)],
+        rows,
+        keys,
+        started,
         context.workload.shortfalls,
         executed,
-        buckets,
-        attempts[attempts.key.isin(keys)] if len(attempts) else attempts,
-        dataset_facts(dataset.manifest),
+        buckets=buckets,
+        dataset=dataset_facts(dataset.manifest),
     )
 
 
