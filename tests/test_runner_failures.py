@@ -13,6 +13,7 @@ from fanns_bench.report.quality import traceback_tail
 from fanns_bench.results.attempts import error_path, failed_attempts
 from fanns_bench.results.lock import results_lock
 from fanns_bench.results.row_files import load_results
+from fanns_bench.runner.job import WorkerSpec
 from fanns_bench.runner.run import RunSettings, run_sweep
 from fanns_bench.runner.settings import RUNNER_PARAMETERS
 from tests.sweeps import sweep_config
@@ -138,6 +139,12 @@ def test_runner_settings_are_checked_like_method_parameters(runner, message):
 def test_runner_settings_complete_and_convert():
     settings = RunSettings.from_config({"k": 5, "memory_limit_gb": 1}, "r", "d", "e")
     assert settings.k == [5] and settings.memory_limit_gb == 1.0 and settings.retry_failed is True
+
+
+def test_measurement_settings_go_to_the_row_key_and_the_worker_under_one_set_of_names():
+    settings = RunSettings.from_config({"min_repetition_s": 0.5, "interleave": False}, "r", "d", "e")
+    assert settings.measurement["min_repetition_s"] == 0.5 and settings.measurement["interleave"] is False
+    assert set(settings.measurement) <= {f.name for f in fields(WorkerSpec)} & set(RUNNER_PARAMETERS)
 
 
 def test_runner_settings_fields_are_the_declared_parameters_with_their_defaults():

@@ -133,13 +133,7 @@ def _run_sweep(config: dict[str, Any], settings: RunSettings) -> SweepOutcome:
         settings.search_threads,
         dataset.content_hash,
         context.digest,
-        measurement={
-            "repetitions": settings.repetitions,
-            "interleave": settings.interleave,
-            "min_repetition_s": settings.min_repetition_s,
-            "warmup": settings.warmup,
-            "latency_queries": settings.latency_queries,
-        },
+        measurement=settings.measurement,
         builds=settings.builds,
     )
     executed = 0
@@ -259,12 +253,8 @@ def _run_job_points(
         experiment=experiment,
         build_threads=settings.threads_for_build,
         deterministic_builds=settings.deterministic_builds,
-        repetitions=settings.repetitions,
-        warmup=settings.warmup,
-        latency_queries=settings.latency_queries,
-        min_repetition_s=settings.min_repetition_s,
-        interleave=settings.interleave,
         probe_seconds=probe_seconds,
+        **settings.measurement,
         error_file=settings.results_dir / "errors" / f"job-{supported[0].key}.txt",
     )
     for stale in spec.error_file.parent.glob(f"{spec.error_file.stem}*"):

@@ -65,6 +65,18 @@ class RunSettings:
         return cls(Path(results_dir), Path(datasets_dir), experiment, **values)
 
     @property
+    def measurement(self) -> dict[str, Any]:
+        """The settings that shape a measurement: part of every row key (`plan.measurement_key`)
+        and handed to each job's worker (`job.WorkerSpec`)."""
+        return {
+            "repetitions": self.repetitions,
+            "interleave": self.interleave,
+            "min_repetition_s": self.min_repetition_s,
+            "warmup": self.warmup,
+            "latency_queries": self.latency_queries,
+        }
+
+    @property
     def threads_for_build(self) -> int:
         return self.build_threads or os.cpu_count() or 1
 
