@@ -2,11 +2,11 @@
 
 Prints the matched / A-only / B-only counts, the distribution of the point QPS ratio B/A (wall
 `qps`, and CPU-time `qps_cpu` where recorded), recall agreement (split by the `deterministic`
-column where recorded), the noisy flags and machine load of each run, the machine's drift
-between the rounds of each job and its probe against the run's start (issue 16), how many of
-the points that moved were flagged, leaderboard rank changes
-outside ties and the seed paper's claim verdict changes. Every tolerance passed is checked;
-results folders that predate a column say "not recorded" for it.
+column where recorded), each run's noisy points and machine load (`quality.noise_lines`, the
+run summary's and the report's words), the machine's drift between the rounds of each job and
+its probe against the run's start (issue 16), how many of the points that moved were flagged,
+leaderboard rank changes outside ties and the seed paper's claim verdict changes. Every
+tolerance passed is checked; results folders that predate a column say "not recorded" for it.
 """
 
 from __future__ import annotations
