@@ -248,3 +248,13 @@ def test_folders_are_compared_with_the_recall_weights_the_report_uses(tmp_path, 
     compare_module.compare_dirs(a, b, Tolerances())
     assert seen == [a, b]
     assert all("recall_weight" in frame for frame in received[0])
+
+
+def test_compare_help_quotes_the_tolerances_defaults(capsys):
+    with pytest.raises(SystemExit):
+        main(["compare", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    defaults = Tolerances()
+    assert "--percentiles LOW,HIGH default {:g},{:g}".format(*defaults.percentiles) in text
+    assert f"|B/A - 1| > this ({defaults.moved:g})" in text
+    assert "levels (default " + ",".join(f"{r:g}" for r in defaults.recalls) + ")" in text
