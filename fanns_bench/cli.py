@@ -173,9 +173,7 @@ def _compare_parser(commands: argparse._SubParsersAction) -> None:
     compare.add_argument(
         "--cpu-qps-band", type=_pair, metavar="LOW,HIGH", help="the same for the CPU-time QPS (qps_cpu)"
     )
-    compare.add_argument(
-        "--percentiles", type=_percentiles, default=(5.0, 95.0), metavar="LOW,HIGH", help="default 5,95"
-    )
+    compare.add_argument("--percentiles", type=_percentiles, metavar="LOW,HIGH", help="default 5,95")
     compare.add_argument(
         "--min-recall-agreement",
         type=_share,
@@ -197,10 +195,11 @@ def _compare_parser(commands: argparse._SubParsersAction) -> None:
         "are flagged noisy in A or B",
     )
     compare.add_argument(
-        "--moved", type=float, default=0.2, metavar="FRACTION", help="a point moved: |B/A - 1| > this (0.2)"
+        "--moved", type=float, metavar="FRACTION", help="a point moved: |B/A - 1| > this (0.2)"
     )
     compare.add_argument(
         "--recall",
+        dest="recalls",
         type=lambda text: tuple(_numbers(text)),
         metavar="R[,R...]",
         help="leaderboard recall levels (default 0.9,0.95)",
@@ -237,19 +236,13 @@ def _share(text: str) -> float:
 
 
 def _compare(arguments: argparse.Namespace) -> int:
+    from dataclasses import fields
+
     from fanns_bench.report.compare import Tolerances, compare_dirs
 
-    tolerances = Tolerances(
-        qps_band=arguments.qps_band,
-        cpu_qps_band=arguments.cpu_qps_band,
-        percentiles=arguments.percentiles,
-        min_recall_agreement=arguments.min_recall_agreement,
-        max_rank_changes=arguments.max_rank_changes,
-        max_verdict_changes=arguments.max_verdict_changes,
-        min_noisy_flagged=arguments.min_noisy_flagged,
-        moved=arguments.moved,
-        **({"recalls": arguments.recall} if arguments.recall else {}),
-    )
+    # the flags given; the defaults are Tolerances' own (the help text quotes them)
+    given = {f.name: getattr(arguments, f.name) for f in fields(Tolerances)}
+    tolerances = Tolerances(**{name: value for name, value in given.items() if value is not None})
     comparison = compare_dirs(arguments.dir_a, arguments.dir_b, tolerances)
     print("\n".join(comparison.lines))
     for problem in comparison.exceeded:

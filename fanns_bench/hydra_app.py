@@ -105,9 +105,6 @@ def print_failures(outcome: SweepOutcome) -> None:
 def print_multirun_summary(directory: Path, since: float) -> int:
     """The combined summary of a --multirun sweep whose jobs left their outcomes in
     `directory` (`since`: when the sweep started); its exit status."""
-    import pandas as pd
-
-    from fanns_bench.results.attempts import failed_attempts
     from fanns_bench.results.row_files import load_results
     from fanns_bench.runner.run import SweepOutcome
     from fanns_bench.runner.run_summary import print_summary
@@ -119,15 +116,13 @@ def print_multirun_summary(directory: Path, since: float) -> int:
             by_dir.setdefault(job.results_dir, []).append(job)
     for results_dir, jobs in by_dir.items():
         keys = {key for job in jobs for key in job.keys or []}
-        rows = load_results(Path(results_dir))
-        attempts = failed_attempts(Path(results_dir), since)
-        outcome = SweepOutcome(
+        outcome = SweepOutcome.of_points(
             Path(results_dir),
-            rows[rows.key.isin(keys)].reset_index(drop=True),
+            load_results(Path(results_dir)),
+            keys,
+            since,
             list(dict.fromkeys(s for job in jobs for s in job.shortfalls or [])),
             sum(job.executed_jobs for job in jobs),
-            pd.DataFrame(),
-            attempts[attempts.key.isin(keys)] if len(attempts) else attempts,
         )
         print_summary(outcome)
         print_failures(outcome)

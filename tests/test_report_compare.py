@@ -8,7 +8,7 @@ import pytest
 from fanns_bench.cli import main
 from fanns_bench.report.compare import Tolerances, compare_frames
 from fanns_bench.report.frame import label_comparable
-from fanns_bench.report.quality import with_qps_bounds
+from fanns_bench.report.quality import noise_lines, with_qps_bounds
 from fanns_bench.report.run_changes import rank_changes, verdict_changes
 from fanns_bench.results.row_files import write_row
 from tests.test_report_outputs import ROWS, make_row
@@ -75,7 +75,8 @@ def test_folders_before_the_noise_columns_say_not_recorded(tmp_path, capsys):
     code, out, _ = compare(capsys, a, b)
     assert code == 0
     assert "CPU QPS ratio B/A: not recorded in A and B" in out
-    assert "run A: noisy flags not recorded; load average not recorded" in out
+    assert "run A: noisy points: not recorded (these results predate the noise check)" in out
+    assert "run B: machine load: not recorded" in out
     assert "noisy flags not recorded" in out
     assert "paper claims: not compared (no rows of the paper's experiments in A and B)" in out
     code, out, _ = compare(capsys, a, b, "--cpu-qps-band", "0.85,1.15", "--min-noisy-flagged", "0.9")
@@ -144,10 +145,17 @@ def test_the_share_of_moved_points_flagged_noisy_is_checked():
     result = compare_frames(a, b, Tolerances(min_noisy_flagged=0.9))
     text = "\n".join(result.lines)
     assert "wall QPS moved by more than 20 % on 4 of 10 points; flagged noisy in A or B: 3/4 (75.0 %)" in text
+    assert "run A: noisy points: 0 of 10 ok points; a noisy point's QPS may not repeat" in text
+    assert "run B: noisy points: 3 of 10 ok points (3 × spread … % > 20 %); a noisy point's QPS" in text
     assert (
-        "run B: 3/10 (30.0 %) ok points noisy (spread 3); load average median 4.00, max 4.00 on 2 cores"
+        "run B: machine load (1-min load average during a point): median 4, max 4 on 2 CPUs; 10 points"
         in text
     )
+    assert [f"run B: {line}" for line in noise_lines(b)] == [
+        line
+        for line in result.lines
+        if line.startswith("run B: noisy points") or line.startswith("run B: machine load")
+    ]  # the words of the run summary and the report
     assert result.exceeded == ["75.0 % of the points that moved were flagged noisy, below 90 %"]
     assert compare_frames(a, b, Tolerances(min_noisy_flagged=0.75)).exceeded == []
 
@@ -240,3 +248,13 @@ def test_folders_are_compared_with_the_recall_weights_the_report_uses(tmp_path, 
     compare_module.compare_dirs(a, b, Tolerances())
     assert seen == [a, b]
     assert all("recall_weight" in frame for frame in received[0])
+
+
+def test_compare_help_quotes_the_tolerances_defaults(capsys):
+    with pytest.raises(SystemExit):
+        main(["compare", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    defaults = Tolerances()
+    assert "--percentiles LOW,HIGH default {:g},{:g}".format(*defaults.percentiles) in text
+    assert f"|B/A - 1| > this ({defaults.moved:g})" in text
+    assert "levels (default " + ",".join(f"{r:g}" for r in defaults.recalls) + ")" in text

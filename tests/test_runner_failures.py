@@ -4,6 +4,7 @@ keep their traceback, a results folder has one writer, runner settings are check
 import logging
 import threading
 import time
+from dataclasses import MISSING, fields
 
 import pytest
 
@@ -12,7 +13,9 @@ from fanns_bench.report.quality import traceback_tail
 from fanns_bench.results.attempts import error_path, failed_attempts
 from fanns_bench.results.lock import results_lock
 from fanns_bench.results.row_files import load_results
+from fanns_bench.runner.job import WorkerSpec
 from fanns_bench.runner.run import RunSettings, run_sweep
+from fanns_bench.runner.settings import RUNNER_PARAMETERS
 from tests.sweeps import sweep_config
 
 PLAIN = {"fake": {"name": "tests.fakes:FakePlain"}}
@@ -136,6 +139,24 @@ def test_runner_settings_are_checked_like_method_parameters(runner, message):
 def test_runner_settings_complete_and_convert():
     settings = RunSettings.from_config({"k": 5, "memory_limit_gb": 1}, "r", "d", "e")
     assert settings.k == [5] and settings.memory_limit_gb == 1.0 and settings.retry_failed is True
+
+
+def test_measurement_settings_go_to_the_row_key_and_the_worker_under_one_set_of_names():
+    settings = RunSettings.from_config({"min_repetition_s": 0.5, "interleave": False}, "r", "d", "e")
+    assert settings.measurement["min_repetition_s"] == 0.5 and settings.measurement["interleave"] is False
+    assert set(settings.measurement) <= {f.name for f in fields(WorkerSpec)} & set(RUNNER_PARAMETERS)
+
+
+def test_runner_settings_fields_are_the_declared_parameters_with_their_defaults():
+    names = [f.name for f in fields(RunSettings)][3:]  # after results_dir, datasets_dir, experiment
+    assert names == list(RUNNER_PARAMETERS)
+    assert not [
+        f.name for f in fields(RunSettings) if f.default is not MISSING or f.default_factory is not MISSING
+    ]
+    settings = RunSettings.from_config({}, "r", "d", "e")
+    for name, spec in RUNNER_PARAMETERS.items():
+        default = spec[0].default if isinstance(spec, tuple) else spec.default
+        assert getattr(settings, name) == ([default] if isinstance(spec, tuple) else default), name
 
 
 def test_a_negative_method_timeout_is_refused(tmp_path):

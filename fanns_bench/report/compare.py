@@ -2,16 +2,15 @@
 
 Prints the matched / A-only / B-only counts, the distribution of the point QPS ratio B/A (wall
 `qps`, and CPU-time `qps_cpu` where recorded), recall agreement (split by the `deterministic`
-column where recorded), the noisy flags and machine load of each run, the machine's drift
-between the rounds of each job and its probe against the run's start (issue 16), how many of
-the points that moved were flagged, leaderboard rank changes
-outside ties and the seed paper's claim verdict changes. Every tolerance passed is checked;
-results folders that predate a column say "not recorded" for it.
+column where recorded), each run's noisy points and machine load (`quality.noise_lines`, the
+run summary's and the report's words), the machine's drift between the rounds of each job and
+its probe against the run's start (issue 16), how many of the points that moved were flagged,
+leaderboard rank changes outside ties and the seed paper's claim verdict changes. Every
+tolerance passed is checked; results folders that predate a column say "not recorded" for it.
 """
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,7 +21,7 @@ import pandas as pd
 from fanns_bench.errors import ResultsError
 from fanns_bench.report.frame import load_frame
 from fanns_bench.report.paper_figures import attach_recall_weights
-from fanns_bench.report.quality import NOT_RECORDED, recorded
+from fanns_bench.report.quality import NOT_RECORDED, noise_lines, recorded
 from fanns_bench.report.run_changes import covers_paper, rank_changes, verdict_changes
 from fanns_bench.report.tables import LEVELS
 from fanns_bench.results.schema import STATUS_OK
@@ -79,7 +78,7 @@ def compare_frames(
     _ratio_check(out, ok, "qps", "wall QPS", tolerances.qps_band, tolerances, (a, b))
     _ratio_check(out, ok, "qps_cpu", "CPU QPS", tolerances.cpu_qps_band, tolerances, (a, b))
     _recall_check(out, ok, tolerances.min_recall_agreement)
-    out.lines += noise_lines(a, b)
+    out.lines += noise_lines_per_run(a, b)
     out.lines += machine_lines(a, b)
     _noisy_check(out, ok, tolerances)
     _machine_check(out, ok, (a, b), tolerances.moved)
@@ -196,28 +195,12 @@ def _recall_check(out: Comparison, ok: pd.DataFrame, minimum: float | None) -> N
         )
 
 
-def noise_lines(a: pd.DataFrame, b: pd.DataFrame) -> list[str]:
-    """Noisy points and their reasons, and the machine load, of each run."""
-    lines = []
-    for run, frame in zip("AB", (a, b), strict=True):
-        ok = frame[frame["status"] == STATUS_OK]
-        if not recorded(ok, "noisy"):
-            lines.append(f"run {run}: noisy flags {NOT_RECORDED}")
-        else:
-            noisy = ok[ok["noisy"].eq(True)]
-            texts = noisy["noisy_reason"].dropna() if "noisy_reason" in noisy else []
-            reasons = Counter(_reason_kind(part) for text in texts for part in str(text).split("; "))
-            why = ", ".join(f"{kind} {n}" for kind, n in reasons.most_common(4))
-            why = f" ({why})" if why else ""
-            lines.append(f"run {run}: {_share(len(noisy), len(ok))} ok points noisy{why}")
-        if recorded(frame, "load_avg"):
-            load = frame["load_avg"].astype(float)
-            cores = frame["cpu_count"].dropna()
-            on = f" on {int(cores.max())} cores" if len(cores) else ""
-            lines[-1] += f"; load average median {load.median():.2f}, max {load.max():.2f}{on}"
-        else:
-            lines[-1] += f"; load average {NOT_RECORDED}"
-    return lines
+def noise_lines_per_run(a: pd.DataFrame, b: pd.DataFrame) -> list[str]:
+    """Each run's noisy points and machine load, in the words of the run summary and the
+    report (`quality.noise_lines`), prefixed with the run."""
+    return [
+        f"run {run}: {line}" for run, frame in zip("AB", (a, b), strict=True) for line in noise_lines(frame)
+    ]
 
 
 def machine_flags(frame: pd.DataFrame) -> pd.DataFrame:
@@ -255,12 +238,6 @@ def machine_lines(a: pd.DataFrame, b: pd.DataFrame) -> list[str]:
             )
         lines.append(f"run {run}: " + "; ".join(parts))
     return lines
-
-
-def _reason_kind(reason: str) -> str:
-    """The words before the first number of a noisy reason (its kind, for counting)."""
-    match = re.match(r"[^\d(:=<>]+", reason.strip())
-    return (match.group(0) if match else reason).strip() or reason
 
 
 def moved_points(ok: pd.DataFrame, moved: float) -> pd.DataFrame:

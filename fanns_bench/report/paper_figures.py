@@ -30,7 +30,7 @@ from matplotlib.figure import Figure
 from fanns_bench.report.claims import absence
 from fanns_bench.report.files import safe_name, save_figure, write_text
 from fanns_bench.report.frame import machines, ok_points, selectivity_text
-from fanns_bench.report.pareto import pareto_frontier
+from fanns_bench.report.pareto import best_at_recall, pareto_frontier
 from fanns_bench.report.plots import MB, _bar_handle, _line, _line_handle, _log_scale
 from fanns_bench.report.styles import method_styles
 
@@ -220,12 +220,10 @@ def figures_citing(spec: dict[str, Any], source: str) -> list[PaperFigure]:
 
 def ranking(points: pd.DataFrame, level: float = RANKING_RECALL) -> str:
     """Methods by their best QPS at recall >= `level` ("—" when none reaches it)."""
-    reached = ok_points(points)
-    reached = reached[reached["recall"] >= level - 1e-9]
-    if reached.empty:
+    best = best_at_recall(points, level, keys=["method"]).sort_values("qps", ascending=False, kind="stable")
+    if best.empty:
         return f"no method reaches recall {level:g}"
-    best = reached.groupby("method")["qps"].max().sort_values(ascending=False)
-    return ", ".join(f"{method} {qps:,.0f}" for method, qps in best.items())
+    return ", ".join(f"{method} {qps:,.0f}" for method, qps in zip(best["method"], best["qps"], strict=True))
 
 
 def _recall_panels(

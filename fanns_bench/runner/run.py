@@ -59,6 +59,29 @@ class SweepOutcome:
     attempts: pd.DataFrame = field(default_factory=pd.DataFrame)
     dataset: dict[str, Any] = field(default_factory=dict)  # `dataset_facts` of its manifest
 
+    @classmethod
+    def of_points(
+        cls,
+        results_dir: Path,
+        rows: pd.DataFrame,
+        keys: set[str],
+        since: float,
+        shortfalls: list[str],
+        executed_jobs: int,
+        **details: Any,
+    ) -> SweepOutcome:
+        """The outcome of the points `keys` (the folder's `rows` filtered to them, and their
+        failed attempts since `since`); `details`: `buckets`, `dataset`."""
+        attempts = failed_attempts(results_dir, since=since)
+        return cls(
+            results_dir,
+            rows[rows.key.isin(keys)].reset_index(drop=True),
+            shortfalls,
+            executed_jobs,
+            attempts=attempts[attempts.key.isin(keys)] if len(attempts) else attempts,
+            **details,
+        )
+
     @property
     def failures(self) -> int:
         """Points of this sweep that failed or are invalid, plus failed attempts of this run."""
@@ -110,14 +133,7 @@ def _run_sweep(config: dict[str, Any], settings: RunSettings) -> SweepOutcome:
         settings.search_threads,
         dataset.content_hash,
         context.digest,
-        measurement={
-            "repetitions": settings.repetitions,
-            "interleave": settings.interleave,
-            "pin_cpus": settings.pin_cpus,
-            "min_repetition_s": settings.min_repetition_s,
-            "warmup": settings.warmup,
-            "latency_queries": settings.latency_queries,
-        },
+        measurement=settings.measurement,
         builds=settings.builds,
     )
     executed = 0
@@ -143,15 +159,15 @@ def _run_sweep(config: dict[str, Any], settings: RunSettings) -> SweepOutcome:
     keys = {p.key for job in jobs for p in job.points}
     rows = load_results(settings.results_dir)
     write_combined(settings.results_dir, rows)
-    attempts = failed_attempts(settings.results_dir, since=started)
-    return SweepOutcome(
+    return SweepOutcome.of_points(
         settings.results_dir,
-        rows[rows.key.isin(keys)],
+        rows,
+        keys,
+        started,
         context.workload.shortfalls,
         executed,
-        buckets,
-        attempts[attempts.key.isin(keys)] if len(attempts) else attempts,
-        dataset_facts(dataset.manifest),
+        buckets=buckets,
+        dataset=dataset_facts(dataset.manifest),
     )
 
 
@@ -237,13 +253,8 @@ def _run_job_points(
         experiment=experiment,
         build_threads=settings.threads_for_build,
         deterministic_builds=settings.deterministic_builds,
-        repetitions=settings.repetitions,
-        warmup=settings.warmup,
-        latency_queries=settings.latency_queries,
-        min_repetition_s=settings.min_repetition_s,
-        interleave=settings.interleave,
-        pin_cpus=settings.pin_cpus,
         probe_seconds=probe_seconds,
+        **settings.measurement,
         error_file=settings.results_dir / "errors" / f"job-{supported[0].key}.txt",
     )
     for stale in spec.error_file.parent.glob(f"{spec.error_file.stem}*"):

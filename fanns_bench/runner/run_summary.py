@@ -15,6 +15,7 @@ import pandas as pd
 
 from fanns_bench.data.dataset_facts import dataset_text
 from fanns_bench.report.frame import machines, threads_label
+from fanns_bench.report.pareto import best_at_recall
 from fanns_bench.report.quality import (
     NOT_RECORDED,
     STATUSES,
@@ -59,8 +60,7 @@ def qps_table(
         points = ok[ok["selectivity_bucket"] == bucket]
         statuses = rows[rows["selectivity_bucket"] == bucket].groupby("method")["status"].first()
         top = points.groupby("method")["recall"].max()
-        reached = points[points["recall"] >= target - 1e-9].sort_values("qps", ascending=False)
-        best = reached.drop_duplicates("method").set_index("method")
+        best = best_at_recall(points, target, keys=["method"]).set_index("method")
         cells = []
         for method in methods:
             if method not in top.index:  # no ok point here: say why (unsupported, failed, invalid)

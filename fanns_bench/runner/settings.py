@@ -4,7 +4,7 @@ did-you-mean), so a bad value is one error line naming the key before anything r
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -35,26 +35,28 @@ RUNNER_PARAMETERS: dict[str, Param | tuple[Param]] = {
 
 @dataclass
 class RunSettings:
-    """The `runner` section of the config, typed and checked."""
+    """The `runner` section of the config, typed and checked. Built by `from_config` only: the
+    fields after `experiment` are `RUNNER_PARAMETERS`, whose defaults (and meanings) are
+    declared there, once."""
 
     results_dir: Path
     datasets_dir: Path
-    experiment: str = "default"
-    k: list[int] = field(default_factory=lambda: [10])
-    search_threads: list[int] = field(default_factory=lambda: [1])
-    build_threads: int = 0  # 0: every core
-    deterministic_builds: bool = True
-    builds: int = 1
-    min_repetition_s: float = 0.1
-    repetitions: int = 3
-    interleave: bool = True
-    pin_cpus: bool = True
-    warmup: bool = True
-    latency_queries: int = 100
-    memory_limit_gb: float | None = None
-    force: bool = False
-    retry_failed: bool = True
-    wait: bool = False
+    experiment: str
+    k: list[int]
+    search_threads: list[int]
+    build_threads: int
+    deterministic_builds: bool
+    builds: int
+    min_repetition_s: float
+    repetitions: int
+    interleave: bool
+    pin_cpus: bool
+    warmup: bool
+    latency_queries: int
+    memory_limit_gb: float | None
+    force: bool
+    retry_failed: bool
+    wait: bool
 
     @classmethod
     def from_config(
@@ -63,6 +65,19 @@ class RunSettings:
         """`ConfigError` `runner.KEY: expected ..., got ...` on an unknown key or a bad value."""
         values = check_settings("runner", RUNNER_PARAMETERS, runner)
         return cls(Path(results_dir), Path(datasets_dir), experiment, **values)
+
+    @property
+    def measurement(self) -> dict[str, Any]:
+        """The settings that shape a measurement: part of every row key (`plan.measurement_key`)
+        and handed to each job's worker (`job.WorkerSpec`)."""
+        return {
+            "repetitions": self.repetitions,
+            "interleave": self.interleave,
+            "pin_cpus": self.pin_cpus,
+            "min_repetition_s": self.min_repetition_s,
+            "warmup": self.warmup,
+            "latency_queries": self.latency_queries,
+        }
 
     @property
     def threads_for_build(self) -> int:
