@@ -12,7 +12,7 @@ from fanns_bench.data.arxiv_sample import build
 from fanns_bench.filters.predicates import Contains, Eq, Range
 from fanns_bench.workloads.workload import WorkloadSpec, generate_workload
 
-CONFIGS = Path(__file__).resolve().parent.parent / "configs" / "workload"
+CONFIGS = Path(__file__).resolve().parents[2] / "configs" / "workload"
 
 
 def spec(name: str, **overrides) -> WorkloadSpec:

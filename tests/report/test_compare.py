@@ -11,7 +11,7 @@ from fanns_bench.report.frame import label_comparable
 from fanns_bench.report.quality import with_qps_bounds
 from fanns_bench.report.run_changes import rank_changes, verdict_changes
 from fanns_bench.results.row_files import write_row
-from tests.test_report_outputs import ROWS, make_row
+from tests.report.test_outputs import ROWS, make_row
 
 STRICT = ["--qps-band", "0.9,1.1", "--min-recall-agreement", "1", "--max-rank-changes", "0"]
 

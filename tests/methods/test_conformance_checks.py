@@ -8,7 +8,7 @@ from fanns_bench.conformance import SHAPES, ConformanceError, run_conformance
 from fanns_bench.errors import MethodError
 from fanns_bench.methods.exact.method import ExactPrefilter
 from fanns_bench.runner.measure import checked_ids
-from tests.test_cli import cli
+from tests.cli.test_commands import cli
 
 
 def test_a_conforming_method_passes_in_its_child_process():

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-SCRIPT = Path(__file__).parents[1] / "scripts" / "core_identity.py"
+SCRIPT = Path(__file__).parents[2] / "scripts" / "core_identity.py"
 
 
 def identity(*arguments: str) -> subprocess.CompletedProcess:

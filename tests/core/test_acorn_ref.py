@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from fanns_bench import _core
-from tests.test_core_acorn_index import DIM, QUERIES, VECTORS, K, N, csr, exact_top_k, random_filters
+from tests.core.test_acorn import DIM, QUERIES, VECTORS, K, N, csr, exact_top_k, random_filters
 
 VARIANTS = {"gamma": dict(M=8, gamma=4, M_beta=8), "one": dict(M=8, gamma=1, M_beta=16)}
 

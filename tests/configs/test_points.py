@@ -13,7 +13,7 @@ import yaml
 
 from fanns_bench.configs import compose
 
-CONFIGS = Path(__file__).resolve().parent.parent / "configs"
+CONFIGS = Path(__file__).resolve().parents[2] / "configs"
 GRID_PARTS = ("build", "search")
 MISSING = object()
 

@@ -6,7 +6,7 @@ import errno
 import pytest
 
 from fanns_bench.cli import main
-from tests.test_cli import REPO, cli
+from tests.cli.test_commands import REPO, cli
 
 SMALL = ["experiment=smoke", "method=exact", "workload.selectivities=[0.5]"]
 CRASH = "+method.crash.name=tests.fakes:FakeSegfault"

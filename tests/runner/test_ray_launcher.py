@@ -12,7 +12,7 @@ import pytest
 
 from fanns_bench.results.row_files import load_results
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 SWEEP = [
     "experiment=smoke",
     "method=exact,faiss_ivf",

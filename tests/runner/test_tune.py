@@ -18,7 +18,7 @@ from fanns_bench.tune import TuneSettings, greedy_search, restrict_workload, rew
 from fanns_bench.tune_optuna import OptunaSettings, sweep_override, tune_optuna
 from tests.sweeps import sweep_config
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 
 SCORES = {(8, 10): 1.0, (16, 10): 2.0, (32, 10): 2.5, (16, 20): 3.0, (32, 20): 3.01, (8, 20): 0.5}
 SCORES |= {(8, 40): 0.1, (16, 40): 2.9, (32, 40): 2.0}

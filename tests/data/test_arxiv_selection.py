@@ -20,7 +20,7 @@ from fanns_bench.data.arxiv_schema import (
 )
 from fanns_bench.errors import DatasetError
 
-SNAPSHOT = Path(__file__).parent / "data" / "kaggle_snapshot_first200.jsonl"
+SNAPSHOT = Path(__file__).parents[1] / "fixtures" / "kaggle_snapshot_first200.jsonl"
 
 
 def _dump(path: Path, ids: list[str]) -> Path:

@@ -11,7 +11,7 @@ import yaml
 from fanns_bench.methods.params import check_grid
 from fanns_bench.methods.registry import get_method
 
-CONFIGS = Path(__file__).resolve().parent.parent / "configs"
+CONFIGS = Path(__file__).resolve().parents[2] / "configs"
 
 
 def shipped_grids() -> list[tuple[str, str, dict]]:

@@ -16,7 +16,7 @@ from fanns_bench.recommend.rules import merge
 from fanns_bench.report.frame import choose_qps
 from fanns_bench.report.quality import with_qps_bounds
 from fanns_bench.results.row_files import write_row
-from tests.test_report_outputs import make_row
+from tests.report.test_outputs import make_row
 
 SHAPES = {"EM": "eq(category)", "R": "range(score)"}
 

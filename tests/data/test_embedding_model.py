@@ -21,7 +21,7 @@ from fanns_bench.data.arxiv_schema import read_attributes_jsonl  # noqa: E402
 from fanns_bench.data.dataset import load_dataset  # noqa: E402
 from fanns_bench.data.embedding import embed_to_npy, load_model  # noqa: E402
 
-SNAPSHOT = Path(__file__).parent / "data" / "kaggle_snapshot_first200.jsonl"
+SNAPSHOT = Path(__file__).parents[1] / "fixtures" / "kaggle_snapshot_first200.jsonl"
 
 
 @pytest.fixture(scope="module")

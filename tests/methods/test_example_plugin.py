@@ -11,7 +11,7 @@ import pytest
 
 from fanns_bench.results.row_files import load_results
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 EXAMPLE = REPO / "examples" / "ivf_prefilter_plugin"
 
 pytestmark = pytest.mark.slow

@@ -118,7 +118,7 @@ def test_k_and_selectivity_studies_get_one_figure_per_filter_type(tmp_path):
 def test_report_compare_paper_draws_the_figures_and_lists_their_claims(tmp_path):
     from fanns_bench.report import report_results
     from fanns_bench.results.row_files import write_row
-    from tests.test_report_outputs import make_row
+    from tests.report.test_outputs import make_row
 
     results = tmp_path / "results"
     for method, qps in (("acorn_gamma_ref", 100.0), ("ung", 500.0)):

@@ -8,7 +8,7 @@ import pytest
 
 from fanns_bench.cli import main
 from fanns_bench.results.row_files import write_row
-from tests.test_report_outputs import make_row
+from tests.report.test_outputs import make_row
 
 BLOCKED = ("fanns_bench.methods", "fanns_bench.methods.registry", "fanns_bench._core")
 

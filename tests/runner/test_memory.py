@@ -101,7 +101,7 @@ def _run(tmp_path: Path, name: str, **method: Any):
     return run_sweep(
         sweep_config(
             tmp_path,
-            {name: {"name": f"tests.test_runner_memory:{name}", **method}},
+            {name: {"name": f"tests.runner.test_memory:{name}", **method}},
             latency_queries=0,
             repetitions=1,
         )
@@ -191,7 +191,7 @@ def test_no_postgres_process_survives_a_killed_pgvector_job(tmp_path, monkeypatc
     rows = run_sweep(
         sweep_config(
             tmp_path,
-            {"pg": {"name": "tests.test_runner_memory:PgHang", "timeout_s": 30}},
+            {"pg": {"name": "tests.runner.test_memory:PgHang", "timeout_s": 30}},
             latency_queries=0,
             repetitions=1,
         )

@@ -6,7 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-SCRIPT = Path(__file__).parents[1] / "scripts" / "bench_stability.py"
+SCRIPT = Path(__file__).parents[2] / "scripts" / "bench_stability.py"
 
 
 def stability(*arguments: str) -> subprocess.CompletedProcess:

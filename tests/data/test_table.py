@@ -22,7 +22,7 @@ from fanns_bench.errors import ConfigError, DatasetError
 from fanns_bench.filters.predicates import Contains, Eq, Range
 from fanns_bench.workloads.workload import WorkloadSpec, generate_workload
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 N, DIM = 120, 6
 
 

@@ -9,7 +9,7 @@ import pytest
 
 from fanns_bench.results.row_files import load_results
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 
 
 def cli(tmp_path: Path, *arguments: str, path: Path | None = None) -> subprocess.CompletedProcess:

@@ -101,7 +101,7 @@ def test_a_threads_1_point_searches_on_one_blas_thread_even_when_the_build_had_t
     outcome = run_sweep(
         sweep_config(
             tmp_path,
-            {"blas": {"name": "tests.test_runner_threads:BlasHeavy", "search": {"out": [str(log)]}}},
+            {"blas": {"name": "tests.runner.test_threads:BlasHeavy", "search": {"out": [str(log)]}}},
             build_threads=2,
             search_threads=[1, 2],
             repetitions=1,
@@ -125,7 +125,7 @@ def test_a_threads_1_point_searches_on_one_blas_thread_even_when_the_build_had_t
 
 def test_build_threads_records_what_the_build_used(tmp_path):
     outcome = run_sweep(
-        sweep_config(tmp_path, {"one": {"name": "tests.test_runner_threads:OneThreadBuild"}}, build_threads=2)
+        sweep_config(tmp_path, {"one": {"name": "tests.runner.test_threads:OneThreadBuild"}}, build_threads=2)
     )
     assert set(outcome.rows.status) == {"ok"} and (outcome.rows.build_threads == 1).all()
 
@@ -135,7 +135,7 @@ def test_a_fixed_pool_engine_gets_one_worker_per_thread_count(tmp_path):
     outcome = run_sweep(
         sweep_config(
             tmp_path,
-            {"pool": {"name": "tests.test_runner_threads:FixedPool", "search": {"out": [str(log)]}}},
+            {"pool": {"name": "tests.runner.test_threads:FixedPool", "search": {"out": [str(log)]}}},
             build_threads=2,
             search_threads=[1, 2],
             latency_queries=0,
