@@ -16,8 +16,8 @@ import pytest
 from fanns_bench.cli import main
 from fanns_bench.data.fetch import PARTIAL_SUFFIX, FetchSpec, fetch, file_checksum
 from fanns_bench.errors import ConfigError, DatasetError
-from tests.hub_standin import COMMIT, HubStandIn
 from tests.data.test_published import published  # noqa: F401 - the published-files fixture
+from tests.hub_standin import COMMIT, HubStandIn
 
 REPO = "SPCL/arxiv-for-fanns-small"
 ROOT = Path(__file__).resolve().parents[2]

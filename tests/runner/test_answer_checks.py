@@ -17,8 +17,8 @@ from fanns_bench.results.row_files import write_row
 from fanns_bench.runner.answers import answer_checks, invalid_reason, stats_json
 from fanns_bench.runner.run import run_sweep
 from tests.fakes import FakeApproximate, FakeUnfiltered
-from tests.sweeps import sweep_config
 from tests.report.test_outputs import ROWS, make_row
+from tests.sweeps import sweep_config
 
 
 def test_answer_checks_count_short_queries_only_where_k_items_match():
