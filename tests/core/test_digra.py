@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 
 from fanns_bench import _core
-from tests.range_graph_checks import DIM, ORDER, VECTORS, K, N, exact_top_k
-from tests.range_graph_checks import ORDER_QUERIES as QUERIES
-from tests.range_graph_checks import id_recall as recall
-from tests.range_graph_checks import order_ranges as ranges
+from tests.core.range_graph_checks import DIM, ORDER, VECTORS, K, N, exact_top_k
+from tests.core.range_graph_checks import ORDER_QUERIES as QUERIES
+from tests.core.range_graph_checks import id_recall as recall
+from tests.core.range_graph_checks import order_ranges as ranges
 
 PARAMS = dict(M=12, ef_construction=60, fanout=4, leaf_size=32, seed=0, storage="float32")
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from fanns_bench import _core
-from tests import range_graph_checks as checks
+from tests.core import range_graph_checks as checks
 
 PARAMS = dict(M=12, ef_construction=64, ef_max=100, alpha=1.0)
 

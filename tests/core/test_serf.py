@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from fanns_bench import _core
-from tests import range_graph_checks as checks
+from tests.core import range_graph_checks as checks
 
 PARAMS = dict(index_k=16, ef_construction=64, ef_max=200)
 

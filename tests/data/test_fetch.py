@@ -16,8 +16,8 @@ import pytest
 from fanns_bench.cli import main
 from fanns_bench.data.fetch import PARTIAL_SUFFIX, FetchSpec, fetch, file_checksum
 from fanns_bench.errors import ConfigError, DatasetError
+from tests.data.hub_standin import COMMIT, HubStandIn
 from tests.data.test_published import published  # noqa: F401 - the published-files fixture
-from tests.hub_standin import COMMIT, HubStandIn
 
 REPO = "SPCL/arxiv-for-fanns-small"
 ROOT = Path(__file__).resolve().parents[2]
@@ -193,7 +193,7 @@ def test_cli_fetch_killed_midway_resumes_on_the_rerun(tmp_path):
     (files / "query_vectors.fvecs").write_bytes(b"q" * 2000)
     (files / "database_attributes.jsonl").write_bytes(b"{}\n")
     server = subprocess.Popen(
-        [sys.executable, str(ROOT / "tests" / "hub_standin.py"), str(files), REPO, "0", "0.01"],
+        [sys.executable, str(ROOT / "tests" / "data" / "hub_standin.py"), str(files), REPO, "0", "0.01"],
         stdout=subprocess.PIPE,
         text=True,
     )

@@ -23,7 +23,7 @@ from fanns_bench.filters.predicates import (
     Or,
     Range,
 )
-from tests.format_files import write_bin, write_knn_result, write_spmat
+from tests.data.format_files import write_bin, write_knn_result, write_spmat
 
 KINDS = {"color": "string", "count": "int64", "price": "double", "tags": "list"}
 

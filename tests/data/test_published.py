@@ -21,7 +21,7 @@ from fanns_bench.data.published import (
 )
 from fanns_bench.errors import DatasetError
 from fanns_bench.filters.predicates import Contains, Eq, Range, to_json
-from tests.format_files import write_fvecs, write_ivecs
+from tests.data.format_files import write_fvecs, write_ivecs
 
 N, NQ, DIM, DEPTH = 40, 6, 8, 5
 

@@ -16,7 +16,7 @@ from fanns_bench.filters.visitor import UnsupportedPredicate
 from fanns_bench.methods.base import run_search
 from fanns_bench.methods.common.labels import NO_LABEL, UNFILTERED, encode_labels
 from fanns_bench.methods.diskann.method import DiskANNFiltered
-from tests.method_checks import batch_recall
+from tests.methods.method_checks import batch_recall
 
 KINDS = {"category": "categorical", "year": "ordered", "tags": "set"}
 

@@ -1,4 +1,4 @@
-"""`fanns-bench fidelity` against a stand-in for the authors' programs (tests/fidelity_standin.py):
+"""`fanns-bench fidelity` against a stand-in for the authors' programs (tests/methods/fidelity_standin.py):
 CI cannot build theirs, so the stand-in reads the same exchange files and answers exactly
 (the table shows no difference), wrongly (a large difference) or unreadably (one error)."""
 
@@ -16,7 +16,7 @@ from fanns_bench.cli import main
 from fanns_bench.fidelity import data
 from tests.dataset_factory import random_dataset
 
-STANDIN = Path(__file__).parents[1] / "fidelity_standin.py"
+STANDIN = Path(__file__).with_name("fidelity_standin.py")
 PROGRAMS = {
     "ung": {"apps/build_UNG_index": "ung-build", "apps/search_UNG_index": "ung-search"},
     "serf": {"benchmark/index_construction_and_query_execution": "serf"},

@@ -8,7 +8,7 @@ import pytest
 from fanns_bench.errors import ConfigError
 from fanns_bench.methods.base import run_search
 from fanns_bench.methods.common.membership import membership_test
-from tests.method_checks import (
+from tests.methods.method_checks import (
     RARE,
     check_no_match_is_all_padding,
     check_rare_padded,

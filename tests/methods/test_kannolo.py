@@ -6,7 +6,12 @@ import pytest
 
 from fanns_bench.errors import ConfigError
 from fanns_bench.filters.predicates import Range
-from tests.method_checks import check_rare_padded, check_satisfies_with_recall, predicates, small_dataset
+from tests.methods.method_checks import (
+    check_rare_padded,
+    check_satisfies_with_recall,
+    predicates,
+    small_dataset,
+)
 
 pytest.importorskip("kannolo")
 

@@ -21,8 +21,8 @@ from fanns_bench.filters.predicates import (
 from fanns_bench.methods.base import run_search
 from fanns_bench.methods.lancedb.sql import to_lance_where
 from fanns_bench.scoring import exact_filtered_top_k
-from tests.method_checks import PREDICATES as COMMON_PREDICATES
-from tests.method_checks import check_rare_padded, check_satisfies_with_recall, small_dataset
+from tests.methods.method_checks import PREDICATES as COMMON_PREDICATES
+from tests.methods.method_checks import check_rare_padded, check_satisfies_with_recall, small_dataset
 
 TYPES = {
     "color": pa.string(),

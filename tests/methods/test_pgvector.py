@@ -17,7 +17,7 @@ from fanns_bench.errors import ConfigError, MethodError  # noqa: E402
 from fanns_bench.filters.predicates import And, Contains, Eq, Not, Or, Range  # noqa: E402
 from fanns_bench.methods.base import run_search  # noqa: E402
 from fanns_bench.methods.pgvector.method import PgVector  # noqa: E402
-from tests.method_checks import batch_recall  # noqa: E402
+from tests.methods.method_checks import batch_recall  # noqa: E402
 
 
 def small_dataset(path: Path, count: int = 3000, dimension: int = 32, **extra) -> Dataset:

@@ -21,7 +21,13 @@ from fanns_bench.filters.predicates import (
     Or,
     Range,
 )
-from tests.method_checks import check_rare_padded, check_satisfies_with_recall, predicates, run, small_dataset
+from tests.methods.method_checks import (
+    check_rare_padded,
+    check_satisfies_with_recall,
+    predicates,
+    run,
+    small_dataset,
+)
 
 qd = pytest.importorskip("qdrant_edge")
 

@@ -10,7 +10,7 @@ from fanns_bench.errors import ConfigError, MethodError
 from fanns_bench.filters.predicates import Eq, Range
 from fanns_bench.methods.base import FilterBatch, run_search
 from fanns_bench.methods.registry import get_method
-from tests.method_checks import batch_recall, check_satisfies_with_recall, recall, run, small_dataset
+from tests.methods.method_checks import batch_recall, check_satisfies_with_recall, recall, run, small_dataset
 
 K = 10
 SMALL = {

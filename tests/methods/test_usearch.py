@@ -21,7 +21,7 @@ from fanns_bench.methods.base import run_search
 from fanns_bench.methods.usearch.partition import UsearchPartition
 from fanns_bench.methods.usearch.postfilter import UsearchPostfilter
 from fanns_bench.scoring import exact_filtered_top_k
-from tests.method_checks import (
+from tests.methods.method_checks import (
     COLORS,
     RARE,
     check_no_match_is_all_padding,

@@ -6,7 +6,7 @@ the git blob sha1 for small ones), `Content-Length`, and HTTP range requests (20
 for the failure cases: `cut_after` ends the first GET body of each file after that many
 bytes (a dropped connection), `corrupt` serves other bytes than the checksum promises, `short` fewer than the size does,
 `gated` answers 403 as a gated repository does, `delay` sleeps between 64 kB blocks.
-`python tests/hub_standin.py FOLDER REPO [PORT]` serves FOLDER's files as REPO.
+`python tests/data/hub_standin.py FOLDER REPO [PORT]` serves FOLDER's files as REPO.
 """
 
 from __future__ import annotations
