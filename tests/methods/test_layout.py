@@ -1,4 +1,5 @@
-"""Every built-in method follows the layout rule (README "Add a method", cpp/README.md):
+"""Every built-in method follows the layout rule (README "Add a method", cpp/README.md), and
+every test file sits in its part's folder (README "Layout"). The method rule:
 
 registry name `<family>` or `<family>_<variant>` (`<variant>_<family>` where the paper's name puts
 the variant first: `filtered_vamana`; the family is the first word when a folder has that name,
@@ -16,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from fanns_bench.errors import MethodError
 from fanns_bench.methods.registry import GROUP, HARNESS, get_method
 
 REPO = Path(__file__).resolve().parents[2]
@@ -31,7 +33,7 @@ class Tree:
     families: frozenset[str]  # folders under fanns_bench/methods/ (common/ excluded)
     configs: frozenset[str]  # configs/method/*.yaml stems
     cpp_parts: frozenset[str]  # cpp/*/ folders with a CMakeLists.txt
-    bindings: frozenset[str]  # cpp/<part>/<file> of every *_bindings.cpp
+    bindings: frozenset[str]  # cpp/<part>/<file> of every *bindings.cpp
 
 
 def checkout_tree(root: Path) -> Tree:
@@ -40,7 +42,7 @@ def checkout_tree(root: Path) -> Tree:
         families=frozenset(p.name for p in methods.iterdir() if (p / "__init__.py").is_file()) - {"common"},
         configs=frozenset(p.stem for p in (root / "configs" / "method").glob("*.yaml")),
         cpp_parts=frozenset(p.parent.name for p in (root / "cpp").glob("*/CMakeLists.txt")),
-        bindings=frozenset(f"{p.parent.name}/{p.name}" for p in (root / "cpp").glob("*/*_bindings.cpp")),
+        bindings=frozenset(f"{p.parent.name}/{p.name}" for p in (root / "cpp").glob("*/*bindings.cpp")),
     )
 
 
@@ -70,6 +72,9 @@ def violations(points: dict[str, str], compiled: set[str], tree: Tree) -> list[s
         found.append(f"configs/method/{stem}.yaml: no method registered as {stem!r}")
     for part in sorted(tree.cpp_parts - tree.families - NOT_METHODS):
         found.append(f"cpp/{part}/: no method family fanns_bench/methods/{part}/")
+    for part in sorted(tree.cpp_parts):
+        if f"{part}/{part}_bindings.cpp" not in tree.bindings:
+            found.append(f"cpp/{part}/: no {part}_bindings.cpp (its register_{part})")
     for binding in sorted(tree.bindings):
         part, file = binding.split("/")
         if file != f"{part}_bindings.cpp":
@@ -82,8 +87,16 @@ def builtin_points() -> dict[str, str]:
 
 
 def compiled_names(points: dict[str, str]) -> set[str]:
-    """Built-in methods that need the compiled core (`requires`), among those that import."""
-    return {name for name in points if CORE in get_method(name).requires}
+    """Built-in methods that need the compiled core (`requires`), among those that import
+    here (an import failure is the conformance tests' to report)."""
+    compiled = set()
+    for name in points:
+        try:
+            if CORE in get_method(name).requires:
+                compiled.add(name)
+        except MethodError:
+            continue
+    return compiled
 
 
 def test_every_builtin_method_follows_the_layout_rule() -> None:
@@ -153,6 +166,12 @@ def test_a_tree_that_follows_the_rule_passes() -> None:
         (
             {},
             set(),
+            {"bindings": TREE.bindings - {"core/core_bindings.cpp"}},
+            "cpp/core/: no core_bindings.cpp",
+        ),
+        (
+            {},
+            set(),
             {"bindings": TREE.bindings | {"acorn/bindings.cpp"}},
             "expected cpp/acorn/acorn_bindings.cpp",
         ),
@@ -163,3 +182,18 @@ def test_each_way_of_breaking_the_rule_is_named(
 ) -> None:
     found = violations(GOOD | change, compiled, replace(TREE, **tree_change))
     assert any(expected in line for line in found), found
+
+
+def flat_test_files(tests: Path) -> list[str]:
+    """Test files directly in `tests/`: each belongs in its part's folder (README "Layout")."""
+    return sorted(p.name for p in tests.glob("test_*.py"))
+
+
+def test_every_test_file_is_in_a_group(tmp_path: Path) -> None:
+    assert flat_test_files(REPO / "tests") == []
+    (tmp_path / "methods").mkdir()
+    (tmp_path / "methods" / "test_x.py").touch()
+    (tmp_path / "conftest.py").touch()
+    assert flat_test_files(tmp_path) == []
+    (tmp_path / "test_methods_x.py").touch()
+    assert flat_test_files(tmp_path) == ["test_methods_x.py"]
