@@ -1,6 +1,6 @@
 """The conformance suite every registered method, built-in or plugin, must pass.
 
-`fanns-bench conformance METHOD` runs it (no test suite needed); `tests/test_method_conformance.py`
+`fanns-bench conformance METHOD` runs it (no test suite needed); `tests/methods/test_conformance.py`
 runs it on every registered method. For each filter shape the method supports, on a small seeded
 synthetic dataset: returned ids satisfy the predicate, are distinct, are padded with -1 when
 fewer than k items match, and recall@10 is at least 0.9 at the method's most generous grid point.

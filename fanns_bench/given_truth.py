@@ -19,7 +19,7 @@ sums the same float32 products in another order (tiles, SIMD lanes, the gather p
 the dimensions benchmarked (up to about 1,000) those sums agree to about 1e-6 of the
 score's magnitude; 1e-4 leaves a wide margin over that, so correct truth never fails, yet
 stays far under the score gap to a neighbour that does not belong in the top k, so an
-id taken from the wrong rank fails (tests/test_given_truth.py, tests/test_published.py).
+id taken from the wrong rank fails (tests/data/test_given_truth.py, tests/data/test_published.py).
 """
 
 

@@ -4,7 +4,7 @@ Usage:
     python scripts/bench_embedding.py [--texts 200] [--batch-size 64] [--chunk-size 1024]
                                       [--device auto] [--repeats 1]
 
-Texts: the abstracts of tests/data/kaggle_snapshot_first200.jsonl (real arXiv records).
+Texts: the abstracts of tests/fixtures/kaggle_snapshot_first200.jsonl (real arXiv records).
 Baseline: one `model.encode(texts, batch_size, normalize_embeddings=True)` call, which is
 sentence-transformers' own batching loop. Builder: `embed_to_npy` (chunks, memmap writes,
 progress file) on the same texts and model. A warm-up encode of all texts runs first and is
@@ -24,7 +24,7 @@ import numpy as np
 
 from fanns_bench.data.embedding import embed_to_npy, load_model
 
-SNAPSHOT = Path(__file__).resolve().parents[1] / "tests" / "data" / "kaggle_snapshot_first200.jsonl"
+SNAPSHOT = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "kaggle_snapshot_first200.jsonl"
 
 
 def abstracts(count: int) -> list[str]:

@@ -49,7 +49,7 @@ def load_claims() -> dict[str, Any]:
 
 def absence(spec: dict[str, Any], paper_name: str) -> str:
     """Why the paper's `paper_name` has no rows: "not measured here" where the claims file's
-    `methods` lists methods of ours for it (each a registered method: tests/test_claims.py),
+    `methods` lists methods of ours for it (each a registered method: tests/report/test_claims.py),
     else "not yet available". From the claims file alone, so reports need no registry."""
     return "not measured here" if spec.get("methods", {}).get(paper_name) else "not yet available"
 

@@ -68,7 +68,7 @@ def method_styles(methods: Iterable[str]) -> dict[str, Style]:
     return {name: slot_style(slots[name]) for name in methods}
 
 
-GROUP, HARNESS = "fanns_bench.methods", "fanns-bench"  # as methods.registry (tests/test_report_pareto.py)
+GROUP, HARNESS = "fanns_bench.methods", "fanns-bench"  # as methods.registry (tests/report/test_pareto.py)
 
 
 @cache

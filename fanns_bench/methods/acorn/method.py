@@ -32,7 +32,7 @@ class _AcornMethod(CompiledIndexMethod):
         "(build param `deterministic` or runner.deterministic_builds: one thread)"
     )
     variant: ClassVar[str] = ""
-    reference: ClassVar[bool] = False  # the core's reference mode (reference.py)
+    reference: ClassVar[bool] = False  # the core's reference mode (ref.py)
 
     search_parameters = {
         "ef_search": Param(int, 64, "candidate list size (raised to k)", minimum=1),

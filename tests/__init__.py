@@ -1,0 +1,1 @@
+"""fanns-bench's tests, one folder per part (README "Layout"); shared helpers live here."""

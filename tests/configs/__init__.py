@@ -1,0 +1,1 @@
+"""The Hydra config tree: composition, named points, shipped grids, experiments."""

@@ -1,0 +1,1 @@
+"""Datasets, importers, embedding, filters, workloads and ground truth."""

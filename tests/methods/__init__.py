@@ -1,0 +1,1 @@
+"""The method adapters, the layout rule, conformance, determinism and plugins."""

@@ -1,0 +1,217 @@
+"""`fanns-bench fidelity` against a stand-in for the authors' programs (tests/methods/fidelity_standin.py):
+CI cannot build theirs, so the stand-in reads the same exchange files and answers exactly
+(the table shows no difference), wrongly (a large difference) or unreadably (one error)."""
+
+from __future__ import annotations
+
+import csv
+import sys
+from pathlib import Path
+from types import SimpleNamespace
+
+import pyarrow as pa
+import pytest
+
+from fanns_bench.cli import main
+from fanns_bench.fidelity import data
+from tests.dataset_factory import random_dataset
+
+STANDIN = Path(__file__).with_name("fidelity_standin.py")
+PROGRAMS = {
+    "ung": {"apps/build_UNG_index": "ung-build", "apps/search_UNG_index": "ung-search"},
+    "serf": {"benchmark/index_construction_and_query_execution": "serf"},
+    "acorn_gamma_ref": {"acorn_driver": "acorn"},
+    "acorn_1_ref": {"build/acorn_driver": "acorn"},
+    "dsg": {"build/index_construction": "dsg-build", "build/query_execution": "dsg-search"},
+    "irangegraph": {
+        "build/tests/index_construction": "dsg-build",
+        "build/tests/query_execution": "dsg-search",
+    },
+    "nhq_nsw": {
+        "examples/cpp/index_construction": "nhq-nsw-build",
+        "examples/cpp/query_execution": "nhq-nsw-search",
+    },
+    "nhq_kgraph": {
+        "build/tests/index_construction": "nhq-kgraph-build",
+        "build/tests/query_execution": "nhq-kgraph-search",
+    },
+    "caps": {"index_construction": "caps-build", "query_execution": "caps-search"},
+    "filtered_vamana": {
+        "build/apps/build_memory_index": "diskann-build",
+        "build/apps/search_memory_index": "diskann-search",
+    },
+    "stitched_vamana": {
+        "apps/build_stitched_index": "diskann-build",
+        "apps/search_memory_index": "diskann-search",
+    },
+}
+#: the adapters whose authors' programs return ids (the others print their recall)
+IDS = {"ung", "acorn_gamma_ref", "acorn_1_ref", "filtered_vamana", "stitched_vamana"}
+METHODS = list(PROGRAMS)
+
+
+@pytest.fixture(autouse=True)
+def small_synthetic(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A small synthetic set so that both sides run in a second or two."""
+    builder, _, ranked, labels = data.SOURCES["synthetic"]
+    params = {"count": 400, "queries": 20, "dimension": 8, "seed": 1}
+    monkeypatch.setitem(data.SOURCES, "synthetic", (builder, params, ranked, labels))
+
+
+def reference(tmp_path: Path, method: str, behaviour: str) -> Path:
+    """A build folder whose programs run the stand-in with `behaviour`."""
+    folder = tmp_path / f"{method}-{behaviour}-build"
+    for name, mode in PROGRAMS[method].items():
+        program = folder / name
+        program.parent.mkdir(parents=True, exist_ok=True)
+        program.write_text(f'#!/bin/sh\nexec "{sys.executable}" "{STANDIN}" {mode} {behaviour} "$@"\n')
+        program.chmod(0o755)
+    return folder
+
+
+def fidelity(tmp_path: Path, method: str, ref: Path) -> int:
+    return main(
+        ["fidelity", method, "--reference", str(ref), "--data", "synthetic", "--selectivities", "0.1,0.5",
+         "--queries", "20", "--out", str(tmp_path / "out")]
+    )  # fmt: skip
+
+
+def table(tmp_path: Path, method: str) -> list[dict[str, str]]:
+    with open(tmp_path / "out" / f"{method}-synthetic" / "fidelity.csv") as handle:
+        return list(csv.DictReader(handle))
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_exact_standin_gives_the_table_with_theirs_at_recall_one(tmp_path, method, capsys):
+    assert fidelity(tmp_path, method, reference(tmp_path, method, "exact")) == 0
+    rows = table(tmp_path, method)
+    assert len(rows) == 2 * 3  # two selectivities x three points
+    assert all(float(r["theirs_recall"]) == pytest.approx(1.0) for r in rows)
+    assert all(abs(float(r["diff"])) < 0.5 for r in rows)
+    assert {r["theirs_recall_from"] for r in rows} == {"ids" if method in IDS else "printed"}
+    printed = capsys.readouterr().out
+    assert (
+        "| selectivity | filter | point | theirs recall | ours recall | diff | theirs QPS | ours QPS |"
+        in printed
+    )
+    markdown = (tmp_path / "out" / f"{method}-synthetic" / "fidelity.md").read_text()
+    assert "exchange/" in markdown  # the files it used are named
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_wrong_standin_shows_a_large_difference(tmp_path, method):
+    assert fidelity(tmp_path, method, reference(tmp_path, method, "wrong")) == 0
+    rows = table(tmp_path, method)
+    assert all(float(r["theirs_recall"]) < 0.2 for r in rows)
+    assert max(float(r["diff"]) for r in rows) > 0.5
+
+
+@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("behaviour", ["garbled", "fail"])
+def test_unreadable_or_failing_reference_is_one_clear_error(tmp_path, method, behaviour, capsys):
+    assert fidelity(tmp_path, method, reference(tmp_path, method, behaviour)) == 2
+    error = capsys.readouterr().err
+    assert error.startswith("error: ") and len(error.strip().splitlines()) == 1
+    assert ("cannot parse" in error or "exited with 3" in error) and "Traceback" not in error
+    assert not (tmp_path / "out" / f"{method}-synthetic" / "fidelity.csv").exists()
+
+
+def test_missing_or_not_executable_reference_is_one_clear_error(tmp_path, capsys):
+    assert fidelity(tmp_path, "ung", tmp_path / "nowhere") == 2
+    assert "no such file or folder" in capsys.readouterr().err
+    ref = reference(tmp_path, "ung", "exact")
+    (ref / "apps" / "search_UNG_index").chmod(0o644)
+    assert fidelity(tmp_path, "ung", ref) == 2
+    assert "not executable" in capsys.readouterr().err
+    assert fidelity(tmp_path, "nhq", ref) == 2
+    assert "no adapter for method 'nhq'" in capsys.readouterr().err
+
+
+def test_bad_selectivities_or_query_count_are_refused(tmp_path, capsys):
+    ref = reference(tmp_path, "serf", "exact")
+    with pytest.raises(SystemExit) as stopped:
+        main(["fidelity", "serf", "--reference", str(ref), "--selectivities", "0.1,1.5"])
+    assert stopped.value.code == 2 and "every selectivity must lie in (0, 1]" in capsys.readouterr().err
+    arguments = [
+        "fidelity",
+        "serf",
+        "--reference",
+        str(ref),
+        "--data",
+        "synthetic",
+        "--out",
+        str(tmp_path / "o"),
+    ]
+    assert main([*arguments, "--queries", "0"]) == 2
+    assert "--queries 0: expected 1 to 20" in capsys.readouterr().err
+    assert main([*arguments, "--data", "sift"]) == 2
+    assert "--data 'sift': expected one of arxiv_sample, synthetic" in capsys.readouterr().err
+
+
+def test_reference_may_name_one_of_the_programs(tmp_path):
+    from fanns_bench.fidelity.reference import ReferenceError, find_program
+
+    ref = reference(tmp_path, "ung", "exact")
+    names = ("apps/build_UNG_index", "build_UNG_index")
+    assert find_program(ref / "apps" / "search_UNG_index", names) == ref / "apps" / "build_UNG_index"
+    assert find_program(ref, names) == ref / "apps" / "build_UNG_index"
+    with pytest.raises(ReferenceError, match="none of .*query_execution"):
+        find_program(ref, ("query_execution",))
+
+
+def test_acorn_1_ref_runs_the_driver_with_gamma_one(tmp_path):
+    assert fidelity(tmp_path, "acorn_1_ref", reference(tmp_path, "acorn_1_ref", "exact")) == 0
+    log = (tmp_path / "out" / "acorn_1_ref-synthetic" / "reference.log").read_text()
+    commands = [line for line in log.splitlines() if line.startswith("$ ") and "acorn_driver" in line]
+    assert commands and all(" 32 1 64 0 16,64,256 10 " in line for line in commands)  # M gamma M_beta seed
+
+
+def label_dataset(tmp_path: Path):
+    attributes = pa.table(
+        {
+            "tags": pa.array(
+                [["a"], ["a", "b"], ["b"], ["c"], [], ["a"], ["a", "c"], ["b"]], pa.list_(pa.string())
+            ),
+            "kind": pa.array([3, 1, 1, 2, None, 1, 2, 1], pa.int64()),
+        }
+    )
+    return random_dataset(tmp_path / "labels", attributes)
+
+
+def test_label_filters_take_the_value_closest_to_the_selectivity_and_codes_follow_sorted_order(tmp_path):
+    from fanns_bench.fidelity.adapter import item_codes, label_codes
+    from fanns_bench.fidelity.compare import adapter_for
+    from fanns_bench.filters.predicates import Contains, Eq
+
+    dataset, labels = label_dataset(tmp_path), data.Labels("tags", "kind")
+    predicates, label = adapter_for("ung").filters(dataset, labels, 0.5, 3, 0)  # a: 4 of 8 items
+    assert predicates == [Contains("tags", "a")] * 3 and label == "tags contains a"
+    predicates, label = adapter_for("caps").filters(dataset, labels, 0.1, 2, 0)  # 3: 1 of 8
+    assert predicates == [Eq("kind", 3)] * 2 and label == "kind = 3"
+    assert adapter_for("nhq_nsw").build_params(labels)["attributes"] == "kind"
+    assert adapter_for("filtered_vamana").build_params(labels)["label_attribute"] == "tags"
+    assert label_codes(dataset, "kind") == {1: 1, 2: 2, 3: 3}
+    assert item_codes(dataset, "kind", label_codes(dataset, "kind")) == [
+        [3],
+        [1],
+        [1],
+        [2],
+        [],
+        [1],
+        [2],
+        [1],
+    ]
+    assert item_codes(dataset, "tags", label_codes(dataset, "tags"))[:5] == [[1], [1, 2], [2], [3], []]
+
+
+def test_diskann_refuses_an_item_without_labels_in_one_line(tmp_path):
+    from fanns_bench.fidelity.compare import adapter_for
+    from fanns_bench.fidelity.reference import ReferenceError
+    from fanns_bench.filters.predicates import Contains
+
+    dataset, folder = label_dataset(tmp_path), tmp_path / "exchange"
+    folder.mkdir()
+    slices = [SimpleNamespace(predicates=[Contains("tags", "a")])]
+    with pytest.raises(ReferenceError, match=r"^tags: 1 items have no label; DiskANN's label file needs"):
+        adapter_for("filtered_vamana").run_theirs({}, dataset, slices, 10, folder, tmp_path / "log")
+    assert not (folder / "base_labels.txt").exists()

@@ -1,0 +1,1 @@
+"""Reports, figures, tables, claims, compare and recommend, from Parquet rows."""

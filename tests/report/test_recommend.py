@@ -1,0 +1,253 @@
+"""`fanns-bench recommend`: per bucket choices, limits, noise ties, merged ranges, the policy file."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pandas as pd
+import pytest
+
+from fanns_bench.cli import main
+from fanns_bench.errors import ConfigError
+from fanns_bench.recommend.choose import Limits, choose
+from fanns_bench.recommend.policy import Policy, Route, read_policy, write_policy
+from fanns_bench.recommend.rules import merge
+from fanns_bench.report.frame import choose_qps
+from fanns_bench.report.quality import with_qps_bounds
+from fanns_bench.results.row_files import write_row
+from tests.report.test_outputs import make_row
+
+SHAPES = {"EM": "eq(category)", "R": "range(score)"}
+
+
+def row(method, bucket, recall, qps, *, filter_type="EM", low=None, high=None, search=None, k=10, **sizes):
+    """One ok row; its QPS interval [low, high] defaults to the point itself (no spread)."""
+    search = {"ef": int(qps)} if search is None else search
+    base = make_row(method, bucket, recall, qps, {}, **sizes)
+    return {
+        **base,
+        "key": f"{filter_type}-k{k}-{method}-{bucket}-{json.dumps(search, sort_keys=True)}".replace('"', ""),
+        "search_params": json.dumps(search, sort_keys=True),
+        "filter_type": filter_type,
+        "k": k,
+        "qps_min": low or qps,
+        "qps_best": high or qps,
+        "filter_shapes": [SHAPES[filter_type]],
+        "method_name": method,
+    }
+
+
+NO_LIMITS = Limits()
+
+
+def choices(rows, recall=0.9, limits=NO_LIMITS):
+    frame = with_qps_bounds(choose_qps(pd.DataFrame(rows), "qps"))
+    return {(c.filter_type, c.bucket): c for c in choose(frame, recall, limits)}
+
+
+def test_the_fastest_method_reaching_the_recall_wins():
+    rows = [row("alpha", 0.1, 0.95, 1000.0), row("beta", 0.1, 0.85, 5000.0), row("gamma", 0.1, 0.92, 800.0)]
+    choice = choices(rows)[("EM", 0.1)]
+    assert (choice.best.method, choice.runner_up.method, choice.reached) == ("alpha", "gamma", True)
+    assert choices(rows, recall=0.8)[("EM", 0.1)].best.method == "beta"  # beta reaches 0.8 and is faster
+    unreached = choices(rows, recall=0.99)[("EM", 0.1)]
+    assert (unreached.best.method, unreached.reached) == ("alpha", False)  # the highest recall, marked
+
+
+def test_limits_exclude_the_fastest_and_say_so():
+    rows = [
+        row("alpha", 0.1, 0.95, 1000.0, index_bytes=8_000_000_000, build_seconds=2.0),
+        row("gamma", 0.1, 0.92, 800.0, index_bytes=1_000_000, build_seconds=100.0),
+        row("delta", 0.1, 0.93, 500.0, index_bytes=1_000_000, build_seconds=1.0),
+    ]
+    assert choices(rows)[("EM", 0.1)].best.method == "alpha"
+    memory = choices(rows, limits=Limits(memory_bytes=4e9))[("EM", 0.1)]
+    assert (memory.best.method, memory.excluded) == ("gamma", ("alpha",))
+    both = choices(rows, limits=Limits(memory_bytes=4e9, build_seconds=10.0))[("EM", 0.1)]
+    assert (both.best.method, both.runner_up, both.excluded) == ("delta", None, ("alpha", "gamma"))
+    assert choices(rows, limits=Limits(build_seconds=10.0))[("EM", 0.1)].best.method == "alpha"
+
+
+def test_overlapping_qps_intervals_are_a_tie():
+    best = row("alpha", 0.1, 0.95, 1000.0, low=900.0, high=1100.0)
+    close = choices([best, row("gamma", 0.1, 0.92, 950.0, low=920.0, high=980.0)])[("EM", 0.1)]
+    assert close.tied and close.margin == pytest.approx(1000 / 950)
+    apart = choices([best, row("gamma", 0.1, 0.92, 850.0, low=800.0, high=880.0)])[("EM", 0.1)]
+    assert not apart.tied
+
+
+def test_neighbouring_buckets_with_the_same_choice_merge_into_a_range():
+    rows = [
+        *(row("exact", b, 1.0, 3000.0, search={}) for b in (0.001, 0.01, 0.1, 0.5)),
+        *(
+            row("alpha", b, 0.95, q, search={"ef": 64})
+            for b, q in ((0.001, 100.0), (0.01, 900.0), (0.1, 5000.0))
+        ),
+        row("alpha", 0.5, 0.95, 9000.0, search={"ef": 64}),
+    ]
+    rules = merge(list(choices(rows).values()))
+    assert [(r.best.method, r.buckets) for r in rules] == [("exact", (0.001, 0.01)), ("alpha", (0.1, 0.5))]
+    assert rules[0].max_selectivity == pytest.approx(math.sqrt(0.01 * 0.1))
+    assert (rules[1].min_selectivity, rules[1].max_selectivity) == (rules[0].max_selectivity, 1.0)
+    apart = [r for r in rows if not (r["method"] == "alpha" and r["selectivity_bucket"] == 0.5)]
+    # exact wins 0.001, 0.01 and 0.5, alpha 0.1: the two exact runs are not neighbours
+    assert [r.buckets for r in merge(list(choices(apart).values()))] == [(0.001, 0.01), (0.1,), (0.5,)]
+    other_ef = [{**r, "search_params": '{"ef": 128}'} if r["selectivity_bucket"] == 0.5 else r for r in rows]
+    assert len(merge(list(choices(other_ef).values()))) == 3  # same method, other search parameters
+
+
+POLICY = Policy(
+    routes={
+        "EM": (
+            Route(0.0316, "exact", {}, {}, (0.001, 0.01)),
+            Route(1.0, "ung", {"max_degree": 32}, {"L_search": 50}, (0.1, 0.5)),
+        ),
+        "R": (Route(1.0, "serf", {"attribute": "day"}, {"ef_search": 64}, (0.1,)),),
+    },
+    shapes={"EM": ("eq(category)",), "R": ("range(day)",)},
+    recall=0.9,
+    source="results/x",
+    limits={"memory_gb": 4.0, "build_s": None},
+)
+
+
+def test_the_policy_file_round_trips(tmp_path):
+    path = write_policy(POLICY, tmp_path / "p.yaml", header="a comment\nover two lines")
+    assert path.read_text().startswith("# a comment\n# over two lines\n")
+    assert read_policy(path) == POLICY
+    assert read_policy(path).route("EM", 0.02).method == "exact"
+    assert read_policy(path).route("EM", 0.04).method == "ung"
+    assert read_policy(path).route("R", 0.9).method == "serf"
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (
+            "recall: 0.9\nfilter_types: {EM: {routes: []}}",
+            "filter_types.EM.routes: expected a non-empty list",
+        ),
+        (
+            "recall: 0.9\nfilter_types: {EM: {routes: [{max_selectivity: 0.5, method: a}, "
+            "{max_selectivity: 0.1, method: b}]}}",
+            "max_selectivity must increase from route to route, got [0.5, 0.1]",
+        ),
+        ("recall: 0.9\nfilter_types: {EM: {routes: [{max_selectivity: 1}]}}", "routes[0].method: expected"),
+        ("recall: high\nfilter_types: {EM: {routes: [{max_selectivity: 1, method: a}]}}", "recall: expected"),
+        (
+            "recall: 0.9\nfilter_types: {EM: {shapes: [x], routes: [{max_selectivity: 1, method: a}]}, "
+            "R: {shapes: [x], routes: [{max_selectivity: 1, method: a}]}}",
+            "predicate form 'x' is listed under filter types 'EM' and 'R'",
+        ),
+        ("recall: [", "not valid YAML"),
+        ("[1, 2]", "expected a mapping"),
+    ],
+)
+def test_a_malformed_policy_is_one_error_naming_the_field(tmp_path, text, message):
+    path = tmp_path / "p.yaml"
+    path.write_text(text)
+    with pytest.raises(ConfigError) as error:
+        read_policy(path)
+    assert message in str(error.value) and str(error.value).startswith(f"policy {path}")
+    assert "\n" not in str(error.value)
+
+
+def test_a_missing_policy_file_is_one_error(tmp_path):
+    with pytest.raises(ConfigError, match=r"policy .*nope.yaml: cannot read it"):
+        read_policy(tmp_path / "nope.yaml")
+
+
+def folder(path, rows):
+    for one in rows:
+        write_row(path, one)
+    return path
+
+
+CLI_ROWS = [
+    row("exact", 0.01, 1.0, 3000.0, search={}, low=2900.0, high=3100.0),
+    row("alpha", 0.01, 0.95, 2950.0, low=2800.0, high=3050.0),
+    row("exact", 0.1, 1.0, 400.0, search={}),
+    row("alpha", 0.1, 0.95, 5000.0),
+    row("serf", 0.1, 0.91, 7000.0, filter_type="R", index_bytes=9_000_000_000),
+    row("exact", 0.1, 1.0, 600.0, filter_type="R", search={}),
+]
+
+
+def test_the_command_prints_rules_and_writes_the_policy(tmp_path, capsys):
+    results, out = folder(tmp_path / "r", CLI_ROWS), tmp_path / "policy.yaml"
+    assert main(["recommend", str(results), "--memory-gb", "4", "--out", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "recall >= 0.9; limits: memory <= 4 GB" in text
+    assert (
+        "EM:\n  selectivity <= 0.0316: exact\n    bucket 0.01: 3,000 QPS [2,900-3,100], recall 1.000" in text
+    )
+    assert 'runner-up alpha search {"ef":2950} 2,950 QPS [2,800-3,050], recall 0.950: tied' in text
+    assert '  selectivity > 0.0316: alpha search {"ef":5000}\n' in text
+    assert "12.50x, beyond the measured noise" in text
+    assert "R:\n  every selectivity: exact\n" in text and "over the limits: serf" in text
+    policy = read_policy(out)
+    assert [(r.method, r.max_selectivity) for r in policy.routes["EM"]] == [
+        ("exact", pytest.approx(math.sqrt(0.001))),
+        ("alpha", 1.0),
+    ]
+    assert policy.shapes == {"EM": ("eq(category)",), "R": ("range(score)",)}
+    assert policy.routes["EM"][1].search == {"ef": 5000} and policy.limits == {
+        "memory_gb": 4.0,
+        "build_s": None,
+    }
+    assert main(["recommend", str(results)]) == 0
+    assert "serf" in capsys.readouterr().out.split("R:")[1].split("\n")[1]  # without the limit, serf wins R
+
+
+def test_bad_input_is_one_line_and_exit_2(tmp_path, capsys):
+    code = main(["recommend", str(tmp_path / "missing")])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1 and "no such results directory" in err
+    mixed = folder(tmp_path / "mixed", [*CLI_ROWS, row("exact", 0.1, 1.0, 300.0, search={}, k=100)])
+    code = main(["recommend", str(mixed), "--out", str(tmp_path / "p.yaml")])
+    err = capsys.readouterr().err
+    assert code == 2 and "2 (dataset, k, threads) combinations" in err and err.count("\n") == 1
+    assert not (tmp_path / "p.yaml").exists()
+    assert main(["recommend", str(mixed), "--k", "10", "--out", str(tmp_path / "p.yaml")]) == 0
+    for flag, value in (("--recall", "2"), ("--memory-gb", "-1")):
+        with pytest.raises(SystemExit) as exit_info:
+            main(["recommend", str(mixed), flag, value])
+        assert exit_info.value.code == 2
+
+
+GRADED = [
+    row("exact", 0.01, 1.0, 3000.0, search={}),
+    row("router", 0.01, 1.0, 2900.0, search={}),
+    row("exact", 0.1, 1.0, 400.0, search={}),
+    row("alpha", 0.1, 0.95, 5000.0),
+    row("alpha", 0.01, 0.95, 1000.0),
+    row("router", 0.1, 0.95, 4000.0, search={}),
+    row("exact", 0.1, 1.0, 600.0, filter_type="R", search={}),
+]
+
+
+def test_grade_compares_the_router_per_cell_and_over_the_workload(tmp_path, capsys):
+    missed = folder(
+        tmp_path / "missed", [*GRADED, row("router", 0.1, 0.5, 9000.0, filter_type="R", search={})]
+    )
+    assert main(["recommend", str(missed), "--grade"]) == 0
+    text = capsys.readouterr().out
+    assert "  EM bucket 0.01: router 2,900 QPS; best single exact 3,000 QPS: 0.97x" in text
+    assert "  EM bucket 0.1: router 4,000 QPS; best single alpha 5,000 QPS: 0.80x" in text
+    assert "  R bucket 0.1: router no row reaching the recall; best single exact 600 QPS" in text
+    assert "cells a single method reaches: 3; the router reaches 2, within 10% of the best in 1" in text
+    assert (
+        "whole workload (each method's fastest configuration reaching the recall per cell): exact 667 QPS"
+        in text
+    )
+    assert "not reaching the recall in every cell: alpha (1 cell), router (1 cell)" in text
+    assert "R:\n  every selectivity: exact\n" in text  # the router's own rows are never recommended
+    reached = folder(
+        tmp_path / "reached", [*GRADED, row("router", 0.1, 0.95, 700.0, filter_type="R", search={})]
+    )
+    assert main(["recommend", str(reached), "--grade"]) == 0
+    text = capsys.readouterr().out
+    assert "the router reaches 3, within 10% of the best in 2" in text
+    assert "per cell): router 1,483 QPS; exact 667 QPS" in text
+    assert "R:\n  every selectivity: exact\n" in text

@@ -1,0 +1,1 @@
+"""The runner: plan, jobs, measurement, threads, memory, failures, resume."""
