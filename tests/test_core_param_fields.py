@@ -19,16 +19,16 @@ from fanns_bench.methods.registry import builtin_method_names, get_method
 COMPILED = sorted(
     name for name in builtin_method_names() if issubclass(get_method(name), CompiledIndexMethod)
 )
-# Methods whose core class does not yet take its parameters from a field list.
-_ENUM = "the core's parameter struct holds an enum ({}) that the field list cannot describe yet"
+# Methods whose core class does not yet take its parameters from a field list: one struct
+# serves several methods, each with its own parameter set, and holds the variant as an enum.
+_SHARED = "not on a field list yet: {} serves several methods with different parameter sets"
 NOT_MIGRATED: dict[str, str] = {
-    "acorn_gamma": _ENUM.format("variant") + "; one struct serves four methods",
-    "acorn_1": _ENUM.format("variant") + "; one struct serves four methods",
-    "acorn_gamma_ref": _ENUM.format("variant") + "; one struct serves four methods",
-    "acorn_1_ref": _ENUM.format("variant") + "; one struct serves four methods",
-    "ung": _ENUM.format("scenario") + "; max_candidates is a fixed constant",
-    "filtered_vamana": _ENUM.format("variant") + "; one struct serves two methods",
-    "stitched_vamana": _ENUM.format("variant") + "; one struct serves two methods",
+    name: _SHARED.format(core)
+    for core, names in {
+        "AcornIndex": ("acorn_gamma", "acorn_1", "acorn_gamma_ref", "acorn_1_ref"),
+        "VamanaIndex": ("filtered_vamana", "stitched_vamana"),
+    }.items()
+    for name in names
 }
 
 Field = tuple[str, float | None, float | None]
