@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -31,6 +32,8 @@ NOT_MIGRATED: dict[str, str] = {
     for name in names
 }
 
+# the repository root, wherever this file sits below it (tests/ or tests/core/)
+ROOT = next(p for p in Path(__file__).resolve().parents if (p / "pyproject.toml").exists())
 Field = tuple[str, float | None, float | None]
 
 
@@ -125,9 +128,9 @@ def test_params_dict_and_file_layout_are_unchanged(tmp_path) -> None:
 
 
 def test_nhq_kgraph_reads_format_1(tmp_path) -> None:
-    """Format 1 (the struct's raw bytes, written before the field list) still loads; a save
+    """Format 1 (the struct's raw bytes, written by the core before the field list) still loads; a save
     writes format 2 (the fields one by one), which loads to the same index."""
-    old = _core.NhqKGraphIndex.load("tests/data/nhq_kgraph_v1.idx")
+    old = _core.NhqKGraphIndex.load(str(ROOT / "tests" / "fixtures" / "nhq_kgraph_v1.idx"))
     params = {"K": 4, "L": 6, "iter": 2, "S": 3, "R": 5, "RANGE": 4, "PL": 3, "B": 0.5, "M": 1.0, "seed": 9}
     assert old.params == {"metric": "l2", "attributes": 1, **params}
     neighbors = [[9], [11, 5, 2], [7, 6, 1], [7], [10], [8, 1, 6], [5, 2], [2, 3], [5, 11, 9, 10], [8, 0]]
