@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "bindings/arrays.h"
+#include "bindings/param_fields.h"
 #include "bindings/search_results.h"
 #include "caps/caps_index.h"
 #include "core/distance.h"
@@ -41,12 +42,8 @@ std::vector<int32_t> checked_values(const AnyArray& array, const char* name, siz
 
 class PyCaps {
  public:
-  PyCaps(size_t dim, const std::string& metric, int clusters, int tree_levels) {
-    fanns::caps::BuildParams p;
-    p.clusters = clusters;
-    p.tree_levels = tree_levels;
-    index_ = std::make_unique<fanns::caps::CapsIndex>(dim, fanns::parse_metric(metric), p);
-  }
+  PyCaps(size_t dim, const std::string& metric, const fanns::caps::BuildParams& params)
+      : index_(std::make_unique<fanns::caps::CapsIndex>(dim, fanns::parse_metric(metric), params)) {}
   explicit PyCaps(fanns::caps::CapsIndex&& index)
       : index_(std::make_unique<fanns::caps::CapsIndex>(std::move(index))) {}
 
@@ -95,14 +92,7 @@ class PyCaps {
     return results.to_python();
   }
 
-  nb::dict params() const {
-    nb::dict d;
-    d["metric"] = fanns::metric_name(index_->metric());
-    d["clusters"] = index_->params().clusters;
-    d["tree_levels"] = index_->params().tree_levels;
-    d["attributes"] = index_->attributes();
-    return d;
-  }
+  static void more_params(const PyCaps& self, nb::dict& d) { d["attributes"] = self.index_->attributes(); }
 
   nb::object bucket_sizes() const {
     const auto sizes = index_->bucket_sizes();
@@ -121,10 +111,8 @@ class PyCaps {
 void register_caps(nb::module_& m) {
   nb::class_<PyCaps> cls(m, "CapsIndex", "CAPS: k-means partitions with per-partition attribute frequency trees.");
   def_index_basics<PyCaps, fanns::caps::CapsIndex>(cls);
-  cls
-      .def(nb::init<size_t, const std::string&, int, int>(), "dim"_a, "metric"_a, nb::kw_only(), "clusters"_a,
-           "tree_levels"_a)
-      .def("build", &PyCaps::build, "vectors"_a, "centroids"_a, "assignment"_a, "values"_a,
+  def_param_fields<PyCaps, fanns::caps::BuildParams, false>(cls, &PyCaps::more_params);
+  cls.def("build", &PyCaps::build, "vectors"_a, "centroids"_a, "assignment"_a, "values"_a,
            "Index float32 (N, dim) vectors with k-means `centroids` (clusters, dim), int64 `assignment` (N,) "
            "and int64 value tokens `values` (N, attributes; -1 = null).")
       .def("search", &PyCaps::search, "queries"_a, "query_values"_a, "k"_a, "max_distances"_a, "threads"_a,
@@ -136,6 +124,5 @@ void register_caps(nb::module_& m) {
            "tree and every bucket for open attributes (False: partition 0's tree, and no remainder "
            "bucket when every attribute is open, as the authors' program). Returns (ids int64 (nq, k) "
            "padded with -1, distances float32, distance computations uint64 (nq,)).")
-      .def("bucket_sizes", &PyCaps::bucket_sizes)
-      .def_prop_ro("params", &PyCaps::params);
+      .def("bucket_sizes", &PyCaps::bucket_sizes);
 }

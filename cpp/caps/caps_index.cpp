@@ -17,13 +17,6 @@
 
 namespace fanns::caps {
 
-void BuildParams::validate() const {
-  if (clusters < 1) throw std::invalid_argument("clusters must be >= 1, got " + std::to_string(clusters));
-  if (tree_levels < 0 || tree_levels > 1024) {
-    throw std::invalid_argument("tree_levels must be in [0, 1024], got " + std::to_string(tree_levels));
-  }
-}
-
 CapsIndex::CapsIndex(size_t dim, Metric metric, BuildParams params)
     : params_(params), store_(dim, metric, StorageType::Float32) {
   if (dim == 0) throw std::invalid_argument("dim must be >= 1");
@@ -288,8 +281,7 @@ void CapsIndex::save(const std::string& path) const {
   BinaryWriter out(path);
   out.header(kMagic, kVersion);
   out.metric(store_);
-  out.value<int32_t>(params_.clusters);
-  out.value<int32_t>(params_.tree_levels);
+  write_fields(out, params_);
   out.value<uint64_t>(store_.size());
   out.value<uint64_t>(store_.dim());
   out.value<uint64_t>(attributes_);
@@ -308,8 +300,7 @@ CapsIndex CapsIndex::load(const std::string& path) {
   in.expect_header(kMagic, kVersion);
   const Metric metric = in.metric();
   BuildParams p;
-  p.clusters = in.value<int32_t>();
-  p.tree_levels = in.value<int32_t>();
+  read_fields(in, p);
   in.check_params(p);
   const uint64_t n = in.value<uint64_t>();
   const uint64_t dim = in.value<uint64_t>();

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "core/distance.h"
+#include "core/param_fields.h"
 #include "core/vector_store.h"
 
 namespace fanns::caps {
@@ -25,9 +26,16 @@ constexpr int32_t kAnyValue = -1;  // query: this attribute is not constrained; 
 constexpr int32_t kNoValue = -2;   // query: a value no item carries (the query has no matches)
 
 struct BuildParams {
-  int clusters = 128;    // B
-  int tree_levels = 20;  // AFT levels per partition (the authors' treelen)
-  void validate() const;
+  int clusters = 0;     // B
+  int tree_levels = 0;  // AFT levels per partition (the authors' treelen)
+
+  /// The fields in index-file order with their bounds (cpp/core/param_fields.h); the values
+  /// come from the Python method's declaration (no defaults here).
+  static auto fields() {
+    return std::make_tuple(param_field("clusters", &BuildParams::clusters, 1),
+                           param_field("tree_levels", &BuildParams::tree_levels, 0, 1024));
+  }
+  void validate() const { check_fields(*this); }
 };
 
 struct SearchParams {

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "bindings/arrays.h"
+#include "bindings/param_fields.h"
 #include "bindings/position_ranges.h"
 #include "bindings/search_results.h"
 #include "core/distance.h"
@@ -21,11 +22,9 @@ namespace {
 
 class PyDigra {
  public:
-  PyDigra(size_t dim, const std::string& metric, int M, int ef_construction, int fanout, int leaf_size,
-          uint64_t seed, const std::string& storage)
+  PyDigra(size_t dim, const std::string& metric, const std::string& storage, const fanns::digra::BuildParams& params)
       : index_(std::make_unique<fanns::digra::DigraIndex>(dim, fanns::parse_metric(metric),
-                                                          fanns::parse_storage(storage),
-                                                          make_params(M, ef_construction, fanout, leaf_size, seed))) {}
+                                                          fanns::parse_storage(storage), params)) {}
 
   explicit PyDigra(fanns::digra::DigraIndex&& index)
       : index_(std::make_unique<fanns::digra::DigraIndex>(std::move(index))) {}
@@ -60,31 +59,7 @@ class PyDigra {
   int graph_levels() const { return index_->graph_levels(); }
   int64_t node_size(int level) const { return index_->node_size(level); }
 
-  nb::dict params() const {
-    const auto& p = index_->params();
-    nb::dict d;
-    d["metric"] = fanns::metric_name(index_->metric());
-    d["storage"] = fanns::storage_name(index_->storage());
-    d["M"] = p.M;
-    d["ef_construction"] = p.ef_construction;
-    d["fanout"] = p.fanout;
-    d["leaf_size"] = p.leaf_size;
-    d["seed"] = p.seed;
-    return d;
-  }
-
  private:
-  static fanns::digra::BuildParams make_params(int M, int ef_construction, int fanout, int leaf_size,
-                                               uint64_t seed) {
-    fanns::digra::BuildParams p;
-    p.M = M;
-    p.ef_construction = ef_construction;
-    p.fanout = fanout;
-    p.leaf_size = leaf_size;
-    p.seed = seed;
-    return p;
-  }
-
   std::unique_ptr<fanns::digra::DigraIndex> index_;
 };
 
@@ -93,12 +68,8 @@ class PyDigra {
 void register_digra(nb::module_& m) {
   nb::class_<PyDigra> cls(m, "DigraIndex", "DIGRA-style range-filtered index: a multi-way tree with a graph per node.");
   def_index_basics<PyDigra, fanns::digra::DigraIndex>(cls);
-  cls
-      .def(nb::init<size_t, const std::string&, int, int, int, int, uint64_t, const std::string&>(),
-           // No defaults here: the Python method's parameter declaration is the one source.
-           "dim"_a, "metric"_a, nb::kw_only(), "M"_a, "ef_construction"_a, "fanout"_a, "leaf_size"_a, "seed"_a,
-           "storage"_a)
-      .def("build", &PyDigra::build, "vectors"_a, "order"_a, "threads"_a,
+  def_param_fields<PyDigra, fanns::digra::BuildParams>(cls);
+  cls.def("build", &PyDigra::build, "vectors"_a, "order"_a, "threads"_a,
            "Index the items `order` (int64 distinct row ids of float32 (N, dim) `vectors`, in attribute "
            "order; items left out are not indexed). "
            "Nodes are built independently, so the result does not depend on `threads`.")
@@ -110,6 +81,5 @@ void register_digra(nb::module_& m) {
            "distance computations uint64 (nq,)).")
       .def("links", &PyDigra::links, "level"_a, "position"_a)
       .def("node_size", &PyDigra::node_size, "level"_a)
-      .def_prop_ro("graph_levels", &PyDigra::graph_levels)
-      .def_prop_ro("params", &PyDigra::params);
+      .def_prop_ro("graph_levels", &PyDigra::graph_levels);
 }

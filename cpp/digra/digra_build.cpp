@@ -15,17 +15,6 @@
 
 namespace fanns::digra {
 
-void BuildParams::validate() const {
-  if (M < 2 || M > 4096) throw std::invalid_argument("M must be in [2, 4096], got " + std::to_string(M));
-  if (ef_construction < 1) {
-    throw std::invalid_argument("ef_construction must be >= 1, got " + std::to_string(ef_construction));
-  }
-  if (fanout < 2 || fanout > 1024) {
-    throw std::invalid_argument("fanout must be in [2, 1024], got " + std::to_string(fanout));
-  }
-  if (leaf_size < 1) throw std::invalid_argument("leaf_size must be >= 1, got " + std::to_string(leaf_size));
-}
-
 DigraIndex::DigraIndex(size_t dim, Metric metric, StorageType storage, BuildParams params)
     : params_(params), store_(dim, metric, storage) {
   if (dim == 0) throw std::invalid_argument("dim must be >= 1");

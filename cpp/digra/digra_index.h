@@ -17,19 +17,29 @@
 #include <vector>
 
 #include "core/distance.h"
+#include "core/param_fields.h"
 #include "core/vector_store.h"
 
 namespace fanns::digra {
 
 struct BuildParams {
-  int M = 24;                 // most links per item in a node's graph
-  int ef_construction = 200;  // beam width while inserting
-  int fanout = 4;             // children per tree node
-  int leaf_size = 64;         // positions per leaf (ranges this small are scanned)
-  uint64_t seed = 0;          // insertion order and entry points
+  int M = 0;                // most links per item in a node's graph
+  int ef_construction = 0;  // beam width while inserting
+  int fanout = 0;           // children per tree node
+  int leaf_size = 0;        // positions per leaf (ranges this small are scanned)
+  uint64_t seed = 0;        // insertion order and entry points
 
+  /// The fields in index-file order with their bounds (cpp/core/param_fields.h); the values
+  /// come from the Python method's declaration (no defaults here).
+  static auto fields() {
+    return std::make_tuple(param_field("M", &BuildParams::M, 2, 4096),
+                           param_field("ef_construction", &BuildParams::ef_construction, 1),
+                           param_field("fanout", &BuildParams::fanout, 2, 1024),
+                           param_field("leaf_size", &BuildParams::leaf_size, 1),
+                           param_field("seed", &BuildParams::seed, 0));
+  }
   /// Throws std::invalid_argument naming the bad parameter.
-  void validate() const;
+  void validate() const { check_fields(*this); }
 };
 
 class DigraIndex {

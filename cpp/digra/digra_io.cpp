@@ -2,6 +2,7 @@
 #include <string>
 
 #include "core/binary_io.h"
+#include "core/param_fields.h"
 #include "digra/digra_index.h"
 
 namespace fanns::digra {
@@ -17,11 +18,7 @@ void DigraIndex::save(const std::string& path) const {
   BinaryWriter out(path);
   out.header(kMagic, kVersion);
   out.metric_and_storage(store_);
-  out.value<int32_t>(params_.M);
-  out.value<int32_t>(params_.ef_construction);
-  out.value<int32_t>(params_.fanout);
-  out.value<int32_t>(params_.leaf_size);
-  out.value<uint64_t>(params_.seed);
+  write_fields(out, params_);
   out.value<uint64_t>(store_.size());
   out.value<uint64_t>(store_.dim());
   out.vectors(store_);
@@ -36,11 +33,7 @@ DigraIndex DigraIndex::load(const std::string& path) {
   in.expect_header(kMagic, kVersion);
   const auto [metric, storage] = in.metric_and_storage();
   BuildParams params;
-  params.M = in.value<int32_t>();
-  params.ef_construction = in.value<int32_t>();
-  params.fanout = in.value<int32_t>();
-  params.leaf_size = in.value<int32_t>();
-  params.seed = in.value<uint64_t>();
+  read_fields(in, params);
   in.check_params(params);
   const uint64_t n = in.value<uint64_t>();
   const uint64_t dim = in.value<uint64_t>();

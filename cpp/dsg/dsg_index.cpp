@@ -15,17 +15,6 @@ namespace fanns::dsg {
 
 using segment::RowDistance;
 
-void BuildParams::validate() const {
-  if (M < 2) throw std::invalid_argument("M must be >= 2, got " + std::to_string(M));
-  if (ef_construction < 1) {
-    throw std::invalid_argument("ef_construction must be >= 1, got " + std::to_string(ef_construction));
-  }
-  if (ef_max < 1) throw std::invalid_argument("ef_max must be >= 1, got " + std::to_string(ef_max));
-  if (!(alpha >= 1.0f) || !std::isfinite(alpha)) {
-    throw std::invalid_argument("alpha must be a finite number >= 1, got " + std::to_string(alpha));
-  }
-}
-
 size_t Graph::memory_bytes() const {
   return offsets.size() * sizeof(uint64_t) +
          (neighbors.size() + left_lower.size() + left_upper.size() + right_lower.size() + right_upper.size()) *

@@ -18,19 +18,29 @@
 #include <vector>
 
 #include "core/distance.h"
+#include "core/param_fields.h"
 #include "core/vector_store.h"
 
 namespace fanns::dsg {
 
 struct BuildParams {
-  int M = 16;                 // HNSW's M for the candidate graph; most neighbours a range chooses
-  int ef_construction = 100;  // HNSW beam while inserting
-  int ef_max = 500;           // candidate beam per item (all candidates ever in it are kept)
-  float alpha = 1.0f;         // RNG rule: c is dominated by kept p if d(c, p) < d(c, u) / alpha
-  uint64_t seed = 2025;       // HNSW level assignment
+  int M = 0;                // HNSW's M for the candidate graph; most neighbours a range chooses
+  int ef_construction = 0;  // HNSW beam while inserting
+  int ef_max = 0;           // candidate beam per item (all candidates ever in it are kept)
+  float alpha = 0.0f;       // RNG rule: c is dominated by kept p if d(c, p) < d(c, u) / alpha
+  uint64_t seed = 0;        // HNSW level assignment
 
+  /// The fields in index-file order with their bounds (cpp/core/param_fields.h); the values
+  /// come from the Python method's declaration (no defaults here).
+  static auto fields() {
+    return std::make_tuple(param_field("M", &BuildParams::M, 2),
+                           param_field("ef_construction", &BuildParams::ef_construction, 1),
+                           param_field("ef_max", &BuildParams::ef_max, 1),
+                           param_field("alpha", &BuildParams::alpha, 1.0),
+                           param_field("seed", &BuildParams::seed, 0));
+  }
   /// Throws std::invalid_argument naming the bad parameter.
-  void validate() const;
+  void validate() const { check_fields(*this); }
 };
 
 /// Edges in CSR, each node's sorted by neighbour position, with their validity rectangles.

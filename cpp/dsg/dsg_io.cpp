@@ -2,6 +2,7 @@
 #include <string>
 
 #include "core/binary_io.h"
+#include "core/param_fields.h"
 #include "dsg/dsg_index.h"
 #include "graph/segment_io.h"
 
@@ -18,11 +19,7 @@ void DsgIndex::save(const std::string& path) const {
   BinaryWriter out(path);
   out.header(kMagic, kVersion);
   out.metric(store_);
-  out.value<int32_t>(params_.M);
-  out.value<int32_t>(params_.ef_construction);
-  out.value<int32_t>(params_.ef_max);
-  out.value<float>(params_.alpha);
-  out.value<uint64_t>(params_.seed);
+  write_fields(out, params_);
   segment::write_store(out, store_);
   out.array(graph_.offsets);
   out.array(graph_.neighbors);
@@ -38,11 +35,7 @@ DsgIndex DsgIndex::load(const std::string& path) {
   in.expect_header(kMagic, kVersion);
   const Metric metric = in.metric();
   BuildParams params;
-  params.M = in.value<int32_t>();
-  params.ef_construction = in.value<int32_t>();
-  params.ef_max = in.value<int32_t>();
-  params.alpha = in.value<float>();
-  params.seed = in.value<uint64_t>();
+  read_fields(in, params);
   in.check_params(params);
   const auto [n, dim] = segment::read_count_and_dim(in);
   DsgIndex index(dim, metric, params);

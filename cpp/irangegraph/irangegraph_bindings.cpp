@@ -7,6 +7,7 @@
 #include <string>
 
 #include "bindings/arrays.h"
+#include "bindings/param_fields.h"
 #include "bindings/position_ranges.h"
 #include "bindings/search_results.h"
 #include "core/distance.h"
@@ -21,10 +22,10 @@ namespace {
 
 class PyIRangeGraph {
  public:
-  PyIRangeGraph(size_t dim, const std::string& metric, int M, int ef_construction, uint64_t seed,
-                const std::string& storage)
-      : index_(std::make_unique<fanns::irangegraph::IRangeGraphIndex>(
-            dim, fanns::parse_metric(metric), fanns::parse_storage(storage), make_params(M, ef_construction, seed))) {}
+  PyIRangeGraph(size_t dim, const std::string& metric, const std::string& storage,
+                const fanns::irangegraph::BuildParams& params)
+      : index_(std::make_unique<fanns::irangegraph::IRangeGraphIndex>(dim, fanns::parse_metric(metric),
+                                                                      fanns::parse_storage(storage), params)) {}
 
   explicit PyIRangeGraph(fanns::irangegraph::IRangeGraphIndex&& index)
       : index_(std::make_unique<fanns::irangegraph::IRangeGraphIndex>(std::move(index))) {}
@@ -58,26 +59,7 @@ class PyIRangeGraph {
   const fanns::irangegraph::IRangeGraphIndex& index() const { return *index_; }
   int layers() const { return index_->layers(); }
 
-  nb::dict params() const {
-    const auto& p = index_->params();
-    nb::dict d;
-    d["metric"] = fanns::metric_name(index_->metric());
-    d["storage"] = fanns::storage_name(index_->storage());
-    d["M"] = p.M;
-    d["ef_construction"] = p.ef_construction;
-    d["seed"] = p.seed;
-    return d;
-  }
-
  private:
-  static fanns::irangegraph::BuildParams make_params(int M, int ef_construction, uint64_t seed) {
-    fanns::irangegraph::BuildParams p;
-    p.M = M;
-    p.ef_construction = ef_construction;
-    p.seed = seed;
-    return p;
-  }
-
   std::unique_ptr<fanns::irangegraph::IRangeGraphIndex> index_;
 };
 
@@ -86,11 +68,8 @@ class PyIRangeGraph {
 void register_irangegraph(nb::module_& m) {
   nb::class_<PyIRangeGraph> cls(m, "IRangeGraphIndex", "iRangeGraph range-filtered graph index.");
   def_index_basics<PyIRangeGraph, fanns::irangegraph::IRangeGraphIndex>(cls);
-  cls
-      .def(nb::init<size_t, const std::string&, int, int, uint64_t, const std::string&>(),
-           // No defaults here: the Python method's parameter declaration is the one source.
-           "dim"_a, "metric"_a, nb::kw_only(), "M"_a, "ef_construction"_a, "seed"_a, "storage"_a)
-      .def("build", &PyIRangeGraph::build, "vectors"_a, "order"_a, "threads"_a,
+  def_param_fields<PyIRangeGraph, fanns::irangegraph::BuildParams>(cls);
+  cls.def("build", &PyIRangeGraph::build, "vectors"_a, "order"_a, "threads"_a,
            "Index the items `order` (int64 distinct row ids of float32 (N, dim) `vectors`, in attribute "
            "order; items left out are not indexed). "
            "The result does not depend on `threads`.")
@@ -100,6 +79,5 @@ void register_irangegraph(nb::module_& m) {
            "Returns (item ids int64 (nq, k) padded with -1, distances float32 (smaller is closer), "
            "distance computations uint64 (nq,)).")
       .def("links", &PyIRangeGraph::links, "position"_a, "layer"_a)
-      .def_prop_ro("layers", &PyIRangeGraph::layers)
-      .def_prop_ro("params", &PyIRangeGraph::params);
+      .def_prop_ro("layers", &PyIRangeGraph::layers);
 }

@@ -14,13 +14,6 @@
 
 namespace fanns::irangegraph {
 
-void BuildParams::validate() const {
-  if (M < 1 || M > 4096) throw std::invalid_argument("M must be in [1, 4096], got " + std::to_string(M));
-  if (ef_construction < 1) {
-    throw std::invalid_argument("ef_construction must be >= 1, got " + std::to_string(ef_construction));
-  }
-}
-
 int tree_depth(size_t n) {
   int depth = 0;
   for (size_t len = n; len > 1; len = (len + 1) / 2) ++depth;

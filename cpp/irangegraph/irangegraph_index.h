@@ -19,17 +19,25 @@
 #include <vector>
 
 #include "core/distance.h"
+#include "core/param_fields.h"
 #include "core/vector_store.h"
 
 namespace fanns::irangegraph {
 
 struct BuildParams {
-  int M = 32;                 // most links per item and layer
-  int ef_construction = 200;  // beam width while inserting
-  uint64_t seed = 0;          // entry points of insertions and queries
+  int M = 0;                // most links per item and layer
+  int ef_construction = 0;  // beam width while inserting
+  uint64_t seed = 0;        // entry points of insertions and queries
 
+  /// The fields in index-file order with their bounds (cpp/core/param_fields.h); the values
+  /// come from the Python method's declaration (no defaults here).
+  static auto fields() {
+    return std::make_tuple(param_field("M", &BuildParams::M, 1, 4096),
+                           param_field("ef_construction", &BuildParams::ef_construction, 1),
+                           param_field("seed", &BuildParams::seed, 0));
+  }
   /// Throws std::invalid_argument naming the bad parameter.
-  void validate() const;
+  void validate() const { check_fields(*this); }
 };
 
 /// A node of the binary segment tree over positions [lo, hi] (inclusive), as the authors

@@ -2,6 +2,7 @@
 #include <string>
 
 #include "core/binary_io.h"
+#include "core/param_fields.h"
 #include "irangegraph/irangegraph_index.h"
 
 namespace fanns::irangegraph {
@@ -17,9 +18,7 @@ void IRangeGraphIndex::save(const std::string& path) const {
   BinaryWriter out(path);
   out.header(kMagic, kVersion);
   out.metric_and_storage(store_);
-  out.value<int32_t>(params_.M);
-  out.value<int32_t>(params_.ef_construction);
-  out.value<uint64_t>(params_.seed);
+  write_fields(out, params_);
   out.value<uint64_t>(store_.size());
   out.value<uint64_t>(store_.dim());
   out.value<int32_t>(layers_);
@@ -34,9 +33,7 @@ IRangeGraphIndex IRangeGraphIndex::load(const std::string& path) {
   in.expect_header(kMagic, kVersion);
   const auto [metric, storage] = in.metric_and_storage();
   BuildParams params;
-  params.M = in.value<int32_t>();
-  params.ef_construction = in.value<int32_t>();
-  params.seed = in.value<uint64_t>();
+  read_fields(in, params);
   in.check_params(params);
   const uint64_t n = in.value<uint64_t>();
   const uint64_t dim = in.value<uint64_t>();

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "bindings/arrays.h"
+#include "bindings/param_fields.h"
 #include "bindings/search_results.h"
 #include "core/distance.h"
 #include "nhq/nhq_kgraph.h"
@@ -38,6 +39,7 @@ template <class Index, class SearchParams>
 class PyNhq {
  public:
   using IndexType = Index;
+  using Params = std::decay_t<decltype(std::declval<Index>().params())>;
 
   explicit PyNhq(Index&& index) : index_(std::make_unique<Index>(std::move(index))) {}
 
@@ -72,13 +74,7 @@ class PyNhq {
   const Index& index() const { return *index_; }
   size_t attributes() const { return index_->attributes(); }
   std::vector<int64_t> neighbors(int64_t item) const { return index_->neighbors(item); }
-  nb::dict params() const {
-    nb::dict d;
-    d["metric"] = fanns::metric_name(index_->metric());
-    d["attributes"] = index_->attributes();
-    add_params(d, index_->params());
-    return d;
-  }
+  static void more_params(const PyNhq& self, nb::dict& d) { d["attributes"] = self.attributes(); }
   nb::dict graph_stats() const {
     nb::dict d;
     d["edges"] = index_->edge_count();
@@ -88,34 +84,24 @@ class PyNhq {
   }
 
  private:
-  static void add_params(nb::dict& d, const fanns::nhq::NswParams& p) {
-    d["M"] = p.M;
-    d["ef_construction"] = p.ef_construction;
-  }
-  static void add_params(nb::dict& d, const fanns::nhq::KGraphParams& p) {
-    d["K"] = p.K, d["L"] = p.L, d["iter"] = p.iter, d["S"] = p.S, d["R"] = p.R, d["RANGE"] = p.RANGE;
-    d["PL"] = p.PL, d["B"] = p.B, d["M"] = p.M, d["seed"] = p.seed;
-  }
   std::unique_ptr<Index> index_;
 };
 
 using PyNhqNsw = PyNhq<fanns::nhq::NhqNswIndex, fanns::nhq::NswSearchParams>;
 using PyNhqKGraph = PyNhq<fanns::nhq::NhqKGraphIndex, fanns::nhq::KGraphSearchParams>;
 
-PyNhqNsw make_nsw(size_t dim, const std::string& metric, size_t attributes, int M, int ef_construction) {
-  return PyNhqNsw(fanns::nhq::NhqNswIndex(dim, fanns::parse_metric(metric), attributes,
-                                          fanns::nhq::NswParams{M, ef_construction}));
-}
-
-PyNhqKGraph make_kgraph(size_t dim, const std::string& metric, size_t attributes, int K, int L, int iter, int S,
-                        int R, int RANGE, int PL, float B, float M, uint64_t seed) {
-  return PyNhqKGraph(fanns::nhq::NhqKGraphIndex(dim, fanns::parse_metric(metric), attributes,
-                                                fanns::nhq::KGraphParams{K, L, iter, S, R, RANGE, PL, B, M, seed}));
-}
-
+/// (dim, metric, attributes, **params): the parameter struct's fields as keyword arguments.
 template <class Py>
 void define(nb::class_<Py>& cls, const char* width_name) {
+  using Params = typename Py::Params;
+  cls.def(nb::new_([](size_t dim, const std::string& metric, size_t attributes, nb::kwargs kwargs) {
+            const Params params = take_params<Params>(kwargs);
+            reject_unknown_keywords(kwargs);
+            return Py(typename Py::IndexType(dim, fanns::parse_metric(metric), attributes, params));
+          }),
+          "dim"_a, "metric"_a, "attributes"_a, "params"_a);
   def_index_basics<Py, typename Py::IndexType>(cls);
+  def_param_info<Py, Params, false>(cls, &Py::more_params);
   cls.def("build", &Py::build, "vectors"_a, "codes"_a, "threads"_a,
           "Index float32 (N, dim) vectors with int32 (N, attributes) codes (-1 = null); "
           "deterministic with threads=1.")
@@ -126,8 +112,7 @@ void define(nb::class_<Py>& cls, const char* width_name) {
            "(approximate filtering).")
       .def("graph_stats", &Py::graph_stats)
       .def("neighbors", &Py::neighbors, "item"_a)
-      .def_prop_ro("attributes", &Py::attributes)
-      .def_prop_ro("params", &Py::params);
+      .def_prop_ro("attributes", &Py::attributes);
 }
 
 }  // namespace
@@ -137,12 +122,9 @@ void register_nhq(nb::module_& m) {
   nb::class_<PyNhqNsw> nsw(m, "NhqNswIndex",
                            "NHQ-NSW: NSW graph with a fusion distance of vector and attribute dissimilarity "
                            "(Wang et al., NeurIPS 2023).");
-  nsw.def(nb::new_(&make_nsw), "dim"_a, "metric"_a, "attributes"_a, nb::kw_only(), "M"_a, "ef_construction"_a);
   define(nsw, "ef_search");
   nb::class_<PyNhqKGraph> kgraph(m, "NhqKGraphIndex",
                                  "NHQ-KGraph: NN-descent graph pruned by NHQ's edge selection, searched with "
                                  "the fusion distance (Wang et al., NeurIPS 2023).");
-  kgraph.def(nb::new_(&make_kgraph), "dim"_a, "metric"_a, "attributes"_a, nb::kw_only(), "K"_a, "L"_a, "iter"_a,
-             "S"_a, "R"_a, "RANGE"_a, "PL"_a, "B"_a, "M"_a, "seed"_a);
   define(kgraph, "L_search");
 }

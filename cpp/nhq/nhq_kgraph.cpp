@@ -257,18 +257,8 @@ class Builder {
 }  // namespace
 
 void KGraphParams::validate() const {
-  auto positive = [](int v, const char* name) {
-    if (v < 1) throw std::invalid_argument(std::string(name) + " must be >= 1, got " + std::to_string(v));
-  };
-  positive(K, "K");
-  positive(L, "L");
-  positive(iter, "iter");
-  positive(S, "S");
-  positive(R, "R");
-  positive(RANGE, "RANGE");
-  if (PL < 0) throw std::invalid_argument("PL must be >= 0");
-  if (!(B >= 0.0f)) throw std::invalid_argument("B must be >= 0");
-  if (!(M > 0.0f)) throw std::invalid_argument("M must be > 0");
+  check_fields(*this);
+  if (!(M > 0.0f)) throw std::invalid_argument("M must be > 0, got " + std::to_string(M));
 }
 
 NhqKGraphIndex::NhqKGraphIndex(size_t dim, Metric metric, size_t attributes, KGraphParams params)
@@ -410,7 +400,8 @@ std::vector<int64_t> NhqKGraphIndex::neighbors(int64_t item) const {
 
 namespace {
 constexpr char kMagic[8] = {'F', 'A', 'N', 'N', 'S', 'N', 'K', 'G'};
-constexpr uint32_t kVersion = 1;
+// 1: the parameter struct's raw bytes (with padding); 2: its fields one by one (write_fields)
+constexpr uint32_t kVersion = 2;
 }  // namespace
 
 void NhqKGraphIndex::save(const std::string& path) const {
@@ -418,7 +409,7 @@ void NhqKGraphIndex::save(const std::string& path) const {
   BinaryWriter out(path);
   out.header(kMagic, kVersion);
   out.metric(store_);
-  out.value(params_);
+  write_fields(out, params_);
   out.value<int32_t>(iterations_);
   out.value<uint64_t>(attributes_);
   out.value<uint64_t>(store_.size());
@@ -429,9 +420,14 @@ void NhqKGraphIndex::save(const std::string& path) const {
 
 NhqKGraphIndex NhqKGraphIndex::load(const std::string& path) {
   BinaryReader in(path);
-  in.expect_header(kMagic, kVersion);
+  const uint32_t version = in.expect_header(kMagic, 1, kVersion);
   const Metric metric = in.metric();
-  const KGraphParams p = in.value<KGraphParams>();
+  KGraphParams p;
+  if (version == 1) {
+    p = in.value<KGraphParams>();
+  } else {
+    read_fields(in, p);
+  }
   in.check_params(p);
   const int32_t iterations = in.value<int32_t>();
   const uint64_t attributes = in.value<uint64_t>();

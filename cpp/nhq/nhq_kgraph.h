@@ -10,23 +10,34 @@
 #include <vector>
 
 #include "core/distance.h"
+#include "core/param_fields.h"
 #include "core/vector_store.h"
 
 namespace fanns::nhq {
 
 struct KGraphParams {
-  int K = 100;     // neighbours of a node whose own lists feed the two-hop candidates (with B)
-  int L = 80;      // NN-descent pool size
-  int iter = 12;   // NN-descent iterations (stops early at control recall 0.8)
-  int S = 15;      // NN-descent sample size
-  int R = 200;     // NN-descent reverse-neighbour cap
-  int RANGE = 70;  // out-degree bound of the final graph
-  int PL = 200;    // two-hop candidates added before pruning
-  float B = 0.5f;  // fraction of K whose neighbours give two-hop candidates
-  float M = 1.0f;  // pruning factor: drop p when M * d(kept, p) < d(node, p)
+  int K = 0;        // neighbours of a node whose own lists feed the two-hop candidates (with B)
+  int L = 0;        // NN-descent pool size
+  int iter = 0;     // NN-descent iterations (stops early at control recall 0.8)
+  int S = 0;        // NN-descent sample size
+  int R = 0;        // NN-descent reverse-neighbour cap
+  int RANGE = 0;    // out-degree bound of the final graph
+  int PL = 0;       // two-hop candidates added before pruning
+  float B = 0.0f;   // fraction of K whose neighbours give two-hop candidates
+  float M = 0.0f;   // pruning factor: drop p when M * d(kept, p) < d(node, p)
   uint64_t seed = 0;
 
-  /// Throws std::invalid_argument naming the bad parameter.
+  /// The fields in index-file order (format 2) with their bounds (cpp/core/param_fields.h);
+  /// the values come from the Python method's declaration (no defaults here).
+  static auto fields() {
+    return std::make_tuple(
+        param_field("K", &KGraphParams::K, 1), param_field("L", &KGraphParams::L, 1),
+        param_field("iter", &KGraphParams::iter, 1), param_field("S", &KGraphParams::S, 1),
+        param_field("R", &KGraphParams::R, 1), param_field("RANGE", &KGraphParams::RANGE, 1),
+        param_field("PL", &KGraphParams::PL, 0), param_field("B", &KGraphParams::B, 0.0),
+        param_field("M", &KGraphParams::M, 0.0), param_field("seed", &KGraphParams::seed, 0));
+  }
+  /// Throws std::invalid_argument naming the bad parameter (M = 0 too: it would prune every edge).
   void validate() const;
 };
 

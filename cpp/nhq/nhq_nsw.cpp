@@ -111,8 +111,7 @@ NhqNswIndex::NhqNswIndex(size_t dim, Metric metric, size_t attributes, NswParams
     : params_(params), attributes_(attributes), store_(dim, metric, StorageType::Float32) {
   if (dim == 0) throw std::invalid_argument("dim must be >= 1");
   if (attributes == 0) throw std::invalid_argument("attributes must be >= 1");
-  if (params.M < 1) throw std::invalid_argument("M must be >= 1");
-  if (params.ef_construction < 1) throw std::invalid_argument("ef_construction must be >= 1");
+  params_.validate();
 }
 
 void NhqNswIndex::build(const float* data, const int32_t* codes, size_t count, int threads) {
@@ -224,8 +223,7 @@ void NhqNswIndex::save(const std::string& path) const {
   BinaryWriter out(path);
   out.header(kMagic, kVersion);
   out.metric(store_);
-  out.value<int32_t>(params_.M);
-  out.value<int32_t>(params_.ef_construction);
+  write_fields(out, params_);
   out.value<uint64_t>(attributes_);
   out.value<uint64_t>(store_.size());
   out.value<uint64_t>(store_.dim());
@@ -238,12 +236,12 @@ NhqNswIndex NhqNswIndex::load(const std::string& path) {
   in.expect_header(kMagic, kVersion);
   const Metric metric = in.metric();
   NswParams p;
-  p.M = in.value<int32_t>();
-  p.ef_construction = in.value<int32_t>();
+  read_fields(in, p);
+  in.check_params(p);
   const uint64_t attributes = in.value<uint64_t>();
   const uint64_t n = in.value<uint64_t>();
   const uint64_t dim = in.value<uint64_t>();
-  if (p.M < 1 || p.ef_construction < 1 || attributes == 0 || attributes > 4096 || n == 0 ||
+  if (attributes == 0 || attributes > 4096 || n == 0 ||
       n > (uint64_t{1} << 31) || dim == 0 || dim > (uint64_t{1} << 20)) {
     in.corrupt("bad sizes or parameters");
   }

@@ -15,13 +15,22 @@
 #include <vector>
 
 #include "core/distance.h"
+#include "core/param_fields.h"
 #include "core/vector_store.h"
 
 namespace fanns::nhq {
 
 struct NswParams {
-  int M = 40;                // neighbours kept per node (the authors' MaxM_ = M)
-  int ef_construction = 300; // beam width while inserting
+  int M = 0;                // neighbours kept per node (the authors' MaxM_ = M)
+  int ef_construction = 0;  // beam width while inserting
+
+  /// The fields in index-file order with their bounds (cpp/core/param_fields.h); the values
+  /// come from the Python method's declaration (no defaults here).
+  static auto fields() {
+    return std::make_tuple(param_field("M", &NswParams::M, 1),
+                           param_field("ef_construction", &NswParams::ef_construction, 1));
+  }
+  void validate() const { check_fields(*this); }
 };
 
 struct NswSearchParams {

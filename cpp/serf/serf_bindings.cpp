@@ -7,6 +7,7 @@
 #include <string>
 
 #include "bindings/arrays.h"
+#include "bindings/param_fields.h"
 #include "bindings/range_arrays.h"
 #include "bindings/search_results.h"
 #include "core/distance.h"
@@ -20,10 +21,8 @@ namespace {
 
 class PySerf {
  public:
-  PySerf(size_t dim, const std::string& metric, int index_k, int ef_construction, int ef_max,
-         uint64_t seed)
-      : index_(std::make_unique<fanns::serf::SerfIndex>(dim, fanns::parse_metric(metric),
-                                                        make_params(index_k, ef_construction, ef_max, seed))) {}
+  PySerf(size_t dim, const std::string& metric, const fanns::serf::BuildParams& params)
+      : index_(std::make_unique<fanns::serf::SerfIndex>(dim, fanns::parse_metric(metric), params)) {}
 
   explicit PySerf(fanns::serf::SerfIndex&& index)
       : index_(std::make_unique<fanns::serf::SerfIndex>(std::move(index))) {}
@@ -36,17 +35,6 @@ class PySerf {
   }
 
   const auto& index() const { return *index_; }
-
-  nb::dict params() const {
-    const auto& p = index_->params();
-    nb::dict d;
-    d["metric"] = fanns::metric_name(index_->metric());
-    d["index_k"] = p.index_k;
-    d["ef_construction"] = p.ef_construction;
-    d["ef_max"] = p.ef_max;
-    d["seed"] = p.seed;
-    return d;
-  }
 
   nb::dict graph_stats() const {
     const auto& g = index_->graph();
@@ -63,15 +51,6 @@ class PySerf {
   }
 
  private:
-  static fanns::serf::BuildParams make_params(int index_k, int ef_construction, int ef_max, uint64_t seed) {
-    fanns::serf::BuildParams p;
-    p.index_k = index_k;
-    p.ef_construction = ef_construction;
-    p.ef_max = ef_max;
-    p.seed = seed;
-    return p;
-  }
-
   std::unique_ptr<fanns::serf::SerfIndex> index_;
 };
 
@@ -81,12 +60,9 @@ void register_serf(nb::module_& m) {
   nb::class_<PySerf> cls(m, "SerfIndex", "SeRF 2D segment graph over items in attribute order.");
   def_segment_search(cls);
   def_index_basics<PySerf, fanns::serf::SerfIndex>(cls);
-  cls.def(nb::init<size_t, const std::string&, int, int, int, uint64_t>(),
-          // No defaults here: the Python method's parameter declaration is the one source.
-          "dim"_a, "metric"_a, nb::kw_only(), "index_k"_a, "ef_construction"_a, "ef_max"_a, "seed"_a)
-      .def("build", &PySerf::build, "vectors"_a,
+  def_param_fields<PySerf, fanns::serf::BuildParams, false>(cls);
+  cls.def("build", &PySerf::build, "vectors"_a,
            "Index float32 C-contiguous (N, dim) vectors in attribute order (row i = position i); "
            "single-threaded and deterministic.")
-      .def("graph_stats", &PySerf::graph_stats)
-      .def_prop_ro("params", &PySerf::params);
+      .def("graph_stats", &PySerf::graph_stats);
 }

@@ -14,14 +14,6 @@ namespace fanns::serf {
 
 using segment::RowDistance;
 
-void BuildParams::validate() const {
-  if (index_k < 2) throw std::invalid_argument("index_k must be >= 2, got " + std::to_string(index_k));
-  if (ef_construction < 1) {
-    throw std::invalid_argument("ef_construction must be >= 1, got " + std::to_string(ef_construction));
-  }
-  if (ef_max < 1) throw std::invalid_argument("ef_max must be >= 1, got " + std::to_string(ef_max));
-}
-
 size_t Graph::memory_bytes() const {
   return (segment_offsets.size() + neighbor_offsets.size() + reverse_offsets.size()) * sizeof(uint64_t) +
          (segment_ends.size() + neighbors.size() + reverse.size()) * sizeof(int32_t);

@@ -16,18 +16,27 @@
 #include <vector>
 
 #include "core/distance.h"
+#include "core/param_fields.h"
 #include "core/vector_store.h"
 
 namespace fanns::serf {
 
 struct BuildParams {
-  int index_k = 16;            // out-degree bound of a segment (HNSW's M, level 0 included)
-  int ef_construction = 100;   // beam width on upper levels; also ends a level-0 batch
-  int ef_max = 500;            // level-0 candidate beam (all candidates ever in it are kept)
-  uint64_t seed = 100;         // HNSW level assignment
+  int index_k = 0;          // out-degree bound of a segment (HNSW's M, level 0 included)
+  int ef_construction = 0;  // beam width on upper levels; also ends a level-0 batch
+  int ef_max = 0;           // level-0 candidate beam (all candidates ever in it are kept)
+  uint64_t seed = 0;        // HNSW level assignment
 
+  /// The fields in index-file order with their bounds (cpp/core/param_fields.h); the values
+  /// come from the Python method's declaration (no defaults here).
+  static auto fields() {
+    return std::make_tuple(param_field("index_k", &BuildParams::index_k, 2),
+                           param_field("ef_construction", &BuildParams::ef_construction, 1),
+                           param_field("ef_max", &BuildParams::ef_max, 1),
+                           param_field("seed", &BuildParams::seed, 0));
+  }
   /// Throws std::invalid_argument naming the bad parameter.
-  void validate() const;
+  void validate() const { check_fields(*this); }
 };
 
 /// The compressed graph: per node its forward segments (CSR: each segment's right end of

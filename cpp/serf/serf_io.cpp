@@ -2,6 +2,7 @@
 #include <string>
 
 #include "core/binary_io.h"
+#include "core/param_fields.h"
 #include "graph/segment_io.h"
 #include "serf/serf_index.h"
 
@@ -18,10 +19,7 @@ void SerfIndex::save(const std::string& path) const {
   BinaryWriter out(path);
   out.header(kMagic, kVersion);
   out.metric(store_);
-  out.value<int32_t>(params_.index_k);
-  out.value<int32_t>(params_.ef_construction);
-  out.value<int32_t>(params_.ef_max);
-  out.value<uint64_t>(params_.seed);
+  write_fields(out, params_);
   segment::write_store(out, store_);
   out.array(graph_.segment_offsets);
   out.array(graph_.segment_ends);
@@ -37,10 +35,7 @@ SerfIndex SerfIndex::load(const std::string& path) {
   in.expect_header(kMagic, kVersion);
   const Metric metric = in.metric();
   BuildParams params;
-  params.index_k = in.value<int32_t>();
-  params.ef_construction = in.value<int32_t>();
-  params.ef_max = in.value<int32_t>();
-  params.seed = in.value<uint64_t>();
+  read_fields(in, params);
   in.check_params(params);
   const auto [n, dim] = segment::read_count_and_dim(in);
   SerfIndex index(dim, metric, params);

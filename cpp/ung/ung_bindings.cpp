@@ -8,6 +8,7 @@
 #include <string>
 
 #include "bindings/arrays.h"
+#include "bindings/param_fields.h"
 #include "bindings/search_results.h"
 #include "core/distance.h"
 #include "ung/ung_index.h"
@@ -54,11 +55,8 @@ fanns::ung::LabelSetsView label_sets(const AnyArray& offsets, const AnyArray& la
 
 class PyUng {
  public:
-  PyUng(size_t dim, const std::string& metric, const std::string& scenario, int max_degree, int L_build,
-        float alpha, int num_cross_edges)
-      : index_(std::make_unique<fanns::ung::UngIndex>(dim, fanns::parse_metric(metric),
-                                                      make_params(scenario, max_degree, L_build, alpha,
-                                                                  num_cross_edges))) {}
+  PyUng(size_t dim, const std::string& metric, const fanns::ung::BuildParams& params)
+      : index_(std::make_unique<fanns::ung::UngIndex>(dim, fanns::parse_metric(metric), params)) {}
   explicit PyUng(fanns::ung::UngIndex&& index)
       : index_(std::make_unique<fanns::ung::UngIndex>(std::move(index))) {}
 
@@ -107,16 +105,8 @@ class PyUng {
 
   const fanns::ung::UngIndex& index() const { return *index_; }
 
-  nb::dict params() const {
-    const auto& p = index_->params();
-    nb::dict d;
-    d["metric"] = fanns::metric_name(index_->metric());
-    d["scenario"] = fanns::ung::scenario_name(p.scenario);
-    d["max_degree"] = p.max_degree;
-    d["L_build"] = p.L_build;
-    d["alpha"] = p.alpha;
-    d["num_cross_edges"] = p.num_cross_edges;
-    return d;
+  static void more_params(const PyUng& self, nb::dict& d) {
+    d["scenario"] = fanns::ung::scenario_name(self.index_->params().scenario);
   }
 
   nb::dict graph_stats() const {
@@ -133,16 +123,6 @@ class PyUng {
   std::vector<int64_t> neighbors(int64_t item) const { return index_->neighbors(item); }
 
  private:
-  static fanns::ung::BuildParams make_params(const std::string& scenario, int max_degree, int L_build,
-                                             float alpha, int num_cross_edges) {
-    fanns::ung::BuildParams p;
-    p.scenario = fanns::ung::parse_scenario(scenario);
-    p.max_degree = max_degree;
-    p.L_build = L_build;
-    p.alpha = alpha;
-    p.num_cross_edges = num_cross_edges;
-    return p;
-  }
   std::unique_ptr<fanns::ung::UngIndex> index_;
 };
 
@@ -151,11 +131,18 @@ class PyUng {
 void register_ung(nb::module_& m) {
   nb::class_<PyUng> cls(m, "UngIndex", "UNG: unified navigating graph over label sets (Cai et al., SIGMOD 2025).");
   def_index_basics<PyUng, fanns::ung::UngIndex>(cls);
+  // (dim, metric, scenario=..., **fields): no defaults, the Python method's declaration is the one source.
+  cls.def(
+      "__init__",
+      [](PyUng* self, size_t dim, const std::string& metric, nb::kwargs kwargs) {
+        auto params = take_params<fanns::ung::BuildParams>(kwargs);
+        params.scenario = fanns::ung::parse_scenario(take_keyword<std::string>(kwargs, "scenario"));
+        reject_unknown_keywords(kwargs);
+        new (self) PyUng(dim, metric, params);
+      },
+      "dim"_a, "metric"_a, "params"_a);
+  def_param_info<PyUng, fanns::ung::BuildParams, false>(cls, &PyUng::more_params);
   cls
-      .def(nb::init<size_t, const std::string&, const std::string&, int, int, float, int>(),
-           // No defaults here: the Python method's parameter declaration is the one source.
-           "dim"_a, "metric"_a, nb::kw_only(), "scenario"_a, "max_degree"_a, "L_build"_a, "alpha"_a,
-           "num_cross_edges"_a)
       .def("build", &PyUng::build, "vectors"_a, "label_offsets"_a, "labels"_a, "threads"_a,
            "Index float32 (N, dim) vectors with label sets in CSR form (int64 `label_offsets` of N + 1, "
            "int32 `labels` >= 0). The result does not depend on `threads`.")
@@ -166,6 +153,5 @@ void register_ung(nb::module_& m) {
            "'drawn' (ours) chooses each entry group's sigma - 1 extra entry points. Returns (ids int64 (nq, k) padded with -1, "
            "distances float32 (smaller is closer), distance computations uint64 (nq,)).")
       .def("graph_stats", &PyUng::graph_stats)
-      .def("neighbors", &PyUng::neighbors, "item"_a)
-      .def_prop_ro("params", &PyUng::params);
+      .def("neighbors", &PyUng::neighbors, "item"_a);
 }

@@ -41,10 +41,7 @@ EntryPoints parse_entry_points(const std::string& name) {
 }
 
 void BuildParams::validate() const {
-  if (max_degree < 1) throw std::invalid_argument("max_degree must be >= 1");
-  if (L_build < 1) throw std::invalid_argument("L_build must be >= 1");
-  if (!(alpha >= 1.0f)) throw std::invalid_argument("alpha must be >= 1");
-  if (num_cross_edges < 1) throw std::invalid_argument("num_cross_edges must be >= 1");
+  check_fields(*this);
   if (num_cross_edges > L_build) {
     throw std::invalid_argument("num_cross_edges must be <= L_build (cross edges come from one "
                                 "search of width L_build)");

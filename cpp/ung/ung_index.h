@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "core/distance.h"
+#include "core/param_fields.h"
 #include "core/vector_store.h"
 
 namespace fanns::ung {
@@ -32,14 +33,22 @@ const char* scenario_name(Scenario scenario);
 QueryMode parse_mode(const std::string& name);
 
 struct BuildParams {
-  Scenario scenario = Scenario::General;
-  int max_degree = 32;       // R: out-degree bound of each group's Vamana graph
-  int L_build = 100;         // L: beam width while building (and for cross edges)
-  float alpha = 1.2f;        // alpha: Vamana's pruning slack
-  int num_cross_edges = 6;   // delta: cross-group edges per item
-  int max_candidates = 750;  // candidates a prune considers (the authors' constant)
+  Scenario scenario = Scenario::General;  // a keyword of its own (a name), not a field
+  int max_degree = 0;        // R: out-degree bound of each group's Vamana graph
+  int L_build = 0;           // L: beam width while building (and for cross edges)
+  float alpha = 0.0f;        // alpha: Vamana's pruning slack
+  int num_cross_edges = 0;   // delta: cross-group edges per item
+  int max_candidates = 750;  // candidates a prune considers (the authors' constant, not a field)
 
-  /// Throws std::invalid_argument naming the bad parameter.
+  /// The fields in index-file order with their bounds (cpp/core/param_fields.h); the values
+  /// come from the Python method's declaration (no defaults here).
+  static auto fields() {
+    return std::make_tuple(param_field("max_degree", &BuildParams::max_degree, 1),
+                           param_field("L_build", &BuildParams::L_build, 1),
+                           param_field("alpha", &BuildParams::alpha, 1.0),
+                           param_field("num_cross_edges", &BuildParams::num_cross_edges, 1));
+  }
+  /// Throws std::invalid_argument naming the bad parameter (also num_cross_edges > L_build).
   void validate() const;
 };
 

@@ -2,6 +2,7 @@
 #include <string>
 
 #include "core/binary_io.h"
+#include "core/param_fields.h"
 #include "ung/ung_index.h"
 
 namespace fanns::ung {
@@ -18,10 +19,7 @@ void UngIndex::save(const std::string& path) const {
   out.header(kMagic, kVersion);
   out.value(static_cast<uint8_t>(params_.scenario));
   out.metric(store_);
-  out.value<int32_t>(params_.max_degree);
-  out.value<int32_t>(params_.L_build);
-  out.value<float>(params_.alpha);
-  out.value<int32_t>(params_.num_cross_edges);
+  write_fields(out, params_);
   out.value<int32_t>(params_.max_candidates);
   out.value<uint64_t>(store_.size());
   out.value<uint64_t>(store_.dim());
@@ -47,10 +45,7 @@ UngIndex UngIndex::load(const std::string& path) {
   if (scenario > 1) in.corrupt("unknown scenario");
   const Metric metric = in.metric();
   p.scenario = static_cast<Scenario>(scenario);
-  p.max_degree = in.value<int32_t>();
-  p.L_build = in.value<int32_t>();
-  p.alpha = in.value<float>();
-  p.num_cross_edges = in.value<int32_t>();
+  read_fields(in, p);
   p.max_candidates = in.value<int32_t>();
   in.check_params(p);
   const uint64_t n = in.value<uint64_t>();

@@ -41,10 +41,13 @@ class Caps(LabelMethod):
     description = "CAPS (own C++ core): k-means partitions + attribute frequency trees, EM/MEM"
     requires = ("fanns_bench._core", "faiss")
     core_class = "CapsIndex"
+    harness_parameters = frozenset({"label_attribute", "kmeans_iterations", "seed", "deterministic"})
     build_parameters = {
         "label_attribute": LABEL_ATTRIBUTE,
         "clusters": Param(int, 128, "B: number of k-means partitions", minimum=1),
-        "tree_levels": Param(int, 20, "levels of each partition's attribute frequency tree", minimum=0),
+        "tree_levels": Param(
+            int, 20, "levels of each partition's attribute frequency tree", minimum=0, maximum=1024
+        ),
         "kmeans_iterations": Param(int, 25, "k-means iterations (faiss Clustering's niter)", minimum=1),
         "seed": SEED,
         "deterministic": DETERMINISTIC,
@@ -96,13 +99,7 @@ class Caps(LabelMethod):
         self._kinds = dict(kinds)
         self._encoding = encode_labels(dataset.attributes, self.label_attributes)
         centroids, assignment = self._kmeans(vectors)
-        index = self.core_call(
-            _core.CapsIndex,
-            dataset.dimension,
-            self.metric,
-            clusters=clusters,
-            tree_levels=self.build_params["tree_levels"],
-        )
+        index = self.core_call(_core.CapsIndex, dataset.dimension, self.metric, **self.core_fields())
         self.core_call(index.build, vectors, centroids, assignment, self._encoding.value_matrix())
         self._index = index
 

@@ -22,6 +22,9 @@ class CompiledIndexMethod(Method):
     requires: ClassVar[tuple[str, ...]] = ("fanns_bench._core",)
     threading = "threads"
     core_class: ClassVar[str] = ""
+    # build parameters outside the core class's parameter struct (`param_fields()`): the
+    # harness's own and the core's `storage`; tests/core/test_param_fields.py checks the rest
+    harness_parameters: ClassVar[frozenset[str]] = frozenset({"storage", "deterministic"})
 
     def __init__(self, metric: str, threads: int = 1, **build_params: Any) -> None:
         super().__init__(metric, threads, **build_params)
@@ -29,6 +32,13 @@ class CompiledIndexMethod(Method):
             raise MethodError(f"{self.name}: metric must be 'ip' or 'l2', got {metric!r}")
         self._index: Any = None
         self._stats: dict[str, float] = {}
+
+    def core_fields(self) -> dict[str, Any]:
+        """The build parameters that the core class declares as its fields, by name."""
+        from fanns_bench import _core
+
+        fields = getattr(_core, self.core_class).param_fields()
+        return {name: self.build_params[name] for name, *_ in fields}
 
     def check_dataset_metric(self, dataset: Dataset) -> None:
         """Refuse a dataset whose metric is not the one the method was configured for."""

@@ -36,14 +36,17 @@ class OrderedAttributeMethod(CompiledIndexMethod):
     capabilities = frozenset({"range", "none"})
     # every random choice is seeded from (seed, item or tree node); parallel work items are independent
     deterministic_build = "always"
+    harness_parameters = frozenset({"attribute", "storage"})
 
     @property
     def attribute(self) -> str:
         return str(self.build_params["attribute"])
 
     def _core_params(self) -> dict[str, Any]:
-        """Keyword arguments of the core class besides `dim` and `metric`."""
-        raise NotImplementedError
+        """Keyword arguments of the core class besides `dim` and `metric`: its declared fields
+        and, where the method has it, `storage`."""
+        storage = {"storage": self.build_params["storage"]} if "storage" in self.build_parameters else {}
+        return {**self.core_fields(), **storage}
 
     def unsupported_reason(self, predicate: Predicate | None, kinds: dict[str, str]) -> str | None:
         """A single range on the build's ordered attribute, or no filter; nothing else."""

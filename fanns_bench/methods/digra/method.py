@@ -25,9 +25,9 @@ class Digra(SortedRangeIndexMethod):
     description = "DIGRA-style (own C++ core, reconstructed): multi-way tree with a graph per node"
 
     build_parameters = {
-        "M": Param(int, 24, "most links per item in a node's graph", minimum=2),
+        "M": Param(int, 24, "most links per item in a node's graph", minimum=2, maximum=4096),
         "ef_construction": Param(int, 200, "beam width while inserting", minimum=1),
-        "fanout": Param(int, 4, "children per tree node", minimum=2),
+        "fanout": Param(int, 4, "children per tree node", minimum=2, maximum=1024),
         "leaf_size": Param(int, 64, "positions per leaf; ranges no longer are scanned exactly", minimum=1),
         **SHARED_BUILD_PARAMETERS,
     }
@@ -45,17 +45,6 @@ class Digra(SortedRangeIndexMethod):
     def filters_approximately(cls, search_params: dict[str, Any]) -> bool:
         """Non-strict search returns the closest items of the searched nodes, some out of range."""
         return not search_params.get("strict", True)
-
-    def _core_params(self) -> dict[str, Any]:
-        p = self.build_params
-        return {
-            "M": int(p["M"]),
-            "ef_construction": int(p["ef_construction"]),
-            "fanout": int(p["fanout"]),
-            "leaf_size": int(p["leaf_size"]),
-            "seed": int(p["seed"]),
-            "storage": p["storage"],
-        }
 
     def search(
         self, queries: np.ndarray, filters: PositionRanges, k: int, ef_search: int, strict: bool

@@ -35,16 +35,6 @@ class Dsg(SegmentGraphMethod):
     }
     search_parameters = SEARCH_PARAMETERS
 
-    def _core_params(self) -> dict[str, Any]:
-        p = self.build_params
-        return {
-            "M": int(p["M"]),
-            "ef_construction": int(p["ef_construction"]),
-            "ef_max": int(p["ef_max"]),
-            "alpha": float(p["alpha"]),
-            "seed": int(p["seed"]),
-        }
-
     def _build_core(self, index: Any, vectors: np.ndarray) -> None:
         # The candidate graph is sequential; the per-item compression uses the build threads
         # and gives the same graph for any thread count.

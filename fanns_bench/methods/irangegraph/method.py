@@ -6,8 +6,6 @@ on the fly for each query range (`cpp/irangegraph`). See README.md.
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 
 from fanns_bench.methods.common.ordered import PositionRanges
@@ -23,7 +21,13 @@ class IRangeGraph(SortedRangeIndexMethod):
     description = "iRangeGraph (own C++ core): segment-tree elemental graphs merged per query range"
 
     build_parameters = {
-        "M": Param(int, 32, "most links per item and tree layer (and links taken per expansion)", minimum=1),
+        "M": Param(
+            int,
+            32,
+            "most links per item and tree layer (and links taken per expansion)",
+            minimum=1,
+            maximum=4096,
+        ),
         "ef_construction": Param(int, 200, "beam width while inserting", minimum=1),
         **SHARED_BUILD_PARAMETERS,
     }
@@ -32,15 +36,6 @@ class IRangeGraph(SortedRangeIndexMethod):
             int, 64, "beam width (the beam also keeps one entry per covering tree node)", minimum=1
         ),
     }
-
-    def _core_params(self) -> dict[str, Any]:
-        p = self.build_params
-        return {
-            "M": int(p["M"]),
-            "ef_construction": int(p["ef_construction"]),
-            "seed": int(p["seed"]),
-            "storage": p["storage"],
-        }
 
     def search(self, queries: np.ndarray, filters: PositionRanges, k: int, ef_search: int) -> np.ndarray:
         """Range-filtered k-NN; every returned id lies in its query's range."""

@@ -46,6 +46,7 @@ class _NhqMethod(CompiledIndexMethod):
         "items (build param `deterministic` or runner.deterministic_builds: one thread)"
     )
     approximate_filter = True  # the fusion distance ranks non-matching items too (module docstring)
+    harness_parameters = frozenset({"attributes", "deterministic", "fractional_b"})
 
     def __init__(self, metric: str, threads: int = 1, **build_params: Any) -> None:
         super().__init__(metric, threads, **build_params)
@@ -148,10 +149,7 @@ class NhqNsw(_NhqMethod):
     def _make_index(self, dimension: int) -> Any:
         from fanns_bench import _core
 
-        p = self.build_params
-        return _core.NhqNswIndex(
-            dimension, self.metric, len(self.attributes), M=p["M"], ef_construction=p["ef_construction"]
-        )
+        return _core.NhqNswIndex(dimension, self.metric, len(self.attributes), **self.core_fields())
 
     def search(
         self, queries: np.ndarray, filters: QueryCodes, k: int, ef_search: int, weight_search: float
@@ -198,11 +196,10 @@ class NhqKGraph(_NhqMethod):
         from fanns_bench import _core
 
         p = self.build_params
-        names = ("K", "L", "iter", "S", "R", "RANGE", "PL", "M", "seed")
         # The authors' code reads B into an unsigned: 0.5 becomes 0 (no two-hop candidates).
         b = float(p["B"]) if p["fractional_b"] else float(int(p["B"]))
         return _core.NhqKGraphIndex(
-            dimension, self.metric, len(self.attributes), B=b, **{n: p[n] for n in names}
+            dimension, self.metric, len(self.attributes), **(self.core_fields() | {"B": b})
         )
 
     def search(

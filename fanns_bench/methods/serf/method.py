@@ -6,8 +6,6 @@ shared segment-graph adapter the core's class. See README.md.
 
 from __future__ import annotations
 
-from typing import Any
-
 from fanns_bench.methods.common.segment_graph_method import (
     ATTRIBUTE,
     SEARCH_PARAMETERS,
@@ -33,15 +31,6 @@ class Serf(SegmentGraphMethod):
         "seed": Param(int, 100, "random seed of the HNSW level assignment", minimum=0),
     }
     search_parameters = SEARCH_PARAMETERS
-
-    def _core_params(self) -> dict[str, Any]:
-        p = self.build_params
-        return {
-            "index_k": int(p["index_k"]),
-            "ef_construction": int(p["ef_construction"]),
-            "ef_max": int(p["ef_max"]),
-            "seed": int(p["seed"]),
-        }
 
     def build_threads_used(self) -> int:
         """Insertion in attribute order is sequential: one thread, whatever `threads` is."""

@@ -45,6 +45,8 @@ class Ung(CompiledIndexMethod):
     description = "UNG (own C++ core): label navigating graph + per-label-set Vamana graphs"
     capabilities = frozenset({"eq", "contains", "contains_all", "and"})
     core_class = "UngIndex"
+    # `scenario` is a core keyword of its own (a name, like `storage`), not a field
+    harness_parameters = frozenset({"label_attribute", "scenario"})
     build_parameters: ClassVar[dict[str, Param]] = {
         "label_attribute": Param(
             str, "category", "attribute(s) whose values become labels, comma-separated ('category,tags')"
@@ -106,16 +108,9 @@ class Ung(CompiledIndexMethod):
         self.check_dataset_metric(dataset)
         labels = encode_labels(dataset.attributes, list(self.label_attributes))
         vectors = np.ascontiguousarray(dataset.vectors, dtype=np.float32)
-        p = self.build_params
+        scenario = self.build_params["scenario"]
         index = self.core_call(
-            _core.UngIndex,
-            dataset.dimension,
-            self.metric,
-            scenario=p["scenario"],
-            max_degree=p["max_degree"],
-            L_build=p["L_build"],
-            alpha=p["alpha"],
-            num_cross_edges=p["num_cross_edges"],
+            _core.UngIndex, dataset.dimension, self.metric, scenario=scenario, **self.core_fields()
         )
         self.core_call(index.build, vectors, labels.offsets, labels.tokens, os.cpu_count() or 1)
         self._index, self._labels, self._kinds = index, labels, dict(dataset.attributes.kinds)
