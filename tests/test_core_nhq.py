@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -172,9 +175,6 @@ def test_nsw_graph_and_results_equal_the_authors_program():
     ties by heap position, not id, and sums squared L2 in four FMA lanes: our one-thread build
     gives their graph list for list and their result ids query for query (ties at weight 10^6
     included). Closest-first lists or id-ordered ties fail this."""
-    from pathlib import Path
-    import json
-
     golden = json.loads((Path(__file__).parent / "data" / "nhq_nsw_authors.json").read_text())
     base, queries, codes, query_codes = authors_input()
     index = _core.NhqNswIndex(16, "l2", 1, M=golden["M"], ef_construction=golden["ef_construction"])
@@ -185,3 +185,19 @@ def test_nsw_graph_and_results_equal_the_authors_program():
         ids = index.search(queries, golden["k"], int(ef), float(golden["weight_search"]), 1,
                            values.reshape(-1, 1).astype(np.int32), rows.astype(np.int64))[0]  # fmt: skip
         assert ids.tolist() == expected, f"ef_search {ef}"
+
+
+def test_kgraph_ties_keep_the_drawn_order_not_id_order():
+    """efanna compares distances only: when every item is as far as every other (identical
+    vectors), the pool keeps its random starting points in the order drawn (sorted ids
+    rotated by a random offset), and no neighbour enters (it is not nearer than the worst).
+    Ordering ties by id returned every row ascending."""
+    vectors = np.ascontiguousarray(np.tile(VECTORS[:1], (50, 1)))
+    index = VARIANTS["kgraph"]("l2", 1)
+    index.build(vectors, np.zeros((50, 1), dtype=np.int32), 1)
+    queries = np.ascontiguousarray(np.tile(VECTORS[:1], (8, 1)))
+    ids = index.search(queries, K, K, 1e6, 1, np.zeros((1, 1), np.int32), np.zeros(8, np.int64))[0]
+    descents = [int(np.sum(np.diff(row) < 0)) for row in ids]
+    assert all(d <= 1 for d in descents)  # a rotation of an ascending draw
+    assert any(d == 1 for d in descents)  # ... not sorted by id
+    assert all(len(set(row.tolist())) == K for row in ids)
