@@ -201,3 +201,14 @@ def test_kgraph_ties_keep_the_drawn_order_not_id_order():
     assert all(d <= 1 for d in descents)  # a rotation of an ascending draw
     assert any(d == 1 for d in descents)  # ... not sorted by id
     assert all(len(set(row.tolist())) == K for row in ids)
+
+
+def test_kgraph_descent_stops_early_as_efanna_float_recall_does():
+    """With L = 80 a control pool holds at most 80 of its 100 true neighbours, so the control
+    recall tops out at 0.8: efanna's float sums reach 0.8 (and stop) once every control pool
+    lies in its truth; the same sums in double stay at 0.7999999999999985 and ran every round."""
+    index = _core.NhqKGraphIndex(
+        DIM, "l2", 1, K=40, L=80, iter=12, S=10, R=100, RANGE=30, PL=50, B=0.0, M=1.0, seed=0
+    )
+    index.build(VECTORS, np.ascontiguousarray(CODES[:, :1]), 1)
+    assert 1 <= index.graph_stats()["descent_iterations"] < 12

@@ -236,16 +236,20 @@ class Builder {
     }
   }
 
-  double control_recall(const std::vector<int32_t>& control, const std::vector<std::vector<int32_t>>& truth) const {
-    double total = 0;
+  /// efanna's eval_recall, in its float arithmetic: per control point (hits / |truth|), summed
+  /// and averaged in float. The stop test `>= 0.8` (a double) holds when every pool lies in its
+  /// truth (80 / 100 summed in float rounds up to 0.80000013); the same sums in double give
+  /// 0.7999999999999985 and never stop early, so every build ran all `iter` rounds.
+  float control_recall(const std::vector<int32_t>& control, const std::vector<std::vector<int32_t>>& truth) const {
+    float mean = 0;
     for (size_t c = 0; c < control.size(); ++c) {
-      size_t hits = 0;
+      float hits = 0;
       for (const auto& cand : hoods_[control[c]].pool) {
-        hits += std::binary_search(truth[c].begin(), truth[c].end(), cand.id) ? 1 : 0;
+        hits += std::binary_search(truth[c].begin(), truth[c].end(), cand.id) ? 1.0f : 0.0f;
       }
-      total += truth[c].empty() ? 0.0 : static_cast<double>(hits) / truth[c].size();
+      mean += truth[c].empty() ? 0.0f : hits / static_cast<float>(truth[c].size());
     }
-    return control.empty() ? 1.0 : total / control.size();
+    return control.empty() ? 1.0f : mean / static_cast<float>(control.size());
   }
 
   const float* base_;
