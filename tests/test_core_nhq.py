@@ -148,7 +148,7 @@ def test_bad_arguments_name_the_argument(index):
 
 
 def authors_input() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """The small input the authors' NSW program was run on (tests/data/nhq_nsw_authors.json):
+    """The small input the authors' NSW program was run on (tests/fixtures/nhq_nsw_authors.json):
     300 base and 20 query unit vectors in 16 dims, attribute codes 1-3."""
     rng = np.random.default_rng(20261206)
 
@@ -175,7 +175,9 @@ def test_nsw_graph_and_results_equal_the_authors_program():
     ties by heap position, not id, and sums squared L2 in four FMA lanes: our one-thread build
     gives their graph list for list and their result ids query for query (ties at weight 10^6
     included). Closest-first lists or id-ordered ties fail this."""
-    golden = json.loads((Path(__file__).parent / "data" / "nhq_nsw_authors.json").read_text())
+    name = Path("tests") / "fixtures" / "nhq_nsw_authors.json"
+    path = next(p / name for p in Path(__file__).resolve().parents if (p / name).is_file())
+    golden = json.loads(path.read_text())
     base, queries, codes, query_codes = authors_input()
     index = _core.NhqNswIndex(16, "l2", 1, M=golden["M"], ef_construction=golden["ef_construction"])
     index.build(base, codes.reshape(-1, 1), 1)
