@@ -4,6 +4,7 @@
 #include <nanobind/stl/vector.h>
 
 #include <memory>
+#include <type_traits>
 #include <stdexcept>
 #include <string>
 
@@ -80,6 +81,9 @@ class PyNhq {
     d["edges"] = index_->edge_count();
     const size_t n = index_->is_built() ? index_->size() : 0;
     d["mean_degree"] = n ? static_cast<double>(index_->edge_count()) / n : 0.0;
+    if constexpr (std::is_same_v<Index, fanns::nhq::NhqKGraphIndex>) {
+      d["descent_iterations"] = index_->descent_iterations();  // 0 after load (not stored)
+    }
     return d;
   }
 

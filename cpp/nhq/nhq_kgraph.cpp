@@ -23,9 +23,9 @@ struct Candidate {
   float distance;
   bool fresh;  // NN-descent: not yet joined / search: not yet expanded
 };
-bool nearer(const Candidate& a, const Candidate& b) {
-  return a.distance < b.distance || (a.distance == b.distance && a.id < b.id);
-}
+/// Distances only: the order of efanna's Neighbor::operator< (ties keep no id order, as in
+/// every sort and pool insertion of theirs).
+bool nearer_distance(const Candidate& a, const Candidate& b) { return a.distance < b.distance; }
 
 uint64_t mix(uint64_t x) {
   x += 0x9e3779b97f4a7c15ull;
@@ -84,7 +84,7 @@ class Builder {
         if (ids[j] == static_cast<int32_t>(i)) continue;
         h.pool.push_back({ids[j], fusion(static_cast<int32_t>(i), ids[j]), true});
       }
-      std::sort(h.pool.begin(), h.pool.end(), nearer);
+      std::sort(h.pool.begin(), h.pool.end(), nearer_distance);
       h.pool.reserve(L + 1);
     });
     // control set: exact fusion neighbours of up to 100 random points
@@ -96,7 +96,7 @@ class Builder {
       std::vector<Candidate> all;
       for (size_t j = 0; j < n_; ++j) all.push_back({static_cast<int32_t>(j), fusion(control[c], static_cast<int32_t>(j)), false});
       const size_t keep = std::min<size_t>(100, all.size());
-      std::partial_sort(all.begin(), all.begin() + keep, all.end(), nearer);
+      std::partial_sort(all.begin(), all.begin() + keep, all.end(), nearer_distance);
       for (size_t j = 0; j < keep; ++j) truth[c].push_back(all[j].id);
       std::sort(truth[c].begin(), truth[c].end());
     });
@@ -133,7 +133,7 @@ class Builder {
         if (pool.size() >= ML) break;
       }
     }
-    std::sort(pool.begin(), pool.end(), nearer);
+    std::sort(pool.begin(), pool.end(), nearer_distance);
     return select(q, pool, p_.M);
   }
 
@@ -163,9 +163,11 @@ class Builder {
     for (const auto& c : h.pool) {
       if (c.id == id) return;
     }
+    // efanna's nhood::insert: after every entry as far (InsertIntopool); the pool holds up to
+    // L + 1 entries between updates (its capacity), update() trims it to L
     const Candidate c{id, distance, true};
-    h.pool.insert(std::upper_bound(h.pool.begin(), h.pool.end(), c, nearer), c);
-    if (h.pool.size() > static_cast<size_t>(p_.L)) h.pool.pop_back();
+    h.pool.insert(std::upper_bound(h.pool.begin(), h.pool.end(), c, nearer_distance), c);
+    if (h.pool.size() > static_cast<size_t>(p_.L) + 1) h.pool.pop_back();
   }
 
   void join(int threads) {
@@ -195,6 +197,7 @@ class Builder {
       h.nn_old.clear();
     }
     for (auto& h : hoods_) {
+      if (h.pool.size() > static_cast<size_t>(p_.L)) h.pool.resize(static_cast<size_t>(p_.L));
       const size_t max_l = std::min(h.sampled + S, h.pool.size());
       size_t fresh = 0, l = 0;
       while (l < max_l && fresh < S) {
@@ -233,16 +236,20 @@ class Builder {
     }
   }
 
-  double control_recall(const std::vector<int32_t>& control, const std::vector<std::vector<int32_t>>& truth) const {
-    double total = 0;
+  /// efanna's eval_recall, in its float arithmetic: per control point (hits / |truth|), summed
+  /// and averaged in float. The stop test `>= 0.8` (a double) holds when every pool lies in its
+  /// truth (80 / 100 summed in float rounds up to 0.80000013); the same sums in double give
+  /// 0.7999999999999985 and never stop early, so every build ran all `iter` rounds.
+  float control_recall(const std::vector<int32_t>& control, const std::vector<std::vector<int32_t>>& truth) const {
+    float mean = 0;
     for (size_t c = 0; c < control.size(); ++c) {
-      size_t hits = 0;
+      float hits = 0;
       for (const auto& cand : hoods_[control[c]].pool) {
-        hits += std::binary_search(truth[c].begin(), truth[c].end(), cand.id) ? 1 : 0;
+        hits += std::binary_search(truth[c].begin(), truth[c].end(), cand.id) ? 1.0f : 0.0f;
       }
-      total += truth[c].empty() ? 0.0 : static_cast<double>(hits) / truth[c].size();
+      mean += truth[c].empty() ? 0.0f : hits / static_cast<float>(truth[c].size());
     }
-    return control.empty() ? 1.0 : total / control.size();
+    return control.empty() ? 1.0f : mean / static_cast<float>(control.size());
   }
 
   const float* base_;
@@ -305,7 +312,7 @@ void NhqKGraphIndex::build(const float* data, const int32_t* codes, size_t count
         list = cut[des];
       }
       list.push_back({static_cast<int32_t>(n), edge.distance, false});
-      std::sort(list.begin(), list.end(), nearer);
+      std::sort(list.begin(), list.end(), nearer_distance);
       auto kept = builder.select(des, list, 1.0f);
       std::lock_guard<std::mutex> guard(locks[des]);
       cut[des] = std::move(kept);
@@ -353,7 +360,11 @@ void NhqKGraphIndex::search(const float* queries, size_t nq, const int32_t* quer
       visited.insert(id);
       pool.push_back({id, fusion(id), true});
     }
-    std::sort(pool.begin(), pool.end(), nearer);
+    // efanna's order: distances only (std::sort of the starting points as drawn; a new entry
+    // goes after every pool entry as far as it, InsertIntoPool). At weight 10^6 a float keeps
+    // 1/16 steps, so non-matching items tie often; breaking ties by id instead changes which
+    // of them stay in the pool and are expanded.
+    std::sort(pool.begin(), pool.end(), nearer_distance);
     // two passes as in the authors' search: first over the first half of each neighbour list,
     // then over whole lists (`fresh` flips meaning between the passes)
     for (int pass = 0; pass < 2; ++pass) {
@@ -377,7 +388,7 @@ void NhqKGraphIndex::search(const float* queries, size_t nq, const int32_t* quer
             const float d = fusion(next);
             if (pool.size() == L && d >= pool.back().distance) continue;
             const Candidate c{next, d, expand_when};
-            auto at = std::upper_bound(pool.begin(), pool.end(), c, nearer);
+            auto at = std::upper_bound(pool.begin(), pool.end(), c, nearer_distance);
             const size_t position = static_cast<size_t>(at - pool.begin());
             pool.insert(at, c);
             if (pool.size() > L) pool.pop_back();

@@ -1,7 +1,8 @@
 """NHQ (iffp/NHQ `ced5892`): `NHQ-NPG_nsw` (on n2) and `NHQ-NPG_kgraph` (on efanna), each an
 `index_construction` + `query_execution` pair (files: equality_files.py). Their builds use
-every core (`hardware_concurrency`); their searches one thread. Index files: `index_model`
-and `index_attribute_table`.
+every core (`hardware_concurrency`) unless built with docs/fidelity.md's one-thread line (a
+parallel NSW insertion order varies from run to run); their searches one thread. Index
+files: `index_model` and `index_attribute_table`.
 """
 
 from __future__ import annotations
