@@ -345,3 +345,10 @@ def test_grade_prints_verdicts_exits_1_when_one_fails_and_draws_the_figure(tmp_p
     )
     assert main(["recommend", str(good), "--figure", str(figure)]) == 2  # --figure needs --grade
     assert "add --grade" in capsys.readouterr().err
+    other = {
+        **row("router", 0.1, 0.95, 9000.0, filter_type="R", search={}),
+        "build_params": '{"policy":"b.yaml"}',
+    }
+    mixed = folder(tmp_path / "mixed", [*HOLDING, other])
+    assert main(["recommend", str(mixed), "--grade"]) == 2  # two policies' router rows: not pooled
+    assert "router's rows come from 2 build configurations" in capsys.readouterr().err

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from fanns_bench.errors import ResultsError
 from fanns_bench.recommend.choose import CELL_KEYS, ROUTER, is_router
 from fanns_bench.report.frame import ok_points
 from fanns_bench.report.pareto import best_at_recall
@@ -74,9 +75,16 @@ class Verdict:
 
 
 def grade_cells(frame: pd.DataFrame, recall: float) -> list[CellGrade]:
-    """One grade per cell where the router or a single method has a usable row."""
+    """One grade per cell where the router or a single method has a usable row. Router rows
+    of several build configurations (policies) raise `ResultsError`: their cells would mix."""
     points = ok_points(frame)
     router = points[is_router(points)]
+    policies = sorted(set(router["build_params"].fillna("")))
+    if len(policies) > 1:
+        raise ResultsError(
+            f"--grade: the router's rows come from {len(policies)} build configurations "
+            f"({'; '.join(policies)}); grade one policy per results folder (a fresh folder for each policy)"
+        )
     reached = best_at_recall(points, recall)
     grades = []
     for (filter_type, bucket), cell in points.groupby(CELL_KEYS, sort=True):
