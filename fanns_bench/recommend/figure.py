@@ -18,6 +18,9 @@ from pathlib import Path
 
 import pandas as pd
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
+from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
 from fanns_bench.atomic_files import temporary_sibling
 from fanns_bench.recommend.choose import CELL_KEYS, is_router
@@ -51,19 +54,19 @@ def draw_grades(frame: pd.DataFrame, recall: float, path: Path, title: str, band
         f"Router (policy learned on another query draw) vs the best single method per cell\n{title}",
         fontsize=11,
     )
-    figure.legend(
-        handles=_handles(axes[0], rival), loc="outside lower center", ncols=3, frameon=False, fontsize=9
+    explanation = (
+        f"y: queries per second at recall@k >= {recall:g}, end to end (predicate to ids), log scale. "
+        "Each cell's best single method is the fastest configuration\nof any single method reaching "
+        "the recall in that cell on these held-out queries; a missing black point: none reaches it."
     )
-    figure.text(
-        0.5,
-        -0.02,
-        f"y: queries per second at recall@k >= {recall:g} (end to end, log scale); each cell's best single "
-        f"method is the fastest of all single methods' configurations reaching the recall there.\n"
-        f"Grey band: within {band:.0%} of that best (target b). Red x: the router's row misses the recall "
-        "(target a), labelled with its recall.",
-        ha="center",
-        va="top",
+    figure.legend(
+        handles=_handles(rival, band),
+        loc="outside lower center",
+        ncols=2,
+        frameon=False,
         fontsize=8,
+        title=explanation,
+        title_fontsize=8,
     )
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -117,6 +120,9 @@ def _panel(ax, cells: list[CellGrade], router_rows: pd.DataFrame, rival, recall:
             positions, qps, color=RIVAL_COLOR, ls="--", marker=".", lw=1, label=f"{name} (all filter types)"
         )
     ax.set_yscale("log")
+    ax.yaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:,.0f}"))
+    ax.yaxis.set_minor_formatter(NullFormatter())
     ax.set_xticks(list(positions), [_bucket_text(g.bucket) for g in cells])
     ax.set_xlabel("selectivity bucket (share of items matching)", fontsize=8)
     ax.set_ylabel(f"QPS at recall >= {recall:g}", fontsize=8)
@@ -125,29 +131,22 @@ def _panel(ax, cells: list[CellGrade], router_rows: pd.DataFrame, rival, recall:
     ax.grid(axis="y", which="major", alpha=0.3)
 
 
-def _handles(ax, rival) -> list:
-    from matplotlib.lines import Line2D
-    from matplotlib.patches import Patch
-
+def _handles(rival, band: float) -> list:
     handles = [
-        Line2D([], [], color="black", marker="s", label="best single method in the cell (named)"),
+        Line2D([], [], color="black", marker="s", label="best single method in the cell (its name above it)"),
         Line2D(
-            [], [], color=ROUTER_COLOR, marker="o", lw=2, label="router (bars: slowest-fastest repetition)"
+            [], [], color=ROUTER_COLOR, marker="o", lw=2, label="router (bars: slowest to fastest repetition)"
         ),
-        Patch(color="#DDDDDD", label="within 10 % of the best"),
-        Line2D([], [], color=MISS_COLOR, marker="x", ls="none", mew=2, label="router below the recall"),
+        Patch(color="#DDDDDD", label=f"within {band:.0%} of the best (target b)"),
+        Line2D(
+            [], [], color=MISS_COLOR, marker="x", ls="none", mew=2, label="router below the recall (target a)"
+        ),
     ]
     if rival is not None:
-        handles.append(
-            Line2D(
-                [],
-                [],
-                color=RIVAL_COLOR,
-                ls="--",
-                marker=".",
-                label=f"{rival[0]}: fastest single method over the workload",
-            )
+        label = (
+            f"{rival[0]}: of the single methods answering every filter type, the fastest overall (target c)"
         )
+        handles.append(Line2D([], [], color=RIVAL_COLOR, ls="--", marker=".", label=label))
     return handles
 
 
