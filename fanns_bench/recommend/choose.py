@@ -223,7 +223,7 @@ def _count(values: Any) -> int:
 
 def _noisy_reason(row: pd.Series) -> str:
     flagged = row.get("noisy")
-    if flagged is None or (isinstance(flagged, float) and math.isnan(flagged)) or not bool(flagged):
+    if flagged is None or pd.isna(flagged) or not bool(flagged):
         return ""
     reason = row.get("noisy_reason")
     return str(reason) if isinstance(reason, str) and reason else "no reason recorded"
