@@ -94,7 +94,7 @@ class Candidate:
     memory_bytes: float
     build_seconds: float
     repetitions: int = 0  # timed repetitions behind qps_low/qps_high (0: not recorded)
-    noisy_reason: str = ""  # why the row is flagged noisy ("" when not flagged)
+    noisy_reason: str = ""  # why the row is flagged noisy ("" when not flagged; reasons joined by "; ")
     recall_low: float = math.nan  # the recall's lower bound the choice used
 
     @classmethod
@@ -148,7 +148,11 @@ class Choice:
             return ""
         if other.qps_high >= best.qps_low:
             return "QPS intervals overlap"
-        flagged = [f"{c.method} flagged noisy: {c.noisy_reason}" for c in (best, other) if c.noisy_reason]
+        flagged = [
+            f"{c.method} flagged noisy: {c.noisy_reason.split('; ')[0]}"
+            for c in (best, other)
+            if c.noisy_reason
+        ]
         if flagged:
             return "; ".join(flagged)
         if min(best.repetitions, other.repetitions) == 1:

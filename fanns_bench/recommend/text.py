@@ -52,6 +52,7 @@ def figures(candidate: Candidate) -> str:
     return (
         f"{candidate.qps:,.0f} QPS [{candidate.qps_low:,.0f}-{candidate.qps_high:,.0f}], "
         f"recall {candidate.recall:.3f}"
+        + (f" (bound {candidate.recall_low:.3f})" if candidate.recall_low < candidate.recall else "")
     )
 
 
