@@ -213,7 +213,7 @@ def test_the_command_prints_rules_and_writes_the_policy(tmp_path, capsys):
     results, out = folder(tmp_path / "r", CLI_ROWS), tmp_path / "policy.yaml"
     assert main(["recommend", str(results), "--memory-gb", "4", "--out", str(out)]) == 0
     text = capsys.readouterr().out
-    assert "recall >= 0.9; limits: memory <= 4 GB" in text
+    assert "recall >= 0.9 (lower bound: recall - 1 x its standard error); limits: memory <= 4 GB" in text
     assert (
         "EM:\n  selectivity <= 0.0316: exact\n    bucket 0.01: 3,000 QPS [2,900-3,100], recall 1.000" in text
     )

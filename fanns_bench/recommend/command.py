@@ -17,11 +17,11 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     recommend.add_argument(
         "--recall-z",
         type=_non_negative,
-        default=0.0,
+        default=1.0,
         metavar="Z",
-        help="a configuration reaches the recall when recall - Z x the standard error of its per-query "
-        "recalls does (default 0: the recall itself); Z > 0 keeps a margin for a policy applied to "
-        "other queries",
+        help="a configuration reaches the recall when recall - Z x the standard error of its "
+        "recall does (over the queries, or the distinct predicates where they share a few; default 1; "
+        "0: the recall itself): a margin for a policy applied to other queries",
     )
     recommend.add_argument(
         "--memory-gb",
