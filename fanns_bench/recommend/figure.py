@@ -12,6 +12,7 @@ throughput (the one target c compares against).
 
 from __future__ import annotations
 
+import json
 import math
 import os
 from pathlib import Path
@@ -23,6 +24,7 @@ from matplotlib.patches import Patch
 from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
 from fanns_bench.atomic_files import temporary_sibling
+from fanns_bench.methods.router.method import ANSWERED
 from fanns_bench.recommend.choose import CELL_KEYS, is_router
 from fanns_bench.recommend.evaluate import CellGrade, full_coverage, grade_cells, workload_throughput
 from fanns_bench.report.frame import ok_points
@@ -100,6 +102,16 @@ def _panel(ax, cells: list[CellGrade], router_rows: pd.DataFrame, rival, recall:
         ax.errorbar(
             xs, qps, yerr=[low, high], color=ROUTER_COLOR, marker="o", lw=2, capsize=3, label="router"
         )
+        for x, g in reached:
+            ax.annotate(
+                _routed_to(_router_row(router_rows, g, reaching=True)),
+                (x, g.router_qps),
+                textcoords="offset points",
+                xytext=(0, -11),
+                ha="center",
+                fontsize=7,
+                color=ROUTER_COLOR,
+            )
     for x, g in zip(positions, cells, strict=True):
         missed = _router_row(router_rows, g, reaching=False)
         if not g.reached and missed is not None:
@@ -135,7 +147,12 @@ def _handles(rival, band: float) -> list:
     handles = [
         Line2D([], [], color="black", marker="s", label="best single method in the cell (its name above it)"),
         Line2D(
-            [], [], color=ROUTER_COLOR, marker="o", lw=2, label="router (bars: slowest to fastest repetition)"
+            [],
+            [],
+            color=ROUTER_COLOR,
+            marker="o",
+            lw=2,
+            label="router, '-> method' it sent the queries to (bars: slowest to fastest repetition)",
         ),
         Patch(color="#DDDDDD", label=f"within {band:.0%} of the best (target b)"),
         Line2D(
@@ -148,6 +165,20 @@ def _handles(rival, band: float) -> list:
         )
         handles.append(Line2D([], [], color=RIVAL_COLOR, ls="--", marker=".", label=label))
     return handles
+
+
+def _routed_to(row: pd.Series | None) -> str:
+    """`-> method` the router sent most of the cell's queries to (`method_stats` counters),
+    `+n` when n other routes answered some."""
+    try:
+        stats = json.loads(row["method_stats"]) if row is not None else {}
+    except (KeyError, TypeError, ValueError):
+        return ""
+    counts = {k[len(ANSWERED) :].split(" ")[0]: v for k, v in (stats or {}).items() if k.startswith(ANSWERED)}
+    if not counts:
+        return ""
+    top = max(counts, key=lambda m: counts[m])
+    return f"-> {top}" + (f" +{len(counts) - 1}" if len(counts) > 1 else "")
 
 
 def _bucket_text(bucket: float) -> str:
