@@ -7,7 +7,7 @@ EXTRAS ?= test
 STAMP := $(VENV)/.installed-$(subst $(comma),-,$(EXTRAS))
 comma := ,
 
-.PHONY: install install-all bench reproduce smoke test test-fast lint bench-stability bench-runner bench-groundtruth bench-filters bench-scale bench-acorn bench-methods bench-embedding fidelity clean
+.PHONY: install install-all bench reproduce smoke test test-fast lint bench-router bench-stability bench-runner bench-groundtruth bench-filters bench-scale bench-acorn bench-methods bench-embedding fidelity clean
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,30 @@ bench:
 	$(VENV)/bin/fanns-bench plot results/laptop && \
 	$(VENV)/bin/fanns-bench report results/laptop > results/laptop/report.md && \
 	echo "report: results/laptop/report.md" && exit $$status
+
+# The router's honest evaluation (issue 21; README "Recommend"): learn a policy on make bench's
+# experiment (workload seed 0), apply it with every single method on a held-out draw (seed 1),
+# grade the three targets (exit 1 when one does not hold) and draw the figure. The policy is
+# copied under its content's digest, so a changed policy is a new router configuration (never
+# a reused row). ROUTER_ARGS: extra Hydra overrides for both runs (a reduced dry run).
+ROUTER_LEARN ?= results/laptop
+ROUTER_HELDOUT ?= results/laptop_heldout
+RECALL_Z ?= 1
+ROUTER_ARGS ?=
+bench-router:
+	$(MAKE) install EXTRAS=all
+	status=0; $(VENV)/bin/fanns-bench run experiment=laptop paths.results=$(ROUTER_LEARN) $(ROUTER_ARGS) || status=$$?; \
+	if [ $$status -ne 0 ] && [ $$status -ne 3 ]; then exit $$status; fi; \
+	$(VENV)/bin/fanns-bench recommend $(ROUTER_LEARN) --recall 0.9 --recall-z $(RECALL_Z) --out $(ROUTER_LEARN)/policy.yaml \
+		> $(ROUTER_LEARN)/recommend.txt || exit $$?; cat $(ROUTER_LEARN)/recommend.txt; \
+	policy=$(ROUTER_LEARN)/policy-$$(sha256sum $(ROUTER_LEARN)/policy.yaml | cut -c1-12).yaml; \
+	cp $(ROUTER_LEARN)/policy.yaml $$policy; \
+	$(VENV)/bin/fanns-bench run experiment=laptop_heldout paths.results=$(ROUTER_HELDOUT) \
+		"method.router.build.policy=[$$policy]" $(ROUTER_ARGS) || status=$$?; \
+	if [ $$status -ne 0 ] && [ $$status -ne 3 ]; then exit $$status; fi; \
+	code=0; $(VENV)/bin/fanns-bench recommend $(ROUTER_HELDOUT) --recall 0.9 --grade \
+		--figure $(ROUTER_HELDOUT)/router_vs_best.png > $(ROUTER_HELDOUT)/grade.txt || code=$$?; \
+	cat $(ROUTER_HELDOUT)/grade.txt; if [ $$code -ne 0 ]; then exit $$code; fi; exit $$status
 
 reproduce:
 	$(MAKE) install EXTRAS=all

@@ -4,9 +4,19 @@ fastest within the user's limits, its runner-up, and whether the margin beats th
 Each method contributes its fastest row at recall >= target (`best_at_recall`, any of its
 build and search configurations); the fastest of those wins and the next method is the
 runner-up. The margin counts only when the winner's slowest repetition is faster than the
-runner-up's fastest (`qps_low` / `qps_high`, `report/quality.py`); overlapping intervals
-are a tie. A bucket where no method within the limits reaches the target gets the method
-with the highest recall there, marked as below the target.
+runner-up's fastest (`qps_low` / `qps_high`: min-max of the repetitions, `report/quality.py`;
+wider than their IQR, so a margin beyond it is beyond the IQR too) and neither row is flagged
+`noisy` (runner/noise.py) and both have at least two repetitions; else it is within the noise:
+a tie (`Choice.noise`).
+
+A row "reaches" the target when its recall's lower bound does: recall - z x the standard error
+of its recall (`recall_lower_bound`: per-query recalls over the queries or, where they share a
+few predicates, over the distinct predicates; z = `recall_z`, 0: the recall itself). A policy
+chosen on one query draw is applied to another, where a configuration just above the target
+can fall below it (on the laptop sample faiss_hnsw efSearch 16 had recall 0.93 on EM 0.5's
+two predicates and 0.84 on the next draw's); z > 0 keeps a margin that scales with how much
+the recall varies between draws. A bucket where no configuration's bound reaches the target falls back to the
+fastest whose recall does (marked), then to the highest recall (marked as below the target).
 """
 
 from __future__ import annotations
@@ -85,6 +95,9 @@ class Candidate:
     qps_high: float
     memory_bytes: float
     build_seconds: float
+    repetitions: int = 0  # timed repetitions behind qps_low/qps_high (0: not recorded)
+    noisy_reason: str = ""  # why the row is flagged noisy ("" when not flagged; reasons joined by "; ")
+    recall_low: float = math.nan  # the recall's lower bound the choice used
 
     @classmethod
     def of(cls, row: pd.Series) -> Candidate:
@@ -99,6 +112,9 @@ class Candidate:
             float(row.get("qps_high", row["qps"])),
             _number(row.get("memory_bytes")),
             _number(row.get("build_seconds")),
+            _count(row.get("batch_seconds")),
+            _noisy_reason(row),
+            _number(row.get("recall_low", row["recall"])),
         )
 
     @property
@@ -116,13 +132,34 @@ class Choice:
     best: Candidate
     runner_up: Candidate | None
     reached: bool  # the best reaches the target recall
+    margin_kept: bool = True  # its recall's lower bound reaches it too (see recall_z)
     excluded: tuple[str, ...] = ()  # methods reaching the target faster (or at all), above a limit
     shapes: tuple[str, ...] = ()  # the predicate forms of the bucket's queries
 
     @property
     def tied(self) -> bool:
-        """True when the runner-up's QPS interval overlaps the best's (within the noise)."""
-        return self.runner_up is not None and self.runner_up.qps_high >= self.best.qps_low
+        """True when a runner-up is within the noise of the best (`noise` says why)."""
+        return bool(self.noise)
+
+    @property
+    def noise(self) -> str:
+        """Why the margin over the runner-up is within the noise; "" when it is beyond it
+        (or there is no runner-up)."""
+        best, other = self.best, self.runner_up
+        if other is None:
+            return ""
+        if other.qps_high >= best.qps_low:
+            return "QPS intervals overlap"
+        flagged = [
+            f"{c.method} flagged noisy: {c.noisy_reason.split('; ')[0]}"
+            for c in (best, other)
+            if c.noisy_reason
+        ]
+        if flagged:
+            return "; ".join(flagged)
+        if min(best.repetitions, other.repetitions) == 1:
+            return "one repetition: no spread measured"
+        return ""
 
     @property
     def margin(self) -> float:
@@ -130,23 +167,27 @@ class Choice:
         return self.best.qps / self.runner_up.qps if self.runner_up else math.nan
 
 
-def choose(frame: pd.DataFrame, recall: float, limits: Limits) -> list[Choice]:
+def choose(frame: pd.DataFrame, recall: float, limits: Limits, recall_z: float = 0.0) -> list[Choice]:
     """One `Choice` per (filter type, bucket) of `frame` that has a usable row within the
     limits (the router's own rows left out). `frame` holds one dataset, k and thread count,
-    with `qps_low` / `qps_high`."""
-    points = ok_points(frame[~is_router(frame)]).assign(memory_bytes=lambda f: row_memory(f))
+    with `qps_low` / `qps_high`; `recall_z`: see the module docstring."""
+    points = ok_points(frame[~is_router(frame)])
+    points = points.assign(memory_bytes=row_memory(points), recall_low=recall_lower_bound(points, recall_z))
     over = limits.over(points)
     choices = []
     for (filter_type, bucket), cell in points.groupby(CELL_KEYS, sort=True):
         within, beyond = cell[~over[cell.index]], cell[over[cell.index]]
         if within.empty:
             continue
-        ranked = _ranked(best_at_recall(within, recall), ["qps"])
+        ranked = _ranked(best_at_recall(within, recall, "recall_low"), ["qps"])
+        margin_kept = not ranked.empty
+        if not margin_kept:
+            ranked = _ranked(best_at_recall(within, recall), ["qps"])
         reached = not ranked.empty
         if not reached:
             ranked = _ranked(max_recall_rows(within), ["recall", "qps"])
         candidates = [Candidate.of(row) for _, row in ranked.head(2).iterrows()]
-        faster = best_at_recall(beyond, recall)
+        faster = best_at_recall(beyond, recall, "recall_low" if margin_kept else "recall")
         if reached:
             faster = faster[faster["qps"] > candidates[0].qps]
         excluded = sorted(set(faster["method"]))
@@ -157,11 +198,49 @@ def choose(frame: pd.DataFrame, recall: float, limits: Limits) -> list[Choice]:
                 candidates[0],
                 candidates[1] if len(candidates) > 1 else None,
                 reached,
+                margin_kept or not reached,
                 tuple(excluded),
                 _shapes(cell),
             )
         )
     return choices
+
+
+def recall_lower_bound(points: pd.DataFrame, z: float) -> pd.Series:
+    """recall - z x the standard error of the row's recall (its recall where z is 0 or fewer
+    than two per-query values are recorded). The error is the per-query recalls' standard
+    deviation over the square root of the independent draws behind them: the queries, or the
+    distinct predicates where there are two or more of them (`distinct_predicates`), since
+    queries sharing a predicate vary together and another draw mixes the predicates otherwise
+    (one distinct predicate: the bucket's only one, the same in every draw)."""
+    recall = points["recall"].astype(float)
+    if z <= 0:
+        return recall
+    distinct = optional(points, "distinct_predicates").astype(float)
+    errors = [
+        _standard_error(v, d) for v, d in zip(optional(points, "recall_per_query"), distinct, strict=True)
+    ]
+    return recall - z * pd.Series(errors, index=points.index, dtype=float).fillna(0.0)
+
+
+def _standard_error(values: Any, distinct: float) -> float:
+    if not isinstance(values, list | tuple | np.ndarray) or len(values) < 2:
+        return math.nan
+    array = np.asarray(values, dtype=float)
+    draws = len(array) if math.isnan(distinct) or distinct < 2 else min(len(array), distinct)
+    return float(array.std(ddof=1) / math.sqrt(draws))
+
+
+def _count(values: Any) -> int:
+    return len(values) if isinstance(values, list | tuple | np.ndarray) else 0
+
+
+def _noisy_reason(row: pd.Series) -> str:
+    flagged = row.get("noisy")
+    if flagged is None or pd.isna(flagged) or not bool(flagged):
+        return ""
+    reason = row.get("noisy_reason")
+    return str(reason) if isinstance(reason, str) and reason else "no reason recorded"
 
 
 def _ranked(rows: pd.DataFrame, by: list[str]) -> pd.DataFrame:

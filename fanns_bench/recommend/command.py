@@ -15,6 +15,15 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     recommend.add_argument("results_dir", type=Path)
     recommend.add_argument("--recall", type=_fraction, default=0.9, help="target recall (default 0.9)")
     recommend.add_argument(
+        "--recall-z",
+        type=_non_negative,
+        default=1.0,
+        metavar="Z",
+        help="a configuration reaches the recall when recall - Z x the standard error of its "
+        "recall does (over the queries, or the distinct predicates where they share a few; default 1; "
+        "0: the recall itself): a margin for a policy applied to other queries",
+    )
+    recommend.add_argument(
         "--memory-gb",
         type=_positive,
         metavar="X",
@@ -34,7 +43,14 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         "--grade",
         action="store_true",
         help="also grade the router's rows (a held-out run): per cell against the best single method, "
-        "and every method's throughput over the whole workload",
+        "every method's throughput over the whole workload, and a verdict per target (exit 1 when one "
+        "does not hold)",
+    )
+    recommend.add_argument(
+        "--figure",
+        type=Path,
+        metavar="PNG",
+        help="with --grade: draw the router's QPS beside each cell's best single method here",
     )
     recommend.set_defaults(handler=run)
 
@@ -42,7 +58,8 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
 def run(arguments: argparse.Namespace) -> int:
     from fanns_bench.errors import ResultsError
     from fanns_bench.recommend.choose import Limits, choose
-    from fanns_bench.recommend.evaluate import grade_lines
+    from fanns_bench.recommend.evaluate import grade_lines, verdicts
+    from fanns_bench.recommend.figure import draw_grades
     from fanns_bench.recommend.policy import write_policy
     from fanns_bench.recommend.rules import merge, policy_of
     from fanns_bench.recommend.text import rule_lines
@@ -55,9 +72,14 @@ def run(arguments: argparse.Namespace) -> int:
         None if arguments.memory_gb is None else arguments.memory_gb * 1e9,
         arguments.build_s,
     )
+    if arguments.figure is not None and not arguments.grade:
+        raise ResultsError("--figure draws the --grade comparison: add --grade")
+    margin = (
+        f" (lower bound: recall - {arguments.recall_z:g} x its standard error)" if arguments.recall_z else ""
+    )
     print(
-        f"recommend: {arguments.results_dir}; recall >= {arguments.recall:g}; limits: {limits.describe()}; "
-        "QPS end to end [slowest-fastest repetition]"
+        f"recommend: {arguments.results_dir}; recall >= {arguments.recall:g}{margin}; "
+        f"limits: {limits.describe()}; QPS end to end [slowest-fastest repetition]"
     )
     groups = list(frame.groupby(["dataset", "k", "threads"], sort=True))
     if arguments.out is not None and len(groups) != 1:
@@ -66,22 +88,35 @@ def run(arguments: argparse.Namespace) -> int:
             f"--out: the rows hold {len(groups)} (dataset, k, threads) combinations ({names}); "
             "pick one with --dataset, --k and --threads"
         )
-    rules = []
+    if arguments.figure is not None and len(groups) != 1:
+        raise ResultsError(
+            f"--figure: the rows hold {len(groups)} (dataset, k, threads) combinations; "
+            "pick one with --dataset, --k and --threads"
+        )
+    rules, failed = [], False
     for (dataset, k, threads), rows in groups:
-        rules = merge(choose(rows, arguments.recall, limits))
-        print(f"\n{dataset} · k={k} · {threads_label(int(threads))}")
+        rules = merge(choose(rows, arguments.recall, limits, arguments.recall_z))
+        title = f"{dataset} · k={k} · {threads_label(int(threads))}"
+        print(f"\n{title}")
         lines = rule_lines(rules, arguments.recall) or ["no bucket has a usable row within the limits"]
         print("\n".join(lines))
         if arguments.grade:
             print("\n" + "\n".join(grade_lines(rows, arguments.recall)))
+            failed |= any(not v.holds for v in verdicts(rows, arguments.recall))
+        if arguments.figure is not None:
+            print(f"figure: {draw_grades(rows, arguments.recall, arguments.figure, title)}")
     if arguments.out is None:
-        return 0
+        return 1 if failed else 0
     if not rules:
         raise ResultsError("--out: no bucket has a usable row within the limits; no policy written")
     limit_values = {"memory_gb": arguments.memory_gb, "build_s": arguments.build_s}
     policy = policy_of(rules, arguments.recall, str(arguments.results_dir), limit_values)
     try:
-        write_policy(policy, arguments.out, header="written by fanns-bench recommend (README: 'Recommend')")
+        header = (
+            f"written by fanns-bench recommend --recall {arguments.recall:g} "
+            f"--recall-z {arguments.recall_z:g} (README: 'Recommend')"
+        )
+        write_policy(policy, arguments.out, header=header)
     except OSError as error:
         why = error.strerror or error
         raise ResultsError(f"--out {arguments.out}: cannot write the policy ({why})") from None
@@ -91,7 +126,7 @@ def run(arguments: argparse.Namespace) -> int:
             "note: these rows do not record filter_shapes (results before issue 21), so the router "
             "cannot tell a query's filter type with this policy; rerun the sweep to record them"
         )
-    return 0
+    return 1 if failed else 0
 
 
 def _selected(frame, arguments: argparse.Namespace):
@@ -124,6 +159,13 @@ def _positive(text: str) -> float:
     value = _float(text)
     if not value > 0:
         raise argparse.ArgumentTypeError(f"{text!r}: expected a positive number")
+    return value
+
+
+def _non_negative(text: str) -> float:
+    value = _float(text)
+    if not value >= 0:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected a number >= 0")
     return value
 
 

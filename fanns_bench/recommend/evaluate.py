@@ -1,11 +1,18 @@
 """The router graded on a held-out draw: per cell against the best single method there, and
-over the whole mixed workload against every single method.
+over the whole mixed workload against every single method, with a verdict per target.
 
 A cell is a (filter type, selectivity bucket). Per cell: the router's fastest row reaching the
 target recall beside the fastest single-method row reaching it (`best_at_recall`). Over the
 workload: each method's throughput when it answers every cell's queries with its fastest
 configuration reaching the recall there, total queries / total seconds; a method that does
 not reach the recall in some cell (or does not answer it) has no total and is listed apart.
+
+The targets (issue 21), each a verdict that holds or not:
+(a) recall: the router reaches the recall in every cell some single method reaches it in;
+(b) speed: there, its QPS is at least (1 - band) x the best single method's;
+(c) workload: its total throughput is higher than that of every single method that answers
+    every cell (every filter type); such a method without a total (it misses the recall in
+    some cell) cannot serve the workload at the target and is listed, not counted.
 """
 
 from __future__ import annotations
@@ -15,6 +22,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from fanns_bench.errors import ResultsError
 from fanns_bench.recommend.choose import CELL_KEYS, ROUTER, is_router
 from fanns_bench.report.frame import ok_points
 from fanns_bench.report.pareto import best_at_recall
@@ -29,36 +37,87 @@ class CellGrade:
     router_qps: float
     best_method: str
     best_qps: float
+    router_high: float = math.nan  # the router's fastest repetition there
+    best_low: float = math.nan  # the best single method's slowest repetition
 
     @property
     def ratio(self) -> float:
         return self.router_qps / self.best_qps
 
+    @property
+    def reachable(self) -> bool:
+        """Some single method reaches the recall here."""
+        return bool(self.best_method)
+
+    @property
+    def reached(self) -> bool:
+        return not math.isnan(self.router_qps)
+
+    def close(self, band: float) -> bool:
+        """The router reaches the recall at >= (1 - band) x the best single method's QPS."""
+        return self.reached and self.reachable and self.ratio >= 1 - band
+
+    def close_within_noise(self, band: float) -> bool:
+        """Its fastest repetition reaches (1 - band) x the best's slowest: the miss is noise."""
+        return self.reached and self.reachable and self.router_high >= (1 - band) * self.best_low
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """One target: whether it holds and the figures behind the answer."""
+
+    target: str
+    holds: bool
+    detail: str
+
+    def line(self) -> str:
+        return f"target {self.target}: {'HOLDS' if self.holds else 'DOES NOT HOLD'} ({self.detail})"
+
 
 def grade_cells(frame: pd.DataFrame, recall: float) -> list[CellGrade]:
-    """One grade per cell where the router or a single method has a usable row."""
+    """One grade per cell where the router or a single method has a usable row. Router rows
+    of several build configurations (policies) raise `ResultsError`: their cells would mix."""
     points = ok_points(frame)
     router = points[is_router(points)]
+    policies = sorted(set(router["build_params"].fillna("")))
+    if len(policies) > 1:
+        raise ResultsError(
+            f"--grade: the router's rows come from {len(policies)} build configurations "
+            f"({'; '.join(policies)}); grade one policy per results folder (a fresh folder for each policy)"
+        )
     reached = best_at_recall(points, recall)
     grades = []
     for (filter_type, bucket), cell in points.groupby(CELL_KEYS, sort=True):
         best = reached.loc[reached.index.intersection(cell.index)]
         own, single = best[is_router(best)], best[~is_router(best)].sort_values("qps", ascending=False)
+        top_own = own.sort_values("qps", ascending=False).head(1)
         grades.append(
             CellGrade(
                 str(filter_type),
                 float(bucket),
-                float(own["qps"].max()) if len(own) else math.nan,
+                float(top_own["qps"].iloc[0]) if len(top_own) else math.nan,
                 str(single["method"].iloc[0]) if len(single) else "",
                 float(single["qps"].iloc[0]) if len(single) else math.nan,
+                _column(top_own, "qps_high"),
+                _column(single, "qps_low"),
             )
         )
     return grades if len(router) else []
 
 
-def workload_throughput(frame: pd.DataFrame, recall: float) -> tuple[dict[str, float], dict[str, int]]:
+def _column(rows: pd.DataFrame, column: str) -> float:
+    """The first row's `column` (its `qps` where the frame has no such column); NaN if none."""
+    if rows.empty:
+        return math.nan
+    return float(rows[column].iloc[0] if column in rows else rows["qps"].iloc[0])
+
+
+def workload_throughput(
+    frame: pd.DataFrame, recall: float, qps: str = "qps"
+) -> tuple[dict[str, float], dict[str, int]]:
     """(method -> queries per second over every cell, method -> cells it misses) where a cell
-    is missed when the method has no row reaching `recall` there."""
+    is missed when the method has no row reaching `recall` there. `qps`: the column whose
+    rate each cell's seconds come from (`qps_low` / `qps_high` give the totals' spread)."""
     points = ok_points(frame)
     cells = points.groupby(CELL_KEYS).ngroups
     reached = best_at_recall(points, recall)
@@ -67,27 +126,109 @@ def workload_throughput(frame: pd.DataFrame, recall: float) -> tuple[dict[str, f
         if len(rows) < cells:
             missing[str(method)] = cells - len(rows)
             continue
-        seconds = (rows["n_queries"].astype(float) / rows["qps"].astype(float)).sum()
+        rate = rows[qps if qps in rows else "qps"].astype(float)
+        seconds = (rows["n_queries"].astype(float) / rate).sum()
         totals[str(method)] = float(rows["n_queries"].sum() / seconds)
     for method in sorted(set(points["method"]) - set(reached["method"])):
         missing[str(method)] = cells
     return totals, missing
 
 
+def full_coverage(frame: pd.DataFrame) -> list[str]:
+    """Single methods with a usable row in every cell: they answer every filter type."""
+    points = ok_points(frame)
+    cells = points.groupby(CELL_KEYS).ngroups
+    single = points[~is_router(points)]
+    answered = single.groupby("method")[CELL_KEYS].apply(lambda rows: len(rows.drop_duplicates()))
+    return sorted(str(m) for m, n in answered.items() if n == cells)
+
+
+def verdicts(frame: pd.DataFrame, recall: float, band: float = 0.1) -> list[Verdict]:
+    """The three targets on `frame` (the held-out rows, router included); [] without router rows."""
+    grades = grade_cells(frame, recall)
+    if not grades:
+        return []
+    reachable = [g for g in grades if g.reachable]
+    lost = [g for g in reachable if not g.reached]
+    recall_verdict = Verdict(
+        "(a) recall",
+        not lost and bool(reachable),
+        f"the router reaches recall {recall:g} in {len(reachable) - len(lost)} of the {len(reachable)} cells "
+        "some single method reaches" + (f"; misses: {_cells(lost)}" if lost else ""),
+    )
+    slow = [g for g in reachable if g.reached and not g.close(band)]
+    noise = [g for g in slow if g.close_within_noise(band)]
+    speed_verdict = Verdict(
+        f"(b) QPS within {band:.0%} of the best single method per cell",
+        not slow and not lost and bool(reachable),
+        f"{len(reachable) - len(lost) - len(slow)} of {len(reachable)} cells"
+        + (f"; slower: {_cells(slow, ratio=True)}" if slow else "")
+        + (f" ({len(noise)} of them within the measured noise: {_cells(noise)})" if noise else "")
+        + (f"; not reaching the recall: {len(lost)}" if lost else ""),
+    )
+    return [recall_verdict, speed_verdict, workload_verdict(frame, recall)]
+
+
+def workload_verdict(frame: pd.DataFrame, recall: float) -> Verdict:
+    """(c): the router's total throughput against every single method answering every cell."""
+    totals, missing = workload_throughput(frame, recall)
+    lows, _ = workload_throughput(frame, recall, "qps_low")
+    highs, _ = workload_throughput(frame, recall, "qps_high")
+    rivals = [m for m in full_coverage(frame)]
+    scored = sorted((m for m in rivals if m in totals), key=lambda m: -totals[m])
+    unscored = [m for m in rivals if m not in totals]
+    target = "(c) whole-workload throughput above every single method answering every filter type"
+    if ROUTER not in totals:
+        cells = missing.get(ROUTER, 0)
+        return Verdict(
+            target, False, f"the router misses the recall in {cells} cell(s): no total at the target"
+        )
+    mine = totals[ROUTER]
+    beaten = [m for m in scored if totals[m] >= mine]
+    spread = f"[{lows.get(ROUTER, mine):,.0f}-{highs.get(ROUTER, mine):,.0f}]"
+    parts = [f"router {mine:,.0f} QPS {spread}"]
+    if scored:
+        top = scored[0]
+        parts.append(
+            f"best single {top} {totals[top]:,.0f} QPS [{lows.get(top, totals[top]):,.0f}-"
+            f"{highs.get(top, totals[top]):,.0f}]"
+        )
+        if not beaten and lows.get(ROUTER, mine) <= highs.get(top, totals[top]):
+            parts.append("the margin is within the measured noise")
+    if beaten:
+        parts.append(f"not above: {', '.join(beaten)}")
+    if unscored:
+        parts.append(
+            "answering every filter type but missing the recall somewhere (no total at the target): "
+            + ", ".join(f"{m} ({missing.get(m, 0)} cells)" for m in unscored)
+        )
+    if not rivals:
+        parts.append("no single method answers every filter type")
+    return Verdict(target, not beaten, "; ".join(parts))
+
+
+def _cells(grades: list[CellGrade], ratio: bool = False) -> str:
+    return ", ".join(
+        f"{g.filter_type} {g.bucket:g}" + (f" {g.ratio:.2f}x {g.best_method}" if ratio else "")
+        for g in grades
+    )
+
+
 def grade_lines(frame: pd.DataFrame, recall: float, band: float = 0.1) -> list[str]:
-    """The grades as text: per cell, the counts against the targets, and the workload totals."""
+    """The grades as text: per cell, the counts against the targets, the workload totals and
+    one verdict line per target."""
     grades = grade_cells(frame, recall)
     if not grades:
         return [f"no {ROUTER} rows to grade"]
     lines = [f"router against the best single method per cell (recall >= {recall:g}):"]
     for g in grades:
-        router = "no row reaching the recall" if math.isnan(g.router_qps) else f"{g.router_qps:,.0f} QPS"
-        best = "none reaches" if not g.best_method else f"{g.best_method} {g.best_qps:,.0f} QPS"
-        ratio = "" if math.isnan(g.router_qps) or not g.best_method else f": {g.ratio:.2f}x"
+        router = "no row reaching the recall" if not g.reached else f"{g.router_qps:,.0f} QPS"
+        best = "none reaches" if not g.reachable else f"{g.best_method} {g.best_qps:,.0f} QPS"
+        ratio = "" if not g.reached or not g.reachable else f": {g.ratio:.2f}x"
         lines.append(f"  {g.filter_type} bucket {g.bucket:g}: router {router}; best single {best}{ratio}")
-    reachable = [g for g in grades if g.best_method]
-    lost = [g for g in reachable if math.isnan(g.router_qps)]
-    close = [g for g in reachable if not math.isnan(g.router_qps) and g.ratio >= 1 - band]
+    reachable = [g for g in grades if g.reachable]
+    lost = [g for g in reachable if not g.reached]
+    close = [g for g in reachable if g.close(band)]
     lines.append(
         f"cells a single method reaches: {len(reachable)}; the router reaches {len(reachable) - len(lost)}, "
         f"within {band:.0%} of the best in {len(close)}"
@@ -103,4 +244,4 @@ def grade_lines(frame: pd.DataFrame, recall: float, band: float = 0.1) -> list[s
             "not reaching the recall in every cell: "
             + ", ".join(f"{m} ({n} cell{'' if n == 1 else 's'})" for m, n in sorted(missing.items()))
         )
-    return lines
+    return [*lines, "", *(v.line() for v in verdicts(frame, recall, band))]

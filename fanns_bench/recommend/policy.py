@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -45,12 +46,12 @@ class Route:
     search: dict[str, Any] = field(default_factory=dict)
     buckets: tuple[float, ...] = ()  # the measured buckets the range was chosen on
 
-    @property
+    @cached_property  # asked per query batch by the router (inside the timed qps): once per route
     def build_key(self) -> tuple[str, str]:
         """What identifies one built index: the method and its build parameters."""
         return self.method, params_text(self.build)
 
-    @property
+    @cached_property
     def label(self) -> str:
         """`method {build} {search}`: the name the router's counters use."""
         return f"{self.method} {params_text(self.build)} {params_text(self.search)}"

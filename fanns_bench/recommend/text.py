@@ -16,6 +16,14 @@ def rule_lines(rules: list[Rule], recall: float) -> list[str]:
         for rule in (r for r in rules if r.filter_type == filter_type):
             lines.append(f"  {range_text(rule)}: {configuration(rule.best)}")
             lines += [f"    {bucket_line(choice, recall)}" for choice in rule.choices]
+    choices = [c for r in rules for c in r.choices if c.runner_up is not None and c.reached]
+    tied = [c for c in choices if c.tied]
+    if choices:
+        lines.append(
+            f"within the noise (tied with the runner-up): {len(tied)} of {len(choices)} buckets "
+            "with a runner-up"
+            + (": " + ", ".join(f"{c.filter_type} {c.bucket:g}" for c in tied) if tied else "")
+        )
     return lines
 
 
@@ -44,6 +52,7 @@ def figures(candidate: Candidate) -> str:
     return (
         f"{candidate.qps:,.0f} QPS [{candidate.qps_low:,.0f}-{candidate.qps_high:,.0f}], "
         f"recall {candidate.recall:.3f}"
+        + (f" (bound {candidate.recall_low:.3f})" if candidate.recall_low < candidate.recall else "")
     )
 
 
@@ -52,11 +61,15 @@ def bucket_line(choice: Choice, recall: float) -> str:
     text = f"bucket {choice.bucket:g}: {figures(choice.best)}"
     if not choice.reached:
         text += f" (no method within the limits reaches recall {recall:g}: the highest recall)"
-    elif choice.runner_up is None:
+    elif not choice.margin_kept:
+        text += (
+            f" (recall bound {choice.best.recall_low:.3f}: none keeps the margin, the fastest at the recall)"
+        )
+    if choice.reached and choice.runner_up is None:
         text += "; no runner-up reaches the target"
-    else:
+    elif choice.reached and choice.runner_up is not None:
         verdict = (
-            "tied (QPS intervals overlap)"
+            f"tied: within the noise ({choice.noise}; {choice.margin:.2f}x)"
             if choice.tied
             else f"{choice.margin:.2f}x, beyond the measured noise"
         )

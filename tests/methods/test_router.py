@@ -85,6 +85,17 @@ def test_a_lower_threshold_sends_the_rare_queries_to_the_other_route(dataset, tm
     np.testing.assert_array_equal(ids[:10], alone(dataset, PREDICATES[:10], slice(0, 10), reverse=True))
 
 
+def test_a_batch_one_route_answers_whole_gets_that_methods_answers(dataset, tmp_path):
+    """The one-route path (no split, no copy): the same ids and counter as the method alone."""
+    router = Router("l2", policy=str(policy(tmp_path / "p.yaml")))
+    router.build(dataset)
+    common = PREDICATES[10:20]
+    ids = run_search(router, dataset.queries[10:20], common, dataset.attribute_index, K)
+    np.testing.assert_array_equal(ids, alone(dataset, common, slice(10, 20), reverse=True))
+    assert router.stats() == {REVERSED: 10.0}
+    router.close()
+
+
 def test_forms_outside_the_policy_or_its_methods_are_unsupported(dataset, tmp_path):
     router = Router("l2", policy=str(policy(tmp_path / "p.yaml")))
     kinds = dataset.attributes.kinds

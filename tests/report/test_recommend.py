@@ -10,7 +10,8 @@ import pytest
 
 from fanns_bench.cli import main
 from fanns_bench.errors import ConfigError
-from fanns_bench.recommend.choose import Limits, choose
+from fanns_bench.recommend.choose import Limits, choose, recall_lower_bound
+from fanns_bench.recommend.evaluate import verdicts
 from fanns_bench.recommend.policy import Policy, Route, read_policy, write_policy
 from fanns_bench.recommend.rules import merge
 from fanns_bench.report.frame import choose_qps
@@ -75,6 +76,40 @@ def test_overlapping_qps_intervals_are_a_tie():
     assert close.tied and close.margin == pytest.approx(1000 / 950)
     apart = choices([best, row("gamma", 0.1, 0.92, 850.0, low=800.0, high=880.0)])[("EM", 0.1)]
     assert not apart.tied
+
+
+def test_a_noisy_row_or_a_single_repetition_is_within_the_noise():
+    best = row("alpha", 0.1, 0.95, 1000.0, low=950.0, high=1050.0)
+    runner_up = row("gamma", 0.1, 0.92, 700.0, low=680.0, high=720.0)
+    assert choices([best, runner_up])[("EM", 0.1)].noise == ""  # apart, both quiet, 3 repetitions
+    noisy = {**runner_up, "noisy": True, "noisy_reason": "load 2.5 above 1.2"}
+    choice = choices([best, noisy])[("EM", 0.1)]
+    assert choice.tied and choice.noise == "gamma flagged noisy: load 2.5 above 1.2"
+    single = {**best, "batch_seconds": [0.1]}
+    assert choices([single, runner_up])[("EM", 0.1)].noise == "one repetition: no spread measured"
+
+
+def test_a_recall_margin_picks_a_configuration_whose_recall_bound_reaches_the_target():
+    spread = {"recall_per_query": [1.0] * 31 + [0.6] * 9}  # recall 0.91, standard error 0.027
+    steady = {"recall_per_query": [1.0] * 34 + [0.8] * 6}  # recall 0.97, standard error 0.011
+    rows = [{**row("alpha", 0.1, 0.91, 5000.0), **spread}, {**row("beta", 0.1, 0.97, 2000.0), **steady}]
+    assert choices(rows)[("EM", 0.1)].best.method == "alpha"
+    frame = with_qps_bounds(choose_qps(pd.DataFrame(rows), "qps"))
+    margin = {(c.filter_type, c.bucket): c for c in choose(frame, 0.9, NO_LIMITS, recall_z=2.0)}[("EM", 0.1)]
+    assert (margin.best.method, margin.margin_kept) == ("beta", True)
+    assert margin.best.recall_low == pytest.approx(0.97 - 2 * 0.011, abs=0.002)
+    # 40 queries on two predicates: two independent draws, a wider bound (0.91 - 0.169 / sqrt 2)
+    few = with_qps_bounds(choose_qps(pd.DataFrame([{**rows[0], "distinct_predicates": 2}, rows[1]]), "qps"))
+    assert choose(few, 0.9, NO_LIMITS, recall_z=0.3)[0].best.method == "beta"  # bound 0.874
+    assert recall_lower_bound(few, 1.0).iloc[0] == pytest.approx(0.91 - 0.1692 / math.sqrt(2), abs=0.002)
+    assert recall_lower_bound(few.assign(distinct_predicates=1), 1.0).iloc[0] == pytest.approx(
+        0.91 - 0.1692 / math.sqrt(40), abs=0.002
+    )
+    one = few.assign(distinct_predicates=1)  # one predicate, the same in every draw: 40 draws, bound 0.902
+    assert choose(one, 0.9, NO_LIMITS, recall_z=0.3)[0].best.method == "alpha"
+    alone = with_qps_bounds(choose_qps(pd.DataFrame(rows[:1]), "qps"))
+    fallback = choose(alone, 0.9, NO_LIMITS, recall_z=2.0)[0]  # no bound reaches: the fastest at the recall
+    assert (fallback.best.method, fallback.reached, fallback.margin_kept) == ("alpha", True, False)
 
 
 def test_neighbouring_buckets_with_the_same_choice_merge_into_a_range():
@@ -178,7 +213,7 @@ def test_the_command_prints_rules_and_writes_the_policy(tmp_path, capsys):
     results, out = folder(tmp_path / "r", CLI_ROWS), tmp_path / "policy.yaml"
     assert main(["recommend", str(results), "--memory-gb", "4", "--out", str(out)]) == 0
     text = capsys.readouterr().out
-    assert "recall >= 0.9; limits: memory <= 4 GB" in text
+    assert "recall >= 0.9 (lower bound: recall - 1 x its standard error); limits: memory <= 4 GB" in text
     assert (
         "EM:\n  selectivity <= 0.0316: exact\n    bucket 0.01: 3,000 QPS [2,900-3,100], recall 1.000" in text
     )
@@ -231,7 +266,7 @@ def test_grade_compares_the_router_per_cell_and_over_the_workload(tmp_path, caps
     missed = folder(
         tmp_path / "missed", [*GRADED, row("router", 0.1, 0.5, 9000.0, filter_type="R", search={})]
     )
-    assert main(["recommend", str(missed), "--grade"]) == 0
+    assert main(["recommend", str(missed), "--grade"]) == 1  # a target does not hold
     text = capsys.readouterr().out
     assert "  EM bucket 0.01: router 2,900 QPS; best single exact 3,000 QPS: 0.97x" in text
     assert "  EM bucket 0.1: router 4,000 QPS; best single alpha 5,000 QPS: 0.80x" in text
@@ -246,8 +281,83 @@ def test_grade_compares_the_router_per_cell_and_over_the_workload(tmp_path, caps
     reached = folder(
         tmp_path / "reached", [*GRADED, row("router", 0.1, 0.95, 700.0, filter_type="R", search={})]
     )
-    assert main(["recommend", str(reached), "--grade"]) == 0
+    assert main(["recommend", str(reached), "--grade"]) == 1  # EM 0.1 at 0.80x: (b) does not hold
     text = capsys.readouterr().out
     assert "the router reaches 3, within 10% of the best in 2" in text
     assert "per cell): router 1,483 QPS; exact 667 QPS" in text
     assert "R:\n  every selectivity: exact\n" in text
+
+
+HOLDING = [
+    row("exact", 0.01, 1.0, 3000.0, search={}),
+    row("router", 0.01, 1.0, 2900.0, search={}),
+    row("alpha", 0.01, 0.95, 1000.0),
+    row("exact", 0.1, 1.0, 400.0, search={}),
+    row("alpha", 0.1, 0.95, 5000.0),
+    row("router", 0.1, 0.95, 4800.0, search={}),
+    row("exact", 0.1, 1.0, 600.0, filter_type="R", search={}),
+    row("router", 0.1, 0.95, 700.0, filter_type="R", search={}),
+]
+
+
+def holds(rows):
+    frame = with_qps_bounds(choose_qps(pd.DataFrame(rows), "qps"))
+    return [v.holds for v in verdicts(frame, 0.9)]
+
+
+def test_each_target_verdict_holds_and_fails_on_its_own():
+    assert holds(HOLDING) == [True, True, True]
+    missed = [r for r in HOLDING if not (r["method"] == "router" and r["filter_type"] == "R")]
+    missed.append(row("router", 0.1, 0.5, 9000.0, filter_type="R", search={}))
+    assert holds(missed)[0] is False  # (a): R 0.1 below the recall
+    slow = [{**r, "qps": 4000.0, "qps_min": 4000.0, "qps_best": 4000.0} if r["method"] == "router" and
+            r["selectivity_bucket"] == 0.1 and r["filter_type"] == "EM" else r for r in HOLDING]  # fmt: skip
+    assert holds(slow) == [True, False, True]  # (b): EM 0.1 at 0.80x alpha
+    # beta answers every cell a little faster than the router (within 10 %): only (c) fails
+    beta = [
+        row("beta", 0.01, 0.95, 3000.0),
+        row("beta", 0.1, 0.95, 5000.0),
+        row("beta", 0.1, 0.95, 750.0, filter_type="R"),
+    ]
+    assert holds([*HOLDING, *beta]) == [True, True, False]
+    # a method answering every cell but below the recall in one has no total: not counted
+    weak = [
+        row("beta", 0.01, 0.5, 9000.0),
+        row("beta", 0.1, 0.95, 5000.0),
+        row("beta", 0.1, 0.95, 750.0, filter_type="R"),
+    ]
+    assert holds([*HOLDING, *weak]) == [True, True, True]
+
+
+def test_grade_prints_verdicts_exits_1_when_one_fails_and_draws_the_figure(tmp_path, capsys):
+    good = folder(tmp_path / "good", HOLDING)
+    figure = tmp_path / "fig" / "router.png"
+    assert main(["recommend", str(good), "--grade", "--figure", str(figure)]) == 0
+    text = capsys.readouterr().out
+    assert "target (a) recall: HOLDS (the router reaches recall 0.9 in 3 of the 3 cells" in text
+    assert (
+        "target (c) whole-workload throughput above every single method answering every filter type: HOLDS"
+        in text
+    )
+    assert "router 1,514 QPS" in text and "best single exact 667 QPS" in text
+    assert figure.stat().st_size > 10_000 and figure.read_bytes()[:4] == b"\x89PNG"
+    beta = [
+        row("beta", 0.01, 0.95, 3000.0),
+        row("beta", 0.1, 0.95, 5000.0),
+        row("beta", 0.1, 0.95, 750.0, filter_type="R"),
+    ]
+    losing = folder(tmp_path / "losing", [*HOLDING, *beta])
+    assert main(["recommend", str(losing), "--grade"]) == 1
+    assert (
+        "target (c) whole-workload throughput above every single method answering every filter type: DOES NOT HOLD"
+        in capsys.readouterr().out
+    )
+    assert main(["recommend", str(good), "--figure", str(figure)]) == 2  # --figure needs --grade
+    assert "add --grade" in capsys.readouterr().err
+    other = {
+        **row("router", 0.1, 0.95, 9000.0, filter_type="R", search={}),
+        "build_params": '{"policy":"b.yaml"}',
+    }
+    mixed = folder(tmp_path / "mixed", [*HOLDING, other])
+    assert main(["recommend", str(mixed), "--grade"]) == 2  # two policies' router rows: not pooled
+    assert "router's rows come from 2 build configurations" in capsys.readouterr().err

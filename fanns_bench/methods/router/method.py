@@ -161,6 +161,11 @@ class Router(Method):
                 index_of[route.label] = len(routes)
                 routes.append(route)
             route_of_set.append(index_of[route.label])
+        if len(routes) == 1:  # the whole batch to one route: its filters as they are
+            everyone = np.arange(len(filters), dtype=np.int64)
+            return RoutedFilters(
+                (RoutedPart(routes[0], everyone, self._method(routes[0]).prepare_filters(filters)),)
+            )
         route_of_query = np.asarray(route_of_set, dtype=np.int64)[filters.set_of_query]
         parts = []
         for index, route in enumerate(routes):
@@ -170,16 +175,22 @@ class Router(Method):
         return RoutedFilters(tuple(parts))
 
     def search(self, queries: np.ndarray, filters: RoutedFilters, k: int) -> np.ndarray:
-        out = np.full((len(queries), k), -1, dtype=np.int64)
+        whole = len(filters.parts) == 1 and len(filters.parts[0].rows) == len(queries)
+        out = None if whole else np.full((len(queries), k), -1, dtype=np.int64)
         answered: dict[str, int] = {}
         for part in filters.parts:
             method = self._method(part.route)
             params = self._search[part.route.label]
-            ids = np.asarray(method.search(queries[part.rows], part.prepared, k, **params))
-            out[part.rows, : min(k, ids.shape[1])] = ids[:, :k]
+            batch = queries if whole else queries[part.rows]  # one route answering all: no copy
+            ids = np.asarray(method.search(batch, part.prepared, k, **params))
             answered[part.route.label] = answered.get(part.route.label, 0) + len(part.rows)
+            if whole and ids.shape == (len(queries), k):
+                out = ids
+            else:
+                out = np.full((len(queries), k), -1, dtype=np.int64) if out is None else out
+                out[part.rows, : min(k, ids.shape[1])] = ids[:, :k]
         self._answered = answered
-        return out
+        return out if out is not None else np.full((len(queries), k), -1, dtype=np.int64)
 
     def stats(self) -> dict[str, float]:
         """Queries each route's method answered in the last search."""
