@@ -6,7 +6,7 @@ Inputs: `base.fvecs`, `queries_<s>.fvecs`, `filter_<s>.u8` (nq x N bytes, 1 wher
 matches: ACORN's `filter_id_map`). Outputs: `ids_<s>_ef<E>.ivecs` (k ids per query) and
 `ef=E cpu_seconds=C wall_seconds=W` on stdout (CPU time of the search call, one thread).
 Ranges on `position` as for SeRF; the driver builds on one thread with the level generator
-seeded like ours (`seed`), so both sides are one seeded build.
+seeded like ours (`seed`; build b of `--builds N` passes seed b to both sides).
 """
 
 from __future__ import annotations
@@ -35,11 +35,24 @@ class AcornAdapter(RangeAdapter):
     build: ClassVar[dict[str, Any]] = {"M": 32, "gamma": 12, "M_beta": 24, "seed": 0, "deterministic": True}
     points: ClassVar[list[dict[str, Any]]] = [{"ef_search": ef} for ef in (16, 64, 256)]
     qps_clock = "CPU time on both sides (theirs: std::clock around their search call)"
+    seeding = "seeded"
 
-    def driver_params(self) -> tuple[int, int, int, int]:
+    def driver_params(self, seed: int) -> tuple[int, int, int, int]:
         """The driver's M, gamma, M_beta and seed."""
         b = self.build
-        return b["M"], b["gamma"], b["M_beta"], b["seed"]
+        return b["M"], b["gamma"], b["M_beta"], seed
+
+    def run_build(
+        self,
+        programs: dict[str, Path],
+        dataset: Dataset,
+        slices: list[Slice],
+        k: int,
+        folder: Path,
+        log: Path,
+        seed: int,
+    ) -> dict[tuple[int, int], Theirs]:
+        return self.run_theirs(programs, dataset, slices, k, folder, log, seed)
 
     def run_theirs(
         self,
@@ -49,7 +62,10 @@ class AcornAdapter(RangeAdapter):
         k: int,
         folder: Path,
         log: Path,
+        seed: int | None = None,
     ) -> dict[tuple[int, int], Theirs]:
+        """As `Adapter.run_theirs`; `seed` defaults to the grid's."""
+        seed = self.build["seed"] if seed is None else seed
         write_fvecs(folder / "base.fvecs", dataset.vectors)
         efs = [p["ef_search"] for p in self.points]
         answers: dict[tuple[int, int], Theirs] = {}
@@ -62,7 +78,7 @@ class AcornAdapter(RangeAdapter):
             mask.tofile(folder / f"filter_{tag}.u8")
             stdout = run_program(
                 [programs["driver"], folder / "base.fvecs", folder / f"queries_{tag}.fvecs",
-                 folder / f"filter_{tag}.u8", *self.driver_params(),
+                 folder / f"filter_{tag}.u8", *self.driver_params(seed),
                  ",".join(map(str, efs)), k, folder / f"ids_{tag}_ef"],
                 log,
             )  # fmt: skip
@@ -95,9 +111,9 @@ class Acorn1RefAdapter(AcornAdapter):
     method = "acorn_1_ref"
     build: ClassVar[dict[str, Any]] = {"M": 32, "M_beta": 64, "seed": 0, "deterministic": True}
 
-    def driver_params(self) -> tuple[int, int, int, int]:
+    def driver_params(self, seed: int) -> tuple[int, int, int, int]:
         b = self.build
-        return b["M"], 1, b["M_beta"], b["seed"]
+        return b["M"], 1, b["M_beta"], seed
 
 
 ADAPTER = AcornAdapter()

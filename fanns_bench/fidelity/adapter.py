@@ -19,6 +19,12 @@ from fanns_bench.fidelity.reference import ReferenceError
 from fanns_bench.filters.predicates import Contains, Eq, Predicate
 
 NUMBER = r"([0-9.eE+-]+|inf|nan)"
+#: how the authors' builds are repeated for `--builds N` (`Adapter.seeding`)
+SEEDING = {
+    "seeded": "seeds 0..N-1 passed to their program",
+    "deterministic": "no seed; their build is deterministic, so built once",
+    "unseeded": "no seed to pass; run N times (their build is randomised or multi-threaded)",
+}
 
 
 @dataclass(frozen=True)
@@ -36,7 +42,8 @@ class Adapter(ABC):
 
     `build` and `points` are the parameter grid, in our method's parameter names; both
     sides get the same values. `programs` are the executables' paths relative to the
-    authors' build folder (alternatives in order)."""
+    authors' build folder (alternatives in order). `seeding` (a key of `SEEDING`) says how
+    their build is repeated for several builds; `seeded` adapters override `run_build`."""
 
     method: ClassVar[str]
     repository: ClassVar[str]
@@ -44,6 +51,7 @@ class Adapter(ABC):
     build: ClassVar[dict[str, Any]]
     points: ClassVar[list[dict[str, Any]]]
     qps_clock: ClassVar[str]
+    seeding: ClassVar[str] = "unseeded"
 
     def build_params(self, labels: Labels) -> dict[str, Any]:
         """Our method's build parameters for this dataset."""
@@ -67,6 +75,19 @@ class Adapter(ABC):
     ) -> dict[tuple[int, int], Theirs]:
         """Write the inputs under `folder`, run the authors' program(s) and read the
         answers, keyed by (slice index, point index)."""
+
+    def run_build(
+        self,
+        programs: dict[str, Path],
+        dataset: Dataset,
+        slices: list[Slice],
+        k: int,
+        folder: Path,
+        log: Path,
+        seed: int,
+    ) -> dict[tuple[int, int], Theirs]:
+        """One build of theirs (`run_theirs`); `seed` reaches only programs that take one."""
+        return self.run_theirs(programs, dataset, slices, k, folder, log)
 
 
 class RangeAdapter(Adapter):

@@ -34,6 +34,13 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     )
     fidelity.add_argument("--queries", type=int, default=1000, help="queries per selectivity (default 1000)")
     fidelity.add_argument(
+        "--builds",
+        type=int,
+        default=1,
+        help="builds per side (default 1): ours with seeds 0..N-1, theirs seeded where their "
+        "program takes a seed, run N times where it is randomised; the table shows mean [min-max]",
+    )
+    fidelity.add_argument(
         "--out", type=Path, default=Path("results/fidelity"), help="where files and tables go"
     )
     fidelity.set_defaults(handler=run)
@@ -50,9 +57,13 @@ def run(arguments: argparse.Namespace) -> int:
         selectivities=arguments.selectivities,
         out=out,
         queries=arguments.queries,
+        builds=arguments.builds,
     )
     print(markdown_table(rows), end="")
-    print(f"written: {out / 'fidelity.md'}, {out / 'fidelity.csv'} (inputs under {out / 'exchange'})")
+    print(
+        f"written: {out / 'fidelity.md'}, {out / 'fidelity.csv'}, {out / 'fidelity-builds.csv'} "
+        f"(inputs under {out / 'exchange'})"
+    )
     return 0
 
 

@@ -8,12 +8,20 @@ timers cover their search loop over filter input handed to them ready (label cod
 positions, bitmaps); `ours_qps_wall` is the same by wall clock (beside theirs where their
 program times wall clock) and `ours_qps_with_filters` counts `prepare_filters` too (the
 harness's `qps`).
+
+With `builds` > 1 each side is built several times: ours with seeds 0..N-1 (where the method
+takes a `seed`), theirs with the seed passed where their program or our driver takes one,
+run N times where it is randomised without one, once where it is deterministic
+(`Adapter.seeding`). The table then shows per point the mean and min-max of each side's
+recall and the difference of the means; the target (|diff| <= 0.01) is checked on the means.
+Every build's recall is in `fidelity-builds.csv`.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import statistics
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -21,7 +29,7 @@ from pathlib import Path
 from fanns_bench.atomic_files import temporary_sibling
 from fanns_bench.errors import ConfigError
 from fanns_bench.fidelity import acorn, caps, diskann, dsg, irangegraph, nhq, serf, ung
-from fanns_bench.fidelity.adapter import Adapter, Theirs, point_label
+from fanns_bench.fidelity.adapter import SEEDING, Adapter, Theirs, point_label
 from fanns_bench.fidelity.data import METRIC, Labels, Slice, exchange_dataset, make_slice
 from fanns_bench.fidelity.reference import find_program
 from fanns_bench.methods.base import FilterBatch
@@ -41,6 +49,8 @@ ADAPTERS: dict[str, Adapter] = {
     "filtered_vamana": diskann.FILTERED,
     "stitched_vamana": diskann.STITCHED,
 }
+#: the target: |ours - theirs| recall (of the means over builds) at most this
+TARGET = 0.01
 
 
 @dataclass(frozen=True)
@@ -58,6 +68,13 @@ class Row:
     ours_qps_wall: float | None
     ours_qps_with_filters: float | None
     theirs_recall_from: str
+    theirs_builds: int
+    ours_builds: int
+    theirs_recall_min: float
+    theirs_recall_max: float
+    ours_recall_min: float
+    ours_recall_max: float
+    within_target: bool
 
 
 def adapter_for(method: str) -> Adapter:
@@ -77,9 +94,13 @@ def run_fidelity(
     out: Path,
     queries: int = 1000,
     k: int = 10,
+    builds: int = 1,
 ) -> list[Row]:
-    """Both sides on `data` at `selectivities`; writes `fidelity.csv` / `.md` under `out`."""
+    """Both sides on `data` at `selectivities`, `builds` builds each (see the module
+    docstring); writes `fidelity.csv` / `.md` and `fidelity-builds.csv` under `out`."""
     adapter = adapter_for(method)
+    if builds < 1:
+        raise ConfigError(f"--builds {builds}: expected at least 1")
     for s in selectivities:
         if not 0 < s <= 1:
             raise ConfigError(f"--selectivities: {s} is not in (0, 1]")
@@ -98,21 +119,30 @@ def run_fidelity(
     exchange.mkdir(exist_ok=True)
     log = out / "reference.log"
     log.write_text("")
-    theirs = adapter.run_theirs(programs, dataset, slices, k, exchange, log)
-    ours = _run_ours(adapter, dataset, labels, slices, k)
-    rows = [
-        _row(data, slice_, adapter.points[p], theirs[s, p], *ours[s, p], k=k)
-        for s, slice_ in enumerate(slices)
-        for p in range(len(adapter.points))
+    their_builds = 1 if adapter.seeding == "deterministic" else builds
+    theirs = [
+        adapter.run_build(programs, dataset, slices, k, exchange, log, seed) for seed in range(their_builds)
     ]
-    _write(out, method, adapter, data, rows, programs, exchange, k)
+    ours = [_run_ours(adapter, dataset, labels, slices, k, seed) for seed in range(builds)]
+    rows, per_build = [], []
+    for s, slice_ in enumerate(slices):
+        for p, point in enumerate(adapter.points):
+            their_runs = [_theirs_recall(run[s, p], slice_, k) for run in theirs]
+            our_runs = [(recall_paper(run[s, p][0], slice_.truth, k), *run[s, p][1:]) for run in ours]
+            rows.append(_row(data, slice_, point, their_runs, our_runs))
+            per_build += _build_rows(slice_, point, their_runs, our_runs)
+    _write(out, method, adapter, data, rows, per_build, programs, exchange, k)
     return rows
 
 
-def _run_ours(adapter: Adapter, dataset, labels: Labels, slices: list[Slice], k: int) -> dict:
+def _run_ours(adapter: Adapter, dataset, labels: Labels, slices: list[Slice], k: int, seed: int) -> dict:
     """(ids, QPS by CPU time, by wall time, by CPU time with `prepare_filters`) per (slice,
-    point), one build, one thread."""
-    method = get_method(adapter.method)(METRIC, threads=1, **adapter.build_params(labels))
+    point), one build (with `seed` where the method takes one), one thread."""
+    params = adapter.build_params(labels)
+    kind = get_method(adapter.method)
+    if "seed" in kind.build_parameters:
+        params["seed"] = seed
+    method = kind(METRIC, threads=1, **params)
     try:
         method.build(dataset)
         answers = {}
@@ -136,32 +166,65 @@ def _rate(queries: int, seconds: float) -> float | None:
     return queries / seconds if seconds > 0 else None
 
 
-def _row(data: str, slice_: Slice, point: dict, theirs: Theirs, ids, *ours_qps: float | None, k: int) -> Row:
-    ours_recall = recall_paper(ids, slice_.truth, k)
+def _theirs_recall(theirs: Theirs, slice_: Slice, k: int) -> tuple[float, float | None, str]:
+    """(recall, QPS, where the recall comes from) of one build of theirs at one point."""
     if theirs.ids is not None:
-        their_recall, source = recall_paper(theirs.ids, slice_.truth, k), "ids"
-    else:
-        their_recall, source = float(theirs.printed_recall), "printed"
+        return recall_paper(theirs.ids, slice_.truth, k), theirs.qps, "ids"
+    return float(theirs.printed_recall), theirs.qps, "printed"
+
+
+def _row(data: str, slice_: Slice, point: dict, theirs: list[tuple], ours: list[tuple]) -> Row:
+    """One point over every build: recall means (and min, max), QPS means."""
+    their_recalls, our_recalls = [t[0] for t in theirs], [o[0] for o in ours]
+    their_mean, our_mean = statistics.fmean(their_recalls), statistics.fmean(our_recalls)
+    diff = our_mean - their_mean
     return Row(
         data, slice_.selectivity, round(slice_.achieved, 5), slice_.label, point_label(point),
-        their_recall, ours_recall, ours_recall - their_recall, theirs.qps, *ours_qps, source,
+        their_mean, our_mean, diff, _mean([t[1] for t in theirs]),
+        *(_mean([o[i] for o in ours]) for i in (1, 2, 3)), "/".join(sorted({t[2] for t in theirs})),
+        len(theirs), len(ours), min(their_recalls), max(their_recalls), min(our_recalls),
+        max(our_recalls), abs(diff) <= TARGET + 1e-12,
     )  # fmt: skip
 
 
+def _mean(values: list[float | None]) -> float | None:
+    """The mean of the values that were measured (None where none was)."""
+    known = [v for v in values if v is not None]
+    return statistics.fmean(known) if known else None
+
+
+def _build_rows(slice_: Slice, point: dict, theirs: list[tuple], ours: list[tuple]) -> list[dict]:
+    """`fidelity-builds.csv`: one row per side, build and point."""
+    return [
+        {"side": side, "build": build, "selectivity": slice_.selectivity, "point": point_label(point),
+         "recall": run[0], "qps": run[1]}
+        for side, runs in (("theirs", theirs), ("ours", ours))
+        for build, run in enumerate(runs)
+    ]  # fmt: skip
+
+
 def markdown_table(rows: list[Row]) -> str:
-    """selectivity | point | theirs recall | ours recall | diff | theirs QPS | ours QPS."""
+    """selectivity | point | theirs recall | ours recall | diff | theirs QPS | ours QPS; with
+    several builds a recall cell is `mean [min-max]` and diff is the difference of the means."""
     lines = [
         "| selectivity | filter | point | theirs recall | ours recall | diff | theirs QPS | ours QPS "
-        "| ours QPS (wall) |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| ours QPS (wall) | within 0.01 |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
+        theirs = _recall(r.theirs_recall, r.theirs_recall_min, r.theirs_recall_max, r.theirs_builds)
+        ours = _recall(r.ours_recall, r.ours_recall_min, r.ours_recall_max, r.ours_builds)
         lines.append(
             f"| {r.selectivity:g} ({r.achieved_selectivity:.4f}) | {r.filter} | {r.point} | "
-            f"{r.theirs_recall:.4f} | {r.ours_recall:.4f} | {r.diff:+.4f} | "
-            f"{_qps(r.theirs_qps)} | {_qps(r.ours_qps)} | {_qps(r.ours_qps_wall)} |"
+            f"{theirs} | {ours} | {r.diff:+.4f} | {_qps(r.theirs_qps)} | {_qps(r.ours_qps)} | "
+            f"{_qps(r.ours_qps_wall)} | {'yes' if r.within_target else 'no'} |"
         )
-    return "\n".join(lines) + "\n"
+    within = sum(r.within_target for r in rows)
+    return "\n".join(lines) + f"\n\n{within} of {len(rows)} points within {TARGET} (means)\n"
+
+
+def _recall(mean: float, low: float, high: float, builds: int) -> str:
+    return f"{mean:.4f}" if builds == 1 else f"{mean:.4f} [{low:.4f}-{high:.4f}]"
 
 
 def _qps(value: float | None) -> str:
@@ -174,6 +237,7 @@ def _write(
     adapter: Adapter,
     data: str,
     rows: list[Row],
+    per_build: list[dict],
     programs: dict,
     exchange: Path,
     k: int,
@@ -188,15 +252,24 @@ def _write(
         f"- QPS: {adapter.qps_clock}, of the search with filters prepared (ours by wall clock in the "
         "last column, with `prepare_filters` in the CSV); one search thread",
         f"- theirs recall from: {', '.join(sorted({r.theirs_recall_from for r in rows}))}",
+        f"- builds: ours {rows[0].ours_builds} (seeds 0..{rows[0].ours_builds - 1} where the method "
+        f"takes a seed), theirs {rows[0].theirs_builds} ({SEEDING[adapter.seeding]}); recall cells "
+        "with several builds are `mean [min-max]`, diff is of the means (every build: "
+        "`fidelity-builds.csv`)",
         f"- files: {', '.join(f'`{f}`' for f in files)}",
         "",
     ]
     _atomic_text(out / "fidelity.md", "\n".join(header) + markdown_table(rows))
+    _atomic_csv(out / "fidelity.csv", [asdict(r) for r in rows])
+    _atomic_csv(out / "fidelity-builds.csv", per_build)
+
+
+def _atomic_csv(path: Path, rows: list[dict]) -> None:
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=list(Row.__dataclass_fields__))
+    writer = csv.DictWriter(buffer, fieldnames=list(rows[0]))
     writer.writeheader()
-    writer.writerows(asdict(r) for r in rows)
-    _atomic_text(out / "fidelity.csv", buffer.getvalue())
+    writer.writerows(rows)
+    _atomic_text(path, buffer.getvalue())
 
 
 def _atomic_text(path: Path, text: str) -> None:

@@ -50,6 +50,8 @@ class SerfAdapter(RangeAdapter):
     }
     points: ClassVar[list[dict[str, Any]]] = [{"ef_search": ef} for ef in (16, 64, 256)]
     qps_clock = "theirs: wall clock of their query loop; ours: CPU time"
+    # built with NOPARALLEL (docs/fidelity.md): one thread, the level generator's fixed seed 100
+    seeding = "deterministic"
 
     def run_theirs(
         self,

@@ -7,7 +7,9 @@ dsg-search (also iRangeGraph's programs: the same files, other option names) |
 nhq-nsw-build | nhq-nsw-search | nhq-kgraph-build | nhq-kgraph-search | caps-build |
 caps-search | diskann-build (DiskANN's build_memory_index and build_stitched_index) |
 diskann-search. BEHAVIOUR: exact (right answers), wrong (matching ids from the far half),
-garbled (unparseable output), fail (exit 3).
+garbled (unparseable output), fail (exit 3), spread (build b answers its first 2b queries
+wrongly, the rest exactly: b is the seed our ACORN driver is given, or for DSG's unseeded
+build the count of earlier builds, kept in `<index>.builds`).
 Independent of fanns_bench on purpose: only numpy and the files.
 """
 
@@ -109,14 +111,21 @@ def serf(argv: list[str], behaviour: str) -> None:
         )
 
 
+def per_query(behaviour: str, build: int, query: int) -> str:
+    """`spread`: build b answers its first 2b queries wrongly, the others exactly."""
+    if behaviour != "spread":
+        return behaviour
+    return "wrong" if query < 2 * build else "exact"
+
+
 def acorn(argv: list[str], behaviour: str) -> None:
     base, queries = read_fvecs(argv[0]), read_fvecs(argv[1])
     mask = np.fromfile(argv[2], dtype=np.uint8).reshape(len(queries), len(base))
-    k, prefix, rng = int(argv[8]), argv[9], np.random.default_rng(0)
+    k, prefix, rng, seed = int(argv[8]), argv[9], np.random.default_rng(0), int(argv[6])
     for ef in argv[7].split(","):
         rows = np.full((len(queries), k), -1, dtype="<i4")
         for i, query in enumerate(queries):
-            ids = answer(base, query, np.flatnonzero(mask[i]), k, behaviour, rng)
+            ids = answer(base, query, np.flatnonzero(mask[i]), k, per_query(behaviour, seed, i), rng)
             rows[i, : len(ids)] = ids
         with open(f"{prefix}{ef}.ivecs", "wb") as handle:
             for row in rows:
@@ -128,12 +137,17 @@ def acorn(argv: list[str], behaviour: str) -> None:
 
 def dsg_build(argv: list[str]) -> None:
     given = options(argv)
-    Path((given.get("index_path") or given["index_file"])[0]).write_text(given["data_path"][0])
+    index = Path((given.get("index_path") or given["index_file"])[0])
+    builds = Path(f"{index}.builds")
+    build = int(builds.read_text()) if builds.exists() else 0
+    builds.write_text(str(build + 1))
+    index.write_text(json.dumps({"base": given["data_path"][0], "build": build}))
 
 
 def dsg_search(argv: list[str], behaviour: str) -> None:
     given = options(argv)
     base = read_fbin(given["data_path"][0])
+    build = json.loads(Path((given.get("index_path") or given["index_file"])[0]).read_text())["build"]
     mapping = np.fromfile(given["data_path"][0] + ".mapping", dtype="<u8", offset=4)
     queries, truth, k = (
         read_fbin(given["query_path"][0]),
@@ -145,8 +159,8 @@ def dsg_search(argv: list[str], behaviour: str) -> None:
         for line in Path(given["query_ranges_file"][0]).read_text().splitlines()
     ]
     rng, total = np.random.default_rng(0), 0.0
-    for query, (low, high), true in zip(queries, ranges, truth, strict=True):
-        ids = mapping[answer(base, query, np.arange(low, high + 1), k, behaviour, rng)]
+    for i, (query, (low, high), true) in enumerate(zip(queries, ranges, truth, strict=True)):
+        ids = mapping[answer(base, query, np.arange(low, high + 1), k, per_query(behaviour, build, i), rng)]
         total += np.intersect1d(ids, true[:k]).size / k
     print("garbled" if behaviour == "garbled" else f"QPS: 1234.5\nRecall: {total / len(queries)}")
 

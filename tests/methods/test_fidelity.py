@@ -215,3 +215,75 @@ def test_diskann_refuses_an_item_without_labels_in_one_line(tmp_path):
     with pytest.raises(ReferenceError, match=r"^tags: 1 items have no label; DiskANN's label file needs"):
         adapter_for("filtered_vamana").run_theirs({}, dataset, slices, 10, folder, tmp_path / "log")
     assert not (folder / "base_labels.txt").exists()
+
+
+def several_builds(tmp_path: Path, method: str, builds: int) -> int:
+    return main(
+        ["fidelity", method, "--reference", str(reference(tmp_path, method, "spread")), "--data",
+         "synthetic", "--selectivities", "0.1,0.5", "--queries", "20", "--builds", str(builds),
+         "--out", str(tmp_path / "out")]
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize("method", ["acorn_gamma_ref", "dsg"])  # seeded driver; unseeded program
+def test_several_builds_count_every_build_of_both_sides(tmp_path, method, monkeypatch, capsys):
+    """The stand-in's build b answers its first 2b of 20 queries wrongly: recall 1.0, 0.9, 0.8
+    over three builds, so the mean is 0.9 only when every build is counted."""
+    from fanns_bench.fidelity import compare
+
+    seeds: list[int] = []
+    real = compare.get_method
+
+    def spy(name: str):
+        kind = real(name)
+
+        class Seeded(kind):  # records the seed of each of our builds
+            def build(self, dataset):
+                seeds.append(self.build_params["seed"])
+                super().build(dataset)
+
+        return Seeded
+
+    monkeypatch.setattr(compare, "get_method", spy)
+    assert several_builds(tmp_path, method, 3) == 0
+    assert seeds == [0, 1, 2]
+    rows = table(tmp_path, method)
+    assert len(rows) == 6 and all(r["theirs_builds"] == "3" and r["ours_builds"] == "3" for r in rows)
+    for r in rows:
+        assert float(r["theirs_recall"]) == pytest.approx(0.9)
+        assert (float(r["theirs_recall_min"]), float(r["theirs_recall_max"])) == pytest.approx((0.8, 1.0))
+        assert float(r["diff"]) == pytest.approx(float(r["ours_recall"]) - 0.9)
+    with open(tmp_path / "out" / f"{method}-synthetic" / "fidelity-builds.csv") as handle:
+        builds = list(csv.DictReader(handle))
+    theirs = [b for b in builds if b["side"] == "theirs"]
+    assert len(theirs) == 6 * 3 and len(builds) == 6 * 3 * 2
+    assert sorted({float(b["recall"]) for b in theirs}) == pytest.approx([0.8, 0.9, 1.0])
+    printed = capsys.readouterr().out
+    assert "0.9000 [0.8000-1.0000]" in printed and "points within 0.01 (means)" in printed
+
+
+def test_a_deterministic_program_is_built_once_and_says_so(tmp_path):
+    assert several_builds(tmp_path, "serf", 2) == 0
+    rows = table(tmp_path, "serf")
+    assert all(r["theirs_builds"] == "1" and r["ours_builds"] == "2" for r in rows)
+    markdown = (tmp_path / "out" / "serf-synthetic" / "fidelity.md").read_text()
+    assert "theirs 1 (no seed; their build is deterministic, so built once)" in markdown
+
+
+def test_the_target_is_checked_on_the_means_of_the_builds():
+    from fanns_bench.fidelity.compare import _row
+
+    slice_ = SimpleNamespace(selectivity=0.1, achieved=0.1, label="l")
+    # first builds agree exactly, the means differ by 0.015
+    far = _row("d", slice_, {}, [(1.0, None, "ids"), (0.97, None, "ids")], [(1.0, 1, 1, 1), (1.0, 1, 1, 1)])
+    assert far.diff == pytest.approx(0.015) and not far.within_target
+    # first builds differ by 0.02, the means by 0.005
+    near = _row(
+        "d", slice_, {}, [(0.97, None, "ids"), (1.0, None, "ids")], [(0.99, 1, 1, 1), (0.99, 1, 1, 1)]
+    )
+    assert near.diff == pytest.approx(0.005) and near.within_target
+
+
+def test_builds_below_one_are_refused(tmp_path, capsys):
+    assert several_builds(tmp_path, "dsg", 0) == 2
+    assert "--builds 0: expected at least 1" in capsys.readouterr().err
