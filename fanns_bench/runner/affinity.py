@@ -7,7 +7,9 @@ its system-tuning notes give the same advice). So every search phase of a job ru
 *last* `threads` CPUs the job may use (the first CPU takes most interrupts), every thread of
 the job process and every process of its group (a database server's backends) alike, and
 the row records which (`search_cpus`). The mask is restored when the phase ends: a build
-still uses every core.
+still uses every core. Off by default (`runner.pin_cpus: false`): on a 2-core VM two quiet
+runs pinned were no closer than unpinned and more points came out noisy (a pinned search
+cannot leave its CPU when the sweep's memory sampler runs there; README "Methodology").
 """
 
 from __future__ import annotations

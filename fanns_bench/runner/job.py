@@ -48,7 +48,7 @@ class WorkerSpec:
     meter: PhaseMeter | None = None  # the sweep's memory sampler of this job's processes
     min_repetition_s: float = 0.0  # each timed repetition repeats the batch at least this long
     interleave: bool = True  # repetitions in rounds across the job's points (runner/schedule.py)
-    pin_cpus: bool = True  # search phases pinned to their threads' CPUs (runner/affinity.py)
+    pin_cpus: bool = False  # search phases pinned to their threads' CPUs (runner/affinity.py)
     probe_seconds: float | None = None  # the sweep's baseline probe time (runner/probe.py); None: no probe
 
 

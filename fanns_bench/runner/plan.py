@@ -22,7 +22,7 @@ TIMEOUT = Param(float, DEFAULT_TIMEOUT_S, "wall-clock limit of one build job (bu
 METHODOLOGY_VERSION = 6  # 3: thread caps enforced, memory of the whole process group above a baseline
 # 4: repetitions repeat the batch to runner.min_repetition_s, the two kinds alternate, CPU time
 # 5: repetitions interleaved in rounds across a job's points (runner.interleave), drift and probe
-# 6: search phases and the probe pinned to the last `threads` CPUs (runner.pin_cpus)
+# 6: the job's probe timed warm; runner.pin_cpus (search phases pinned) in the measurement key
 METHOD_KEYS = {"name", "build", "search", "timeout_s", "notes", "conformance"}
 
 

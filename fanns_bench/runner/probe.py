@@ -7,7 +7,7 @@ The kernel multiplies `PROBE_QUERIES` seeded query vectors with the dataset's fi
 again until `PROBE_BYTES` have been streamed: few queries, so it is bound by memory (or
 cache) bandwidth as the searches are, not by the multiply units, and the same work for every
 dimension and dataset size. The reference process and every job build the same inputs and time
-them on one thread (`capped_threads(1)`), on the CPU one-thread searches are pinned to
+them on one thread (`capped_threads(1)`), with `runner.pin_cpus` on the CPU one-thread searches are pinned to
 (`affinity.py`; unpinned, a quiet 2-core VM timed it 9.1-14.1 ms by process, pinned 9.4-9.8 ms),
 each timed run right after an untimed one (`warm_seconds`). (64 queries, as first
 sketched, made it a compute-bound matrix product; on a 77 KB test dataset one product took

@@ -23,7 +23,7 @@ RUNNER_PARAMETERS: dict[str, Param | tuple[Param]] = {
     "interleave": Param(
         bool, True, "take the repetitions in rounds across a job's points (false: point by point)"
     ),
-    "pin_cpus": Param(bool, True, "pin each search phase to as many CPUs as it has threads"),
+    "pin_cpus": Param(bool, False, "pin each search phase to as many CPUs as it has threads"),
     "warmup": Param(bool, True, "one untimed batch before the timed ones"),
     "latency_queries": Param(int, 100, "queries timed one at a time (0: no latency pass)", minimum=0),
     "memory_limit_gb": Param(float, None, "memory cap per build job in GiB (null: none)", minimum=0.001),
