@@ -7,15 +7,25 @@ forms are evaluated. The figure is exact, not sampled.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+import numpy as np
+
 from fanns_bench.filters.attribute_index import AttributeIndex
 from fanns_bench.filters.predicates import Predicate, Range
 
 
-def selectivity(attributes: AttributeIndex, predicate: Predicate | None) -> float:
-    """Share of the items matching `predicate` (1 for no predicate)."""
+def selectivity(
+    attributes: AttributeIndex,
+    predicate: Predicate | None,
+    evaluate: Callable[[Predicate], np.ndarray] | None = None,
+) -> float:
+    """Share of the items matching `predicate` (1 for no predicate); `evaluate` (default
+    `attributes.evaluate`) gives the matches of a form that cannot be counted (a batch's
+    `FilterBatch.matches`, so the method answering the query reuses them)."""
     if predicate is None or attributes.num_items == 0:
         return 1.0
     if isinstance(predicate, Range):
         start, stop = attributes.position_range(predicate.attr, predicate.low, predicate.high)
         return (stop - start) / attributes.num_items
-    return len(attributes.evaluate(predicate)) / attributes.num_items
+    return len((evaluate or attributes.evaluate)(predicate)) / attributes.num_items

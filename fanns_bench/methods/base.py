@@ -15,7 +15,7 @@ import importlib.util
 import shutil
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
@@ -39,21 +39,37 @@ class FilterBatch:
     `predicates[i]` is query i's predicate (`None`: unfiltered). Queries sharing a predicate
     are grouped once: `distinct` holds each distinct predicate of the batch and
     `set_of_query[i]` the index of query i's predicate in `distinct`. `attributes` is the
-    dataset's attribute index; `match_ids()` evaluates each distinct predicate with it.
-    Nothing is cached between batches: each timed repetition gets a fresh batch.
+    dataset's attribute index; `match_ids()` evaluates each distinct predicate with it, once
+    per batch (`matches`), so a router counting a predicate and the method it routes to share
+    one evaluation. Nothing is cached between batches: each timed repetition gets a fresh batch.
     """
 
     predicates: tuple[Predicate | None, ...]
     distinct: tuple[Predicate | None, ...]
     set_of_query: np.ndarray
     attributes: AttributeIndex
+    evaluated: dict[Predicate | None, np.ndarray] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
-    def of(cls, predicates: Sequence[Predicate | None], attributes: AttributeIndex) -> FilterBatch:
-        """Group `predicates` by distinct predicate."""
+    def of(
+        cls,
+        predicates: Sequence[Predicate | None],
+        attributes: AttributeIndex,
+        evaluated: dict[Predicate | None, np.ndarray] | None = None,
+    ) -> FilterBatch:
+        """Group `predicates` by distinct predicate; `evaluated`: the matches of a batch these
+        predicates come from (shared, not copied)."""
         position: dict[Predicate | None, int] = {}
         set_of_query = np.array([position.setdefault(p, len(position)) for p in predicates], dtype=np.int64)
-        return cls(tuple(predicates), tuple(position), set_of_query, attributes)
+        shared = {} if evaluated is None else evaluated
+        return cls(tuple(predicates), tuple(position), set_of_query, attributes, shared)
+
+    def matches(self, predicate: Predicate | None) -> np.ndarray:
+        """Sorted int64 ids satisfying `predicate`, evaluated once per batch (read-only)."""
+        found = self.evaluated.get(predicate)
+        if found is None:
+            found = self.evaluated[predicate] = self.attributes.evaluate(predicate)
+        return found
 
     @property
     def num_items(self) -> int:
@@ -64,7 +80,7 @@ class FilterBatch:
 
     def match_ids(self) -> list[np.ndarray]:
         """Sorted int64 ids satisfying each distinct predicate (read-only; do not modify)."""
-        return [self.attributes.evaluate(p) for p in self.distinct]
+        return [self.matches(p) for p in self.distinct]
 
 
 class Method(ABC):

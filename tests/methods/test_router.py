@@ -167,3 +167,16 @@ def test_a_policy_learned_on_one_draw_routes_another(tmp_path, capsys):
         assert counts == {f"{ANSWERED}{route.label}": float(one.n_queries)}, one.key
         assert list(one.filter_shapes) == list(plan.shapes[one.filter_type])
         assert one.method_name == "fanns_bench.methods.router.method:Router"
+
+
+def test_a_predicate_is_evaluated_once_per_batch_by_the_router_and_its_route(dataset, tmp_path, monkeypatch):
+    """Counting a predicate's matches (to route it) and filtering by them (the route's method)
+    share one evaluation: the router's filter work in `qps` is not the method's twice over."""
+    from fanns_bench.filters.attribute_index import AttributeIndex
+
+    calls: list[object] = []
+    evaluate = AttributeIndex.evaluate
+    monkeypatch.setattr(AttributeIndex, "evaluate", lambda self, p: calls.append(p) or evaluate(self, p))
+    router, _ = routed(dataset, policy(tmp_path / "p.yaml"))  # 3 distinct predicates, 3 routes
+    assert sorted(map(str, calls)) == sorted(map(str, set(PREDICATES)))
+    router.close()

@@ -149,7 +149,7 @@ class Router(Method):
         filter_type = self._filter_types.get(shape(predicate))
         if filter_type is None:
             raise MethodError(f"router: {self.unsupported_reason(predicate, filters.attributes.kinds)}")
-        return self.policy.route(filter_type, selectivity(filters.attributes, predicate))
+        return self.policy.route(filter_type, selectivity(filters.attributes, predicate, filters.matches))
 
     def prepare_filters(self, filters: FilterBatch) -> RoutedFilters:
         routes: list[Route] = []
@@ -170,7 +170,8 @@ class Router(Method):
         parts = []
         for index, route in enumerate(routes):
             rows = np.flatnonzero(route_of_query == index)
-            batch = FilterBatch.of([filters.predicates[i] for i in rows], filters.attributes)
+            predicates = [filters.predicates[i] for i in rows]
+            batch = FilterBatch.of(predicates, filters.attributes, filters.evaluated)
             parts.append(RoutedPart(route, rows, self._method(route).prepare_filters(batch)))
         return RoutedFilters(tuple(parts))
 
