@@ -19,13 +19,17 @@ def selectivity(
     attributes: AttributeIndex,
     predicate: Predicate | None,
     evaluate: Callable[[Predicate], np.ndarray] | None = None,
+    positions: Callable[[Range], tuple[int, int]] | None = None,
 ) -> float:
-    """Share of the items matching `predicate` (1 for no predicate); `evaluate` (default
-    `attributes.evaluate`) gives the matches of a form that cannot be counted (a batch's
-    `FilterBatch.matches`, so the method answering the query reuses them)."""
+    """Share of the items matching `predicate` (1 for no predicate). `evaluate` and
+    `positions` (default: the attribute index's) give a form's matches and a range's positions:
+    a batch's `FilterBatch.matches`/`positions`, so the method answering the query reuses them."""
     if predicate is None or attributes.num_items == 0:
         return 1.0
     if isinstance(predicate, Range):
-        start, stop = attributes.position_range(predicate.attr, predicate.low, predicate.high)
+        if positions is None:
+            start, stop = attributes.position_range(predicate.attr, predicate.low, predicate.high)
+        else:
+            start, stop = positions(predicate)
         return (stop - start) / attributes.num_items
     return len((evaluate or attributes.evaluate)(predicate)) / attributes.num_items

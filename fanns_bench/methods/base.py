@@ -21,7 +21,8 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import numpy as np
 
 from fanns_bench.filters.attribute_index import AttributeIndex
-from fanns_bench.filters.predicates import OPS, Predicate, ops_used
+from fanns_bench.filters.estimate import selectivity
+from fanns_bench.filters.predicates import OPS, Predicate, Range, ops_used
 from fanns_bench.methods.params import Param, resolve
 
 if TYPE_CHECKING:
@@ -39,37 +40,44 @@ class FilterBatch:
     `predicates[i]` is query i's predicate (`None`: unfiltered). Queries sharing a predicate
     are grouped once: `distinct` holds each distinct predicate of the batch and
     `set_of_query[i]` the index of query i's predicate in `distinct`. `attributes` is the
-    dataset's attribute index; `match_ids()` evaluates each distinct predicate with it, once
-    per batch (`matches`), so a router counting a predicate and the method it routes to share
-    one evaluation. Nothing is cached between batches: each timed repetition gets a fresh batch.
+    dataset's attribute index; `match_ids()` evaluates each distinct predicate with it. What
+    a batch evaluates or positions is computed once per batch (`matches`, `positions`, kept in
+    `memo`), so a router counting a predicate and the method it routes to share the work.
+    Nothing is cached between batches: each timed repetition gets a fresh batch.
     """
 
     predicates: tuple[Predicate | None, ...]
     distinct: tuple[Predicate | None, ...]
     set_of_query: np.ndarray
     attributes: AttributeIndex
-    evaluated: dict[Predicate | None, np.ndarray] = field(default_factory=dict, compare=False, repr=False)
+    memo: dict[tuple[str, Predicate | None], Any] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
     def of(
         cls,
         predicates: Sequence[Predicate | None],
         attributes: AttributeIndex,
-        evaluated: dict[Predicate | None, np.ndarray] | None = None,
+        memo: dict[tuple[str, Predicate | None], Any] | None = None,
     ) -> FilterBatch:
-        """Group `predicates` by distinct predicate; `evaluated`: the matches of a batch these
-        predicates come from (shared, not copied)."""
+        """Group `predicates` by distinct predicate; `memo`: that of a batch these predicates
+        come from (shared, not copied)."""
         position: dict[Predicate | None, int] = {}
         set_of_query = np.array([position.setdefault(p, len(position)) for p in predicates], dtype=np.int64)
-        shared = {} if evaluated is None else evaluated
-        return cls(tuple(predicates), tuple(position), set_of_query, attributes, shared)
+        return cls(tuple(predicates), tuple(position), set_of_query, attributes, {} if memo is None else memo)
 
     def matches(self, predicate: Predicate | None) -> np.ndarray:
         """Sorted int64 ids satisfying `predicate`, evaluated once per batch (read-only)."""
-        found = self.evaluated.get(predicate)
-        if found is None:
-            found = self.evaluated[predicate] = self.attributes.evaluate(predicate)
-        return found
+        key = ("matches", predicate)
+        if key not in self.memo:
+            self.memo[key] = self.attributes.evaluate(predicate)
+        return self.memo[key]
+
+    def positions(self, predicate: Range) -> tuple[int, int]:
+        """`predicate`'s half-open positions in its attribute's sorted order, once per batch."""
+        key = ("positions", predicate)
+        if key not in self.memo:
+            self.memo[key] = self.attributes.position_range(predicate.attr, predicate.low, predicate.high)
+        return self.memo[key]
 
     @property
     def num_items(self) -> int:
@@ -77,6 +85,10 @@ class FilterBatch:
 
     def __len__(self) -> int:
         return len(self.predicates)
+
+    def selectivity(self, predicate: Predicate | None) -> float:
+        """Share of the items matching `predicate`, from this batch's `positions`/`matches`."""
+        return selectivity(self.attributes, predicate, self.matches, self.positions)
 
     def match_ids(self) -> list[np.ndarray]:
         """Sorted int64 ids satisfying each distinct predicate (read-only; do not modify)."""

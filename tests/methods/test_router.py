@@ -180,3 +180,22 @@ def test_a_predicate_is_evaluated_once_per_batch_by_the_router_and_its_route(dat
     router, _ = routed(dataset, policy(tmp_path / "p.yaml"))  # 3 distinct predicates, 3 routes
     assert sorted(map(str, calls)) == sorted(map(str, set(PREDICATES)))
     router.close()
+
+
+def test_a_ranges_positions_are_found_once_per_batch(dataset, monkeypatch):
+    """The router's count of a range and a range method's filter input (`position_ranges`)
+    share one lookup per distinct range."""
+    from fanns_bench.filters.attribute_index import AttributeIndex
+    from fanns_bench.methods.base import FilterBatch
+    from fanns_bench.methods.common.ordered import position_ranges
+
+    calls: list[tuple] = []
+    lookup = AttributeIndex.position_range
+    monkeypatch.setattr(
+        AttributeIndex, "position_range", lambda self, *a: calls.append(a) or lookup(self, *a)
+    )
+    batch = FilterBatch.of([Range("score", 0, 99)] * 3 + [Range("score", 5, 9)], dataset.attribute_index)
+    assert batch.selectivity(Range("score", 0, 99)) == pytest.approx(0.1)
+    ranges = position_ranges(batch, "score")
+    assert len(calls) == 2  # one per distinct range
+    assert list(ranges.stops - ranges.starts) == [100, 100, 100, 5]

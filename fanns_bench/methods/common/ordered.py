@@ -42,7 +42,7 @@ def position_ranges(filters: FilterBatch, attr: str) -> PositionRanges:
         if predicate is None:
             bounds.append((0, len(filters.attributes.sorted_order(attr))))
         elif isinstance(predicate, Range) and predicate.attr == attr:
-            bounds.append(filters.attributes.position_range(attr, predicate.low, predicate.high))
+            bounds.append(filters.positions(predicate))
         else:
             raise ValueError(f"expected a range on {attr!r} (or no filter), got {predicate!r}")
     table = np.asarray(bounds, dtype=np.int64).reshape(-1, 2)[filters.set_of_query]

@@ -11,7 +11,6 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from fanns_bench.errors import ConfigError, MethodError
-from fanns_bench.filters.estimate import selectivity
 from fanns_bench.filters.predicates import Predicate
 from fanns_bench.filters.shape import shape
 from fanns_bench.methods.base import ANY_FILTER, FilterBatch, Method
@@ -149,7 +148,7 @@ class Router(Method):
         filter_type = self._filter_types.get(shape(predicate))
         if filter_type is None:
             raise MethodError(f"router: {self.unsupported_reason(predicate, filters.attributes.kinds)}")
-        return self.policy.route(filter_type, selectivity(filters.attributes, predicate, filters.matches))
+        return self.policy.route(filter_type, filters.selectivity(predicate))
 
     def prepare_filters(self, filters: FilterBatch) -> RoutedFilters:
         routes: list[Route] = []
@@ -171,7 +170,7 @@ class Router(Method):
         for index, route in enumerate(routes):
             rows = np.flatnonzero(route_of_query == index)
             predicates = [filters.predicates[i] for i in rows]
-            batch = FilterBatch.of(predicates, filters.attributes, filters.evaluated)
+            batch = FilterBatch.of(predicates, filters.attributes, filters.memo)
             parts.append(RoutedPart(route, rows, self._method(route).prepare_filters(batch)))
         return RoutedFilters(tuple(parts))
 
