@@ -76,7 +76,7 @@ class Probe:
         return float(np.median([self.seconds() for _ in range(max(1, repetitions))]))
 
 
-def baseline_of(dataset_path: str, pin: bool = True) -> float:
+def baseline_of(dataset_path: str, pin: bool = False) -> float:
     """`Probe.baseline` of the dataset at `dataset_path`, in a process of its own (see
     `baseline_in_child`), on the CPU one-thread searches are pinned to when `pin`."""
     from fanns_bench.data.dataset import load_dataset
@@ -87,7 +87,7 @@ def baseline_of(dataset_path: str, pin: bool = True) -> float:
         return probe.baseline()
 
 
-def baseline_in_child(dataset_path: Path, pin: bool = True) -> float:
+def baseline_in_child(dataset_path: Path, pin: bool = False) -> float:
     """The run's reference probe time, measured in a fresh spawned process as a job measures
     its own. Timed in the sweep process instead (which had just computed ground truth, holds
     the workload and runs the memory sampler), the reference moved 2x between two runs

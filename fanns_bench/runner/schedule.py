@@ -120,7 +120,9 @@ class Job:
 def searching(job: Job, threads: int) -> Iterator[list[int]]:
     """A search phase on `threads` threads: pinned to its CPUs (`affinity.py`, unless
     `runner.pin_cpus` is off), the method's and the libraries' pools capped; yields the CPUs."""
-    with pinned(threads, job.clock.group(), job.spec.pin_cpus) as cpus, query_threads(job.method, threads):
+    pin = job.spec.pin_cpus
+    group = job.clock.group() if pin else ()  # a /proc walk per phase: only when pinning
+    with pinned(threads, group, pin) as cpus, query_threads(job.method, threads):
         yield cpus
 
 
