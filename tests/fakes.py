@@ -284,3 +284,19 @@ class FakeAffinity(ExactPrefilter):
     def _note(self, phase: str) -> None:
         with open(self.build_params["log"], "a") as log:
             log.write(f"{phase} {sorted(os.sched_getaffinity(0))}\n")
+
+
+class FakeBuildLog(ExactPrefilter):
+    """Exact; appends `<tag> <pid>` to `log` on every build, so a test sees which process
+    built which job, in which order."""
+
+    name = "fake_build_log"
+    build_parameters = {
+        "log": Param(str, "", "file of the builds"),
+        "tag": Param(str, "", "what this job writes"),
+    }
+
+    def build(self, dataset: Any) -> None:
+        with open(self.build_params["log"], "a") as log:
+            log.write(f"{self.build_params['tag']} {os.getpid()}\n")
+        super().build(dataset)

@@ -100,6 +100,10 @@ SCHEMA = pa.schema(
         ),  # max/min - 1 of the job's round speed factors; null: < 2 points measured together
         ("probe_ratio", pa.float64()),  # run-start probe time / the job's median probe time (< 1: slower now)
         ("search_cpus", pa.string()),  # CPUs the searches were pinned to ("3" or "2,3"); null: not pinned
+        # issue 16 processes (runner.processes, runner/handover.py): a point's repetitions
+        # taken in several fresh processes of its job, spread over the sweep (pyperf's idea)
+        ("processes", pa.int64()),  # processes whose repetitions the row's figures combine
+        ("qps_processes", pa.list_(pa.float64())),  # per process: n / its median batch seconds
         # issue 20 reports from Parquet alone: what the report needs to know of the method
         ("method_threading", pa.string()),  # its class's `threading`: threads | single
         # issue 21 routing: the forms of the point's predicates (filters/shape.py) and the

@@ -50,6 +50,8 @@ class WorkerSpec:
     interleave: bool = True  # repetitions in rounds across the job's points (runner/schedule.py)
     pin_cpus: bool = False  # search phases pinned to their threads' CPUs (runner/affinity.py)
     probe_seconds: float | None = None  # the sweep's baseline probe time (runner/probe.py); None: no probe
+    processes: int = 1  # fresh processes of this job, each taking a share of the repetitions (handover.py)
+    process: int = 0  # which of them this one is (0-based)
 
 
 def job_main(spec: WorkerSpec) -> None:

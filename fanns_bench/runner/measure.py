@@ -47,7 +47,7 @@ from fanns_bench.methods.base import FilterBatch, Method
 from fanns_bench.metrics import recall_paper, recall_per_query, recall_tie_aware
 from fanns_bench.runner.answers import answer_checks, stats_json
 from fanns_bench.runner.clocks import GroupClock, Reading
-from fanns_bench.runner.noise import NoiseInputs, dispersion, noisy_reasons
+from fanns_bench.runner.noise import NoiseInputs, dispersion, noisy_reasons, process_rates, process_reasons
 
 WARMUP_PASSES = 3  # untimed passes at most, where each is shorter than the minimum repetition
 MAX_PASSES = 1_000_000  # a pass that reads 0 s on the clock still repeats a bounded number of times
@@ -128,12 +128,15 @@ def filter_violations(ids: np.ndarray, match_ids: list[np.ndarray]) -> int:
 
 @dataclass
 class Timed:
-    """The timed repetitions of one kind of pass: seconds per pass, CPU seconds per pass."""
+    """The timed repetitions of one kind of pass: seconds per pass, CPU seconds per pass, and
+    the passes of each repetition (`passes` is this process's calibrated count; repetitions
+    carried over from an earlier process of the job, `runner.processes`, keep their own)."""
 
     passes: int
     seconds: list[float] = field(default_factory=list)
     cpu_seconds: list[float] = field(default_factory=list)
     readings: list[Reading] = field(default_factory=list)
+    counts: list[int] = field(default_factory=list)  # passes of each repetition
 
     def repeat(self, clock: GroupClock, run_pass: Callable[[], None]) -> None:
         """One timed repetition: `passes` passes between two readings of both clocks."""
@@ -146,6 +149,30 @@ class Timed:
         self.seconds.append(wall / self.passes)
         self.cpu_seconds.append(spent.cpu_seconds / self.passes)
         self.readings.append(spent)
+        self.counts.append(self.passes)
+
+    @property
+    def wall_seconds(self) -> float:
+        """Wall time of every timed repetition, all passes."""
+        return sum(s * c for s, c in zip(self.seconds, self.counts, strict=True))
+
+    @property
+    def shortest_repetition(self) -> float:
+        """Wall time of the shortest timed repetition."""
+        return min(s * c for s, c in zip(self.seconds, self.counts, strict=True))
+
+    def as_dict(self) -> dict[str, Any]:
+        """Plain data, for the next process of the job (`carry.py`)."""
+        readings = [[r.cpu_seconds, r.involuntary_switches, r.load_avg] for r in self.readings]
+        return {"seconds": self.seconds, "cpu_seconds": self.cpu_seconds, "counts": self.counts,
+                "readings": readings}  # fmt: skip
+
+    def take(self, earlier: dict[str, Any]) -> None:
+        """Put an earlier process's repetitions (`as_dict`) before this process's own."""
+        self.seconds[:0] = earlier["seconds"]
+        self.cpu_seconds[:0] = earlier["cpu_seconds"]
+        self.counts[:0] = earlier["counts"]
+        self.readings[:0] = [Reading(float(c), int(s), float(load)) for c, s, load in earlier["readings"]]
 
 
 class PointMeasurement:
@@ -176,6 +203,7 @@ class PointMeasurement:
         self.ids: np.ndarray | None = None
         self.stats: dict[str, float] = {}
         self.prepared: Any = None
+        self.process_sizes: list[int] = []  # repetitions per process of the job (`take_over`)
 
     def _end_to_end(self) -> None:
         start = time.perf_counter()
@@ -224,6 +252,24 @@ class PointMeasurement:
         self.stats = self.method.stats()  # counters of the last search: the point's whole batch
         return self.batches.seconds[-1], self.searches.seconds[-1]
 
+    def handover(self) -> dict[str, Any]:
+        """This process's timed repetitions, as plain data for the job's next process."""
+        return {
+            "batches": self.batches.as_dict(),
+            "searches": self.searches.as_dict(),
+            "filter_total": self.filter_total,
+        }
+
+    def take_over(self, earlier: Sequence[dict[str, Any]]) -> None:
+        """Put the repetitions of the job's earlier processes (`handover`, in process order)
+        before this process's own: the row's figures then span every process."""
+        own = len(self.batches.seconds)
+        for handed in reversed(earlier):
+            self.batches.take(handed["batches"])
+            self.searches.take(handed["searches"])
+            self.filter_total += handed["filter_total"]
+        self.process_sizes = [len(h["batches"]["seconds"]) for h in earlier] + [own]
+
     def _single(self, i: int) -> float:
         """Seconds of query `i` alone, end to end (the latency pass)."""
         one, method = slice(i, i + 1), self.method
@@ -247,6 +293,8 @@ class PointMeasurement:
         latency_ms = np.asarray(latencies) * 1e3 if latencies else np.array([np.nan])
         batches, searches = self.batches, self.searches
         given = dispersion(n, searches.seconds)
+        per_process = process_rates(n, batches.seconds, self.process_sizes or [len(batches.seconds)])
+        extra_reasons = [*process_reasons(per_process), *extra_reasons]
         violations = filter_violations(ids, match_ids)
         return {
             "recall": recall_paper(ids, truth, k),
@@ -259,8 +307,10 @@ class PointMeasurement:
             "qps_given_filter_std": given["qps_std"],
             "batch_seconds": [float(s) for s in batches.seconds],
             "search_seconds": [float(s) for s in searches.seconds],
-            "filter_seconds": self.filter_total / (batches.passes * len(batches.seconds)),
+            "filter_seconds": self.filter_total / sum(batches.counts),
             "seconds_per_query": float(np.median(batches.seconds)) / n,
+            "processes": len(per_process),
+            "qps_processes": per_process,
             **_clock_columns(n, batches, searches, self.threads, extra_reasons),
             "latency_p50_ms": float(np.percentile(latency_ms, 50)),
             "latency_p95_ms": float(np.percentile(latency_ms, 95)),
@@ -306,17 +356,15 @@ def _clock_columns(
 ) -> dict[str, Any]:
     """Passes, the CPU clock, load, switches and the noisy flag of a point's repetitions."""
     readings = batches.readings + searches.readings
-    wall = sum(s * batches.passes for s in batches.seconds)
-    cpu = sum(c * batches.passes for c in batches.cpu_seconds)
+    wall = batches.wall_seconds
+    cpu = sum(c * n for c, n in zip(batches.cpu_seconds, batches.counts, strict=True))
     cpu_wall_ratio = cpu / wall if wall > 0 else None
     load_avg = max(r.load_avg for r in readings)
     reasons = noisy_reasons(
         NoiseInputs(
             rates=[n / s for s in batches.seconds],
             given_rates=[n / s for s in searches.seconds],
-            repetition_seconds=min(
-                min(batches.seconds) * batches.passes, min(searches.seconds) * searches.passes
-            ),
+            repetition_seconds=min(batches.shortest_repetition, searches.shortest_repetition),
             cpu_wall_ratio=cpu_wall_ratio,
             threads=threads,
             load_avg=load_avg,

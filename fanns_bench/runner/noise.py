@@ -127,6 +127,26 @@ def drift(factors: Sequence[float]) -> float | None:
     return float(max(factors) / min(factors) - 1)
 
 
+def process_rates(n_queries: int, seconds: Sequence[float], sizes: Sequence[int]) -> list[float]:
+    """QPS of each process of a job (`runner.processes`): n / the median of its repetitions'
+    seconds per pass; `sizes`: repetitions per process, in order."""
+    bounds = np.cumsum([0, *sizes])
+    spans = zip(bounds[:-1], bounds[1:], strict=True)
+    return [float(n_queries / np.median(seconds[a:b])) for a, b in spans if b > a]
+
+
+def process_reasons(rates: Sequence[float]) -> list[str]:
+    """Why a point measured in several processes is not repeatable: their QPS differ by more
+    than `MAX_DRIFT` (the same tolerance as the drift between rounds; a process's memory
+    placement and the machine's speed while it ran both show here)."""
+    if len(rates) < 2 or min(rates) <= 0:
+        return []
+    spread = max(rates) / min(rates) - 1
+    if spread <= MAX_DRIFT:
+        return []
+    return [f"QPS moved {spread:.0%} between the job's {len(rates)} processes (> {MAX_DRIFT:.0%})"]
+
+
 def drift_reasons(job_drift: float | None, probe: float | None) -> list[str]:
     """Why the job's machine was not steady: between its rounds, or against the run's start."""
     reasons = []

@@ -28,6 +28,7 @@ from fanns_bench.results.row_files import (
 )
 from fanns_bench.results.schema import STATUS_FAILED, STATUS_INVALID, STATUS_UNSUPPORTED
 from fanns_bench.runner.context import Context, prepare_context
+from fanns_bench.runner.handover import has_handover, remove_handovers
 from fanns_bench.runner.isolation import run_isolated
 from fanns_bench.runner.job import WorkerSpec
 from fanns_bench.runner.plan import BuildJob, Point, build_jobs
@@ -142,20 +143,29 @@ def _run_sweep(config: dict[str, Any], settings: RunSettings) -> SweepOutcome:
     retried = sum(p.key in done for points in pending.values() for p in points)
     if retried:
         log.info("retrying %d failed points (runner.retry_failed=false: keep them)", retried)
-    progress = SweepProgress(sum(map(len, pending.values())))
+    if settings.force:  # an interrupted earlier sweep's handovers are not this sweep's
+        remove_handovers(settings.results_dir, [p.key for points in pending.values() for p in points])
+    progress = SweepProgress(sum(map(len, pending.values())) * settings.processes)
     baseline = _probe_baseline(context, settings.pin_cpus) if any(pending.values()) else None
     with ExitStack() as stack:
         if progress.bars:
             stack.enter_context(logging_redirect_tqdm())
         stack.callback(progress.close)
-        for number, job in enumerate(jobs, 1):
-            if not pending[id(job)]:
-                log.info(
-                    "[%d/%d] %s: all %d points have a row", number, len(jobs), job.label, len(job.points)
+        for process in range(settings.processes):  # every job's first process, then its second ...
+            for number, job in enumerate(jobs, 1):
+                points = _for_process(settings, pending[id(job)], process)
+                if not pending[id(job)]:
+                    if process == 0:
+                        count = len(job.points)
+                        log.info("[%d/%d] %s: all %d points have a row", number, len(jobs), job.label, count)
+                    continue
+                prefix = f"[{number}/{len(jobs)}]" + (
+                    f" process {process + 1}/{settings.processes}" if settings.processes > 1 else ""
                 )
-                continue
-            prefix = f"[{number}/{len(jobs)}]"
-            executed += _run_job(settings, context, job, pending[id(job)], prefix, progress, baseline)
+                if not points:
+                    progress.finished(len(pending[id(job)]))  # handed over by an interrupted sweep
+                    continue
+                executed += _run_job(settings, context, job, points, prefix, progress, baseline, process)
     keys = {p.key for job in jobs for p in job.points}
     rows = load_results(settings.results_dir)
     write_combined(settings.results_dir, rows)
@@ -176,6 +186,19 @@ def _probe_baseline(context: Context, pin: bool) -> float:
     seconds = baseline_in_child(context.dataset.path, pin)
     log.info("machine probe at the start of the run: %.2f ms (each job compares its own)", seconds * 1e3)
     return seconds
+
+
+def _for_process(settings: RunSettings, pending: list[Point], process: int) -> list[Point]:
+    """The points process `process` of a job measures (`handover.py`): those the previous
+    process handed over (all, for the first), less those this one already handed over in an
+    interrupted sweep; a point that failed in an earlier process has its row and stops."""
+    results, last = settings.results_dir, process == settings.processes - 1
+    return [
+        p
+        for p in pending
+        if (process == 0 or has_handover(results, p.key, process - 1))
+        and (last or not has_handover(results, p.key, process))
+    ]
 
 
 def _pending(settings: RunSettings, job: BuildJob, done: set[str]) -> list[Point]:
@@ -200,11 +223,13 @@ def _run_job(
     prefix: str,
     progress: SweepProgress,
     probe_seconds: float | None = None,
+    process: int = 0,
 ) -> int:
-    """Run one build job's pending points; 1 if a build ran, else 0."""
+    """Run one build job's pending points (in its process `process` of `runner.processes`);
+    1 if a build ran, else 0."""
     bar = progress.job(job.label, len(pending))
     try:
-        ran = _run_job_points(settings, context, job, pending, prefix, bar, probe_seconds)
+        ran = _run_job_points(settings, context, job, pending, prefix, bar, probe_seconds, process)
     except BaseException:
         bar.close(completed=False)
         raise
@@ -220,6 +245,7 @@ def _run_job_points(
     prefix: str,
     bar: JobProgress,
     probe_seconds: float | None,
+    process: int = 0,
 ) -> int:
     method_cls = job.method.load()
     experiment = settings.experiment
@@ -255,8 +281,10 @@ def _run_job_points(
         deterministic_builds=settings.deterministic_builds,
         probe_seconds=probe_seconds,
         **settings.measurement,
+        process=process,
         error_file=settings.results_dir / "errors" / f"job-{supported[0].key}.txt",
     )
+    handing_over = process < settings.processes - 1
     for stale in spec.error_file.parent.glob(f"{spec.error_file.stem}*"):
         stale.unlink()  # an earlier run's
     written = {p.key for p in pending if p not in supported}  # unsupported: done already
@@ -264,14 +292,15 @@ def _run_job_points(
     def done_now() -> set[str]:
         now = _stamps(settings.results_dir, supported)
         written.update(key for key, stamp in now.items() if stamp != before[key])
+        if handing_over:
+            written.update(p.key for p in supported if has_handover(settings.results_dir, p.key, process))
         return written
 
     tick = bar.poll(done_now, lambda: next(iter(_last_steps(spec)), "").removeprefix("last step started: "))
     reason = run_isolated(spec, job.timeout_s, settings.memory_limit_bytes, tick)
     if reason:
         reason = "; ".join([reason, *_last_steps(spec)])
-        now = _stamps(settings.results_dir, supported)
-        lost = [p for p in supported if now[p.key] == before[p.key]]
+        lost = [p for p in supported if p.key not in done_now()]
         error = _job_error(spec, reason)
         write_status_rows(settings.results_dir, context, job, lost, experiment, reason=reason, error=error)
         log.warning("%s %s: %s (%d points failed)", prefix, job.label, reason, len(lost))

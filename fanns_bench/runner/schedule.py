@@ -20,6 +20,10 @@ the end of their job (a failed point's at once): a job that hangs or is killed f
 unwritten points with the sweep's reason, and `job-<key>-step.txt` beside the job's error
 file says which point and round it was in. `runner.interleave: false` measures each point on
 its own, start to row, as before (each point its own group of one).
+
+With `runner.processes` > 1 the job runs in several processes, each taking its share of the
+rounds; every process but the last hands its points' repetitions over instead of writing rows,
+and the last writes the rows from all of them (`handover.py`).
 """
 
 from __future__ import annotations
@@ -43,6 +47,7 @@ from fanns_bench.results.schema import STATUS_FAILED, STATUS_INVALID, STATUS_OK
 from fanns_bench.runner.affinity import pinned
 from fanns_bench.runner.answers import invalid_reason
 from fanns_bench.runner.clocks import GroupClock
+from fanns_bench.runner.handover import read_handovers, remove_handovers, share, write_handover
 from fanns_bench.runner.measure import PointMeasurement
 from fanns_bench.runner.noise import drift, drift_reasons, round_factors
 from fanns_bench.runner.plan import Point
@@ -147,7 +152,8 @@ def _measure_group(job: Job, points: list[Point]) -> None:
     if not live:
         return
     probes: list[float] = []
-    for number, order in enumerate(round_orders([m.point.key for m in live], max(1, spec.repetitions))):
+    rounds = share(max(1, spec.repetitions), spec.processes, spec.process)
+    for number, order in enumerate(round_orders([m.point.key for m in live], rounds)):
         gc.collect()  # no garbage from the last round inside this one's timings
         if job.probe is not None:
             with searching(job, 1):  # where one-thread searches run
@@ -156,12 +162,22 @@ def _measure_group(job: Job, points: list[Point]) -> None:
             entry = live[index]
             if entry.row.get("status") == STATUS_FAILED:
                 continue
-            steps.now(f"round {number + 1} of {max(1, spec.repetitions)}, point {entry.point.key}")
+            steps.now(f"round {number + 1} of {rounds}, point {entry.point.key}")
             try:
                 _repeat(job, entry, first=number == 0)
             except Exception as error:
                 _fail(job, entry.row, error, f"search failed in round {number + 1}")
     measured = [m for m in live if m.row.get("status") != STATUS_FAILED]
+    if spec.process < spec.processes - 1:
+        for entry in measured:  # the job's next process goes on (handover.py)
+            handed = {"measurement": entry.measurement.handover(), "times": entry.times}
+            write_handover(spec.results_dir, entry.point.key, spec.process, handed)
+        return
+    if spec.processes > 1:
+        for entry in measured:
+            earlier = read_handovers(spec.results_dir, entry.point.key, spec.process)
+            entry.measurement.take_over([h["measurement"] for h in earlier])
+            entry.times[:0] = [tuple(t) for h in earlier for t in h["times"]]
     machine = {
         "drift": drift(round_factors([m.times for m in measured])) if len(measured) >= 2 else None,
         "probe_ratio": probe_ratio(spec.probe_seconds, probes),
@@ -169,6 +185,7 @@ def _measure_group(job: Job, points: list[Point]) -> None:
     for entry in measured:
         steps.now(f"latency pass and row, point {entry.point.key}")
         _finish(job, entry, machine)
+    remove_handovers(spec.results_dir, [m.point.key for m in measured])
 
 
 def _calibrated(job: Job, point: Point) -> Live | None:

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from fanns_bench.errors import ConfigError
 from fanns_bench.methods.params import Param, check_settings
 
 #: `(Param,)`: a list of such values (a scalar is a one-item list)
@@ -20,6 +21,9 @@ RUNNER_PARAMETERS: dict[str, Param | tuple[Param]] = {
     "builds": Param(int, 1, "builds of each build configuration, each measured", minimum=1),
     "min_repetition_s": Param(float, 0.1, "each timed repetition repeats the batch this long", minimum=0),
     "repetitions": Param(int, 3, "timed batch repetitions per point", minimum=1),
+    "processes": Param(
+        int, 1, "fresh processes per build job, spread over the sweep, sharing the repetitions", minimum=1
+    ),
     "interleave": Param(
         bool, True, "take the repetitions in rounds across a job's points (false: point by point)"
     ),
@@ -49,6 +53,7 @@ class RunSettings:
     builds: int
     min_repetition_s: float
     repetitions: int
+    processes: int
     interleave: bool
     pin_cpus: bool
     warmup: bool
@@ -64,13 +69,20 @@ class RunSettings:
     ) -> RunSettings:
         """`ConfigError` `runner.KEY: expected ..., got ...` on an unknown key or a bad value."""
         values = check_settings("runner", RUNNER_PARAMETERS, runner)
+        if values["processes"] > values["repetitions"]:
+            raise ConfigError(
+                f"runner.processes: expected at most runner.repetitions ({values['repetitions']}): "
+                f"each process takes a share of a point's repetitions, got {values['processes']}"
+            )
         return cls(Path(results_dir), Path(datasets_dir), experiment, **values)
 
     @property
     def measurement(self) -> dict[str, Any]:
         """The settings that shape a measurement: part of every row key (`plan.measurement_key`)
         and handed to each job's worker (`job.WorkerSpec`)."""
+        processes = {"processes": self.processes} if self.processes > 1 else {}  # keys of 1 kept
         return {
+            **processes,
             "repetitions": self.repetitions,
             "interleave": self.interleave,
             "pin_cpus": self.pin_cpus,
