@@ -162,8 +162,9 @@ def _run_sweep(config: dict[str, Any], settings: RunSettings) -> SweepOutcome:
                 prefix = f"[{number}/{len(jobs)}]" + (
                     f" process {process + 1}/{settings.processes}" if settings.processes > 1 else ""
                 )
+                if skipped := len(pending[id(job)]) - len(points):
+                    progress.finished(skipped)  # failed in an earlier process, or handed over before
                 if not points:
-                    progress.finished(len(pending[id(job)]))  # handed over by an interrupted sweep
                     continue
                 executed += _run_job(settings, context, job, points, prefix, progress, baseline, process)
     keys = {p.key for job in jobs for p in job.points}
