@@ -14,24 +14,95 @@
 
 namespace fanns::acorn {
 
-Variant parse_variant(const std::string& name) {
-  if (name == "gamma") return Variant::Gamma;
-  if (name == "one") return Variant::One;
-  throw std::invalid_argument("variant must be 'gamma' or 'one', got '" + name + "'");
+const char* method_name(Method method) {
+  switch (method) {
+    case Method::Gamma: return "acorn_gamma";
+    case Method::One: return "acorn_1";
+    case Method::GammaRef: return "acorn_gamma_ref";
+    case Method::OneRef: return "acorn_1_ref";
+  }
+  return "unknown";
 }
 
-const char* variant_name(Variant variant) { return variant == Variant::One ? "one" : "gamma"; }
+BuildParams GammaParams::engine() const {
+  check_fields(*this);
+  BuildParams p;
+  p.variant = Variant::Gamma;
+  p.M = M;
+  p.gamma = gamma;
+  p.M_beta = M_beta;
+  p.ef_construction = ef_construction;
+  p.seed = seed;
+  p.diversify = diversify;
+  p.reference = false;
+  p.drop_nearest_upper = false;
+  return p;
+}
+
+GammaParams GammaParams::of(const BuildParams& p) {
+  return {p.M, p.gamma, p.M_beta, p.ef_construction, p.seed, p.diversify};
+}
+
+BuildParams OneParams::engine() const {
+  check_fields(*this);
+  BuildParams p;
+  p.variant = Variant::One;
+  p.M = M;
+  p.gamma = 1;
+  p.M_beta = M;
+  p.ef_construction = ef_construction;
+  p.seed = seed;
+  p.diversify = true;
+  p.reference = false;
+  p.drop_nearest_upper = false;
+  return p;
+}
+
+OneParams OneParams::of(const BuildParams& p) { return {p.M, p.ef_construction, p.seed}; }
+
+BuildParams GammaRefParams::engine() const {
+  check_fields(*this);
+  BuildParams p;
+  p.variant = Variant::Gamma;
+  p.M = M;
+  p.gamma = gamma;
+  p.M_beta = M_beta;
+  p.ef_construction = M * gamma;  // the reference's efConstruction
+  p.seed = seed;
+  p.diversify = false;
+  p.reference = true;
+  p.drop_nearest_upper = drop_nearest_upper;
+  return p;
+}
+
+GammaRefParams GammaRefParams::of(const BuildParams& p) {
+  return {p.M, p.gamma, p.M_beta, p.seed, p.drop_nearest_upper};
+}
+
+BuildParams OneRefParams::engine() const {
+  check_fields(*this);
+  BuildParams p;
+  p.variant = Variant::One;
+  p.M = M;
+  p.gamma = 1;
+  p.M_beta = M_beta == 0 ? 2 * M : M_beta;  // the authors' demo: 2M
+  p.ef_construction = M;                    // the reference's efConstruction, M * gamma
+  p.seed = seed;
+  p.diversify = false;
+  p.reference = true;
+  p.drop_nearest_upper = drop_nearest_upper;
+  return p;
+}
+
+OneRefParams OneRefParams::of(const BuildParams& p) { return {p.M, p.M_beta, p.seed, p.drop_nearest_upper}; }
 
 void BuildParams::validate() const {
   auto require = [](bool ok, const std::string& message) {
     if (!ok) throw std::invalid_argument(message);
   };
-  require(M >= 2 && M <= 512, "M must be in [2, 512], got " + std::to_string(M));
-  require(gamma >= 1 && gamma <= 1024, "gamma must be in [1, 1024], got " + std::to_string(gamma));
-  require(ef_construction >= 1, "ef_construction must be >= 1, got " + std::to_string(ef_construction));
   if (reference) {
     // The reference checks M_beta <= 2 M gamma (ACORN-1 uses M_beta = 2M).
-    require(M_beta >= 0 && M_beta <= 2 * M * gamma,
+    require(M_beta <= 2 * M * gamma,
             "M_beta must be in [0, 2*M*gamma = " + std::to_string(2 * M * gamma) + "], got " +
                 std::to_string(M_beta));
     require(static_cast<long long>(M) * gamma <= 65536, "M*gamma must be <= 65536");
@@ -39,12 +110,10 @@ void BuildParams::validate() const {
             "the reference's ACORN-1 is gamma = 1 (and ACORN-gamma has gamma > 1), got gamma = " +
                 std::to_string(gamma));
   } else if (variant == Variant::Gamma) {
-    require(M_beta >= 1 && M_beta <= M * gamma,
+    require(M_beta <= M * gamma,
             "M_beta must be in [1, M*gamma = " + std::to_string(M * gamma) + "], got " +
                 std::to_string(M_beta));
     require(static_cast<long long>(M) * gamma <= 65536, "M*gamma must be <= 65536");
-  } else {
-    require(gamma == 1, "ACORN-1 has gamma = 1, got " + std::to_string(gamma));
   }
 }
 
