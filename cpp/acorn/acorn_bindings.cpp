@@ -180,17 +180,11 @@ class PyAcorn {
   std::unique_ptr<fanns::acorn::AcornIndex> index_;
 };
 
-/// Load a saved index of P's method (another method's file is refused, naming both).
-template <class P>
-fanns::acorn::AcornIndex load_method(const std::string& path) {
-  return fanns::acorn::AcornIndex::load(path, P::kMethod);
-}
-
 template <class P>
 void def_acorn(nb::module_& m, const char* name, const char* doc) {
   using Py = PyAcorn<P>;
   nb::class_<Py> cls(m, name, doc);
-  def_index_basics<Py, fanns::acorn::AcornIndex>(cls, &load_method<P>);
+  def_index_basics<Py, fanns::acorn::AcornIndex>(cls, &load_kind<fanns::acorn::AcornIndex, P>);
   def_param_fields<Py, P>(cls);
   cls.def("build", &Py::build, "vectors"_a, "threads"_a = 1,
           "Index float32 C-contiguous (N, dim) vectors; deterministic with threads=1.")

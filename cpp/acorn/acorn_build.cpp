@@ -24,74 +24,37 @@ const char* method_name(Method method) {
   return "unknown";
 }
 
+// Each method's fields onto the engine's configuration, in BuildParams' member order: variant,
+// M, gamma, M_beta, ef_construction, seed, diversify, reference, drop_nearest_upper.
 BuildParams GammaParams::engine() const {
   check_fields(*this);
-  BuildParams p;
-  p.variant = Variant::Gamma;
-  p.M = M;
-  p.gamma = gamma;
-  p.M_beta = M_beta;
-  p.ef_construction = ef_construction;
-  p.seed = seed;
-  p.diversify = diversify;
-  p.reference = false;
-  p.drop_nearest_upper = false;
-  return p;
+  return {Variant::Gamma, M, gamma, M_beta, ef_construction, seed, diversify, false, false};
+}
+
+BuildParams OneParams::engine() const {
+  check_fields(*this);
+  return {Variant::One, M, 1, M, ef_construction, seed, true, false, false};
+}
+
+// The reference's efConstruction is M * gamma; its ACORN-1 demo uses M_beta = 2M (asked by 0).
+BuildParams GammaRefParams::engine() const {
+  check_fields(*this);
+  return {Variant::Gamma, M, gamma, M_beta, M * gamma, seed, false, true, drop_nearest_upper};
+}
+
+BuildParams OneRefParams::engine() const {
+  check_fields(*this);
+  return {Variant::One, M, 1, M_beta == 0 ? 2 * M : M_beta, M, seed, false, true, drop_nearest_upper};
 }
 
 GammaParams GammaParams::of(const BuildParams& p) {
   return {p.M, p.gamma, p.M_beta, p.ef_construction, p.seed, p.diversify};
 }
 
-BuildParams OneParams::engine() const {
-  check_fields(*this);
-  BuildParams p;
-  p.variant = Variant::One;
-  p.M = M;
-  p.gamma = 1;
-  p.M_beta = M;
-  p.ef_construction = ef_construction;
-  p.seed = seed;
-  p.diversify = true;
-  p.reference = false;
-  p.drop_nearest_upper = false;
-  return p;
-}
-
 OneParams OneParams::of(const BuildParams& p) { return {p.M, p.ef_construction, p.seed}; }
-
-BuildParams GammaRefParams::engine() const {
-  check_fields(*this);
-  BuildParams p;
-  p.variant = Variant::Gamma;
-  p.M = M;
-  p.gamma = gamma;
-  p.M_beta = M_beta;
-  p.ef_construction = M * gamma;  // the reference's efConstruction
-  p.seed = seed;
-  p.diversify = false;
-  p.reference = true;
-  p.drop_nearest_upper = drop_nearest_upper;
-  return p;
-}
 
 GammaRefParams GammaRefParams::of(const BuildParams& p) {
   return {p.M, p.gamma, p.M_beta, p.seed, p.drop_nearest_upper};
-}
-
-BuildParams OneRefParams::engine() const {
-  check_fields(*this);
-  BuildParams p;
-  p.variant = Variant::One;
-  p.M = M;
-  p.gamma = 1;
-  p.M_beta = M_beta == 0 ? 2 * M : M_beta;  // the authors' demo: 2M
-  p.ef_construction = M;                    // the reference's efConstruction, M * gamma
-  p.seed = seed;
-  p.diversify = false;
-  p.reference = true;
-  p.drop_nearest_upper = drop_nearest_upper;
-  return p;
 }
 
 OneRefParams OneRefParams::of(const BuildParams& p) { return {p.M, p.M_beta, p.seed, p.drop_nearest_upper}; }

@@ -77,7 +77,7 @@ constexpr double kMinM = 2, kMaxM = 512, kMaxGamma = 1024;
 
 /// acorn_gamma: ACORN-gamma on our build (diversified lists, compressed level 0).
 struct GammaParams {
-  static constexpr Method kMethod = Method::Gamma;
+  static constexpr Method kKind = Method::Gamma;
   int M = 0;
   int gamma = 0;
   int M_beta = 0;
@@ -98,7 +98,7 @@ struct GammaParams {
 
 /// acorn_1: a standard HNSW (gamma = 1, M_beta = M) searched with two-hop expansion.
 struct OneParams {
-  static constexpr Method kMethod = Method::One;
+  static constexpr Method kKind = Method::One;
   int M = 0;
   int ef_construction = 0;
   uint64_t seed = 0;
@@ -113,7 +113,7 @@ struct OneParams {
 
 /// acorn_gamma_ref: ACORN-gamma as the authors' code builds it (efConstruction = M * gamma).
 struct GammaRefParams {
-  static constexpr Method kMethod = Method::GammaRef;
+  static constexpr Method kKind = Method::GammaRef;
   int M = 0;
   int gamma = 0;
   int M_beta = 0;
@@ -133,7 +133,7 @@ struct GammaRefParams {
 /// acorn_1_ref: ACORN-1 as the authors' code builds it (gamma = 1; M_beta 0 means 2M, and
 /// `params` then reports 2M, the value used).
 struct OneRefParams {
-  static constexpr Method kMethod = Method::OneRef;
+  static constexpr Method kKind = Method::OneRef;
   int M = 0;
   int M_beta = 0;
   uint64_t seed = 0;

@@ -67,14 +67,8 @@ AcornIndex AcornIndex::load(const std::string& path) {
   if (method > static_cast<uint8_t>(Method::OneRef)) in.corrupt("unknown method tag");
   const auto [metric, storage] = in.metric_and_storage();
   BuildParams params;
-  with_method_params(static_cast<Method>(method), [&](auto fields) {
-    read_fields(in, fields);
-    try {
-      params = fields.engine();
-    } catch (const std::invalid_argument& error) {
-      in.corrupt(error.what());
-    }
-  });
+  with_method_params(static_cast<Method>(method),
+                     [&](auto fields) { params = read_engine_params<decltype(fields)>(in); });
   const uint64_t n = in.value<uint64_t>();
   const uint64_t dim = in.value<uint64_t>();
   in.check_count_and_dim(n, dim, static_cast<uint64_t>(INT32_MAX) - 1);

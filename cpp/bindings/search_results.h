@@ -96,6 +96,13 @@ Index load_without_gil(const std::string& path, Index (*load)(const std::string&
   return load(path);
 }
 
+/// Index::load(path, P::kKind): for a class that accepts only the files of one kind (a method of
+/// an engine that serves several, as ACORN's and Vamana's).
+template <class Index, class P>
+Index load_kind(const std::string& path) {
+  return Index::load(path, P::kKind);
+}
+
 /// Define what every index class offers alike: save, load, memory_bytes and the size, dim and
 /// is_built properties. `Py` exposes its index as `index()` and is constructible from `Index&&`;
 /// `load` reads a file (Index::load unless a class accepts only some of Index's files).

@@ -142,17 +142,11 @@ class PyVamana {
   std::unique_ptr<fanns::vamana::VamanaIndex> index_;
 };
 
-/// Load a saved index of P's variant (the other variant's file is refused, naming both).
-template <class P>
-fanns::vamana::VamanaIndex load_variant(const std::string& path) {
-  return fanns::vamana::VamanaIndex::load(path, P::kVariant);
-}
-
 template <class P>
 void def_vamana(nb::module_& m, const char* name, const char* doc) {
   using Py = PyVamana<P>;
   nb::class_<Py> cls(m, name, doc);
-  def_index_basics<Py, fanns::vamana::VamanaIndex>(cls, &load_variant<P>);
+  def_index_basics<Py, fanns::vamana::VamanaIndex>(cls, &load_kind<fanns::vamana::VamanaIndex, P>);
   def_param_fields<Py, P, false>(cls);
   cls.def("build", &Py::build, "vectors"_a, "label_offsets"_a, "labels"_a, "label_count"_a, "threads"_a,
           "Index float32 (N, dim) vectors; item i carries labels[label_offsets[i]:label_offsets[i+1]] "

@@ -24,48 +24,23 @@ const char* method_name(Variant variant) {
   return variant == Variant::Stitched ? "stitched_vamana" : "filtered_vamana";
 }
 
-// The fields of the other variant keep the values the Python adapters passed before the
-// field lists (unused by this variant's build).
+// Each variant's fields onto the engine's configuration, in BuildParams' member order: variant,
+// R, L, alpha, unfiltered_pass, R_small, L_small, alpha_small, R_stitched, alpha_stitched,
+// max_candidates, paper_prune, seed. The other variant's fields keep the values the Python
+// adapters passed before the field lists (unused by this variant's build).
 BuildParams FilteredParams::engine() const {
   check_fields(*this);
-  BuildParams p;
-  p.variant = Variant::Filtered;
-  p.R = R;
-  p.L = L;
-  p.alpha = alpha;
-  p.unfiltered_pass = unfiltered_pass;
-  p.R_small = 1;
-  p.L_small = 1;
-  p.alpha_small = 1.0f;
-  p.R_stitched = 1;
-  p.alpha_stitched = 1.0f;
-  p.max_candidates = max_candidates;
-  p.paper_prune = paper_prune;
-  p.seed = seed;
-  return p;
-}
-
-FilteredParams FilteredParams::of(const BuildParams& p) {
-  return {p.R, p.L, p.alpha, p.unfiltered_pass, p.max_candidates, p.paper_prune, p.seed};
+  return {Variant::Filtered, R, L, alpha, unfiltered_pass, 1, 1, 1.0f, 1, 1.0f, max_candidates, paper_prune, seed};
 }
 
 BuildParams StitchedParams::engine() const {
   check_fields(*this);
-  BuildParams p;
-  p.variant = Variant::Stitched;
-  p.R = 1;
-  p.L = 1;
-  p.alpha = 1.0f;
-  p.unfiltered_pass = false;
-  p.R_small = R_small;
-  p.L_small = L_small;
-  p.alpha_small = alpha;
-  p.R_stitched = R_stitched;
-  p.alpha_stitched = alpha_stitched;
-  p.max_candidates = max_candidates;
-  p.paper_prune = paper_prune;
-  p.seed = seed;
-  return p;
+  return {Variant::Stitched, 1, 1, 1.0f, false, R_small, L_small, alpha, R_stitched, alpha_stitched,
+          max_candidates, paper_prune, seed};
+}
+
+FilteredParams FilteredParams::of(const BuildParams& p) {
+  return {p.R, p.L, p.alpha, p.unfiltered_pass, p.max_candidates, p.paper_prune, p.seed};
 }
 
 StitchedParams StitchedParams::of(const BuildParams& p) {

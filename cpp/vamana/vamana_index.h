@@ -57,7 +57,7 @@ struct BuildParams {
 
 /// filtered_vamana's build parameters.
 struct FilteredParams {
-  static constexpr Variant kVariant = Variant::Filtered;
+  static constexpr Variant kKind = Variant::Filtered;
   int R = 0;
   int L = 0;
   float alpha = 0;
@@ -80,7 +80,7 @@ struct FilteredParams {
 
 /// stitched_vamana's build parameters (`alpha` is the per-label graphs' alpha).
 struct StitchedParams {
-  static constexpr Variant kVariant = Variant::Stitched;
+  static constexpr Variant kKind = Variant::Stitched;
   int R_small = 0;
   int L_small = 0;
   float alpha = 0;

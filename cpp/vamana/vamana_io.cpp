@@ -56,14 +56,8 @@ VamanaIndex VamanaIndex::load(const std::string& path) {
   if (variant > 1) in.corrupt("unknown variant");
   const Metric metric = in.metric();
   BuildParams p;
-  with_variant_params(static_cast<Variant>(variant), [&](auto fields) {
-    read_fields(in, fields);
-    try {
-      p = fields.engine();
-    } catch (const std::invalid_argument& error) {
-      in.corrupt(error.what());
-    }
-  });
+  with_variant_params(static_cast<Variant>(variant),
+                      [&](auto fields) { p = read_engine_params<decltype(fields)>(in); });
   const uint64_t n = in.value<uint64_t>();
   const uint64_t dim = in.value<uint64_t>();
   in.check_count_and_dim(n, dim, kMaxFileItems);
