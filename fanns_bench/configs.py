@@ -93,8 +93,10 @@ def check_choices(overrides: list[str]) -> None:
 
 def _explain_missing_method_config(name: str) -> None:
     """A registered method without a config: its import error, or where the config belongs."""
-    from fanns_bench.methods.registry import get_method, method_names
+    from fanns_bench.methods.registry import RENAMED, get_method, method_names
 
+    if name in RENAMED:
+        raise ConfigError(f"method {name!r} is now {RENAMED[name]!r}; use the new name")
     if name in method_names():
         get_method(name)  # raises MethodError naming the import failure of a broken plugin
         raise ConfigError(

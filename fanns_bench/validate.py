@@ -14,7 +14,7 @@ from fanns_bench.filters.evaluate import ACCEPTS
 from fanns_bench.filters.predicates import And, Contains, Eq, Predicate, Range
 from fanns_bench.methods.base import Method
 from fanns_bench.methods.params import check_grid, check_names
-from fanns_bench.methods.registry import get_method, method_names
+from fanns_bench.methods.registry import RENAMED, get_method, method_names
 from fanns_bench.runner.plan import build_jobs, canonical
 from fanns_bench.runner.run import RunSettings
 from fanns_bench.workloads.templates import FilterSpec
@@ -194,7 +194,9 @@ def _check_methods(
             problems.append(
                 Problem(
                     "error",
-                    f"unknown method {name!r}; registered methods: {', '.join(method_names())}",
+                    f"method {name!r} is now {RENAMED[name]!r}; use the new name"
+                    if name in RENAMED
+                    else f"unknown method {name!r}; registered methods: {', '.join(method_names())}",
                 )
             )
             continue

@@ -11,6 +11,7 @@
 
 #include "acorn/acorn_index.h"
 #include "bindings/arrays.h"
+#include "bindings/param_fields.h"
 #include "bindings/search_results.h"
 #include "core/distance.h"
 #include "core/id_filter.h"
@@ -30,16 +31,14 @@ fanns::acorn::SearchParams search_params(int k, int ef_search, int max_neighbors
   return params;
 }
 
-/// The Python-facing index: validates arrays, releases the GIL, returns numpy arrays.
+/// The Python-facing index of one method, whose build parameters are P's fields: validates
+/// arrays, releases the GIL, returns numpy arrays.
+template <class P>
 class PyAcorn {
  public:
-  PyAcorn(size_t dim, const std::string& metric, const std::string& variant, int M, int gamma,
-          int M_beta, int ef_construction, uint64_t seed, const std::string& storage,
-          bool diversify, bool reference, bool drop_nearest_upper)
-      : index_(std::make_unique<fanns::acorn::AcornIndex>(
-            dim, fanns::parse_metric(metric), fanns::parse_storage(storage),
-            make_params(variant, M, gamma, M_beta, ef_construction, seed, diversify, reference,
-                        drop_nearest_upper))) {}
+  PyAcorn(size_t dim, const std::string& metric, const std::string& storage, const P& params)
+      : index_(std::make_unique<fanns::acorn::AcornIndex>(dim, fanns::parse_metric(metric),
+                                                          fanns::parse_storage(storage), params.engine())) {}
 
   explicit PyAcorn(fanns::acorn::AcornIndex&& index)
       : index_(std::make_unique<fanns::acorn::AcornIndex>(std::move(index))) {}
@@ -122,23 +121,6 @@ class PyAcorn {
     return index_->graph().levels[node];
   }
 
-  nb::dict params() const {
-    const auto& p = index_->params();
-    nb::dict d;
-    d["variant"] = fanns::acorn::variant_name(p.variant);
-    d["metric"] = fanns::metric_name(index_->metric());
-    d["storage"] = fanns::storage_name(index_->storage());
-    d["M"] = p.M;
-    d["gamma"] = p.gamma;
-    d["M_beta"] = p.M_beta;
-    d["ef_construction"] = p.ef_construction;
-    d["seed"] = p.seed;
-    d["diversify"] = p.diversify;
-    d["reference"] = p.reference;
-    d["drop_nearest_upper"] = p.drop_nearest_upper;
-    return d;
-  }
-
   nb::dict graph_stats() const {
     const auto& g = index_->graph();
     nb::dict d;
@@ -176,23 +158,6 @@ class PyAcorn {
   }
 
  private:
-  static fanns::acorn::BuildParams make_params(const std::string& variant, int M, int gamma,
-                                               int M_beta, int ef_construction, uint64_t seed,
-                                               bool diversify, bool reference,
-                                               bool drop_nearest_upper) {
-    fanns::acorn::BuildParams p;
-    p.variant = fanns::acorn::parse_variant(variant);
-    p.M = M;
-    p.gamma = gamma;
-    p.M_beta = M_beta;
-    p.ef_construction = ef_construction;
-    p.seed = seed;
-    p.diversify = diversify;
-    p.reference = reference;
-    p.drop_nearest_upper = drop_nearest_upper;
-    return p;
-  }
-
   size_t check_queries(const AnyArray& queries) const {
     check_built(index_->is_built());
     checked_vectors(queries, "queries", index_->dim());
@@ -215,36 +180,38 @@ class PyAcorn {
   std::unique_ptr<fanns::acorn::AcornIndex> index_;
 };
 
-}  // namespace
-
-void register_acorn(nb::module_& m) {
-  nb::class_<PyAcorn> cls(m, "AcornIndex", "ACORN-gamma / ACORN-1 filtered graph index.");
-  def_index_basics<PyAcorn, fanns::acorn::AcornIndex>(cls);
-  cls
-      .def(nb::init<size_t, const std::string&, const std::string&, int, int, int, int, uint64_t,
-                    const std::string&, bool, bool, bool>(),
-           // No defaults here: the Python method's parameter declaration is the one source.
-           "dim"_a, "metric"_a, "variant"_a, nb::kw_only(), "M"_a, "gamma"_a, "M_beta"_a,
-           "ef_construction"_a, "seed"_a, "storage"_a, "diversify"_a, "reference"_a,
-           "drop_nearest_upper"_a)
-      .def("build", &PyAcorn::build, "vectors"_a, "threads"_a = 1,
-           "Index float32 C-contiguous (N, dim) vectors; deterministic with threads=1.")
-      .def("search", &PyAcorn::search, "queries"_a, "k"_a, "ef_search"_a, "threads"_a = 1,
+template <class P>
+void def_acorn(nb::module_& m, const char* name, const char* doc) {
+  using Py = PyAcorn<P>;
+  nb::class_<Py> cls(m, name, doc);
+  def_index_basics<Py, fanns::acorn::AcornIndex>(cls, &load_kind<fanns::acorn::AcornIndex, P>);
+  def_param_fields<Py, P>(cls);
+  cls.def("build", &Py::build, "vectors"_a, "threads"_a = 1,
+          "Index float32 C-contiguous (N, dim) vectors; deterministic with threads=1.")
+      .def("search", &Py::search, "queries"_a, "k"_a, "ef_search"_a, "threads"_a = 1,
            "filter_ids"_a = nb::none(), "filter_offsets"_a = nb::none(),
            "filter_rows"_a = nb::none(), "max_neighbors"_a = 0,
            "Filtered k-NN search. Filters are CSR id sets: sorted unique int64 `filter_ids`, "
            "`filter_offsets` (sets + 1). Without `filter_rows` set i filters query i; with it, "
            "query i uses set filter_rows[i] (-1: unfiltered). Returns (ids int64 (nq, k) padded "
            "with -1, distances float32 (smaller is closer), distance computations uint64 (nq,)).")
-      .def("search_bitmaps", &PyAcorn::search_bitmaps, "queries"_a, "k"_a, "ef_search"_a,
+      .def("search_bitmaps", &Py::search_bitmaps, "queries"_a, "k"_a, "ef_search"_a,
            "threads"_a, "bitmaps"_a, "bitmap_rows"_a, "max_neighbors"_a = 0,
            "Filtered k-NN search; query i uses packed (little-endian) bitmap row "
            "bitmap_rows[i] (-1: unfiltered).")
-      .def("graph_stats", &PyAcorn::graph_stats)
-      .def("level0_neighbors", &PyAcorn::level0_neighbors, "node"_a)
-      .def("neighbors", &PyAcorn::neighbors, "node"_a, "level"_a,
+      .def("graph_stats", &Py::graph_stats)
+      .def("level0_neighbors", &Py::level0_neighbors, "node"_a)
+      .def("neighbors", &Py::neighbors, "node"_a, "level"_a,
            "Ids linked from `node` on `level` (0 .. the node's top level), in stored order.")
-      .def("node_level", [](const PyAcorn& self, int64_t node) { return self.node_level(node); },
-           "node"_a)
-      .def_prop_ro("params", &PyAcorn::params);
+      .def("node_level", &Py::node_level, "node"_a);
+}
+
+}  // namespace
+
+void register_acorn(nb::module_& m) {
+  using namespace fanns::acorn;
+  def_acorn<GammaParams>(m, "AcornGammaIndex", "acorn_gamma: ACORN-gamma on the shared core.");
+  def_acorn<OneParams>(m, "Acorn1Index", "acorn_1: HNSW with ACORN-1's two-hop filtered search.");
+  def_acorn<GammaRefParams>(m, "AcornGammaRefIndex", "acorn_gamma_ref: ACORN-gamma as the authors' code behaves.");
+  def_acorn<OneRefParams>(m, "Acorn1RefIndex", "acorn_1_ref: ACORN-1 as the authors' code behaves.");
 }

@@ -14,24 +14,58 @@
 
 namespace fanns::acorn {
 
-Variant parse_variant(const std::string& name) {
-  if (name == "gamma") return Variant::Gamma;
-  if (name == "one") return Variant::One;
-  throw std::invalid_argument("variant must be 'gamma' or 'one', got '" + name + "'");
+const char* method_name(Method method) {
+  switch (method) {
+    case Method::Gamma: return "acorn_gamma";
+    case Method::One: return "acorn_1";
+    case Method::GammaRef: return "acorn_gamma_ref";
+    case Method::OneRef: return "acorn_1_ref";
+  }
+  return "unknown";
 }
 
-const char* variant_name(Variant variant) { return variant == Variant::One ? "one" : "gamma"; }
+// Each method's fields onto the engine's configuration, in BuildParams' member order: variant,
+// M, gamma, M_beta, ef_construction, seed, diversify, reference, drop_nearest_upper.
+BuildParams GammaParams::engine() const {
+  check_fields(*this);
+  return {Variant::Gamma, M, gamma, M_beta, ef_construction, seed, diversify, false, false};
+}
+
+BuildParams OneParams::engine() const {
+  check_fields(*this);
+  return {Variant::One, M, 1, M, ef_construction, seed, true, false, false};
+}
+
+// The reference's efConstruction is M * gamma; its ACORN-1 demo uses M_beta = 2M (asked by 0).
+BuildParams GammaRefParams::engine() const {
+  check_fields(*this);
+  return {Variant::Gamma, M, gamma, M_beta, M * gamma, seed, false, true, drop_nearest_upper};
+}
+
+BuildParams OneRefParams::engine() const {
+  check_fields(*this);
+  return {Variant::One, M, 1, M_beta == 0 ? 2 * M : M_beta, M, seed, false, true, drop_nearest_upper};
+}
+
+GammaParams GammaParams::of(const BuildParams& p) {
+  return {p.M, p.gamma, p.M_beta, p.ef_construction, p.seed, p.diversify};
+}
+
+OneParams OneParams::of(const BuildParams& p) { return {p.M, p.ef_construction, p.seed}; }
+
+GammaRefParams GammaRefParams::of(const BuildParams& p) {
+  return {p.M, p.gamma, p.M_beta, p.seed, p.drop_nearest_upper};
+}
+
+OneRefParams OneRefParams::of(const BuildParams& p) { return {p.M, p.M_beta, p.seed, p.drop_nearest_upper}; }
 
 void BuildParams::validate() const {
   auto require = [](bool ok, const std::string& message) {
     if (!ok) throw std::invalid_argument(message);
   };
-  require(M >= 2 && M <= 512, "M must be in [2, 512], got " + std::to_string(M));
-  require(gamma >= 1 && gamma <= 1024, "gamma must be in [1, 1024], got " + std::to_string(gamma));
-  require(ef_construction >= 1, "ef_construction must be >= 1, got " + std::to_string(ef_construction));
   if (reference) {
     // The reference checks M_beta <= 2 M gamma (ACORN-1 uses M_beta = 2M).
-    require(M_beta >= 0 && M_beta <= 2 * M * gamma,
+    require(M_beta <= 2 * M * gamma,
             "M_beta must be in [0, 2*M*gamma = " + std::to_string(2 * M * gamma) + "], got " +
                 std::to_string(M_beta));
     require(static_cast<long long>(M) * gamma <= 65536, "M*gamma must be <= 65536");
@@ -39,12 +73,10 @@ void BuildParams::validate() const {
             "the reference's ACORN-1 is gamma = 1 (and ACORN-gamma has gamma > 1), got gamma = " +
                 std::to_string(gamma));
   } else if (variant == Variant::Gamma) {
-    require(M_beta >= 1 && M_beta <= M * gamma,
+    require(M_beta <= M * gamma,
             "M_beta must be in [1, M*gamma = " + std::to_string(M * gamma) + "], got " +
                 std::to_string(M_beta));
     require(static_cast<long long>(M) * gamma <= 65536, "M*gamma must be <= 65536");
-  } else {
-    require(gamma == 1, "ACORN-1 has gamma = 1, got " + std::to_string(gamma));
   }
 }
 

@@ -13,24 +13,32 @@
 // the authors' code does (acorn_ref_build.cpp, acorn_ref_search.cpp): lists in
 // faiss-HNSW order, filtered descent, the reference's truncations.
 // See fanns_bench/methods/acorn/README.md for the departures from the paper.
+//
+// The four methods on this core (acorn_gamma, acorn_1, acorn_gamma_ref, acorn_1_ref) each
+// declare their build parameters once, as a field list (GammaParams ... OneRefParams below,
+// cpp/core/param_fields.h); each maps its fields onto the engine's BuildParams.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "core/distance.h"
 #include "core/id_filter.h"
+#include "core/param_fields.h"
 #include "core/vector_store.h"
 
 namespace fanns::acorn {
 
 enum class Variant : uint8_t { Gamma = 0, One = 1 };
 
-Variant parse_variant(const std::string& name);
-const char* variant_name(Variant variant);
+/// The method a BuildParams is (its variant, and reference mode or not); the index file's tag.
+enum class Method : uint8_t { Gamma = 0, One = 1, GammaRef = 2, OneRef = 3 };
+const char* method_name(Method method);
 
+/// The engine's whole configuration; the methods fill it from their own field lists.
 struct BuildParams {
   Variant variant = Variant::Gamma;
   int M = 32;                // degree of the predicate subgraph (HNSW's M)
@@ -46,8 +54,12 @@ struct BuildParams {
   // keeps the nearest (the bug-fixed reference).
   bool drop_nearest_upper = true;
 
-  /// Throws std::invalid_argument naming the bad parameter.
+  /// Throws std::invalid_argument naming the bad combination (each field's own bounds are
+  /// its method's field list's).
   void validate() const;
+  Method method() const {
+    return static_cast<Method>((reference ? 2 : 0) + (variant == Variant::One ? 1 : 0));
+  }
   /// Level-0 list capacity while building (and the most a list can hold).
   int level0_capacity() const;
   /// Upper-level list capacity (M: upper levels are HNSW's in both variants).
@@ -59,6 +71,93 @@ struct BuildParams {
   int reference_level0_slots() const;
   int reference_upper_slots() const { return M * gamma; }
 };
+
+// Bounds that several methods' field lists share, written once.
+constexpr double kMinM = 2, kMaxM = 512, kMaxGamma = 1024;
+
+/// acorn_gamma: ACORN-gamma on our build (diversified lists, compressed level 0).
+struct GammaParams {
+  static constexpr Method kKind = Method::Gamma;
+  int M = 0;
+  int gamma = 0;
+  int M_beta = 0;
+  int ef_construction = 0;
+  uint64_t seed = 0;
+  bool diversify = true;
+  static auto fields() {
+    return std::make_tuple(param_field("M", &GammaParams::M, kMinM, kMaxM),
+                           param_field("gamma", &GammaParams::gamma, 1, kMaxGamma),
+                           param_field("M_beta", &GammaParams::M_beta, 1),
+                           param_field("ef_construction", &GammaParams::ef_construction, 1),
+                           param_field("seed", &GammaParams::seed, 0),
+                           param_field("diversify", &GammaParams::diversify));
+  }
+  BuildParams engine() const;
+  static GammaParams of(const BuildParams& p);
+};
+
+/// acorn_1: a standard HNSW (gamma = 1, M_beta = M) searched with two-hop expansion.
+struct OneParams {
+  static constexpr Method kKind = Method::One;
+  int M = 0;
+  int ef_construction = 0;
+  uint64_t seed = 0;
+  static auto fields() {
+    return std::make_tuple(param_field("M", &OneParams::M, kMinM, kMaxM),
+                           param_field("ef_construction", &OneParams::ef_construction, 1),
+                           param_field("seed", &OneParams::seed, 0));
+  }
+  BuildParams engine() const;
+  static OneParams of(const BuildParams& p);
+};
+
+/// acorn_gamma_ref: ACORN-gamma as the authors' code builds it (efConstruction = M * gamma).
+struct GammaRefParams {
+  static constexpr Method kKind = Method::GammaRef;
+  int M = 0;
+  int gamma = 0;
+  int M_beta = 0;
+  uint64_t seed = 0;
+  bool drop_nearest_upper = true;
+  static auto fields() {
+    return std::make_tuple(param_field("M", &GammaRefParams::M, kMinM, kMaxM),
+                           param_field("gamma", &GammaRefParams::gamma, 2, kMaxGamma),
+                           param_field("M_beta", &GammaRefParams::M_beta, 0),
+                           param_field("seed", &GammaRefParams::seed, 0),
+                           param_field("drop_nearest_upper", &GammaRefParams::drop_nearest_upper));
+  }
+  BuildParams engine() const;
+  static GammaRefParams of(const BuildParams& p);
+};
+
+/// acorn_1_ref: ACORN-1 as the authors' code builds it (gamma = 1; M_beta 0 means 2M, and
+/// `params` then reports 2M, the value used).
+struct OneRefParams {
+  static constexpr Method kKind = Method::OneRef;
+  int M = 0;
+  int M_beta = 0;
+  uint64_t seed = 0;
+  bool drop_nearest_upper = true;
+  static auto fields() {
+    return std::make_tuple(param_field("M", &OneRefParams::M, kMinM, kMaxM),
+                           param_field("M_beta", &OneRefParams::M_beta, 0),
+                           param_field("seed", &OneRefParams::seed, 0),
+                           param_field("drop_nearest_upper", &OneRefParams::drop_nearest_upper));
+  }
+  BuildParams engine() const;
+  static OneRefParams of(const BuildParams& p);
+};
+
+/// Call `fn(P{})` with the field-list struct P of `method`.
+template <class Fn>
+void with_method_params(Method method, Fn&& fn) {
+  switch (method) {
+    case Method::Gamma: return fn(GammaParams{});
+    case Method::One: return fn(OneParams{});
+    case Method::GammaRef: return fn(GammaRefParams{});
+    case Method::OneRef: return fn(OneRefParams{});
+  }
+}
 
 struct SearchParams {
   int k = 10;
@@ -130,7 +229,9 @@ class AcornIndex {
               uint64_t* out_distance_counts) const;
 
   void save(const std::string& path) const;
+  /// Load a saved index; `expected` (when given) is the method the file must hold.
   static AcornIndex load(const std::string& path);
+  static AcornIndex load(const std::string& path, Method expected);
 
   size_t size() const { return store_.size(); }
   size_t dim() const { return store_.dim(); }

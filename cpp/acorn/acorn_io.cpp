@@ -1,4 +1,5 @@
 // ACORN index files: a versioned binary layout with every size checked on load.
+#include <stdexcept>
 #include <string>
 
 #include "acorn/acorn_index.h"
@@ -8,7 +9,9 @@ namespace fanns::acorn {
 namespace {
 
 constexpr char kMagic[8] = {'F', 'A', 'N', 'N', 'S', 'A', 'C', 'N'};
-constexpr uint32_t kVersion = 2;  // 2: reference flags after `diversify`
+// 3: the method's tag, then its own field list (cpp/core/param_fields.h); 2 and 1 (the
+// engine's whole parameter set) are refused with a request to rebuild.
+constexpr uint32_t kVersion = 3;
 
 void check_ids(const BinaryReader& in, const std::vector<int32_t>& links, size_t n,
                bool flags_allowed) {
@@ -25,16 +28,9 @@ void AcornIndex::save(const std::string& path) const {
   if (!built_) throw std::runtime_error("cannot save an index that is not built");
   BinaryWriter out(path);
   out.header(kMagic, kVersion);
-  out.value(static_cast<uint8_t>(params_.variant));
+  out.value(static_cast<uint8_t>(params_.method()));
   out.metric_and_storage(store_);
-  out.value<int32_t>(params_.M);
-  out.value<int32_t>(params_.gamma);
-  out.value<int32_t>(params_.M_beta);
-  out.value<int32_t>(params_.ef_construction);
-  out.value<uint64_t>(params_.seed);
-  out.value<uint8_t>(params_.diversify ? 1 : 0);
-  out.value<uint8_t>(params_.reference ? 1 : 0);
-  out.value<uint8_t>(params_.drop_nearest_upper ? 1 : 0);
+  with_method_params(params_.method(), [&](auto fields) { write_fields(out, decltype(fields)::of(params_)); });
   out.value<uint64_t>(store_.size());
   out.value<uint64_t>(store_.dim());
   out.vectors(store_);
@@ -52,24 +48,27 @@ void AcornIndex::save(const std::string& path) const {
   out.close();
 }
 
+AcornIndex AcornIndex::load(const std::string& path, Method expected) {
+  AcornIndex index = load(path);
+  if (index.params_.method() != expected) {
+    throw std::runtime_error("index file '" + path + "' holds an index of " + method_name(index.params_.method()) +
+                             ", expected " + method_name(expected));
+  }
+  return index;
+}
+
 AcornIndex AcornIndex::load(const std::string& path) {
   BinaryReader in(path);
-  const uint32_t version = in.expect_header(kMagic, 1, kVersion);
-  BuildParams params;
-  const uint8_t variant = in.value<uint8_t>();
-  if (variant > 1) in.corrupt("unknown variant");
-  const auto [metric, storage] = in.metric_and_storage();
-  params.variant = static_cast<Variant>(variant);
-  params.M = in.value<int32_t>();
-  params.gamma = in.value<int32_t>();
-  params.M_beta = in.value<int32_t>();
-  params.ef_construction = in.value<int32_t>();
-  params.seed = in.value<uint64_t>();
-  params.diversify = in.value<uint8_t>() != 0;
-  if (version >= 2) {
-    params.reference = in.value<uint8_t>() != 0;
-    params.drop_nearest_upper = in.value<uint8_t>() != 0;
+  if (in.expect_header(kMagic, 1, kVersion) < kVersion) {
+    in.corrupt("format version 1 or 2 (written before the per-method parameter lists) is no longer "
+               "read; rebuild the index");
   }
+  const uint8_t method = in.value<uint8_t>();
+  if (method > static_cast<uint8_t>(Method::OneRef)) in.corrupt("unknown method tag");
+  const auto [metric, storage] = in.metric_and_storage();
+  BuildParams params;
+  with_method_params(static_cast<Method>(method),
+                     [&](auto fields) { params = read_engine_params<decltype(fields)>(in); });
   const uint64_t n = in.value<uint64_t>();
   const uint64_t dim = in.value<uint64_t>();
   in.check_count_and_dim(n, dim, static_cast<uint64_t>(INT32_MAX) - 1);

@@ -51,6 +51,17 @@ inline void reject_unknown_keywords(const nb::kwargs& kwargs) {
   throw nb::type_error(("unexpected keyword argument(s) " + names).c_str());
 }
 
+/// The field-list struct P of what an index holds: `stored` itself, or P::of(stored) when the
+/// index keeps a wider engine configuration that several methods' field lists map onto.
+template <class P, class Stored>
+P param_struct(const Stored& stored) {
+  if constexpr (std::is_same_v<P, Stored>) {
+    return stored;
+  } else {
+    return P::of(stored);
+  }
+}
+
 /// Every field of `params` into `d`, by name.
 template <class P>
 void put_params(nb::dict& d, const P& params) {
@@ -86,7 +97,7 @@ void def_param_info(nb::class_<Py>& cls, void (*more)(const Py&, nb::dict&) = nu
                     nb::dict d;
                     d["metric"] = metric_name(self.index().metric());
                     if constexpr (WithStorage) d["storage"] = storage_name(self.index().storage());
-                    put_params(d, self.index().params());
+                    put_params(d, param_struct<P>(self.index().params()));
                     if (more) more(self, d);
                     return d;
                   })

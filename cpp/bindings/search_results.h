@@ -89,22 +89,31 @@ void save_without_gil(const Index& index, const std::string& path) {
   index.save(path);
 }
 
-/// Load an index from `path` with the GIL released.
+/// Load an index from `path` with `load` (Index::load by default), the GIL released.
 template <class Index>
-Index load_without_gil(const std::string& path) {
+Index load_without_gil(const std::string& path, Index (*load)(const std::string&) = &Index::load) {
   nb::gil_scoped_release release;
-  return Index::load(path);
+  return load(path);
+}
+
+/// Index::load(path, P::kKind): for a class that accepts only the files of one kind (a method of
+/// an engine that serves several, as ACORN's and Vamana's).
+template <class Index, class P>
+Index load_kind(const std::string& path) {
+  return Index::load(path, P::kKind);
 }
 
 /// Define what every index class offers alike: save, load, memory_bytes and the size, dim and
-/// is_built properties. `Py` exposes its index as `index()` and is constructible from `Index&&`.
+/// is_built properties. `Py` exposes its index as `index()` and is constructible from `Index&&`;
+/// `load` reads a file (Index::load unless a class accepts only some of Index's files).
 template <class Py, class Index>
-void def_index_basics(nb::class_<Py>& cls) {
+void def_index_basics(nb::class_<Py>& cls, Index (*load)(const std::string&) = &Index::load) {
   cls.def(
          "save", [](const Py& self, const std::string& path) { save_without_gil(self.index(), path); },
          nb::arg("path"))
       .def_static(
-          "load", [](const std::string& path) { return Py(load_without_gil<Index>(path)); }, nb::arg("path"))
+          "load", [load](const std::string& path) { return Py(load_without_gil<Index>(path, load)); },
+          nb::arg("path"))
       .def("memory_bytes", [](const Py& self) -> size_t { return self.index().memory_bytes(); })
       .def_prop_ro("size",
                    [](const Py& self) -> size_t { return self.index().is_built() ? self.index().size() : 0; })

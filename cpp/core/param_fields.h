@@ -130,4 +130,17 @@ void read_fields(BinaryReader& in, P& params) {
   });
 }
 
+/// Read P's fields (write_fields) and return P::engine(): the index's configuration from a
+/// method's field list; a value out of bounds makes the file corrupt.
+template <class P>
+auto read_engine_params(BinaryReader& in) {
+  P params;
+  read_fields(in, params);
+  try {
+    return params.engine();
+  } catch (const std::invalid_argument& error) {
+    in.corrupt(error.what());
+  }
+}
+
 }  // namespace fanns

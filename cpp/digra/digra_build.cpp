@@ -98,21 +98,10 @@ class DigraBuilder {
   void insert(BuildContext& ctx, int level, int32_t entry, int32_t pos) {
     const float* query = vector_of(pos, ctx.query);
     QueryDistance distance(index_.store_, query);
-    ctx.visited.reset(index_.size());
-    ctx.candidates.clear();
-    ctx.results.reset(static_cast<size_t>(index_.params_.ef_construction));
-    ctx.visited.insert(entry);
-    const Neighbor start{distance(entry), entry};
-    ctx.candidates.push(start);
-    ctx.results.push(start);
-    graph::search_layer(
-        ctx.candidates, ctx.results, ctx.visited,
-        [&](int32_t node, auto&& visit) {
-          const int32_t* slot = index_.slot(level, node);
-          for (int32_t j = 0; j < slot[0]; ++j) visit(slot[1 + j]);
-        },
+    const auto& sorted = graph::search_layer_from(
+        &entry, 1, index_.size(), static_cast<size_t>(index_.params_.ef_construction), ctx.candidates, ctx.results,
+        ctx.visited, [&](int32_t node, auto&& visit) { graph::for_each_slot_link(index_.slot(level, node), visit); },
         distance);
-    auto& sorted = ctx.results.sorted();
     ctx.found.assign(sorted.begin(), sorted.end());
     prune(ctx, ctx.found);
     write(level, pos, ctx.kept);

@@ -3,9 +3,12 @@
 // node it expands). The policies are functors inlined at compile time (no virtual calls):
 //   search_to_fixed_point  DiskANN's iterate_to_fixed_point over a sorted L-best list
 //   search_layer           HNSW's SEARCH-LAYER: a candidate heap and an ef-bounded result heap
+//   search_layer_from      the same from fresh scratch and a list of entry nodes
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
+#include <vector>
 
 #include "core/heaps.h"
 #include "core/visited.h"
@@ -62,6 +65,32 @@ void search_layer(CandidateHeap& candidates, ResultHeap& results, VisitedSet& vi
       }
     });
   }
+}
+
+/// search_layer from fresh scratch: `visited` reset for `n` nodes, `candidates` cleared,
+/// `results` bounded by `ef`; each of the `count` entries (a repeated one once) is scored and
+/// pushed to both heaps. Returns the results, closest first.
+template <class ForEachNeighbour, class Score>
+std::vector<Neighbor>& search_layer_from(const int32_t* entries, size_t count, size_t n, size_t ef,
+                                         CandidateHeap& candidates, ResultHeap& results, VisitedSet& visited,
+                                         ForEachNeighbour&& for_each_neighbour, Score&& score) {
+  visited.reset(n);
+  candidates.clear();
+  results.reset(ef);
+  for (size_t e = 0; e < count; ++e) {
+    if (!visited.insert_new(entries[e])) continue;
+    const Neighbor entry{score(entries[e]), entries[e]};
+    candidates.push(entry);
+    results.push(entry);
+  }
+  search_layer(candidates, results, visited, for_each_neighbour, score);
+  return results.sorted();
+}
+
+/// Calls `visit(id)` for each link of a fixed-capacity slot: slot[0] links, then their ids.
+template <class Visit>
+void for_each_slot_link(const int32_t* slot, Visit&& visit) {
+  for (int32_t j = 0; j < slot[0]; ++j) visit(slot[1 + j]);
 }
 
 }  // namespace fanns::graph

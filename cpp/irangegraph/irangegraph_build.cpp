@@ -185,23 +185,10 @@ class Builder {
   /// Best-first search of layer d's links from `entries`; ctx.found gets the ef closest.
   void beam_search(BuildContext& ctx, QueryDistance& distance, const int32_t* entries, int count, int d,
                    int ef) {
-    ctx.visited.reset(index_.store_.size());
-    ctx.candidates.clear();
-    ctx.results.reset(static_cast<size_t>(ef));
-    for (int e = 0; e < count; ++e) {
-      if (!ctx.visited.insert_new(entries[e])) continue;
-      const Neighbor nb{distance(entries[e]), entries[e]};
-      ctx.candidates.push(nb);
-      ctx.results.push(nb);
-    }
-    graph::search_layer(
-        ctx.candidates, ctx.results, ctx.visited,
-        [&](int32_t node, auto&& visit) {
-          const int32_t* slot = index_.slot(node, d);
-          for (int32_t j = 0; j < slot[0]; ++j) visit(slot[1 + j]);
-        },
+    const auto& sorted = graph::search_layer_from(
+        entries, static_cast<size_t>(count), index_.store_.size(), static_cast<size_t>(ef), ctx.candidates,
+        ctx.results, ctx.visited, [&](int32_t node, auto&& visit) { graph::for_each_slot_link(index_.slot(node, d), visit); },
         distance);
-    auto& sorted = ctx.results.sorted();
     ctx.found.assign(sorted.begin(), sorted.end());
   }
 

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "bindings/arrays.h"
+#include "bindings/param_fields.h"
 #include "bindings/search_results.h"
 #include "core/distance.h"
 #include "vamana/vamana_index.h"
@@ -59,27 +60,12 @@ fanns::vamana::LabelSets checked_labels(const AnyArray& offsets_array, const Any
   return sets;
 }
 
+/// The Python-facing index of one variant, whose build parameters are P's fields.
+template <class P>
 class PyVamana {
  public:
-  PyVamana(size_t dim, const std::string& metric, const std::string& variant, int R, int L, float alpha,
-           bool unfiltered_pass, int R_small, int L_small, float alpha_small, int R_stitched,
-           float alpha_stitched, int max_candidates, bool paper_prune, uint64_t seed) {
-    fanns::vamana::BuildParams p;
-    p.variant = fanns::vamana::parse_variant(variant);
-    p.R = R;
-    p.L = L;
-    p.alpha = alpha;
-    p.unfiltered_pass = unfiltered_pass;
-    p.R_small = R_small;
-    p.L_small = L_small;
-    p.alpha_small = alpha_small;
-    p.R_stitched = R_stitched;
-    p.alpha_stitched = alpha_stitched;
-    p.max_candidates = max_candidates;
-    p.paper_prune = paper_prune;
-    p.seed = seed;
-    index_ = std::make_unique<fanns::vamana::VamanaIndex>(dim, fanns::parse_metric(metric), p);
-  }
+  PyVamana(size_t dim, const std::string& metric, const P& params)
+      : index_(std::make_unique<fanns::vamana::VamanaIndex>(dim, fanns::parse_metric(metric), params.engine())) {}
 
   explicit PyVamana(fanns::vamana::VamanaIndex&& index)
       : index_(std::make_unique<fanns::vamana::VamanaIndex>(std::move(index))) {}
@@ -121,26 +107,6 @@ class PyVamana {
     return results.to_python();
   }
 
-  nb::dict params() const {
-    const auto& p = index_->params();
-    nb::dict d;
-    d["variant"] = fanns::vamana::variant_name(p.variant);
-    d["metric"] = fanns::metric_name(index_->metric());
-    d["R"] = p.R;
-    d["L"] = p.L;
-    d["alpha"] = p.alpha;
-    d["unfiltered_pass"] = p.unfiltered_pass;
-    d["R_small"] = p.R_small;
-    d["L_small"] = p.L_small;
-    d["alpha_small"] = p.alpha_small;
-    d["R_stitched"] = p.R_stitched;
-    d["alpha_stitched"] = p.alpha_stitched;
-    d["max_candidates"] = p.max_candidates;
-    d["paper_prune"] = p.paper_prune;
-    d["seed"] = p.seed;
-    return d;
-  }
-
   nb::dict graph_stats() const {
     nb::dict d;
     const size_t n = index_->is_built() ? index_->size() : 0;
@@ -176,27 +142,28 @@ class PyVamana {
   std::unique_ptr<fanns::vamana::VamanaIndex> index_;
 };
 
+template <class P>
+void def_vamana(nb::module_& m, const char* name, const char* doc) {
+  using Py = PyVamana<P>;
+  nb::class_<Py> cls(m, name, doc);
+  def_index_basics<Py, fanns::vamana::VamanaIndex>(cls, &load_kind<fanns::vamana::VamanaIndex, P>);
+  def_param_fields<Py, P, false>(cls);
+  cls.def("build", &Py::build, "vectors"_a, "label_offsets"_a, "labels"_a, "label_count"_a, "threads"_a,
+          "Index float32 (N, dim) vectors; item i carries labels[label_offsets[i]:label_offsets[i+1]] "
+          "(int64, sorted, unique, in [0, label_count)). Deterministic with threads=1.")
+      .def("search", &Py::search, "queries"_a, "query_labels"_a, "k"_a, "L"_a, "threads"_a,
+           "Search; query i carries label query_labels[i] (int64; -1: a label no item has, -2: unfiltered). "
+           "Returns (ids int64 (nq, k) padded with -1, distances float32, distance computations uint64 (nq,)).")
+      .def("graph_stats", &Py::graph_stats)
+      .def("neighbors", &Py::neighbors, "node"_a)
+      .def("label_starts", &Py::label_starts)
+      .def_prop_ro("label_count", &Py::label_count);
+}
+
 }  // namespace
 
 void register_vamana(nb::module_& m) {
-  nb::class_<PyVamana> cls(m, "VamanaIndex", "FilteredVamana / StitchedVamana label-filtered graph index.");
-  def_index_basics<PyVamana, fanns::vamana::VamanaIndex>(cls);
-  cls
-      .def(nb::init<size_t, const std::string&, const std::string&, int, int, float, bool, int, int, float, int,
-                    float, int, bool, uint64_t>(),
-           // No defaults: the Python method's parameter declaration is the one source.
-           "dim"_a, "metric"_a, "variant"_a, nb::kw_only(), "R"_a, "L"_a, "alpha"_a, "unfiltered_pass"_a,
-           "R_small"_a, "L_small"_a, "alpha_small"_a, "R_stitched"_a, "alpha_stitched"_a, "max_candidates"_a,
-           "paper_prune"_a, "seed"_a)
-      .def("build", &PyVamana::build, "vectors"_a, "label_offsets"_a, "labels"_a, "label_count"_a, "threads"_a,
-           "Index float32 (N, dim) vectors; item i carries labels[label_offsets[i]:label_offsets[i+1]] "
-           "(int64, sorted, unique, in [0, label_count)). Deterministic with threads=1.")
-      .def("search", &PyVamana::search, "queries"_a, "query_labels"_a, "k"_a, "L"_a, "threads"_a,
-           "Search; query i carries label query_labels[i] (int64; -1: a label no item has, -2: unfiltered). "
-           "Returns (ids int64 (nq, k) padded with -1, distances float32, distance computations uint64 (nq,)).")
-      .def("graph_stats", &PyVamana::graph_stats)
-      .def("neighbors", &PyVamana::neighbors, "node"_a)
-      .def("label_starts", &PyVamana::label_starts)
-      .def_prop_ro("label_count", &PyVamana::label_count)
-      .def_prop_ro("params", &PyVamana::params);
+  using namespace fanns::vamana;
+  def_vamana<FilteredParams>(m, "FilteredVamanaIndex", "filtered_vamana: FilteredVamana label-filtered graph index.");
+  def_vamana<StitchedParams>(m, "StitchedVamanaIndex", "stitched_vamana: StitchedVamana label-filtered graph index.");
 }

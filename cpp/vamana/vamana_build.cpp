@@ -20,32 +20,31 @@
 
 namespace fanns::vamana {
 
-Variant parse_variant(const std::string& name) {
-  if (name == "filtered") return Variant::Filtered;
-  if (name == "stitched") return Variant::Stitched;
-  throw std::invalid_argument("variant must be 'filtered' or 'stitched', got '" + name + "'");
+const char* method_name(Variant variant) {
+  return variant == Variant::Stitched ? "stitched_vamana" : "filtered_vamana";
 }
 
-const char* variant_name(Variant variant) { return variant == Variant::Stitched ? "stitched" : "filtered"; }
-
-namespace {
-
-void require(bool ok, const std::string& message) {
-  if (!ok) throw std::invalid_argument(message);
+// Each variant's fields onto the engine's configuration, in BuildParams' member order: variant,
+// R, L, alpha, unfiltered_pass, R_small, L_small, alpha_small, R_stitched, alpha_stitched,
+// max_candidates, paper_prune, seed. The other variant's fields keep the values the Python
+// adapters passed before the field lists (unused by this variant's build).
+BuildParams FilteredParams::engine() const {
+  check_fields(*this);
+  return {Variant::Filtered, R, L, alpha, unfiltered_pass, 1, 1, 1.0f, 1, 1.0f, max_candidates, paper_prune, seed};
 }
 
-}  // namespace
+BuildParams StitchedParams::engine() const {
+  check_fields(*this);
+  return {Variant::Stitched, 1, 1, 1.0f, false, R_small, L_small, alpha, R_stitched, alpha_stitched,
+          max_candidates, paper_prune, seed};
+}
 
-void BuildParams::validate() const {
-  require(R >= 1, "R must be >= 1, got " + std::to_string(R));
-  require(L >= 1, "L must be >= 1, got " + std::to_string(L));
-  require(alpha >= 1.0f, "alpha must be >= 1, got " + std::to_string(alpha));
-  require(R_small >= 1, "R_small must be >= 1, got " + std::to_string(R_small));
-  require(L_small >= 1, "L_small must be >= 1, got " + std::to_string(L_small));
-  require(alpha_small >= 1.0f, "alpha_small must be >= 1, got " + std::to_string(alpha_small));
-  require(R_stitched >= 1, "R_stitched must be >= 1, got " + std::to_string(R_stitched));
-  require(alpha_stitched >= 1.0f, "alpha_stitched must be >= 1, got " + std::to_string(alpha_stitched));
-  require(max_candidates >= 1, "max_candidates must be >= 1, got " + std::to_string(max_candidates));
+FilteredParams FilteredParams::of(const BuildParams& p) {
+  return {p.R, p.L, p.alpha, p.unfiltered_pass, p.max_candidates, p.paper_prune, p.seed};
+}
+
+StitchedParams StitchedParams::of(const BuildParams& p) {
+  return {p.R_small, p.L_small, p.alpha_small, p.R_stitched, p.alpha_stitched, p.max_candidates, p.paper_prune, p.seed};
 }
 
 bool LabelSets::covers(size_t a, size_t b) const { return std::includes(begin(a), end(a), begin(b), end(b)); }
@@ -70,7 +69,6 @@ bool LabelSets::shares(size_t a, size_t b) const {
 VamanaIndex::VamanaIndex(size_t dim, Metric metric, BuildParams params)
     : params_(params), store_(dim, metric, StorageType::Float32) {
   if (dim == 0) throw std::invalid_argument("dim must be >= 1");
-  params_.validate();
 }
 
 size_t VamanaIndex::memory_bytes() const {

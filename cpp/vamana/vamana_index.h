@@ -11,23 +11,28 @@
 //  * StitchedVamana: one Vamana graph per label (R_small, L_small, alpha) on the items with
 //    that label, the union of their edges, then FilteredRobustPrune to R_stitched.
 // See fanns_bench/methods/vamana/README.md for the departures from the paper and the code.
+//
+// The two methods each declare their build parameters once, as a field list (FilteredParams,
+// StitchedParams below, cpp/core/param_fields.h) that maps onto the engine's BuildParams.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "core/distance.h"
+#include "core/param_fields.h"
 #include "core/vector_store.h"
 
 namespace fanns::vamana {
 
 enum class Variant : uint8_t { Filtered = 0, Stitched = 1 };
 
-Variant parse_variant(const std::string& name);
-const char* variant_name(Variant variant);
+const char* method_name(Variant variant);
 
+/// The engine's whole configuration; each method fills it from its own field list.
 struct BuildParams {
   Variant variant = Variant::Filtered;
   // FilteredVamana
@@ -48,10 +53,63 @@ struct BuildParams {
   // within labels(s) (the paper's Algorithm 3).
   bool paper_prune = false;
   uint64_t seed = 0;         // start-point choice
-
-  /// Throws std::invalid_argument naming the bad parameter.
-  void validate() const;
 };
+
+/// filtered_vamana's build parameters.
+struct FilteredParams {
+  static constexpr Variant kKind = Variant::Filtered;
+  int R = 0;
+  int L = 0;
+  float alpha = 0;
+  bool unfiltered_pass = true;
+  int max_candidates = 0;
+  bool paper_prune = false;
+  uint64_t seed = 0;
+  static auto fields() {
+    return std::make_tuple(param_field("R", &FilteredParams::R, 1), param_field("L", &FilteredParams::L, 1),
+                           param_field("alpha", &FilteredParams::alpha, 1),
+                           param_field("unfiltered_pass", &FilteredParams::unfiltered_pass),
+                           param_field("max_candidates", &FilteredParams::max_candidates, 1),
+                           param_field("paper_prune", &FilteredParams::paper_prune),
+                           param_field("seed", &FilteredParams::seed, 0));
+  }
+  /// The engine's configuration (bounds checked; StitchedVamana's fields unused).
+  BuildParams engine() const;
+  static FilteredParams of(const BuildParams& p);
+};
+
+/// stitched_vamana's build parameters (`alpha` is the per-label graphs' alpha).
+struct StitchedParams {
+  static constexpr Variant kKind = Variant::Stitched;
+  int R_small = 0;
+  int L_small = 0;
+  float alpha = 0;
+  int R_stitched = 0;
+  float alpha_stitched = 0;
+  int max_candidates = 0;
+  bool paper_prune = false;
+  uint64_t seed = 0;
+  static auto fields() {
+    return std::make_tuple(param_field("R_small", &StitchedParams::R_small, 1),
+                           param_field("L_small", &StitchedParams::L_small, 1),
+                           param_field("alpha", &StitchedParams::alpha, 1),
+                           param_field("R_stitched", &StitchedParams::R_stitched, 1),
+                           param_field("alpha_stitched", &StitchedParams::alpha_stitched, 1),
+                           param_field("max_candidates", &StitchedParams::max_candidates, 1),
+                           param_field("paper_prune", &StitchedParams::paper_prune),
+                           param_field("seed", &StitchedParams::seed, 0));
+  }
+  /// The engine's configuration (bounds checked; FilteredVamana's fields unused).
+  BuildParams engine() const;
+  static StitchedParams of(const BuildParams& p);
+};
+
+/// Call `fn(P{})` with the field-list struct P of `variant`.
+template <class Fn>
+void with_variant_params(Variant variant, Fn&& fn) {
+  if (variant == Variant::Stitched) return fn(StitchedParams{});
+  return fn(FilteredParams{});
+}
 
 /// Labels of every item in CSR form: the labels of item i are
 /// labels[offsets[i]:offsets[i+1]], sorted and unique, each in [0, label_count).
@@ -102,7 +160,9 @@ class VamanaIndex {
               int threads, int64_t* out_ids, float* out_distances, uint64_t* out_distance_counts) const;
 
   void save(const std::string& path) const;
+  /// Load a saved index; `expected` (when given) is the variant the file must hold.
   static VamanaIndex load(const std::string& path);
+  static VamanaIndex load(const std::string& path, Variant expected);
 
   size_t size() const { return store_.size(); }
   size_t dim() const { return store_.dim(); }

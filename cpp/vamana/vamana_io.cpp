@@ -1,5 +1,6 @@
 // FilteredVamana / StitchedVamana index files: a versioned binary layout, every size checked
 // on load.
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -10,7 +11,9 @@ namespace fanns::vamana {
 namespace {
 
 constexpr char kMagic[8] = {'F', 'A', 'N', 'N', 'S', 'V', 'M', 'N'};
-constexpr uint32_t kVersion = 1;
+// 2: the variant, then its own field list (cpp/core/param_fields.h); 1 (the engine's whole
+// parameter set) is refused with a request to rebuild.
+constexpr uint32_t kVersion = 2;
 
 }  // namespace
 
@@ -20,18 +23,7 @@ void VamanaIndex::save(const std::string& path) const {
   out.header(kMagic, kVersion);
   out.value(static_cast<uint8_t>(params_.variant));
   out.metric(store_);
-  out.value<int32_t>(params_.R);
-  out.value<int32_t>(params_.L);
-  out.value<float>(params_.alpha);
-  out.value<uint8_t>(params_.unfiltered_pass ? 1 : 0);
-  out.value<int32_t>(params_.R_small);
-  out.value<int32_t>(params_.L_small);
-  out.value<float>(params_.alpha_small);
-  out.value<int32_t>(params_.R_stitched);
-  out.value<float>(params_.alpha_stitched);
-  out.value<int32_t>(params_.max_candidates);
-  out.value<uint64_t>(params_.seed);
-  out.value<uint8_t>(params_.paper_prune ? 1 : 0);
+  with_variant_params(params_.variant, [&](auto fields) { write_fields(out, decltype(fields)::of(params_)); });
   out.value<uint64_t>(store_.size());
   out.value<uint64_t>(store_.dim());
   out.array(store_.raw_f32());
@@ -45,27 +37,27 @@ void VamanaIndex::save(const std::string& path) const {
   out.close();
 }
 
+VamanaIndex VamanaIndex::load(const std::string& path, Variant expected) {
+  VamanaIndex index = load(path);
+  if (index.params_.variant != expected) {
+    throw std::runtime_error("index file '" + path + "' holds an index of " + method_name(index.params_.variant) +
+                             ", expected " + method_name(expected));
+  }
+  return index;
+}
+
 VamanaIndex VamanaIndex::load(const std::string& path) {
   BinaryReader in(path);
-  in.expect_header(kMagic, kVersion);
-  BuildParams p;
+  if (in.expect_header(kMagic, 1, kVersion) < kVersion) {
+    in.corrupt("format version 1 (written before the per-method parameter lists) is no longer read; "
+               "rebuild the index");
+  }
   const uint8_t variant = in.value<uint8_t>();
   if (variant > 1) in.corrupt("unknown variant");
   const Metric metric = in.metric();
-  p.variant = static_cast<Variant>(variant);
-  p.R = in.value<int32_t>();
-  p.L = in.value<int32_t>();
-  p.alpha = in.value<float>();
-  p.unfiltered_pass = in.value<uint8_t>() != 0;
-  p.R_small = in.value<int32_t>();
-  p.L_small = in.value<int32_t>();
-  p.alpha_small = in.value<float>();
-  p.R_stitched = in.value<int32_t>();
-  p.alpha_stitched = in.value<float>();
-  p.max_candidates = in.value<int32_t>();
-  p.seed = in.value<uint64_t>();
-  p.paper_prune = in.value<uint8_t>() != 0;
-  in.check_params(p);
+  BuildParams p;
+  with_variant_params(static_cast<Variant>(variant),
+                      [&](auto fields) { p = read_engine_params<decltype(fields)>(in); });
   const uint64_t n = in.value<uint64_t>();
   const uint64_t dim = in.value<uint64_t>();
   in.check_count_and_dim(n, dim, kMaxFileItems);

@@ -61,6 +61,11 @@ def test_validate_accepts_the_smoke_experiment(tmp_path):
     ("overrides", "message"),
     [
         (["method=no_such_method"], "unknown method 'no_such_method'; available methods: acorn_1, "),
+        (["method=kannolo_acorn1"], "method 'kannolo_acorn1' is now 'kannolo_acorn_1'; use the new name"),
+        (
+            ["+method.x.name=kannolo_acorn1"],
+            "method 'kannolo_acorn1' is now 'kannolo_acorn_1'; use the new name",
+        ),
         (["experiment=no_such"], "unknown experiment 'no_such'; available experiments: bench_acorn, "),
         (
             ["dataset=no_such"],

@@ -1,4 +1,5 @@
-"""The compiled ACORN index (`_core.AcornIndex`), both variants, on small data (2k x 32)."""
+"""The compiled ACORN indexes of our build (`_core.AcornGammaIndex`, `_core.Acorn1Index`) on
+small data (2k x 32)."""
 
 from __future__ import annotations
 
@@ -9,17 +10,18 @@ from fanns_bench import _core
 
 N, DIM, K = 2000, 32, 10
 VARIANTS = {
-    "gamma": dict(variant="gamma", M=8, gamma=4, M_beta=8),
-    "one": dict(variant="one", M=8, gamma=1, M_beta=8),
+    "gamma": (
+        _core.AcornGammaIndex,
+        dict(M=8, gamma=4, M_beta=8, ef_construction=40, seed=0, diversify=True),
+    ),
+    "one": (_core.Acorn1Index, dict(M=8, ef_construction=40, seed=0)),
 }
-FIXED = dict(
-    ef_construction=40, seed=0, storage="float32", diversify=True, reference=False, drop_nearest_upper=False
-)
 
 
-def core_index(variant: str, metric: str = "ip", **params) -> _core.AcornIndex:
-    """`_core.AcornIndex` with every parameter given (the binding has no defaults)."""
-    return _core.AcornIndex(DIM, metric, variant, **{**FIXED, **params})
+def core_index(variant: str, metric: str = "ip", storage: str = "float32", **params):
+    """The variant's core class with every parameter given (the binding has no defaults)."""
+    cls, fixed = VARIANTS[variant]
+    return cls(DIM, metric, storage=storage, **{**fixed, **params})
 
 
 def clustered(n: int, seed: int) -> np.ndarray:
@@ -36,9 +38,8 @@ VECTORS = clustered(N, 0)
 QUERIES = clustered(40, 1)
 
 
-def make(variant: str, metric: str = "ip", seed: int = 0, threads: int = 2, **extra) -> _core.AcornIndex:
-    params = {k: v for k, v in VARIANTS[variant].items() if k != "variant"}
-    index = core_index(VARIANTS[variant]["variant"], metric, seed=seed, **params, **extra)
+def make(variant: str, metric: str = "ip", seed: int = 0, threads: int = 2, **extra):
+    index = core_index(variant, metric, seed=seed, **extra)
     index.build(VECTORS, threads=threads)
     return index
 
@@ -46,6 +47,11 @@ def make(variant: str, metric: str = "ip", seed: int = 0, threads: int = 2, **ex
 @pytest.fixture(scope="module", params=sorted(VARIANTS))
 def index(request):
     return make(request.param)
+
+
+@pytest.fixture(params=sorted(VARIANTS))
+def variant_index(request):
+    return request.param, make(request.param)
 
 
 def exact_top_k(ids: np.ndarray, metric: str = "ip") -> np.ndarray:
@@ -106,7 +112,7 @@ def test_results_do_not_depend_on_the_thread_count(index):
 def test_save_and_load_give_identical_results(index, tmp_path):
     path = tmp_path / "index.acorn"
     index.save(str(path))
-    loaded = _core.AcornIndex.load(str(path))
+    loaded = type(index).load(str(path))
     assert loaded.params == index.params
     assert loaded.memory_bytes() == index.memory_bytes()
     filters = csr(random_filters(0.1, seed=4))
@@ -219,15 +225,17 @@ def test_bad_rows_and_bitmaps_are_refused(index):
 
 def test_bad_build_input_and_parameters_are_refused():
     with pytest.raises(ValueError, match="vectors have dimension 16, the index expects 32"):
-        core_index("gamma", M=8, gamma=4, M_beta=8).build(VECTORS[:, :16].copy())
+        core_index("gamma").build(VECTORS[:, :16].copy())
     with pytest.raises(ValueError, match="vectors must have dtype float32"):
-        core_index("one", M=8, gamma=1, M_beta=8).build(VECTORS.astype(np.float64))
+        core_index("one").build(VECTORS.astype(np.float64))
     with pytest.raises(ValueError, match=r"M_beta must be in \[1, M\*gamma = 32\], got 40"):
-        core_index("gamma", M=8, gamma=4, M_beta=40)
-    with pytest.raises(ValueError, match="variant must be 'gamma' or 'one'"):
-        core_index("three", M=8, gamma=1, M_beta=8)
+        core_index("gamma", M_beta=40)
+    with pytest.raises(ValueError, match=r"^M must be in \[2, 512\], got 600$"):
+        core_index("one", M=600)
+    with pytest.raises(TypeError, match="unexpected keyword argument.*'gamma'"):
+        core_index("one", gamma=1)
     with pytest.raises(RuntimeError, match="not built"):
-        core_index("one", M=8, gamma=1, M_beta=8).search(QUERIES, K, 16)
+        core_index("one").search(QUERIES, K, 16)
 
 
 def test_corrupt_files_are_refused(index, tmp_path):
@@ -237,8 +245,28 @@ def test_corrupt_files_are_refused(index, tmp_path):
     (tmp_path / "short").write_bytes(data[: len(data) // 2])
     (tmp_path / "magic").write_bytes(b"NOTACORN" + data[8:])
     with pytest.raises(RuntimeError, match="corrupt or not an index: file ends early"):
-        _core.AcornIndex.load(str(tmp_path / "short"))
+        type(index).load(str(tmp_path / "short"))
     with pytest.raises(RuntimeError, match="wrong magic bytes"):
-        _core.AcornIndex.load(str(tmp_path / "magic"))
+        type(index).load(str(tmp_path / "magic"))
     with pytest.raises(RuntimeError, match="cannot open index file"):
-        _core.AcornIndex.load(str(tmp_path / "missing"))
+        type(index).load(str(tmp_path / "missing"))
+
+
+def test_format_2_files_ask_for_a_rebuild(index, tmp_path):
+    """Formats 1 and 2 held the engine's whole parameter set; format 3 a method's own fields."""
+    index.save(str(tmp_path / "index.acorn"))
+    data = (tmp_path / "index.acorn").read_bytes()
+    assert data[8:12] == (3).to_bytes(4, "little")
+    (tmp_path / "v2").write_bytes(data[:8] + (2).to_bytes(4, "little") + data[12:])
+    with pytest.raises(RuntimeError, match=r"format version 1 or 2 .* is no longer read; rebuild the index"):
+        type(index).load(str(tmp_path / "v2"))
+
+
+def test_another_methods_file_is_refused(variant_index, tmp_path):
+    variant, index = variant_index
+    index.save(str(tmp_path / "index.acorn"))
+    mine, other = (
+        ("acorn_gamma", _core.Acorn1Index) if variant == "gamma" else ("acorn_1", _core.AcornGammaIndex)
+    )
+    with pytest.raises(RuntimeError, match=f"holds an index of {mine}, expected "):
+        other.load(str(tmp_path / "index.acorn"))

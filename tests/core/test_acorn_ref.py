@@ -1,5 +1,5 @@
-"""The compiled ACORN core in its reference mode (`reference=True`: the authors' build and
-search), on small clustered data (2k x 32)."""
+"""The compiled ACORN core in its reference mode (`_core.AcornGammaRefIndex`,
+`_core.Acorn1RefIndex`: the authors' build and search), on small clustered data (2k x 32)."""
 
 from __future__ import annotations
 
@@ -9,22 +9,16 @@ import pytest
 from fanns_bench import _core
 from tests.core.test_acorn import DIM, QUERIES, VECTORS, K, N, csr, exact_top_k, random_filters
 
-VARIANTS = {"gamma": dict(M=8, gamma=4, M_beta=8), "one": dict(M=8, gamma=1, M_beta=16)}
+VARIANTS = {
+    "gamma": (_core.AcornGammaRefIndex, dict(M=8, gamma=4, M_beta=8)),
+    "one": (_core.Acorn1RefIndex, dict(M=8, M_beta=16)),
+}
 
 
 def make(variant: str, drop_nearest_upper: bool = True, seed: int = 0, threads: int = 1, **extra):
-    params = {**VARIANTS[variant], **extra}
-    index = _core.AcornIndex(
-        DIM,
-        "ip",
-        variant,
-        **params,
-        ef_construction=params["M"] * params["gamma"],
-        seed=seed,
-        storage="float32",
-        diversify=False,
-        reference=True,
-        drop_nearest_upper=drop_nearest_upper,
+    cls, params = VARIANTS[variant]
+    index = cls(
+        DIM, "ip", storage="float32", **{**params, **extra}, seed=seed, drop_nearest_upper=drop_nearest_upper
     )
     index.build(VECTORS, threads=threads)
     return index
@@ -60,12 +54,12 @@ def test_unfiltered_search_is_the_reference_hnsw_search(index):
 
 def test_level0_slots_and_layout(index):
     params = index.params
-    assert params["reference"] and not params["diversify"]
+    gamma = params.get("gamma", 1)  # acorn_1_ref: 1
     slots = int(params["M_beta"] + 1.5 * params["M"])
     degrees = [len(index.level0_neighbors(node)) for node in range(N)]
     assert max(degrees) <= slots
     upper = [node for node in range(N) if index.node_level(node) > 0]
-    assert upper and all(len(index.neighbors(n, 1)) <= params["M"] * params["gamma"] for n in upper)
+    assert upper and all(len(index.neighbors(n, 1)) <= params["M"] * gamma for n in upper)
 
 
 def upper_list_distance(index) -> float:
@@ -98,7 +92,7 @@ def test_single_thread_builds_are_deterministic_and_one_two_threads_search_alike
 def test_save_and_load_keep_the_reference_mode(index, tmp_path):
     path = tmp_path / "ref.acorn"
     index.save(str(path))
-    loaded = _core.AcornIndex.load(str(path))
+    loaded = type(index).load(str(path))
     assert loaded.params == index.params
     filters = csr(random_filters(0.1, seed=4))
     np.testing.assert_array_equal(
@@ -109,5 +103,13 @@ def test_save_and_load_keep_the_reference_mode(index, tmp_path):
 def test_bad_reference_parameters_are_refused():
     with pytest.raises(ValueError, match="M_beta"):
         make("gamma", M_beta=100)  # > 2 * M * gamma = 64
-    with pytest.raises(ValueError, match="gamma"):
+    with pytest.raises(ValueError, match=r"^gamma must be in \[2, 1024\], got 1$"):
+        make("gamma", gamma=1)
+    with pytest.raises(TypeError, match="unexpected keyword argument.*'gamma'"):
         make("one", gamma=2)
+
+
+def test_acorn_1_ref_m_beta_0_means_2m():
+    """0 asks for the authors' demo value 2M; `params` reports the value used."""
+    assert make("one", M_beta=0).params["M_beta"] == 16
+    assert make("one").params["M_beta"] == 16

@@ -20,18 +20,6 @@ from fanns_bench.methods.registry import builtin_method_names, get_method
 COMPILED = sorted(
     name for name in builtin_method_names() if issubclass(get_method(name), CompiledIndexMethod)
 )
-# Methods whose core class does not yet take its parameters from a field list: one struct
-# serves several methods, each with its own parameter set, and holds the variant as an enum.
-_SHARED = "not on a field list yet: {} serves several methods with different parameter sets"
-NOT_MIGRATED: dict[str, str] = {
-    name: _SHARED.format(core)
-    for core, names in {
-        "AcornIndex": ("acorn_gamma", "acorn_1", "acorn_gamma_ref", "acorn_1_ref"),
-        "VamanaIndex": ("filtered_vamana", "stitched_vamana"),
-    }.items()
-    for name in names
-}
-
 # the repository root, wherever this file sits below it (tests/ or tests/core/)
 ROOT = next(p for p in Path(__file__).resolve().parents if (p / "pyproject.toml").exists())
 Field = tuple[str, float | None, float | None]
@@ -59,19 +47,10 @@ def mismatches(python: dict[str, Field], core: dict[str, Field]) -> list[str]:
 
 
 def test_every_compiled_method_is_covered() -> None:
-    assert {"digra", "acorn_gamma", "filtered_vamana", "nhq_kgraph", "caps"} <= set(COMPILED)
-    assert set(NOT_MIGRATED) <= set(COMPILED)
+    assert {"digra", "acorn_gamma", "acorn_1_ref", "filtered_vamana", "nhq_kgraph", "caps"} <= set(COMPILED)
 
 
-@pytest.mark.parametrize(
-    "name",
-    [
-        pytest.param(n, marks=pytest.mark.xfail(strict=True, reason=NOT_MIGRATED[n]))
-        if n in NOT_MIGRATED
-        else n
-        for n in COMPILED
-    ],
-)
+@pytest.mark.parametrize("name", COMPILED)
 def test_python_params_equal_core_fields(name: str) -> None:
     method = get_method(name)
     core_class = getattr(_core, method.core_class)

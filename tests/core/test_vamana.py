@@ -1,4 +1,5 @@
-"""The compiled FilteredVamana / StitchedVamana index (`_core.VamanaIndex`) on small data (2k x 32)."""
+"""The compiled FilteredVamana / StitchedVamana indexes (`_core.FilteredVamanaIndex`,
+`_core.StitchedVamanaIndex`) on small data (2k x 32)."""
 
 from __future__ import annotations
 
@@ -10,20 +11,24 @@ from fanns_bench import _core
 N, DIM, K = 2000, 32, 10
 # Label l has about N * 0.5**(l+1) items: selectivities from 50 % down to ~0.4 %.
 LABEL_PROBABILITIES = 0.5 ** np.arange(1, 9)
-FIXED = dict(
-    R=24,
-    L=60,
-    alpha=1.2,
-    unfiltered_pass=True,
+FILTERED = dict(R=24, L=60, alpha=1.2, unfiltered_pass=True, max_candidates=750, paper_prune=False, seed=0)
+STITCHED = dict(
     R_small=16,
     L_small=40,
-    alpha_small=1.1,
+    alpha=1.1,
     R_stitched=24,
     alpha_stitched=1.2,
     max_candidates=750,
     paper_prune=False,
     seed=0,
 )
+CORE = {"filtered": (_core.FilteredVamanaIndex, FILTERED), "stitched": (_core.StitchedVamanaIndex, STITCHED)}
+
+
+def core_index(variant: str, **extra):
+    """The variant's core class with every parameter given (the binding has no defaults)."""
+    cls, fixed = CORE[variant]
+    return cls(DIM, "ip", **{**fixed, **extra})
 
 
 def clustered(n: int, seed: int) -> np.ndarray:
@@ -55,8 +60,8 @@ def multi_labels() -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
     return offsets, labels, [np.flatnonzero(has[:, t]) for t in range(6)]
 
 
-def make(variant: str, offsets, labels, count, threads=1, **extra) -> _core.VamanaIndex:
-    index = _core.VamanaIndex(DIM, "ip", variant, **{**FIXED, **extra})
+def make(variant: str, offsets, labels, count, threads=1, **extra):
+    index = core_index(variant, **extra)
     index.build(VECTORS, offsets, labels, count, threads)
     return index
 
@@ -175,14 +180,14 @@ def test_degrees_are_bounded(em_index):
     stats = index.graph_stats()
     assert stats["max_degree"] <= 24
     assert stats["mean_degree"] > 4
-    assert index.params["variant"] == variant
+    assert list(index.params) == ["metric", *CORE[variant][1]]
 
 
 def test_save_load_round_trip(em_index, tmp_path):
-    _, index = em_index
+    variant, index = em_index
     path = tmp_path / "vamana.bin"
     index.save(str(path))
-    loaded = _core.VamanaIndex.load(str(path))
+    loaded = CORE[variant][0].load(str(path))
     assert loaded.params == index.params
     query_labels = np.arange(len(QUERIES), dtype=np.int64) % 8
     for a, b in zip(
@@ -194,37 +199,59 @@ def test_save_load_round_trip(em_index, tmp_path):
 
 
 def test_corrupt_file_is_an_error(em_index, tmp_path):
-    _, index = em_index
+    variant, index = em_index
+    load = CORE[variant][0].load
     path = tmp_path / "vamana.bin"
     index.save(str(path))
     data = path.read_bytes()
     (tmp_path / "short.bin").write_bytes(data[: len(data) // 2])
     with pytest.raises(RuntimeError, match="corrupt"):
-        _core.VamanaIndex.load(str(tmp_path / "short.bin"))
+        load(str(tmp_path / "short.bin"))
     (tmp_path / "magic.bin").write_bytes(b"XXXXXXXX" + data[8:])
     with pytest.raises(RuntimeError, match="wrong magic bytes, expected 'FANNSVMN'"):
-        _core.VamanaIndex.load(str(tmp_path / "magic.bin"))
+        load(str(tmp_path / "magic.bin"))
     (tmp_path / "version.bin").write_bytes(data[:8] + (9).to_bytes(4, "little") + data[12:])
-    with pytest.raises(RuntimeError, match="format version 9, expected 1"):
-        _core.VamanaIndex.load(str(tmp_path / "version.bin"))
+    with pytest.raises(RuntimeError, match="format version 9, expected 1 to 2"):
+        load(str(tmp_path / "version.bin"))
     (tmp_path / "metric.bin").write_bytes(data[:13] + bytes([7]) + data[14:])  # magic, version, variant
     with pytest.raises(RuntimeError, match="unknown metric code 7"):
-        _core.VamanaIndex.load(str(tmp_path / "metric.bin"))
+        load(str(tmp_path / "metric.bin"))
+
+
+def test_format_1_files_ask_for_a_rebuild(em_index, tmp_path):
+    """Format 1 held every variant's parameters; since the per-method field lists it is refused."""
+    variant, index = em_index
+    index.save(str(tmp_path / "vamana.bin"))
+    data = (tmp_path / "vamana.bin").read_bytes()
+    assert data[8:12] == (2).to_bytes(4, "little")
+    (tmp_path / "v1.bin").write_bytes(data[:8] + (1).to_bytes(4, "little") + data[12:])
+    with pytest.raises(RuntimeError, match=r"format version 1 .* is no longer read; rebuild the index"):
+        CORE[variant][0].load(str(tmp_path / "v1.bin"))
+
+
+def test_a_file_of_the_other_variant_is_refused(em_index, tmp_path):
+    variant, index = em_index
+    other = "stitched" if variant == "filtered" else "filtered"
+    index.save(str(tmp_path / "vamana.bin"))
+    with pytest.raises(RuntimeError, match=f"holds an index of {variant}_vamana, expected {other}_vamana"):
+        CORE[other][0].load(str(tmp_path / "vamana.bin"))
 
 
 def test_bad_input_names_the_argument():
     offsets, labels = single_labels()
-    index = _core.VamanaIndex(DIM, "ip", "filtered", **FIXED)
+    index = core_index("filtered")
     with pytest.raises(ValueError, match="label_offsets"):
         index.build(VECTORS, offsets[:-1], labels, 8, 1)
     with pytest.raises(ValueError, match="label 8 of item"):
         index.build(VECTORS, offsets, np.full(N, 8, dtype=np.int64), 8, 1)
     with pytest.raises(ValueError, match="vectors must have dtype float32"):
         index.build(VECTORS.astype(np.float64), offsets, labels, 8, 1)
-    with pytest.raises(ValueError, match="R must be >= 1"):
-        _core.VamanaIndex(DIM, "ip", "filtered", **{**FIXED, "R": 0})
-    with pytest.raises(ValueError, match="variant"):
-        _core.VamanaIndex(DIM, "ip", "woven", **FIXED)
+    with pytest.raises(ValueError, match=r"^R must be >= 1, got 0$"):
+        core_index("filtered", R=0)
+    with pytest.raises(ValueError, match=r"^alpha_stitched must be a finite number >= 1, got 0\.5"):
+        core_index("stitched", alpha_stitched=0.5)
+    with pytest.raises(TypeError, match="unexpected keyword argument.*'R_small'"):
+        core_index("filtered", R_small=16)
     with pytest.raises(RuntimeError, match="not built"):
         index.search(QUERIES, np.zeros(len(QUERIES), dtype=np.int64), K, 50, 1)
     index.build(VECTORS, offsets, labels, 8, 1)

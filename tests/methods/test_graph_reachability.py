@@ -23,7 +23,7 @@ GRAPH_METHODS = (
     "usearch_postfilter",
     "qdrant_hnsw",
     "qdrant_acorn",
-    "kannolo_acorn1",
+    "kannolo_acorn_1",
     "kannolo_acorn_gamma",
     "diskann_filtered",
     "filtered_vamana",

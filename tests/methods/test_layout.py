@@ -6,7 +6,9 @@ the variant first: `filtered_vamana`; the family is the first word when a folder
 else the last); code in `fanns_bench/methods/<family>/`, the class in
 `method.py` or in the module named by the name's last word (`faiss/hnsw.py` for `faiss_hnsw`);
 config `configs/method/<name>.yaml`; a compiled method's part in `cpp/<family>/` with
-`<family>_bindings.cpp`.
+`<family>_bindings.cpp`. One spelling per method: a package's implementation of a method the
+harness also registers is `<package>_<that name>`, spelled as that name (`kannolo_acorn_1`
+beside `acorn_1`, not `kannolo_acorn1`).
 """
 
 from __future__ import annotations
@@ -68,6 +70,7 @@ def violations(points: dict[str, str], compiled: set[str], tree: Tree) -> list[s
             found.append(f"{name}: no configs/method/{name}.yaml")
         if name in compiled and f"{family}/{family}_bindings.cpp" not in tree.bindings:
             found.append(f"{name}: compiled, but no cpp/{family}/{family}_bindings.cpp")
+    found += spelling_violations(sorted(points))
     for stem in sorted(tree.configs - set(points)):
         found.append(f"configs/method/{stem}.yaml: no method registered as {stem!r}")
     for part in sorted(tree.cpp_parts - tree.families - NOT_METHODS):
@@ -79,6 +82,19 @@ def violations(points: dict[str, str], compiled: set[str], tree: Tree) -> list[s
         part, file = binding.split("/")
         if file != f"{part}_bindings.cpp":
             found.append(f"cpp/{binding}: expected cpp/{part}/{part}_bindings.cpp")
+    return found
+
+
+def spelling_violations(names: list[str]) -> list[str]:
+    """Names whose trailing words spell another registry name with other underscores."""
+    found = []
+    for long in names:
+        words = long.split("_")
+        for short in names:
+            for start in range(len(words)):
+                tail = words[start:]
+                if long != short and "".join(tail) == short.replace("_", "") and "_".join(tail) != short:
+                    found.append(f"{long}: spells {short!r} as {'_'.join(tail)!r}; one spelling per method")
     return found
 
 
@@ -107,7 +123,7 @@ def test_every_builtin_method_follows_the_layout_rule() -> None:
 
 TREE = Tree(
     families=frozenset({"faiss", "vamana", "acorn", "kannolo"}),
-    configs=frozenset({"faiss_hnsw", "filtered_vamana", "acorn_1", "kannolo_acorn1"}),
+    configs=frozenset({"faiss_hnsw", "filtered_vamana", "acorn_1", "kannolo_acorn_1"}),
     cpp_parts=frozenset({"core", "vamana", "acorn"}),
     bindings=frozenset({"core/core_bindings.cpp", "vamana/vamana_bindings.cpp", "acorn/acorn_bindings.cpp"}),
 )
@@ -115,7 +131,7 @@ GOOD = {
     "faiss_hnsw": "fanns_bench.methods.faiss.hnsw:FaissHNSW",
     "filtered_vamana": "fanns_bench.methods.vamana.method:FilteredVamana",
     "acorn_1": "fanns_bench.methods.acorn.method:Acorn1",
-    "kannolo_acorn1": "fanns_bench.methods.kannolo.method:KannoloACORN1",
+    "kannolo_acorn_1": "fanns_bench.methods.kannolo.method:KannoloACORN1",
 }
 
 
@@ -139,6 +155,13 @@ def test_a_tree_that_follows_the_rule_passes() -> None:
             set(),
             {},
             "kannolo_acorn: lives in methods/acorn/",
+        ),
+        # a package's ACORN-1 spelled otherwise than the harness's acorn_1 (the old name)
+        (
+            {"kannolo_acorn1": "fanns_bench.methods.kannolo.method:KannoloACORN1"},
+            set(),
+            {"configs": TREE.configs | {"kannolo_acorn1"}},
+            "kannolo_acorn1: spells 'acorn_1' as 'acorn1'; one spelling per method",
         ),
         # a module named neither method.py nor by the last word (the old acorn/reference.py)
         ({"acorn_1": "fanns_bench.methods.acorn.reference:Acorn1"}, set(), {}, "module acorn/reference.py"),
@@ -197,3 +220,10 @@ def test_every_test_file_is_in_a_group(tmp_path: Path) -> None:
     assert flat_test_files(tmp_path) == []
     (tmp_path / "test_methods_x.py").touch()
     assert flat_test_files(tmp_path) == ["test_methods_x.py"]
+
+
+def test_a_renamed_method_answers_its_old_name_with_a_warning() -> None:
+    with pytest.warns(FutureWarning, match="'kannolo_acorn1' is now 'kannolo_acorn_1'"):
+        assert get_method("kannolo_acorn1") is get_method("kannolo_acorn_1")
+    assert "kannolo_acorn1" not in builtin_points() and "kannolo_acorn_1" in builtin_points()
+    assert spelling_violations(["acorn_1", "kannolo_acorn_1", "qdrant_acorn", "acorn_gamma"]) == []

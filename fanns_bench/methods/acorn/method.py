@@ -7,7 +7,7 @@ harness's filters into CSR id sets, and reports memory and distance counts. See 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 import numpy as np
 
@@ -19,37 +19,38 @@ from fanns_bench.methods.common.id_sets import IdSets, id_sets
 from fanns_bench.methods.params import Param
 
 STORAGES = ("float32", "float16")
+# Parameters that several ACORN methods declare alike (bounds as the core's field lists).
+GRAPH_DEGREE = Param(
+    int, 32, "graph degree (links kept per node before expansion; HNSW's M)", minimum=2, maximum=512
+)
+SEED = Param(int, 0, "random seed of the level assignment (and, reference, insertion order)", minimum=0)
 
 
 class _AcornMethod(CompiledIndexMethod):
-    """Shared adapter of both variants (`variant` names the core's variant)."""
+    """Shared adapter of the ACORN methods; each has a core class of its own (`core_class`),
+    whose keyword arguments are the method's build parameters less `harness_parameters`."""
 
     capabilities = ANY_FILTER
-    core_class = "AcornIndex"
     deterministic_build = "one_thread"
     nondeterminism = (
         "a parallel build inserts items in the order threads reach them "
         "(build param `deterministic` or runner.deterministic_builds: one thread)"
     )
-    variant: ClassVar[str] = ""
-    reference: ClassVar[bool] = False  # the core's reference mode (ref.py)
 
     search_parameters = {
         "ef_search": Param(int, 64, "candidate list size (raised to k)", minimum=1),
         "max_neighbors": Param(int, 0, "cap on filtered neighbours per expansion (0: M)", minimum=0),
     }
 
-    def _core_params(self) -> dict[str, Any]:
-        """Keyword arguments of `_core.AcornIndex` (variant-specific)."""
-        raise NotImplementedError
-
     def build(self, dataset: Dataset) -> None:
         from fanns_bench import _core
 
         self.check_dataset_metric(dataset)
         vectors = np.ascontiguousarray(dataset.vectors, dtype=np.float32)
+        core_class = getattr(_core, self.core_class)
+        storage = self.build_params["storage"]
         index = self.core_call(
-            _core.AcornIndex, dataset.dimension, self.metric, self.variant, **self._core_params()
+            core_class, dataset.dimension, self.metric, storage=storage, **self.core_fields()
         )
         self.core_call(index.build, vectors, threads=self.build_threads_used())
         self._index = index
@@ -84,16 +85,13 @@ class _AcornMethod(CompiledIndexMethod):
         return 1 if self.build_params["deterministic"] else max(1, int(self.threads))
 
     def load(self, path: str | Path) -> None:
-        """Replace the index by the one saved at `path` (instead of `build`)."""
+        """Replace the index by the one saved at `path` (instead of `build`); the core refuses
+        another method's file."""
         index = self.load_core(path)
-        if (
-            index.params["variant"] != self.variant
-            or index.params["metric"] != self.metric
-            or index.params["reference"] != self.reference
-        ):
+        if index.params["metric"] != self.metric:
             raise MethodError(
-                f"{self.name}: {path} holds a {index.params['variant']!r} index for metric "
-                f"{index.params['metric']!r}, expected {self.variant!r} / {self.metric!r}"
+                f"{self.name}: {path} holds an index for metric {index.params['metric']!r}, "
+                f"expected {self.metric!r}"
             )
         self._index = index
 
@@ -102,57 +100,31 @@ class AcornGamma(_AcornMethod):
     """ACORN-γ: neighbour lists of M·γ candidates, level 0 compressed beyond M_β."""
 
     name = "acorn_gamma"
-    variant = "gamma"
+    core_class = "AcornGammaIndex"
     description = "ACORN-γ (own C++ core): predicate-subgraph traversal over an M·γ graph"
 
     build_parameters = {
-        "M": Param(int, 32, "graph degree (links kept per node before expansion)", minimum=2),
-        "gamma": Param(int, 12, "neighbour list expansion (paper: about 1 / lowest selectivity)", minimum=1),
+        "M": GRAPH_DEGREE,
+        "gamma": Param(
+            int, 12, "neighbour list expansion (paper: about 1 / lowest selectivity)", minimum=1, maximum=1024
+        ),
         "M_beta": Param(int, 64, "level-0 links kept uncompressed (1 <= M_beta <= M * gamma)", minimum=1),
         "ef_construction": Param(int, 100, "candidate list size while inserting", minimum=1),
-        "seed": Param(int, 0, "random seed of the level assignment"),
+        "seed": SEED,
         "storage": Param(str, "float32", "vector storage", choices=STORAGES),
         "diversify": Param(bool, True, "list HNSW's RNG choice of links first (False: nearest-first)"),
         "deterministic": Param(bool, False, "single-threaded build, identical for a seed"),
     }
-
-    def _core_params(self) -> dict[str, Any]:
-        p = self.build_params
-        return {
-            "M": int(p["M"]),
-            "gamma": int(p["gamma"]),
-            "M_beta": int(p["M_beta"]),
-            "ef_construction": int(p["ef_construction"]),
-            "seed": int(p["seed"]),
-            "storage": p["storage"],
-            "diversify": bool(p["diversify"]),
-            "reference": False,
-            "drop_nearest_upper": False,
-        }
 
 
 class Acorn1(_AcornMethod):
     """ACORN-1: a standard HNSW; the search expands neighbour lists to two hops."""
 
     name = "acorn_1"
-    variant = "one"
+    core_class = "Acorn1Index"
     description = "ACORN-1 (own C++ core): HNSW with two-hop expansion at search time"
 
     build_parameters = {
         name: AcornGamma.build_parameters[name]
         for name in ("M", "ef_construction", "seed", "storage", "deterministic")
     }
-
-    def _core_params(self) -> dict[str, Any]:
-        p = self.build_params
-        return {
-            "M": int(p["M"]),
-            "gamma": 1,
-            "M_beta": int(p["M"]),
-            "diversify": True,
-            "reference": False,
-            "drop_nearest_upper": False,
-            "ef_construction": int(p["ef_construction"]),
-            "seed": int(p["seed"]),
-            "storage": p["storage"],
-        }

@@ -8,17 +8,17 @@ paper's ACORN numbers can be reproduced beside our improved variants. See README
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import numpy as np
 
-from fanns_bench.methods.acorn.method import STORAGES, _AcornMethod
+from fanns_bench.methods.acorn.method import GRAPH_DEGREE, SEED, STORAGES, _AcornMethod
 from fanns_bench.methods.common.id_sets import IdSets
 from fanns_bench.methods.params import Param
 
 COMMON: dict[str, Param] = {
-    "M": Param(int, 32, "degree of the predicate subgraph (HNSW's M)", minimum=2, maximum=512),
-    "seed": Param(int, 0, "level assignment and insertion order", minimum=0),
+    "M": GRAPH_DEGREE,
+    "seed": SEED,
     "storage": Param(str, "float32", "vector storage", choices=STORAGES),
     "drop_nearest_upper": Param(
         bool,
@@ -33,7 +33,6 @@ COMMON: dict[str, Param] = {
 class _AcornReference(_AcornMethod):
     """Shared adapter of the reference variants (`max_neighbors` does not apply)."""
 
-    reference = True
     search_parameters: ClassVar[dict[str, Param]] = {
         "ef_search": Param(
             int, 16, "width of the level-0 candidate set (the reference's efSearch)", minimum=1
@@ -45,20 +44,6 @@ class _AcornReference(_AcornMethod):
         filter matches every item) takes the reference's unfiltered search."""
         return super().search(queries, filters, k, ef_search=ef_search, max_neighbors=0)
 
-    def _reference_params(self, gamma: int, M_beta: int) -> dict[str, Any]:
-        p = self.build_params
-        return {
-            "M": int(p["M"]),
-            "gamma": gamma,
-            "M_beta": M_beta,
-            "ef_construction": int(p["M"]) * gamma,  # the reference's efConstruction
-            "seed": int(p["seed"]),
-            "storage": p["storage"],
-            "diversify": False,
-            "reference": True,
-            "drop_nearest_upper": bool(p["drop_nearest_upper"]),
-        }
-
 
 class AcornGammaRef(_AcornReference):
     """ACORN-γ as TAG-Research/ACORN builds and searches it.
@@ -69,16 +54,13 @@ class AcornGammaRef(_AcornReference):
     """
 
     name = "acorn_gamma_ref"
-    variant = "gamma"
+    core_class = "AcornGammaRefIndex"
     description = "ACORN-γ as the reference code behaves (own C++ core, reference mode)"
     build_parameters: ClassVar[dict[str, Param]] = {
         **COMMON,
         "gamma": Param(int, 12, "neighbour-list expansion: M·γ candidates per node", minimum=2, maximum=1024),
         "M_beta": Param(int, 24, "uncompressed prefix of a level-0 list (<= 2·M·γ)", minimum=0),
     }
-
-    def _core_params(self) -> dict[str, Any]:
-        return self._reference_params(int(self.build_params["gamma"]), int(self.build_params["M_beta"]))
 
 
 class Acorn1Ref(_AcornReference):
@@ -90,13 +72,9 @@ class Acorn1Ref(_AcornReference):
     """
 
     name = "acorn_1_ref"
-    variant = "one"
+    core_class = "Acorn1RefIndex"
     description = "ACORN-1 as the reference code behaves (own C++ core, reference mode)"
     build_parameters: ClassVar[dict[str, Param]] = {
         **COMMON,
         "M_beta": Param(int, 0, "uncompressed prefix of a level-0 list; 0 = 2M", minimum=0),
     }
-
-    def _core_params(self) -> dict[str, Any]:
-        M_beta = int(self.build_params["M_beta"]) or 2 * int(self.build_params["M"])
-        return self._reference_params(1, M_beta)

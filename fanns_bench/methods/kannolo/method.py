@@ -23,7 +23,7 @@ METRICS = {"ip": "ip", "l2": "l2"}
 class KannoloACORN1(Method):
     """ACORN-1 on kannolo's HNSW: neighbours of filtered-out nodes are expanded at query time."""
 
-    name = "kannolo_acorn1"
+    name = "kannolo_acorn_1"
     deterministic_build = "never"
     nondeterminism = (
         "kannolo builds on every core (rayon; no thread setting), linking nodes in thread-scheduling "

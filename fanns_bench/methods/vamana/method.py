@@ -53,11 +53,12 @@ class QueryRoutes:
 
 
 class _Vamana(LabelMethod):
-    """Shared adapter of both graphs (`variant` names the core's variant)."""
+    """Shared adapter of both graphs; each has a core class of its own (`core_class`), whose
+    keyword arguments are the method's build parameters less `harness_parameters`."""
 
     capabilities = frozenset({"eq", "contains", "none"})
-    variant: ClassVar[str] = ""
-    core_class = "VamanaIndex"
+    variant: ClassVar[str] = ""  # recorded in the saved directory's label vocabulary
+    harness_parameters = frozenset({"label_attribute", "deterministic"})
     search_parameters = SEARCH_PARAMETERS
 
     def __init__(self, metric: str, threads: int = 1, **build_params: Any) -> None:
@@ -65,9 +66,6 @@ class _Vamana(LabelMethod):
         self._indexes: list[Any] = []
         self._encodings: list[LabelEncoding] = []
         self._kinds: dict[str, str] = {}
-
-    def _core_params(self) -> dict[str, Any]:
-        raise NotImplementedError
 
     def unsupported_reason(self, predicate: Predicate | None, kinds: dict[str, str]) -> str | None:
         """One label per query, on an attribute this build labels."""
@@ -94,7 +92,7 @@ class _Vamana(LabelMethod):
         self._indexes = []
         for encoding in self._encodings:
             index = self.core_call(
-                _core.VamanaIndex, dataset.dimension, self.metric, self.variant, **self._core_params()
+                getattr(_core, self.core_class), dataset.dimension, self.metric, **self.core_fields()
             )
             offsets, tokens = _item_labels(encoding)
             self.core_call(
@@ -197,6 +195,7 @@ class FilteredVamana(_Vamana):
 
     name = "filtered_vamana"
     variant = "filtered"
+    core_class = "FilteredVamanaIndex"
     description = "FilteredVamana (Filtered-DiskANN, own C++ core): one label per query"
     build_parameters = {
         "label_attribute": LABEL_ATTRIBUTE,
@@ -212,29 +211,13 @@ class FilteredVamana(_Vamana):
         "deterministic": DETERMINISTIC,
     }
 
-    def _core_params(self) -> dict[str, Any]:
-        p = self.build_params
-        return {
-            "R": p["R"],
-            "L": p["L"],
-            "alpha": p["alpha"],
-            "unfiltered_pass": p["unfiltered_pass"],
-            "R_small": 1,
-            "L_small": 1,
-            "alpha_small": 1.0,
-            "R_stitched": 1,
-            "alpha_stitched": 1.0,
-            "max_candidates": p["max_candidates"],
-            "paper_prune": p["paper_prune"],
-            "seed": p["seed"],
-        }
-
 
 class StitchedVamana(_Vamana):
     """StitchedVamana: one Vamana graph per label, stitched and pruned to R_stitched."""
 
     name = "stitched_vamana"
     variant = "stitched"
+    core_class = "StitchedVamanaIndex"
     capabilities = frozenset({"eq", "contains"})
     description = "StitchedVamana (Filtered-DiskANN, own C++ core): per-label graphs stitched"
     build_parameters = {
@@ -251,20 +234,3 @@ class StitchedVamana(_Vamana):
         "seed": SEED,
         "deterministic": DETERMINISTIC,
     }
-
-    def _core_params(self) -> dict[str, Any]:
-        p = self.build_params
-        return {
-            "R": 1,
-            "L": 1,
-            "alpha": 1.0,
-            "unfiltered_pass": False,
-            "R_small": p["R_small"],
-            "L_small": p["L_small"],
-            "alpha_small": p["alpha"],
-            "R_stitched": p["R_stitched"],
-            "alpha_stitched": p["alpha_stitched"],
-            "max_candidates": p["max_candidates"],
-            "paper_prune": p["paper_prune"],
-            "seed": p["seed"],
-        }
