@@ -364,7 +364,7 @@ void NhqKGraphIndex::search(const float* queries, size_t nq, const int32_t* quer
       visited.reset(n);
       std::vector<Candidate> pool;
       pool.reserve(L + 1);
-      for (int32_t id : start) prefetch_node(view, id, dim);
+      for (int32_t id : start) __builtin_prefetch(view.vector(id));  // as theirs: one line each
       for (int32_t id : start) {
         visited.insert(id);
         pool.push_back({id, fusion(id), true});
@@ -387,12 +387,12 @@ void NhqKGraphIndex::search(const float* queries, size_t nq, const int32_t* quer
             const int32_t* links = view.links(node);
             const uint32_t degree = view.degree(node);
             const uint32_t end = pass == 0 ? degree / 2 : degree;
-            for (uint32_t e = 0; e < end; ++e) {  // as the authors: touch every neighbour first
-              if (!visited.contains(links[e])) __builtin_prefetch(view.vector(links[e]));
-            }
+            // as the authors: ask for the first line of every neighbour's block up front, visited
+            // or not, and nothing per neighbour after that (testing the visited marks here and
+            // asking for four more lines of the next neighbour each step was 10-20 % slower)
+            for (uint32_t e = 0; e < end; ++e) __builtin_prefetch(view.vector(links[e]));
             for (uint32_t e = 0; e < end; ++e) {
               const int32_t next = links[e];
-              if (e + 1 < end) prefetch_node(view, links[e + 1], dim);
               if (!visited.insert_new(next)) continue;
               const float d = fusion(next);
               if (pool.size() == L && d >= pool.back().distance) continue;

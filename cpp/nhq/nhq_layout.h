@@ -97,12 +97,4 @@ class NodeLayout {
   size_t dim_ = 0, attributes_ = 0, stride_ = 0, bytes_ = 0;
 };
 
-/// Ask for what scoring node `id` reads: the first 256 bytes of its vector, and its codes.
-template <class View>
-void prefetch_node(const View& view, int32_t id, size_t dim) {
-  const char* p = reinterpret_cast<const char*>(view.vector(id));
-  for (size_t off = 0; off < dim * 4 && off < 256; off += 64) __builtin_prefetch(p + off);
-  __builtin_prefetch(view.codes_of(id));
-}
-
 }  // namespace fanns::nhq

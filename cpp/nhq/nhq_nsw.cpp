@@ -281,12 +281,10 @@ void NhqNswIndex::search(const float* queries, size_t nq, const int32_t* query_c
         fresh.clear();
         const int32_t* links = view.links(cur.id);
         const uint32_t degree = view.degree(cur.id);
-        for (uint32_t e = 0; e < degree; ++e) {  // touch every neighbour first
-          if (!visited.contains(links[e])) __builtin_prefetch(view.vector(links[e]));
-        }
+        // the first line of every neighbour's block up front (as the KGraph search)
+        for (uint32_t e = 0; e < degree; ++e) __builtin_prefetch(view.vector(links[e]));
         for (uint32_t e = 0; e < degree; ++e) {
           const int32_t next = links[e];
-          if (e + 1 < degree) prefetch_node(view, links[e + 1], dim);
           if (!visited.insert_new(next)) continue;
           const float d = fusion(next);
           if (d < top || queued < ef) {
