@@ -75,6 +75,18 @@ class PyNhq {
   const Index& index() const { return *index_; }
   size_t attributes() const { return index_->attributes(); }
   std::vector<int64_t> neighbors(int64_t item) const { return index_->neighbors(item); }
+  void set_use_layout(bool use) { index_->set_use_layout(use); }
+  bool layout_matches() const {
+    check_built(index_->is_built());
+    return index_->layout_matches();
+  }
+  void corrupt_layout_for_test(int64_t item) {
+    check_built(index_->is_built());
+    if (item < 0 || static_cast<size_t>(item) >= index_->size()) {
+      throw std::invalid_argument("item " + std::to_string(item) + " is not in the index");
+    }
+    index_->corrupt_layout_for_test(item);
+  }
   static void more_params(const PyNhq& self, nb::dict& d) { d["attributes"] = self.attributes(); }
   nb::dict graph_stats() const {
     nb::dict d;
@@ -116,6 +128,12 @@ void define(nb::class_<Py>& cls, const char* width_name) {
            "(approximate filtering).")
       .def("graph_stats", &Py::graph_stats)
       .def("neighbors", &Py::neighbors, "item"_a)
+      .def("_set_use_layout", &Py::set_use_layout, "use"_a,
+           "Search through the node blocks (True, default) or the index's own arrays (tests).")
+      .def("_layout_matches", &Py::layout_matches,
+           "True when the search-time node blocks hold exactly the index's vectors, codes and lists.")
+      .def("_corrupt_layout_for_test", &Py::corrupt_layout_for_test, "item"_a,
+           "Tests only: zero one node's vector in the search-time blocks.")
       .def_prop_ro("attributes", &Py::attributes);
 }
 

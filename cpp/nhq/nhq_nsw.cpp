@@ -15,6 +15,7 @@
 #include "core/parallel.h"
 #include "core/visited.h"
 #include "nhq/nhq_common.h"
+#include "nhq/nhq_layout.h"
 
 namespace fanns::nhq {
 namespace {
@@ -230,6 +231,7 @@ void NhqNswIndex::build(const float* data, const int32_t* codes, size_t count, i
   for (size_t i = 0; i < count; ++i) offsets_[i + 1] = offsets_[i] + adj[i].size();
   adjacency_.reserve(offsets_[count]);
   for (const auto& list : adj) adjacency_.insert(adjacency_.end(), list.begin(), list.end());
+  layout_.assign(csr());
   built_ = true;
 }
 
@@ -248,58 +250,72 @@ void NhqNswIndex::search(const float* queries, size_t nq, const int32_t* query_c
   const size_t n = size(), k = static_cast<size_t>(params.k), A = attributes_;
   const size_t ef = static_cast<size_t>(params.ef_search);
   const float weight = params.weight_search;
-  parallel_for_each(nq, threads, [n] { return VisitedSet(n); }, [&](VisitedSet& visited, size_t q) {
-    const int32_t* want = query_codes + rows[q] * A;
-    QueryDistance vector_distance(store_, queries + q * store_.dim());
-    auto fusion = [&](int32_t id) {
-      return vector_distance(id) + weight * static_cast<float>(mismatches(want, codes_.data() + id * A, A));
-    };
-    // n2's search: expand up to ef/2 nodes best-first; a neighbour enters the candidates when
-    // it beats the largest distance queued so far or fewer than ef were queued
-    KeyHeap<CloserOnTop> candidates;  // n2's MinHeap: ties in push_heap order, as theirs
-    std::vector<Neighbor> expanded;
-    std::vector<Neighbor> fresh;
-    visited.reset(n);
-    const Neighbor start{fusion(0), 0};
-    visited.insert(0);
-    candidates.push(start);
-    float max_key = start.distance;
-    size_t queued = 1;
-    while (!candidates.empty() && expanded.size() < ef / 2) {
-      const Neighbor cur = candidates.top();
-      candidates.pop();
-      expanded.push_back(cur);
-      const float top = max_key;
-      fresh.clear();
-      for (uint64_t e = offsets_[cur.id]; e < offsets_[cur.id + 1]; ++e) {  // touch every neighbour first
-        if (!visited.contains(adjacency_[e])) __builtin_prefetch(store_.address(adjacency_[e]));
-      }
-      for (uint64_t e = offsets_[cur.id]; e < offsets_[cur.id + 1]; ++e) {
-        const int32_t next = adjacency_[e];
-        if (e + 1 < offsets_[cur.id + 1]) vector_distance.prefetch(adjacency_[e + 1]);
-        if (!visited.insert_new(next)) continue;
-        const float d = fusion(next);
-        if (d < top || queued < ef) {
-          fresh.push_back({d, next});
-          ++queued;
+  const DistanceF32 kernel = distance_kernels(store_.metric()).f32;
+  const size_t dim = store_.dim();
+  // one body for both views (the node blocks, or the index's own arrays: same ids, same order)
+  auto run = [&](const auto& view) {
+    parallel_for_each(nq, threads, [n] { return VisitedSet(n); }, [&](VisitedSet& visited, size_t q) {
+      const int32_t* want = query_codes + rows[q] * A;
+      const float* query = queries + q * dim;
+      uint64_t evaluations = 0;
+      auto fusion = [&](int32_t id) {
+        ++evaluations;
+        return kernel(query, view.vector(id), dim) + weight * static_cast<float>(mismatches(want, view.codes_of(id), A));
+      };
+      // n2's search: expand up to ef/2 nodes best-first; a neighbour enters the candidates when
+      // it beats the largest distance queued so far or fewer than ef were queued
+      KeyHeap<CloserOnTop> candidates;  // n2's MinHeap: ties in push_heap order, as theirs
+      std::vector<Neighbor> expanded;
+      std::vector<Neighbor> fresh;
+      visited.reset(n);
+      const Neighbor start{fusion(0), 0};
+      visited.insert(0);
+      candidates.push(start);
+      float max_key = start.distance;
+      size_t queued = 1;
+      while (!candidates.empty() && expanded.size() < ef / 2) {
+        const Neighbor cur = candidates.top();
+        candidates.pop();
+        expanded.push_back(cur);
+        const float top = max_key;
+        fresh.clear();
+        const int32_t* links = view.links(cur.id);
+        const uint32_t degree = view.degree(cur.id);
+        // the first line of every neighbour's block up front (as the KGraph search)
+        for (uint32_t e = 0; e < degree; ++e) __builtin_prefetch(view.vector(links[e]));
+        for (uint32_t e = 0; e < degree; ++e) {
+          const int32_t next = links[e];
+          if (!visited.insert_new(next)) continue;
+          const float d = fusion(next);
+          if (d < top || queued < ef) {
+            fresh.push_back({d, next});
+            ++queued;
+          }
+        }
+        for (const auto& f : fresh) {
+          candidates.push(f);
+          max_key = std::max(max_key, f.distance);
         }
       }
-      for (const auto& f : fresh) {
-        candidates.push(f);
-        max_key = std::max(max_key, f.distance);
-      }
-    }
-    std::vector<Neighbor> pool;
-    for (; !candidates.empty() && pool.size() < k; candidates.pop()) pool.push_back(candidates.top());
-    std::sort(expanded.begin(), expanded.end(), closer);
-    for (size_t i = 0; i < expanded.size() && i < k; ++i) pool.push_back(expanded[i]);
-    std::sort(pool.begin(), pool.end(), closer);
-    write_result_row(pool, k, out_ids + q * k, out_distances + q * k);
-    out_distance_counts[q] = vector_distance.count();
-  });
+      std::vector<Neighbor> pool;
+      for (; !candidates.empty() && pool.size() < k; candidates.pop()) pool.push_back(candidates.top());
+      std::sort(expanded.begin(), expanded.end(), closer);
+      for (size_t i = 0; i < expanded.size() && i < k; ++i) pool.push_back(expanded[i]);
+      std::sort(pool.begin(), pool.end(), closer);
+      write_result_row(pool, k, out_ids + q * k, out_distances + q * k);
+      out_distance_counts[q] = evaluations;
+    });
+  };
+  if (use_layout_) {
+    run(layout_);
+  } else {
+    run(csr());
+  }
 }
 
-size_t NhqNswIndex::memory_bytes() const { return graph_memory_bytes(store_, codes_, offsets_, adjacency_); }
+size_t NhqNswIndex::memory_bytes() const {
+  return graph_memory_bytes(store_, codes_, offsets_, adjacency_) + layout_.memory_bytes();
+}
 
 std::vector<int64_t> NhqNswIndex::neighbors(int64_t item) const {
   return neighbor_list(built_, size(), offsets_, adjacency_, item);
@@ -339,6 +355,7 @@ NhqNswIndex NhqNswIndex::load(const std::string& path) {
   }
   NhqNswIndex index(dim, metric, attributes, p);
   read_graph_body(in, n, attributes, index.store_, index.codes_, index.offsets_, index.adjacency_);
+  index.layout_.assign(index.csr());
   index.built_ = true;
   return index;
 }

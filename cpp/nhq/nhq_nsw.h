@@ -17,6 +17,7 @@
 #include "core/distance.h"
 #include "core/param_fields.h"
 #include "core/vector_store.h"
+#include "nhq/nhq_layout.h"
 
 namespace fanns::nhq {
 
@@ -64,13 +65,24 @@ class NhqNswIndex {
   size_t memory_bytes() const;
   std::vector<int64_t> neighbors(int64_t item) const;
 
+  /// Search through the node blocks (default) or the index's own arrays (same results; tests).
+  void set_use_layout(bool use) { use_layout_ = use; }
+  /// True when the node blocks hold exactly the index's vectors, codes and lists.
+  bool layout_matches() const { return layout_.matches(csr()); }
+  /// Tests only: zero node `item`'s vector in the blocks.
+  void corrupt_layout_for_test(int64_t item) { layout_.corrupt_vector(static_cast<int32_t>(item)); }
+
  private:
+  CsrView csr() const { return {store_, codes_, offsets_, adjacency_, attributes_}; }
+
   NswParams params_;
   size_t attributes_;
   VectorStore store_;
   std::vector<int32_t> codes_;      // N x A
   std::vector<uint64_t> offsets_;   // N + 1
   std::vector<int32_t> adjacency_;
+  NodeLayout layout_;  // search-time copy, built after build() and load()
+  bool use_layout_ = true;
   bool built_ = false;
 };
 

@@ -214,3 +214,59 @@ def test_kgraph_descent_stops_early_as_efanna_float_recall_does():
     )
     index.build(VECTORS, np.ascontiguousarray(CODES[:, :1]), 1)
     assert 1 <= index.graph_stats()["descent_iterations"] < 12
+
+
+def both_views(built, want: list[int], width: int):
+    """(ids, distances, counts) through the node blocks, then through the index's own arrays."""
+    built._set_use_layout(True)
+    blocks = search(built, want, width=width)
+    built._set_use_layout(False)
+    try:
+        arrays = search(built, want, width=width)
+    finally:
+        built._set_use_layout(True)
+    return blocks, arrays
+
+
+@pytest.mark.parametrize("want", [[0, 0], [4, 2], [9, 9]])
+@pytest.mark.parametrize("width", [10, 60, WIDE])
+def test_node_blocks_give_the_same_results_as_the_index_arrays(index, want, width):
+    """The search-time node blocks (vector, codes, degree, links per node; the authors'
+    OptimizeGraph) are a copy: same ids in the same order, same distances, same counts."""
+    _, built = index
+    assert built._layout_matches()
+    blocks, arrays = both_views(built, want, width)
+    for ours, theirs in zip(blocks, arrays, strict=True):
+        assert np.array_equal(ours, theirs)
+
+
+def test_node_blocks_are_rebuilt_on_load_and_counted_in_memory(index, tmp_path):
+    variant, built = index
+    built.save(str(tmp_path / "nhq.bin"))
+    loaded = type(built).load(str(tmp_path / "nhq.bin"))
+    assert loaded._layout_matches()
+    blocks, arrays = both_views(loaded, [1, 2], 60)
+    assert np.array_equal(blocks[0], arrays[0])
+    # vectors twice (the index's own and the blocks'), plus codes and links
+    assert built.memory_bytes() >= 2 * VECTORS.nbytes + built.graph_stats()["edges"] * 8
+
+
+def test_a_wrong_node_block_is_caught(index):
+    """A block whose vector differs from the index's fails the copy check and changes results:
+    the item nearest to a query equal to its own vector drops from first place."""
+    variant, _ = index
+    built = make(variant)
+    item = 7
+    query = np.ascontiguousarray(VECTORS[item : item + 1])
+    codes = np.ascontiguousarray(CODES[item : item + 1])
+    rows = np.zeros(1, dtype=np.int64)
+    before = built.search(query, K, 60, 1e6, 1, codes, rows)[0]
+    assert before[0, 0] == item
+    built._corrupt_layout_for_test(item)
+    assert not built._layout_matches()
+    after = built.search(query, K, 60, 1e6, 1, codes, rows)[0]
+    assert after[0, 0] != item
+    built._set_use_layout(False)
+    assert built.search(query, K, 60, 1e6, 1, codes, rows)[0][0, 0] == item
+    with pytest.raises(ValueError, match="item 2000"):
+        built._corrupt_layout_for_test(N)
