@@ -294,6 +294,15 @@ uint64_t range_beam_search(const RowDistance& distance, const float* query, size
   return count;
 }
 
+/// The same search without the edge prefetch hint (SeRF).
+template <class Seeds, class ForEachNeighbor>
+uint64_t range_beam_search(const RowDistance& distance, const float* query, size_t n, const Seeds& seeds,
+                           size_t ef, bool return_seeds, RangeSearchScratch& s,
+                           ForEachNeighbor for_each_neighbor) {
+  return range_beam_search(distance, query, n, seeds, ef, return_seeds, s, for_each_neighbor,
+                           [](int32_t) {});
+}
+
 /// The beam width of a search: `ef_search`, raised to k with `raise_ef_to_k` (the authors
 /// search with ef_search and then return at most ef_search ids).
 inline size_t beam_width(size_t ef_search, size_t k, bool raise_ef_to_k) {
