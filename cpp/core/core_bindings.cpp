@@ -1,9 +1,16 @@
-// Bindings of the shared core: kernel selection and a reference distance routine.
+// Bindings of the shared core: kernel selection, a reference distance routine, and the
+// result heap and huge-page arithmetic exposed for their tests.
 #include <nanobind/nanobind.h>
+#include <nanobind/stl/pair.h>
 #include <nanobind/stl/string.h>
+
+#include <cstdint>
+#include <utility>
 
 #include "bindings/arrays.h"
 #include "core/distance.h"
+#include "core/heaps.h"
+#include "core/huge_pages.h"
 #include "core/vector_store.h"
 
 namespace nb = nanobind;
@@ -26,6 +33,26 @@ nb::object distances(const std::string& metric, const AnyArray& query, const Any
   return wrap(out, {store.size()});
 }
 
+/// Push (distances[i], ids[i]) in order into a ResultHeap of `capacity`; its sorted contents.
+nb::tuple closest_of(const AnyArray& distances, const AnyArray& ids, size_t capacity) {
+  const float* d = checked<float>(distances, "distances", 1);
+  const int64_t* id = checked<int64_t>(ids, "ids", 1);
+  const size_t n = distances.shape(0);
+  if (ids.shape(0) != n) throw std::invalid_argument("distances and ids differ in length");
+  if (capacity < 1) throw std::invalid_argument("capacity must be >= 1");
+  fanns::ResultHeap heap;
+  heap.reset(capacity);
+  for (size_t i = 0; i < n; ++i) heap.push({d[i], static_cast<int32_t>(id[i])});
+  const std::vector<fanns::Neighbor>& best = heap.sorted();
+  float* out_d = new_buffer<float>(best.size());
+  int64_t* out_id = new_buffer<int64_t>(best.size());
+  for (size_t i = 0; i < best.size(); ++i) {
+    out_d[i] = best[i].distance;
+    out_id[i] = best[i].id;
+  }
+  return nb::make_tuple(wrap(out_d, {best.size()}), wrap(out_id, {best.size()}));
+}
+
 }  // namespace
 
 void register_core(nb::module_& m) {
@@ -34,5 +61,16 @@ void register_core(nb::module_& m) {
         "Use the plain C++ kernels (for tests); returns the previous setting.");
   m.def("distances", &distances, "metric"_a, "query"_a, "vectors"_a, "storage"_a = "float32",
         "Distances (smaller is closer: -dot for ip, squared L2 for l2) from one query to rows.");
+  m.def("closest_of", &closest_of, "distances"_a, "ids"_a, "capacity"_a,
+        "The `capacity` closest (distance, id) pairs of a stream, closest first, as the searches' "
+        "result heap keeps them (ties by id): (distances, ids).");
+  m.def(
+      "huge_page_span",
+      [](uintptr_t address, size_t bytes) {
+        return fanns::huge_page_span(reinterpret_cast<const void*>(address), bytes);
+      },
+      "address"_a, "bytes"_a,
+      "(first address, bytes) of the whole 2 MiB pages inside [address, address + bytes), "
+      "the part of an array the core asks the kernel to map on huge pages.");
 
 }

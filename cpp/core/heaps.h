@@ -48,9 +48,7 @@ class ResultHeap {
       items_.push_back(item);
       std::push_heap(items_.begin(), items_.end(), Closer{});
     } else if (closer(item, items_.front())) {
-      std::pop_heap(items_.begin(), items_.end(), Closer{});
-      items_.back() = item;
-      std::push_heap(items_.begin(), items_.end(), Closer{});
+      replace_top(item);
     }
   }
 
@@ -69,6 +67,24 @@ class ResultHeap {
   const std::vector<Neighbor>& items() const { return items_; }
 
  private:
+  /// Put `item` (closer than the root) in the root's place and sift it down: one pass where
+  /// pop_heap + push_heap take two. The heap holds the same items either way, so worst(),
+  /// sorted() and every search result are unchanged; only the array's order may differ.
+  void replace_top(Neighbor item) {
+    const size_t n = items_.size();
+    Neighbor* h = items_.data();
+    size_t hole = 0;
+    for (;;) {
+      size_t child = 2 * hole + 1;
+      if (child >= n) break;
+      if (child + 1 < n && closer(h[child], h[child + 1])) ++child;
+      if (!closer(item, h[child])) break;
+      h[hole] = h[child];
+      hole = child;
+    }
+    h[hole] = item;
+  }
+
   size_t capacity_ = 0;
   std::vector<Neighbor> items_;
 };

@@ -43,6 +43,7 @@ class PyDsg {
     d["edges"] = g.neighbors.size();
     d["mean_degree"] = n ? static_cast<double>(g.neighbors.size()) / n : 0.0;
     d["graph_bytes"] = g.memory_bytes();
+    d["huge_page_bytes"] = index_->huge_page_bytes();
     return d;
   }
 

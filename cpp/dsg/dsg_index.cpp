@@ -3,6 +3,7 @@
 #include "dsg/dsg_index.h"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <stdexcept>
 #include <string>
@@ -12,6 +13,7 @@
 #include <emmintrin.h>
 #endif
 
+#include "core/huge_pages.h"
 #include "core/parallel.h"
 #include "graph/segment_common.h"
 
@@ -251,6 +253,15 @@ void DsgIndex::build(const float* data, size_t count, int threads) {
   }
   graph_ = std::move(g);
   built_ = true;
+  use_huge_pages();
+}
+
+void DsgIndex::use_huge_pages() {
+  const Graph& g = graph_;
+  huge_page_bytes_ = advise_huge_pages(store_.raw_f32()) + advise_huge_pages(g.offsets) +
+                     advise_huge_pages(g.neighbors) + advise_huge_pages(g.left_lower) +
+                     advise_huge_pages(g.left_upper) + advise_huge_pages(g.right_lower) +
+                     advise_huge_pages(g.right_upper);
 }
 
 void DsgIndex::search(const float* queries, size_t nq, const int64_t* starts, const int64_t* stops, size_t k,
@@ -277,16 +288,24 @@ void DsgIndex::search(const float* queries, size_t nq, const int64_t* starts, co
         const int32_t span = right - left + 1;
         // The authors skip the rectangle test for ranges under 2% of the items.
         const bool check_rectangles = static_cast<double>(span) >= 0.02 * static_cast<double>(n);
-        const std::vector<int32_t> seeds = {left, left + span / 2, left + span / 4,
-                                            left + static_cast<int32_t>(3 * static_cast<int64_t>(span) / 4)};
+        const std::array<int32_t, 4> seeds = {left, left + span / 2, left + span / 4,
+                                               left + static_cast<int32_t>(3 * static_cast<int64_t>(span) / 4)};
         const int32_t* ids_base = g.neighbors.data();
         const int32_t* ll = g.left_lower.data();
         const int32_t* lu = g.left_upper.data();
         const int32_t* rl = g.right_lower.data();
         const int32_t* ru = g.right_upper.data();
+        // Every line of a node's (sorted) neighbour ids.
+        auto prefetch_edges = [&](int32_t node) {
+          const char* line = reinterpret_cast<const char*>(ids_base + g.offsets[node]);
+          const char* stop = reinterpret_cast<const char*>(ids_base + g.offsets[node + 1]);
+          for (; line < stop; line += 64) __builtin_prefetch(line);
+        };
         auto neighbours = [&](int32_t node, auto& visit) {
           const int32_t* begin = ids_base + g.offsets[node];
           const int32_t* end = ids_base + g.offsets[node + 1];
+          // The binary search's probes then hit lines already on their way (a list is ~10 lines).
+          prefetch_edges(node);
           const int32_t* p = std::lower_bound(begin, end, left);
           if (!check_rectangles) {
             for (; p < end && *p <= right; ++p) visit(*p);
@@ -317,7 +336,7 @@ void DsgIndex::search(const float* queries, size_t nq, const int64_t* starts, co
           }
         };
         out_distance_counts[q] = segment::range_beam_search(distance, queries + q * dim, n, seeds, ef, return_seeds,
-                                                            scratch, neighbours);
+                                                            scratch, neighbours, prefetch_edges);
         segment::write_results(scratch, k, ids, dists);
       });
 }

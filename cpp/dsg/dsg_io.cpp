@@ -60,6 +60,7 @@ DsgIndex DsgIndex::load(const std::string& path) {
     }
   }
   index.built_ = true;
+  index.use_huge_pages();
   return index;
 }
 

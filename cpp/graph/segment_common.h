@@ -240,13 +240,15 @@ struct RangeSearchScratch {
 /// The best-first search both methods use: seeds inside [left, right], then expand the
 /// closest unexpanded node; `for_each_neighbor(node, visit)` calls `visit(id)` for the node's
 /// neighbours usable in this range (all inside [left, right]). The unvisited ones are
-/// prefetched, then scored in order. Stops when the closest candidate is farther than the
+/// prefetched, then scored in order; `prefetch_edges(node)` is called for the node likely to
+/// be expanded next (a hint only: it must not change what for_each_neighbor visits). Stops when the closest candidate is farther than the
 /// worst of the `ef` best. With `return_seeds` false the seeds are expanded but never enter
 /// the results (the authors' SeRF and DSG searches). Returns the distance count.
-template <class ForEachNeighbor>
+template <class Seeds, class ForEachNeighbor, class PrefetchEdges>
 uint64_t range_beam_search(const RowDistance& distance, const float* query, size_t n,
-                           const std::vector<int32_t>& seeds, size_t ef, bool return_seeds,
-                           RangeSearchScratch& s, ForEachNeighbor for_each_neighbor) {
+                           const Seeds& seeds, size_t ef, bool return_seeds,
+                           RangeSearchScratch& s, ForEachNeighbor for_each_neighbor,
+                           PrefetchEdges prefetch_edges) {
   uint64_t count = 0;
   s.visited.reset(n);
   s.candidates.clear();
@@ -269,16 +271,36 @@ uint64_t range_beam_search(const RowDistance& distance, const float* query, size
     s.candidates.pop();
     s.fresh.clear();
     for_each_neighbor(c.id, collect);
+    // The next node to expand is the closest candidate left or a closer fresh one: fetch its
+    // edges while the distances below wait on memory.
+    float next_best = std::numeric_limits<float>::infinity();
+    if (!s.candidates.empty()) {
+      next_best = s.candidates.top().distance;
+      prefetch_edges(s.candidates.top().id);
+    }
     for (int32_t id : s.fresh) {
       const float d = distance.to(query, id);
       ++count;
       if (!s.top.full() || d < s.top.worst().distance) {
+        if (d < next_best) {
+          next_best = d;
+          prefetch_edges(id);
+        }
         s.candidates.push({d, id});
         s.top.push({d, id});
       }
     }
   }
   return count;
+}
+
+/// The same search without the edge prefetch hint (SeRF).
+template <class Seeds, class ForEachNeighbor>
+uint64_t range_beam_search(const RowDistance& distance, const float* query, size_t n, const Seeds& seeds,
+                           size_t ef, bool return_seeds, RangeSearchScratch& s,
+                           ForEachNeighbor for_each_neighbor) {
+  return range_beam_search(distance, query, n, seeds, ef, return_seeds, s, for_each_neighbor,
+                           [](int32_t) {});
 }
 
 /// The beam width of a search: `ef_search`, raised to k with `raise_ef_to_k` (the authors
