@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import time
 from functools import reduce
+from typing import Literal
 
 import numpy as np
 import pyarrow as pa
@@ -70,6 +71,14 @@ class _Postings:
             return EMPTY
         return self.ids[self.offsets[code] : self.offsets[code + 1]]
 
+    def spans(self, values: list[object]) -> tuple[np.ndarray, np.ndarray]:
+        """Each value's posting list as half-open offsets into `ids` (empty for an unknown value)."""
+        codes = np.array([self.code_of.get(value, -1) for value in values], dtype=np.int64)
+        known = codes >= 0
+        starts, stops = np.zeros(len(codes), dtype=np.int64), np.zeros(len(codes), dtype=np.int64)
+        starts[known], stops[known] = self.offsets[codes[known]], self.offsets[codes[known] + 1]
+        return starts, stops
+
     def nbytes(self) -> int:
         return int(self.ids.nbytes + self.offsets.nbytes)
 
@@ -92,6 +101,23 @@ class _Sorted:
             len(self.values) if high is None else int(np.searchsorted(self.values, self.key(high), "right"))
         )
         return start, max(start, stop)
+
+    def bounds_many(self, lows: list[object], highs: list[object]) -> tuple[np.ndarray, np.ndarray]:
+        """`bounds` of each (low, high) pair, as two arrays (one search per side for them all)."""
+        starts = self._sides(lows, "left", 0)
+        return starts, np.maximum(starts, self._sides(highs, "right", len(self.values)))
+
+    def _sides(self, values: list[object], side: Literal["left", "right"], open_end: int) -> np.ndarray:
+        out = np.full(len(values), open_end, dtype=np.int64)
+        given = [i for i, value in enumerate(values) if value is not None]
+        if given:
+            keys = [self.key(values[i]) for i in given]
+            array = np.asarray(keys)
+            if array.dtype == self.values.dtype:  # numbers of the column's type: one search
+                out[given] = np.searchsorted(self.values, array, side=side)
+            else:  # anything else exactly as `bounds` compares it, one by one
+                out[given] = [np.searchsorted(self.values, key, side=side) for key in keys]
+        return out
 
     def key(self, value: object) -> object:
         """`value` as a number comparable with `values` (Arrow's cast rules, numbers fast)."""
@@ -156,6 +182,19 @@ class AttributeIndex(PredicateVisitor[np.ndarray]):
         """
         return self._ordered(attr).bounds(low, high)
 
+    def position_ranges(
+        self, attr: str, lows: list[object], highs: list[object]
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """`position_range` of many (low, high) pairs on `attr` at once: (starts, stops)."""
+        return self._ordered(attr).bounds_many(lows, highs)
+
+    def posting_spans(self, attr: str, values: list[object]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The posting lists of `values` on a categorical or list attribute `attr`, at once:
+        (ids, starts, stops), value i's sorted ids being `ids[starts[i]:stops[i]]` (a view)."""
+        postings = self._postings[attr]
+        starts, stops = postings.spans([self._categorical_key(attr, value) for value in values])
+        return postings.ids, starts, stops
+
     def _ordered(self, attr: str) -> _Sorted:
         if attr not in self._sorted:
             raise WorkloadError(
@@ -209,6 +248,10 @@ class AttributeIndex(PredicateVisitor[np.ndarray]):
 
     def _categorical_key(self, attr: str, value: object) -> object:
         dictionary_type = self._postings[attr].dictionary.type
+        if type(value) is str and (
+            pa.types.is_string(dictionary_type) or pa.types.is_large_string(dictionary_type)
+        ):
+            return value  # what the cast below gives a string, without an Arrow scalar (~us each)
         return scalar_for(value, dictionary_type).as_py()
 
 
