@@ -6,7 +6,9 @@ predicate evaluates without a pass over the table:
 - categorical attributes: one posting list (sorted ids) per value;
 - list attributes: one posting list per element;
 - ordered attributes: the item ids sorted by value (ties by id) and the sorted values, so a
-  range is a slice (`position_range`) and an equality a `searchsorted` pair.
+  range is a slice (`position_range`) and an equality a `searchsorted` pair; and each item's
+  position in that order, so a conjunction keeps the ids of its other parts that a wide range
+  holds without sorting the range's slice.
 
 `evaluate` returns the sorted int64 ids satisfying a predicate, exactly as
 `AttributeTable.ids` does (the reference evaluator, which scans the table).
@@ -94,6 +96,8 @@ class _Sorted:
         self.order = np.ascontiguousarray(ids[order])
         self.values = np.ascontiguousarray(values[valid][order])
         self.type = column.type
+        self.rank = np.full(len(values), -1, dtype=np.int64)  # item id -> its position in `order`
+        self.rank[self.order] = np.arange(len(self.order), dtype=np.int64)
 
     def bounds(self, low: object, high: object) -> tuple[int, int]:
         start = 0 if low is None else int(np.searchsorted(self.values, self.key(low), side="left"))
@@ -129,7 +133,7 @@ class _Sorted:
         return _numeric(pa.array([scalar_for(value, self.type).as_py()], type=self.type))[0]
 
     def nbytes(self) -> int:
-        return int(self.order.nbytes + self.values.nbytes)
+        return int(self.order.nbytes + self.values.nbytes + self.rank.nbytes)
 
 
 class AttributeIndex(PredicateVisitor[np.ndarray]):
@@ -228,7 +232,19 @@ class AttributeIndex(PredicateVisitor[np.ndarray]):
         return _union([self._element(predicate.attr, v) for v in predicate.values])
 
     def visit_and(self, predicate: And) -> np.ndarray:
-        return _intersection([self.visit(c) for c in predicate.children])
+        ranges = [c for c in predicate.children if isinstance(c, Range)]
+        rest = [c for c in predicate.children if not isinstance(c, Range)]
+        if not ranges or not rest:
+            return _intersection([self.visit(c) for c in predicate.children])
+        ids = _intersection([self.visit(c) for c in rest])
+        for child in ranges:  # each range keeps the ids it holds
+            start, stop = self.position_range(child.attr, child.low, child.high)
+            if (stop - start) * 4 < len(ids):  # a narrow range: its few ids, sorted, intersected
+                ids = _intersection([ids, np.sort(self.sorted_order(child.attr)[start:stop])])
+            else:  # a wide one: the ids whose position in its order falls inside (no sort)
+                rank = self._ordered(child.attr).rank[ids]
+                ids = ids[(rank >= start) & (rank < stop)]
+        return ids
 
     def visit_or(self, predicate: Or) -> np.ndarray:
         return _union([self.visit(c) for c in predicate.children])
