@@ -98,6 +98,10 @@ class _Sorted:
         self.type = column.type
         self.rank = np.full(len(values), -1, dtype=np.int64)  # item id -> its position in `order`
         self.rank[self.order] = np.arange(len(self.order), dtype=np.int64)
+        # the Python type whose values `key` returns as they are (ints on an integer column...)
+        self.plain = (
+            int if pa.types.is_integer(self.type) else float if pa.types.is_floating(self.type) else None
+        )
 
     def bounds(self, low: object, high: object) -> tuple[int, int]:
         start = 0 if low is None else int(np.searchsorted(self.values, self.key(low), side="left"))
@@ -115,7 +119,9 @@ class _Sorted:
         out = np.full(len(values), open_end, dtype=np.int64)
         given = [i for i, value in enumerate(values) if value is not None]
         if given:
-            keys = [self.key(values[i]) for i in given]
+            keys = [values[i] for i in given]
+            if not all(type(key) is self.plain for key in keys):
+                keys = [self.key(key) for key in keys]
             array = np.asarray(keys)
             if array.dtype == self.values.dtype:  # numbers of the column's type: one search
                 out[given] = np.searchsorted(self.values, array, side=side)
@@ -196,7 +202,9 @@ class AttributeIndex(PredicateVisitor[np.ndarray]):
         """The posting lists of `values` on a categorical or list attribute `attr`, at once:
         (ids, starts, stops), value i's sorted ids being `ids[starts[i]:stops[i]]` (a view)."""
         postings = self._postings[attr]
-        starts, stops = postings.spans([self._categorical_key(attr, value) for value in values])
+        if not (_textual(postings.dictionary.type) and all(type(value) is str for value in values)):
+            values = [self._categorical_key(attr, value) for value in values]
+        starts, stops = postings.spans(values)
         return postings.ids, starts, stops
 
     def _ordered(self, attr: str) -> _Sorted:
@@ -269,6 +277,11 @@ class AttributeIndex(PredicateVisitor[np.ndarray]):
         ):
             return value  # what the cast below gives a string, without an Arrow scalar (~us each)
         return scalar_for(value, dictionary_type).as_py()
+
+
+def _textual(arrow_type: pa.DataType) -> bool:
+    """Whether a str value cast to `arrow_type` is that str (string or large string)."""
+    return pa.types.is_string(arrow_type) or pa.types.is_large_string(arrow_type)
 
 
 def _numeric(column: pa.Array) -> np.ndarray:

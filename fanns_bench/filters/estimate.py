@@ -41,11 +41,11 @@ def selectivity(
 @dataclass
 class BatchCounts:
     """What `batch_counts` found: the count of each predicate, and what it looked up on the
-    way (a range's positions, an equality's or element's posting list) for others to reuse."""
+    way (each range's positions, each equality's or element's posting list) for others to reuse."""
 
     counts: np.ndarray  # int64, one per predicate
-    positions: dict[Range, tuple[int, int]] = field(default_factory=dict)
-    postings: dict[Predicate, np.ndarray] = field(default_factory=dict)
+    positions: list[tuple[Range, tuple[int, int]]] = field(default_factory=list)
+    postings: list[tuple[Predicate, np.ndarray]] = field(default_factory=list)
 
 
 def batch_counts(
@@ -60,31 +60,32 @@ def batch_counts(
     `selectivity` x items, without a Python call chain per predicate."""
     found = BatchCounts(np.full(len(predicates), attributes.num_items, dtype=np.int64))
     groups: dict[tuple[bool, str], list[int]] = {}
+    kinds = attributes.kinds
     for i, predicate in enumerate(predicates):
-        if predicate is None:
-            continue
-        kind = attributes.kinds.get(predicate.attr) if isinstance(predicate, Range | Eq | Contains) else None
-        if isinstance(predicate, Range) or (isinstance(predicate, Eq) and kind == ORDERED):
+        form = type(predicate)  # the predicate classes are final: their type is their form
+        if form is Range or (form is Eq and kinds.get(predicate.attr) == ORDERED):
             groups.setdefault((True, predicate.attr), []).append(i)
-        elif (isinstance(predicate, Eq) and kind == CATEGORICAL) or (
-            isinstance(predicate, Contains) and kind == SET
+        elif (form is Eq and kinds.get(predicate.attr) == CATEGORICAL) or (
+            form is Contains and kinds.get(predicate.attr) == SET
         ):
             groups.setdefault((False, predicate.attr), []).append(i)
-        else:
+        elif predicate is not None:
             found.counts[i] = len(matches(predicate))
     for (ordered, attr), rows in groups.items():
         group = [predicates[i] for i in rows]
         if ordered:
-            lows = [p.low if isinstance(p, Range) else p.value for p in group]
-            highs = [p.high if isinstance(p, Range) else p.value for p in group]
+            lows = [p.low if type(p) is Range else p.value for p in group]
+            highs = [p.high if type(p) is Range else p.value for p in group]
             starts, stops = attributes.position_ranges(attr, lows, highs)
-            found.positions.update(
-                (p, (int(a), int(b)))
-                for p, a, b in zip(group, starts, stops, strict=True)
-                if isinstance(p, Range)
-            )
+            found.positions += [
+                (p, bounds)
+                for p, bounds in zip(group, zip(starts.tolist(), stops.tolist(), strict=True), strict=True)
+                if type(p) is Range
+            ]
         else:
             ids, starts, stops = attributes.posting_spans(attr, [p.value for p in group])
-            found.postings.update((p, ids[a:b]) for p, a, b in zip(group, starts, stops, strict=True))
+            found.postings += [
+                (p, ids[a:b]) for p, a, b in zip(group, starts.tolist(), stops.tolist(), strict=True)
+            ]
         found.counts[rows] = stops - starts
     return found

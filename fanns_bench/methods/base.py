@@ -97,9 +97,9 @@ class FilterBatch:
         if self.num_items == 0:
             return np.ones(len(self.distinct))
         found = batch_counts(self.attributes, self.distinct, self.matches)
-        for predicate, bounds in found.positions.items():
+        for predicate, bounds in found.positions:
             self.memo.setdefault(("positions", predicate), bounds)
-        for predicate, ids in found.postings.items():
+        for predicate, ids in found.postings:
             self.memo.setdefault(("matches", predicate), ids)
         return found.counts / self.num_items
 

@@ -108,7 +108,7 @@ def test_a_batch_counts_each_predicate_as_the_table_scan_does():
 
     found = batch_counts(INDEX, PREDICATES, INDEX.evaluate)
     assert list(found.counts) == [len(TABLE.ids(p)) for p in PREDICATES]
-    assert found.positions[Range("day", "2020-01-05", "2020-01-09")] == INDEX.position_range(
+    assert dict(found.positions)[Range("day", "2020-01-05", "2020-01-09")] == INDEX.position_range(
         "day", "2020-01-05", "2020-01-09"
     )
-    np.testing.assert_array_equal(found.postings[Eq("label", 3)], TABLE.ids(Eq("label", 3)))
+    np.testing.assert_array_equal(dict(found.postings)[Eq("label", 3)], TABLE.ids(Eq("label", 3)))

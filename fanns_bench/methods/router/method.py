@@ -159,7 +159,7 @@ class Router(Method):
     def _filter_type(self, predicate: Predicate | None, filters: FilterBatch) -> str:
         """The filter type of a predicate's form; a leaf's form is known by (op, attribute)."""
         attr = getattr(predicate, "attr", None)
-        key = (predicate.op, attr) if attr is not None else shape(predicate)  # type: ignore[union-attr]
+        key = (predicate.op, attr) if attr is not None else shape(predicate)
         if key not in self._form_types:
             self._form_types[key] = self._filter_types.get(shape(predicate))
         filter_type = self._form_types[key]
