@@ -6,7 +6,9 @@ predicate evaluates without a pass over the table:
 - categorical attributes: one posting list (sorted ids) per value;
 - list attributes: one posting list per element;
 - ordered attributes: the item ids sorted by value (ties by id) and the sorted values, so a
-  range is a slice (`position_range`) and an equality a `searchsorted` pair.
+  range is a slice (`position_range`) and an equality a `searchsorted` pair; and each item's
+  position in that order, so a conjunction keeps the ids of its other parts that a wide range
+  holds without sorting the range's slice.
 
 `evaluate` returns the sorted int64 ids satisfying a predicate, exactly as
 `AttributeTable.ids` does (the reference evaluator, which scans the table).
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import time
 from functools import reduce
+from typing import Literal
 
 import numpy as np
 import pyarrow as pa
@@ -70,6 +73,14 @@ class _Postings:
             return EMPTY
         return self.ids[self.offsets[code] : self.offsets[code + 1]]
 
+    def spans(self, values: list[object]) -> tuple[np.ndarray, np.ndarray]:
+        """Each value's posting list as half-open offsets into `ids` (empty for an unknown value)."""
+        codes = np.array([self.code_of.get(value, -1) for value in values], dtype=np.int64)
+        known = codes >= 0
+        starts, stops = np.zeros(len(codes), dtype=np.int64), np.zeros(len(codes), dtype=np.int64)
+        starts[known], stops[known] = self.offsets[codes[known]], self.offsets[codes[known] + 1]
+        return starts, stops
+
     def nbytes(self) -> int:
         return int(self.ids.nbytes + self.offsets.nbytes)
 
@@ -85,6 +96,12 @@ class _Sorted:
         self.order = np.ascontiguousarray(ids[order])
         self.values = np.ascontiguousarray(values[valid][order])
         self.type = column.type
+        self.rank = np.full(len(values), -1, dtype=np.int64)  # item id -> its position in `order`
+        self.rank[self.order] = np.arange(len(self.order), dtype=np.int64)
+        # the Python type whose values `key` returns as they are (ints on an integer column...)
+        self.plain = (
+            int if pa.types.is_integer(self.type) else float if pa.types.is_floating(self.type) else None
+        )
 
     def bounds(self, low: object, high: object) -> tuple[int, int]:
         start = 0 if low is None else int(np.searchsorted(self.values, self.key(low), side="left"))
@@ -92,6 +109,25 @@ class _Sorted:
             len(self.values) if high is None else int(np.searchsorted(self.values, self.key(high), "right"))
         )
         return start, max(start, stop)
+
+    def bounds_many(self, lows: list[object], highs: list[object]) -> tuple[np.ndarray, np.ndarray]:
+        """`bounds` of each (low, high) pair, as two arrays (one search per side for them all)."""
+        starts = self._sides(lows, "left", 0)
+        return starts, np.maximum(starts, self._sides(highs, "right", len(self.values)))
+
+    def _sides(self, values: list[object], side: Literal["left", "right"], open_end: int) -> np.ndarray:
+        out = np.full(len(values), open_end, dtype=np.int64)
+        given = [i for i, value in enumerate(values) if value is not None]
+        if given:
+            keys = [values[i] for i in given]
+            if not all(type(key) is self.plain for key in keys):
+                keys = [self.key(key) for key in keys]
+            array = np.asarray(keys)
+            if array.dtype == self.values.dtype:  # numbers of the column's type: one search
+                out[given] = np.searchsorted(self.values, array, side=side)
+            else:  # anything else exactly as `bounds` compares it, one by one
+                out[given] = [np.searchsorted(self.values, key, side=side) for key in keys]
+        return out
 
     def key(self, value: object) -> object:
         """`value` as a number comparable with `values` (Arrow's cast rules, numbers fast)."""
@@ -103,7 +139,7 @@ class _Sorted:
         return _numeric(pa.array([scalar_for(value, self.type).as_py()], type=self.type))[0]
 
     def nbytes(self) -> int:
-        return int(self.order.nbytes + self.values.nbytes)
+        return int(self.order.nbytes + self.values.nbytes + self.rank.nbytes)
 
 
 class AttributeIndex(PredicateVisitor[np.ndarray]):
@@ -156,6 +192,21 @@ class AttributeIndex(PredicateVisitor[np.ndarray]):
         """
         return self._ordered(attr).bounds(low, high)
 
+    def position_ranges(
+        self, attr: str, lows: list[object], highs: list[object]
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """`position_range` of many (low, high) pairs on `attr` at once: (starts, stops)."""
+        return self._ordered(attr).bounds_many(lows, highs)
+
+    def posting_spans(self, attr: str, values: list[object]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The posting lists of `values` on a categorical or list attribute `attr`, at once:
+        (ids, starts, stops), value i's sorted ids being `ids[starts[i]:stops[i]]` (a view)."""
+        postings = self._postings[attr]
+        if not (_textual(postings.dictionary.type) and all(type(value) is str for value in values)):
+            values = [self._categorical_key(attr, value) for value in values]
+        starts, stops = postings.spans(values)
+        return postings.ids, starts, stops
+
     def _ordered(self, attr: str) -> _Sorted:
         if attr not in self._sorted:
             raise WorkloadError(
@@ -189,7 +240,19 @@ class AttributeIndex(PredicateVisitor[np.ndarray]):
         return _union([self._element(predicate.attr, v) for v in predicate.values])
 
     def visit_and(self, predicate: And) -> np.ndarray:
-        return _intersection([self.visit(c) for c in predicate.children])
+        ranges = [c for c in predicate.children if isinstance(c, Range)]
+        rest = [c for c in predicate.children if not isinstance(c, Range)]
+        if not ranges or not rest:
+            return _intersection([self.visit(c) for c in predicate.children])
+        ids = _intersection([self.visit(c) for c in rest])
+        for child in ranges:  # each range keeps the ids it holds
+            start, stop = self.position_range(child.attr, child.low, child.high)
+            if (stop - start) * 4 < len(ids):  # a narrow range: its few ids, sorted, intersected
+                ids = _intersection([ids, np.sort(self.sorted_order(child.attr)[start:stop])])
+            else:  # a wide one: the ids whose position in its order falls inside (no sort)
+                rank = self._ordered(child.attr).rank[ids]
+                ids = ids[(rank >= start) & (rank < stop)]
+        return ids
 
     def visit_or(self, predicate: Or) -> np.ndarray:
         return _union([self.visit(c) for c in predicate.children])
@@ -209,7 +272,16 @@ class AttributeIndex(PredicateVisitor[np.ndarray]):
 
     def _categorical_key(self, attr: str, value: object) -> object:
         dictionary_type = self._postings[attr].dictionary.type
+        if type(value) is str and (
+            pa.types.is_string(dictionary_type) or pa.types.is_large_string(dictionary_type)
+        ):
+            return value  # what the cast below gives a string, without an Arrow scalar (~us each)
         return scalar_for(value, dictionary_type).as_py()
+
+
+def _textual(arrow_type: pa.DataType) -> bool:
+    """Whether a str value cast to `arrow_type` is that str (string or large string)."""
+    return pa.types.is_string(arrow_type) or pa.types.is_large_string(arrow_type)
 
 
 def _numeric(column: pa.Array) -> np.ndarray:

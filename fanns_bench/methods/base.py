@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import numpy as np
 
 from fanns_bench.filters.attribute_index import AttributeIndex
-from fanns_bench.filters.estimate import selectivity
+from fanns_bench.filters.estimate import batch_counts, selectivity
 from fanns_bench.filters.predicates import OPS, Predicate, Range, ops_used
 from fanns_bench.methods.params import Param, resolve
 
@@ -89,6 +89,31 @@ class FilterBatch:
     def selectivity(self, predicate: Predicate | None) -> float:
         """Share of the items matching `predicate`, from this batch's `positions`/`matches`."""
         return selectivity(self.attributes, predicate, self.matches, self.positions)
+
+    def selectivities(self) -> np.ndarray:
+        """`selectivity` of each distinct predicate, counted one form at a time
+        (`estimate.batch_counts`); the positions and posting lists it looks up are kept in
+        `memo`, as `positions`/`matches` keep theirs."""
+        if self.num_items == 0:
+            return np.ones(len(self.distinct))
+        found = batch_counts(self.attributes, self.distinct, self.matches)
+        for predicate, bounds in found.positions:
+            self.memo.setdefault(("positions", predicate), bounds)
+        for predicate, ids in found.postings:
+            self.memo.setdefault(("matches", predicate), ids)
+        return found.counts / self.num_items
+
+    def subset(self, rows: np.ndarray) -> FilterBatch:
+        """The batch of queries `rows` (in that order), sharing this batch's `memo`: what
+        `FilterBatch.of` gives their predicates, grouped from this batch's groups (no hashing)."""
+        sets = self.set_of_query[rows]
+        kept, first = np.unique(sets, return_index=True)
+        kept = kept[np.argsort(first)]  # distinct predicates in order of first appearance
+        renumber = np.empty(len(self.distinct), dtype=np.int64)
+        renumber[kept] = np.arange(len(kept))
+        predicates = tuple(self.predicates[i] for i in rows.tolist())
+        distinct = tuple(self.distinct[i] for i in kept.tolist())
+        return FilterBatch(predicates, distinct, renumber[sets], self.attributes, self.memo)
 
     def match_ids(self) -> list[np.ndarray]:
         """Sorted int64 ids satisfying each distinct predicate (read-only; do not modify)."""

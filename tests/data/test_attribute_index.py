@@ -57,7 +57,11 @@ PREDICATES = [
     Contains("tags", "zzz"),
     ContainsAll("tags", ("a", "b")),
     ContainsAny("tags", ("b", "c")),
-    And((Eq("colour", "red"), Range("count", 3, 12), Contains("tags", "a"))),
+    And((Eq("colour", "red"), Range("count", 3, 12), Contains("tags", "a"))),  # a wide range: by position
+    And((Contains("tags", "a"), Range("count", 5, 5))),  # a narrow range: its ids intersected
+    And((Range("day", "2020-01-05", None), Eq("colour", "green"), Range("count", None, 16))),
+    And((Range("count", 2, 9), Range("price", 0, None))),  # ranges only
+    And((Not(Eq("colour", "purple")), Range("count", 3, 9))),  # every item by position: both ends
     Or((Eq("colour", "green"), Contains("tags", "c"))),
     Not(Eq("colour", "red")),
     And((Not(Contains("tags", "b")), Or((Range("count", 0, 3), Eq("label", 1))))),
@@ -94,3 +98,17 @@ def test_bad_predicates_get_the_reference_evaluators_errors():
         INDEX.position_range("colour", "a", "b")
     with pytest.raises(WorkloadError, match="cannot be compared"):
         INDEX.evaluate(Range("count", "many", None))
+
+
+def test_a_batch_counts_each_predicate_as_the_table_scan_does():
+    """`batch_counts` (every range on an attribute in one search, equalities and element tests
+    by their posting lists' lengths, the rest evaluated): the number of items the reference
+    evaluator finds, for every predicate above at once."""
+    from fanns_bench.filters.estimate import batch_counts
+
+    found = batch_counts(INDEX, PREDICATES, INDEX.evaluate)
+    assert list(found.counts) == [len(TABLE.ids(p)) for p in PREDICATES]
+    assert dict(found.positions)[Range("day", "2020-01-05", "2020-01-09")] == INDEX.position_range(
+        "day", "2020-01-05", "2020-01-09"
+    )
+    np.testing.assert_array_equal(dict(found.postings)[Eq("label", 3)], TABLE.ids(Eq("label", 3)))

@@ -35,19 +35,21 @@ def dataset(tmp_path_factory):
 
 
 def policy(path, rare_below: float = 0.05):
-    """EM: selectivity <= `rare_below` to a forward counter, above to a reversing one; R: exact."""
+    """EM: selectivity <= `rare_below` to a forward counter, above to a reversing one; R: exact
+    up to 5 %, above to the reversing counter (a route shared with EM); EM+R: the forward one."""
     routes = {
         "EM": (
             Route(rare_below, COUNTING, {"reverse": False}, {}),
             Route(1.0, COUNTING, {"reverse": True}, {}),
         ),
-        "R": (Route(1.0, "exact", {}, {}),),
+        "R": (Route(0.05, "exact", {}, {}), Route(1.0, COUNTING, {"reverse": True}, {})),
+        "EM+R": (Route(1.0, COUNTING, {"reverse": False}, {}),),
     }
-    shapes = {"EM": ("eq(category)",), "R": ("range(score)",)}
+    shapes = {"EM": ("eq(category)",), "R": ("range(score)",), "EM+R": ("and(eq(category),range(score))",)}
     return write_policy(Policy(routes, shapes, 0.9), path)
 
 
-PREDICATES = [Eq("category", "rare")] * 10 + [Eq("category", "common")] * 10 + [Range("score", 0, 99)] * 5
+PREDICATES = [Eq("category", "rare")] * 10 + [Eq("category", "common")] * 10 + [Range("score", 0, 9)] * 5
 FORWARD = f'{ANSWERED}{COUNTING} {{"reverse":false}} {{}}'
 REVERSED = f'{ANSWERED}{COUNTING} {{"reverse":true}} {{}}'
 
@@ -74,7 +76,7 @@ def test_each_query_goes_to_its_buckets_method_and_gets_its_answers(dataset, tmp
     np.testing.assert_array_equal(ids[rare], forward)
     np.testing.assert_array_equal(ids[common], reversed_)
     assert not np.array_equal(ids[common], alone(dataset, PREDICATES[common], common))  # the routes differ
-    assert set(np.unique(ids[20:])) <= set(range(100))  # the range queries, answered in range
+    assert set(np.unique(ids[20:])) <= set(range(10))  # the range queries, answered in range
     assert router.memory_bytes() == 2000  # two counting builds (exact holds no index)
     router.close()
 
@@ -171,14 +173,20 @@ def test_a_policy_learned_on_one_draw_routes_another(tmp_path, capsys):
 
 def test_a_predicate_is_evaluated_once_per_batch_by_the_router_and_its_route(dataset, tmp_path, monkeypatch):
     """Counting a predicate's matches (to route it) and filtering by them (the route's method)
-    share one evaluation: the router's filter work in `qps` is not the method's twice over."""
+    share one evaluation: the router's filter work in `qps` is not the method's twice over. An
+    equality's posting list the router looked up to count it is its route's matches (no
+    evaluation); a compound form is evaluated once; a range is counted by its positions, so
+    only its route (exact ids) evaluates it."""
     from fanns_bench.filters.attribute_index import AttributeIndex
 
     calls: list[object] = []
     evaluate = AttributeIndex.evaluate
     monkeypatch.setattr(AttributeIndex, "evaluate", lambda self, p: calls.append(p) or evaluate(self, p))
-    router, _ = routed(dataset, policy(tmp_path / "p.yaml"))  # 3 distinct predicates, 3 routes
-    assert sorted(map(str, calls)) == sorted(map(str, set(PREDICATES)))
+    both = And((Eq("category", "common"), Range("score", 0, 99)))
+    router = Router("l2", policy=str(policy(tmp_path / "p.yaml")))
+    router.build(dataset)
+    run_search(router, dataset.queries[:26], [*PREDICATES, both], dataset.attribute_index, K)
+    assert sorted(map(str, calls)) == sorted(map(str, [Range("score", 0, 9), both]))
     router.close()
 
 
@@ -199,3 +207,109 @@ def test_a_ranges_positions_are_found_once_per_batch(dataset, monkeypatch):
     ranges = position_ranges(batch, "score")
     assert len(calls) == 2  # one per distinct range
     assert list(ranges.stops - ranges.starts) == [100, 100, 100, 5]
+
+
+def mixed_predicates(seed: int = 0) -> list:
+    """Every form of the test policy at several selectivities, shuffled: consecutive queries
+    go to different routes, so a result written to another query's row shows."""
+    predicates = (
+        [Eq("category", "rare")] * 6  # 2 %: exactly a threshold in one test
+        + [Eq("category", "common")] * 6
+        + [Eq("category", f"c{i}") for i in range(8)]  # 6 % each
+        + [Eq("category", "absent")] * 2  # no item: selectivity 0
+        + [Range("score", low, low + width) for low in (0, 300, 900) for width in (4, 49, 60, 499)]
+        + [Range("score", None, 30), Range("score", 980, None), Range("score", 500, 400)]
+        + [And((Eq("category", "common"), Range("score", 0, 99)))] * 3
+    )
+    return [predicates[i] for i in np.random.default_rng(seed).permutation(len(predicates))]
+
+
+@pytest.mark.parametrize("rare_below", [0.02, 0.05, 0.01])
+def test_batch_routes_and_ids_are_those_of_routing_each_query_alone(dataset, tmp_path, rare_below):
+    """The batch path (forms counted at once, routes searched, queries grouped by route, results
+    scattered back) gives every query the route of the per-query path (its form's filter type,
+    `estimate.selectivity`, `Policy.route`: `<=` a bound, 2 % exactly at 0.02) and, row by row,
+    the ids its route's method returns for that query alone."""
+    from fanns_bench.methods.base import FilterBatch
+
+    path = policy(tmp_path / "p.yaml", rare_below)
+    plan, index = read_policy(path), dataset.attribute_index
+    types = plan.filter_type_of()
+    predicates = mixed_predicates()
+    expected = [plan.route(types[shape(p)], selectivity(index, p)) for p in predicates]
+    router = Router("l2", policy=str(path))
+    router.build(dataset)
+    batch = FilterBatch.of(predicates, index)
+    got = [router.routes[i] for i in router.route_ids(batch)[batch.set_of_query]]
+    assert [r.label for r in got] == [r.label for r in expected]
+    assert len({r.label for r in expected}) == 3  # the batch is split three ways
+    queries = np.asarray(dataset.queries)[np.arange(len(predicates)) % len(dataset.queries)]
+    ids = run_search(router, queries, predicates, index, K)
+    for i, (predicate, route) in enumerate(zip(predicates, expected, strict=True)):
+        alone = router._method(route)
+        one = run_search(alone, queries[i : i + 1], [predicate], index, K, **route.search)
+        np.testing.assert_array_equal(ids[i], one[0], err_msg=f"query {i}: {predicate}")
+    counted = {label[len(ANSWERED) :]: n for label, n in router.stats().items()}
+    assert counted == {label: float([r.label for r in expected].count(label)) for label in counted}
+    router.close()
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_a_subset_of_a_batch_is_the_batch_of_its_predicates(dataset, seed):
+    """`FilterBatch.subset` groups as `FilterBatch.of` does (distinct predicates in order of
+    first appearance, also where rows are not in batch order) and shares the memo."""
+    from fanns_bench.methods.base import FilterBatch
+
+    predicates = mixed_predicates(seed)
+    batch = FilterBatch.of(predicates, dataset.attribute_index)
+    rows = np.random.default_rng(seed).choice(len(predicates), size=20, replace=False)
+    part = batch.subset(rows)
+    again = FilterBatch.of([predicates[i] for i in rows], dataset.attribute_index)
+    assert part.predicates == again.predicates and part.distinct == again.distinct
+    np.testing.assert_array_equal(part.set_of_query, again.set_of_query)
+    assert part.memo is batch.memo
+
+
+def test_a_batch_counts_every_form_as_the_per_predicate_estimate(dataset):
+    """`FilterBatch.selectivities` equals `selectivity` per predicate, for every form it counts
+    at once (ranges, open ones, empty ones; equalities on categorical and ordered attributes;
+    an unknown value) and those it evaluates; the positions and posting lists it keeps are
+    what `positions`/`matches` give."""
+    from fanns_bench.filters.predicates import In
+    from fanns_bench.methods.base import FilterBatch
+
+    index = dataset.attribute_index
+    predicates = [
+        *mixed_predicates(),
+        None,
+        Eq("score", 7),
+        Eq("score", 5000),
+        In("category", ("rare", "c1")),
+    ]
+    batch = FilterBatch.of(predicates, index)
+    shares = batch.selectivities()
+    assert list(shares) == [selectivity(index, p) for p in batch.distinct]
+    fresh = FilterBatch.of(predicates, index)
+    for (kind, predicate), kept in batch.memo.items():
+        expected = fresh.positions(predicate) if kind == "positions" else fresh.matches(predicate)
+        np.testing.assert_array_equal(kept, expected, err_msg=f"{kind} {predicate}")
+    assert ("positions", Range("score", 0, 4)) in batch.memo and (
+        "matches",
+        Eq("category", "rare"),
+    ) in batch.memo
+
+
+def test_ranges_on_a_narrow_integer_column_are_found_one_by_one_as_before():
+    """Keys whose array type is not the column's (Python ints on an int32 column) take the
+    one-at-a-time search: the same positions as `position_range`."""
+    from fanns_bench.filters.attribute_index import AttributeIndex
+    from fanns_bench.filters.evaluate import AttributeTable
+
+    values = pa.array(np.repeat(np.arange(50, dtype=np.int32), 2))
+    index = AttributeIndex(AttributeTable(pa.table({"day": values})))
+    lows, highs = [0, 10, None, 49, 30], [5, 10, 7, None, 20]
+    starts, stops = index.position_ranges("day", lows, highs)
+    assert list(zip(starts, stops, strict=True)) == [
+        index.position_range("day", low, high) for low, high in zip(lows, highs, strict=True)
+    ]
+    assert list(stops - starts) == [12, 2, 16, 2, 0]

@@ -86,6 +86,19 @@ class Router(Method):
         self._methods: dict[tuple[str, str], Method] = {}
         self._answered: dict[str, int] = {}
         self._reasons: dict[str, str | None] = {}
+        # every distinct route (by label, as the counters name them) and, per filter type, its
+        # routes' max_selectivity bounds and their indexes in `routes`
+        labels = {r.label: r for routes in self.policy.routes.values() for r in routes}
+        self.routes: list[Route] = list(labels.values())
+        index = {label: i for i, label in enumerate(labels)}
+        self._bounds = {
+            filter_type: (
+                np.array([r.max_selectivity for r in routes], dtype=np.float64),
+                np.array([index[r.label] for r in routes], dtype=np.int64),
+            )
+            for filter_type, routes in self.policy.routes.items()
+        }
+        self._form_types: dict[object, str | None] = {}  # (op, attr) or a form -> its filter type
 
     # --- building: every method the policy names, once ------------------------------------
     def _method(self, route: Route) -> Method:
@@ -143,35 +156,52 @@ class Router(Method):
         return None
 
     # --- per batch ----------------------------------------------------------------------------
-    def route(self, predicate: Predicate | None, filters: FilterBatch) -> Route:
-        """The route of one predicate: its filter type by form, its selectivity counted."""
-        filter_type = self._filter_types.get(shape(predicate))
+    def _filter_type(self, predicate: Predicate | None, filters: FilterBatch) -> str:
+        """The filter type of a predicate's form; a leaf's form is known by (op, attribute)."""
+        attr = getattr(predicate, "attr", None)
+        key = (predicate.op, attr) if attr is not None else shape(predicate)
+        if key not in self._form_types:
+            self._form_types[key] = self._filter_types.get(shape(predicate))
+        filter_type = self._form_types[key]
         if filter_type is None:
             raise MethodError(f"router: {self.unsupported_reason(predicate, filters.attributes.kinds)}")
-        return self.policy.route(filter_type, filters.selectivity(predicate))
+        return filter_type
+
+    def route(self, predicate: Predicate | None, filters: FilterBatch) -> Route:
+        """The route of one predicate: its filter type by form, its selectivity counted."""
+        return self.policy.route(self._filter_type(predicate, filters), filters.selectivity(predicate))
+
+    def route_ids(self, filters: FilterBatch) -> np.ndarray:
+        """Per distinct predicate of the batch, its route (an index into `self.routes`): the
+        filter types by form, every selectivity counted in one pass per form
+        (`FilterBatch.selectivities`), one search of each filter type's range bounds. The
+        same routes as `route` per predicate."""
+        by_type: dict[str, list[int]] = {}
+        for i, predicate in enumerate(filters.distinct):
+            by_type.setdefault(self._filter_type(predicate, filters), []).append(i)
+        selectivity = filters.selectivities()
+        ids = np.empty(len(filters.distinct), dtype=np.int64)
+        for filter_type, sets in by_type.items():
+            bounds, route_ids = self._bounds[filter_type]
+            first_within = np.searchsorted(bounds, selectivity[sets], side="left")  # s <= max_selectivity
+            ids[sets] = route_ids[np.minimum(first_within, len(bounds) - 1)]  # above them all: the last
+        return ids
 
     def prepare_filters(self, filters: FilterBatch) -> RoutedFilters:
-        routes: list[Route] = []
-        index_of: dict[str, int] = {}
-        route_of_set = []
-        for predicate in filters.distinct:
-            route = self.route(predicate, filters)
-            if route.label not in index_of:
-                index_of[route.label] = len(routes)
-                routes.append(route)
-            route_of_set.append(index_of[route.label])
-        if len(routes) == 1:  # the whole batch to one route: its filters as they are
+        of_set = self.route_ids(filters)
+        used = np.unique(of_set)
+        if len(used) == 1:  # the whole batch to one route: its filters as they are
+            route = self.routes[int(used[0])]
             everyone = np.arange(len(filters), dtype=np.int64)
-            return RoutedFilters(
-                (RoutedPart(routes[0], everyone, self._method(routes[0]).prepare_filters(filters)),)
-            )
-        route_of_query = np.asarray(route_of_set, dtype=np.int64)[filters.set_of_query]
+            return RoutedFilters((RoutedPart(route, everyone, self._method(route).prepare_filters(filters)),))
+        of_query = of_set[filters.set_of_query]
+        order = np.argsort(of_query, kind="stable")  # the queries grouped by route, in batch order
+        ends = np.cumsum(np.bincount(of_query, minlength=len(self.routes)))
         parts = []
-        for index, route in enumerate(routes):
-            rows = np.flatnonzero(route_of_query == index)
-            predicates = [filters.predicates[i] for i in rows]
-            batch = FilterBatch.of(predicates, filters.attributes, filters.memo)
-            parts.append(RoutedPart(route, rows, self._method(route).prepare_filters(batch)))
+        for route_id in used.tolist():
+            rows = order[ends[route_id - 1] if route_id else 0 : ends[route_id]]
+            route = self.routes[route_id]
+            parts.append(RoutedPart(route, rows, self._method(route).prepare_filters(filters.subset(rows))))
         return RoutedFilters(tuple(parts))
 
     def search(self, queries: np.ndarray, filters: RoutedFilters, k: int) -> np.ndarray:
