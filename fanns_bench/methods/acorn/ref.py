@@ -18,13 +18,7 @@ from fanns_bench.methods.params import Param
 
 COMMON: dict[str, Param] = {
     "M": Param(int, 32, "degree of the predicate subgraph (HNSW's M)", minimum=2, maximum=512),
-    "seed": Param(
-        int,
-        0,
-        "seed of the level generator, the reference's acorn.rng (std::mt19937, low 32 bits; the "
-        "authors' program uses 12345); the insertion order is the reference's fixed one",
-        minimum=0,
-    ),
+    "seed": Param(int, 0, "level assignment and insertion order", minimum=0),
     "storage": Param(str, "float32", "vector storage", choices=STORAGES),
     "drop_nearest_upper": Param(
         bool,
