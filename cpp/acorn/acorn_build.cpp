@@ -515,12 +515,12 @@ void AcornIndex::build(const float* data, size_t count, int threads) {
     throw std::invalid_argument("at most 2^31 - 1 vectors are supported");
   }
   store_.assign(data, count);
-  const std::vector<uint8_t> levels = assign_levels(count, params_.M, params_.seed);
   if (params_.reference) {
-    graph_ = build_reference_graph(params_, store_, levels, threads);
+    graph_ = build_reference_graph(params_, store_, reference_levels(count, params_.M, params_.seed), threads);
     built_ = true;
     return;
   }
+  const std::vector<uint8_t> levels = assign_levels(count, params_.M, params_.seed);
   Builder builder(params_, store_, levels);
   const size_t dim = store_.dim();
   BuildContext first(count, dim);

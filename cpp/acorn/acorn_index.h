@@ -211,6 +211,11 @@ void search_reference(const Graph& graph, const BuildParams& build, const Vector
                       const SearchParams& params, int threads, int64_t* out_ids,
                       float* out_distances, uint64_t* out_distance_counts);
 
+/// Levels as the reference assigns them (ACORN::random_level): faiss's
+/// RandomGenerator (std::mt19937 seeded with the low 32 bits of `seed`), one
+/// rand_float per node in id order against probabilities (1 - 1/M) M^-l.
+std::vector<uint8_t> reference_levels(size_t count, int M, uint64_t seed);
+
 /// Level of each node: floor(-ln(U) / ln(M)), U uniform in (0, 1] from a seeded generator.
 std::vector<uint8_t> assign_levels(size_t count, int M, uint64_t seed);
 

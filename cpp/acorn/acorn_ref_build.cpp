@@ -3,6 +3,10 @@
 //
 // What makes it the reference's, and differs from acorn_build.cpp:
 //  * fixed slots: M_beta + 1.5 M on level 0, M * gamma on every upper level;
+//  * the reference's generators (faiss::RandomGenerator, std::mt19937): levels from
+//    one seeded with the build seed (ACORN::random_level), the insertion order from
+//    one seeded with 789 whatever the seed; so a build seeded like the authors'
+//    program (its acorn.rng) is their graph, up to float rounding of distances;
 //  * nodes are inserted from the highest level down, shuffled within a level;
 //  * a new node's candidates come from a beam of width ef_construction = M * gamma
 //    that looks at no more than about M/2 new neighbours per expanded node and,
@@ -18,10 +22,12 @@
 //    lost. With `drop_nearest_upper` we keep the farthest M*gamma entries likewise,
 //    without the out-of-bounds write; without it we keep the nearest M*gamma.
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <memory>
 #include <mutex>
 #include <queue>
+#include <random>
 #include <vector>
 
 #include "acorn/acorn_index.h"
@@ -323,23 +329,21 @@ class RefBuilder {
   int max_level_ = -1;
 };
 
-/// Insertion order of the reference: by level, highest first; each level's
-/// nodes shuffled (Fisher-Yates with splitmix64 from the build seed).
-std::vector<std::vector<int32_t>> insertion_batches(const std::vector<uint8_t>& levels, uint64_t seed) {
+/// Insertion order of the reference (acorn_add_vertices): nodes bucketed by level
+/// (ids ascending), buckets taken from the highest level down, each shuffled in
+/// place with faiss::RandomGenerator(789) (std::mt19937; rand_int(m) = mt() % m),
+/// one generator for all levels, one draw per slot including the last.
+std::vector<std::vector<int32_t>> insertion_batches(const std::vector<uint8_t>& levels) {
   int top = 0;
   for (uint8_t l : levels) top = std::max<int>(top, l);
   std::vector<std::vector<int32_t>> batches(top + 1);
   for (size_t i = 0; i < levels.size(); ++i) batches[top - levels[i]].push_back(static_cast<int32_t>(i));
-  uint64_t state = seed * 0xD1B54A32D192ED03ull + 789;
-  auto next = [&state]() {
-    uint64_t z = (state += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-  };
+  std::mt19937 order_rng(789);
   for (auto& batch : batches) {
-    for (size_t j = 0; j + 1 < batch.size(); ++j) {
-      std::swap(batch[j], batch[j + next() % (batch.size() - j)]);
+    const size_t size = batch.size();
+    for (size_t j = 0; j < size; ++j) {
+      const size_t r = static_cast<size_t>(order_rng() % static_cast<uint32_t>(size - j));
+      std::swap(batch[j], batch[j + r]);
     }
   }
   return batches;
@@ -347,12 +351,39 @@ std::vector<std::vector<int32_t>> insertion_batches(const std::vector<uint8_t>& 
 
 }  // namespace
 
+std::vector<uint8_t> reference_levels(size_t count, int M, uint64_t seed) {
+  // ACORN::set_default_probas in its own types: levelMult is a float, and so is
+  // each level's probability (exp of a float), stored in a vector<double>.
+  const float level_mult = static_cast<float>(1.0 / std::log(static_cast<double>(M)));
+  std::vector<double> probas;
+  for (int level = 0;; ++level) {
+    const float proba = std::exp(-level / level_mult) * (1 - std::exp(-1 / level_mult));
+    if (proba < 1e-9) break;
+    probas.push_back(proba);
+  }
+  std::mt19937 rng(static_cast<unsigned int>(seed));  // faiss::RandomGenerator(seed)
+  std::vector<uint8_t> levels(count);
+  for (auto& level : levels) {
+    double f = static_cast<float>(rng()) / static_cast<float>(std::mt19937::max());  // rand_float
+    int chosen = static_cast<int>(probas.size()) - 1;  // exponentially unlikely fall-through
+    for (size_t l = 0; l < probas.size(); ++l) {
+      if (f < probas[l]) {
+        chosen = static_cast<int>(l);
+        break;
+      }
+      f -= probas[l];
+    }
+    level = static_cast<uint8_t>(chosen);
+  }
+  return levels;
+}
+
 Graph build_reference_graph(const BuildParams& params, const VectorStore& store,
                             const std::vector<uint8_t>& levels, int threads) {
   const size_t n = store.size();
   const size_t dim = store.dim();
   RefBuilder builder(params, store, levels);
-  const std::vector<std::vector<int32_t>> batches = insertion_batches(levels, params.seed);
+  const std::vector<std::vector<int32_t>> batches = insertion_batches(levels);
   bool first = true;
   for (const std::vector<int32_t>& batch : batches) {
     size_t start = 0;

@@ -6,7 +6,8 @@ Inputs: `base.fvecs`, `queries_<s>.fvecs`, `filter_<s>.u8` (nq x N bytes, 1 wher
 matches: ACORN's `filter_id_map`). Outputs: `ids_<s>_ef<E>.ivecs` (k ids per query) and
 `ef=E cpu_seconds=C wall_seconds=W` on stdout (CPU time of the search call, one thread).
 Ranges on `position` as for SeRF; the driver builds on one thread with the level generator
-seeded like ours (`seed`; build b of `--builds N` passes seed b to both sides).
+seeded with `seed` (build b of `--builds N` passes seed b to both sides). Our `_ref` core uses
+the reference's generators, so build b is the same graph on both sides (up to float rounding).
 """
 
 from __future__ import annotations

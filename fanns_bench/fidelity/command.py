@@ -23,7 +23,8 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     fidelity.add_argument(
         "--data",
         default="arxiv_sample",
-        help="arxiv_sample (the shipped sample, default) or synthetic (seeded)",
+        help="arxiv_sample (the shipped sample, default), arxiv_astroph_sample (the previous "
+        "astro-ph sample) or synthetic (seeded)",
     )
     fidelity.add_argument(
         "--selectivities",

@@ -100,6 +100,49 @@ def test_save_and_load_keep_the_reference_mode(index, tmp_path):
     )
 
 
+def faiss_levels(count: int, M: int, seed: int) -> np.ndarray:
+    """ACORN::random_level as the authors' program runs it, written independently: faiss's
+    RandomGenerator is std::mt19937 (numpy's legacy RandomState with an integer seed is the
+    same generator), rand_float = mt() / float(mt.max()) in float32, and the level
+    probabilities (1 - 1/M) M^-l are float32 (their levelMult is a float)."""
+    raw = np.random.RandomState(seed).randint(0, 2**32, size=count, dtype=np.uint64)
+    draws = (raw.astype(np.float32) / np.float32(2**32 - 1)).astype(np.float64)
+    mult = np.float32(1.0 / np.log(M))
+    probas = []
+    while (p := np.exp(np.float32(-len(probas)) / mult) * (1 - np.exp(np.float32(-1) / mult))) >= 1e-9:
+        probas.append(float(np.float32(p)))
+    levels = np.full(count, len(probas) - 1)
+    for i, f in enumerate(draws):
+        for level, p in enumerate(probas):
+            if f < p:
+                levels[i] = level
+                break
+            f -= p
+    return levels
+
+
+def faiss_entry_point(levels: np.ndarray) -> int:
+    """The first node the authors' program inserts: the top level's ids (ascending) shuffled
+    by faiss::RandomGenerator(789) (rand_int(m) = mt() % m, one draw per slot)."""
+    top = np.flatnonzero(levels == levels.max()).tolist()
+    rng = np.random.RandomState(789)
+    for j in range(len(top)):
+        r = int(rng.randint(0, 2**32, dtype=np.uint64)) % (len(top) - j)
+        top[j], top[j + r] = top[j + r], top[j]
+    return top[0]
+
+
+@pytest.mark.parametrize("seed", [0, 3])
+def test_levels_and_entry_point_are_the_authors_program_for_a_seed(seed):
+    """Their generators (levels: mt19937 seeded with `seed`; insertion order: mt19937(789)),
+    so a build seeded like the authors' driver is their graph, not one like it."""
+    index = make("gamma", seed=seed)
+    expected = faiss_levels(N, 8, seed)  # the gamma variant's M
+    np.testing.assert_array_equal([index.node_level(i) for i in range(N)], expected)
+    assert index.graph_stats()["entry_point"] == faiss_entry_point(expected)
+    assert index.graph_stats()["max_level"] == expected.max()
+
+
 def test_bad_reference_parameters_are_refused():
     with pytest.raises(ValueError, match="M_beta"):
         make("gamma", M_beta=100)  # > 2 * M * gamma = 64

@@ -145,7 +145,30 @@ def test_bad_selectivities_or_query_count_are_refused(tmp_path, capsys):
     assert main([*arguments, "--queries", "0"]) == 2
     assert "--queries 0: expected 1 to 20" in capsys.readouterr().err
     assert main([*arguments, "--data", "sift"]) == 2
-    assert "--data 'sift': expected one of arxiv_sample, synthetic" in capsys.readouterr().err
+    assert (
+        "--data 'sift': expected one of arxiv_sample, arxiv_astroph_sample, synthetic"
+        in capsys.readouterr().err
+    )
+
+
+def test_astroph_sample_holds_the_ung_hard_case(tmp_path):
+    """`--data arxiv_astroph_sample` is the previous shipped sample: EMIS on `sub_categories`
+    at 0.094 asks for hep-ph (issue 19's hard case); the current sample has no such label."""
+    from fanns_bench.data.dataset import Dataset
+    from fanns_bench.fidelity.adapter import LabelAdapter
+    from fanns_bench.fidelity.data import Labels, exchange_dataset
+    from fanns_bench.fidelity.ung import ADAPTER
+
+    assert isinstance(ADAPTER, LabelAdapter)
+
+    def label(data: Dataset, labels: Labels) -> str:
+        return ADAPTER.filters(data, labels, 0.094, 2, 0)[1]
+
+    astroph, labels = exchange_dataset("arxiv_astroph_sample", tmp_path / "a")
+    assert astroph.count == 10_000
+    assert label(astroph, labels) == "sub_categories contains hep-ph"
+    current, labels = exchange_dataset("arxiv_sample", tmp_path / "c")
+    assert label(current, labels) != "sub_categories contains hep-ph"
 
 
 def test_reference_may_name_one_of_the_programs(tmp_path):
