@@ -84,8 +84,8 @@ def test_repetitions_are_shared_out_evenly():
 
 
 def test_processes_that_disagree_flag_the_point():
-    rates = process_rates(100, [0.010, 0.010, 0.012, 0.012], [2, 2])
-    assert rates == pytest.approx([10_000, 8_333.33], rel=1e-4)
-    assert process_reasons(rates) == ["QPS moved 20% between the job's 2 processes (> 10%)"]
-    assert process_reasons(process_rates(100, [0.010, 0.0105], [1, 1])) == []
+    rates = process_rates(100, [0.010, 0.010, 0.013, 0.013], [2, 2])
+    assert rates == pytest.approx([10_000, 7_692.31], rel=1e-4)
+    assert process_reasons(rates) == ["QPS std 18% of the mean across the job's 2 processes (>= 10%)"]
+    assert process_reasons(process_rates(100, [0.010, 0.0115], [1, 1])) == []  # 9.3 %: within
     assert process_reasons([5_000.0]) == []
