@@ -15,22 +15,32 @@ run N times where it is randomised without one, once where it is deterministic
 (`Adapter.seeding`). The table then shows per point the mean and min-max of each side's
 recall and the difference of the means; the target (|diff| <= 0.01) is checked on the means.
 Every build's recall is in `fidelity-builds.csv`.
+
+The QPS columns come from `qps_processes` timings per side (`processes.py`), each in a fresh
+process, alternating ours, theirs, ...: ours builds (seed 0) and searches in a spawned Python
+process, theirs is one more run of their program(s) (which may rebuild their index). Each
+QPS cell is the median (with [min-max] when N > 1), `qps_ratio` is ours/theirs of the
+medians, and every timing is in `fidelity-qps.csv`. The recall columns come from the builds
+above, as before.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import os
 import statistics
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 from fanns_bench.atomic_files import temporary_sibling
+from fanns_bench.data.dataset import load_dataset
 from fanns_bench.errors import ConfigError
 from fanns_bench.fidelity import acorn, caps, diskann, dsg, irangegraph, nhq, serf, ung
 from fanns_bench.fidelity.adapter import SEEDING, Adapter, Theirs, point_label
 from fanns_bench.fidelity.data import METRIC, Labels, Slice, exchange_dataset, make_slice
+from fanns_bench.fidelity.processes import alternate, in_fresh_process, median_span
 from fanns_bench.fidelity.reference import find_program
 from fanns_bench.methods.base import FilterBatch
 from fanns_bench.methods.registry import get_method
@@ -75,6 +85,12 @@ class Row:
     ours_recall_min: float
     ours_recall_max: float
     within_target: bool
+    qps_processes: int = 1
+    theirs_qps_min: float | None = None
+    theirs_qps_max: float | None = None
+    ours_qps_min: float | None = None
+    ours_qps_max: float | None = None
+    qps_ratio: float | None = None
 
 
 def adapter_for(method: str) -> Adapter:
@@ -95,12 +111,16 @@ def run_fidelity(
     queries: int = 1000,
     k: int = 10,
     builds: int = 1,
+    qps_processes: int = 3,
 ) -> list[Row]:
-    """Both sides on `data` at `selectivities`, `builds` builds each (see the module
-    docstring); writes `fidelity.csv` / `.md` and `fidelity-builds.csv` under `out`."""
+    """Both sides on `data` at `selectivities`, `builds` builds each, QPS from
+    `qps_processes` fresh processes per side (see the module docstring); writes
+    `fidelity.csv` / `.md`, `fidelity-builds.csv` and `fidelity-qps.csv` under `out`."""
     adapter = adapter_for(method)
     if builds < 1:
         raise ConfigError(f"--builds {builds}: expected at least 1")
+    if qps_processes < 1:
+        raise ConfigError(f"--qps-processes {qps_processes}: expected at least 1")
     for s in selectivities:
         if not 0 < s <= 1:
             raise ConfigError(f"--selectivities: {s} is not in (0, 1]")
@@ -124,15 +144,56 @@ def run_fidelity(
         adapter.run_build(programs, dataset, slices, k, exchange, log, seed) for seed in range(their_builds)
     ]
     ours = [_run_ours(adapter, dataset, labels, slices, k, seed) for seed in range(builds)]
-    rows, per_build = [], []
+    our_timings, their_timings = alternate(
+        lambda: in_fresh_process(_time_ours, method, dataset.path, labels, slices, k),
+        lambda: adapter.run_build(programs, dataset, slices, k, exchange, log, 0),
+        qps_processes,
+    )
+    rows, per_build, per_timing = [], [], []
     for s, slice_ in enumerate(slices):
         for p, point in enumerate(adapter.points):
             their_runs = [_theirs_recall(run[s, p], slice_, k) for run in theirs]
             our_runs = [(recall_paper(run[s, p][0], slice_.truth, k), *run[s, p][1:]) for run in ours]
-            rows.append(_row(data, slice_, point, their_runs, our_runs))
+            timed = ([t[s, p].qps for t in their_timings], [t[1][s, p] for t in our_timings])
+            rows.append(_with_qps(_row(data, slice_, point, their_runs, our_runs), *timed))
             per_build += _build_rows(slice_, point, their_runs, our_runs)
-    _write(out, method, adapter, data, rows, per_build, programs, exchange, k)
+            per_timing += _timing_rows(slice_, point, *timed, [t[0] for t in our_timings])
+    _write(out, method, adapter, data, rows, per_build, per_timing, programs, exchange, k)
     return rows
+
+
+def _time_ours(method: str, dataset_path: Path, labels: Labels, slices: list[Slice], k: int) -> tuple:
+    """(this process's id, QPS as `_run_ours` measures them per (slice, point)) of one build
+    with seed 0: run by `in_fresh_process`."""
+    dataset = load_dataset(dataset_path)
+    answers = _run_ours(adapter_for(method), dataset, labels, slices, k, 0)
+    return os.getpid(), {key: answer[1:] for key, answer in answers.items()}
+
+
+def _with_qps(row: Row, theirs: list[float | None], ours: list[tuple]) -> Row:
+    """`row` with its QPS columns the medians of the fresh-process timings."""
+    their_median, their_min, their_max = median_span(theirs)
+    our_median, our_min, our_max = median_span([o[0] for o in ours])
+    ratio = our_median / their_median if our_median and their_median else None
+    return replace(
+        row, theirs_qps=their_median, ours_qps=our_median,
+        ours_qps_wall=median_span([o[1] for o in ours])[0],
+        ours_qps_with_filters=median_span([o[2] for o in ours])[0], qps_processes=len(ours),
+        theirs_qps_min=their_min, theirs_qps_max=their_max, ours_qps_min=our_min,
+        ours_qps_max=our_max, qps_ratio=ratio,
+    )  # fmt: skip
+
+
+def _timing_rows(
+    slice_: Slice, point: dict, theirs: list[float | None], ours: list[tuple], pids: list[int]
+) -> list[dict]:
+    """`fidelity-qps.csv`: one row per side, timing process and point (ours with its pid)."""
+    return [
+        {"side": side, "process": n, "pid": pid, "selectivity": slice_.selectivity,
+         "point": point_label(point), "qps": qps}
+        for n in range(len(ours))
+        for side, pid, qps in (("ours", pids[n], ours[n][0]), ("theirs", "", theirs[n]))
+    ]  # fmt: skip
 
 
 def _run_ours(adapter: Adapter, dataset, labels: Labels, slices: list[Slice], k: int, seed: int) -> dict:
@@ -208,16 +269,18 @@ def markdown_table(rows: list[Row]) -> str:
     several builds a recall cell is `mean [min-max]` and diff is the difference of the means."""
     lines = [
         "| selectivity | filter | point | theirs recall | ours recall | diff | theirs QPS | ours QPS "
-        "| ours QPS (wall) | within 0.01 |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "| ours QPS (wall) | ours/theirs QPS | within 0.01 |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         theirs = _recall(r.theirs_recall, r.theirs_recall_min, r.theirs_recall_max, r.theirs_builds)
         ours = _recall(r.ours_recall, r.ours_recall_min, r.ours_recall_max, r.ours_builds)
         lines.append(
             f"| {r.selectivity:g} ({r.achieved_selectivity:.4f}) | {r.filter} | {r.point} | "
-            f"{theirs} | {ours} | {r.diff:+.4f} | {_qps(r.theirs_qps)} | {_qps(r.ours_qps)} | "
-            f"{_qps(r.ours_qps_wall)} | {'yes' if r.within_target else 'no'} |"
+            f"{theirs} | {ours} | {r.diff:+.4f} | "
+            f"{_qps(r.theirs_qps, r.theirs_qps_min, r.theirs_qps_max, r.qps_processes)} | "
+            f"{_qps(r.ours_qps, r.ours_qps_min, r.ours_qps_max, r.qps_processes)} | "
+            f"{_qps(r.ours_qps_wall)} | {_ratio(r.qps_ratio)} | {'yes' if r.within_target else 'no'} |"
         )
     within = sum(r.within_target for r in rows)
     return "\n".join(lines) + f"\n\n{within} of {len(rows)} points within {TARGET} (means)\n"
@@ -227,8 +290,15 @@ def _recall(mean: float, low: float, high: float, builds: int) -> str:
     return f"{mean:.4f}" if builds == 1 else f"{mean:.4f} [{low:.4f}-{high:.4f}]"
 
 
-def _qps(value: float | None) -> str:
-    return "-" if value is None else f"{value:,.0f}"
+def _qps(value: float | None, low: float | None = None, high: float | None = None, runs: int = 1) -> str:
+    """A QPS cell: the median, with `[min-max]` over several timings."""
+    if value is None:
+        return "-"
+    return f"{value:,.0f}" if runs == 1 or low is None else f"{value:,.0f} [{low:,.0f}-{high:,.0f}]"
+
+
+def _ratio(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f}x"
 
 
 def _write(
@@ -238,6 +308,7 @@ def _write(
     data: str,
     rows: list[Row],
     per_build: list[dict],
+    per_timing: list[dict],
     programs: dict,
     exchange: Path,
     k: int,
@@ -256,12 +327,16 @@ def _write(
         f"takes a seed), theirs {rows[0].theirs_builds} ({SEEDING[adapter.seeding]}); recall cells "
         "with several builds are `mean [min-max]`, diff is of the means (every build: "
         "`fidelity-builds.csv`)",
+        f"- QPS: median over {rows[0].qps_processes} fresh processes per side, alternating ours "
+        "and theirs (`[min-max]` when several; ours/theirs is the ratio of the medians; every "
+        "timing: `fidelity-qps.csv`)",
         f"- files: {', '.join(f'`{f}`' for f in files)}",
         "",
     ]
     _atomic_text(out / "fidelity.md", "\n".join(header) + markdown_table(rows))
     _atomic_csv(out / "fidelity.csv", [asdict(r) for r in rows])
     _atomic_csv(out / "fidelity-builds.csv", per_build)
+    _atomic_csv(out / "fidelity-qps.csv", per_timing)
 
 
 def _atomic_csv(path: Path, rows: list[dict]) -> None:

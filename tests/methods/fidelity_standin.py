@@ -9,13 +9,15 @@ caps-search | diskann-build (DiskANN's build_memory_index and build_stitched_ind
 diskann-search. BEHAVIOUR: exact (right answers), wrong (matching ids from the far half),
 garbled (unparseable output), fail (exit 3), spread (build b answers its first 2b queries
 wrongly, the rest exactly: b is the seed our ACORN driver is given, or for DSG's unseeded
-build the count of earlier builds, kept in `<index>.builds`).
+build the count of earlier builds, kept in `<index>.builds`). DSG's search records its pid
+and prints a chosen QPS per run where `STANDIN_RUNS` is set (`dsg_qps`).
 Independent of fanns_bench on purpose: only numpy and the files.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -162,7 +164,18 @@ def dsg_search(argv: list[str], behaviour: str) -> None:
     for i, (query, (low, high), true) in enumerate(zip(queries, ranges, truth, strict=True)):
         ids = mapping[answer(base, query, np.arange(low, high + 1), k, per_query(behaviour, build, i), rng)]
         total += np.intersect1d(ids, true[:k]).size / k
-    print("garbled" if behaviour == "garbled" else f"QPS: 1234.5\nRecall: {total / len(queries)}")
+    print("garbled" if behaviour == "garbled" else f"QPS: {dsg_qps(build)}\nRecall: {total / len(queries)}")
+
+
+def dsg_qps(build: int) -> str:
+    """1234.5, or with `STANDIN_RUNS` set (a file: one line per search run, with its pid) the
+    b-th of the comma-separated `STANDIN_QPS` for build b (from 0)."""
+    runs = os.environ.get("STANDIN_RUNS")
+    if not runs:
+        return "1234.5"
+    with open(runs, "a") as handle:
+        handle.write(f"dsg-search {os.getpid()}\n")
+    return os.environ["STANDIN_QPS"].split(",")[build]
 
 
 def ints(path: str) -> np.ndarray:

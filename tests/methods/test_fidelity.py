@@ -69,15 +69,15 @@ def reference(tmp_path: Path, method: str, behaviour: str) -> Path:
     return folder
 
 
-def fidelity(tmp_path: Path, method: str, ref: Path) -> int:
+def fidelity(tmp_path: Path, method: str, ref: Path, processes: int = 1, out: str = "out") -> int:
     return main(
         ["fidelity", method, "--reference", str(ref), "--data", "synthetic", "--selectivities", "0.1,0.5",
-         "--queries", "20", "--out", str(tmp_path / "out")]
+         "--queries", "20", "--qps-processes", str(processes), "--out", str(tmp_path / out)]
     )  # fmt: skip
 
 
-def table(tmp_path: Path, method: str) -> list[dict[str, str]]:
-    with open(tmp_path / "out" / f"{method}-synthetic" / "fidelity.csv") as handle:
+def table(tmp_path: Path, method: str, out: str = "out", name: str = "fidelity.csv") -> list[dict[str, str]]:
+    with open(tmp_path / out / f"{method}-synthetic" / name) as handle:
         return list(csv.DictReader(handle))
 
 
@@ -244,7 +244,7 @@ def several_builds(tmp_path: Path, method: str, builds: int) -> int:
     return main(
         ["fidelity", method, "--reference", str(reference(tmp_path, method, "spread")), "--data",
          "synthetic", "--selectivities", "0.1,0.5", "--queries", "20", "--builds", str(builds),
-         "--out", str(tmp_path / "out")]
+         "--qps-processes", "1", "--out", str(tmp_path / "out")]
     )  # fmt: skip
 
 
@@ -310,3 +310,68 @@ def test_the_target_is_checked_on_the_means_of_the_builds():
 def test_builds_below_one_are_refused(tmp_path, capsys):
     assert several_builds(tmp_path, "dsg", 0) == 2
     assert "--builds 0: expected at least 1" in capsys.readouterr().err
+
+
+RECALL_COLUMNS = [
+    "selectivity", "achieved_selectivity", "filter", "point", "theirs_recall", "ours_recall", "diff",
+    "theirs_recall_from", "theirs_builds", "ours_builds", "theirs_recall_min", "theirs_recall_max",
+    "ours_recall_min", "ours_recall_max", "within_target",
+]  # fmt: skip
+
+
+def test_qps_comes_from_alternating_fresh_processes_and_shows_the_median(tmp_path, monkeypatch, capsys):
+    """--qps-processes 3: after theirs' recall build, ours and theirs are each timed three times,
+    in turn, each in a new process; theirs' timing builds print QPS 100, 400, 200 (the recall
+    build 9999), so the cell is the median 200 [100-400]: one timing would give 100 or 9999, the
+    mean 233."""
+    import os
+
+    from fanns_bench.fidelity import compare, dsg
+
+    runs = tmp_path / "standin-runs.txt"
+    monkeypatch.setenv("STANDIN_RUNS", str(runs))
+    monkeypatch.setenv("STANDIN_QPS", "9999,100,400,200")
+    events: list[tuple[str, list[int]]] = []
+    fresh, build = compare.in_fresh_process, dsg.ADAPTER.run_build
+
+    def ours(*arguments):
+        pid, answers = fresh(*arguments)
+        events.append(("ours", [pid]))
+        return pid, answers
+
+    def theirs(*arguments):
+        answer = build(*arguments)
+        events.append(("theirs", [int(line.split()[1]) for line in runs.read_text().splitlines()]))
+        return answer
+
+    monkeypatch.setattr(compare, "in_fresh_process", ours)
+    monkeypatch.setattr(dsg.ADAPTER, "run_build", theirs)
+    assert fidelity(tmp_path, "dsg", reference(tmp_path, "dsg", "exact"), processes=3) == 0
+    assert [side for side, _ in events] == ["theirs"] + ["ours", "theirs"] * 3
+    our_pids = [pids[0] for side, pids in events if side == "ours"]
+    their_pids = events[-1][1]  # one search run per point: recall build + three timings
+    assert len(their_pids) == 4 * 6 and len(set(their_pids)) == 4 * 6
+    assert len(set(our_pids)) == 3 and os.getpid() not in our_pids + their_pids
+    rows = table(tmp_path, "dsg")
+    assert all(r["qps_processes"] == "3" for r in rows)
+    assert all(float(r["theirs_qps"]) == 200 for r in rows)
+    assert all((float(r["theirs_qps_min"]), float(r["theirs_qps_max"])) == (100, 400) for r in rows)
+    timings = table(tmp_path, "dsg", name="fidelity-qps.csv")
+    assert len(timings) == len(rows) * 3 * 2
+    for r in rows:
+        mine = [float(t["qps"]) for t in timings if t["side"] == "ours" and t["point"] == r["point"]
+                and t["selectivity"] == r["selectivity"]]  # fmt: skip
+        assert float(r["ours_qps"]) == pytest.approx(sorted(mine)[1])
+        assert float(r["qps_ratio"]) == pytest.approx(float(r["ours_qps"]) / 200)
+    assert {int(t["pid"]) for t in timings if t["side"] == "ours"} == set(our_pids)
+    assert "| 200 [100-400] |" in capsys.readouterr().out
+    # the recall columns are those of one timing process per side
+    assert fidelity(tmp_path, "dsg", reference(tmp_path, "dsg", "exact"), processes=1, out="one") == 0
+    single = table(tmp_path, "dsg", out="one")
+    assert all(r["qps_processes"] == "1" for r in single)
+    assert [[r[c] for c in RECALL_COLUMNS] for r in single] == [[r[c] for c in RECALL_COLUMNS] for r in rows]
+
+
+def test_qps_processes_below_one_are_refused(tmp_path, capsys):
+    assert fidelity(tmp_path, "dsg", reference(tmp_path, "dsg", "exact"), processes=0) == 2
+    assert "--qps-processes 0: expected at least 1" in capsys.readouterr().err
