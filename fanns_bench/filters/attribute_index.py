@@ -63,7 +63,9 @@ class _Postings:
         self.ids = np.ascontiguousarray(rows, dtype=np.int64)
         self.ids.flags.writeable = False  # lookups hand out views
         counts = np.bincount(codes, minlength=len(encoded.dictionary))
-        self.offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+        # value code c's ids are ids[offsets[c]:offsets[c + 1]]; the code past the dictionary's
+        # (an unknown value in `spans`) has the empty span at the end
+        self.offsets = np.concatenate([[0], np.cumsum(counts), [len(rows)]]).astype(np.int64)
         self.dictionary = encoded.dictionary
         self.code_of = {value: code for code, value in enumerate(encoded.dictionary.to_pylist())}
 
@@ -75,11 +77,9 @@ class _Postings:
 
     def spans(self, values: list[object]) -> tuple[np.ndarray, np.ndarray]:
         """Each value's posting list as half-open offsets into `ids` (empty for an unknown value)."""
-        codes = np.array([self.code_of.get(value, -1) for value in values], dtype=np.int64)
-        known = codes >= 0
-        starts, stops = np.zeros(len(codes), dtype=np.int64), np.zeros(len(codes), dtype=np.int64)
-        starts[known], stops[known] = self.offsets[codes[known]], self.offsets[codes[known] + 1]
-        return starts, stops
+        unknown = len(self.offsets) - 2
+        codes = np.array([self.code_of.get(value, unknown) for value in values], dtype=np.int64)
+        return self.offsets[codes], self.offsets[codes + 1]
 
     def nbytes(self) -> int:
         return int(self.ids.nbytes + self.offsets.nbytes)

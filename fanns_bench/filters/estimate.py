@@ -41,7 +41,8 @@ def selectivity(
 @dataclass
 class BatchCounts:
     """What `batch_counts` found: the count of each predicate, and what it looked up on the
-    way (each range's positions, each equality's or element's posting list) for others to reuse."""
+    way (each range's positions, an ordered equality's as those of the range [value, value],
+    each categorical equality's or element's posting list) for others to reuse."""
 
     counts: np.ndarray  # int64, one per predicate
     positions: list[tuple[Range, tuple[int, int]]] = field(default_factory=list)
@@ -76,11 +77,14 @@ def batch_counts(
         if ordered:
             lows = [p.low if type(p) is Range else p.value for p in group]
             highs = [p.high if type(p) is Range else p.value for p in group]
-            starts, stops = attributes.position_ranges(attr, lows, highs)
+            if len(group) == 1:  # one search per side, without the arrays' set-up
+                starts, stops = np.array([attributes.position_range(attr, lows[0], highs[0])]).T
+            else:
+                starts, stops = attributes.position_ranges(attr, lows, highs)
+            # an equality's positions are those of the range [value, value], as evaluation finds them
             found.positions += [
-                (p, bounds)
+                (p if type(p) is Range else Range(attr, p.value, p.value), bounds)
                 for p, bounds in zip(group, zip(starts.tolist(), stops.tolist(), strict=True), strict=True)
-                if type(p) is Range
             ]
         else:
             ids, starts, stops = attributes.posting_spans(attr, [p.value for p in group])

@@ -22,7 +22,7 @@ import numpy as np
 
 from fanns_bench.filters.attribute_index import AttributeIndex
 from fanns_bench.filters.estimate import batch_counts, selectivity
-from fanns_bench.filters.predicates import OPS, Predicate, Range, ops_used
+from fanns_bench.filters.predicates import OPS, Eq, Predicate, Range, ops_used
 from fanns_bench.methods.params import Param, resolve
 
 if TYPE_CHECKING:
@@ -69,8 +69,18 @@ class FilterBatch:
         """Sorted int64 ids satisfying `predicate`, evaluated once per batch (read-only)."""
         key = ("matches", predicate)
         if key not in self.memo:
-            self.memo[key] = self.attributes.evaluate(predicate)
+            self.memo[key] = self._evaluate(predicate)
         return self.memo[key]
+
+    def _evaluate(self, predicate: Predicate | None) -> np.ndarray:
+        """`attributes.evaluate`, except for an equality on an ordered attribute whose
+        positions `selectivities` kept (as the range [value, value]): its slice of the sorted
+        order, sorted, as evaluation finds it, without a second search."""
+        if type(predicate) is Eq:
+            bounds = self.memo.get(("positions", Range(predicate.attr, predicate.value, predicate.value)))
+            if bounds is not None:
+                return np.sort(self.attributes.sorted_order(predicate.attr)[bounds[0] : bounds[1]])
+        return self.attributes.evaluate(predicate)
 
     def positions(self, predicate: Range) -> tuple[int, int]:
         """`predicate`'s half-open positions in its attribute's sorted order, once per batch."""

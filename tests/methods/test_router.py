@@ -313,3 +313,45 @@ def test_ranges_on_a_narrow_integer_column_are_found_one_by_one_as_before():
         index.position_range("day", low, high) for low, high in zip(lows, highs, strict=True)
     ]
     assert list(stops - starts) == [12, 2, 16, 2, 0]
+
+
+def test_a_batch_one_route_answers_is_handed_through_with_each_querys_own_ids(dataset, tmp_path, monkeypatch):
+    """The one-route fast path (every distinct predicate of a shuffled batch to exact): the
+    batch goes to the method as it is (no subset, no scatter), and every query, row by row,
+    gets the ids exact gives it alone -- a row answered in another order, or another query's
+    answer, fails."""
+    from fanns_bench.methods.base import FilterBatch
+
+    predicates = [Range("score", low, low + width) for low in (0, 250, 500, 990) for width in (0, 9, 30)]
+    predicates = [predicates[i] for i in np.random.default_rng(3).permutation(len(predicates))] * 2
+    queries = np.asarray(dataset.queries)[np.arange(len(predicates)) % len(dataset.queries)]
+    router = Router("l2", policy=str(policy(tmp_path / "p.yaml")))
+    router.build(dataset)
+    batch = FilterBatch.of(predicates, dataset.attribute_index)
+    monkeypatch.setattr(FilterBatch, "subset", lambda *a: pytest.fail("the one-route batch was split"))
+    (part,) = router.prepare_filters(batch).parts
+    assert part.route.method == "exact" and list(part.rows) == list(range(len(predicates)))
+    ids = router.search(queries, router.prepare_filters(batch), K)
+    exact = router._method(part.route)
+    for i, predicate in enumerate(predicates):
+        one = run_search(exact, queries[i : i + 1], [predicate], dataset.attribute_index, K)
+        np.testing.assert_array_equal(ids[i], one[0], err_msg=f"query {i}: {predicate}")
+    assert router.stats() == {f"{ANSWERED}{part.route.label}": float(len(predicates))}
+    router.close()
+
+
+def test_an_ordered_equality_counted_by_the_router_is_matched_from_its_positions(dataset, monkeypatch):
+    """An equality on an ordered attribute that `selectivities` counted keeps its positions (as
+    the range [value, value]); its matches come from them, the same ids as evaluation, with no
+    second evaluation."""
+    from fanns_bench.filters.attribute_index import AttributeIndex
+    from fanns_bench.methods.base import FilterBatch
+
+    index = dataset.attribute_index
+    expected = {v: index.evaluate(Eq("score", v)) for v in (7, 999, 5000)}
+    batch = FilterBatch.of([Eq("score", 7), Eq("score", 999), Eq("score", 5000)], index)
+    assert list(batch.selectivities()) == [0.001, 0.001, 0.0]
+    monkeypatch.setattr(AttributeIndex, "evaluate", lambda *a: pytest.fail("evaluated twice"))
+    for value, ids in expected.items():
+        np.testing.assert_array_equal(batch.matches(Eq("score", value)), ids)
+    assert batch.memo[("positions", Range("score", 7, 7))] == (7, 8)

@@ -176,24 +176,33 @@ class Router(Method):
         filter types by form, every selectivity counted in one pass per form
         (`FilterBatch.selectivities`), one search of each filter type's range bounds. The
         same routes as `route` per predicate."""
-        by_type: dict[str, list[int]] = {}
-        for i, predicate in enumerate(filters.distinct):
-            by_type.setdefault(self._filter_type(predicate, filters), []).append(i)
+        types = [self._filter_type(predicate, filters) for predicate in filters.distinct]
         selectivity = filters.selectivities()
-        ids = np.empty(len(filters.distinct), dtype=np.int64)
+        if types and types.count(types[0]) == len(types):  # one filter type (a cell): no grouping
+            return self._route_of(types[0], selectivity)
+        by_type: dict[str, list[int]] = {}
+        for i, filter_type in enumerate(types):
+            by_type.setdefault(filter_type, []).append(i)
+        ids = np.empty(len(types), dtype=np.int64)
         for filter_type, sets in by_type.items():
-            bounds, route_ids = self._bounds[filter_type]
-            first_within = np.searchsorted(bounds, selectivity[sets], side="left")  # s <= max_selectivity
-            ids[sets] = route_ids[np.minimum(first_within, len(bounds) - 1)]  # above them all: the last
+            ids[sets] = self._route_of(filter_type, selectivity[sets])
         return ids
+
+    def _route_of(self, filter_type: str, selectivity: np.ndarray) -> np.ndarray:
+        """The route (an index into `self.routes`) of each selectivity of one filter type: the
+        first range whose bound it is at most, or the last above them all."""
+        bounds, route_ids = self._bounds[filter_type]
+        first_within = np.searchsorted(bounds, selectivity, side="left")  # s <= max_selectivity
+        return route_ids[np.minimum(first_within, len(bounds) - 1)]
 
     def prepare_filters(self, filters: FilterBatch) -> RoutedFilters:
         of_set = self.route_ids(filters)
-        used = np.unique(of_set)
-        if len(used) == 1:  # the whole batch to one route: its filters as they are
-            route = self.routes[int(used[0])]
+        if len(of_set) and (len(of_set) == 1 or bool((of_set == of_set[0]).all())):
+            # the whole batch to one route: its filters as they are (no subset, no scatter)
+            route = self.routes[int(of_set[0])]
             everyone = np.arange(len(filters), dtype=np.int64)
             return RoutedFilters((RoutedPart(route, everyone, self._method(route).prepare_filters(filters)),))
+        used = np.unique(of_set)
         of_query = of_set[filters.set_of_query]
         order = np.argsort(of_query, kind="stable")  # the queries grouped by route, in batch order
         ends = np.cumsum(np.bincount(of_query, minlength=len(self.routes)))
