@@ -77,10 +77,11 @@ class MethodSpec:
 
         method_cls = get_method(name)
         package, version = method_distribution(name)
+        revision = getattr(method_cls, "revision", 0)
         return cls(
             name,
             package,
-            version,
+            f"{version}+r{revision}" if revision else version,
             method_cls.threading,
             bool(method_cls.fixed_thread_pool),
             tuple(method_cls.requires),

@@ -33,6 +33,8 @@ COMMON: dict[str, Param] = {
 class _AcornReference(_AcornMethod):
     """Shared adapter of the reference variants (`max_neighbors` does not apply)."""
 
+    revision = 1  # 1: levels and insertion order from the reference's mt19937 generators
+
     search_parameters: ClassVar[dict[str, Param]] = {
         "ef_search": Param(
             int, 16, "width of the level-0 candidate set (the reference's efSearch)", minimum=1
