@@ -301,7 +301,8 @@ def _run_job_points(
     reason = run_isolated(spec, job.timeout_s, settings.memory_limit_bytes, tick)
     if reason:
         reason = "; ".join([reason, *_last_steps(spec)])
-        lost = [p for p in supported if p.key not in done_now()]
+        written_now = done_now()
+        lost = [p for p in supported if p.key not in written_now]
         error = _job_error(spec, reason)
         write_status_rows(settings.results_dir, context, job, lost, experiment, reason=reason, error=error)
         log.warning("%s %s: %s (%d points failed)", prefix, job.label, reason, len(lost))
