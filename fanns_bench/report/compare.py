@@ -76,6 +76,7 @@ def compare_frames(
     ok = ok_pairs(matched)
     out.lines.append(f"ok points in both runs: {len(ok)}")
     _ratio_check(out, ok, "qps", "wall QPS", tolerances.qps_band, tolerances, (a, b))
+    out.lines += spread_lines(ok, tolerances.percentiles)
     _ratio_check(out, ok, "qps_cpu", "CPU QPS", tolerances.cpu_qps_band, tolerances, (a, b))
     _recall_check(out, ok, tolerances.min_recall_agreement)
     out.lines += noise_lines_per_run(a, b)
@@ -152,6 +153,26 @@ def _ratio_check(
         out.exceeded.append(f"{label} ratio p{low:g} {d['low']:.3f} is below the band's {band[0]:g}")
     if d["high"] > band[1]:
         out.exceeded.append(f"{label} ratio p{high:g} {d['high']:.3f} is above the band's {band[1]:g}")
+
+
+def spread_lines(ok: pd.DataFrame, percentiles: tuple[float, float]) -> list[str]:
+    """Where the wall QPS ratio's spread lies: the whole run's shift (the median ratio: a machine
+    that ran faster or slower throughout), the spread of the methods' medians (a method's points
+    share its build job's processes) and the points around their method's median."""
+    values = ratios(ok, "qps")
+    if values.empty or "method_a" not in ok:
+        return []
+    logs = np.log(values)
+    method = ok.loc[values.index, "method_a"]
+    by_method = logs.groupby(method).median()
+    around = np.exp(np.percentile(logs - method.map(by_method), list(percentiles)))
+    low, high = percentiles
+    return [
+        f"  spread of the wall QPS ratio: whole run {values.median():.3f} (median); "
+        f"method medians {np.exp(by_method.min()):.3f}-{np.exp(by_method.max()):.3f} over "
+        f"{len(by_method)} methods; points / their method's median p{low:g} {around[0]:.3f}, "
+        f"p{high:g} {around[1]:.3f}"
+    ]
 
 
 def recall_agreement(ok: pd.DataFrame) -> dict[str, tuple[int, int]]:

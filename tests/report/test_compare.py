@@ -258,3 +258,18 @@ def test_compare_help_quotes_the_tolerances_defaults(capsys):
     assert "--percentiles LOW,HIGH default {:g},{:g}".format(*defaults.percentiles) in text
     assert f"|B/A - 1| > this ({defaults.moved:g})" in text
     assert "levels (default " + ",".join(f"{r:g}" for r in defaults.recalls) + ")" in text
+
+
+def test_the_ratio_spread_is_split_into_run_method_and_point_parts():
+    rows = [make_row(m, 0.1, 0.95, 1000.0 + i, {"M": i}) for m in ("alpha", "beta") for i in range(5)]
+    a = pd.DataFrame(rows)
+    scale = {"alpha": 0.9, "beta": 1.0}  # alpha 10 % slower in B, beta unchanged
+    b = a.assign(qps=[q * scale[m] for q, m in zip(a["qps"], a["method"], strict=True)])
+    b.loc[4, "qps"] *= 0.5  # one alpha point halves on top
+    text = "\n".join(compare_frames(a, b, Tolerances(percentiles=(0.0, 100.0))).lines)
+    assert (
+        "  spread of the wall QPS ratio: whole run 0.950 (median); method medians 0.900-1.000 over "
+        "2 methods; points / their method's median p0 0.500, p100 1.000"
+    ) in text
+    steady = "\n".join(compare_frames(a, a, Tolerances()).lines)
+    assert "whole run 1.000 (median); method medians 1.000-1.000 over 2 methods; points / their " in steady
