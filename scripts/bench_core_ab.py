@@ -296,7 +296,7 @@ class Point:
         ratio = self.ratios(clock)[0]
         if ratio is None:
             return f"no {clock} on one side"
-        return f"after/before {ratio:.3f} < {min_ratio}" if ratio < min_ratio else None
+        return f"after/before {ratio:.4f} < {min_ratio}" if ratio < min_ratio else None
 
 
 def points_of(rows: list[dict[str, Any]]) -> list[Point]:

@@ -68,7 +68,7 @@ def test_a_slower_method_fails(tmp_path, capsys):
     table = rows("digra", [100, 100, 100], [100, 100, 100]) + rows("serf", [100, 100, 100], [90, 90, 91])
     status, out = judged(tmp_path, table, capsys)
     assert status == 1
-    assert "outside: serf ef_search=16: after/before 0.900 < 0.97" in out.out
+    assert "outside: serf ef_search=16: after/before 0.9000 < 0.97" in out.out
     assert "1 of 2 points within the target" in out.out
     assert judged(tmp_path, table, capsys, "--min-ratio", "0.85")[0] == 0
 
