@@ -7,7 +7,7 @@ EXTRAS ?= test
 STAMP := $(VENV)/.installed-$(subst $(comma),-,$(EXTRAS))
 comma := ,
 
-.PHONY: install install-all bench reproduce smoke test test-fast lint bench-router bench-stability bench-runner bench-groundtruth bench-filters bench-scale bench-acorn bench-methods bench-embedding fidelity clean
+.PHONY: install install-all bench reproduce smoke test test-fast lint bench-router bench-stability bench-runner bench-groundtruth bench-filters bench-scale bench-acorn bench-methods bench-embedding bench-core-ab fidelity clean
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -112,6 +112,14 @@ bench-methods:
 	$(MAKE) install EXTRAS=all
 	$(VENV)/bin/fanns-bench run bench_methods
 	$(VENV)/bin/fanns-bench report results/bench_methods > results/bench_methods/report.md && echo "report: results/bench_methods/report.md"
+
+# The compiled core against an earlier commit's build (issue 20; README "The compiled core against
+# an earlier commit"): recall and after/before QPS per compiled method, fresh processes alternating.
+# make bench-core-ab BEFORE=/tmp/core20-before/.venv/bin/python (made by scripts/commit_env.sh
+# 6eaf1e7 /tmp/core20-before); exit 1 when a ratio is below 0.97 or a recall differs.
+bench-core-ab: install
+	$(if $(BEFORE),,$(error BEFORE=PYTHON is required; scripts/commit_env.sh COMMIT DIR makes one))
+	$(PY) scripts/bench_core_ab.py --before $(BEFORE) $(ARGS)
 
 bench-embedding:
 	$(MAKE) install EXTRAS=embed

@@ -116,12 +116,19 @@ class LabelAdapter(Adapter):
     def filters(
         self, dataset: Dataset, labels: Labels, selectivity: float, queries: int, seed: int
     ) -> tuple[list[Predicate], str]:
-        attribute = self.attribute(labels)
-        counts = value_counts(dataset, attribute)
-        value = min(counts, key=lambda v: (abs(counts[v] / dataset.count - selectivity), str(v)))
-        if self.contains:
-            return [Contains(attribute, value)] * queries, f"{attribute} contains {value}"
-        return [Eq(attribute, value)] * queries, f"{attribute} = {value}"
+        return label_filters(dataset, self.attribute(labels), self.contains, selectivity, queries)
+
+
+def label_filters(
+    dataset: Dataset, attribute: str, contains: bool, selectivity: float, queries: int
+) -> tuple[list[Predicate], str]:
+    """The value of `attribute` whose share of items is closest to `selectivity`, asked by every
+    query (`contains` on a set attribute, else `eq`), and a label naming the filter."""
+    counts = value_counts(dataset, attribute)
+    value = min(counts, key=lambda v: (abs(counts[v] / dataset.count - selectivity), str(v)))
+    if contains:
+        return [Contains(attribute, value)] * queries, f"{attribute} contains {value}"
+    return [Eq(attribute, value)] * queries, f"{attribute} = {value}"
 
 
 def value_counts(dataset: Dataset, attribute: str) -> dict[Any, int]:

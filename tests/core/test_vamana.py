@@ -210,23 +210,9 @@ def test_corrupt_file_is_an_error(em_index, tmp_path):
     (tmp_path / "magic.bin").write_bytes(b"XXXXXXXX" + data[8:])
     with pytest.raises(RuntimeError, match="wrong magic bytes, expected 'FANNSVMN'"):
         load(str(tmp_path / "magic.bin"))
-    (tmp_path / "version.bin").write_bytes(data[:8] + (9).to_bytes(4, "little") + data[12:])
-    with pytest.raises(RuntimeError, match="format version 9, expected 1 to 2"):
-        load(str(tmp_path / "version.bin"))
     (tmp_path / "metric.bin").write_bytes(data[:13] + bytes([7]) + data[14:])  # magic, version, variant
     with pytest.raises(RuntimeError, match="unknown metric code 7"):
         load(str(tmp_path / "metric.bin"))
-
-
-def test_format_1_files_ask_for_a_rebuild(em_index, tmp_path):
-    """Format 1 held every variant's parameters; since the per-method field lists it is refused."""
-    variant, index = em_index
-    index.save(str(tmp_path / "vamana.bin"))
-    data = (tmp_path / "vamana.bin").read_bytes()
-    assert data[8:12] == (2).to_bytes(4, "little")
-    (tmp_path / "v1.bin").write_bytes(data[:8] + (1).to_bytes(4, "little") + data[12:])
-    with pytest.raises(RuntimeError, match=r"format version 1 .* is no longer read; rebuild the index"):
-        CORE[variant][0].load(str(tmp_path / "v1.bin"))
 
 
 def test_a_file_of_the_other_variant_is_refused(em_index, tmp_path):
