@@ -23,6 +23,9 @@ if TYPE_CHECKING:
     from fanns_bench.data.dataset import Dataset
     from fanns_bench.filters.attribute_index import AttributeIndex
 
+FormRoutes = tuple[int | None, ValueRoutes | None]
+"""How a form's route is found: its filter type's only route, else its value table (None: counted)."""
+
 ANSWERED = "queries "
 """Prefix of the `stats()` counters: `queries <method> {build} {search}` -> queries answered."""
 
@@ -46,11 +49,13 @@ class RoutedFilters:
 class Router(Method):
     """Applies a policy from `fanns-bench recommend --out` per query.
 
-    `prepare_filters` (timed in `qps`) finds each distinct predicate's filter type from its
-    form and its selectivity from the attribute index, picks the route, and hands each
-    route's queries to its method's own `prepare_filters`; `search` runs each method on its
-    queries with the route's search parameters. Index bytes and build time are the sums
-    over the methods built (one per distinct method and build parameters).
+    `prepare_filters` (timed in `qps`) finds each distinct predicate's route: looked up where
+    it does not depend on a count (a one-route filter type; an equality's or element test's
+    value in the table built with the router), else from its filter type (its form) and its
+    selectivity counted on the attribute index; it hands each route's queries to its method's
+    own `prepare_filters`; `search` runs each method on its queries with the route's search
+    parameters. Index bytes and build time are the sums over the methods built (one per
+    distinct method and build parameters) and the value tables.
     """
 
     name = "router"
@@ -107,9 +112,7 @@ class Router(Method):
         # `_indexed` (the dataset's attribute index); batches on another index are counted
         self.value_tables: dict[tuple[str, str], ValueRoutes] = {}
         self._indexed: AttributeIndex | None = None
-        self._forms: dict[
-            object, tuple[int | None, ValueRoutes | None]
-        ] = {}  # form key -> (constant, values)
+        self._forms: dict[object, FormRoutes] = {}  # (op, attr) or a form -> how its route is found
 
     # --- building: every method the policy names, once ------------------------------------
     def _method(self, route: Route) -> Method:
@@ -227,9 +230,7 @@ class Router(Method):
             known.append(route)
         return known
 
-    def _form_entry(
-        self, predicate: Predicate | None, filters: FilterBatch
-    ) -> tuple[int | None, ValueRoutes | None]:
+    def _form_entry(self, predicate: Predicate | None, filters: FilterBatch) -> FormRoutes:
         """(the route of a one-route filter type, the value table) of a predicate's form."""
         filter_type = self._filter_type(predicate, filters)
         attr = getattr(predicate, "attr", None)
