@@ -58,7 +58,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
 def run(arguments: argparse.Namespace) -> int:
     from fanns_bench.errors import ResultsError
     from fanns_bench.recommend.choose import Limits, choose
-    from fanns_bench.recommend.evaluate import grade_lines, verdicts
+    from fanns_bench.recommend.evaluate import grade_lines, row_commits, verdicts
     from fanns_bench.recommend.figure import draw_grades
     from fanns_bench.recommend.policy import write_policy
     from fanns_bench.recommend.rules import merge, policy_of
@@ -93,9 +93,9 @@ def run(arguments: argparse.Namespace) -> int:
             f"--figure: the rows hold {len(groups)} (dataset, k, threads) combinations; "
             "pick one with --dataset, --k and --threads"
         )
-    rules, failed = [], False
+    rules, failed, commits = [], False, ()
     for (dataset, k, threads), rows in groups:
-        rules = merge(choose(rows, arguments.recall, limits, arguments.recall_z))
+        rules, commits = merge(choose(rows, arguments.recall, limits, arguments.recall_z)), row_commits(rows)
         title = f"{dataset} · k={k} · {threads_label(int(threads))}"
         print(f"\n{title}")
         lines = rule_lines(rules, arguments.recall) or ["no bucket has a usable row within the limits"]
@@ -110,7 +110,7 @@ def run(arguments: argparse.Namespace) -> int:
     if not rules:
         raise ResultsError("--out: no bucket has a usable row within the limits; no policy written")
     limit_values = {"memory_gb": arguments.memory_gb, "build_s": arguments.build_s}
-    policy = policy_of(rules, arguments.recall, str(arguments.results_dir), limit_values)
+    policy = policy_of(rules, arguments.recall, str(arguments.results_dir), limit_values, commits)
     try:
         header = (
             f"written by fanns-bench recommend --recall {arguments.recall:g} "

@@ -17,15 +17,19 @@ The targets (issue 21), each a verdict that holds or not:
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass
+from pathlib import Path
 
 import pandas as pd
 
-from fanns_bench.errors import ResultsError
+from fanns_bench.errors import ConfigError, ResultsError
 from fanns_bench.recommend.choose import CELL_KEYS, ROUTER, is_router
+from fanns_bench.recommend.policy import read_policy
 from fanns_bench.report.frame import ok_points
 from fanns_bench.report.pareto import best_at_recall
+from fanns_bench.report.quality import optional
 
 
 @dataclass(frozen=True)
@@ -207,6 +211,34 @@ def workload_verdict(frame: pd.DataFrame, recall: float) -> Verdict:
     return Verdict(target, not beaten, "; ".join(parts))
 
 
+def row_commits(frame: pd.DataFrame) -> tuple[str, ...]:
+    """The git commits the rows were measured at (sorted; none where not recorded)."""
+    return tuple(sorted({str(c) for c in optional(frame, "git_commit").dropna() if str(c)}))
+
+
+def learned_elsewhere(frame: pd.DataFrame) -> str:
+    """A note when the router's policy was learned on rows of other code than these rows'
+    (its `commits` against their `git_commit`): a change between them to what a method's filter
+    or search costs shows in the held-out rows only, so the policy chose on costs that are no
+    more. "" when they match, or where the policy file or the commits are not recorded."""
+    router = frame[is_router(frame)]
+    paths = {json.loads(p or "{}").get("policy") for p in router["build_params"].fillna("")}
+    if len(paths) != 1 or not isinstance(path := paths.pop(), str) or not Path(path).is_file():
+        return ""
+    try:
+        learned = read_policy(Path(path)).commits
+    except ConfigError:
+        return ""
+    here = row_commits(frame)
+    if not learned or not here or set(learned) == set(here):
+        return ""
+    return (
+        f"note: the policy was learned on rows measured at {', '.join(learned)}, these rows at "
+        f"{', '.join(here)}: what changed between them in a method's cost is in these rows only "
+        "(measure the learning run again at this commit: runner.force=true)"
+    )
+
+
 def _cells(grades: list[CellGrade], ratio: bool = False) -> str:
     return ", ".join(
         f"{g.filter_type} {g.bucket:g}" + (f" {g.ratio:.2f}x {g.best_method}" if ratio else "")
@@ -244,4 +276,5 @@ def grade_lines(frame: pd.DataFrame, recall: float, band: float = 0.1) -> list[s
             "not reaching the recall in every cell: "
             + ", ".join(f"{m} ({n} cell{'' if n == 1 else 's'})" for m, n in sorted(missing.items()))
         )
-    return [*lines, "", *(v.line() for v in verdicts(frame, recall, band))]
+    note = learned_elsewhere(frame)
+    return [*lines, *([note] if note else []), "", *(v.line() for v in verdicts(frame, recall, band))]

@@ -4,6 +4,7 @@ Written by `fanns-bench recommend --out`, read by the `router` method. The file 
 
     recall: 0.9                        # the target it was chosen for
     source: results/laptop             # where the rows came from
+    commits: [d7c8cb1]                 # the code the rows were measured with (git_commit)
     limits: {memory_gb: null, build_s: null}
     filter_types:
       EM:
@@ -66,6 +67,7 @@ class Policy:
     recall: float
     source: str = ""
     limits: dict[str, float | None] = field(default_factory=dict)
+    commits: tuple[str, ...] = ()  # the rows' git_commit values (none recorded: empty)
 
     def route(self, filter_type: str, selectivity: float) -> Route:
         """The route of a query of `filter_type` matching a `selectivity` share of the items."""
@@ -90,6 +92,7 @@ def write_policy(policy: Policy, path: Path, header: str = "") -> Path:
     data = {
         "recall": policy.recall,
         "source": policy.source,
+        "commits": list(policy.commits),
         "limits": dict(policy.limits),
         "filter_types": {
             filter_type: {
@@ -133,7 +136,9 @@ def read_policy(path: Path) -> Policy:
         routes[str(filter_type)] = _routes(entry.get("routes"), f"{at}.routes")
         shapes[str(filter_type)] = _strings(entry.get("shapes", []), f"{at}.shapes")
     recall = _number(data.get("recall"), f"{where}: recall")
-    policy = Policy(routes, shapes, recall, str(data.get("source", "")), dict(data.get("limits") or {}))
+    commits = _strings(data.get("commits", []), f"{where}: commits", "commit ids")
+    limits = dict(data.get("limits") or {})
+    policy = Policy(routes, shapes, recall, str(data.get("source", "")), limits, commits)
     _check_shapes(policy, where)
     return policy
 
@@ -181,9 +186,9 @@ def _mapping(value: Any, where: str) -> dict[str, Any]:
     return value
 
 
-def _strings(value: Any, where: str) -> tuple[str, ...]:
+def _strings(value: Any, where: str, what: str = "predicate forms") -> tuple[str, ...]:
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise ConfigError(f"{where}: expected a list of predicate forms, got {value!r}")
+        raise ConfigError(f"{where}: expected a list of {what}, got {value!r}")
     return tuple(value)
 
 

@@ -51,9 +51,15 @@ def merge(choices: list[Choice]) -> list[Rule]:
     return rules
 
 
-def policy_of(rules: list[Rule], recall: float, source: str, limits: dict[str, float | None]) -> Policy:
+def policy_of(
+    rules: list[Rule],
+    recall: float,
+    source: str,
+    limits: dict[str, float | None],
+    commits: tuple[str, ...] = (),
+) -> Policy:
     """The policy that applies `rules`; a filter type's predicate forms are those its rows
-    recorded (none where the results predate `filter_shapes`)."""
+    recorded (none where the results predate `filter_shapes`); `commits`: the rows' code."""
     routes: dict[str, list[Route]] = {}
     shapes: dict[str, set[str]] = {}
     for rule in rules:
@@ -67,4 +73,5 @@ def policy_of(rules: list[Rule], recall: float, source: str, limits: dict[str, f
         recall,
         source,
         limits,
+        commits,
     )

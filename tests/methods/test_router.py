@@ -16,6 +16,7 @@ from fanns_bench.filters.predicates import And, Contains, Eq, Not, Range
 from fanns_bench.filters.shape import shape
 from fanns_bench.methods.base import run_search
 from fanns_bench.methods.router.method import ANSWERED, Router
+from fanns_bench.methods.router.values import table_bytes
 from fanns_bench.recommend.policy import Policy, Route, read_policy, write_policy
 from fanns_bench.runner.run import run_sweep
 from tests.dataset_factory import random_dataset
@@ -77,7 +78,9 @@ def test_each_query_goes_to_its_buckets_method_and_gets_its_answers(dataset, tmp
     np.testing.assert_array_equal(ids[common], reversed_)
     assert not np.array_equal(ids[common], alone(dataset, PREDICATES[common], common))  # the routes differ
     assert set(np.unique(ids[20:])) <= set(range(10))  # the range queries, answered in range
-    assert router.memory_bytes() == 2000  # two counting builds (exact holds no index)
+    tables = table_bytes(router.value_tables[("eq", "category")])  # EM's value table (R's ranges: none)
+    assert list(router.value_tables) == [("eq", "category")] and tables > 0
+    assert router.memory_bytes() == 2000 + tables  # two counting builds (exact holds no index)
     router.close()
 
 
@@ -355,3 +358,103 @@ def test_an_ordered_equality_counted_by_the_router_is_matched_from_its_positions
     for value, ids in expected.items():
         np.testing.assert_array_equal(batch.matches(Eq("score", value)), ids)
     assert batch.memo[("positions", Range("score", 7, 7))] == (7, 8)
+
+
+def no_counting(monkeypatch) -> None:
+    """Fail the test where a batch counts a predicate (`FilterBatch.selectivities`)."""
+    from fanns_bench.methods.base import FilterBatch
+
+    monkeypatch.setattr(FilterBatch, "selectivities", lambda *a: pytest.fail("the batch was counted"))
+
+
+def test_value_forms_and_one_route_types_are_routed_without_counting(dataset, tmp_path, monkeypatch):
+    """An equality's route comes from the value table built with the router and a filter type
+    with one route needs no count: a cell's batch of either is routed without counting (in
+    `qps`), with the routes and ids of the counted path."""
+    router = Router("l2", policy=str(policy(tmp_path / "p.yaml")))
+    router.build(dataset)
+    labels = [Eq("category", "rare")] * 3 + [Eq("category", f"c{i}") for i in range(8)]
+    both = [And((Eq("category", "common"), Range("score", 0, 99)))] * 4
+    queries = np.asarray(dataset.queries)
+    counted = {}
+    for name, predicates in (("labels", labels), ("both", both)):
+        counted[name] = run_search(router, queries[: len(predicates)], predicates, dataset.attribute_index, K)
+        counted[name + " routes"] = router.stats()
+    no_counting(monkeypatch)
+    for name, predicates in (("labels", labels), ("both", both)):
+        ids = run_search(router, queries[: len(predicates)], predicates, dataset.attribute_index, K)
+        np.testing.assert_array_equal(ids, counted[name])
+        assert router.stats() == counted[name + " routes"]
+    assert counted["labels routes"] == {FORWARD: 3.0, REVERSED: 8.0}  # rare 2 %, c0-c7 6 % each
+    router.close()
+
+
+@pytest.fixture(scope="module")
+def values_dataset(tmp_path_factory):
+    """60 items: `level` v in 0..9 on v + 1 items (less 5), `tag` lists, `kind` strings, `day` dates."""
+    level = [v for v in range(10) for _ in range(v + 1)][:60]
+    level += [9] * (60 - len(level))
+    tags = [["a"] if i % 3 else ["a", "b"] if i % 2 else ["c"] for i in range(60)]
+    kind = ["x" if i < 3 else "y" for i in range(60)]
+    day = pa.array(np.arange(60) // 2, pa.int32()).cast(pa.date32())
+    attributes = pa.table({"level": level, "tag": tags, "kind": kind, "day": day, "score": np.arange(60.0)})
+    return random_dataset(tmp_path_factory.mktemp("values") / "d", attributes, queries=5)
+
+
+def values_policy(path):
+    """Two routes per value form, split at 5 % (3 of the 60 items)."""
+    low, high = Route(0.05, "exact", {}, {}), Route(1.0, COUNTING, {"reverse": True}, {})
+    forms = {"L": "eq(level)", "T": "contains(tag)", "K": "eq(kind)", "D": "eq(day)", "S": "eq(score)"}
+    return write_policy(
+        Policy({t: (low, high) for t in forms}, {t: (f,) for t, f in forms.items()}, 0.9), path
+    )
+
+
+def test_value_tables_route_every_value_as_its_count_does(values_dataset, tmp_path):
+    """Each value form's table routes every value the data holds as counting it does (the
+    5 % bound exactly: `<=`); a value the data lacks is counted; a batch on
+    another attribute index than the router's is counted on that index; dates get no table."""
+    from fanns_bench.filters.attribute_index import AttributeIndex
+    from fanns_bench.filters.evaluate import AttributeTable
+    from fanns_bench.methods.base import FilterBatch
+
+    path = values_policy(tmp_path / "p.yaml")
+    plan, index = read_policy(path), values_dataset.attribute_index
+    router = Router("l2", policy=str(path))
+    router.build(values_dataset)
+    assert sorted(router.value_tables) == [
+        ("contains", "tag"),
+        ("eq", "kind"),
+        ("eq", "level"),
+        ("eq", "score"),
+    ]
+    present = [
+        *(Eq("level", v) for v in range(10)),
+        *(Contains("tag", t) for t in "abc"),
+        Eq("kind", "x"),
+        Eq("kind", "y"),
+        Eq("score", 3.0),
+        Eq("score", 3),  # equal numbers are one value, as the count finds them
+        Eq("level", 2.0),
+    ]
+    others = [Eq("level", 42), Eq("score", 2.5), Contains("tag", "z"), Eq("kind", "w")]
+    types = plan.filter_type_of()
+
+    def expected(predicates, attributes):
+        return [plan.route(types[shape(p)], selectivity(attributes, p)).label for p in predicates]
+
+    batch = FilterBatch.of(present, index)
+    assert router._known_routes(batch) is not None  # looked up, not counted
+    assert [router.routes[i].label for i in router.route_ids(batch)] == expected(batch.distinct, index)
+    assert {router.routes[i].method for i in router.route_ids(batch)} == {"exact", COUNTING}
+    for predicate in [*others, Eq("day", values_dataset.attributes.column("day")[0].as_py())]:
+        one = FilterBatch.of([predicate], index)
+        assert router._known_routes(one) is None, predicate
+        assert [router.routes[i].label for i in router.route_ids(one)] == expected([predicate], index)
+    # the same attribute names, other counts: level 0 on half the items
+    other = AttributeIndex(AttributeTable(values_dataset.attributes.table.set_column(
+        0, "level", pa.array([0] * 30 + [1] * 30, pa.int64()))))  # fmt: skip
+    moved = [Eq("level", 0), Eq("level", 9)]
+    routes = router.route_ids(FilterBatch.of(moved, other))
+    assert [router.routes[i].label for i in routes] == expected(moved, other) != expected(moved, index)
+    router.close()

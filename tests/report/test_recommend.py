@@ -177,6 +177,10 @@ def test_the_policy_file_round_trips(tmp_path):
         ),
         ("recall: [", "not valid YAML"),
         ("[1, 2]", "expected a mapping"),
+        (
+            "recall: 0.9\ncommits: abc\nfilter_types: {EM: {routes: [{max_selectivity: 1, method: a}]}}",
+            "commits: expected a list of commit ids, got 'abc'",
+        ),
     ],
 )
 def test_a_malformed_policy_is_one_error_naming_the_field(tmp_path, text, message):
@@ -231,6 +235,7 @@ def test_the_command_prints_rules_and_writes_the_policy(tmp_path, capsys):
         "memory_gb": 4.0,
         "build_s": None,
     }
+    assert policy.commits == ("0123456789abcdef",)  # the code its rows were measured with
     assert main(["recommend", str(results)]) == 0
     assert "serf" in capsys.readouterr().out.split("R:")[1].split("\n")[1]  # without the limit, serf wins R
 
@@ -361,3 +366,23 @@ def test_grade_prints_verdicts_exits_1_when_one_fails_and_draws_the_figure(tmp_p
     mixed = folder(tmp_path / "mixed", [*HOLDING, other])
     assert main(["recommend", str(mixed), "--grade"]) == 2  # two policies' router rows: not pooled
     assert "router's rows come from 2 build configurations" in capsys.readouterr().err
+
+
+def test_grade_notes_a_policy_learned_on_rows_of_other_code(tmp_path, capsys):
+    """The router's policy records its rows' commits; held-out rows of another commit get a
+    note (a cost the code changed is in the held-out rows only); the same commit, none."""
+    for name, commits in (("other", ["feedface"]), ("same", ["0123456789abcdef"]), ("unrecorded", [])):
+        policy = write_policy(
+            Policy(POLICY.routes, POLICY.shapes, 0.9, commits=tuple(commits)), tmp_path / name
+        )
+        graded = [
+            {**r, "build_params": json.dumps({"policy": str(policy)})} if r["method"] == "router" else r
+            for r in HOLDING
+        ]
+        assert main(["recommend", str(folder(tmp_path / f"rows-{name}", graded)), "--grade"]) == 0
+        text = capsys.readouterr().out
+        note = (
+            "note: the policy was learned on rows measured at feedface, these rows at 0123456789abcdef: "
+            "what changed between them in a method's cost is in these rows only"
+        )
+        assert (note in text) == (name == "other"), name

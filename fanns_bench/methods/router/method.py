@@ -16,10 +16,15 @@ from fanns_bench.filters.shape import shape
 from fanns_bench.methods.base import ANY_FILTER, FilterBatch, Method
 from fanns_bench.methods.params import Param
 from fanns_bench.methods.registry import get_method
+from fanns_bench.methods.router.values import ValueRoutes, leaf_form, table_bytes, value_routes
 from fanns_bench.recommend.policy import Route, read_policy
 
 if TYPE_CHECKING:
     from fanns_bench.data.dataset import Dataset
+    from fanns_bench.filters.attribute_index import AttributeIndex
+
+FormRoutes = tuple[int | None, ValueRoutes | None]
+"""How a form's route is found: its filter type's only route, else its value table (None: counted)."""
 
 ANSWERED = "queries "
 """Prefix of the `stats()` counters: `queries <method> {build} {search}` -> queries answered."""
@@ -44,11 +49,13 @@ class RoutedFilters:
 class Router(Method):
     """Applies a policy from `fanns-bench recommend --out` per query.
 
-    `prepare_filters` (timed in `qps`) finds each distinct predicate's filter type from its
-    form and its selectivity from the attribute index, picks the route, and hands each
-    route's queries to its method's own `prepare_filters`; `search` runs each method on its
-    queries with the route's search parameters. Index bytes and build time are the sums
-    over the methods built (one per distinct method and build parameters).
+    `prepare_filters` (timed in `qps`) finds each distinct predicate's route: looked up where
+    it does not depend on a count (a one-route filter type; an equality's or element test's
+    value in the table built with the router), else from its filter type (its form) and its
+    selectivity counted on the attribute index; it hands each route's queries to its method's
+    own `prepare_filters`; `search` runs each method on its queries with the route's search
+    parameters. Index bytes and build time are the sums over the methods built (one per
+    distinct method and build parameters) and the value tables.
     """
 
     name = "router"
@@ -99,6 +106,13 @@ class Router(Method):
             for filter_type, routes in self.policy.routes.items()
         }
         self._form_types: dict[object, str | None] = {}  # (op, attr) or a form -> its filter type
+        # a filter type with one route: that route, whatever the selectivity (nothing to count)
+        self._constant = {t: int(ids[0]) for t, (_, ids) in self._bounds.items() if len(ids) == 1}
+        # (op, attr) of a leaf form -> each value's route (`values.py`), found at build on
+        # `_indexed` (the dataset's attribute index); batches on another index are counted
+        self.value_tables: dict[tuple[str, str], ValueRoutes] = {}
+        self._indexed: AttributeIndex | None = None
+        self._forms: dict[object, FormRoutes] = {}  # (op, attr) or a form -> how its route is found
 
     # --- building: every method the policy names, once ------------------------------------
     def _method(self, route: Route) -> Method:
@@ -114,9 +128,24 @@ class Router(Method):
     def build(self, dataset: Dataset) -> None:
         for route in self.policy.builds():
             self._method(route).build(dataset)
+        self._build_values(dataset.attribute_index)
+
+    def _build_values(self, attributes: AttributeIndex) -> None:
+        """Each value's route for every leaf form of a filter type with several routes whose
+        count is its value's (`values.py`)."""
+        self.value_tables, self._forms, self._indexed = {}, {}, attributes
+        for filter_type, shapes in self.policy.shapes.items():
+            if filter_type in self._constant:
+                continue
+            for form in filter(None, map(leaf_form, shapes)):
+                table = value_routes(attributes, *form, lambda s, t=filter_type: self._route_of(t, s))
+                if table is not None:
+                    self.value_tables[form] = table
 
     def memory_bytes(self) -> int:
-        return sum(method.memory_bytes() for method in self._methods.values())
+        """The built methods' figures and the value tables'."""
+        tables = sum(map(table_bytes, self.value_tables.values()))
+        return sum(method.memory_bytes() for method in self._methods.values()) + tables
 
     def set_query_threads(self, threads: int) -> None:
         self.threads = threads
@@ -172,10 +201,43 @@ class Router(Method):
         return self.policy.route(self._filter_type(predicate, filters), filters.selectivity(predicate))
 
     def route_ids(self, filters: FilterBatch) -> np.ndarray:
-        """Per distinct predicate of the batch, its route (an index into `self.routes`): the
-        filter types by form, every selectivity counted in one pass per form
-        (`FilterBatch.selectivities`), one search of each filter type's range bounds. The
-        same routes as `route` per predicate."""
+        """Per distinct predicate of the batch, its route (an index into `self.routes`): looked
+        up where it does not depend on a count (`_known_routes`), else the filter types by
+        form, every selectivity counted in one pass per form (`FilterBatch.selectivities`), one
+        search of each filter type's range bounds. The same routes as `route` per predicate."""
+        known = self._known_routes(filters)
+        return np.array(known, dtype=np.int64) if known is not None else self._counted_route_ids(filters)
+
+    def _known_routes(self, filters: FilterBatch) -> list[int] | None:
+        """Each distinct predicate's route without counting: its filter type's only route, or
+        its value's route in the value table (on the index the table was built on); None when
+        some predicate needs its count (a range, a compound, a value the table lacks)."""
+        use_values = filters.attributes is self._indexed
+        known = []
+        for predicate in filters.distinct:
+            attr = getattr(predicate, "attr", None)
+            key = (predicate.op, attr) if attr is not None else shape(predicate)
+            entry = self._forms.get(key)
+            if entry is None:
+                entry = self._forms[key] = self._form_entry(predicate, filters)
+            constant, values = entry
+            if constant is not None:
+                known.append(constant)
+                continue
+            route = values.get(predicate.value) if values is not None and use_values else None
+            if route is None:
+                return None
+            known.append(route)
+        return known
+
+    def _form_entry(self, predicate: Predicate | None, filters: FilterBatch) -> FormRoutes:
+        """(the route of a one-route filter type, the value table) of a predicate's form."""
+        filter_type = self._filter_type(predicate, filters)
+        attr = getattr(predicate, "attr", None)
+        return self._constant.get(filter_type), self.value_tables.get((predicate.op, attr)) if attr else None
+
+    def _counted_route_ids(self, filters: FilterBatch) -> np.ndarray:
+        """`route_ids` by counting every distinct predicate."""
         types = [self._filter_type(predicate, filters) for predicate in filters.distinct]
         selectivity = filters.selectivities()
         if types and types.count(types[0]) == len(types):  # one filter type (a cell): no grouping
@@ -196,12 +258,12 @@ class Router(Method):
         return route_ids[np.minimum(first_within, len(bounds) - 1)]
 
     def prepare_filters(self, filters: FilterBatch) -> RoutedFilters:
-        of_set = self.route_ids(filters)
+        known = self._known_routes(filters)
+        if known and known.count(known[0]) == len(known):
+            return self._whole(self.routes[known[0]], filters)
+        of_set = np.array(known, dtype=np.int64) if known is not None else self._counted_route_ids(filters)
         if len(of_set) and (len(of_set) == 1 or bool((of_set == of_set[0]).all())):
-            # the whole batch to one route: its filters as they are (no subset, no scatter)
-            route = self.routes[int(of_set[0])]
-            everyone = np.arange(len(filters), dtype=np.int64)
-            return RoutedFilters((RoutedPart(route, everyone, self._method(route).prepare_filters(filters)),))
+            return self._whole(self.routes[int(of_set[0])], filters)
         used = np.unique(of_set)
         of_query = of_set[filters.set_of_query]
         order = np.argsort(of_query, kind="stable")  # the queries grouped by route, in batch order
@@ -212,6 +274,11 @@ class Router(Method):
             route = self.routes[route_id]
             parts.append(RoutedPart(route, rows, self._method(route).prepare_filters(filters.subset(rows))))
         return RoutedFilters(tuple(parts))
+
+    def _whole(self, route: Route, filters: FilterBatch) -> RoutedFilters:
+        """The whole batch to one route: its filters as they are (no subset, no scatter)."""
+        everyone = np.arange(len(filters), dtype=np.int64)
+        return RoutedFilters((RoutedPart(route, everyone, self._method(route).prepare_filters(filters)),))
 
     def search(self, queries: np.ndarray, filters: RoutedFilters, k: int) -> np.ndarray:
         whole = len(filters.parts) == 1 and len(filters.parts[0].rows) == len(queries)
