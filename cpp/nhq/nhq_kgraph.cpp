@@ -79,12 +79,6 @@ L2Kernel efanna_l2() { return __builtin_cpu_supports("fma") ? efanna_l2_fma : ef
 /// The seed the authors' search program (query_execution) gives srand before its queries.
 constexpr uint32_t kSearchSeed = 161803398;
 
-size_t mismatches(const int32_t* a, const int32_t* b, size_t attributes) {
-  size_t count = 0;
-  for (size_t i = 0; i < attributes; ++i) count += (a[i] != b[i] || a[i] < 0) ? 1 : 0;
-  return count;
-}
-
 struct Hood {
   std::mutex lock;
   std::vector<Candidate> pool;  // sorted, at most L
@@ -331,20 +325,12 @@ void KGraphParams::validate() const {
 }
 
 NhqKGraphIndex::NhqKGraphIndex(size_t dim, Metric metric, size_t attributes, KGraphParams params)
-    : params_(params), attributes_(attributes), store_(dim, metric, StorageType::Float32) {
-  if (dim == 0) throw std::invalid_argument("dim must be >= 1");
-  if (attributes == 0) throw std::invalid_argument("attributes must be >= 1");
+    : NhqGraph(dim, metric, attributes), params_(params) {
   params_.validate();
 }
 
 void NhqKGraphIndex::build(const float* data, const int32_t* codes, size_t count, int threads) {
-  if (built_) throw std::runtime_error("the index is already built");
-  if (count < 2) throw std::invalid_argument("NHQ-KGraph needs at least 2 vectors");
-  if (count > static_cast<size_t>(std::numeric_limits<int32_t>::max())) {
-    throw std::invalid_argument("at most 2^31 - 1 vectors are supported");
-  }
-  store_.assign(data, count);
-  codes_.assign(codes, codes + count * attributes_);
+  keep_items(data, codes, count, 2, "NHQ-KGraph needs at least 2 vectors");
   Builder builder(store_.raw_f32().data(), codes_.data(), count, store_.dim(), attributes_, params_);
   iterations_ = builder.descend(threads);
   // prune every node, then add reverse edges (pruned again with factor 1 when over RANGE)
@@ -380,29 +366,13 @@ void NhqKGraphIndex::build(const float* data, const int32_t* codes, size_t count
       cut[des] = std::move(kept);
     }
   });
-  offsets_.assign(count + 1, 0);
-  adjacency_.clear();
-  for (size_t i = 0; i < count; ++i) offsets_[i + 1] = offsets_[i] + cut[i].size();
-  adjacency_.reserve(offsets_[count]);
-  for (const auto& list : cut) {
-    for (const auto& c : list) adjacency_.push_back(c.id);
-  }
-  layout_.assign(csr());
-  built_ = true;
+  set_graph(cut, [](const Candidate& c) { return c.id; });
 }
 
 void NhqKGraphIndex::search(const float* queries, size_t nq, const int32_t* query_codes, size_t code_rows,
                             const int64_t* rows, const KGraphSearchParams& params, int threads,
                             int64_t* out_ids, float* out_distances, uint64_t* out_distance_counts) const {
-  if (!built_) throw std::runtime_error("the index is not built yet");
-  if (params.k < 1) throw std::invalid_argument("k must be >= 1");
-  if (params.L_search < 1) throw std::invalid_argument("L_search must be >= 1");
-  for (size_t q = 0; q < nq; ++q) {
-    if (rows[q] < 0 || static_cast<size_t>(rows[q]) >= code_rows) {
-      throw std::invalid_argument("rows[" + std::to_string(q) + "] = " + std::to_string(rows[q]) +
-                                  " is not a row of query_codes");
-    }
-  }
+  check_search(params.k, params.L_search, "L_search", nq, rows, code_rows);
   const size_t n = size(), k = static_cast<size_t>(params.k), A = attributes_;
   const size_t L = std::min(n - 1, std::max(static_cast<size_t>(params.L_search), k));
   const float weight = params.weight_search;
@@ -477,19 +447,7 @@ void NhqKGraphIndex::search(const float* queries, size_t nq, const int32_t* quer
       out_distance_counts[q] = evaluations;
     });
   };
-  if (use_layout_) {
-    run(layout_);
-  } else {
-    run(csr());
-  }
-}
-
-size_t NhqKGraphIndex::memory_bytes() const {
-  return graph_memory_bytes(store_, codes_, offsets_, adjacency_) + layout_.memory_bytes();
-}
-
-std::vector<int64_t> NhqKGraphIndex::neighbors(int64_t item) const {
-  return neighbor_list(built_, size(), offsets_, adjacency_, item);
+  with_view(run);
 }
 
 namespace {
@@ -499,16 +457,13 @@ constexpr uint32_t kVersion = 2;
 }  // namespace
 
 void NhqKGraphIndex::save(const std::string& path) const {
-  if (!built_) throw std::runtime_error("cannot save an index that is not built");
+  if (!is_built()) throw std::runtime_error("cannot save an index that is not built");
   BinaryWriter out(path);
   out.header(kMagic, kVersion);
   out.metric(store_);
   write_fields(out, params_);
   out.value<int32_t>(iterations_);
-  out.value<uint64_t>(attributes_);
-  out.value<uint64_t>(store_.size());
-  out.value<uint64_t>(store_.dim());
-  write_graph_body(out, store_, codes_, offsets_, adjacency_);
+  write_sizes_and_body(out);
   out.close();
 }
 
@@ -524,20 +479,10 @@ NhqKGraphIndex NhqKGraphIndex::load(const std::string& path) {
   }
   in.check_params(p);
   const int32_t iterations = in.value<int32_t>();
-  const uint64_t attributes = in.value<uint64_t>();
-  const uint64_t n = in.value<uint64_t>();
-  const uint64_t dim = in.value<uint64_t>();
-  if (attributes == 0 || attributes > 4096 || n < 2 || n > (uint64_t{1} << 31) || dim == 0 ||
-      dim > (uint64_t{1} << 20)) {
-    in.corrupt("bad sizes");
-  }
-  NhqKGraphIndex index(dim, metric, attributes, p);
+  NhqKGraphIndex index = read_sizes_and_body<NhqKGraphIndex>(
+      in, 2, "bad sizes", [&](uint64_t dim, uint64_t attributes) { return NhqKGraphIndex(dim, metric, attributes, p); });
   index.iterations_ = iterations;
-  read_graph_body(in, n, attributes, index.store_, index.codes_, index.offsets_, index.adjacency_);
-  index.layout_.assign(index.csr());
-  index.built_ = true;
   return index;
 }
-
 
 }  // namespace fanns::nhq
