@@ -1,6 +1,8 @@
 // NHQ-KGraph construction (NN-descent + NHQ's pruning under the fusion distance), search, files.
 #include "nhq/nhq_kgraph.h"
 
+#include <immintrin.h>
+
 #include <algorithm>
 #include <limits>
 #include <mutex>
@@ -13,6 +15,7 @@
 #include "core/heaps.h"
 #include "core/parallel.h"
 #include "core/visited.h"
+#include "nhq/efanna_random.h"
 #include "nhq/nhq_common.h"
 #include "nhq/nhq_layout.h"
 
@@ -28,31 +31,53 @@ struct Candidate {
 /// every sort and pool insertion of theirs).
 bool nearer_distance(const Candidate& a, const Candidate& b) { return a.distance < b.distance; }
 
-uint64_t mix(uint64_t x) {
-  x += 0x9e3779b97f4a7c15ull;
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
-  return x ^ (x >> 31);
-}
-
-/// `count` distinct ids in [0, n), n > count (sorted, then rotated: kgraph's GenRandom).
-void random_ids(std::mt19937_64& rng, size_t count, size_t n, std::vector<int32_t>& out) {
-  out.resize(count);
-  if (count == 0) return;
-  for (size_t i = 0; i < count; ++i) out[i] = static_cast<int32_t>(rng() % (n - count));
-  std::sort(out.begin(), out.end());
-  for (size_t i = 1; i < count; ++i) {
-    if (out[i] <= out[i - 1]) out[i] = out[i - 1] + 1;
+// efanna's squared L2 as the authors' build computes it (DistanceL2 with AVX, -O3
+// -march=native): eight lanes, each accumulating (a - b)^2 with a fused multiply-add, 16 dims a
+// step in two 8-wide halves (the last 8 of a dimension that is 8 mod 16 first), then the lanes
+// summed left to right. Bit-identical distances give the authors' NN-descent pools and pruning
+// (which of two candidates within a rounding step of each other is kept). `dim` % 8 == 0.
+__attribute__((target("avx2,fma"))) float efanna_l2_fma(const float* a, const float* b, size_t dim) {
+  const size_t rest = dim % 16, body = dim - rest;
+  __m256 sum = _mm256_setzero_ps();
+  if (rest) {
+    const __m256 d = _mm256_sub_ps(_mm256_loadu_ps(a + body), _mm256_loadu_ps(b + body));
+    sum = _mm256_fmadd_ps(d, d, sum);
   }
-  const size_t offset = rng() % n;
-  for (auto& id : out) id = static_cast<int32_t>((id + offset) % n);
+  for (size_t i = 0; i < body; i += 16) {
+    const __m256 d0 = _mm256_sub_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i));
+    sum = _mm256_fmadd_ps(d0, d0, sum);
+    const __m256 d1 = _mm256_sub_ps(_mm256_loadu_ps(a + i + 8), _mm256_loadu_ps(b + i + 8));
+    sum = _mm256_fmadd_ps(d1, d1, sum);
+  }
+  alignas(32) float lanes[8];
+  _mm256_store_ps(lanes, sum);
+  return lanes[0] + lanes[1] + lanes[2] + lanes[3] + lanes[4] + lanes[5] + lanes[6] + lanes[7];
 }
 
-size_t mismatches(const int32_t* a, const int32_t* b, size_t attributes) {
-  size_t count = 0;
-  for (size_t i = 0; i < attributes; ++i) count += (a[i] != b[i] || a[i] < 0) ? 1 : 0;
-  return count;
+/// The same sums without fused multiply-adds, for CPUs without FMA (as their build there).
+float efanna_l2_plain(const float* a, const float* b, size_t dim) {
+  float lanes[8] = {};
+  const size_t rest = dim % 16, body = dim - rest;
+  auto add = [&](size_t at) {
+    for (size_t j = 0; j < 8; ++j) {
+      const float d = a[at + j] - b[at + j];
+      lanes[j] += d * d;
+    }
+  };
+  if (rest) add(body);
+  for (size_t i = 0; i < body; i += 16) {
+    add(i);
+    add(i + 8);
+  }
+  return lanes[0] + lanes[1] + lanes[2] + lanes[3] + lanes[4] + lanes[5] + lanes[6] + lanes[7];
 }
+
+using L2Kernel = float (*)(const float*, const float*, size_t);
+
+L2Kernel efanna_l2() { return __builtin_cpu_supports("fma") ? efanna_l2_fma : efanna_l2_plain; }
+
+/// The seed the authors' search program (query_execution) gives srand before its queries.
+constexpr uint32_t kSearchSeed = 161803398;
 
 struct Hood {
   std::mutex lock;
@@ -63,11 +88,23 @@ struct Hood {
 
 class Builder {
  public:
+  /// `rand` is the authors' rand() (srand(seed + 1)): it seeds their generators and picks the
+  /// reverse neighbours replaced in full lists, in their order.
   Builder(const float* base, const int32_t* codes, size_t n, size_t dim, size_t A, const KGraphParams& p)
-      : base_(base), codes_(codes), n_(n), dim_(dim), A_(A), p_(p), l2_(distance_kernels(Metric::L2).f32),
-        hoods_(n) {}
+      : codes_(codes), n_(n), stride_((dim + 7) / 8 * 8), A_(A), p_(p), l2_(efanna_l2()),
+        rand_(static_cast<uint32_t>(p.seed + 1)), hoods_(n) {
+    if (stride_ == dim) {
+      base_ = base;
+    } else {  // their vectors are zero-padded to a multiple of 8 (data_align); the kernel reads whole 8s
+      padded_.assign(n * stride_, 0.0f);
+      for (size_t i = 0; i < n; ++i) std::copy(base + i * dim, base + (i + 1) * dim, padded_.begin() + i * stride_);
+      base_ = padded_.data();
+    }
+  }
 
-  float vector_distance(int32_t a, int32_t b) const { return l2_(base_ + a * dim_, base_ + b * dim_, dim_); }
+  float vector_distance(int32_t a, int32_t b) const {
+    return l2_(base_ + a * stride_, base_ + b * stride_, stride_);
+  }
   float fusion(int32_t a, int32_t b) const {
     const float d = vector_distance(a, b);
     return d + d * static_cast<float>(mismatches(codes_ + a * A_, codes_ + b * A_, A_)) / static_cast<float>(A_);
@@ -75,12 +112,20 @@ class Builder {
 
   int descend(int threads) {
     const size_t L = static_cast<size_t>(p_.L), S = static_cast<size_t>(p_.S);
-    parallel_for_each(n_, threads, [] { return std::vector<int32_t>(); }, [&](std::vector<int32_t>& ids, size_t i) {
-      std::mt19937_64 rng(mix(p_.seed ^ (i * 0x9e3779b97f4a7c15ull)));
-      Hood& h = hoods_[i];
+    // the authors' draws, in their order: every node's first samples from mt19937(rand()), its
+    // initial pool from their IndexRandom's own mt19937 (default seed), the control points from
+    // another mt19937(rand()); the distances after that, in parallel
+    std::mt19937 samples(rand_.next());
+    for (auto& h : hoods_) {
       h.sampled = S;
-      random_ids(rng, std::min(2 * S, n_ - 1), n_, h.nn_new);
-      random_ids(rng, std::min(S + 1, n_ - 1), n_, ids);
+      gen_random(samples, std::min(2 * S, n_ - 1), n_, h.nn_new);
+    }
+    std::mt19937 initial;
+    std::vector<std::vector<int32_t>> drawn(n_);
+    for (auto& ids : drawn) gen_random(initial, std::min(S + 1, n_ - 1), n_, ids);
+    parallel_for_each(n_, threads, [] { return 0; }, [&](int&, size_t i) {
+      Hood& h = hoods_[i];
+      const auto& ids = drawn[i];
       for (size_t j = 0; j < S && j < ids.size(); ++j) {
         if (ids[j] == static_cast<int32_t>(i)) continue;
         h.pool.push_back({ids[j], fusion(static_cast<int32_t>(i), ids[j]), true});
@@ -89,9 +134,9 @@ class Builder {
       h.pool.reserve(L + 1);
     });
     // control set: exact fusion neighbours of up to 100 random points
-    std::mt19937_64 rng(mix(p_.seed + 1));
+    std::mt19937 draw_control(rand_.next());
     std::vector<int32_t> control;
-    random_ids(rng, std::min<size_t>(100, n_ - 1), n_, control);
+    gen_random(draw_control, std::min<size_t>(100, n_ - 1), n_, control);
     std::vector<std::vector<int32_t>> truth(control.size());
     parallel_for_each(control.size(), threads, [] { return 0; }, [&](int&, size_t c) {
       std::vector<Candidate> all;
@@ -105,7 +150,7 @@ class Builder {
     while (it < p_.iter) {
       ++it;
       join(threads);
-      update(threads);
+      update();
       if (control_recall(control, truth) >= 0.8) break;
     }
     return it;
@@ -164,10 +209,20 @@ class Builder {
     for (const auto& c : h.pool) {
       if (c.id == id) return;
     }
-    // efanna's nhood::insert: after every entry as far (InsertIntopool); the pool holds up to
-    // L + 1 entries between updates (its capacity), update() trims it to L
+    // efanna's nhood::insert: the pool holds up to L + 1 entries between updates (its capacity;
+    // update() trims it to L), and a full one places the entry among its first L, overwriting
+    // the last. InsertIntopool's binary search puts it after every entry as far, except the
+    // last of those it looks at: as far as that one, it goes before it.
     const Candidate c{id, distance, true};
-    h.pool.insert(std::upper_bound(h.pool.begin(), h.pool.end(), c, nearer_distance), c);
+    const size_t looked = std::min(h.pool.size(), static_cast<size_t>(p_.L));
+    size_t at = 0;
+    if (looked > 0 && !(h.pool[0].distance > distance)) {
+      at = h.pool[looked - 1].distance < distance
+               ? looked
+               : std::min<size_t>(looked - 1, std::upper_bound(h.pool.begin(), h.pool.begin() + looked, c,
+                                                               nearer_distance) - h.pool.begin());
+    }
+    h.pool.insert(h.pool.begin() + at, c);
     if (h.pool.size() > static_cast<size_t>(p_.L) + 1) h.pool.pop_back();
   }
 
@@ -191,7 +246,7 @@ class Builder {
     insert(j, i, d);
   }
 
-  void update(int threads) {
+  void update() {
     const size_t S = static_cast<size_t>(p_.S), R = static_cast<size_t>(p_.R);
     for (auto& h : hoods_) {
       h.nn_new.clear();
@@ -207,27 +262,26 @@ class Builder {
       }
       h.sampled = l;
     }
-    const uint64_t round = ++round_;
-    parallel_for_each(n_, threads, [] { return 0; }, [&](int&, size_t n) {
+    // one pass in node order (cheap: no distances), as theirs on one thread: a full reverse list
+    // replaces the entry at rand() % R, so the order of these draws is the authors'
+    for (size_t n = 0; n < n_; ++n) {
       Hood& h = hoods_[n];
-      std::mt19937_64 rng(mix(p_.seed ^ (n * 0xda942042e4dd58b5ull) ^ (round << 48)));
       for (size_t l = 0; l < h.sampled; ++l) {
         Candidate& c = h.pool[l];
         Hood& other = hoods_[c.id];
         auto& own = c.fresh ? h.nn_new : h.nn_old;
         own.push_back(c.id);
         if (c.distance > other.pool.back().distance) {
-          std::lock_guard<std::mutex> guard(other.lock);
           auto& reverse = c.fresh ? other.rnn_new : other.rnn_old;
           if (reverse.size() < R) {
             reverse.push_back(static_cast<int32_t>(n));
           } else {
-            reverse[rng() % R] = static_cast<int32_t>(n);
+            reverse[rand_.next() % R] = static_cast<int32_t>(n);
           }
         }
         c.fresh = false;
       }
-    });
+    }
     for (auto& h : hoods_) {
       h.nn_new.insert(h.nn_new.end(), h.rnn_new.begin(), h.rnn_new.end());
       h.nn_old.insert(h.nn_old.end(), h.rnn_old.begin(), h.rnn_old.end());
@@ -253,13 +307,14 @@ class Builder {
     return control.empty() ? 1.0f : mean / static_cast<float>(control.size());
   }
 
-  const float* base_;
+  const float* base_ = nullptr;
+  std::vector<float> padded_;  // the vectors with a stride of a multiple of 8, where dim is not
   const int32_t* codes_;
-  size_t n_, dim_, A_;
+  size_t n_, stride_, A_;
   const KGraphParams& p_;
-  DistanceF32 l2_;
+  L2Kernel l2_;
+  GlibcRand rand_;
   std::vector<Hood> hoods_;
-  uint64_t round_ = 0;
 };
 
 }  // namespace
@@ -270,20 +325,12 @@ void KGraphParams::validate() const {
 }
 
 NhqKGraphIndex::NhqKGraphIndex(size_t dim, Metric metric, size_t attributes, KGraphParams params)
-    : params_(params), attributes_(attributes), store_(dim, metric, StorageType::Float32) {
-  if (dim == 0) throw std::invalid_argument("dim must be >= 1");
-  if (attributes == 0) throw std::invalid_argument("attributes must be >= 1");
+    : NhqGraph(dim, metric, attributes), params_(params) {
   params_.validate();
 }
 
 void NhqKGraphIndex::build(const float* data, const int32_t* codes, size_t count, int threads) {
-  if (built_) throw std::runtime_error("the index is already built");
-  if (count < 2) throw std::invalid_argument("NHQ-KGraph needs at least 2 vectors");
-  if (count > static_cast<size_t>(std::numeric_limits<int32_t>::max())) {
-    throw std::invalid_argument("at most 2^31 - 1 vectors are supported");
-  }
-  store_.assign(data, count);
-  codes_.assign(codes, codes + count * attributes_);
+  keep_items(data, codes, count, 2, "NHQ-KGraph needs at least 2 vectors");
   Builder builder(store_.raw_f32().data(), codes_.data(), count, store_.dim(), attributes_, params_);
   iterations_ = builder.descend(threads);
   // prune every node, then add reverse edges (pruned again with factor 1 when over RANGE)
@@ -319,34 +366,23 @@ void NhqKGraphIndex::build(const float* data, const int32_t* codes, size_t count
       cut[des] = std::move(kept);
     }
   });
-  offsets_.assign(count + 1, 0);
-  adjacency_.clear();
-  for (size_t i = 0; i < count; ++i) offsets_[i + 1] = offsets_[i] + cut[i].size();
-  adjacency_.reserve(offsets_[count]);
-  for (const auto& list : cut) {
-    for (const auto& c : list) adjacency_.push_back(c.id);
-  }
-  layout_.assign(csr());
-  built_ = true;
+  set_graph(cut, [](const Candidate& c) { return c.id; });
 }
 
 void NhqKGraphIndex::search(const float* queries, size_t nq, const int32_t* query_codes, size_t code_rows,
                             const int64_t* rows, const KGraphSearchParams& params, int threads,
                             int64_t* out_ids, float* out_distances, uint64_t* out_distance_counts) const {
-  if (!built_) throw std::runtime_error("the index is not built yet");
-  if (params.k < 1) throw std::invalid_argument("k must be >= 1");
-  if (params.L_search < 1) throw std::invalid_argument("L_search must be >= 1");
-  for (size_t q = 0; q < nq; ++q) {
-    if (rows[q] < 0 || static_cast<size_t>(rows[q]) >= code_rows) {
-      throw std::invalid_argument("rows[" + std::to_string(q) + "] = " + std::to_string(rows[q]) +
-                                  " is not a row of query_codes");
-    }
-  }
+  check_search(params.k, params.L_search, "L_search", nq, rows, code_rows);
   const size_t n = size(), k = static_cast<size_t>(params.k), A = attributes_;
   const size_t L = std::min(n - 1, std::max(static_cast<size_t>(params.L_search), k));
   const float weight = params.weight_search;
   const DistanceF32 kernel = distance_kernels(store_.metric()).f32;
   const size_t dim = store_.dim();
+  // the authors' search program calls srand(161803398), then draws each query's starting points
+  // from mt19937(rand()) in query order: the same seeds by query position (any thread count)
+  std::vector<uint32_t> query_seeds(nq);
+  GlibcRand rand(kSearchSeed);
+  for (auto& seed : query_seeds) seed = rand.next();
   // one body for both views (the node blocks, or the index's own arrays: same ids, same order)
   auto run = [&](const auto& view) {
     parallel_for_each(nq, threads, [n] { return VisitedSet(n); }, [&](VisitedSet& visited, size_t q) {
@@ -357,10 +393,10 @@ void NhqKGraphIndex::search(const float* queries, size_t nq, const int32_t* quer
         ++evaluations;
         return kernel(query, view.vector(id), dim) + weight * static_cast<float>(mismatches(want, view.codes_of(id), A));
       };
-      // L random starting points (fixed per query position: identical for any thread count)
-      std::mt19937_64 rng(mix(params_.seed ^ (q + 1) * 0x632be59bd9b4e019ull));
+      // L random starting points (efanna's GenRandom)
+      std::mt19937 rng(query_seeds[q]);
       std::vector<int32_t> start;
-      random_ids(rng, L, n, start);
+      gen_random(rng, L, n, start);
       visited.reset(n);
       std::vector<Candidate> pool;
       pool.reserve(L + 1);
@@ -411,19 +447,7 @@ void NhqKGraphIndex::search(const float* queries, size_t nq, const int32_t* quer
       out_distance_counts[q] = evaluations;
     });
   };
-  if (use_layout_) {
-    run(layout_);
-  } else {
-    run(csr());
-  }
-}
-
-size_t NhqKGraphIndex::memory_bytes() const {
-  return graph_memory_bytes(store_, codes_, offsets_, adjacency_) + layout_.memory_bytes();
-}
-
-std::vector<int64_t> NhqKGraphIndex::neighbors(int64_t item) const {
-  return neighbor_list(built_, size(), offsets_, adjacency_, item);
+  with_view(run);
 }
 
 namespace {
@@ -433,16 +457,13 @@ constexpr uint32_t kVersion = 2;
 }  // namespace
 
 void NhqKGraphIndex::save(const std::string& path) const {
-  if (!built_) throw std::runtime_error("cannot save an index that is not built");
+  if (!is_built()) throw std::runtime_error("cannot save an index that is not built");
   BinaryWriter out(path);
   out.header(kMagic, kVersion);
   out.metric(store_);
   write_fields(out, params_);
   out.value<int32_t>(iterations_);
-  out.value<uint64_t>(attributes_);
-  out.value<uint64_t>(store_.size());
-  out.value<uint64_t>(store_.dim());
-  write_graph_body(out, store_, codes_, offsets_, adjacency_);
+  write_sizes_and_body(out);
   out.close();
 }
 
@@ -458,18 +479,9 @@ NhqKGraphIndex NhqKGraphIndex::load(const std::string& path) {
   }
   in.check_params(p);
   const int32_t iterations = in.value<int32_t>();
-  const uint64_t attributes = in.value<uint64_t>();
-  const uint64_t n = in.value<uint64_t>();
-  const uint64_t dim = in.value<uint64_t>();
-  if (attributes == 0 || attributes > 4096 || n < 2 || n > (uint64_t{1} << 31) || dim == 0 ||
-      dim > (uint64_t{1} << 20)) {
-    in.corrupt("bad sizes");
-  }
-  NhqKGraphIndex index(dim, metric, attributes, p);
+  NhqKGraphIndex index = read_sizes_and_body<NhqKGraphIndex>(
+      in, 2, "bad sizes", [&](uint64_t dim, uint64_t attributes) { return NhqKGraphIndex(dim, metric, attributes, p); });
   index.iterations_ = iterations;
-  read_graph_body(in, n, attributes, index.store_, index.codes_, index.offsets_, index.adjacency_);
-  index.layout_.assign(index.csr());
-  index.built_ = true;
   return index;
 }
 

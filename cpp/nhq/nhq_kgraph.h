@@ -12,7 +12,7 @@
 #include "core/distance.h"
 #include "core/param_fields.h"
 #include "core/vector_store.h"
-#include "nhq/nhq_layout.h"
+#include "nhq/nhq_graph.h"
 
 namespace fanns::nhq {
 
@@ -26,7 +26,7 @@ struct KGraphParams {
   int PL = 0;       // two-hop candidates added before pruning
   float B = 0.0f;   // fraction of K whose neighbours give two-hop candidates
   float M = 0.0f;   // pruning factor: drop p when M * d(kept, p) < d(node, p)
-  uint64_t seed = 0;
+  uint64_t seed = 0;  // the authors' rand() after srand(seed + 1) (efanna_random.h)
 
   /// The fields in index-file order (format 2) with their bounds (cpp/core/param_fields.h);
   /// the values come from the Python method's declaration (no defaults here).
@@ -48,7 +48,7 @@ struct KGraphSearchParams {
   float weight_search = 1e6f;
 };
 
-class NhqKGraphIndex {
+class NhqKGraphIndex : public NhqGraph {
  public:
   NhqKGraphIndex(size_t dim, Metric metric, size_t attributes, KGraphParams params);
 
@@ -62,37 +62,12 @@ class NhqKGraphIndex {
   void save(const std::string& path) const;
   static NhqKGraphIndex load(const std::string& path);
 
-  size_t size() const { return store_.size(); }
-  size_t dim() const { return store_.dim(); }
-  size_t attributes() const { return attributes_; }
-  Metric metric() const { return store_.metric(); }
   const KGraphParams& params() const { return params_; }
-  bool is_built() const { return built_; }
-  size_t edge_count() const { return adjacency_.size(); }
   int descent_iterations() const { return iterations_; }
-  size_t memory_bytes() const;
-  std::vector<int64_t> neighbors(int64_t item) const;
-
-  /// Search through the node blocks (default) or the index's own arrays (same results; tests).
-  void set_use_layout(bool use) { use_layout_ = use; }
-  /// True when the node blocks hold exactly the index's vectors, codes and lists.
-  bool layout_matches() const { return layout_.matches(csr()); }
-  /// Tests only: zero node `item`'s vector in the blocks.
-  void corrupt_layout_for_test(int64_t item) { layout_.corrupt_vector(static_cast<int32_t>(item)); }
 
  private:
-  CsrView csr() const { return {store_, codes_, offsets_, adjacency_, attributes_}; }
-
   KGraphParams params_;
-  size_t attributes_;
-  VectorStore store_;
-  std::vector<int32_t> codes_;
-  std::vector<uint64_t> offsets_;
-  std::vector<int32_t> adjacency_;
-  NodeLayout layout_;  // search-time copy, built after build() and load()
-  bool use_layout_ = true;
   int iterations_ = 0;
-  bool built_ = false;
 };
 
 }  // namespace fanns::nhq

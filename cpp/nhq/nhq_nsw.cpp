@@ -20,12 +20,6 @@
 namespace fanns::nhq {
 namespace {
 
-size_t mismatches(const int32_t* a, const int32_t* b, size_t attributes) {
-  size_t count = 0;
-  for (size_t i = 0; i < attributes; ++i) count += (a[i] != b[i] || a[i] < 0) ? 1 : 0;
-  return count;
-}
-
 // n2's L2 as the authors' build of NHQ-NPG_nsw computes it (src/distance.cc, -O3
 // -march=native): four SSE lanes, each accumulating (a - b)^2 with a fused multiply-add, then
 // ((l0 + l1) + l2) + l3 and a scalar tail. Bit-identical distances give the authors' graph and
@@ -200,20 +194,12 @@ struct Builder {
 }  // namespace
 
 NhqNswIndex::NhqNswIndex(size_t dim, Metric metric, size_t attributes, NswParams params)
-    : params_(params), attributes_(attributes), store_(dim, metric, StorageType::Float32) {
-  if (dim == 0) throw std::invalid_argument("dim must be >= 1");
-  if (attributes == 0) throw std::invalid_argument("attributes must be >= 1");
+    : NhqGraph(dim, metric, attributes), params_(params) {
   params_.validate();
 }
 
 void NhqNswIndex::build(const float* data, const int32_t* codes, size_t count, int threads) {
-  if (built_) throw std::runtime_error("the index is already built");
-  if (count == 0) throw std::invalid_argument("cannot build an index over 0 vectors");
-  if (count > static_cast<size_t>(std::numeric_limits<int32_t>::max())) {
-    throw std::invalid_argument("at most 2^31 - 1 vectors are supported");
-  }
-  store_.assign(data, count);
-  codes_.assign(codes, codes + count * attributes_);
+  keep_items(data, codes, count, 1, "cannot build an index over 0 vectors");
   std::vector<std::vector<int32_t>> adj(count);
   std::vector<std::mutex> locks(count);
   Builder builder{store_.raw_f32().data(), codes_.data(), store_.dim(), attributes_,
@@ -226,27 +212,13 @@ void NhqNswIndex::build(const float* data, const int32_t* codes, size_t count, i
     parallel_for_each(count - 1, threads, [count] { return VisitedSet(count); },
                       [&](VisitedSet& visited, size_t i) { builder.insert(static_cast<int32_t>(i + 1), visited); });
   }
-  offsets_.assign(count + 1, 0);
-  adjacency_.clear();
-  for (size_t i = 0; i < count; ++i) offsets_[i + 1] = offsets_[i] + adj[i].size();
-  adjacency_.reserve(offsets_[count]);
-  for (const auto& list : adj) adjacency_.insert(adjacency_.end(), list.begin(), list.end());
-  layout_.assign(csr());
-  built_ = true;
+  set_graph(adj, [](int32_t id) { return id; });
 }
 
 void NhqNswIndex::search(const float* queries, size_t nq, const int32_t* query_codes, size_t code_rows,
                          const int64_t* rows, const NswSearchParams& params, int threads, int64_t* out_ids,
                          float* out_distances, uint64_t* out_distance_counts) const {
-  if (!built_) throw std::runtime_error("the index is not built yet");
-  if (params.k < 1) throw std::invalid_argument("k must be >= 1");
-  if (params.ef_search < 1) throw std::invalid_argument("ef_search must be >= 1");
-  for (size_t q = 0; q < nq; ++q) {
-    if (rows[q] < 0 || static_cast<size_t>(rows[q]) >= code_rows) {
-      throw std::invalid_argument("rows[" + std::to_string(q) + "] = " + std::to_string(rows[q]) +
-                                  " is not a row of query_codes");
-    }
-  }
+  check_search(params.k, params.ef_search, "ef_search", nq, rows, code_rows);
   const size_t n = size(), k = static_cast<size_t>(params.k), A = attributes_;
   const size_t ef = static_cast<size_t>(params.ef_search);
   const float weight = params.weight_search;
@@ -306,19 +278,7 @@ void NhqNswIndex::search(const float* queries, size_t nq, const int32_t* query_c
       out_distance_counts[q] = evaluations;
     });
   };
-  if (use_layout_) {
-    run(layout_);
-  } else {
-    run(csr());
-  }
-}
-
-size_t NhqNswIndex::memory_bytes() const {
-  return graph_memory_bytes(store_, codes_, offsets_, adjacency_) + layout_.memory_bytes();
-}
-
-std::vector<int64_t> NhqNswIndex::neighbors(int64_t item) const {
-  return neighbor_list(built_, size(), offsets_, adjacency_, item);
+  with_view(run);
 }
 
 namespace {
@@ -327,15 +287,12 @@ constexpr uint32_t kVersion = 1;
 }  // namespace
 
 void NhqNswIndex::save(const std::string& path) const {
-  if (!built_) throw std::runtime_error("cannot save an index that is not built");
+  if (!is_built()) throw std::runtime_error("cannot save an index that is not built");
   BinaryWriter out(path);
   out.header(kMagic, kVersion);
   out.metric(store_);
   write_fields(out, params_);
-  out.value<uint64_t>(attributes_);
-  out.value<uint64_t>(store_.size());
-  out.value<uint64_t>(store_.dim());
-  write_graph_body(out, store_, codes_, offsets_, adjacency_);
+  write_sizes_and_body(out);
   out.close();
 }
 
@@ -346,18 +303,9 @@ NhqNswIndex NhqNswIndex::load(const std::string& path) {
   NswParams p;
   read_fields(in, p);
   in.check_params(p);
-  const uint64_t attributes = in.value<uint64_t>();
-  const uint64_t n = in.value<uint64_t>();
-  const uint64_t dim = in.value<uint64_t>();
-  if (attributes == 0 || attributes > 4096 || n == 0 ||
-      n > (uint64_t{1} << 31) || dim == 0 || dim > (uint64_t{1} << 20)) {
-    in.corrupt("bad sizes or parameters");
-  }
-  NhqNswIndex index(dim, metric, attributes, p);
-  read_graph_body(in, n, attributes, index.store_, index.codes_, index.offsets_, index.adjacency_);
-  index.layout_.assign(index.csr());
-  index.built_ = true;
-  return index;
+  return read_sizes_and_body<NhqNswIndex>(in, 1, "bad sizes or parameters", [&](uint64_t dim, uint64_t attributes) {
+    return NhqNswIndex(dim, metric, attributes, p);
+  });
 }
 
 }  // namespace fanns::nhq

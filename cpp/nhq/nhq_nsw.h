@@ -17,7 +17,7 @@
 #include "core/distance.h"
 #include "core/param_fields.h"
 #include "core/vector_store.h"
-#include "nhq/nhq_layout.h"
+#include "nhq/nhq_graph.h"
 
 namespace fanns::nhq {
 
@@ -40,7 +40,7 @@ struct NswSearchParams {
   float weight_search = 1e6f;
 };
 
-class NhqNswIndex {
+class NhqNswIndex : public NhqGraph {
  public:
   NhqNswIndex(size_t dim, Metric metric, size_t attributes, NswParams params);
 
@@ -55,35 +55,10 @@ class NhqNswIndex {
   void save(const std::string& path) const;
   static NhqNswIndex load(const std::string& path);
 
-  size_t size() const { return store_.size(); }
-  size_t dim() const { return store_.dim(); }
-  size_t attributes() const { return attributes_; }
-  Metric metric() const { return store_.metric(); }
   const NswParams& params() const { return params_; }
-  bool is_built() const { return built_; }
-  size_t edge_count() const { return adjacency_.size(); }
-  size_t memory_bytes() const;
-  std::vector<int64_t> neighbors(int64_t item) const;
-
-  /// Search through the node blocks (default) or the index's own arrays (same results; tests).
-  void set_use_layout(bool use) { use_layout_ = use; }
-  /// True when the node blocks hold exactly the index's vectors, codes and lists.
-  bool layout_matches() const { return layout_.matches(csr()); }
-  /// Tests only: zero node `item`'s vector in the blocks.
-  void corrupt_layout_for_test(int64_t item) { layout_.corrupt_vector(static_cast<int32_t>(item)); }
 
  private:
-  CsrView csr() const { return {store_, codes_, offsets_, adjacency_, attributes_}; }
-
   NswParams params_;
-  size_t attributes_;
-  VectorStore store_;
-  std::vector<int32_t> codes_;      // N x A
-  std::vector<uint64_t> offsets_;   // N + 1
-  std::vector<int32_t> adjacency_;
-  NodeLayout layout_;  // search-time copy, built after build() and load()
-  bool use_layout_ = true;
-  bool built_ = false;
 };
 
 }  // namespace fanns::nhq

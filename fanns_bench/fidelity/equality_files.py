@@ -86,13 +86,15 @@ class EqualityFilesAdapter(LabelAdapter):
         k: int,
         folder: Path,
         log: Path,
+        build_env: dict[str, str] | None = None,
     ) -> dict[tuple[int, int], Theirs]:
+        """As `Adapter.run_theirs`; `build_env` is added to the build program's environment."""
         attribute = slices[0].predicates[0].attr
         codes = label_codes(dataset, attribute)
         files = Files(folder)
         write_fvecs(files.base, dataset.vectors)
         write_lines(files.attributes, [str(c[0] if c else 0) for c in item_codes(dataset, attribute, codes)])
-        run_program([programs["build"], *self.build_arguments(files)], log)
+        run_program([programs["build"], *self.build_arguments(files)], log, env=build_env)
         answers: dict[tuple[int, int], Theirs] = {}
         for s, slice_ in enumerate(slices):
             files = Files(folder, selectivity_tag(slice_))

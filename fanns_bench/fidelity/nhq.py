@@ -7,12 +7,18 @@ files: `index_model` and `index_attribute_table`.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, ClassVar
 
+from fanns_bench.data.dataset import Dataset
+from fanns_bench.fidelity.adapter import Theirs
+from fanns_bench.fidelity.data import Slice
 from fanns_bench.fidelity.equality_files import EqualityFilesAdapter, Files
 
 #: the weight of one differing attribute (the benchmark paper's 10^6; their program reads an int)
 WEIGHT = 1_000_000
+#: our rand() seeding library (fidelity/drivers/srand_preload.c), built into their build folder
+SRAND_PRELOAD = "libfanns_srand.so"
 
 
 def _programs(folder: str) -> dict[str, tuple[str, ...]]:
@@ -44,10 +50,19 @@ class NhqNswAdapter(EqualityFilesAdapter):
 
 
 class NhqKgraphAdapter(EqualityFilesAdapter):
+    """Their build draws from rand() without seeding it (one thread: the same graph every run,
+    that of srand(1)); our `drivers/srand_preload.c`, preloaded, seeds it: build b runs with
+    `FANNS_SRAND` = b + 1, the rand() stream our seed b draws from (ours with seed b is then
+    their build b, list for list)."""
+
     method = "nhq_kgraph"
     label_param = "attributes"
     repository = "github.com/iffp/NHQ (ced5892), NHQ-NPG_kgraph"
-    programs: ClassVar[dict[str, tuple[str, ...]]] = _programs("tests")
+    programs: ClassVar[dict[str, tuple[str, ...]]] = {
+        **_programs("tests"),
+        "seed": (SRAND_PRELOAD, f"build/{SRAND_PRELOAD}"),
+    }
+    seeding = "seeded"
     # the benchmark paper's medium EM setting (their B is read into an unsigned: 0.5 acts as 0,
     # as our default fractional_b: false)
     build: ClassVar[dict[str, Any]] = {
@@ -56,6 +71,20 @@ class NhqKgraphAdapter(EqualityFilesAdapter):
     points: ClassVar[list[dict[str, Any]]] = [
         {"L_search": width, "weight_search": WEIGHT} for width in (10, 50, 200)
     ]
+
+    def run_build(
+        self,
+        programs: dict[str, Path],
+        dataset: Dataset,
+        slices: list[Slice],
+        k: int,
+        folder: Path,
+        log: Path,
+        seed: int,
+    ) -> dict[tuple[int, int], Theirs]:
+        """Their build with rand() seeded as our `seed` draws (srand(seed + 1))."""
+        env = {"LD_PRELOAD": str(programs["seed"]), "FANNS_SRAND": str(seed + 1)}
+        return self.run_theirs(programs, dataset, slices, k, folder, log, build_env=env)
 
     def build_arguments(self, files: Files) -> list[Any]:
         b = self.build

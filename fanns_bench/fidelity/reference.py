@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import subprocess
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from fanns_bench.errors import FannsBenchError
@@ -33,18 +33,29 @@ def find_program(reference: Path, names: Sequence[str]) -> Path:
     raise ReferenceError(f"--reference {reference}: none of {', '.join(map(str, tried))} exists")
 
 
-def run_program(command: Sequence[str | Path], log: Path, timeout: float | None = None) -> str:
-    """Run `command`, keep its output in `log` (appended) and return its stdout.
+def run_program(
+    command: Sequence[str | Path],
+    log: Path,
+    timeout: float | None = None,
+    env: Mapping[str, str] | None = None,
+) -> str:
+    """Run `command`, keep its output in `log` (appended) and return its stdout. `env`: variables
+    added to this process's environment (written before the command in the log).
     A non-zero exit or a timeout is a `ReferenceError` naming the program and the log."""
     argv = [str(part) for part in command]
+    extra = dict(env or {})
     try:
-        done = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, check=False)
+        done = subprocess.run(
+            argv, capture_output=True, text=True, timeout=timeout, check=False,
+            env={**os.environ, **extra} if extra else None,
+        )  # fmt: skip
     except OSError as error:
         raise ReferenceError(f"{argv[0]}: cannot run ({error.strerror or error})") from None
     except subprocess.TimeoutExpired:
         raise ReferenceError(f"{argv[0]}: no answer within {timeout:.0f} s") from None
+    shown = " ".join([*(f"{name}={value}" for name, value in extra.items()), *argv])
     with open(log, "a") as handle:
-        handle.write(f"$ {' '.join(argv)}\n{done.stdout}{done.stderr}[exit {done.returncode}]\n\n")
+        handle.write(f"$ {shown}\n{done.stdout}{done.stderr}[exit {done.returncode}]\n\n")
     if done.returncode != 0:
         last = (done.stderr.strip() or done.stdout.strip() or "no output").splitlines()[-1]
         raise ReferenceError(f"{argv[0]} exited with {done.returncode}: {last} (full output: {log})")

@@ -34,6 +34,7 @@ PROGRAMS = {
     "nhq_kgraph": {
         "build/tests/index_construction": "nhq-kgraph-build",
         "build/tests/query_execution": "nhq-kgraph-search",
+        "build/libfanns_srand.so": "preload",  # a stand-in: the loader skips it (not a library)
     },
     "caps": {"index_construction": "caps-build", "query_execution": "caps-search"},
     "filtered_vamana": {
@@ -375,3 +376,20 @@ def test_qps_comes_from_alternating_fresh_processes_and_shows_the_median(tmp_pat
 def test_qps_processes_below_one_are_refused(tmp_path, capsys):
     assert fidelity(tmp_path, "dsg", reference(tmp_path, "dsg", "exact"), processes=0) == 2
     assert "--qps-processes 0: expected at least 1" in capsys.readouterr().err
+
+
+def test_nhq_kgraph_builds_are_seeded_through_the_preload(tmp_path, capsys):
+    """Their build never seeds rand(): build b runs with our preloaded srand library and
+    FANNS_SRAND = b + 1 (the stream our seed b draws from); without the library, one error."""
+    ref = reference(tmp_path, "nhq_kgraph", "exact")
+    arguments = ["fidelity", "nhq_kgraph", "--reference", str(ref), "--data", "synthetic", "--selectivities",
+                 "0.5", "--queries", "5", "--builds", "2", "--qps-processes", "1", "--out", str(tmp_path / "o")]  # fmt: skip
+    assert main(arguments) == 0
+    log = (tmp_path / "o" / "nhq_kgraph-synthetic" / "reference.log").read_text()
+    builds = [line for line in log.splitlines() if line.startswith("$ ") and "index_construction" in line]
+    preload = f"LD_PRELOAD={ref / 'build' / 'libfanns_srand.so'}"
+    assert [line.split()[1:3] for line in builds] == [[preload, f"FANNS_SRAND={s}"] for s in (1, 2, 1)]
+    (ref / "build" / "libfanns_srand.so").unlink()
+    assert main(arguments) == 2
+    error = capsys.readouterr().err
+    assert error.startswith("error: ") and "libfanns_srand.so" in error

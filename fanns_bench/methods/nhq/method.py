@@ -163,6 +163,9 @@ class NhqKGraph(_NhqMethod):
     name = "nhq_kgraph"
     description = "NHQ-KGraph (own C++ core): pruned NN-descent graph searched with a fusion distance"
     core_class = "NhqKGraphIndex"
+    # 1: the authors' random numbers (rand() after srand(seed + 1), their mt19937s) and their
+    # L2 summation order: a one-thread build is their graph (issue 19)
+    revision = 1
     build_parameters: ClassVar[dict[str, Param]] = {
         "attributes": ATTRIBUTES,
         "K": Param(int, 100, "pool neighbours whose own lists give two-hop candidates (with B)", minimum=1),
@@ -184,7 +187,12 @@ class NhqKGraph(_NhqMethod):
             "B as the documented fraction (ours); false: truncated to an integer, as the authors' code",
         ),
         "M": Param(float, 1.0, "pruning factor: drop p when M * d(kept, p) < d(node, p)", minimum=0.0),
-        "seed": Param(int, 0, "random initial graph, sampling and search starting points", minimum=0),
+        "seed": Param(
+            int,
+            0,
+            "initial graph and sampling: the authors' rand() after srand(seed + 1) (0: as published)",
+            minimum=0,
+        ),
         "deterministic": DETERMINISTIC,
     }
     search_parameters: ClassVar[dict[str, Param]] = {
