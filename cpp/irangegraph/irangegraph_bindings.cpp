@@ -58,7 +58,6 @@ class PyIRangeGraph {
 
   const fanns::irangegraph::IRangeGraphIndex& index() const { return *index_; }
   int layers() const { return index_->layers(); }
-  size_t huge_page_bytes() const { return index_->huge_page_bytes(); }
 
  private:
   std::unique_ptr<fanns::irangegraph::IRangeGraphIndex> index_;
@@ -80,7 +79,5 @@ void register_irangegraph(nb::module_& m) {
            "Returns (item ids int64 (nq, k) padded with -1, distances float32 (smaller is closer), "
            "distance computations uint64 (nq,)).")
       .def("links", &PyIRangeGraph::links, "position"_a, "layer"_a)
-      .def_prop_ro("layers", &PyIRangeGraph::layers)
-      .def_prop_ro("huge_page_bytes", &PyIRangeGraph::huge_page_bytes,
-                   "Bytes of the vectors and links mapped on 2 MiB pages (0 where the kernel declines).");
+      .def_prop_ro("layers", &PyIRangeGraph::layers);
 }

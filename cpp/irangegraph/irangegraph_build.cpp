@@ -5,7 +5,6 @@
 #include <vector>
 
 #include "core/heaps.h"
-#include "core/huge_pages.h"
 #include "core/parallel.h"
 #include "core/range_search.h"
 #include "core/visited.h"
@@ -238,12 +237,6 @@ void IRangeGraphIndex::build(const float* data, size_t rows, const int64_t* orde
   links_.assign(count * layers_ * stride(), 0);
   Builder(*this, threads).run();
   built_ = true;
-  use_huge_pages();
-}
-
-void IRangeGraphIndex::use_huge_pages() {
-  huge_page_bytes_ = advise_huge_pages(store_.raw_f32()) + advise_huge_pages(store_.raw_f16()) +
-                     advise_huge_pages(links_);
 }
 
 }  // namespace fanns::irangegraph

@@ -85,8 +85,6 @@ class IRangeGraphIndex {
   const BuildParams& params() const { return params_; }
   bool is_built() const { return built_; }
   int layers() const { return layers_; }
-  /// Bytes of the vectors and the link table mapped on 2 MiB pages (core/huge_pages.h).
-  size_t huge_page_bytes() const { return huge_page_bytes_; }
   size_t memory_bytes() const {
     return store_.memory_bytes() + links_.size() * sizeof(int32_t) + order_.size() * sizeof(int64_t);
   }
@@ -98,9 +96,6 @@ class IRangeGraphIndex {
 
  private:
   friend class Builder;
-  /// Back the vectors and the link table with huge pages (after build and load): a search
-  /// reads both at random positions of tens of MiB. Results are unchanged.
-  void use_huge_pages();
   size_t stride() const { return static_cast<size_t>(params_.M) + 1; }
   /// Slot of (pos, layer): [0] = count, then up to M neighbour positions.
   int32_t* slot(int64_t pos, int layer) {
@@ -115,7 +110,6 @@ class IRangeGraphIndex {
   std::vector<int64_t> order_;  // position -> item id
   std::vector<int32_t> links_;  // positions x layers x (1 + M)
   int layers_ = 0;
-  size_t huge_page_bytes_ = 0;
   bool built_ = false;
 };
 

@@ -50,7 +50,6 @@ IRangeGraphIndex IRangeGraphIndex::load(const std::string& path) {
   in.expect_size(index.links_, n * layers * stride, "link table");
   in.check_counted_links(index.links_, params.M, n);
   index.built_ = true;
-  index.use_huge_pages();
   return index;
 }
 

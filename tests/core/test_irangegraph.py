@@ -10,8 +10,6 @@ from tests.core.range_graph_checks import DIM, ORDER, VECTORS, K, N, exact_top_k
 from tests.core.range_graph_checks import ORDER_QUERIES as QUERIES
 from tests.core.range_graph_checks import id_recall as recall
 from tests.core.range_graph_checks import order_ranges as ranges
-from tests.core.test_heap_and_huge_pages import HUGE
-from tests.core.test_heap_and_huge_pages import _kernel_collapses as kernel_collapses
 
 PARAMS = dict(M=12, ef_construction=60, seed=0, storage="float32")
 
@@ -169,24 +167,3 @@ def test_bad_input_names_the_argument(index):
         _core.IRangeGraphIndex(DIM, "ip", **{**PARAMS, "M": 0})
     with pytest.raises(ValueError, match="queries"):
         index.search(QUERIES[:, :5], K, 10, 1, starts, stops)
-
-
-def test_small_index_has_no_huge_page(index):
-    assert index.huge_page_bytes == 0  # 2k items: links and vectors hold no whole 2 MiB page
-
-
-@pytest.mark.skipif(not kernel_collapses(), reason="kernel without MADV_COLLAPSE or THP off")
-def test_large_index_maps_its_links_on_huge_pages_after_build_and_load(tmp_path):
-    rng = np.random.default_rng(5)
-    vectors = rng.standard_normal((4096, 16)).astype(np.float32)
-    order = np.arange(4096, dtype=np.int64)
-    built = _core.IRangeGraphIndex(16, "l2", M=32, ef_construction=8, seed=0, storage="float32")
-    built.build(vectors, order, 1)  # links: 4096 x 13 layers x 33 int32 = 7 MB
-    assert built.huge_page_bytes >= HUGE
-    built.save(str(tmp_path / "irg"))
-    loaded = _core.IRangeGraphIndex.load(str(tmp_path / "irg"))
-    assert loaded.huge_page_bytes >= HUGE
-    starts, stops = np.zeros(8, np.int64), np.full(8, 4096, np.int64)
-    a = built.search(vectors[:8], K, 32, 1, starts, stops)
-    b = loaded.search(vectors[:8], K, 32, 1, starts, stops)
-    np.testing.assert_array_equal(a[0], b[0])
