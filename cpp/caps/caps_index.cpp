@@ -25,7 +25,7 @@ CapsIndex::CapsIndex(size_t dim, Metric metric, BuildParams params)
 
 size_t CapsIndex::memory_bytes() const {
   return store_.memory_bytes() + item_ids_.size() * 8 + values_.size() * 4 + centroids_.size() * 4 +
-         (level_attr_.size() + level_value_.size()) * 4 + offsets_.size() * 8;
+         (level_attr_.size() + level_value_.size()) * 4 + offsets_.size() * 8 + level_of_token_.size() * 2;
 }
 
 std::vector<uint64_t> CapsIndex::bucket_sizes() const {
@@ -120,6 +120,22 @@ void CapsIndex::count_tokens() {
   for (int32_t v : values_) {
     if (v >= 0) ++token_counts_[static_cast<size_t>(v)];
   }
+  // One attribute: a query's partition walk becomes one lookup per partition (at most 4M
+  // entries, 8 MiB; beyond that, and for several attributes, the walk).
+  const size_t clusters = static_cast<size_t>(params_.clusters), levels = static_cast<size_t>(params_.tree_levels);
+  level_of_token_.clear();
+  table_tokens_ = 0;
+  if (attributes_ != 1 || levels > UINT16_MAX || token_counts_.size() * clusters > (size_t{1} << 22)) return;
+  table_tokens_ = token_counts_.size();
+  level_of_token_.assign(table_tokens_ * clusters, static_cast<uint16_t>(levels));
+  for (size_t c = 0; c < clusters; ++c) {
+    for (size_t h = levels; h-- > 0;) {  // the first level holding a value wins
+      const int32_t v = level_value_[c * levels + h];
+      if (level_attr_[c * levels + h] >= 0 && v >= 0 && static_cast<size_t>(v) < table_tokens_) {
+        level_of_token_[static_cast<size_t>(v) * clusters + c] = static_cast<uint16_t>(h);
+      }
+    }
+  }
 }
 
 uint64_t CapsIndex::match_bound(const int32_t* want) const {
@@ -179,14 +195,6 @@ class PartitionOrder {
   std::vector<uint64_t> keys_;
   size_t ranked_ = 0;
 };
-
-/// The first used level of a partition's tree whose value is `value`, or `levels` if none,
-/// for an index on one attribute. No early exit: a short loop the compiler vectorises.
-inline size_t level_of(const int32_t* level_attr, const int32_t* level_value, size_t levels, int32_t value) {
-  size_t first = levels;
-  for (size_t h = levels; h-- > 0;) first = level_attr[h] >= 0 && level_value[h] == value ? h : first;
-  return first;
-}
 
 struct QueryScratch {
   PartitionOrder order;
@@ -282,12 +290,16 @@ void CapsIndex::search(const float* queries, size_t nq, const int32_t* query_val
           seen = spent;
         };
         // One attribute, required: the matches of partition c are all in the first level
-        // holding the query's value, else in the remainder (the walk below, found at once).
-        const bool one_value = attributes_ == 1 && want[0] >= 0;
+        // holding the query's value, else in the remainder; `level_of_token_` says which (the
+        // walk below, looked up). A value past the table is in no tree: the remainder.
+        const bool one_value = !level_of_token_.empty() && want[0] >= 0;
+        const uint16_t* level_of = one_value && static_cast<size_t>(want[0]) < table_tokens_
+                                       ? level_of_token_.data() + static_cast<size_t>(want[0]) * clusters
+                                       : nullptr;
         for (size_t rank = 0; rank < clusters && seen < budget; ++rank) {
           const size_t c = s.order.at(rank);
           if (one_value) {
-            scan(bucket(c, level_of(level_attr_.data() + c * levels, level_value_.data() + c * levels, levels, want[0])));
+            scan(bucket(c, level_of != nullptr ? level_of[c] : levels));
             continue;
           }
           // The authors' program reads partition 0's tree for a query with an open attribute.
