@@ -25,7 +25,7 @@ CapsIndex::CapsIndex(size_t dim, Metric metric, BuildParams params)
 
 size_t CapsIndex::memory_bytes() const {
   return store_.memory_bytes() + item_ids_.size() * 8 + values_.size() * 4 + centroids_.size() * 4 +
-         (level_attr_.size() + level_value_.size()) * 4 + offsets_.size() * 8;
+         (level_attr_.size() + level_value_.size()) * 4 + offsets_.size() * 8 + level_of_token_.size() * 2;
 }
 
 std::vector<uint64_t> CapsIndex::bucket_sizes() const {
@@ -120,6 +120,22 @@ void CapsIndex::count_tokens() {
   for (int32_t v : values_) {
     if (v >= 0) ++token_counts_[static_cast<size_t>(v)];
   }
+  // One attribute: a query's partition walk becomes one lookup per partition (at most 4M
+  // entries, 8 MiB; beyond that, and for several attributes, the walk).
+  const size_t clusters = static_cast<size_t>(params_.clusters), levels = static_cast<size_t>(params_.tree_levels);
+  level_of_token_.clear();
+  table_tokens_ = 0;
+  if (attributes_ != 1 || levels > UINT16_MAX || token_counts_.size() * clusters > (size_t{1} << 22)) return;
+  table_tokens_ = token_counts_.size();
+  level_of_token_.assign(table_tokens_ * clusters, static_cast<uint16_t>(levels));
+  for (size_t c = 0; c < clusters; ++c) {
+    for (size_t h = levels; h-- > 0;) {  // the first level holding a value wins
+      const int32_t v = level_value_[c * levels + h];
+      if (level_attr_[c * levels + h] >= 0 && v >= 0 && static_cast<size_t>(v) < table_tokens_) {
+        level_of_token_[static_cast<size_t>(v) * clusters + c] = static_cast<uint16_t>(h);
+      }
+    }
+  }
 }
 
 uint64_t CapsIndex::match_bound(const int32_t* want) const {
@@ -143,8 +159,45 @@ bool has_open(const int32_t* want, size_t attributes) {
   return false;
 }
 
+/// Partitions in the order of a full sort by (centroid distance, id), ranked lazily: the next
+/// chunk of the closest ones (16, then doubling) is selected with nth_element and sorted
+/// only when the scan reaches it, so a query whose budget runs out after a few partitions
+/// does not sort them all. Each (distance, id) is one 64-bit key whose integer order is that
+/// order: distances are squared L2 (>= +0), whose float bits sort as unsigned integers.
+class PartitionOrder {
+ public:
+  void reset(size_t clusters) {
+    keys_.resize(clusters);
+    ranked_ = 0;
+  }
+  void set(size_t c, float distance) {
+    uint32_t bits;
+    std::memcpy(&bits, &distance, sizeof bits);
+    keys_[c] = (static_cast<uint64_t>(bits) << 32) | static_cast<uint32_t>(c);
+  }
+  /// The partition at `rank` (ranks are asked for in increasing order).
+  size_t at(size_t rank) {
+    if (rank >= ranked_) extend();
+    return static_cast<size_t>(keys_[rank] & 0xffffffffu);
+  }
+
+ private:
+  void extend() {
+    const size_t n = keys_.size();
+    const size_t next = std::min(n, std::max<size_t>(16, 2 * ranked_));
+    const auto first = keys_.begin() + static_cast<std::ptrdiff_t>(ranked_);
+    const auto middle = keys_.begin() + static_cast<std::ptrdiff_t>(next);
+    if (next < n) std::nth_element(first, middle, keys_.end());
+    std::sort(first, middle);
+    ranked_ = next;
+  }
+
+  std::vector<uint64_t> keys_;
+  size_t ranked_ = 0;
+};
+
 struct QueryScratch {
-  std::vector<Neighbor> centroid_order;
+  PartitionOrder order;
   ResultHeap results;
 };
 
@@ -175,16 +228,11 @@ void CapsIndex::search(const float* queries, size_t nq, const int32_t* query_val
         // Partitions by centroid distance (L2, as k-means assigned them; ties by id). When the
         // budget covers every possible match, all partitions are visited and the k closest
         // matches are the same in any order: the ranking is skipped.
-        s.centroid_order.resize(clusters);
         // (Only with the exact top-k: the authors' stale one depends on the scan order.)
         const bool exhaustive = params.exact_top_k && match_bound(want) <= budget;
+        s.order.reset(clusters);
         for (size_t c = 0; c < clusters; ++c) {
-          const float d = exhaustive ? 0.0f : l2(query, centroids_.data() + c * dim, dim);
-          s.centroid_order[c] = {d, static_cast<int32_t>(c)};
-        }
-        if (!exhaustive) {
-          std::sort(s.centroid_order.begin(), s.centroid_order.end(),
-                    [](const Neighbor& a, const Neighbor& b) { return closer(a, b); });  // inlined
+          s.order.set(c, exhaustive ? 0.0f : l2(query, centroids_.data() + c * dim, dim));
         }
         QueryDistance distance(store_, query);
         s.results.reset(k);
@@ -241,8 +289,19 @@ void CapsIndex::search(const float* queries, size_t nq, const int32_t* query_val
           }
           seen = spent;
         };
+        // One attribute, required: the matches of partition c are all in the first level
+        // holding the query's value, else in the remainder; `level_of_token_` says which (the
+        // walk below, looked up). A value past the table is in no tree: the remainder.
+        const bool one_value = !level_of_token_.empty() && want[0] >= 0;
+        const uint16_t* level_of = one_value && static_cast<size_t>(want[0]) < table_tokens_
+                                       ? level_of_token_.data() + static_cast<size_t>(want[0]) * clusters
+                                       : nullptr;
         for (size_t rank = 0; rank < clusters && seen < budget; ++rank) {
-          const size_t c = static_cast<size_t>(s.centroid_order[rank].id);
+          const size_t c = s.order.at(rank);
+          if (one_value) {
+            scan(bucket(c, level_of != nullptr ? level_of[c] : levels));
+            continue;
+          }
           // The authors' program reads partition 0's tree for a query with an open attribute.
           const size_t tree = params.fix_open_attributes || all_open || !has_open(want, attributes_) ? c : 0;
           bool matched_level = false;

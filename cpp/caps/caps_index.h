@@ -91,6 +91,12 @@ class CapsIndex {
   std::vector<uint64_t> offsets_;    // bucket b holds positions [offsets_[b], offsets_[b+1])
   std::vector<uint64_t> token_counts_;  // items carrying each value token (any attribute)
 
+  // One attribute only: the tree level of each (value token, partition), `tree_levels` for the
+  // remainder, token-major (a query's row is contiguous); empty if the table would be large.
+  std::vector<uint16_t> level_of_token_;
+  size_t table_tokens_ = 0;
+
+  /// Per-item token counts and, for one attribute, `level_of_token_` (after build and load).
   void count_tokens();
   /// At most how many items can match `want` (the rarest required value's count).
   uint64_t match_bound(const int32_t* want) const;

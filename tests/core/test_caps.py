@@ -189,3 +189,30 @@ def test_authors_open_attributes_skip_the_remainder_buckets():
     authors = dict(exact_top_k=True, fix_open_attributes=False)
     assert (index.search(QUERIES, wanted, K, N, 1, **OURS)[2] == N).all()
     assert (index.search(QUERIES, wanted, K, N, 1, **authors)[2] == N - remainder).all()
+
+
+def test_one_attribute_scan_visits_partitions_closest_first_until_the_budget():
+    """One attribute, 64 partitions, 8 tree levels (rare values live in the remainder): every
+    query's distance count and results are those of the published scan, modelled here
+    directly: partitions by (centroid distance, id), each partition's matches in id order
+    (its level bucket or its remainder run), until the budget is spent. Budgets that end in
+    the first, second and later chunks of the lazily ranked partitions."""
+    clusters = 64
+    km = faiss.Kmeans(DIM, clusters, niter=10, seed=3)
+    km.train(VECTORS)
+    centroids = np.ascontiguousarray(km.centroids)
+    assignment = km.index.search(VECTORS, 1)[1][:, 0].astype(np.int64)
+    values = np.ascontiguousarray(SKEWED[:, None], dtype=np.int64)
+    index = _core.CapsIndex(DIM, "l2", clusters=clusters, tree_levels=8)
+    index.build(VECTORS, centroids, assignment, values)
+    for value in (0, 4, 25):  # a level in most partitions, in some, in the remainder mostly
+        wanted = np.full((len(QUERIES), 1), value, dtype=np.int64)
+        matches = [np.flatnonzero((assignment == c) & (SKEWED == value)) for c in range(clusters)]
+        for budget in (5, 60, 250, N):
+            ids, _, counts = index.search(QUERIES, wanted, K, budget, 1, **OURS)
+            for q, query in enumerate(QUERIES):
+                ranked = np.lexsort((np.arange(clusters), ((centroids - query) ** 2).sum(1)))
+                scanned = np.concatenate([matches[c] for c in ranked])[:budget]
+                assert counts[q] == len(scanned)
+                closest = scanned[np.argsort(((VECTORS[scanned] - query) ** 2).sum(1), kind="stable")[:K]]
+                assert set(ids[q][ids[q] >= 0].tolist()) == set(closest.tolist())
