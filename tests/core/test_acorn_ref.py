@@ -15,10 +15,23 @@ VARIANTS = {
 }
 
 
-def make(variant: str, drop_nearest_upper: bool = True, seed: int = 0, threads: int = 1, **extra):
+def make(
+    variant: str,
+    drop_nearest_upper: bool = True,
+    seed: int = 0,
+    threads: int = 1,
+    write_past_list: bool = True,
+    **extra,
+):
     cls, params = VARIANTS[variant]
     index = cls(
-        DIM, "ip", storage="float32", **{**params, **extra}, seed=seed, drop_nearest_upper=drop_nearest_upper
+        DIM,
+        "ip",
+        storage="float32",
+        **{**params, **extra},
+        seed=seed,
+        drop_nearest_upper=drop_nearest_upper,
+        write_past_list=write_past_list,
     )
     index.build(VECTORS, threads=threads)
     return index
@@ -156,3 +169,28 @@ def test_acorn_1_ref_m_beta_0_means_2m():
     """0 asks for the authors' demo value 2M; `params` reports the value used."""
     assert make("one", M_beta=0).params["M_beta"] == 16
     assert make("one").params["M_beta"] == 16
+
+
+def links_below_their_level(index) -> int:
+    """Upper-level links that name a node whose top level is below that level."""
+    return sum(
+        int(index.node_level(int(linked)) < level)
+        for node in range(N)
+        for level in range(1, index.node_level(node) + 1)
+        for linked in index.neighbors(node, level)
+    )
+
+
+@pytest.mark.parametrize("variant", sorted(VARIANTS))
+def test_write_past_list_puts_the_nearest_into_the_next_list(variant):
+    """The reference rewrites a full upper-level list with all its slots + 1 entries, so the
+    nearest lands in the slot past the list: the node's next level (a link to a node
+    without that level) or the next node's level 0. `write_past_list=False` loses it."""
+    spilled, lost = make(variant), make(variant, write_past_list=False)
+    assert links_below_their_level(spilled) > 0
+    assert links_below_their_level(lost) == 0
+    assert spilled.params["write_past_list"] and not lost.params["write_past_list"]
+    # The searches read such a node's list in the next nodes' slots, as the reference does.
+    filters = csr(random_filters(0.1, seed=2))
+    ids = spilled.search(QUERIES, K, 32, 1, *filters)[0]
+    assert ((ids >= -1) & (ids < N)).all() and (ids >= 0).any()
