@@ -253,10 +253,13 @@ def test_corrupt_files_are_refused(index, tmp_path):
 
 
 def test_format_2_files_ask_for_a_rebuild(index, tmp_path):
-    """Formats 1 and 2 held the engine's whole parameter set; format 3 a method's own fields."""
+    """Formats 1 and 2 held the engine's whole parameter set; format 3 a method's own fields,
+    as format 4 (which only the reference methods' field lists changed), so it is still read."""
     index.save(str(tmp_path / "index.acorn"))
     data = (tmp_path / "index.acorn").read_bytes()
-    assert data[8:12] == (3).to_bytes(4, "little")
+    assert data[8:12] == (4).to_bytes(4, "little")
+    (tmp_path / "v3").write_bytes(data[:8] + (3).to_bytes(4, "little") + data[12:])
+    assert type(index).load(str(tmp_path / "v3")).params == index.params
     (tmp_path / "v2").write_bytes(data[:8] + (2).to_bytes(4, "little") + data[12:])
     with pytest.raises(RuntimeError, match=r"format version 1 or 2 .* is no longer read; rebuild the index"):
         type(index).load(str(tmp_path / "v2"))

@@ -194,3 +194,14 @@ def test_write_past_list_puts_the_nearest_into_the_next_list(variant):
     filters = csr(random_filters(0.1, seed=2))
     ids = spilled.search(QUERIES, K, 32, 1, *filters)[0]
     assert ((ids >= -1) & (ids < N)).all() and (ids >= 0).any()
+
+
+def test_format_3_reference_files_ask_for_a_rebuild(index, tmp_path):
+    """Format 4 added write_past_list to the reference methods' fields: their format-3 files
+    (another field list, another graph) are refused."""
+    index.save(str(tmp_path / "ref.acorn"))
+    data = (tmp_path / "ref.acorn").read_bytes()
+    assert data[8:12] == (4).to_bytes(4, "little")
+    (tmp_path / "v3").write_bytes(data[:8] + (3).to_bytes(4, "little") + data[12:])
+    with pytest.raises(RuntimeError, match=r"format version 3 of a reference method .* rebuild the index"):
+        type(index).load(str(tmp_path / "v3"))
