@@ -231,6 +231,11 @@ Graph build_reference_graph(const BuildParams& params, const VectorStore& store,
 /// Each node's first slot in the reference's flat layout (ReferenceLayout), N + 1 entries.
 std::vector<uint64_t> reference_node_offsets(const std::vector<uint8_t>& levels, const BuildParams& params);
 
+/// The list the reference reads for (node, level) above the node's top level: the slots of its
+/// flat layout there, in the next nodes' lists (acorn_ref_search.cpp); into `out`.
+void reference_window(const Graph& graph, const ReferenceLayout& layout, int32_t node, int level,
+                      std::vector<int32_t>& out);
+
 /// Search a reference graph (acorn_ref_search.cpp): see AcornIndex::search.
 void search_reference(const Graph& graph, const BuildParams& build, const VectorStore& store,
                       const float* queries, size_t nq, const QueryFilter* filters,

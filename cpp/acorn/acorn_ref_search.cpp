@@ -28,6 +28,40 @@
 #include "core/visited.h"
 
 namespace fanns::acorn {
+
+/// The list of (node, level) for a level above the node's top one, as the reference reads
+/// it: `slots(level)` slots of its flat layout from reference_offsets[node] + start(level),
+/// which lie in the next nodes' lists, up to the first free slot (a list shorter than its
+/// slots ends there) or the array's end. Our lists are the reference's up to their first
+/// free slot, so the window is rebuilt from them.
+void reference_window(const Graph& graph, const ReferenceLayout& layout, int32_t node, int level,
+                      std::vector<int32_t>& out) {
+  out.clear();
+  const std::vector<uint64_t>& offsets = graph.reference_offsets;
+  const size_t at = offsets[node] + layout.start(level);
+  if (at >= offsets.back()) return;
+  size_t owner = static_cast<size_t>(std::upper_bound(offsets.begin(), offsets.end(), at) - offsets.begin()) - 1;
+  const size_t local = at - offsets[owner];
+  int owner_level = local < layout.slots0 ? 0 : 1 + static_cast<int>((local - layout.slots0) / layout.slots_upper);
+  size_t slot = local - layout.start(owner_level);
+  size_t left = layout.slots(level);
+  for (;;) {
+    const Graph::Span list = graph.neighbors(static_cast<int32_t>(owner), owner_level);
+    if (slot >= list.size()) return;  // a free slot
+    const size_t take = std::min(list.size() - slot, left);
+    out.insert(out.end(), list.begin + slot, list.begin + slot + take);
+    left -= take;
+    if (left == 0 || list.size() < layout.slots(owner_level)) return;
+    slot = 0;
+    if (owner_level < graph.levels[owner]) {
+      ++owner_level;
+    } else {
+      if (++owner == graph.levels.size()) return;
+      owner_level = 0;
+    }
+  }
+}
+
 namespace {
 
 /// faiss's MinimaxHeap: at most `capacity` (distance, id) entries in a max-heap;
@@ -82,39 +116,6 @@ class MinimaxHeap {
   std::vector<Neighbor> items_;
   int valid_ = 0;
 };
-
-/// The list of (node, level) for a level above the node's top one, as the reference reads
-/// it: `slots(level)` slots of its flat layout from reference_offsets[node] + start(level),
-/// which lie in the next nodes' lists, up to the first free slot (a list shorter than its
-/// slots ends there) or the array's end. Our lists are the reference's up to their first
-/// free slot, so the window is rebuilt from them.
-void reference_window(const Graph& graph, const ReferenceLayout& layout, int32_t node, int level,
-                      std::vector<int32_t>& out) {
-  out.clear();
-  const std::vector<uint64_t>& offsets = graph.reference_offsets;
-  const size_t at = offsets[node] + layout.start(level);
-  if (at >= offsets.back()) return;
-  size_t owner = static_cast<size_t>(std::upper_bound(offsets.begin(), offsets.end(), at) - offsets.begin()) - 1;
-  const size_t local = at - offsets[owner];
-  int owner_level = local < layout.slots0 ? 0 : 1 + static_cast<int>((local - layout.slots0) / layout.slots_upper);
-  size_t slot = local - layout.start(owner_level);
-  size_t left = layout.slots(level);
-  for (;;) {
-    const Graph::Span list = graph.neighbors(static_cast<int32_t>(owner), owner_level);
-    if (slot >= list.size()) return;  // a free slot
-    const size_t take = std::min(list.size() - slot, left);
-    out.insert(out.end(), list.begin + slot, list.begin + slot + take);
-    left -= take;
-    if (left == 0 || list.size() < layout.slots(owner_level)) return;
-    slot = 0;
-    if (owner_level < graph.levels[owner]) {
-      ++owner_level;
-    } else {
-      if (++owner == graph.levels.size()) return;
-      owner_level = 0;
-    }
-  }
-}
 
 struct RefSearchContext {
   explicit RefSearchContext(size_t n) : visited(n), bitmap(n) {}

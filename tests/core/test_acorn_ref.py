@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from fanns_bench import _core
-from tests.core.test_acorn import DIM, QUERIES, VECTORS, K, N, csr, exact_top_k, random_filters
+from tests.core.test_acorn import DIM, QUERIES, VECTORS, K, N, core_index, csr, exact_top_k, random_filters
 
 VARIANTS = {
     "gamma": (_core.AcornGammaRefIndex, dict(M=8, gamma=4, M_beta=8)),
@@ -205,3 +205,20 @@ def test_format_3_reference_files_ask_for_a_rebuild(index, tmp_path):
     (tmp_path / "v3").write_bytes(data[:8] + (3).to_bytes(4, "little") + data[12:])
     with pytest.raises(RuntimeError, match=r"format version 3 of a reference method .* rebuild the index"):
         type(index).load(str(tmp_path / "v3"))
+
+
+def test_a_list_above_a_nodes_top_level_is_read_in_the_next_nodes_slots():
+    """The reference's flat layout (a node's levels' slots one after the other, node after
+    node): node v's list on a level above its top one starts that many slots past v's first
+    slot, in v + 1's lists, and ends at v + 1's first free slot."""
+    index = make("one")  # level-0 slots M_beta + 1.5 M = 28, upper-level slots M = 8
+    assert index.graph_stats()["max_level"] >= 2
+    v = next(v for v in range(N - 1) if index.node_level(v) == 0 and index.node_level(v + 1) == 0)
+    following = index.neighbors(v + 1, 0)
+    np.testing.assert_array_equal(index.reference_list(v, 0), index.neighbors(v, 0))
+    np.testing.assert_array_equal(index.reference_list(v, 1), following[:8])  # slots 28-35 of v
+    np.testing.assert_array_equal(index.reference_list(v, 2), following[8:16])  # slots 36-43
+    with pytest.raises(ValueError, match=r"level must be in \[0, "):
+        index.reference_list(v, 99)
+    with pytest.raises(ValueError, match="reference_list is for the reference methods"):
+        core_index("one").reference_list(0, 0)
