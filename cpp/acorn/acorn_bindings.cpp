@@ -157,6 +157,28 @@ class PyAcorn {
     return wrap(out, {span.size()});
   }
 
+  /// Reference methods: the ids the reference reads as `node`'s list on `level` (0 .. the
+  /// top level): its own list, or above its top level the slots of the reference's flat
+  /// layout there, which lie in the next nodes' lists.
+  nb::object reference_list(int64_t node, int level) const {
+    const auto& g = index_->graph();
+    if (!index_->params().reference) throw std::invalid_argument("reference_list is for the reference methods");
+    if (!index_->is_built() || node < 0 || static_cast<size_t>(node) >= index_->size()) {
+      throw std::invalid_argument("node " + std::to_string(node) + " is not in the index");
+    }
+    if (level < 0 || level > g.max_level) {
+      throw std::invalid_argument("level must be in [0, " + std::to_string(g.max_level) + "], got " +
+                                  std::to_string(level));
+    }
+    if (level <= g.levels[node]) return neighbors(node, level);
+    std::vector<int32_t> window;
+    fanns::acorn::reference_window(g, fanns::acorn::ReferenceLayout(index_->params()), static_cast<int32_t>(node),
+                                   level, window);
+    int64_t* out = new_buffer<int64_t>(window.size());
+    for (size_t i = 0; i < window.size(); ++i) out[i] = window[i];
+    return wrap(out, {window.size()});
+  }
+
  private:
   size_t check_queries(const AnyArray& queries) const {
     check_built(index_->is_built());
@@ -203,6 +225,9 @@ void def_acorn(nb::module_& m, const char* name, const char* doc) {
       .def("level0_neighbors", &Py::level0_neighbors, "node"_a)
       .def("neighbors", &Py::neighbors, "node"_a, "level"_a,
            "Ids linked from `node` on `level` (0 .. the node's top level), in stored order.")
+      .def("reference_list", &Py::reference_list, "node"_a, "level"_a,
+           "Reference methods: the ids the reference reads as `node`'s list on `level` (above "
+           "its top level: the next nodes' slots of its flat layout).")
       .def("node_level", &Py::node_level, "node"_a);
 }
 

@@ -25,26 +25,28 @@ const char* method_name(Method method) {
 }
 
 // Each method's fields onto the engine's configuration, in BuildParams' member order: variant,
-// M, gamma, M_beta, ef_construction, seed, diversify, reference, drop_nearest_upper.
+// M, gamma, M_beta, ef_construction, seed, diversify, reference, drop_nearest_upper,
+// write_past_list.
 BuildParams GammaParams::engine() const {
   check_fields(*this);
-  return {Variant::Gamma, M, gamma, M_beta, ef_construction, seed, diversify, false, false};
+  return {Variant::Gamma, M, gamma, M_beta, ef_construction, seed, diversify, false, false, false};
 }
 
 BuildParams OneParams::engine() const {
   check_fields(*this);
-  return {Variant::One, M, 1, M, ef_construction, seed, true, false, false};
+  return {Variant::One, M, 1, M, ef_construction, seed, true, false, false, false};
 }
 
 // The reference's efConstruction is M * gamma; its ACORN-1 demo uses M_beta = 2M (asked by 0).
 BuildParams GammaRefParams::engine() const {
   check_fields(*this);
-  return {Variant::Gamma, M, gamma, M_beta, M * gamma, seed, false, true, drop_nearest_upper};
+  return {Variant::Gamma, M, gamma, M_beta, M * gamma, seed, false, true, drop_nearest_upper, write_past_list};
 }
 
 BuildParams OneRefParams::engine() const {
   check_fields(*this);
-  return {Variant::One, M, 1, M_beta == 0 ? 2 * M : M_beta, M, seed, false, true, drop_nearest_upper};
+  return {Variant::One, M, 1, M_beta == 0 ? 2 * M : M_beta, M, seed, false, true, drop_nearest_upper,
+          write_past_list};
 }
 
 GammaParams GammaParams::of(const BuildParams& p) {
@@ -54,10 +56,12 @@ GammaParams GammaParams::of(const BuildParams& p) {
 OneParams OneParams::of(const BuildParams& p) { return {p.M, p.ef_construction, p.seed}; }
 
 GammaRefParams GammaRefParams::of(const BuildParams& p) {
-  return {p.M, p.gamma, p.M_beta, p.seed, p.drop_nearest_upper};
+  return {p.M, p.gamma, p.M_beta, p.seed, p.drop_nearest_upper, p.write_past_list};
 }
 
-OneRefParams OneRefParams::of(const BuildParams& p) { return {p.M, p.M_beta, p.seed, p.drop_nearest_upper}; }
+OneRefParams OneRefParams::of(const BuildParams& p) {
+  return {p.M, p.M_beta, p.seed, p.drop_nearest_upper, p.write_past_list};
+}
 
 void BuildParams::validate() const {
   auto require = [](bool ok, const std::string& message) {
@@ -104,6 +108,7 @@ size_t Graph::memory_bytes() const {
                  adjacency0.size() * sizeof(int32_t) + upper_slot.size() * sizeof(int32_t);
   for (const auto& o : upper_offsets) bytes += o.size() * sizeof(uint64_t);
   for (const auto& a : upper_adjacency) bytes += a.size() * sizeof(int32_t);
+  bytes += reference_offsets.size() * sizeof(uint64_t);
   return bytes;
 }
 

@@ -53,6 +53,10 @@ struct BuildParams {
   // farthest entries (drops the nearest), as the reference code does; false
   // keeps the nearest (the bug-fixed reference).
   bool drop_nearest_upper = true;
+  // Reference only (with drop_nearest_upper): that nearest entry is written one slot past
+  // the list, into the next list of the reference's flat layout, as the reference does;
+  // false: it is lost.
+  bool write_past_list = true;
 
   /// Throws std::invalid_argument naming the bad combination (each field's own bounds are
   /// its method's field list's).
@@ -70,6 +74,18 @@ struct BuildParams {
   /// Reference layout: level-0 slots (M_beta + 1.5 M) and upper-level slots (M * gamma).
   int reference_level0_slots() const;
   int reference_upper_slots() const { return M * gamma; }
+};
+
+/// The reference's slot layout (faiss ACORN's cum_nneighbor_per_level): a node's levels one
+/// after the other, M_beta + 1.5 M slots on level 0 and M * gamma on each upper level.
+struct ReferenceLayout {
+  explicit ReferenceLayout(const BuildParams& params)
+      : slots0(params.reference_level0_slots()), slots_upper(params.reference_upper_slots()) {}
+  size_t slots(int level) const { return level == 0 ? slots0 : slots_upper; }
+  /// First slot of `level` within a node's slots (= the slots of its levels below).
+  size_t start(int level) const { return level == 0 ? 0 : slots0 + (level - 1) * slots_upper; }
+  size_t slots0;
+  size_t slots_upper;
 };
 
 // Bounds that several methods' field lists share, written once.
@@ -119,12 +135,14 @@ struct GammaRefParams {
   int M_beta = 0;
   uint64_t seed = 0;
   bool drop_nearest_upper = true;
+  bool write_past_list = true;
   static auto fields() {
     return std::make_tuple(param_field("M", &GammaRefParams::M, kMinM, kMaxM),
                            param_field("gamma", &GammaRefParams::gamma, 2, kMaxGamma),
                            param_field("M_beta", &GammaRefParams::M_beta, 0),
                            param_field("seed", &GammaRefParams::seed, 0),
-                           param_field("drop_nearest_upper", &GammaRefParams::drop_nearest_upper));
+                           param_field("drop_nearest_upper", &GammaRefParams::drop_nearest_upper),
+                           param_field("write_past_list", &GammaRefParams::write_past_list));
   }
   BuildParams engine() const;
   static GammaRefParams of(const BuildParams& p);
@@ -138,11 +156,13 @@ struct OneRefParams {
   int M_beta = 0;
   uint64_t seed = 0;
   bool drop_nearest_upper = true;
+  bool write_past_list = true;
   static auto fields() {
     return std::make_tuple(param_field("M", &OneRefParams::M, kMinM, kMaxM),
                            param_field("M_beta", &OneRefParams::M_beta, 0),
                            param_field("seed", &OneRefParams::seed, 0),
-                           param_field("drop_nearest_upper", &OneRefParams::drop_nearest_upper));
+                           param_field("drop_nearest_upper", &OneRefParams::drop_nearest_upper),
+                           param_field("write_past_list", &OneRefParams::write_past_list));
   }
   BuildParams engine() const;
   static OneRefParams of(const BuildParams& p);
@@ -181,6 +201,9 @@ struct Graph {
   std::vector<int32_t> upper_slot;     // node -> row in the upper tables, or -1
   std::vector<std::vector<uint64_t>> upper_offsets;  // [level-1] -> slots + 1
   std::vector<std::vector<int32_t>> upper_adjacency; // [level-1]
+  // Reference mode: each node's first slot in the reference's flat layout (N + 1;
+  // reference_node_offsets), for the lists it reads above a node's top level. Not saved.
+  std::vector<uint64_t> reference_offsets;
 
   struct Span {
     const int32_t* begin;
@@ -204,6 +227,14 @@ struct Graph {
 /// Build the reference graph (acorn_ref_build.cpp); `levels` as assigned by the caller.
 Graph build_reference_graph(const BuildParams& params, const VectorStore& store,
                             const std::vector<uint8_t>& levels, int threads);
+
+/// Each node's first slot in the reference's flat layout (ReferenceLayout), N + 1 entries.
+std::vector<uint64_t> reference_node_offsets(const std::vector<uint8_t>& levels, const BuildParams& params);
+
+/// The list the reference reads for (node, level) above the node's top level: the slots of its
+/// flat layout there, in the next nodes' lists (acorn_ref_search.cpp); into `out`.
+void reference_window(const Graph& graph, const ReferenceLayout& layout, int32_t node, int level,
+                      std::vector<int32_t>& out);
 
 /// Search a reference graph (acorn_ref_search.cpp): see AcornIndex::search.
 void search_reference(const Graph& graph, const BuildParams& build, const VectorStore& store,

@@ -9,9 +9,10 @@ namespace fanns::acorn {
 namespace {
 
 constexpr char kMagic[8] = {'F', 'A', 'N', 'N', 'S', 'A', 'C', 'N'};
-// 3: the method's tag, then its own field list (cpp/core/param_fields.h); 2 and 1 (the
-// engine's whole parameter set) are refused with a request to rebuild.
-constexpr uint32_t kVersion = 3;
+// 4: the reference methods' field lists end with write_past_list (their version-3 files are
+// refused with a request to rebuild); 3: the method's tag, then its own field list
+// (cpp/core/param_fields.h); 2 and 1 (the engine's whole parameter set) are refused likewise.
+constexpr uint32_t kVersion = 4;
 
 void check_ids(const BinaryReader& in, const std::vector<int32_t>& links, size_t n,
                bool flags_allowed) {
@@ -59,12 +60,17 @@ AcornIndex AcornIndex::load(const std::string& path, Method expected) {
 
 AcornIndex AcornIndex::load(const std::string& path) {
   BinaryReader in(path);
-  if (in.expect_header(kMagic, 1, kVersion) < kVersion) {
+  const uint32_t version = in.expect_header(kMagic, 1, kVersion);
+  if (version < 3) {
     in.corrupt("format version 1 or 2 (written before the per-method parameter lists) is no longer "
                "read; rebuild the index");
   }
   const uint8_t method = in.value<uint8_t>();
   if (method > static_cast<uint8_t>(Method::OneRef)) in.corrupt("unknown method tag");
+  if (version < 4 && method >= static_cast<uint8_t>(Method::GammaRef)) {
+    in.corrupt("format version 3 of a reference method (before write_past_list) is no longer read; "
+               "rebuild the index");
+  }
   const auto [metric, storage] = in.metric_and_storage();
   BuildParams params;
   with_method_params(static_cast<Method>(method),
@@ -105,9 +111,11 @@ AcornIndex AcornIndex::load(const std::string& path) {
     in.check_offsets(g.upper_offsets.back(), slots, g.upper_adjacency.back().size(), "upper-level");
     check_ids(in, g.upper_adjacency.back(), n, false);
     for (int32_t id : g.upper_adjacency.back()) {
-      if (g.levels[id] < l + 1) in.corrupt("upper-level link to a node below that level");
+      // The reference's lists can name a node below the level (write_past_list).
+      if (!params.reference && g.levels[id] < l + 1) in.corrupt("upper-level link to a node below that level");
     }
   }
+  if (params.reference) g.reference_offsets = reference_node_offsets(g.levels, params);
   index.built_ = true;
   return index;
 }

@@ -16,11 +16,14 @@
 //    for the set of covered nodes (not M * gamma coverage);
 //  * lists are kept in faiss-HNSW order: a node lists its own links farthest first,
 //    back-links are appended, and a full list is rewritten farthest first;
+//  * the reference's storage (FlatLists): one array, per node its levels' fixed slots
+//    one after the other, a list ending at its first -1; a list above a node's top
+//    level is read (and written) in the next nodes' slots, as the reference does;
 //  * a full upper-level list that receives a back-link is not pruned: the reference
 //    writes all M*gamma + 1 entries farthest first from the list's start, so the
-//    nearest lands one slot past the list (overwriting a neighbouring list) and is
-//    lost. With `drop_nearest_upper` we keep the farthest M*gamma entries likewise,
-//    without the out-of-bounds write; without it we keep the nearest M*gamma.
+//    nearest lands one slot past the list: in the first slot of the node's next level,
+//    or of the next node's level-0 list (`write_past_list`, default true, as theirs;
+//    false: that entry is lost). `drop_nearest_upper` false keeps the nearest M*gamma.
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
@@ -47,66 +50,47 @@ void store_relaxed(T* p, T v) {
   __atomic_store_n(p, v, __ATOMIC_RELAXED);
 }
 
-/// Fixed-slot neighbour lists ([count, id_0, ...] per node and level). Written
-/// under the owner's lock, read without locks through relaxed atomics.
-class SlotLists {
+/// The reference's neighbour storage (faiss ACORN's `neighbors`, `offsets` and
+/// `cum_nneighbor_per_level`): one array holding, node after node, the fixed slots of each
+/// of its levels; a list ends at its first -1. The slots of (node, level) are
+/// offsets[node] + cum(level) .. + cum(level + 1) whatever the node's top level, so a list
+/// above a node's top level is a window into the next nodes' slots (as in the reference).
+/// Slots past the array read as -1 and writes there are dropped (the reference reads and
+/// writes past its vector there). Written under the owner's lock, read without locks
+/// through relaxed atomics.
+class FlatLists {
  public:
-  SlotLists(const std::vector<uint8_t>& levels, int slots0, int slots_upper)
-      : slots0_(slots0), slots_upper_(slots_upper), locks_(levels.size()) {
-    const size_t n = levels.size();
-    ids0_.assign(n * (slots0_ + 1), 0);
-    upper_base_.assign(n, -1);
-    size_t rows = 0;
-    for (size_t i = 0; i < n; ++i) {
-      if (levels[i] > 0) {
-        upper_base_[i] = static_cast<int64_t>(rows);
-        rows += levels[i];
-      }
-    }
-    ids_upper_.assign(rows * (slots_upper_ + 1), 0);
+  FlatLists(const std::vector<uint8_t>& levels, const BuildParams& params)
+      : layout_(params), offsets_(reference_node_offsets(levels, params)), locks_(levels.size()) {
+    links_.assign(offsets_.back(), -1);
   }
 
-  int slots(int level) const { return level == 0 ? slots0_ : slots_upper_; }
+  int slots(int level) const { return static_cast<int>(layout_.slots(level)); }
   std::mutex& lock(int32_t node) { return locks_[node]; }
-
-  int32_t* row(int32_t node, int level) {
-    if (level == 0) return ids0_.data() + static_cast<size_t>(node) * (slots0_ + 1);
-    const size_t r = static_cast<size_t>(upper_base_[node]) + (level - 1);
-    return ids_upper_.data() + r * (slots_upper_ + 1);
+  size_t begin(int32_t node, int level) const { return offsets_[node] + layout_.start(level); }
+  size_t end(int32_t node, int level) const { return begin(node, level) + slots(level); }
+  int32_t get(size_t at) const { return at < links_.size() ? load_relaxed(links_.data() + at) : -1; }
+  void set(size_t at, int32_t id) {
+    if (at < links_.size()) store_relaxed(links_.data() + at, id);
   }
 
-  void read(int32_t node, int level, std::vector<int32_t>& out) {
-    const int32_t* r = row(node, level);
-    const int count = std::min<int>(load_relaxed(r), slots(level));
-    out.resize(count);
-    for (int i = 0; i < count; ++i) out[i] = load_relaxed(r + 1 + i);
+  /// The list of (node, level) as the reference reads it: up to its first -1.
+  void read(int32_t node, int level, std::vector<int32_t>& out) const {
+    out.clear();
+    for (size_t at = begin(node, level), stop = end(node, level); at < stop; ++at) {
+      const int32_t id = get(at);
+      if (id < 0) break;
+      out.push_back(id);
+    }
   }
 
-  /// Replace the list (caller holds the owner's lock); at most slots(level) ids.
-  void write(int32_t node, int level, const std::vector<int32_t>& ids) {
-    int32_t* r = row(node, level);
-    const int count = static_cast<int>(ids.size());
-    for (int i = 0; i < count; ++i) store_relaxed(r + 1 + i, ids[i]);
-    store_relaxed(r, count);
-  }
-
-  /// Append one id (caller holds the owner's lock and checked there is room).
-  void append(int32_t node, int level, int32_t id) {
-    int32_t* r = row(node, level);
-    const int count = load_relaxed(r);
-    store_relaxed(r + 1 + count, id);
-    store_relaxed(r, count + 1);
-  }
-
-  int count(int32_t node, int level) { return load_relaxed(row(node, level)); }
+  const std::vector<uint64_t>& offsets() const { return offsets_; }
 
  private:
-  int slots0_;
-  int slots_upper_;
+  ReferenceLayout layout_;
+  std::vector<uint64_t> offsets_;
   std::vector<std::mutex> locks_;
-  std::vector<int32_t> ids0_;
-  std::vector<int64_t> upper_base_;
-  std::vector<int32_t> ids_upper_;
+  std::vector<int32_t> links_;
 };
 
 struct RefContext {
@@ -127,7 +111,7 @@ class RefBuilder {
       : params_(params),
         store_(store),
         levels_(levels),
-        lists_(levels, params.reference_level0_slots(), params.reference_upper_slots()),
+        lists_(levels, params),
         ef_construction_(params.M * params.gamma) {}
 
   void set_entry(int32_t node) {
@@ -171,13 +155,13 @@ class RefBuilder {
     graph.entry_point = entry_point_;
     graph.max_level = max_level_;
     graph.levels = levels_;
+    graph.reference_offsets = lists_.offsets();
     std::vector<int32_t> list;
     graph.offsets0.assign(count + 1, 0);
-    for (size_t i = 0; i < count; ++i) graph.offsets0[i + 1] = graph.offsets0[i] + lists_.count(i, 0);
-    graph.adjacency0.resize(graph.offsets0[count]);
     for (size_t i = 0; i < count; ++i) {
       lists_.read(i, 0, list);
-      std::copy(list.begin(), list.end(), graph.adjacency0.begin() + graph.offsets0[i]);
+      graph.adjacency0.insert(graph.adjacency0.end(), list.begin(), list.end());
+      graph.offsets0[i + 1] = graph.adjacency0.size();
     }
     graph.upper_slot.assign(count, -1);
     std::vector<int32_t> upper_nodes;
@@ -290,40 +274,55 @@ class RefBuilder {
     }
   }
 
-  /// The reference's add_link: append if there is room; otherwise rebuild the
-  /// list from its entries and `node` (distances recomputed), farthest first.
-  /// The caller holds the owner's lock.
+  /// The reference's add_link on (owner, level): if the list's last slot is free, `node`
+  /// goes after its last entry; otherwise the list is rebuilt from its slots and `node`
+  /// (distances recomputed) and written farthest first from its first slot. On level 0
+  /// the rebuilt list is compressed; on an upper level it keeps all slots + 1 entries, so
+  /// the nearest lands one slot past the list (`write_past_list`) or is lost; with
+  /// `drop_nearest_upper` false the farthest is dropped instead. The caller holds the
+  /// owner's lock.
   void add_link_locked(int32_t owner, int32_t node, int level, RefContext& ctx) {
-    const int slots = lists_.slots(level);
-    if (lists_.count(owner, level) < slots) {
-      lists_.append(owner, level, node);
+    const size_t begin = lists_.begin(owner, level);
+    const size_t end = lists_.end(owner, level);
+    if (lists_.get(end - 1) == -1) {
+      size_t at = end;
+      while (at > begin && lists_.get(at - 1) == -1) --at;
+      lists_.set(at, node);
       return;
     }
     store_.decode(owner, ctx.other.data());
     QueryDistance from_owner(store_, ctx.other.data());
-    lists_.read(owner, level, ctx.list);
     std::vector<Neighbor>& all = ctx.candidates;
     all.clear();
     all.push_back({from_owner(node), node});
-    for (int32_t id : ctx.list) all.push_back({from_owner(id), id});
+    for (size_t at = begin; at < end; ++at) {
+      // A -1 inside a full list happens only in a window above a node's top level; the
+      // reference scores it (reading before its vectors), we skip it.
+      const int32_t id = lists_.get(at);
+      if (id >= 0) all.push_back({from_owner(id), id});
+    }
     std::stable_sort(all.begin(), all.end(), closer);
     ctx.ids.clear();
     if (level == 0) {
       compress(all, ctx.kept, ctx);
       for (auto it = ctx.kept.rbegin(); it != ctx.kept.rend(); ++it) ctx.ids.push_back(it->id);
     } else {
-      // All slots + 1 entries, farthest first; the reference's last (nearest) one
-      // falls past the list. Fixed: drop the farthest instead.
-      const size_t skip = params_.drop_nearest_upper ? 1 : 0;
-      for (auto it = all.rbegin() + (1 - skip); it != all.rend() - skip; ++it) ctx.ids.push_back(it->id);
+      const size_t slots = static_cast<size_t>(lists_.slots(level));
+      const size_t drop_farthest = params_.drop_nearest_upper || all.size() <= slots ? 0 : all.size() - slots;
+      for (auto it = all.rbegin() + drop_farthest; it != all.rend(); ++it) ctx.ids.push_back(it->id);
     }
-    lists_.write(owner, level, ctx.ids);
+    size_t at = begin;
+    for (int32_t id : ctx.ids) {
+      if (at == end && !params_.write_past_list) break;
+      lists_.set(at++, id);
+    }
+    for (; at < end; ++at) lists_.set(at, -1);
   }
 
   const BuildParams& params_;
   const VectorStore& store_;
   const std::vector<uint8_t>& levels_;
-  SlotLists lists_;
+  FlatLists lists_;
   const size_t ef_construction_;
   int32_t entry_point_ = -1;
   int max_level_ = -1;
@@ -350,6 +349,13 @@ std::vector<std::vector<int32_t>> insertion_batches(const std::vector<uint8_t>& 
 }
 
 }  // namespace
+
+std::vector<uint64_t> reference_node_offsets(const std::vector<uint8_t>& levels, const BuildParams& params) {
+  const ReferenceLayout layout(params);
+  std::vector<uint64_t> offsets(levels.size() + 1, 0);
+  for (size_t i = 0; i < levels.size(); ++i) offsets[i + 1] = offsets[i] + layout.start(levels[i] + 1);
+  return offsets;
+}
 
 std::vector<uint8_t> reference_levels(size_t count, int M, uint64_t seed) {
   // ACORN::set_default_probas in its own types: levelMult is a float, and so is

@@ -28,6 +28,40 @@
 #include "core/visited.h"
 
 namespace fanns::acorn {
+
+/// The list of (node, level) for a level above the node's top one, as the reference reads
+/// it: `slots(level)` slots of its flat layout from reference_offsets[node] + start(level),
+/// which lie in the next nodes' lists, up to the first free slot (a list shorter than its
+/// slots ends there) or the array's end. Our lists are the reference's up to their first
+/// free slot, so the window is rebuilt from them.
+void reference_window(const Graph& graph, const ReferenceLayout& layout, int32_t node, int level,
+                      std::vector<int32_t>& out) {
+  out.clear();
+  const std::vector<uint64_t>& offsets = graph.reference_offsets;
+  const size_t at = offsets[node] + layout.start(level);
+  if (at >= offsets.back()) return;
+  size_t owner = static_cast<size_t>(std::upper_bound(offsets.begin(), offsets.end(), at) - offsets.begin()) - 1;
+  const size_t local = at - offsets[owner];
+  int owner_level = local < layout.slots0 ? 0 : 1 + static_cast<int>((local - layout.slots0) / layout.slots_upper);
+  size_t slot = local - layout.start(owner_level);
+  size_t left = layout.slots(level);
+  for (;;) {
+    const Graph::Span list = graph.neighbors(static_cast<int32_t>(owner), owner_level);
+    if (slot >= list.size()) return;  // a free slot
+    const size_t take = std::min(list.size() - slot, left);
+    out.insert(out.end(), list.begin + slot, list.begin + slot + take);
+    left -= take;
+    if (left == 0 || list.size() < layout.slots(owner_level)) return;
+    slot = 0;
+    if (owner_level < graph.levels[owner]) {
+      ++owner_level;
+    } else {
+      if (++owner == graph.levels.size()) return;
+      owner_level = 0;
+    }
+  }
+}
+
 namespace {
 
 /// faiss's MinimaxHeap: at most `capacity` (distance, id) entries in a max-heap;
@@ -97,6 +131,8 @@ struct RefSearchContext {
   ScratchBitmap bitmap;
   MinimaxHeap candidates;
   ResultHeap results;
+  std::vector<int32_t> window;      // a list above a node's top level (reference_window)
+  std::vector<int32_t> hop_window;  // the same for an ACORN-1 descent's second hop
 };
 
 template <class Filter>
@@ -110,6 +146,7 @@ class RefQuery {
         filter_(filter),
         distance_(distance),
         ctx_(ctx),
+        layout_(build),
         limit_(2 * build.M) {}
 
   /// Filtered search (hybrid_search); ctx.results holds the answer.
@@ -161,13 +198,21 @@ class RefQuery {
     ctx_.candidates.push(id, d);
   }
 
+  /// A list on an upper level as the reference reads it: the node's own, or above its top
+  /// level a window into the next nodes' lists (reference_window, into `buffer`).
+  Graph::Span upper_list(int32_t node, int level, std::vector<int32_t>& buffer) const {
+    if (level <= graph_.levels[node]) return graph_.neighbors(node, level);
+    reference_window(graph_, layout_, node, level, buffer);
+    return {buffer.data(), buffer.data() + buffer.size()};
+  }
+
   /// hybrid_greedy_update_nearest on one level.
   void descend(int level, int32_t& nearest, float& nearest_distance) {
     const bool one = build_.variant == Variant::One;
     for (;;) {
       const int32_t previous = nearest;
       int found = 0;
-      const Graph::Span list = graph_.neighbors(previous, level);
+      const Graph::Span list = upper_list(previous, level, ctx_.window);
       for (const int32_t* p = list.begin; p != list.end; ++p) {
         const int32_t v = *p;
         const bool passes = filter_.passes(v);
@@ -178,7 +223,7 @@ class RefQuery {
           if (found >= build_.M) break;
         }
         if (one) {
-          const Graph::Span hop = graph_.neighbors(v, level);
+          const Graph::Span hop = upper_list(v, level, ctx_.hop_window);
           for (const int32_t* q = hop.begin; q != hop.end; ++q) {
             if (!filter_.passes(*q)) continue;
             ++found;
@@ -203,7 +248,7 @@ class RefQuery {
   void greedy(int level, int32_t& nearest, float& nearest_distance) {
     for (;;) {
       const int32_t previous = nearest;
-      const Graph::Span list = graph_.neighbors(previous, level);
+      const Graph::Span list = upper_list(previous, level, ctx_.window);
       const size_t count = std::min<size_t>(list.size(), build_.M);
       for (size_t i = 0; i < count; ++i) {
         const float d = distance_(list.begin[i]);
@@ -257,6 +302,7 @@ class RefQuery {
   const Filter& filter_;
   QueryDistance& distance_;
   RefSearchContext& ctx_;
+  const ReferenceLayout layout_;
   const int limit_;
 };
 

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from fanns_bench import _core
-from tests.core.test_acorn import DIM, QUERIES, VECTORS, K, N, csr, exact_top_k, random_filters
+from tests.core.test_acorn import DIM, QUERIES, VECTORS, K, N, core_index, csr, exact_top_k, random_filters
 
 VARIANTS = {
     "gamma": (_core.AcornGammaRefIndex, dict(M=8, gamma=4, M_beta=8)),
@@ -15,10 +15,23 @@ VARIANTS = {
 }
 
 
-def make(variant: str, drop_nearest_upper: bool = True, seed: int = 0, threads: int = 1, **extra):
+def make(
+    variant: str,
+    drop_nearest_upper: bool = True,
+    seed: int = 0,
+    threads: int = 1,
+    write_past_list: bool = True,
+    **extra,
+):
     cls, params = VARIANTS[variant]
     index = cls(
-        DIM, "ip", storage="float32", **{**params, **extra}, seed=seed, drop_nearest_upper=drop_nearest_upper
+        DIM,
+        "ip",
+        storage="float32",
+        **{**params, **extra},
+        seed=seed,
+        drop_nearest_upper=drop_nearest_upper,
+        write_past_list=write_past_list,
     )
     index.build(VECTORS, threads=threads)
     return index
@@ -156,3 +169,45 @@ def test_acorn_1_ref_m_beta_0_means_2m():
     """0 asks for the authors' demo value 2M; `params` reports the value used."""
     assert make("one", M_beta=0).params["M_beta"] == 16
     assert make("one").params["M_beta"] == 16
+
+
+def links_below_their_level(index) -> int:
+    """Upper-level links that name a node whose top level is below that level."""
+    return sum(
+        int(index.node_level(int(linked)) < level)
+        for node in range(N)
+        for level in range(1, index.node_level(node) + 1)
+        for linked in index.neighbors(node, level)
+    )
+
+
+@pytest.mark.parametrize("variant", sorted(VARIANTS))
+def test_write_past_list_puts_the_nearest_into_the_next_list(variant):
+    """The reference rewrites a full upper-level list with all its slots + 1 entries, so the
+    nearest lands in the slot past the list: the node's next level (a link to a node
+    without that level) or the next node's level 0. `write_past_list=False` loses it."""
+    spilled, lost = make(variant), make(variant, write_past_list=False)
+    assert links_below_their_level(spilled) > 0
+    assert links_below_their_level(lost) == 0
+    assert spilled.params["write_past_list"] and not lost.params["write_past_list"]
+    # The searches read such a node's list in the next nodes' slots, as the reference does.
+    filters = csr(random_filters(0.1, seed=2))
+    ids = spilled.search(QUERIES, K, 32, 1, *filters)[0]
+    assert ((ids >= -1) & (ids < N)).all() and (ids >= 0).any()
+
+
+def test_a_list_above_a_nodes_top_level_is_read_in_the_next_nodes_slots():
+    """The reference's flat layout (a node's levels' slots one after the other, node after
+    node): node v's list on a level above its top one starts that many slots past v's first
+    slot, in v + 1's lists, and ends at v + 1's first free slot."""
+    index = make("one")  # level-0 slots M_beta + 1.5 M = 28, upper-level slots M = 8
+    assert index.graph_stats()["max_level"] >= 2
+    v = next(v for v in range(N - 1) if index.node_level(v) == 0 and index.node_level(v + 1) == 0)
+    following = index.neighbors(v + 1, 0)
+    np.testing.assert_array_equal(index.reference_list(v, 0), index.neighbors(v, 0))
+    np.testing.assert_array_equal(index.reference_list(v, 1), following[:8])  # slots 28-35 of v
+    np.testing.assert_array_equal(index.reference_list(v, 2), following[8:16])  # slots 36-43
+    with pytest.raises(ValueError, match=r"level must be in \[0, "):
+        index.reference_list(v, 99)
+    with pytest.raises(ValueError, match="reference_list is for the reference methods"):
+        core_index("one").reference_list(0, 0)

@@ -26,6 +26,13 @@ COMMON: dict[str, Param] = {
         "reproduce the reference's upper-level list keeping: a full list that receives a "
         "back-link drops its nearest entry (False: keeps the nearest, the bug-fixed reference)",
     ),
+    "write_past_list": Param(
+        bool,
+        True,
+        "with drop_nearest_upper, write that nearest entry one slot past the list, into the next "
+        "list of the reference's flat layout (the node's next level or the next node's level 0), "
+        "as the reference does (False: the entry is lost)",
+    ),
     "deterministic": Param(bool, False, "single-threaded build, identical for a seed"),
 }
 
@@ -33,7 +40,9 @@ COMMON: dict[str, Param] = {
 class _AcornReference(_AcornMethod):
     """Shared adapter of the reference variants (`max_neighbors` does not apply)."""
 
-    revision = 1  # 1: levels and insertion order from the reference's mt19937 generators
+    # 1: levels and insertion order from the reference's mt19937 generators; 2: the reference's
+    # flat list layout and its write past a full upper-level list (write_past_list)
+    revision = 2
 
     search_parameters: ClassVar[dict[str, Param]] = {
         "ef_search": Param(
@@ -51,8 +60,8 @@ class AcornGammaRef(_AcornReference):
     """ACORN-γ as TAG-Research/ACORN builds and searches it.
 
     Build params: `M`, `gamma`, `M_beta` (the paper's medium grid: EM 16/10/24, R 32/12/24,
-    EMIS 16/15/24), `seed`, `storage`, `drop_nearest_upper` (reproduce the reference's
-    upper-level list bug; default True), `deterministic`. Search params: `ef_search`.
+    EMIS 16/15/24), `seed`, `storage`, `drop_nearest_upper` and `write_past_list` (reproduce the
+    reference's upper-level list bug; default True), `deterministic`. Search params: `ef_search`.
     """
 
     name = "acorn_gamma_ref"
@@ -70,7 +79,7 @@ class Acorn1Ref(_AcornReference):
     in the authors' demo).
 
     Build params: `M`, `M_beta` (0 = 2M), `seed`, `storage`, `drop_nearest_upper`,
-    `deterministic`. Search params: `ef_search`.
+    `write_past_list`, `deterministic`. Search params: `ef_search`.
     """
 
     name = "acorn_1_ref"
