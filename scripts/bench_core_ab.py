@@ -95,9 +95,15 @@ def widths(name: str, *values: int) -> tuple[dict[str, Any], ...]:
     return tuple({name: v} for v in values)
 
 
-ACORN_REF_CHANGE = "ACORN _ref revision 1 (830b1e8): the reference's level and order generators"
+ACORN_REF_CHANGE = (
+    "ACORN _ref revisions 1 (830b1e8: the reference's level and order generators) and 2 (ddbe006: "
+    "its flat list layout, write_past_list)"
+)
 NHQ_NSW_CHANGE = "issue 19 (013ab86): the authors' n2 build and search order, distance-only ties"
-NHQ_KGRAPH_CHANGE = "issue 19 (0cab062, 95cab59): efanna's distance-only ties and NN-descent stop test"
+NHQ_KGRAPH_CHANGE = (
+    "issue 19 (0cab062, 95cab59: efanna's distance-only ties and NN-descent stop test; 1cc98b9: the "
+    "authors' random numbers)"
+)
 AUTHORS_SEARCH = {"return_seeds": True, "raise_ef_to_k": True}  # issue 19's defaults are the authors'
 CASES = (
     Case("acorn_gamma", "range",
@@ -106,9 +112,9 @@ CASES = (
     Case("acorn_1", "range", {"M": 16, "ef_construction": 40, "seed": 0, "deterministic": True},
          widths("ef_search", 16, 64)),
     Case("acorn_gamma_ref", "range", {"M": 16, "gamma": 4, "M_beta": 32, "seed": 0, "deterministic": True},
-         widths("ef_search", 16, 64), changed=ACORN_REF_CHANGE),
+         widths("ef_search", 16, 64), after_build={"write_past_list": True}, changed=ACORN_REF_CHANGE),
     Case("acorn_1_ref", "range", {"M": 16, "M_beta": 32, "seed": 0, "deterministic": True},
-         widths("ef_search", 16, 64), changed=ACORN_REF_CHANGE),
+         widths("ef_search", 16, 64), after_build={"write_past_list": True}, changed=ACORN_REF_CHANGE),
     Case("caps", "eq", {"clusters": 32, "seed": 0, "deterministic": True}, widths("max_distances", 500, 2000),
          "label_attribute", after_search={"exact_top_k": True, "fix_open_attributes": True}),
     Case("digra", "range", {"M": 16, "ef_construction": 64, "fanout": 4, "leaf_size": 64, "seed": 0},
