@@ -258,11 +258,8 @@ class Router(Method):
         return route_ids[np.minimum(first_within, len(bounds) - 1)]
 
     def prepare_filters(self, filters: FilterBatch) -> RoutedFilters:
-        known = self._known_routes(filters)
-        if known and known.count(known[0]) == len(known):
-            return self._whole(self.routes[known[0]], filters)
-        of_set = np.array(known, dtype=np.int64) if known is not None else self._counted_route_ids(filters)
-        if len(of_set) and (len(of_set) == 1 or bool((of_set == of_set[0]).all())):
+        of_set = self.route_ids(filters)
+        if len(of_set) and bool((of_set == of_set[0]).all()):
             return self._whole(self.routes[int(of_set[0])], filters)
         used = np.unique(of_set)
         of_query = of_set[filters.set_of_query]
