@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import os
 import uuid
+from collections.abc import Sequence
 from pathlib import Path
 
 
@@ -27,3 +30,13 @@ def write_text_atomic(path: Path, text: str) -> Path:
     finally:
         tmp.unlink(missing_ok=True)
     return path
+
+
+def write_csv_atomic(path: Path, rows: Sequence[dict], fieldnames: Sequence[str] | None = None) -> Path:
+    """`write_text_atomic` of `rows` as CSV with a header: `fieldnames` (default the first
+    row's keys), a missing field written empty."""
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=list(fieldnames if fieldnames is not None else rows[0]))
+    writer.writeheader()
+    writer.writerows(rows)
+    return write_text_atomic(path, buffer.getvalue())

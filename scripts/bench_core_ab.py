@@ -37,7 +37,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import io
 import json
 import os
 import statistics
@@ -50,7 +49,7 @@ from typing import Any
 
 import numpy as np
 
-from fanns_bench.atomic_files import write_text_atomic
+from fanns_bench.atomic_files import write_csv_atomic, write_text_atomic
 from fanns_bench.errors import FannsBenchError
 from fanns_bench.fidelity.adapter import label_filters, point_label
 from fanns_bench.fidelity.data import (
@@ -229,14 +228,6 @@ def result_rows(side: str, process: int, result: dict, slices: dict[str, Slice])
     return rows
 
 
-def write_rows(path: Path, rows: list[dict[str, Any]]) -> None:
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=COLUMNS, restval="")
-    writer.writeheader()
-    writer.writerows(rows)
-    write_text_atomic(path, buffer.getvalue())
-
-
 def read_rows(path: Path) -> list[dict[str, Any]]:
     """The rows of a `core-ab.csv` (strings, as written)."""
     try:
@@ -383,7 +374,7 @@ def run(args: argparse.Namespace) -> list[dict[str, Any]]:
             result = run_worker(pythons[side], specs[side], args.out / f"{side}-{process}.json")
             print(f"  {result['package']}: {time.monotonic() - start:.0f} s", file=sys.stderr, flush=True)
             rows += result_rows(side, process, result, slices)
-    write_rows(args.out / "core-ab.csv", rows)
+    write_csv_atomic(args.out / "core-ab.csv", rows, COLUMNS)
     return rows
 
 

@@ -26,15 +26,13 @@ above, as before.
 
 from __future__ import annotations
 
-import csv
-import io
 import os
 import statistics
 import time
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
-from fanns_bench.atomic_files import temporary_sibling
+from fanns_bench.atomic_files import write_csv_atomic, write_text_atomic
 from fanns_bench.data.dataset import load_dataset
 from fanns_bench.errors import ConfigError
 from fanns_bench.fidelity import acorn, caps, diskann, dsg, irangegraph, nhq, serf, ung
@@ -333,21 +331,7 @@ def _write(
         f"- files: {', '.join(f'`{f}`' for f in files)}",
         "",
     ]
-    _atomic_text(out / "fidelity.md", "\n".join(header) + markdown_table(rows))
-    _atomic_csv(out / "fidelity.csv", [asdict(r) for r in rows])
-    _atomic_csv(out / "fidelity-builds.csv", per_build)
-    _atomic_csv(out / "fidelity-qps.csv", per_timing)
-
-
-def _atomic_csv(path: Path, rows: list[dict]) -> None:
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=list(rows[0]))
-    writer.writeheader()
-    writer.writerows(rows)
-    _atomic_text(path, buffer.getvalue())
-
-
-def _atomic_text(path: Path, text: str) -> None:
-    tmp = temporary_sibling(path)
-    tmp.write_text(text)
-    tmp.replace(path)
+    write_text_atomic(out / "fidelity.md", "\n".join(header) + markdown_table(rows))
+    write_csv_atomic(out / "fidelity.csv", [asdict(r) for r in rows])
+    write_csv_atomic(out / "fidelity-builds.csv", per_build)
+    write_csv_atomic(out / "fidelity-qps.csv", per_timing)

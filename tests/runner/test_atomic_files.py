@@ -7,7 +7,7 @@ import os
 import numpy as np
 import pytest
 
-from fanns_bench.atomic_files import temporary_sibling, write_text_atomic
+from fanns_bench.atomic_files import temporary_sibling, write_csv_atomic, write_text_atomic
 from fanns_bench.groundtruth import GroundTruth
 
 
@@ -51,3 +51,11 @@ def test_a_failed_text_write_keeps_the_old_file_and_leaves_no_temporary(tmp_path
         write_text_atomic(path, "new\n")
     assert path.read_text() == "old\n"
     assert [p.name for p in path.parent.iterdir()] == ["note.txt"]
+
+
+def test_write_csv_atomic_writes_a_header_and_leaves_missing_fields_empty(tmp_path):
+    path = write_csv_atomic(tmp_path / "sub" / "rows.csv", [{"a": 1, "b": 2}, {"a": 3}])
+    assert path.read_text().splitlines() == ["a,b", "1,2", "3,"]
+    write_csv_atomic(path, [{"b": 4, "a": 5}], ["a", "b"])  # the columns' order, not the row's
+    assert path.read_text().splitlines() == ["a,b", "5,4"]
+    assert [p.name for p in path.parent.iterdir()] == ["rows.csv"]  # no temporary left behind
