@@ -7,7 +7,7 @@ change outside ties, no paper-claim verdict change); with `--hogs N` (N busy-loo
 this machine, stopped at the end) the loaded targets (CPU-time QPS ratio within [0.85, 1.15],
 recall identical on every deterministic point, at least 90 % of the points whose wall QPS moved
 by more than 20 % flagged noisy). The compare output also counts the points flagged by the
-machine's drift between a job's rounds and by the machine probe (issue 16 drift columns), in
+machine's drift between a job's rounds, and those outside the machine probe's band (recorded only), in
 each run and among the points that moved. Exits with the compare command's status (0 within the targets,
 1 outside, 2 bad input), or 2 when a run fails to start.
 

@@ -225,8 +225,8 @@ def noise_lines_per_run(a: pd.DataFrame, b: pd.DataFrame) -> list[str]:
 
 
 def machine_flags(frame: pd.DataFrame) -> pd.DataFrame:
-    """Per row: `drift` above `MAX_DRIFT`, `probe` outside the probe band (False where not
-    recorded), as `noise.drift_reasons` flags them."""
+    """Per row: `drift` above `MAX_DRIFT` (a noisy reason, `noise.drift_reasons`), `probe`
+    outside the probe band (recorded only, not a noisy reason); False where not recorded."""
     drift = frame["drift"].astype(float) if "drift" in frame else pd.Series(np.nan, index=frame.index)
     probe = (
         frame["probe_ratio"].astype(float) if "probe_ratio" in frame else pd.Series(np.nan, index=frame.index)
@@ -290,7 +290,8 @@ def _noisy_check(out: Comparison, ok: pd.DataFrame, tolerances: Tolerances) -> N
 def _machine_check(
     out: Comparison, ok: pd.DataFrame, runs: tuple[pd.DataFrame, pd.DataFrame], moved: float
 ) -> None:
-    """How many of the points that moved the drift or the probe flagged, in A or B."""
+    """How many of the points that moved the drift flagged, and how many the probe band would
+    have, in A or B."""
     keys = moved_points(ok, moved)["key"]
     if keys.empty or not any(recorded(r, c) for r in runs for c in ("drift", "probe_ratio")):
         return
@@ -298,7 +299,7 @@ def _machine_check(
     by = {kind: int((flags[0][kind] | flags[1][kind]).sum()) for kind in ("drift", "probe")}
     out.lines.append(
         f"  of those, flagged by drift between rounds {_share(by['drift'], len(keys))}, "
-        f"by the machine probe {_share(by['probe'], len(keys))}"
+        f"outside the machine probe's band {_share(by['probe'], len(keys))} (recorded, not a noisy reason)"
     )
 
 

@@ -20,13 +20,15 @@ themselves: a round's factor is the median, over the job's points and both kinds
 repetition time / that point's median repetition time. `drift` is max/min of the factors
 minus 1. `MAX_DRIFT` 0.10 is the issue's own tolerance: two runs must agree within 10 % (ratio
 in [0.9, 1.1]); a job whose machine sped up or slowed down by more than that between its own
-rounds cannot promise it, whatever its points' medians say. The probe (`probe.py`) compares the
-job's machine with the start of the run: outside [`MIN_PROBE_RATIO`, `MAX_PROBE_RATIO`] =
-[0.6, 1.67], the machine ran its fixed kernel 1.67x slower (or faster) than when the run began.
-The band is wide because the kernel's own time is a property of the process, not only of the
-machine's load: on a quiet 2-core VM, fresh processes timed it at 9.4-14.1 ms (each process
-steady within 5 % over four fresh blocks; pinned to either core always 9.5-10.9 ms), so two
-quiet processes differ by up to 1.5x; [0.85, 1.15] flagged every point of two quiet runs.
+rounds cannot promise it, whatever its points' medians say.
+
+The probe (`probe.py`) is recorded (`probe_ratio`: the job's machine against the start of the
+run) but is not a noisy reason: its fixed kernel's time is a property of the process as much as
+of the machine (fresh quiet processes timed it at 9.4-14.1 ms on a 2-core VM), and over five
+pairs of `paper_fig23_em_scaled` runs (quiet, with two CPU hogs, a host that slowed one run) it
+never flagged a point that moved by over 20 % which drift or spread had not flagged already,
+while on one quiet pair it alone flagged 63 points, none of which moved. `compare` still counts
+the points outside [`MIN_PROBE_RATIO`, `MAX_PROBE_RATIO`] = [0.6, 1.67], so it can be judged again.
 """
 
 from __future__ import annotations
@@ -41,7 +43,7 @@ MAX_EXTREME_DEVIATION = 0.50  # pyperf: "the maximum (...) is N% greater than th
 MIN_REPETITION_S = 1e-3  # pyperf: "the shortest raw value only took ..."
 MIN_CPU_WALL_RATIO = 0.85  # one query thread: CPU seconds per wall second of the search
 MAX_DRIFT = 0.10  # max/min - 1 of a job's round factors (machine speed between its rounds)
-MIN_PROBE_RATIO, MAX_PROBE_RATIO = 0.6, 1.67  # baseline probe / the job's median probe
+MIN_PROBE_RATIO, MAX_PROBE_RATIO = 0.6, 1.67  # baseline probe / the job's median probe (counted, no flag)
 
 
 def dispersion(n_queries: int, seconds: Sequence[float]) -> dict[str, float]:
@@ -153,14 +155,8 @@ def process_reasons(rates: Sequence[float]) -> list[str]:
     ]
 
 
-def drift_reasons(job_drift: float | None, probe: float | None) -> list[str]:
-    """Why the job's machine was not steady: between its rounds, or against the run's start."""
-    reasons = []
+def drift_reasons(job_drift: float | None) -> list[str]:
+    """Why the job's machine was not steady between its rounds (empty: it was, or one round)."""
     if job_drift is not None and job_drift > MAX_DRIFT:
-        reasons.append(f"machine speed moved {job_drift:.0%} between rounds of this job (> {MAX_DRIFT:.0%})")
-    if probe is not None and not MIN_PROBE_RATIO <= probe <= MAX_PROBE_RATIO:
-        reasons.append(
-            f"machine probe {probe:.2f}x its speed at the start of the run "
-            f"(outside [{MIN_PROBE_RATIO}, {MAX_PROBE_RATIO}])"
-        )
-    return reasons
+        return [f"machine speed moved {job_drift:.0%} between rounds of this job (> {MAX_DRIFT:.0%})"]
+    return []

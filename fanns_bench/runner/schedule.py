@@ -246,7 +246,7 @@ def _finish(job: Job, entry: Live, machine: dict[str, Any]) -> None:
                 context.dataset.vectors,
                 context.dataset.metric,
                 spec.latency_queries,
-                extra_reasons=drift_reasons(machine["drift"], machine["probe_ratio"]),
+                extra_reasons=drift_reasons(machine["drift"]),
             )
     except Exception as error:
         _fail(job, entry.row, error, "search failed")
