@@ -124,6 +124,19 @@ class FakeOneThread(ExactPrefilter):
     nondeterminism = "pretends to insert in thread-scheduling order"
 
 
+class FakePools(FakeOneThread):
+    """`FakeOneThread` noting the thread cap of the process's BLAS and OpenMP pools while it
+    builds (`pools`: the distinct `num_threads`), so a test sees what its build ran under."""
+
+    name = "fake_pools"
+
+    def build(self, dataset: Any) -> None:
+        from threadpoolctl import threadpool_info
+
+        self.pools = {int(pool["num_threads"]) for pool in threadpool_info()}
+        super().build(dataset)
+
+
 class FakeUnfiltered(ExactPrefilter):
     """Ignores the filter: exact top-k over every item (breaks its filter, says nothing)."""
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import importlib.util
 import shutil
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -230,6 +230,12 @@ class Method(ABC):
         """One-time set-up before the build timer starts (create an environment, start a
         worker or a server sized for `dataset`). Not part of `build_seconds`; `build` must
         still work without it. Default: nothing."""
+
+    def set_build_threads(self, threads_for: Callable[[type[Method]], int]) -> None:
+        """The runner's build thread rule, `threads_for(method class)`: the threads it builds
+        that class on alone (`runner.deterministic_builds`: one for a `one_thread` class).
+        Called once, before `prepare_environment`. Default: nothing (this method builds on
+        its `threads`); a method that builds others (the router) builds each on its count."""
 
     def set_query_threads(self, threads: int) -> None:
         """Search with `threads` threads from now on (called by the runner before each

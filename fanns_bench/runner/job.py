@@ -101,6 +101,7 @@ def _run_job(spec: WorkerSpec) -> None:
     baseline = _loaded_baseline(context, spec.meter)
     method = method_cls(metric=context.dataset.metric, threads=build_threads, **job.build_params)
     try:
+        method.set_build_threads(lambda cls: _build_thread_count(cls, spec))  # the router's members
         try:
             method.prepare_environment(context.dataset)  # one-time set-up, before the build timer
             with capped_threads(build_threads):

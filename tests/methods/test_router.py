@@ -174,6 +174,43 @@ def test_a_policy_learned_on_one_draw_routes_another(tmp_path, capsys):
         assert one.method_name == "fanns_bench.methods.router.method:Router"
 
 
+@pytest.mark.parametrize(("deterministic_builds", "threads"), [(True, 1), (False, 2)])
+def test_each_routed_method_is_built_on_the_threads_it_is_built_on_alone(
+    tmp_path, deterministic_builds, threads
+):
+    """runner.deterministic_builds builds a `one_thread` method on one thread; routed, it is
+    built the same (not on the router's every core), and on every core when the runner says so."""
+    one = "tests.fakes:FakeOneThread"
+    plan = Policy(
+        {t: (Route(1.0, one, {}, {}),) for t in ("EM", "R")},
+        {"EM": ("eq(category)",), "R": ("range(score)",)},
+        0.9,
+    )
+    methods = {"one": {"name": one}, "router": {"name": "fanns_bench.methods.router.method:Router",
+                                                "build": {"policy": [str(write_policy(plan, tmp_path / "p.yaml"))]}}}  # fmt: skip
+    config = sweep_config(tmp_path, methods, build_threads=2, deterministic_builds=deterministic_builds)
+    rows = run_sweep(config).rows.set_index("method")
+    assert set(rows.loc["one", "build_threads"]) == set(rows.loc["router", "build_threads"]) == {threads}
+    assert set(rows.loc["router", "deterministic"]) == {threads == 1}
+
+
+def test_a_routed_methods_build_runs_under_its_own_thread_cap(dataset, tmp_path):
+    """Inside the runner's cap for the router (2), a member given 1 builds with the BLAS and
+    OpenMP pools capped to 1, as the runner caps it alone; the router's cap comes back after."""
+    from threadpoolctl import threadpool_info
+
+    from fanns_bench.runner.threads import capped_threads
+
+    plan = Policy({"EM": (Route(1.0, "tests.fakes:FakePools", {}, {}),)}, {"EM": ("eq(category)",)}, 0.9)
+    router = Router("l2", 2, policy=str(write_policy(plan, tmp_path / "p.yaml")))
+    router.set_build_threads(lambda cls: 1 if cls.deterministic_build == "one_thread" else 2)
+    with capped_threads(2):
+        router.build(dataset)
+        after = {int(pool["num_threads"]) for pool in threadpool_info()}
+    member = router._method(plan.routes["EM"][0])
+    assert member.threads == 1 and member.pools == {1} and after == {2}
+
+
 def test_a_predicate_is_evaluated_once_per_batch_by_the_router_and_its_route(dataset, tmp_path, monkeypatch):
     """Counting a predicate's matches (to route it) and filtering by them (the route's method)
     share one evaluation: the router's filter work in `qps` is not the method's twice over. An

@@ -3,6 +3,7 @@ one its filter type and selectivity choose (README.md beside this file)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +19,7 @@ from fanns_bench.methods.params import Param
 from fanns_bench.methods.registry import get_method
 from fanns_bench.methods.router.values import ValueRoutes, leaf_form, table_bytes, value_routes
 from fanns_bench.recommend.policy import Route, read_policy
+from fanns_bench.runner.threads import capped_threads
 
 if TYPE_CHECKING:
     from fanns_bench.data.dataset import Dataset
@@ -91,6 +93,7 @@ class Router(Method):
             for route in routes
         }
         self._methods: dict[tuple[str, str], Method] = {}
+        self._threads_for: Callable[[type[Method]], int] | None = None  # the runner's rule
         self._answered: dict[str, int] = {}
         self._reasons: dict[str, str | None] = {}
         # every distinct route (by label, as the counters name them) and, per filter type, its
@@ -115,10 +118,18 @@ class Router(Method):
         self._forms: dict[object, FormRoutes] = {}  # (op, attr) or a form -> how its route is found
 
     # --- building: every method the policy names, once ------------------------------------
+    def set_build_threads(self, threads_for: Callable[[type[Method]], int]) -> None:
+        """Each method is built on the threads the runner builds it on alone (`threads_for`;
+        `runner.deterministic_builds`: a `one_thread` method on one), not the router's own:
+        else an ACORN graph built alone on one thread is built on every core here (insertion in
+        thread order: another graph than the one the single method's row measured)."""
+        self._threads_for = threads_for
+
     def _method(self, route: Route) -> Method:
         if route.build_key not in self._methods:
             method_cls = self._classes[route.method]
-            self._methods[route.build_key] = method_cls(self.metric, self.threads, **route.build)
+            threads = self.threads if self._threads_for is None else self._threads_for(method_cls)
+            self._methods[route.build_key] = method_cls(self.metric, threads, **route.build)
         return self._methods[route.build_key]
 
     def prepare_environment(self, dataset: Dataset | None = None) -> None:
@@ -126,8 +137,12 @@ class Router(Method):
             self._method(route).prepare_environment(dataset)
 
     def build(self, dataset: Dataset) -> None:
+        """Each method built as the runner builds it alone: on its threads, with the BLAS and
+        OpenMP pools capped to them."""
         for route in self.policy.builds():
-            self._method(route).build(dataset)
+            method = self._method(route)
+            with capped_threads(method.threads):
+                method.build(dataset)
         self._build_values(dataset.attribute_index)
 
     def _build_values(self, attributes: AttributeIndex) -> None:
