@@ -225,7 +225,7 @@ def _repeat(job: Job, entry: Live, first: bool) -> None:
     with searching(job, entry.point.threads):
         if sample:
             spec.meter.sync(reset=True)
-        entry.times.append(entry.measurement.repeat())
+        entry.times.append(entry.measurement.repeat(rewarm=spec.interleave))
         if sample:
             entry.peak = max(entry.peak, spec.meter.sync()[0])
     if spec.interleave:

@@ -17,7 +17,7 @@ from fanns_bench.filters.predicates import Eq
 from fanns_bench.groundtruth import GroundTruth
 from fanns_bench.methods.base import FilterBatch, Method
 from fanns_bench.methods.common.id_sets import IdSets, id_sets
-from fanns_bench.runner.measure import MAX_PASSES, measure, passes_for
+from fanns_bench.runner.measure import MAX_PASSES, REWARM_MAX_PASS_S, PointMeasurement, measure, passes_for
 
 N, K = 20, 2
 VECTORS = np.eye(N, dtype=np.float32)
@@ -128,6 +128,27 @@ def test_end_to_end_and_given_filter_repetitions_alternate():
     run(method, repetitions=3, min_repetition_s=0.01)
     blocks = [kind for i, kind in enumerate(method.log) if i == 0 or method.log[i - 1] != kind]
     assert blocks == ["end_to_end", "given"] * 4  # the warm-up pair, then three timed pairs
+
+
+def test_an_interleaved_repetition_of_short_passes_starts_with_one_untimed_pass_of_its_point():
+    """Interleaved rounds: the job's previous repetition was another point's; a short pass gets
+    one untimed end-to-end pass first (its filter work not counted), a long one does not."""
+
+    def repeated(pass_seconds: float, rewarm: bool) -> tuple[list[str], float]:
+        method = Recording()
+        point = PointMeasurement(method, VECTORS[:2], [Eq("c", 0), Eq("c", 1)], ATTRIBUTES, K, {}, count=N)
+        point.calibrate(warmup=True, min_repetition_s=0.0)
+        point.pass_seconds = pass_seconds  # what calibration read, fixed for the test
+        before = len(method.log)
+        point.repeat(rewarm=rewarm)
+        return method.log[before:], point.filter_total
+
+    short = REWARM_MAX_PASS_S / 2
+    log, filter_total = repeated(short, rewarm=True)
+    assert log == ["end_to_end", "end_to_end", "given"]  # untimed, timed, timed
+    assert 0.02 <= filter_total < 0.04  # the timed pass's 20 ms filter preparation only
+    assert repeated(short, rewarm=False)[0] == ["end_to_end", "given"]  # point by point: warm already
+    assert repeated(2 * REWARM_MAX_PASS_S, rewarm=True)[0] == ["end_to_end", "given"]
 
 
 def test_row_carries_cpu_time_load_switches_dispersion_and_noise():

@@ -16,8 +16,9 @@ from tests.sweeps import sweep_config
 DRIFTING = "tests.fakes:FakeDrifting"
 POINTS = 4  # sweep_config: 2 filter types x 2 buckets, one search config
 # FakeDrifting counts its searches: warm-up 1 + 1 per point (searches 1-8), then each round
-# one end-to-end and one given-filter search per point: round 1 = 9-16, round 2 = 17-24
-ROUND_2 = (2 * POINTS + 2 * POINTS + 1, 2 * POINTS + 4 * POINTS)
+# per point one untimed end-to-end (its passes are short: measure.REWARM_MAX_PASS_S), one
+# timed end-to-end and one given-filter search: round 1 = 9-20, round 2 = 21-32
+ROUND_2 = (2 * POINTS + 3 * POINTS + 1, 2 * POINTS + 6 * POINTS)
 QUIET_RUNNER = {"repetitions": 3, "latency_queries": 0}
 
 
@@ -92,7 +93,7 @@ def test_a_probe_far_outside_its_band_is_recorded_but_flags_nothing(tmp_path, mo
 
 
 def test_a_point_that_fails_in_round_2_fails_alone(tmp_path):
-    fail_at = ROUND_2[0] + 2  # round 2's second point, its end-to-end search
+    fail_at = ROUND_2[0] + 4  # round 2's second point, its timed end-to-end search
     methods = {"flaky": {"name": DRIFTING, "build": {"spin_ms": 1, "fail_at": fail_at}}}
     rows = run_sweep(sweep_config(tmp_path, methods, **QUIET_RUNNER)).rows
     failed, ok = rows[rows.status == "failed"], rows[rows.status == "ok"]
@@ -105,21 +106,30 @@ def test_a_point_that_fails_in_round_2_fails_alone(tmp_path):
     assert (tmp_path / "results" / "errors").is_dir()
 
 
-def _pairs(text: str) -> list[str]:
-    """The points searched, from a log of fingerprints: every timed repetition and every
-    warm-up is a pair (end to end, then given the filter) of one point."""
+def _groups(lines: list[str], size: int) -> list[str]:
+    """The points searched, from a log of fingerprints where each point's turn is `size`
+    searches of that point."""
+    assert len(lines) % size == 0 and all(
+        len(set(lines[i : i + size])) == 1 for i in range(0, len(lines), size)
+    )
+    return lines[0::size]
+
+
+def _turns(text: str) -> tuple[list[str], list[str]]:
+    """(calibration, rounds) from an interleaved job's log: a warm-up is a pair (end to end,
+    then given the filter) per point; a round's turn is a triple (an untimed end-to-end pass
+    first: the point's passes are short, then the timed pair)."""
     lines = text.split()
-    assert lines[0::2] == lines[1::2]
-    return lines[0::2]
+    return _groups(lines[: 2 * POINTS], 2), _groups(lines[2 * POINTS :], 3)
 
 
 def test_rounds_take_every_point_once_in_a_seeded_order_and_interleave_false_keeps_the_old_one(tmp_path):
     log = tmp_path / "searches.log"
     methods = {"logged": {"name": DRIFTING, "build": {"spin_ms": 0, "log": str(log)}}}
     run_sweep(sweep_config(tmp_path, methods, **QUIET_RUNNER))
-    pairs = _pairs(log.read_text())
-    assert len(pairs) == POINTS * 4  # calibration, then 3 rounds
-    calibration, *rounds = [pairs[i : i + POINTS] for i in range(0, len(pairs), POINTS)]
+    calibration, turns = _turns(log.read_text())
+    assert len(turns) == POINTS * 3  # 3 rounds after the calibration
+    rounds = [turns[i : i + POINTS] for i in range(0, len(turns), POINTS)]
     assert len(set(calibration)) == POINTS and all(sorted(r) == sorted(calibration) for r in rounds)
     assert all(a != b for a, b in zip(rounds, rounds[1:], strict=False))  # the order changes per round
     first = log.read_text()
@@ -128,8 +138,8 @@ def test_rounds_take_every_point_once_in_a_seeded_order_and_interleave_false_kee
     assert log.read_text() == first  # seeded: a rerun searches in the same order
     log.unlink()
     old = run_sweep(sweep_config(tmp_path, methods, **QUIET_RUNNER, interleave=False)).rows
-    # each point start to end (warm-up, 3 repetitions), one after the other, in the job's order
-    assert _pairs(log.read_text()) == [p for p in calibration for _ in range(4)]
+    # each point start to end (warm-up, 3 repetitions: pairs, none re-warmed), one after the other
+    assert _groups(log.read_text().split(), 2) == [p for p in calibration for _ in range(4)]
     assert set(old.status) == {"ok"} and old.drift.isna().all()  # one point at a time: no drift
 
 
