@@ -279,11 +279,15 @@ void CapsIndex::search(const float* queries, size_t nq, const int32_t* query_val
           const size_t stride = attributes_;
           const int32_t* values = values_.data();
           uint64_t spent = seen;  // a local copy keeps the loop free of reloads
-          for (uint64_t pos = begin; pos < end && spent < budget; ++pos) {
+          auto matches = [&](uint64_t pos) {
             const int32_t* v = values + pos * stride;
+            if (stride == 1) return want[0] == kAnyValue || v[0] == want[0];  // one attribute: no loop
             bool match = true;
             for (size_t a = 0; a < stride && match; ++a) match = want[a] == kAnyValue || v[a] == want[a];
-            if (!match) continue;
+            return match;
+          };
+          for (uint64_t pos = begin; pos < end && spent < budget; ++pos) {
+            if (!matches(pos)) continue;
             ++spent;
             keep(distance(pos), static_cast<int32_t>(pos));
           }

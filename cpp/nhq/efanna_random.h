@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <random>
 #include <vector>
 
 namespace fanns::nhq {
@@ -42,6 +43,69 @@ class GlibcRand {
   static constexpr int kWords = 31;
   uint32_t words_[kWords] = {};
   int front_ = 3, rear_ = 0;
+};
+
+/// std::mt19937's constants (libstdc++'s mersenne_twister_engine<uint32_t, 32, 624, 397, 31,
+/// 0x9908b0df, 11, 0xffffffff, 7, 0x9d2c5680, 15, 0xefc60000, 18, 1812433253>).
+constexpr size_t kMtWords = 624, kMtShift = 397;
+/// The most outputs mt19937_prefixes gives: the first 624 - 397 outputs of a fresh engine read
+/// only its seeded words, none that the same twist rewrote before.
+constexpr size_t kMtMaxPrefix = kMtWords - kMtShift;
+
+/// The first `count` outputs (count <= kMtMaxPrefix) of std::mt19937(seeds[l]) for each of
+/// `Lanes` seeds, into out[l * count + j]: the same numbers as the engine's, from the seeded
+/// words they read (0..count and 397..396 + count) instead of all 624 seeded and twisted
+/// words. The seeding steps of the lanes run side by side (each lane's is one chain of
+/// dependent multiplies: alone, most of a short search's time).
+template <size_t Lanes>
+void mt19937_prefixes(const uint32_t* seeds, size_t count, uint32_t* out) {
+  uint32_t low[(kMtMaxPrefix + 1) * Lanes], high[kMtMaxPrefix * Lanes];
+  uint32_t x[Lanes];
+  for (size_t l = 0; l < Lanes; ++l) low[l] = x[l] = seeds[l];
+  auto step = [&x](uint32_t i) {
+    for (size_t l = 0; l < Lanes; ++l) x[l] = 1812433253u * (x[l] ^ (x[l] >> 30)) + i;
+  };
+  uint32_t i = 1;
+  for (; i <= count; ++i) {
+    step(i);
+    std::copy(x, x + Lanes, low + i * Lanes);
+  }
+  for (; i < kMtShift; ++i) step(i);
+  for (; i < kMtShift + count; ++i) {
+    step(i);
+    std::copy(x, x + Lanes, high + (i - kMtShift) * Lanes);
+  }
+  for (size_t j = 0; j < count; ++j) {
+    for (size_t l = 0; l < Lanes; ++l) {
+      const uint32_t y = (low[j * Lanes + l] & 0x80000000u) | (low[(j + 1) * Lanes + l] & 0x7fffffffu);
+      uint32_t v = high[j * Lanes + l] ^ (y >> 1) ^ ((y & 1u) ? 0x9908b0dfu : 0u);
+      v ^= v >> 11;
+      v ^= (v << 7) & 0x9d2c5680u;
+      v ^= (v << 15) & 0xefc60000u;
+      v ^= v >> 18;
+      out[l * count + j] = v;
+    }
+  }
+}
+
+/// The first `count` outputs of std::mt19937(seeds[l]) for each of `Lanes` seeds, into
+/// out[l * count + j]: mt19937_prefixes where count <= kMtMaxPrefix, else the engine itself.
+template <size_t Lanes>
+void mt19937_first_outputs(const uint32_t* seeds, size_t count, uint32_t* out) {
+  if (count <= kMtMaxPrefix) {
+    mt19937_prefixes<Lanes>(seeds, count, out);
+    return;
+  }
+  for (size_t l = 0; l < Lanes; ++l) {
+    std::mt19937 engine(seeds[l]);
+    for (size_t j = 0; j < count; ++j) out[l * count + j] = static_cast<uint32_t>(engine());
+  }
+}
+
+/// An engine that hands out numbers drawn before (mt19937_first_outputs), for gen_random.
+struct Replay {
+  const uint32_t* next;
+  uint32_t operator()() { return *next++; }
 };
 
 /// efanna's GenRandom: `count` distinct ids in [0, n) (count < n): draws below n - count,

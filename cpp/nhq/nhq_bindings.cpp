@@ -12,6 +12,7 @@
 #include "bindings/param_fields.h"
 #include "bindings/search_results.h"
 #include "core/distance.h"
+#include "nhq/efanna_random.h"
 #include "nhq/nhq_kgraph.h"
 #include "nhq/nhq_nsw.h"
 
@@ -149,4 +150,20 @@ void register_nhq(nb::module_& m) {
                                  "NHQ-KGraph: NN-descent graph pruned by NHQ's edge selection, searched with "
                                  "the fusion distance (Wang et al., NeurIPS 2023).");
   define(kgraph, "L_search");
+  m.def(
+      "_mt19937_first_outputs",
+      [](const std::vector<uint32_t>& seeds, size_t count) {
+        constexpr size_t lanes = 8;
+        std::vector<uint32_t> padded(seeds), out;
+        padded.resize((seeds.size() + lanes - 1) / lanes * lanes);
+        out.resize(padded.size() * count);
+        for (size_t b = 0; b < padded.size(); b += lanes) {
+          fanns::nhq::mt19937_first_outputs<lanes>(padded.data() + b, count, out.data() + b * count);
+        }
+        out.resize(seeds.size() * count);
+        return out;
+      },
+      "seeds"_a, "count"_a,
+      "Tests only: the first `count` outputs of std::mt19937(seed) per seed, as NHQ-KGraph's search "
+      "draws them (seed-major, one flat list).");
 }

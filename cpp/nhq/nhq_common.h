@@ -11,6 +11,8 @@ namespace fanns::nhq {
 
 /// Attributes on which two code rows differ (a null code, < 0, equals nothing).
 inline size_t mismatches(const int32_t* a, const int32_t* b, size_t attributes) {
+  // one attribute (the common case): no loop (a search scores every candidate with this)
+  if (attributes == 1) return (a[0] != b[0] || a[0] < 0) ? 1 : 0;
   size_t count = 0;
   for (size_t i = 0; i < attributes; ++i) count += (a[i] != b[i] || a[i] < 0) ? 1 : 0;
   return count;

@@ -78,6 +78,18 @@ L2Kernel efanna_l2() { return __builtin_cpu_supports("fma") ? efanna_l2_fma : ef
 
 /// The seed the authors' search program (query_execution) gives srand before its queries.
 constexpr uint32_t kSearchSeed = 161803398;
+/// Queries whose starting points are drawn together: their mt19937s are seeded side by side
+/// (mt19937_first_outputs), as one engine's seeding is a chain of dependent multiplies.
+constexpr size_t kSeedLanes = 8;
+
+/// One search thread's buffers, kept from query to query.
+struct SearchScratch {
+  explicit SearchScratch(size_t n) : visited(n) {}
+  VisitedSet visited;
+  std::vector<uint32_t> draws;  // kSeedLanes x (L + 1): each query's first mt19937 outputs
+  std::vector<int32_t> start;
+  std::vector<Candidate> pool;
+};
 
 struct Hood {
   std::mutex lock;
@@ -385,7 +397,7 @@ void NhqKGraphIndex::search(const float* queries, size_t nq, const int32_t* quer
   for (auto& seed : query_seeds) seed = rand.next();
   // one body for both views (the node blocks, or the index's own arrays: same ids, same order)
   auto run = [&](const auto& view) {
-    parallel_for_each(nq, threads, [n] { return VisitedSet(n); }, [&](VisitedSet& visited, size_t q) {
+    auto one = [&](SearchScratch& scratch, size_t q, const uint32_t* draws) {
       const int32_t* want = query_codes + rows[q] * A;
       const float* query = queries + q * dim;
       uint64_t evaluations = 0;
@@ -393,12 +405,14 @@ void NhqKGraphIndex::search(const float* queries, size_t nq, const int32_t* quer
         ++evaluations;
         return kernel(query, view.vector(id), dim) + weight * static_cast<float>(mismatches(want, view.codes_of(id), A));
       };
-      // L random starting points (efanna's GenRandom)
-      std::mt19937 rng(query_seeds[q]);
-      std::vector<int32_t> start;
+      // L random starting points (efanna's GenRandom on mt19937(seed): its first L + 1 outputs)
+      Replay rng{draws};
+      std::vector<int32_t>& start = scratch.start;
       gen_random(rng, L, n, start);
+      VisitedSet& visited = scratch.visited;
       visited.reset(n);
-      std::vector<Candidate> pool;
+      std::vector<Candidate>& pool = scratch.pool;
+      pool.clear();
       pool.reserve(L + 1);
       for (int32_t id : start) __builtin_prefetch(view.vector(id));  // as theirs: one line each
       for (int32_t id : start) {
@@ -445,6 +459,16 @@ void NhqKGraphIndex::search(const float* queries, size_t nq, const int32_t* quer
       }
       write_result_row(pool, k, out_ids + q * k, out_distances + q * k);
       out_distance_counts[q] = evaluations;
+    };
+    const size_t draws_per_query = L + 1;  // gen_random: L draws, then the rotation
+    const size_t blocks = (nq + kSeedLanes - 1) / kSeedLanes;
+    parallel_for_each(blocks, threads, [n] { return SearchScratch(n); }, [&](SearchScratch& scratch, size_t b) {
+      const size_t first = b * kSeedLanes, last = std::min(nq, first + kSeedLanes);
+      uint32_t seeds[kSeedLanes] = {};
+      std::copy(query_seeds.begin() + first, query_seeds.begin() + last, seeds);
+      scratch.draws.resize(kSeedLanes * draws_per_query);
+      mt19937_first_outputs<kSeedLanes>(seeds, draws_per_query, scratch.draws.data());
+      for (size_t q = first; q < last; ++q) one(scratch, q, scratch.draws.data() + (q - first) * draws_per_query);
     });
   };
   with_view(run);

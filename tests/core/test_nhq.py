@@ -213,6 +213,21 @@ def test_kgraph_graph_and_results_equal_the_authors_program_for_each_seed():
             assert ids.tolist() == expected, f"L_search {width}"
 
 
+@pytest.mark.parametrize("count", [1, 11, 227, 228, 400])
+def test_kgraph_start_draws_are_mt19937_outputs(count):
+    """A search draws each query's starting points from the first outputs of mt19937(seed);
+    ours compute them from the seeded words they read (up to 227 outputs, lanes side by side)
+    or with the engine (more). numpy's legacy MT19937 seeding is std::mt19937's: both give
+    its outputs exactly, for 9 seeds (a partial group of lanes). A word off by one, or a
+    lane mixed with another, fails this."""
+    seeds = [0, 1, 5489, 161803398, 2**31 - 1, 2**32 - 1, 12345, 987654321, 42]
+    got = np.array(_core._mt19937_first_outputs(seeds, count), dtype=np.uint64).reshape(len(seeds), count)
+    for row, seed in zip(got, seeds, strict=True):
+        engine = np.random.MT19937()
+        engine._legacy_seeding(seed)
+        assert row.tolist() == engine.random_raw(count).tolist(), f"seed {seed}"
+
+
 def test_kgraph_ties_keep_the_drawn_order_not_id_order():
     """efanna compares distances only: when every item is as far as every other (identical
     vectors), the pool keeps its random starting points in the order drawn (sorted ids
