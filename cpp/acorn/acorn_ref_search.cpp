@@ -391,6 +391,13 @@ void search_reference(const Graph& graph, const BuildParams& build, const Vector
         } else if (filter.kind == QueryFilter::Kind::Ids) {
           if (filter.count > 0) {
             const ByteFilter bytes = ctx->bytes.fill(filter.ids, filter.count);
+            // Fetch the next query's ids while this one searches: its fill then reads them from
+            // cache instead of memory (batches of large sets are read from memory otherwise).
+            if (q + 1 < nq && filters[q + 1].kind == QueryFilter::Kind::Ids) {
+              const char* next = reinterpret_cast<const char*>(filters[q + 1].ids);
+              const size_t bytes_next = filters[q + 1].count * sizeof(int64_t);
+              for (size_t at = 0; at < bytes_next; at += 64) __builtin_prefetch(next + at);
+            }
             RefQuery<ByteFilter>(graph, build, params, bytes, distance, *ctx).run_filtered();
           }
         } else {
