@@ -203,6 +203,15 @@ def test_bad_queries_are_refused(index, queries, message):
     ("ids", "offsets", "message"),
     [
         (np.array([5, 3], np.int64), np.array([0, 2], np.int64), "must be sorted and unique"),
+        (np.array([3, 3], np.int64), np.array([0, 2], np.int64), "must be sorted and unique"),
+        (np.array([-1, 2], np.int64), np.array([0, 2], np.int64), "filter id -1 of set 0 is outside"),
+        # every step is positive modulo 2**64 and the last id is in range (validate_csr's fast pass
+        # must not take wrapped steps for increasing ones)
+        (
+            np.array([1, 2**62, -(2**63), -(2**62), 2], np.int64),
+            np.array([0, 5], np.int64),
+            rf"filter id {2**62} of set 0 is outside",
+        ),
         (np.array([5, N], np.int64), np.array([0, 2], np.int64), rf"filter id {N} of set 0 is outside"),
         (np.array([5], np.int64), np.array([0, 1, 1], np.int64), "filter_offsets must have 2 entries"),
         (np.array([5], np.int32), np.array([0, 1], np.int64), "filter_ids must have dtype int64, got int32"),

@@ -60,6 +60,40 @@ def test_returned_ids_match_and_recall_is_high_at_half_selectivity(index, select
         assert recall(ids, truth) >= 0.9
 
 
+def test_id_sets_and_bitmaps_give_the_same_answers_across_many_queries(index):
+    """Id sets go through a per-thread byte map that is never cleared (each query writes a new
+    tag; the map is reset when the 255 tags wrap) and whose runs of 64 consecutive ids are
+    written at once; bitmaps are read as given. 320 queries (past the wrap), alternating
+    ranges of odd starts and lengths with random sets, consecutive sets far apart: a stale
+    tag, a run written too long or short, or a missed reset changes the answers."""
+    rng = np.random.default_rng(7)
+    queries = np.tile(QUERIES, (8, 1))
+    half = N // 2
+    sets = []
+    for q in range(len(queries)):  # all in the upper half but the first
+        if q % 2:
+            sets.append(
+                np.sort(rng.choice(np.arange(half, N), size=int(rng.integers(50, 400)), replace=False))
+            )
+        else:
+            length = 130 + q % 300
+            start = half + (q * 397) % (half - length - 2) + int(rng.integers(0, 3))
+            sets.append(np.arange(start, start + length, dtype=np.int64))
+    sets[0] = np.arange(0, half, dtype=np.int64)  # its tag comes back at query 255: stale, it leaks
+    sets[2] = np.arange(half, half + 64, dtype=np.int64)  # exactly one run
+    sets[4] = np.arange(N - 129, N, dtype=np.int64)  # two runs and one id, up to the last id
+    ids, offsets = csr(sets)
+    bitmaps = np.zeros((len(sets), (N + 7) // 8), np.uint8)
+    for row, members in enumerate(sets):
+        np.bitwise_or.at(bitmaps[row], members >> 3, (1 << (members & 7)).astype(np.uint8))
+    by_ids = index.search(queries, K, 32, 1, ids, offsets)
+    by_bits = index.search_bitmaps(queries, K, 32, 1, bitmaps, np.arange(len(sets), dtype=np.int64))
+    np.testing.assert_array_equal(by_ids[0], by_bits[0])
+    np.testing.assert_array_equal(by_ids[2], by_bits[2])
+    for row, allowed in zip(by_ids[0], sets, strict=True):
+        assert np.isin(row[row >= 0], allowed).all()
+
+
 def test_unfiltered_search_is_the_reference_hnsw_search(index):
     found = index.search(QUERIES, K, 64, 1)[0]
     assert recall(found, exact_top_k(np.arange(N))) >= 0.9
