@@ -127,24 +127,21 @@ struct ByteFilter {
   bool passes(int64_t id) const { return tags[id] == tag; }
 };
 
-/// Per-thread byte map: each query writes a new tag (1..255) at its ids, so nothing is cleared
-/// after a query (the whole map only when the tags wrap, once per 255 queries). The ids are
-/// sorted and unique (validate_csr), so ids[i + 63] == ids[i] + 63 means 64 consecutive ids:
-/// such stretches (id ranges) take one memset.
+/// Per-thread byte map (core's EpochTags, a byte per id): each query marks its ids with a new
+/// epoch, so nothing is cleared after a query (the whole map only when the epochs wrap, once
+/// per 255 queries). The ids are sorted and unique (validate_csr), so ids[i + 63] == ids[i] +
+/// 63 means 64 consecutive ids: such stretches (id ranges) take one memset.
 class ScratchBytes {
  public:
-  void ensure(size_t n) {
-    if (tags_.size() < n) tags_.resize(n, 0);
-  }
+  explicit ScratchBytes(size_t n) : marks_(n), n_(n) {}
+
+  void ensure(size_t n) { n_ = std::max(n_, n); }
 
   ByteFilter fill(const int64_t* ids, size_t count) {
-    if (tag_ == 255) {
-      std::fill(tags_.begin(), tags_.end(), 0);
-      tag_ = 0;
-    }
-    const uint8_t tag = ++tag_;
+    marks_.reset(n_);
+    const uint8_t tag = marks_.epoch();
     constexpr size_t kRun = 64;
-    uint8_t* tags = tags_.data();
+    uint8_t* tags = marks_.tags();
     size_t i = 0;
     while (i < count) {
       size_t end = i;
@@ -170,12 +167,12 @@ class ScratchBytes {
   }
 
  private:
-  std::vector<uint8_t> tags_;
-  uint8_t tag_ = 0;
+  EpochTags<uint8_t> marks_;
+  size_t n_;
 };
 
 struct RefSearchContext {
-  explicit RefSearchContext(size_t n) : visited(n) { bytes.ensure(n); }
+  explicit RefSearchContext(size_t n) : visited(n), bytes(n) {}
 
   static RefSearchContext& for_this_thread(size_t n) {
     thread_local std::unique_ptr<RefSearchContext> context;

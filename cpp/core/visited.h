@@ -1,4 +1,5 @@
-// Visited set over node ids with O(1) reset between queries (epoch tags).
+// Visited set over node ids with O(1) reset between queries (epoch tags), and the same
+// tags a byte wide (EpochTags<uint8_t>) for a per-query id filter.
 #pragma once
 
 #include <algorithm>
@@ -8,9 +9,13 @@
 
 namespace fanns {
 
-class VisitedSet {
+/// Marks over ids with O(1) reset: a mark is the current epoch in the id's tag; a reset moves
+/// to the next epoch and clears every tag only when the epochs wrap. `Tag` sets the width
+/// (uint16_t: a visited set, cleared once per 65,535 resets; uint8_t: a byte per id).
+template <class Tag>
+class EpochTags {
  public:
-  explicit VisitedSet(size_t n = 0) : tags_(n, 0) {}
+  explicit EpochTags(size_t n = 0) : tags_(n, 0) {}
 
   /// Forget every mark (amortised O(1)); grows to `n` ids if needed.
   void reset(size_t n) {
@@ -29,11 +34,18 @@ class VisitedSet {
     tags_[id] = epoch_;
     return true;
   }
-  size_t memory_bytes() const { return tags_.size() * sizeof(uint16_t); }
+  /// The tags and the current epoch, for marking many ids at once (an id is marked when its
+  /// tag equals the epoch).
+  Tag* tags() { return tags_.data(); }
+  const Tag* tags() const { return tags_.data(); }
+  Tag epoch() const { return epoch_; }
+  size_t memory_bytes() const { return tags_.size() * sizeof(Tag); }
 
  private:
-  std::vector<uint16_t> tags_;
-  uint16_t epoch_ = 0;
+  std::vector<Tag> tags_;
+  Tag epoch_ = 0;
 };
+
+using VisitedSet = EpochTags<uint16_t>;
 
 }  // namespace fanns
