@@ -226,7 +226,8 @@ class FakeDrifting(ExactPrefilter):
     """Exact, each search spinning `spin_ms` of CPU (wall time = CPU time, load aside). The
     searches numbered `slow_from`..`slow_to` (1-based, in this process) spin `slow_factor`
     times longer: the machine slowing down for a while. Search number `fail_at` raises.
-    With `log`, each search appends its batch's fingerprint (which point) to that file."""
+    With `log`, each search appends its batch's fingerprint (which point) to that file; with
+    `times`, its number, start and end of its spin."""
 
     name = "fake_drifting"
     build_parameters = {
@@ -236,6 +237,7 @@ class FakeDrifting(ExactPrefilter):
         "slow_factor": Param(float, 1.0, "how much longer a slowed search spins", minimum=1),
         "fail_at": Param(int, 0, "the search that raises (0: none)", minimum=0),
         "log": Param(str, "", "file of the searched batches' fingerprints"),
+        "times": Param(str, "", "file of each search's start and end (time.time())"),
     }
     calls = 0
 
@@ -250,8 +252,12 @@ class FakeDrifting(ExactPrefilter):
             raise RuntimeError(f"deliberate failure in search {self.calls}")
         slowed = given["slow_from"] <= self.calls <= given["slow_to"]
         end = time.perf_counter() + given["spin_ms"] / 1e3 * (given["slow_factor"] if slowed else 1.0)
+        started = time.time()
         while time.perf_counter() < end:
             pass
+        if given["times"]:
+            with open(given["times"], "a") as times:
+                times.write(f"{self.calls} {started!r} {time.time()!r}\n")
         return super().search(queries, filters, k)
 
 

@@ -25,8 +25,9 @@ from pathlib import Path
 import pandas as pd
 
 from fanns_bench.errors import ConfigError, ResultsError
+from fanns_bench.methods.router.method import ANSWERED
 from fanns_bench.recommend.choose import CELL_KEYS, ROUTER, is_router
-from fanns_bench.recommend.policy import read_policy
+from fanns_bench.recommend.policy import params_text, read_policy
 from fanns_bench.report.frame import ok_points
 from fanns_bench.report.pareto import best_at_recall
 from fanns_bench.report.quality import optional
@@ -43,6 +44,9 @@ class CellGrade:
     best_qps: float
     router_high: float = math.nan  # the router's fastest repetition there
     best_low: float = math.nan  # the best single method's slowest repetition
+    pick: str = ""  # the route that answered the router's queries here (its counters), "" if several
+    pick_qps: float = math.nan  # that method and parameters alone in this cell (NaN: no such row)
+    pick_low: float = math.nan  # its slowest repetition
 
     @property
     def ratio(self) -> float:
@@ -60,6 +64,17 @@ class CellGrade:
     def close(self, band: float) -> bool:
         """The router reaches the recall at >= (1 - band) x the best single method's QPS."""
         return self.reached and self.reachable and self.ratio >= 1 - band
+
+    @property
+    def pick_ratio(self) -> float:
+        """The router's QPS over its pick's alone: below 1, what routing cost."""
+        return self.router_qps / self.pick_qps
+
+    @property
+    def routing_within_noise(self) -> bool:
+        """The router's fastest repetition reaches its pick's slowest: what routing cost is
+        within the measured noise."""
+        return self.router_high >= self.pick_low
 
     def close_within_noise(self, band: float) -> bool:
         """Its fastest repetition reaches (1 - band) x the best's slowest: the miss is noise."""
@@ -104,9 +119,35 @@ def grade_cells(frame: pd.DataFrame, recall: float) -> list[CellGrade]:
                 float(single["qps"].iloc[0]) if len(single) else math.nan,
                 _column(top_own, "qps_high"),
                 _column(single, "qps_low"),
+                *_pick(top_own, cell),
             )
         )
     return grades if len(router) else []
+
+
+def _pick(router: pd.DataFrame, cell: pd.DataFrame) -> tuple[str, float, float]:
+    """(the route label that answered every query of the router's row, the QPS and slowest
+    repetition of the single row of that method and parameters in the cell: NaN where there
+    is none); ("", NaN, NaN) when the row's counters name no route or several."""
+    if router.empty or "method_stats" not in router:
+        return "", math.nan, math.nan
+    stats = router["method_stats"].iloc[0]
+    counters = json.loads(stats) if isinstance(stats, str) and stats else {}
+    labels = [key.removeprefix(ANSWERED) for key, n in counters.items() if key.startswith(ANSWERED) and n > 0]
+    if len(labels) != 1:
+        return "", math.nan, math.nan
+    single = cell[~is_router(cell)]
+    spelled = [
+        f"{m} {_compact(b)} {_compact(q)}"
+        for m, b, q in zip(single["method"], single["build_params"], single["search_params"], strict=True)
+    ]
+    same = single[[label == labels[0] for label in spelled]].sort_values("qps", ascending=False).head(1)
+    return labels[0], _column(same, "qps"), _column(same, "qps_low")
+
+
+def _compact(params: object) -> str:
+    """A row's parameters as the router's counters spell them (`params_text`)."""
+    return params_text(json.loads(params) if isinstance(params, str) and params else {})
 
 
 def _column(rows: pd.DataFrame, column: str) -> float:
@@ -246,6 +287,21 @@ def _cells(grades: list[CellGrade], ratio: bool = False) -> str:
     )
 
 
+def _why_slower(g: CellGrade) -> str:
+    """Where a slow cell's gap is: the policy's pick (chosen on the learning draw) against the
+    best single method here, and the router against its pick alone (what routing cost, or
+    the measured noise where their repetitions overlap)."""
+    method = g.pick.split(" ", 1)[0]
+    if math.isnan(g.pick_qps):
+        return f"answered by {g.pick}; that configuration has no row of its own in this cell"
+    noise = "within the measured noise" if g.routing_within_noise else "beyond the measured noise"
+    return (
+        f"answered by {method}, alone here {g.pick_qps:,.0f} QPS: the policy's pick is "
+        f"{g.pick_qps / g.best_qps:.2f}x the best; the router {g.pick_ratio:.2f}x its pick alone "
+        f"({noise}); pick: {g.pick}"
+    )
+
+
 def grade_lines(frame: pd.DataFrame, recall: float, band: float = 0.1) -> list[str]:
     """The grades as text: per cell, the counts against the targets, the workload totals and
     one verdict line per target."""
@@ -258,6 +314,8 @@ def grade_lines(frame: pd.DataFrame, recall: float, band: float = 0.1) -> list[s
         best = "none reaches" if not g.reachable else f"{g.best_method} {g.best_qps:,.0f} QPS"
         ratio = "" if not g.reached or not g.reachable else f": {g.ratio:.2f}x"
         lines.append(f"  {g.filter_type} bucket {g.bucket:g}: router {router}; best single {best}{ratio}")
+        if g.reached and g.reachable and not g.close(band) and g.pick:
+            lines.append(f"    {_why_slower(g)}")
     reachable = [g for g in grades if g.reachable]
     lost = [g for g in reachable if not g.reached]
     close = [g for g in reachable if g.close(band)]

@@ -92,11 +92,10 @@ def _run_child(
         child.start()
     sampler = GroupSampler(child.pid)
     started = time.monotonic()
-    reason = None
+    reason, total = None, 0
     try:
         while child.is_alive():
-            total = sampler.sample()
-            spec.meter.record(total)
+            total = spec.meter.take(sampler) or total  # the last sample while the job times
             if memory_limit_bytes and total > memory_limit_bytes:
                 reason = (
                     f"killed: resident memory {total / 2**30:.2f} GiB exceeded the cap of "

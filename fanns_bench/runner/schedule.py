@@ -156,7 +156,7 @@ def _measure_group(job: Job, points: list[Point]) -> None:
     for number, order in enumerate(round_orders([m.point.key for m in live], rounds)):
         gc.collect()  # no garbage from the last round inside this one's timings
         if job.probe is not None:
-            with searching(job, 1):  # where one-thread searches run
+            with searching(job, 1), job.spec.meter.hushed():  # where one-thread searches run
                 probes.append(job.probe.warm_seconds())
         for index in order:
             entry = live[index]
@@ -218,16 +218,19 @@ def _calibrated(job: Job, point: Point) -> Live | None:
 
 
 def _repeat(job: Job, entry: Live, first: bool) -> None:
-    """One timed repetition of each kind of `entry`'s point, on its own thread count (the
-    first round samples the memory peak when calibration ran no search: no warm-up, no minimum)."""
+    """One timed repetition of each kind of `entry`'s point, on its own thread count, with no
+    memory sample taken meanwhile (the first round samples the memory peak instead when
+    calibration ran no search: no warm-up, no minimum)."""
     spec = job.spec
     sample = first and not (spec.warmup or spec.min_repetition_s > 0)
     with searching(job, entry.point.threads):
         if sample:
             spec.meter.sync(reset=True)
-        entry.times.append(entry.measurement.repeat(rewarm=spec.interleave))
-        if sample:
+            entry.times.append(entry.measurement.repeat(rewarm=spec.interleave))
             entry.peak = max(entry.peak, spec.meter.sync()[0])
+        else:
+            with spec.meter.hushed():  # no memory sample slows the timed passes (memory.py)
+                entry.times.append(entry.measurement.repeat(rewarm=spec.interleave))
     if spec.interleave:
         entry.measurement.release()
 
@@ -239,7 +242,7 @@ def _finish(job: Job, entry: Live, machine: dict[str, Any]) -> None:
     point, rows = entry.point, entry.rows
     truth = GroundTruth(context.truth.ids[rows], context.truth.scores[rows])
     try:
-        with searching(job, point.threads):
+        with searching(job, point.threads), spec.meter.hushed():  # the latency pass is timed
             measured = entry.measurement.columns(
                 [context.match_ids[r] for r in rows],
                 truth,

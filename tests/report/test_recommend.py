@@ -386,3 +386,46 @@ def test_grade_notes_a_policy_learned_on_rows_of_other_code(tmp_path, capsys):
             "what changed between them in a method's cost is in these rows only"
         )
         assert (note in text) == (name == "other"), name
+
+
+def answered_by(route: str, rows: int = 40) -> str:
+    """A router row's counters: every query answered by `route` (`method {build} {search}`)."""
+    return json.dumps({f"queries {route}": float(rows)})
+
+
+def test_grade_says_whether_a_slow_cell_is_the_policys_pick_or_the_routing(tmp_path, capsys):
+    """EM 0.1: the router answered with alpha ef 4000 (alone 4,500 QPS, 0.90x the best,
+    alpha ef 5000) at 4,000 QPS, beyond the repetitions' spread; R 0.1: it answered with
+    exact, the best, at 0.60x of it, within the spread; EM 0.01 (0.97x) gets no line."""
+    rows = [
+        *(r for r in GRADED if r["method"] != "router"),
+        row("alpha", 0.1, 0.95, 4500.0, search={"ef": 4000}, low=4400.0, high=4600.0),
+        {**row("router", 0.01, 1.0, 2900.0, search={}), "method_stats": answered_by("exact {} {}")},
+        {
+            **row("router", 0.1, 0.95, 4000.0, search={}, low=3900.0, high=4100.0),
+            "method_stats": answered_by('alpha {} {"ef":4000}'),
+        },
+        {
+            **row("router", 0.1, 1.0, 360.0, filter_type="R", search={}, low=300.0, high=700.0),
+            "method_stats": answered_by("exact {} {}"),
+        },
+    ]
+    assert main(["recommend", str(folder(tmp_path / "r", rows)), "--grade"]) == 1
+    text = capsys.readouterr().out
+    assert (
+        "  EM bucket 0.1: router 4,000 QPS; best single alpha 5,000 QPS: 0.80x\n"
+        "    answered by alpha, alone here 4,500 QPS: the policy's pick is 0.90x the best; the router "
+        '0.89x its pick alone (beyond the measured noise); pick: alpha {} {"ef":4000}\n'
+    ) in text
+    assert (
+        "    answered by exact, alone here 600 QPS: the policy's pick is 1.00x the best; the router "
+        "0.60x its pick alone (within the measured noise); pick: exact {} {}\n"
+    ) in text
+    assert "  EM bucket 0.01: router 2,900 QPS; best single exact 3,000 QPS: 0.97x\n  EM bucket 0.1" in text
+    # a pick with no row of its own in the cell says so
+    lone = [r for r in rows if not (r["method"] == "alpha" and r["search_params"] == '{"ef": 4000}')]
+    assert main(["recommend", str(folder(tmp_path / "lone", lone)), "--grade"]) == 1
+    assert (
+        'answered by alpha {} {"ef":4000}; that configuration has no row of its own'
+        in capsys.readouterr().out
+    )

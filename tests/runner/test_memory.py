@@ -211,3 +211,33 @@ def _alive(pid: int, created: float | None = None) -> bool:
         return process.status() != psutil.STATUS_ZOMBIE
     except psutil.NoSuchProcess:
         return False
+
+
+def test_no_memory_sample_is_taken_while_a_repetition_is_timed(tmp_path, monkeypatch):
+    """The sweep samples the job's memory every 20 ms, but never inside a timed repetition
+    (`PhaseMeter.hushed`: reading smaps_rollup stalls a large process's searches); the
+    calibration searches, not hushed, are sampled, so the check can see a sample."""
+    samples: list[tuple[float, float]] = []
+    real = GroupSampler.sample
+
+    def timed_sample(self):
+        started = time.time()
+        total = real(self)
+        samples.append((started, time.time()))
+        return total
+
+    monkeypatch.setattr(GroupSampler, "sample", timed_sample)
+    times = tmp_path / "times.txt"
+    method = {"name": "tests.fakes:FakeDrifting", "build": {"spin_ms": 60, "times": str(times)}}
+    rows = run_sweep(sweep_config(tmp_path, {"drifting": method}, repetitions=2, latency_queries=0)).rows
+    assert set(rows.status) == {"ok"}
+    searches = [line.split() for line in times.read_text().splitlines()]
+    points = len(rows)
+
+    def sampled(start: float, end: float) -> bool:
+        return any(s_start < end and start < s_end for s_start, s_end in samples)
+
+    calibration = [sampled(float(a), float(b)) for n, a, b in searches if int(n) <= 2 * points]
+    timed = [sampled(float(a), float(b)) for n, a, b in searches if int(n) > 2 * points]
+    assert len(timed) >= 2 * 2 * points and not any(timed)  # each round: the timed passes
+    assert any(calibration)  # 60 ms searches, sampled every 20 ms when not hushed
