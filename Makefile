@@ -85,7 +85,8 @@ fidelity: install
 	$(VENV)/bin/fanns-bench fidelity $(METHOD) --reference $(REFERENCE) --data $(or $(DATA),arxiv_sample)
 
 # Run one experiment twice and compare (issue 16): make bench-stability ARGS="--quick" (smoke,
-# seconds), ARGS="--hogs 2" (two local CPU hogs during the second run), ARGS="--experiment NAME".
+# seconds), ARGS="--hogs 2" (two local CPU hogs during the second run), ARGS="--experiment NAME",
+# ARGS="--alternate" (the two runs method by method, A then B: both see the same host).
 bench-stability:
 	$(MAKE) install EXTRAS=all
 	$(PY) scripts/bench_stability.py $(ARGS)

@@ -11,8 +11,15 @@ machine's drift between a job's rounds, and those outside the machine probe's ba
 each run and among the points that moved. Exits with the compare command's status (0 within the targets,
 1 outside, 2 bad input), or 2 when a run fails to start.
 
+`--alternate` takes the two runs method by method, A then B (`method=[m]` into each folder,
+the runner resuming there), so both sample the host over the same half hour: on a VM whose
+host speeds up or slows down by 4-20 % between back-to-back runs, the sequential pair measures
+the host; the alternating pair measures the harness. Each run's rows are the same as a whole
+run's (the same config, keys and methodology), except that a job's processes follow each
+other instead of spreading over the whole sweep.
+
 Usage: python scripts/bench_stability.py [--experiment paper_fig23_em_scaled | --quick]
-       [--hogs N] [--hog-limit-s 3600] [--out DIR] [hydra overrides ...]
+       [--alternate] [--hogs N] [--hog-limit-s 3600] [--out DIR] [hydra overrides ...]
 """
 
 from __future__ import annotations
@@ -26,6 +33,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from fanns_bench.cpu_hogs import cpu_hogs
+from fanns_bench.errors import ConfigError
 from fanns_bench.runner import exit_codes
 
 DEFAULT_EXPERIMENT = "paper_fig23_em_scaled"
@@ -50,11 +58,19 @@ def run_experiment(experiment: str, results: Path, overrides: list[str]) -> int:
     return status
 
 
+def experiment_methods(experiment: str, overrides: list[str]) -> list[str]:
+    """The methods the experiment runs with these overrides, in its order."""
+    from fanns_bench.configs import compose
+
+    return list(compose([f"experiment={experiment}", *overrides])["method"])
+
+
 def main() -> int:
     formatter = argparse.RawDescriptionHelpFormatter
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=formatter)
     parser.add_argument("--experiment", default=DEFAULT_EXPERIMENT, help=f"default {DEFAULT_EXPERIMENT}")
     parser.add_argument("--quick", action="store_true", help=f"the {QUICK_EXPERIMENT} experiment (seconds)")
+    parser.add_argument("--alternate", action="store_true", help="the two runs method by method, A then B")
     parser.add_argument("--hogs", type=int, default=0, help="CPU hog processes during the second run")
     parser.add_argument("--hog-limit-s", type=float, default=3600.0, help="hard limit of each hog (s)")
     parser.add_argument("--out", type=Path, help="default results/stability/<experiment>-<UTC time>")
@@ -68,19 +84,27 @@ def main() -> int:
     if out.exists() and any(out.iterdir()):
         parser.error(f"--out {out}: not empty; the two runs need fresh folders")
     first, second = out / "a", out / "b"
-    if run_experiment(experiment, first, args.overrides) not in RUN_OK:
-        print(f"error: the first run of {experiment} failed; see its output above", file=sys.stderr)
+    try:
+        methods = experiment_methods(experiment, args.overrides) if args.alternate else []
+    except ConfigError as error:
+        print(f"error: {error}", file=sys.stderr)
         return 2
-    load = cpu_hogs(args.hogs, args.hog_limit_s) if args.hogs else nullcontext([])
-    with load as hogs:
-        if hogs:
-            print(f"{len(hogs)} CPU hog(s) running (pids {', '.join(str(h.pid) for h in hogs)})", flush=True)
-        status = run_experiment(experiment, second, args.overrides)
-    if args.hogs:
-        print(f"{args.hogs} CPU hog(s) stopped", flush=True)
-    if status not in RUN_OK:
-        print(f"error: the second run of {experiment} failed; see its output above", file=sys.stderr)
-        return 2
+    parts = [[f"method=[{m}]"] for m in methods] if args.alternate else [[]]
+    for part in parts:
+        for folder, name in ((first, "first"), (second, "second")):
+            load = (
+                cpu_hogs(args.hogs, args.hog_limit_s) if args.hogs and folder is second else nullcontext([])
+            )
+            with load as hogs:
+                if hogs:
+                    pids = ", ".join(str(h.pid) for h in hogs)
+                    print(f"{len(hogs)} CPU hog(s) running (pids {pids})", flush=True)
+                status = run_experiment(experiment, folder, [*args.overrides, *part])
+            if hogs:
+                print(f"{len(hogs)} CPU hog(s) stopped", flush=True)
+            if status not in RUN_OK:
+                print(f"error: the {name} run of {experiment} failed; see its output above", file=sys.stderr)
+                return 2
     targets = LOADED_TARGETS if args.hogs else QUIET_TARGETS
     command = fanns_bench("compare", str(first), str(second), *targets)
     print(f"$ fanns-bench {' '.join(command[3:])}", flush=True)
