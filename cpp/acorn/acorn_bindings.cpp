@@ -112,6 +112,31 @@ class PyAcorn {
     return run(queries, nq, filters, k, ef_search, threads, max_neighbors);
   }
 
+  /// Reference methods: query i uses set rows[i] of prepared byte maps (-1: unfiltered), read
+  /// as they are (IdByteMaps validated its sets when it was built).
+  nb::tuple search_bytes(const AnyArray& queries, int k, int ef_search, int threads,
+                         const fanns::IdByteMaps& maps, const AnyArray& filter_rows, int max_neighbors) {
+    const size_t nq = check_queries(queries);
+    if (!index_->params().reference) throw std::invalid_argument("search_bytes is for the reference methods");
+    if (maps.num_items() != index_->size()) {
+      throw std::invalid_argument("the byte maps cover " + std::to_string(maps.num_items()) +
+                                  " ids, the index holds " + std::to_string(index_->size()));
+    }
+    const int64_t* rows = checked_per_query<int64_t>(filter_rows, "filter_rows", nq);
+    std::vector<fanns::QueryFilter> filters(nq);
+    for (size_t q = 0; q < nq; ++q) {
+      if (rows[q] < 0) continue;  // -1: unfiltered
+      if (static_cast<size_t>(rows[q]) >= maps.sets()) {
+        throw std::invalid_argument("filter_rows[" + std::to_string(q) + "] = " + std::to_string(rows[q]) +
+                                    " is not a set (there are " + std::to_string(maps.sets()) + ")");
+      }
+      filters[q].kind = fanns::QueryFilter::Kind::Bytes;
+      filters[q].bytes = maps.row(static_cast<size_t>(rows[q]));
+      filters[q].count = maps.count(static_cast<size_t>(rows[q]));
+    }
+    return run(queries, nq, filters, k, ef_search, threads, max_neighbors);
+  }
+
   const fanns::acorn::AcornIndex& index() const { return *index_; }
 
   int node_level(int64_t node) const {
@@ -221,6 +246,11 @@ void def_acorn(nb::module_& m, const char* name, const char* doc) {
            "threads"_a, "bitmaps"_a, "bitmap_rows"_a, "max_neighbors"_a = 0,
            "Filtered k-NN search; query i uses packed (little-endian) bitmap row "
            "bitmap_rows[i] (-1: unfiltered).")
+      .def("search_bytes", &Py::search_bytes, "queries"_a, "k"_a, "ef_search"_a, "threads"_a,
+           "maps"_a, "filter_rows"_a, "max_neighbors"_a = 0,
+           "Reference methods: filtered k-NN search; query i uses set filter_rows[i] of the "
+           "prepared IdByteMaps `maps` (-1: unfiltered), with nothing to validate or fill per "
+           "query. Returns what `search` returns.")
       .def("graph_stats", &Py::graph_stats)
       .def("level0_neighbors", &Py::level0_neighbors, "node"_a)
       .def("neighbors", &Py::neighbors, "node"_a, "level"_a,

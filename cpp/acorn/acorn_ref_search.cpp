@@ -18,7 +18,6 @@
 // filter (as in the reference), but it is never returned (the reference puts it
 // into the result heap unconditionally).
 #include <algorithm>
-#include <cstring>
 #include <limits>
 #include <memory>
 #include <vector>
@@ -120,7 +119,8 @@ class MinimaxHeap {
 
 /// The reference's filter (its filter_id_map): one byte per id, so a test is one load and a
 /// compare where a bitmap's takes a shift and a mask (the bit tests were 29-40 % of the
-/// filtered search's instructions, callgrind). An id passes when its byte holds the query's tag.
+/// filtered search's instructions, callgrind). An id passes when its byte holds the query's tag
+/// (1 in a prepared IdByteMaps row).
 struct ByteFilter {
   const uint8_t* tags;
   uint8_t tag;
@@ -129,8 +129,7 @@ struct ByteFilter {
 
 /// Per-thread byte map (core's EpochTags, a byte per id): each query marks its ids with a new
 /// epoch, so nothing is cleared after a query (the whole map only when the epochs wrap, once
-/// per 255 queries). The ids are sorted and unique (validate_csr), so ids[i + 63] == ids[i] +
-/// 63 means 64 consecutive ids: such stretches (id ranges) take one memset.
+/// per 255 queries).
 class ScratchBytes {
  public:
   explicit ScratchBytes(size_t n) : marks_(n), n_(n) {}
@@ -139,31 +138,8 @@ class ScratchBytes {
 
   ByteFilter fill(const int64_t* ids, size_t count) {
     marks_.reset(n_);
-    const uint8_t tag = marks_.epoch();
-    constexpr size_t kRun = 64;
-    uint8_t* tags = marks_.tags();
-    size_t i = 0;
-    while (i < count) {
-      size_t end = i;
-      while (end + kRun <= count &&
-             ids[end + kRun - 1] - ids[i] == static_cast<int64_t>(end + kRun - 1 - i)) {
-        end += kRun;
-      }
-      if (end > i) {
-        std::memset(tags + ids[i], tag, end - i);
-        i = end;
-        continue;
-      }
-      const size_t stop = std::min(count, i + kRun);
-      for (; i + 4 <= stop; i += 4) {
-        tags[ids[i]] = tag;
-        tags[ids[i + 1]] = tag;
-        tags[ids[i + 2]] = tag;
-        tags[ids[i + 3]] = tag;
-      }
-      for (; i < stop; ++i) tags[ids[i]] = tag;
-    }
-    return ByteFilter{tags, tag};
+    mark_ids(ids, count, marks_.tags(), marks_.epoch());
+    return ByteFilter{marks_.tags(), marks_.epoch()};
   }
 
  private:
@@ -395,6 +371,12 @@ void search_reference(const Graph& graph, const BuildParams& build, const Vector
               const size_t bytes_next = filters[q + 1].count * sizeof(int64_t);
               for (size_t at = 0; at < bytes_next; at += 64) __builtin_prefetch(next + at);
             }
+            RefQuery<ByteFilter>(graph, build, params, bytes, distance, *ctx).run_filtered();
+          }
+        } else if (filter.kind == QueryFilter::Kind::Bytes) {
+          // A set prepared as a byte per id (IdByteMaps): nothing to validate or fill.
+          if (filter.count > 0) {
+            const ByteFilter bytes{filter.bytes, 1};
             RefQuery<ByteFilter>(graph, build, params, bytes, distance, *ctx).run_filtered();
           }
         } else {

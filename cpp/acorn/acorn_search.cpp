@@ -262,6 +262,11 @@ void AcornIndex::search(const float* queries, size_t nq, const QueryFilter* filt
                      out_distances, out_distance_counts);
     return;
   }
+  for (size_t q = 0; q < nq; ++q) {
+    if (filters[q].kind == QueryFilter::Kind::Bytes) {
+      throw std::invalid_argument("byte-map filters are for the reference methods");
+    }
+  }
   const size_t n = store_.size();
   const size_t dim = store_.dim();
   const size_t k = static_cast<size_t>(params.k);

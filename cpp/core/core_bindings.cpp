@@ -1,15 +1,20 @@
-// Bindings of the shared core: kernel selection, a reference distance routine, and the
-// result heap and huge-page arithmetic exposed for their tests.
+// Bindings of the shared core: kernel selection, a reference distance routine, id sets as
+// byte maps (IdByteMaps), and the result heap and huge-page arithmetic exposed for their tests.
 #include <nanobind/nanobind.h>
 #include <nanobind/stl/pair.h>
 #include <nanobind/stl/string.h>
 
+#include <algorithm>
 #include <cstdint>
+#include <new>
+#include <stdexcept>
+#include <string>
 #include <utility>
 
 #include "bindings/arrays.h"
 #include "core/distance.h"
 #include "core/heaps.h"
+#include "core/id_filter.h"
 #include "core/huge_pages.h"
 #include "core/vector_store.h"
 
@@ -53,6 +58,23 @@ nb::tuple closest_of(const AnyArray& distances, const AnyArray& ids, size_t capa
   return nb::make_tuple(wrap(out_d, {best.size()}), wrap(out_id, {best.size()}));
 }
 
+/// An IdByteMaps built in place from CSR arrays (validated, then written without the GIL).
+void init_byte_maps(fanns::IdByteMaps* self, const AnyArray& ids, const AnyArray& offsets, size_t num_items) {
+  const int64_t* id = checked<int64_t>(ids, "filter_ids", 1);
+  const int64_t* offset = checked<int64_t>(offsets, "filter_offsets", 1);
+  nb::gil_scoped_release release;
+  new (self) fanns::IdByteMaps(id, ids.shape(0), offset, offsets.shape(0), num_items);
+}
+
+/// Set `s` of `maps`, or an error naming it.
+size_t checked_set(const fanns::IdByteMaps& maps, size_t s) {
+  if (s >= maps.sets()) {
+    throw std::invalid_argument("set " + std::to_string(s) + " is not one of the " +
+                                std::to_string(maps.sets()) + " sets");
+  }
+  return s;
+}
+
 }  // namespace
 
 void register_core(nb::module_& m) {
@@ -64,6 +86,25 @@ void register_core(nb::module_& m) {
   m.def("closest_of", &closest_of, "distances"_a, "ids"_a, "capacity"_a,
         "The `capacity` closest (distance, id) pairs of a stream, closest first, as the searches' "
         "result heap keeps them (ties by id): (distances, ids).");
+  nb::class_<fanns::IdByteMaps>(
+      m, "IdByteMaps",
+      "CSR id sets as a byte per id and set (1: member), validated and written once, for "
+      "searches that take a prepared filter (the ACORN reference methods' search_bytes).")
+      .def("__init__", &init_byte_maps, "filter_ids"_a, "filter_offsets"_a, "num_items"_a,
+           "Sets over ids [0, num_items): sorted unique int64 `filter_ids`, `filter_offsets` "
+           "(sets + 1 entries).")
+      .def_prop_ro("sets", &fanns::IdByteMaps::sets)
+      .def_prop_ro("num_items", &fanns::IdByteMaps::num_items)
+      .def(
+          "count", [](const fanns::IdByteMaps& maps, size_t s) { return maps.count(checked_set(maps, s)); },
+          "set"_a, "Members of set `set`.")
+      .def("row", [](const fanns::IdByteMaps& maps, size_t s) {
+        checked_set(maps, s);
+        uint8_t* out = new_buffer<uint8_t>(maps.num_items());
+        std::copy(maps.row(s), maps.row(s) + maps.num_items(), out);
+        return wrap(out, {maps.num_items()});
+      }, "set"_a, "A copy of set `set`'s byte per id (uint8, 1: member).")
+      .def("memory_bytes", &fanns::IdByteMaps::memory_bytes);
   m.def(
       "huge_page_span",
       [](uintptr_t address, size_t bytes) {

@@ -3,11 +3,14 @@
 // Filters reach the core as a CSR id set (sorted int64 ids + offsets) or as
 // packed bitmaps (1 bit per id, least significant bit first). Inside a query
 // both become a bitmap view of N bits; an id set is written into a per-thread
-// scratch bitmap that is cleared again by walking the same ids (O(matches)).
+// scratch bitmap that is cleared again by walking the same ids (O(matches)). IdByteMaps holds
+// validated id sets as a byte per id, built once before a search (the ACORN reference search).
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -50,11 +53,38 @@ class ScratchBitmap {
 
 /// One query's filter as handed to the core, before it becomes a bitmap.
 struct QueryFilter {
-  enum class Kind { All, Ids, Bitmap } kind = Kind::All;
+  enum class Kind { All, Ids, Bitmap, Bytes } kind = Kind::All;
   const int64_t* ids = nullptr;  // Kind::Ids: sorted, unique, in [0, N)
-  size_t count = 0;              // number of ids (Kind::Ids)
+  size_t count = 0;              // number of ids (Kind::Ids) or of members (Kind::Bytes)
   const uint8_t* bitmap = nullptr;  // Kind::Bitmap: ceil(N/8) bytes
+  const uint8_t* bytes = nullptr;   // Kind::Bytes: N bytes, 1 = member (an IdByteMaps row)
 };
+
+/// Write `tag` into tags[id] for `count` sorted unique ids. Sorted and unique, ids[i + 63] ==
+/// ids[i] + 63 means 64 consecutive ids: such stretches (id ranges) take one memset.
+inline void mark_ids(const int64_t* ids, size_t count, uint8_t* tags, uint8_t tag) {
+  constexpr size_t kRun = 64;
+  size_t i = 0;
+  while (i < count) {
+    size_t end = i;
+    while (end + kRun <= count && ids[end + kRun - 1] - ids[i] == static_cast<int64_t>(end + kRun - 1 - i)) {
+      end += kRun;
+    }
+    if (end > i) {
+      std::memset(tags + ids[i], tag, end - i);
+      i = end;
+      continue;
+    }
+    const size_t stop = std::min(count, i + kRun);
+    for (; i + 4 <= stop; i += 4) {
+      tags[ids[i]] = tag;
+      tags[ids[i + 1]] = tag;
+      tags[ids[i + 2]] = tag;
+      tags[ids[i + 3]] = tag;
+    }
+    for (; i < stop; ++i) tags[ids[i]] = tag;
+  }
+}
 
 /// Whether `count` ids are sorted, unique and in [0, n), in one branch-free pass that the
 /// compiler vectorises: every id, and every step between neighbours less one, OR-ed together
@@ -105,5 +135,37 @@ inline void validate_csr(const int64_t* ids, size_t id_count, const int64_t* off
     }
   }
 }
+
+/// CSR id sets as one byte per id and set (1: member, 0: not), validated and written once when
+/// the filter input is prepared, so a search reads a query's set without validating or
+/// filling anything (as the ACORN reference's driver hands its search a byte per id).
+class IdByteMaps {
+ public:
+  /// `sets` = offset_count - 1 sets over ids [0, n), checked as validate_csr checks them.
+  IdByteMaps(const int64_t* ids, size_t id_count, const int64_t* offsets, size_t offset_count, size_t n)
+      : n_(n) {
+    const size_t sets = offset_count == 0 ? 0 : offset_count - 1;
+    validate_csr(ids, id_count, offsets, offset_count, sets, n);
+    bytes_.assign(sets * n, 0);
+    counts_.resize(sets);
+    for (size_t s = 0; s < sets; ++s) {
+      counts_[s] = static_cast<size_t>(offsets[s + 1] - offsets[s]);
+      mark_ids(ids + offsets[s], counts_[s], bytes_.data() + s * n, 1);
+    }
+  }
+
+  size_t sets() const { return counts_.size(); }
+  size_t num_items() const { return n_; }
+  /// Set `s`'s byte per id.
+  const uint8_t* row(size_t s) const { return bytes_.data() + s * n_; }
+  /// Members of set `s`.
+  size_t count(size_t s) const { return counts_[s]; }
+  size_t memory_bytes() const { return bytes_.size() + counts_.size() * sizeof(size_t); }
+
+ private:
+  size_t n_;
+  std::vector<uint8_t> bytes_;
+  std::vector<size_t> counts_;
+};
 
 }  // namespace fanns

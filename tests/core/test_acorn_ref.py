@@ -60,10 +60,10 @@ def test_returned_ids_match_and_recall_is_high_at_half_selectivity(index, select
         assert recall(ids, truth) >= 0.9
 
 
-def test_id_sets_and_bitmaps_give_the_same_answers_across_many_queries(index):
+def test_id_sets_bitmaps_and_byte_maps_give_the_same_answers_across_many_queries(index):
     """Id sets go through a per-thread byte map that is never cleared (each query writes a new
     tag; the map is reset when the 255 tags wrap) and whose runs of 64 consecutive ids are
-    written at once; bitmaps are read as given. 320 queries (past the wrap), alternating
+    written at once; bitmaps and prepared byte maps (IdByteMaps) are read as given. 320 queries (past the wrap), alternating
     ranges of odd starts and lengths with random sets, consecutive sets far apart: a stale
     tag, a run written too long or short, or a missed reset changes the answers."""
     rng = np.random.default_rng(7)
@@ -88,10 +88,46 @@ def test_id_sets_and_bitmaps_give_the_same_answers_across_many_queries(index):
         np.bitwise_or.at(bitmaps[row], members >> 3, (1 << (members & 7)).astype(np.uint8))
     by_ids = index.search(queries, K, 32, 1, ids, offsets)
     by_bits = index.search_bitmaps(queries, K, 32, 1, bitmaps, np.arange(len(sets), dtype=np.int64))
+    by_bytes = index.search_bytes(
+        queries, K, 32, 1, _core.IdByteMaps(ids, offsets, N), np.arange(len(sets), dtype=np.int64)
+    )
     np.testing.assert_array_equal(by_ids[0], by_bits[0])
     np.testing.assert_array_equal(by_ids[2], by_bits[2])
+    for ours, prepared in zip(by_ids, by_bytes, strict=True):  # ids, distances, distance counts
+        np.testing.assert_array_equal(ours, prepared)
     for row, allowed in zip(by_ids[0], sets, strict=True):
         assert np.isin(row[row >= 0], allowed).all()
+
+
+def test_byte_maps_take_unfiltered_rows_and_empty_sets_as_id_sets_do(index):
+    """Row -1 is the unfiltered search; an empty set returns nothing and computes no distance."""
+    sets = [np.empty(0, np.int64), np.arange(100, 900, dtype=np.int64)]
+    ids, offsets = csr(sets)
+    rows = np.array([-1, 0, 1] * 4, np.int64)
+    queries = np.ascontiguousarray(QUERIES[: len(rows)])
+    by_ids = index.search(queries, K, 32, 1, ids, offsets, rows)
+    by_bytes = index.search_bytes(queries, K, 32, 1, _core.IdByteMaps(ids, offsets, N), rows)
+    for ours, prepared in zip(by_ids, by_bytes, strict=True):
+        np.testing.assert_array_equal(ours, prepared)
+    assert (by_bytes[0][1] == -1).all() and by_bytes[2][1] == 0
+    assert (by_bytes[0][0] >= 0).all() and (by_bytes[0][2] >= 0).all()
+
+
+def test_byte_maps_are_refused_where_they_do_not_fit(index):
+    ids, offsets = csr([np.arange(10, dtype=np.int64)])
+    maps = _core.IdByteMaps(ids, offsets, N)
+    with pytest.raises(ValueError, match=r"filter_rows\[0\] = 1 is not a set \(there are 1\)"):
+        index.search_bytes(QUERIES[:1], K, 16, 1, maps, np.array([1], np.int64))
+    with pytest.raises(ValueError, match=f"the byte maps cover {N - 1} ids, the index holds {N}"):
+        index.search_bytes(
+            QUERIES[:1], K, 16, 1, _core.IdByteMaps(ids, offsets, N - 1), np.zeros(1, np.int64)
+        )
+    with pytest.raises(ValueError, match="filter_rows must"):
+        index.search_bytes(QUERIES[:2], K, 16, 1, maps, np.zeros(1, np.int64))
+    own = core_index("gamma")
+    own.build(VECTORS, threads=1)
+    with pytest.raises(ValueError, match="search_bytes is for the reference methods"):
+        own.search_bytes(QUERIES[:1], K, 16, 1, maps, np.zeros(1, np.int64))
 
 
 def test_unfiltered_search_is_the_reference_hnsw_search(index):

@@ -10,6 +10,7 @@ from fanns_bench.filters.attribute_index import AttributeIndex
 from fanns_bench.filters.evaluate import AttributeTable
 from fanns_bench.filters.predicates import Eq, Range
 from fanns_bench.methods.acorn.method import Acorn1, AcornGamma
+from fanns_bench.methods.acorn.ref import AcornGammaRef, ByteSets, byte_sets
 from fanns_bench.methods.base import ANY_FILTER, FilterBatch
 from fanns_bench.methods.registry import get_method
 from fanns_bench.scoring import exact_filtered_top_k
@@ -105,3 +106,38 @@ def test_bad_input_raises_method_errors(built, tiny_dataset):
         AcornGamma(metric="ip", M=8, gamma=2, M_beta=40).build(tiny_dataset)
     with pytest.raises(MethodError, match="built for metric 'l2'"):
         Acorn1(metric="l2").build(tiny_dataset)
+
+
+@pytest.fixture(scope="module")
+def built_ref(tiny_dataset):
+    method = AcornGammaRef(metric="ip", threads=1, M=8, gamma=4, M_beta=8, deterministic=True)
+    method.build(tiny_dataset)
+    yield method
+    method.close()
+
+
+def test_ref_byte_maps_give_the_answers_of_the_id_sets(built_ref, tiny_dataset):
+    """The reference methods hand their search a byte per item and set, built in
+    `prepare_filters`; the ids and distance counts are those of the per-query id sets."""
+    predicates = [Eq("category", "c00"), Range("score", 0, 99), None, Range("score", 0, 6000)] * 5
+    queries, filters = batch(tiny_dataset, predicates)
+    prepared = built_ref.prepare_filters(filters)
+    assert prepared.maps is not None and prepared.maps.sets == prepared.sets.count == 3
+    by_maps = built_ref.search(queries, prepared, K, ef_search=32)
+    counts = built_ref.stats()
+    by_ids = built_ref.search(queries, ByteSets(prepared.sets, None), K, ef_search=32)
+    np.testing.assert_array_equal(by_maps, by_ids)
+    assert counts == built_ref.stats() and counts["distance_computations"] > 0
+
+
+def test_ref_byte_maps_stay_within_their_budget(tiny_dataset):
+    """Maps of `sets x items` bytes are built within the budget, or when no larger than the id
+    sets' 8 bytes per member; otherwise the id sets alone (and none when nothing filters)."""
+    n = tiny_dataset.count
+    _, narrow = batch(tiny_dataset, [Range("score", 0, 99)] * 4)  # about 1 %: 8 x 15 bytes < n
+    _, broad = batch(tiny_dataset, [Range("score", 0, 6000)] * 4)  # more than 1/8 of the items
+    assert byte_sets(narrow, budget=n - 1).maps is None
+    assert byte_sets(narrow, budget=n).maps is not None
+    wide = byte_sets(broad, budget=0)
+    assert wide.sets.ids.nbytes >= n and wide.maps is not None
+    assert byte_sets(batch(tiny_dataset, [None] * 4)[1]).maps is None

@@ -63,13 +63,7 @@ class _AcornMethod(CompiledIndexMethod):
         self, queries: np.ndarray, filters: IdSets, k: int, ef_search: int, max_neighbors: int
     ) -> np.ndarray:
         """Search; `max_neighbors` (0 = M) caps the filtered neighbours per expansion."""
-        index = self._built()
-        queries = self.contiguous_queries(queries, index.dim)
-        if filters.num_items != index.size or len(filters.rows) != len(queries):
-            raise MethodError(
-                f"{self.name}: filters cover {filters.num_items} items and {len(filters.rows)} queries; "
-                f"the index has {index.size} items and the batch {len(queries)} queries"
-            )
+        index, queries = self.checked_batch(queries, filters)
         sets = filters
         arguments: dict[str, Any] = {"max_neighbors": max_neighbors}
         if not sets.unfiltered:
@@ -79,6 +73,18 @@ class _AcornMethod(CompiledIndexMethod):
                 "filter_rows": sets.rows,
             }
         return self.search_core(index, queries, k, ef_search, self.threads, **arguments)
+
+    def checked_batch(self, queries: np.ndarray, filters: IdSets) -> tuple[Any, np.ndarray]:
+        """The built index and `queries` as C-contiguous float32, once `filters` are checked to
+        cover the index's items and the batch's queries."""
+        index = self._built()
+        queries = self.contiguous_queries(queries, index.dim)
+        if filters.num_items != index.size or len(filters.rows) != len(queries):
+            raise MethodError(
+                f"{self.name}: filters cover {filters.num_items} items and {len(filters.rows)} queries; "
+                f"the index has {index.size} items and the batch {len(queries)} queries"
+            )
+        return index, queries
 
     def build_threads_used(self) -> int:
         """1 for a deterministic build (identical for a seed), else `threads`."""

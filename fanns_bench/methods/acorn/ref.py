@@ -8,13 +8,20 @@ paper's ACORN numbers can be reproduced beside our improved variants. See README
 
 from __future__ import annotations
 
-from typing import ClassVar
+from dataclasses import dataclass
+from typing import Any, ClassVar
 
 import numpy as np
 
 from fanns_bench.methods.acorn.method import GRAPH_DEGREE, SEED, STORAGES, _AcornMethod
-from fanns_bench.methods.common.id_sets import IdSets
+from fanns_bench.methods.base import FilterBatch
+from fanns_bench.methods.common.id_sets import IdSets, id_sets
 from fanns_bench.methods.params import Param
+
+# Byte maps are built when they take at most this many bytes, or no more than the id sets
+# themselves (8 bytes per member: sets matching >= 1/8 of the items on average), so a batch's
+# filter input at most doubles; a larger batch keeps the id sets, filled per query.
+BYTE_MAP_BUDGET = 64 * 2**20
 
 COMMON: dict[str, Param] = {
     "M": GRAPH_DEGREE,
@@ -37,6 +44,27 @@ COMMON: dict[str, Param] = {
 }
 
 
+@dataclass(frozen=True)
+class ByteSets:
+    """A batch's id sets and, within the budget, the same sets as a byte per item
+    (`_core.IdByteMaps`, validated and written once), which the search reads as they are."""
+
+    sets: IdSets
+    maps: Any | None
+
+
+def byte_sets(filters: FilterBatch, budget: int = BYTE_MAP_BUDGET) -> ByteSets:
+    """The batch's id sets, and their byte maps when `sets x items` bytes stay within
+    `budget` or within the id sets' own bytes (None otherwise, or when nothing filters)."""
+    from fanns_bench import _core
+
+    sets = id_sets(filters)
+    size = sets.count * sets.num_items
+    if sets.count == 0 or size > max(budget, sets.ids.nbytes):
+        return ByteSets(sets, None)
+    return ByteSets(sets, _core.IdByteMaps(sets.ids, sets.offsets, sets.num_items))
+
+
 class _AcornReference(_AcornMethod):
     """Shared adapter of the reference variants (`max_neighbors` does not apply)."""
 
@@ -50,10 +78,21 @@ class _AcornReference(_AcornMethod):
         )
     }
 
-    def search(self, queries: np.ndarray, filters: IdSets, k: int, ef_search: int) -> np.ndarray:
+    def prepare_filters(self, filters: FilterBatch) -> ByteSets:
+        """The batch's id sets and, within BYTE_MAP_BUDGET, a byte per item and set, as the
+        reference's driver hands its search a byte per item (built before its timer; ours is
+        timed in `qps`, not in `qps_given_filter`)."""
+        return byte_sets(filters)
+
+    def search(self, queries: np.ndarray, filters: ByteSets, k: int, ef_search: int) -> np.ndarray:
         """Filtered search as the reference does it; a query without a predicate (or whose
         filter matches every item) takes the reference's unfiltered search."""
-        return super().search(queries, filters, k, ef_search=ef_search, max_neighbors=0)
+        if filters.maps is None:
+            return super().search(queries, filters.sets, k, ef_search=ef_search, max_neighbors=0)
+        index, queries = self.checked_batch(queries, filters.sets)
+        return self.search_core(
+            index, queries, k, ef_search, self.threads, filters.maps, filters.sets.rows, entry="search_bytes"
+        )
 
 
 class AcornGammaRef(_AcornReference):

@@ -72,9 +72,10 @@ class CompiledIndexMethod(Method):
             raise MethodError(f"{self.name}: queries must have shape ({rows}, {dim}), got {queries.shape}")
         return queries
 
-    def search_core(self, index: Any, *args: Any, **kwargs: Any) -> np.ndarray:
-        """Run `index.search(*args, **kwargs)`, keep its distance counts, return its ids."""
-        ids, _, counts = self.core_call(index.search, *args, **kwargs)
+    def search_core(self, index: Any, *args: Any, entry: str = "search", **kwargs: Any) -> np.ndarray:
+        """Run `index.search(*args, **kwargs)` (or the core's search named `entry`), keep its
+        distance counts, return its ids."""
+        ids, _, counts = self.core_call(getattr(index, entry), *args, **kwargs)
         self._stats = {"distance_computations": float(counts.mean()) if len(counts) else 0.0}
         return ids
 
