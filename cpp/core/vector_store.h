@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "core/cache_aligned.h"
 #include "core/distance.h"
 
 namespace fanns {
@@ -66,10 +67,10 @@ class VectorStore {
   }
   size_t row_bytes() const { return dim_ * (type_ == StorageType::Float32 ? 4 : 2); }
 
-  std::vector<float>& raw_f32() { return f32_; }
-  std::vector<uint16_t>& raw_f16() { return f16_; }
-  const std::vector<float>& raw_f32() const { return f32_; }
-  const std::vector<uint16_t>& raw_f16() const { return f16_; }
+  CacheAlignedVector<float>& raw_f32() { return f32_; }
+  CacheAlignedVector<uint16_t>& raw_f16() { return f16_; }
+  const CacheAlignedVector<float>& raw_f32() const { return f32_; }
+  const CacheAlignedVector<uint16_t>& raw_f16() const { return f16_; }
   void set_count(size_t count) { count_ = count; }
 
  private:
@@ -77,8 +78,8 @@ class VectorStore {
   size_t count_ = 0;
   Metric metric_ = Metric::InnerProduct;
   StorageType type_ = StorageType::Float32;
-  std::vector<float> f32_;
-  std::vector<uint16_t> f16_;
+  CacheAlignedVector<float> f32_;  // rows start on a cache line when row_bytes() % 64 == 0
+  CacheAlignedVector<uint16_t> f16_;
 };
 
 /// Distances from one float32 query to stored vectors; counts its evaluations.

@@ -44,6 +44,7 @@ class PyDsg {
     d["mean_degree"] = n ? static_cast<double>(g.neighbors.size()) / n : 0.0;
     d["graph_bytes"] = g.memory_bytes();
     d["huge_page_bytes"] = index_->huge_page_bytes();
+    d["vectors_line_offset"] = index_->vectors_line_offset();
     return d;
   }
 

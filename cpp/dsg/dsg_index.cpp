@@ -279,7 +279,10 @@ void DsgIndex::search(const float* queries, size_t nq, const int64_t* starts, co
       [&](segment::RangeSearchScratch& scratch, size_t q) {
         int64_t* ids = out_ids + q * k;
         float* dists = out_distances + q * k;
-        if (segment::answer_small_range(distance, queries + q * dim, starts[q], stops[q], scan_below, ef, k,
+        // The query on a cache line: with rows on cache lines too, no SIMD load straddles two.
+        scratch.query.assign(queries + q * dim, queries + (q + 1) * dim);
+        const float* query = scratch.query.data();
+        if (segment::answer_small_range(distance, query, starts[q], stops[q], scan_below, ef, k,
                                         scratch, ids, dists, out_distance_counts + q)) {
           return;
         }
@@ -335,7 +338,7 @@ void DsgIndex::search(const float* queries, size_t nq, const int64_t* starts, co
             if (valid) visit(*p);
           }
         };
-        out_distance_counts[q] = segment::range_beam_search(distance, queries + q * dim, n, seeds, ef, return_seeds,
+        out_distance_counts[q] = segment::range_beam_search(distance, query, n, seeds, ef, return_seeds,
                                                             scratch, neighbours, prefetch_edges);
         segment::write_results(scratch, k, ids, dists);
       });

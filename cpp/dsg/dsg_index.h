@@ -81,6 +81,11 @@ class DsgIndex {
   const Graph& graph() const { return graph_; }
   /// Bytes of the vectors and graph tables the kernel mapped on huge pages (0 where it has none).
   size_t huge_page_bytes() const { return huge_page_bytes_; }
+  /// Bytes from the last cache line boundary to the vector table's start (0: rows of a
+  /// multiple of 64 bytes each cover the fewest lines).
+  size_t vectors_line_offset() const {
+    return reinterpret_cast<uintptr_t>(store_.raw_f32().data()) % kCacheLineBytes;
+  }
 
  private:
   BuildParams params_;

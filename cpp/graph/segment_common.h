@@ -14,6 +14,7 @@
 #include <random>
 #include <vector>
 
+#include "core/cache_aligned.h"
 #include "core/distance.h"
 #include "core/heaps.h"
 #include "core/vector_store.h"
@@ -235,6 +236,7 @@ struct RangeSearchScratch {
   CandidateHeap candidates;
   ResultHeap top;
   std::vector<int32_t> fresh;
+  CacheAlignedVector<float> query;  // a copy of the query on a cache line (aligned SIMD loads)
 };
 
 /// The best-first search both methods use: seeds inside [left, right], then expand the

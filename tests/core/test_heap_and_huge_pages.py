@@ -1,4 +1,5 @@
-"""The searches' result heap (`_core.closest_of`) and the huge-page span of an array."""
+"""The searches' result heap (`_core.closest_of`), the huge-page span of an array and the vector
+table's cache-line alignment."""
 
 from __future__ import annotations
 
@@ -57,6 +58,16 @@ def test_small_dsg_index_has_no_huge_page():
     index = _core.DsgIndex(checks.DIM, "l2", M=8, ef_construction=16, ef_max=16, alpha=1.0, seed=0)
     index.build(checks.VECTORS, 1)
     assert index.graph_stats()["huge_page_bytes"] == 0  # 2k x 32 floats: no whole 2 MiB page
+
+
+def test_dsg_vectors_start_on_a_cache_line_after_build_and_load(tmp_path):
+    # 2k x 32 floats (256 KiB): a plain std::vector gets malloc's 16-byte alignment (offset 16)
+    index = _core.DsgIndex(checks.DIM, "l2", M=8, ef_construction=16, ef_max=16, alpha=1.0, seed=0)
+    index.build(checks.VECTORS, 1)
+    assert index.graph_stats()["vectors_line_offset"] == 0
+    index.save(str(tmp_path / "dsg"))
+    loaded = _core.DsgIndex.load(str(tmp_path / "dsg"))
+    assert loaded.graph_stats()["vectors_line_offset"] == 0
 
 
 def _kernel_collapses() -> bool:
