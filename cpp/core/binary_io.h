@@ -12,6 +12,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/aligned.h"
 #include "core/vector_store.h"
 
 namespace fanns {
@@ -35,8 +36,8 @@ class BinaryWriter {
   void value(const T& v) {
     write(&v, sizeof(T));
   }
-  template <class T>
-  void array(const std::vector<T>& v) {
+  template <class T, class A>
+  void array(const std::vector<T, A>& v) {
     value<uint64_t>(v.size());
     write(v.data(), v.size() * sizeof(T));
   }
@@ -98,11 +99,11 @@ class BinaryReader {
     return v;
   }
   /// Read an array written by BinaryWriter::array; refuses more than `max_items`.
-  template <class T>
-  std::vector<T> array(uint64_t max_items) {
+  template <class T, class A = std::allocator<T>>
+  std::vector<T, A> array(uint64_t max_items) {
     const uint64_t n = value<uint64_t>();
     if (n > max_items) corrupt("array of " + std::to_string(n) + " items is too long");
-    std::vector<T> v(n);
+    std::vector<T, A> v(n);
     read(v.data(), n * sizeof(T));
     return v;
   }
@@ -122,10 +123,10 @@ class BinaryReader {
   /// Read the vector block written by BinaryWriter::vectors into `store` (n x dim) and set its count.
   void vectors(VectorStore& store, uint64_t n, uint64_t dim) {
     if (store.type() == StorageType::Float32) {
-      store.raw_f32() = array<float>(n * dim);
+      store.raw_f32() = array<float, AlignedAllocator<float>>(n * dim);
       expect_size(store.raw_f32(), n * dim, "vector data");
     } else {
-      store.raw_f16() = array<uint16_t>(n * dim);
+      store.raw_f16() = array<uint16_t, AlignedAllocator<uint16_t>>(n * dim);
       expect_size(store.raw_f16(), n * dim, "vector data");
     }
     store.set_count(n);
@@ -150,8 +151,8 @@ class BinaryReader {
       corrupt("implausible item count " + std::to_string(n) + " or dimension " + std::to_string(dim));
     }
   }
-  template <class T>
-  void expect_size(const std::vector<T>& v, uint64_t expected, const std::string& what) const {
+  template <class T, class A>
+  void expect_size(const std::vector<T, A>& v, uint64_t expected, const std::string& what) const {
     if (v.size() != expected) {
       corrupt(what + " has " + std::to_string(v.size()) + " entries, expected " + std::to_string(expected));
     }

@@ -54,8 +54,8 @@ inline size_t advise_huge_pages(const void* data, size_t bytes) {
 }
 
 /// advise_huge_pages over a vector's elements.
-template <class T>
-size_t advise_huge_pages(const std::vector<T>& v) {
+template <class T, class A>
+size_t advise_huge_pages(const std::vector<T, A>& v) {
   return advise_huge_pages(v.data(), v.size() * sizeof(T));
 }
 
