@@ -96,7 +96,10 @@ class QueryDistance {
     return kernels_.f16(query_, store_.raw_f16().data() + id * store_.dim(), store_.dim());
   }
 
-  void prefetch(size_t id) const {
+  /// Prefetch the first 256 bytes of vector `id`. Forced inline: GCC 12 (-O2 and up) takes an
+  /// out-of-line function whose only effect is __builtin_prefetch for a const one and deletes
+  /// every call to it, so without the attribute no caller ever prefetched.
+  [[gnu::always_inline]] void prefetch(size_t id) const {
     const char* p = static_cast<const char*>(store_.address(id));
     const size_t bytes = store_.row_bytes();
     for (size_t off = 0; off < bytes && off < 256; off += 64) __builtin_prefetch(p + off);
