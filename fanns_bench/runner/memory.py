@@ -12,10 +12,9 @@ The sweep process samples (`GroupSampler.sample`, every `SAMPLE_SECONDS`, stretc
 sampling takes at most `MAX_SAMPLING_SHARE` of one core) and keeps a running peak in a
 `PhaseMeter`, a small shared-memory block. Never during a timed pass (`PhaseMeter.hushed`):
 the kernel reads smaps_rollup by walking the process's page tables under its memory-map lock
-(3.1 ms for a 500 MB process of 885 mappings, a router holding 14 indexes), and a search that
-maps, unmaps or faults memory meanwhile waits; sampled at that pace, `exact` answered its
-batches 1.10-1.15x slower in wall time (1.06-1.10x in CPU time) in such a process, so the
-sampler slowed each method by what its memory footprint cost to read.
+(1.1-1.6 ms for one method's job process, 3-6 ms for a router holding 14 indexes), and a
+search that maps, unmaps or faults memory meanwhile waits: read without pause, `exact`
+answered its batches 3.7x slower in wall time in such a process (README "Methodology").
 
 The job marks phases with `PhaseMeter.sync`: `sync(reset=True)` waits for a fresh sample
 and restarts the peak there; `sync()` waits for a fresh sample and returns (peak, current).
