@@ -84,12 +84,15 @@ def main() -> int:
     if out.exists() and any(out.iterdir()):
         parser.error(f"--out {out}: not empty; the two runs need fresh folders")
     first, second = out / "a", out / "b"
-    try:
-        methods = experiment_methods(experiment, args.overrides) if args.alternate else []
+    try:  # the runs' extra overrides: one whole run, or one per method (--alternate)
+        parts = (
+            [[f"method=[{m}]"] for m in experiment_methods(experiment, args.overrides)]
+            if args.alternate
+            else [[]]
+        )
     except ConfigError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    parts = [[f"method=[{m}]"] for m in methods] if args.alternate else [[]]
     for part in parts:
         for folder, name in ((first, "first"), (second, "second")):
             load = (

@@ -95,7 +95,8 @@ def _run_child(
     reason, total = None, 0
     try:
         while child.is_alive():
-            total = spec.meter.take(sampler) or total  # the last sample while the job times
+            taken = spec.meter.take(sampler)  # None while the job times: keep the last sample
+            total = total if taken is None else taken
             if memory_limit_bytes and total > memory_limit_bytes:
                 reason = (
                     f"killed: resident memory {total / 2**30:.2f} GiB exceeded the cap of "

@@ -32,7 +32,7 @@ import gc
 import hashlib
 import traceback
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -226,11 +226,10 @@ def _repeat(job: Job, entry: Live, first: bool) -> None:
     with searching(job, entry.point.threads):
         if sample:
             spec.meter.sync(reset=True)
+        with nullcontext() if sample else spec.meter.hushed():  # no sample slows the timed passes
             entry.times.append(entry.measurement.repeat(rewarm=spec.interleave))
+        if sample:
             entry.peak = max(entry.peak, spec.meter.sync()[0])
-        else:
-            with spec.meter.hushed():  # no memory sample slows the timed passes (memory.py)
-                entry.times.append(entry.measurement.repeat(rewarm=spec.interleave))
     if spec.interleave:
         entry.measurement.release()
 
