@@ -164,5 +164,6 @@ def test_a_scaled_experiment_runs_its_paper_experiments_methods_on_the_sample(sc
     small, full = compose([scaled]), compose([paper])
     assert small["method"] == full["method"]
     assert small["dataset"]["name"] == "arxiv_sample" != full["dataset"]["name"]
-    assert (small["runner"]["repetitions"], full["runner"]["repetitions"]) == (9, 5)
+    assert (small["runner"]["repetitions"], full["runner"]["repetitions"]) == (15, 5)
+    assert small["runner"]["processes"] == 5  # 3 repetitions in each of 5 fresh processes
     assert small["paths"]["results"].endswith("results/paper_scaled")
