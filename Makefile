@@ -86,7 +86,8 @@ fidelity: install
 
 # Run one experiment twice and compare (issue 16): make bench-stability ARGS="--quick" (smoke,
 # seconds), ARGS="--hogs 2" (two local CPU hogs during the second run), ARGS="--experiment NAME",
-# ARGS="--alternate" (the two runs method by method, A then B: both see the same host).
+# ARGS="--alternate" (the two runs method by method and process by process, A then B: both see
+# the same host).
 bench-stability:
 	$(MAKE) install EXTRAS=all
 	$(PY) scripts/bench_stability.py $(ARGS)

@@ -12,11 +12,14 @@ each run and among the points that moved. Exits with the compare command's statu
 1 outside, 2 bad input), or 2 when a run fails to start.
 
 `--alternate` takes the two runs method by method, A then B (`method=[m]` into each folder,
-the runner resuming there), so both sample the host over the same half hour: on a VM whose
-host speeds up or slows down by 4-20 % between back-to-back runs, the sequential pair measures
-the host; the alternating pair measures the harness. Each run's rows are the same as a whole
-run's (the same config, keys and methodology), except that a job's processes follow each
-other instead of spreading over the whole sweep.
+the runner resuming there), and with `runner.processes` P > 1 process by process within each
+method (`runner.stop_after_process=n` for n = 1..P: A's n-th process of the method's jobs, then
+B's), so both sample the host over the same minutes: on a VM whose host speeds up or slows down
+by 4-20 % between back-to-back runs, and by 10-20 % between a job's processes minutes apart,
+the sequential pair measures the host; the alternating pair measures the harness. Each run's
+rows are the same as a whole run's (the same config, keys and methodology), except that a
+job's processes follow each other (with the other run's between them) instead of spreading
+over the whole sweep.
 
 Usage: python scripts/bench_stability.py [--experiment paper_fig23_em_scaled | --quick]
        [--alternate] [--hogs N] [--hog-limit-s 3600] [--out DIR] [hydra overrides ...]
@@ -58,11 +61,15 @@ def run_experiment(experiment: str, results: Path, overrides: list[str]) -> int:
     return status
 
 
-def experiment_methods(experiment: str, overrides: list[str]) -> list[str]:
-    """The methods the experiment runs with these overrides, in its order."""
+def alternation(experiment: str, overrides: list[str]) -> list[list[str]]:
+    """The parts `--alternate` takes A then B: each method the experiment runs with these
+    overrides, in its order, and within it each of its `runner.processes` processes."""
     from fanns_bench.configs import compose
 
-    return list(compose([f"experiment={experiment}", *overrides])["method"])
+    config = compose([f"experiment={experiment}", *overrides])
+    processes = int((config.get("runner") or {}).get("processes") or 1)
+    steps = [[f"runner.stop_after_process={n}"] for n in range(1, processes + 1)] if processes > 1 else [[]]
+    return [[f"method=[{m}]", *step] for m in config["method"] for step in steps]
 
 
 def main() -> int:
@@ -70,7 +77,11 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=formatter)
     parser.add_argument("--experiment", default=DEFAULT_EXPERIMENT, help=f"default {DEFAULT_EXPERIMENT}")
     parser.add_argument("--quick", action="store_true", help=f"the {QUICK_EXPERIMENT} experiment (seconds)")
-    parser.add_argument("--alternate", action="store_true", help="the two runs method by method, A then B")
+    parser.add_argument(
+        "--alternate",
+        action="store_true",
+        help="the two runs method by method (and process by process), A then B",
+    )
     parser.add_argument("--hogs", type=int, default=0, help="CPU hog processes during the second run")
     parser.add_argument("--hog-limit-s", type=float, default=3600.0, help="hard limit of each hog (s)")
     parser.add_argument("--out", type=Path, help="default results/stability/<experiment>-<UTC time>")
@@ -84,12 +95,8 @@ def main() -> int:
     if out.exists() and any(out.iterdir()):
         parser.error(f"--out {out}: not empty; the two runs need fresh folders")
     first, second = out / "a", out / "b"
-    try:  # the runs' extra overrides: one whole run, or one per method (--alternate)
-        parts = (
-            [[f"method=[{m}]"] for m in experiment_methods(experiment, args.overrides)]
-            if args.alternate
-            else [[]]
-        )
+    try:  # the runs' extra overrides: one whole run, or one per method and process (--alternate)
+        parts = alternation(experiment, args.overrides) if args.alternate else [[]]
     except ConfigError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

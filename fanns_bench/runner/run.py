@@ -26,7 +26,7 @@ from fanns_bench.results.row_files import (
     row_path,
     write_combined,
 )
-from fanns_bench.results.schema import STATUS_FAILED, STATUS_INVALID, STATUS_UNSUPPORTED
+from fanns_bench.results.schema import SCHEMA, STATUS_FAILED, STATUS_INVALID, STATUS_UNSUPPORTED
 from fanns_bench.runner.context import Context, prepare_context
 from fanns_bench.runner.handover import has_handover, remove_handovers
 from fanns_bench.runner.isolation import run_isolated
@@ -59,6 +59,7 @@ class SweepOutcome:
     buckets: pd.DataFrame = field(default_factory=pd.DataFrame)  # `bucket_table` of the workload
     attempts: pd.DataFrame = field(default_factory=pd.DataFrame)
     dataset: dict[str, Any] = field(default_factory=dict)  # `dataset_facts` of its manifest
+    waiting: str = ""  # points handed over to a later run (`runner.stop_after_process`), said in words
 
     @classmethod
     def of_points(
@@ -145,13 +146,13 @@ def _run_sweep(config: dict[str, Any], settings: RunSettings) -> SweepOutcome:
         log.info("retrying %d failed points (runner.retry_failed=false: keep them)", retried)
     if settings.force:  # an interrupted earlier sweep's handovers are not this sweep's
         remove_handovers(settings.results_dir, [p.key for points in pending.values() for p in points])
-    progress = SweepProgress(sum(map(len, pending.values())) * settings.processes)
+    progress = SweepProgress(sum(map(len, pending.values())) * settings.processes_now)
     baseline = _probe_baseline(context, settings.pin_cpus) if any(pending.values()) else None
     with ExitStack() as stack:
         if progress.bars:
             stack.enter_context(logging_redirect_tqdm())
         stack.callback(progress.close)
-        for process in range(settings.processes):  # every job's first process, then its second ...
+        for process in range(settings.processes_now):  # every job's first process, then its second ...
             for number, job in enumerate(jobs, 1):
                 points = _for_process(settings, pending[id(job)], process)
                 if not pending[id(job)]:
@@ -168,8 +169,12 @@ def _run_sweep(config: dict[str, Any], settings: RunSettings) -> SweepOutcome:
                     continue
                 executed += _run_job(settings, context, job, points, prefix, progress, baseline, process)
     keys = {p.key for job in jobs for p in job.points}
-    rows = load_results(settings.results_dir)
-    write_combined(settings.results_dir, rows)
+    if finished_keys(settings.results_dir):
+        rows = load_results(settings.results_dir)
+        write_combined(settings.results_dir, rows)
+    else:  # every point waits for a later process (`runner.stop_after_process`)
+        rows = SCHEMA.empty_table().to_pandas()
+    waiting = _waiting(settings, [p for points in pending.values() for p in points])
     return SweepOutcome.of_points(
         settings.results_dir,
         rows,
@@ -179,6 +184,21 @@ def _run_sweep(config: dict[str, Any], settings: RunSettings) -> SweepOutcome:
         executed,
         buckets=buckets,
         dataset=dataset_facts(dataset.manifest),
+        waiting=waiting,
+    )
+
+
+def _waiting(settings: RunSettings, pending: list[Point]) -> str:
+    """What a run stopped by `runner.stop_after_process` left to a later one ('' if nothing)."""
+    if settings.processes_now == settings.processes:
+        return ""
+    last = settings.processes_now - 1
+    waiting = sum(has_handover(settings.results_dir, p.key, last) for p in pending)
+    return (
+        f"stopped after process {settings.processes_now} of {settings.processes} "
+        f"(runner.stop_after_process): {waiting} point{'' if waiting == 1 else 's'} wait in "
+        f"{settings.results_dir / 'processes'}/ for the rest; the same run with a later process "
+        "(or without it) goes on from there"
     )
 
 

@@ -130,10 +130,14 @@ def print_summary(outcome: SweepOutcome) -> None:
     rows = outcome.rows
     print()
     print(
-        f"results: {outcome.results_dir.resolve()}  ({len(rows)} points: {status_text(rows)}; "
+        f"results: {outcome.results_dir.resolve()}  ({len(rows)} points"
+        f"{': ' + status_text(rows) if len(rows) else ''}; "
         f"{outcome.executed_jobs} build{'' if outcome.executed_jobs == 1 else 's'} run now)"
     )
     print(f"dataset: {dataset_text(outcome.dataset) if outcome.dataset else 'not recorded'}")
+    if rows.empty and outcome.waiting:  # a run stopped before any row (`runner.stop_after_process`)
+        print(outcome.waiting)
+        return
     print(f"machine: {machines(rows)}")
     for line in noise_lines(rows):
         print(line)
@@ -167,6 +171,8 @@ def print_summary(outcome: SweepOutcome) -> None:
     for note in outcome.shortfalls:
         print(f"bucket shortfall: {note}")
     print(f"combined Parquet: {(outcome.results_dir / 'results.parquet').resolve()}")
+    if outcome.waiting:
+        print(outcome.waiting)
 
 
 def print_problems(outcome: SweepOutcome) -> None:

@@ -24,6 +24,12 @@ RUNNER_PARAMETERS: dict[str, Param | tuple[Param]] = {
     "processes": Param(
         int, 1, "fresh processes per build job, spread over the sweep, sharing the repetitions", minimum=1
     ),
+    "stop_after_process": Param(
+        int,
+        None,
+        "stop after each job's process N of runner.processes; a later run resumes (null: all)",
+        minimum=1,
+    ),
     "interleave": Param(
         bool, True, "take the repetitions in rounds across a job's points (false: point by point)"
     ),
@@ -54,6 +60,7 @@ class RunSettings:
     min_repetition_s: float
     repetitions: int
     processes: int
+    stop_after_process: int | None
     interleave: bool
     pin_cpus: bool
     warmup: bool
@@ -74,6 +81,12 @@ class RunSettings:
                 f"runner.processes: expected at most runner.repetitions ({values['repetitions']}): "
                 f"each process takes a share of a point's repetitions, got {values['processes']}"
             )
+        stop = values["stop_after_process"]
+        if stop is not None and stop > values["processes"]:
+            raise ConfigError(
+                "runner.stop_after_process: expected at most runner.processes "
+                f"({values['processes']}), got {stop}"
+            )
         return cls(Path(results_dir), Path(datasets_dir), experiment, **values)
 
     @property
@@ -90,6 +103,11 @@ class RunSettings:
             "warmup": self.warmup,
             "latency_queries": self.latency_queries,
         }
+
+    @property
+    def processes_now(self) -> int:
+        """How many of each job's processes this run takes (`runner.stop_after_process`)."""
+        return self.processes if self.stop_after_process is None else self.stop_after_process
 
     @property
     def threads_for_build(self) -> int:

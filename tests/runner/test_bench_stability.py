@@ -34,22 +34,32 @@ def test_negative_hogs_and_limits_are_refused(tmp_path):
 
 
 @pytest.mark.slow
-def test_alternate_takes_the_two_runs_method_by_method_into_two_whole_folders(tmp_path):
-    """smoke (exact, faiss_hnsw): A exact, B exact, A faiss_hnsw, B faiss_hnsw; each folder
-    ends with every method's rows, as a whole run's, and the two are compared."""
+def test_alternate_takes_the_two_runs_method_by_method_and_process_by_process(tmp_path):
+    """smoke (exact, faiss_hnsw) in 2 processes: A exact's first process, B's, A exact's second,
+    B's, then faiss_hnsw the same; each folder ends with every method's rows, as a whole run's
+    (2 processes each), and the two are compared."""
+    overrides = ["runner.processes=2", "runner.repetitions=2"]
     result = subprocess.run(
-        [sys.executable, str(SCRIPT), "--quick", "--alternate", "--out", str(tmp_path)],
+        [sys.executable, str(SCRIPT), "--quick", "--alternate", "--out", str(tmp_path), *overrides],
         capture_output=True,
         text=True,
         timeout=600,
     )
     assert result.returncode in (0, 1), result.stderr[-2000:]
-    runs = [line for line in result.stdout.splitlines() if line.startswith("$ fanns-bench run")]
-    order = [(run.split("paths.results=")[1].split()[0][-1], run.split("method=")[1]) for run in runs]
-    assert order == [("a", "[exact]"), ("b", "[exact]"), ("a", "[faiss_hnsw]"), ("b", "[faiss_hnsw]")]
+    runs = [line.split() for line in result.stdout.splitlines() if line.startswith("$ fanns-bench run")]
+    words = [dict(w.split("=", 1) for w in run if "=" in w) for run in runs]
+    order = [(w["paths.results"][-1], w["method"], w["runner.stop_after_process"]) for w in words]
+    assert order == [
+        (folder, method, step)
+        for method in ("[exact]", "[faiss_hnsw]")
+        for step in ("1", "2")
+        for folder in ("a", "b")
+    ]
     for folder in ("a", "b"):
         rows = pd.read_parquet(tmp_path / folder / "results.parquet")
         assert set(rows.method) == {"exact", "faiss_hnsw"} and set(rows.status) == {"ok"}
+        assert set(rows.processes) == {2} and all(len(q) == 2 for q in rows.qps_processes)
+        assert not any((tmp_path / folder / "processes").glob("*.json"))
     assert "$ fanns-bench compare" in result.stdout
 
 

@@ -8,6 +8,7 @@ from fanns_bench.runner.handover import FOLDER, handover_path, share, write_hand
 from fanns_bench.runner.noise import process_rates, process_reasons
 from fanns_bench.runner.plan import Point
 from fanns_bench.runner.run import _for_process, run_sweep
+from fanns_bench.runner.run_summary import print_summary
 from fanns_bench.runner.settings import RunSettings
 from tests.sweeps import sweep_config
 
@@ -60,6 +61,40 @@ def test_an_interrupted_sweep_resumes_from_the_handovers(tmp_path, monkeypatch):
     outcome = run_sweep(config)
     assert outcome.executed_jobs == 1  # only the second process ran
     assert set(outcome.rows.processes) == {2} and all(len(s) == 3 for s in outcome.rows.batch_seconds)
+
+
+def test_a_run_stopped_after_a_process_leaves_the_rest_to_the_next(tmp_path, capsys):
+    log = tmp_path / "builds.txt"
+    config = sweep_config(tmp_path, _logged(log, "a"), repetitions=3, processes=3, stop_after_process=1)
+    first = run_sweep(config)
+    print_summary(first)
+    printed = capsys.readouterr().out
+    assert "(0 points" in printed and first.waiting in printed and "combined Parquet" not in printed
+    assert first.rows.empty and first.executed_jobs == 1  # no row yet: 2 processes to go
+    waiting = len(list((tmp_path / "results" / FOLDER).glob("*.0.json")))
+    assert (
+        waiting == 4
+        and f"stopped after process 1 of 3 (runner.stop_after_process): {waiting} points" in first.waiting
+    )
+    config["runner"]["stop_after_process"] = 2
+    second = run_sweep(config)
+    assert second.rows.empty and second.executed_jobs == 1 and "process 2 of 3" in second.waiting
+    del config["runner"]["stop_after_process"]
+    last = run_sweep(config)
+    assert last.executed_jobs == 1 and not last.waiting  # only the third process ran
+    assert set(last.rows.processes) == {3} and all(len(s) == 3 for s in last.rows.batch_seconds)
+    assert all(len(q) == 3 for q in last.rows.qps_processes)
+    assert len(log.read_text().splitlines()) == 3  # one build a process, no process run twice
+    assert not any((tmp_path / "results" / FOLDER).glob("*.json"))
+
+
+def test_stopping_after_a_process_beyond_the_last_is_refused(tmp_path):
+    with pytest.raises(
+        ConfigError, match=r"runner.stop_after_process: expected at most runner.processes \(2\), got 3"
+    ):
+        RunSettings.from_config(
+            {"repetitions": 4, "processes": 2, "stop_after_process": 3}, str(tmp_path), str(tmp_path), "x"
+        )
 
 
 def test_which_points_a_process_measures(tmp_path):
