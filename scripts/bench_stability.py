@@ -15,8 +15,10 @@ each run and among the points that moved. Exits with the compare command's statu
 the runner resuming there), and with `runner.processes` P > 1 process by process within each
 method (`runner.stop_after_process=n` for n = 1..P: A's n-th process of the method's jobs, then
 B's), so both sample the host over the same minutes: on a VM whose host speeds up or slows down
-by 4-20 % between back-to-back runs, and by 10-20 % between a job's processes minutes apart,
-the sequential pair measures the host; the alternating pair measures the harness. Each run's
+by 4-20 % between back-to-back runs, the sequential pair measures the host; the alternating
+pair measures the harness. (A job's processes differ by ~8 % among themselves as well, but that
+is each process's own draw: A's and B's n-th processes a minute apart correlated by 0.19, README
+"Methodology"; only more processes average it.) Each run's
 rows are the same as a whole run's (the same config, keys and methodology), except that a
 job's processes follow each other (with the other run's between them) instead of spreading
 over the whole sweep.
