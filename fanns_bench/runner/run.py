@@ -28,6 +28,7 @@ from fanns_bench.results.row_files import (
 )
 from fanns_bench.results.schema import SCHEMA, STATUS_FAILED, STATUS_INVALID, STATUS_UNSUPPORTED
 from fanns_bench.runner.context import Context, prepare_context
+from fanns_bench.runner.handover import FOLDER as HANDOVER_FOLDER
 from fanns_bench.runner.handover import has_handover, remove_handovers
 from fanns_bench.runner.isolation import run_isolated
 from fanns_bench.runner.job import WorkerSpec
@@ -141,12 +142,13 @@ def _run_sweep(config: dict[str, Any], settings: RunSettings) -> SweepOutcome:
     executed = 0
     done = set() if settings.force else finished_keys(settings.results_dir)  # jobs' keys are disjoint
     pending = {id(job): _pending(settings, job, done) for job in jobs}
-    retried = sum(p.key in done for points in pending.values() for p in points)
+    pending_points = [p for points in pending.values() for p in points]
+    retried = sum(p.key in done for p in pending_points)
     if retried:
         log.info("retrying %d failed points (runner.retry_failed=false: keep them)", retried)
     if settings.force:  # an interrupted earlier sweep's handovers are not this sweep's
-        remove_handovers(settings.results_dir, [p.key for points in pending.values() for p in points])
-    progress = SweepProgress(sum(map(len, pending.values())) * settings.processes_now)
+        remove_handovers(settings.results_dir, [p.key for p in pending_points])
+    progress = SweepProgress(len(pending_points) * settings.processes_now)
     baseline = _probe_baseline(context, settings.pin_cpus) if any(pending.values()) else None
     with ExitStack() as stack:
         if progress.bars:
@@ -174,7 +176,7 @@ def _run_sweep(config: dict[str, Any], settings: RunSettings) -> SweepOutcome:
         write_combined(settings.results_dir, rows)
     else:  # every point waits for a later process (`runner.stop_after_process`)
         rows = SCHEMA.empty_table().to_pandas()
-    waiting = _waiting(settings, [p for points in pending.values() for p in points])
+    waiting = _waiting(settings, pending_points)
     return SweepOutcome.of_points(
         settings.results_dir,
         rows,
@@ -197,7 +199,7 @@ def _waiting(settings: RunSettings, pending: list[Point]) -> str:
     return (
         f"stopped after process {settings.processes_now} of {settings.processes} "
         f"(runner.stop_after_process): {waiting} point{'' if waiting == 1 else 's'} wait in "
-        f"{settings.results_dir / 'processes'}/ for the rest; the same run with a later process "
+        f"{settings.results_dir / HANDOVER_FOLDER}/ for the rest; the same run with a later process "
         "(or without it) goes on from there"
     )
 
