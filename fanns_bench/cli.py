@@ -271,6 +271,11 @@ def _run(argv: list[str]) -> int:
     if any(a in ("--help", "-h") for a in argv):
         print(exit_codes.HELP)
         print("Hydra's own options and the config follow.\n", flush=True)
+    try:
+        argv = expand_argument_files(argv)
+    except FannsBenchError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return exit_codes.USAGE
     allow_failures = "--allow-failures" in argv
     argv = [RUN_FLAGS.get(a, a) for a in argv if a != "--allow-failures"]
     multirun = any(a in ("--multirun", "-m") for a in argv)
@@ -298,6 +303,19 @@ def _run(argv: list[str]) -> int:
             if code == exit_codes.OK:
                 code = print_multirun_summary(Path(outcomes), started)
     return exit_codes.OK if allow_failures and code == exit_codes.FAILURES else code
+
+
+def expand_argument_files(argv: list[str]) -> list[str]:
+    """Each `@FILE` replaced by its arguments, one per line (`#` lines skipped): the runoff
+    `fanns-bench recommend --runoff` writes, without shell quoting."""
+    if not any(a.startswith("@") for a in argv):
+        return argv
+    from fanns_bench.recommend.runoff import read_arguments
+
+    expanded: list[str] = []
+    for argument in argv:
+        expanded += read_arguments(Path(argument[1:])) if argument.startswith("@") else [argument]
+    return expanded
 
 
 def _list(arguments: argparse.Namespace) -> int:

@@ -179,13 +179,7 @@ def choose(frame: pd.DataFrame, recall: float, limits: Limits, recall_z: float =
         within, beyond = cell[~over[cell.index]], cell[over[cell.index]]
         if within.empty:
             continue
-        ranked = _ranked(best_at_recall(within, recall, "recall_low"), ["qps"])
-        margin_kept = not ranked.empty
-        if not margin_kept:
-            ranked = _ranked(best_at_recall(within, recall), ["qps"])
-        reached = not ranked.empty
-        if not reached:
-            ranked = _ranked(max_recall_rows(within), ["recall", "qps"])
+        ranked, margin_kept, reached = ranked_cell(within, recall)
         candidates = [Candidate.of(row) for _, row in ranked.head(2).iterrows()]
         faster = best_at_recall(beyond, recall, "recall_low" if margin_kept else "recall")
         if reached:
@@ -204,6 +198,19 @@ def choose(frame: pd.DataFrame, recall: float, limits: Limits, recall_z: float =
             )
         )
     return choices
+
+
+def ranked_cell(cell: pd.DataFrame, recall: float) -> tuple[pd.DataFrame, bool, bool]:
+    """(each method's fastest row reaching `recall` by its `recall_low`, fastest first;
+    whether the bound reached it; whether the recall did). Where no bound reaches it, the
+    rows whose recall does; where none does, each method's highest-recall row."""
+    ranked = _ranked(best_at_recall(cell, recall, "recall_low"), ["qps"])
+    if not ranked.empty:
+        return ranked, True, True
+    ranked = _ranked(best_at_recall(cell, recall), ["qps"])
+    if not ranked.empty:
+        return ranked, False, True
+    return _ranked(max_recall_rows(cell), ["recall", "qps"]), False, False
 
 
 def recall_lower_bound(points: pd.DataFrame, z: float) -> pd.Series:

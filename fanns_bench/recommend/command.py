@@ -52,6 +52,21 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         metavar="PNG",
         help="with --grade: draw the router's QPS beside each cell's best single method here",
     )
+    recommend.add_argument(
+        "--runoff",
+        type=Path,
+        metavar="FILE",
+        help="write the arguments of a run that measures each cell's finalists again (the fastest "
+        "configurations within 25%% of the cell's best, at most 3; with --grade, the router and its "
+        "pick too) in fresh processes, into DIR-runoff: fanns-bench run @FILE, then recommend that folder",
+    )
+    recommend.add_argument(
+        "--runoff-processes",
+        type=_count,
+        default=5,
+        metavar="P",
+        help="fresh processes per job in the runoff (default 5; 3 timed repetitions in each)",
+    )
     recommend.set_defaults(handler=run)
 
 
@@ -93,6 +108,11 @@ def run(arguments: argparse.Namespace) -> int:
             f"--figure: the rows hold {len(groups)} (dataset, k, threads) combinations; "
             "pick one with --dataset, --k and --threads"
         )
+    if arguments.runoff is not None and len(groups) != 1:
+        raise ResultsError(
+            f"--runoff: the rows hold {len(groups)} (dataset, k, threads) combinations; "
+            "pick one with --dataset, --k and --threads"
+        )
     rules, failed, commits = [], False, ()
     for (dataset, k, threads), rows in groups:
         rules, commits = merge(choose(rows, arguments.recall, limits, arguments.recall_z)), row_commits(rows)
@@ -105,6 +125,8 @@ def run(arguments: argparse.Namespace) -> int:
             failed |= any(not v.holds for v in verdicts(rows, arguments.recall))
         if arguments.figure is not None:
             print(f"figure: {draw_grades(rows, arguments.recall, arguments.figure, title)}")
+        if arguments.runoff is not None:
+            print("\n" + _write_runoff(rows, arguments, limits))
     if arguments.out is None:
         return 1 if failed else 0
     if not rules:
@@ -129,6 +151,34 @@ def run(arguments: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
+def _write_runoff(rows, arguments: argparse.Namespace, limits) -> str:
+    """Write the runoff's arguments; the lines saying what they measure and how to run them."""
+    from fanns_bench.errors import ResultsError
+    from fanns_bench.recommend.runoff import finalists, runoff_arguments, runoff_dir, write_arguments
+
+    chosen = finalists(rows, arguments.recall, limits, arguments.recall_z, grade=arguments.grade)
+    command = runoff_arguments(rows, chosen, arguments.results_dir, arguments.runoff_processes)
+    what = "grade" if arguments.grade else "policy"
+    header = (
+        f"the runoff of {arguments.results_dir} ({what}): written by fanns-bench recommend --runoff\n"
+        f"run: fanns-bench run @{arguments.runoff}"
+    )
+    try:
+        write_arguments(command, arguments.runoff, header)
+    except OSError as error:
+        why = error.strerror or error
+        raise ResultsError(f"--runoff {arguments.runoff}: cannot write the arguments ({why})") from None
+    cells = chosen.groupby(["filter_type", "selectivity_bucket"]).ngroups
+    methods = ", ".join(sorted(set(chosen["method"])))
+    return (
+        f"runoff: {len(chosen)} rows in {cells} cells ({methods}) to measure "
+        f"again in {arguments.runoff_processes} fresh processes each; arguments written: {arguments.runoff}\n"
+        f"  fanns-bench run @{arguments.runoff}\n"
+        f"  fanns-bench recommend {runoff_dir(arguments.results_dir)} --recall {arguments.recall:g} "
+        + ("--grade" if arguments.grade else f"--recall-z {arguments.recall_z:g} --out POLICY")
+    )
+
+
 def _selected(frame, arguments: argparse.Namespace):
     from fanns_bench.errors import ResultsError
 
@@ -146,6 +196,16 @@ def _selected(frame, arguments: argparse.Namespace):
             f"threads={arguments.threads} (None: any)"
         )
     return chosen
+
+
+def _count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected 1 or more")
+    return value
 
 
 def _fraction(text: str) -> float:

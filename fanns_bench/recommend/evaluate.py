@@ -129,20 +129,32 @@ def _pick(router: pd.DataFrame, cell: pd.DataFrame) -> tuple[str, float, float]:
     """(the route label that answered every query of the router's row, the QPS and slowest
     repetition of the single row of that method and parameters in the cell: NaN where there
     is none); ("", NaN, NaN) when the row's counters name no route or several."""
-    if router.empty or "method_stats" not in router:
+    label = answered_label(router)
+    if not label:
         return "", math.nan, math.nan
+    single = cell[~is_router(cell)]
+    same = single[same_configuration(single, label)].sort_values("qps", ascending=False).head(1)
+    return label, _column(same, "qps"), _column(same, "qps_low")
+
+
+def answered_label(router: pd.DataFrame) -> str:
+    """The route label (`params_text` spelling) that answered every query of the first
+    router row, from its counters; "" when they name no route or several."""
+    if router.empty or "method_stats" not in router:
+        return ""
     stats = router["method_stats"].iloc[0]
     counters = json.loads(stats) if isinstance(stats, str) and stats else {}
     labels = [key.removeprefix(ANSWERED) for key, n in counters.items() if key.startswith(ANSWERED) and n > 0]
-    if len(labels) != 1:
-        return "", math.nan, math.nan
-    single = cell[~is_router(cell)]
+    return labels[0] if len(labels) == 1 else ""
+
+
+def same_configuration(rows: pd.DataFrame, label: str) -> pd.Series:
+    """Mask of the rows whose method and parameters spell `label` (a router route's)."""
     spelled = [
         f"{m} {_compact(b)} {_compact(q)}"
-        for m, b, q in zip(single["method"], single["build_params"], single["search_params"], strict=True)
+        for m, b, q in zip(rows["method"], rows["build_params"], rows["search_params"], strict=True)
     ]
-    same = single[[label == labels[0] for label in spelled]].sort_values("qps", ascending=False).head(1)
-    return labels[0], _column(same, "qps"), _column(same, "qps_low")
+    return pd.Series([bool(label) and text == label for text in spelled], index=rows.index, dtype=bool)
 
 
 def _compact(params: object) -> str:
