@@ -9,7 +9,9 @@ biased upward (the winner of a noisy race is mostly its luckiest entrant). The r
 per (filter type, bucket), each method's fastest configuration reaching the recall (its lower
 bound, for a policy: `choose.ranked_cell`) within `WITHIN` of the cell's fastest, at most
 `MOST` of them; for a grade, the router and the configuration that answered its queries
-too. `runoff_arguments` spells the run that measures only them: the results folder's own
+too, and for its whole-workload target each single method answering every cell whose total
+is within `WITHIN` of the router's (the rivals further behind keep their first-pass
+figures). `runoff_arguments` spells the run that measures only them: the results folder's own
 command line (its Hydra `overrides.yaml`) with the finalists' methods, each swept parameter
 narrowed to the finalists' values, `processes` fresh processes per job and
 `REPETITIONS_PER_PROCESS` repetitions in each, into `runoff_dir(DIR)`. `fanns-bench run
@@ -28,14 +30,21 @@ import yaml
 from fanns_bench.errors import ResultsError
 from fanns_bench.recommend.choose import (
     CELL_KEYS,
+    ROUTER,
     Limits,
     is_router,
     ranked_cell,
     recall_lower_bound,
     row_memory,
 )
-from fanns_bench.recommend.evaluate import answered_label, same_configuration
+from fanns_bench.recommend.evaluate import (
+    answered_label,
+    full_coverage,
+    same_configuration,
+    workload_throughput,
+)
 from fanns_bench.report.frame import ok_points
+from fanns_bench.report.pareto import best_at_recall
 
 WITHIN = 0.75
 """A configuration is a finalist when its QPS is at least this fraction of the cell's fastest:
@@ -77,8 +86,9 @@ def finalists(
     """The rows of `frame` (one dataset, k and thread count) to measure again: per cell the
     fastest within `WITHIN` of the first, at most `MOST`. A policy's (grade False): the
     single methods within `limits`, ranked as `choose` ranks them (`recall_z`); a grade's:
-    the single methods reaching `recall` itself, plus the router's rows and the single row
-    of the configuration that answered the router's queries there."""
+    the single methods reaching `recall` itself, plus the router's rows, the single row of
+    the configuration that answered the router's queries there and the close whole-workload
+    rivals (`_workload_rivals`)."""
     points = ok_points(frame)
     points = points.assign(
         memory_bytes=row_memory(points), recall_low=recall_lower_bound(points, 0.0 if grade else recall_z)
@@ -94,7 +104,21 @@ def finalists(
         if grade and not router.empty:
             label = answered_label(router.sort_values("qps", ascending=False).head(1))
             kept += [router, single[same_configuration(single, label)]]
+    if grade:
+        kept.append(_workload_rivals(points, recall))
     return pd.concat(kept).drop_duplicates("key")
+
+
+def _workload_rivals(points: pd.DataFrame, recall: float) -> pd.DataFrame:
+    """For target (c): each single method answering every cell whose whole-workload
+    throughput is within `WITHIN` of the router's or above it, with its fastest row reaching
+    `recall` in every cell (the rows its total is made of)."""
+    totals, _ = workload_throughput(points, recall)
+    if ROUTER not in totals:
+        return points.iloc[:0]
+    close = [m for m in full_coverage(points) if totals.get(m, 0.0) >= WITHIN * totals[ROUTER]]
+    reached = best_at_recall(points, recall)
+    return reached[reached["method"].isin(close)]
 
 
 def runoff_arguments(

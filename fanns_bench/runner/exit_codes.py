@@ -32,6 +32,8 @@ Options (fanns-bench's own; everything else is Hydra's, below):
   --wait              wait for another run writing the same results folder, instead of exiting
   --multirun, -m      a Hydra sweep (e.g. method=exact,faiss_ivf): one combined summary at
                       the end; logs under <paths.results>/multirun/
+  @FILE               the arguments in FILE, one per line ('#' lines skipped): the runoff
+                      `fanns-bench recommend --runoff FILE` writes
 
 Exit status:
   0    every point ok or unsupported

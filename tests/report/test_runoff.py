@@ -58,11 +58,11 @@ def test_a_policys_finalists_follow_its_recall_margin():
     assert {m for m, _, _ in kept(rows, recall_z=2.0)} == {"beta"}
 
 
-def test_a_grades_finalists_add_the_router_and_its_pick_however_slow():
+def test_a_grades_finalists_add_the_router_its_pick_and_close_workload_rivals():
     rows = [
         *RACE,
         row("epsilon", 0.1, 0.99, 300.0, search={"ef": 30}),
-        {**row("router", 0.1, 0.99, 290.0, search={}), "method_stats": answered_by('epsilon {} {"ef":30}')},
+        {**row("router", 0.1, 0.99, 950.0, search={}), "method_stats": answered_by('epsilon {} {"ef":30}')},
     ]
     grade = kept(rows, grade=True, limits=Limits(memory_bytes=1.0))  # limits do not apply to a grade
     assert grade == {
@@ -71,8 +71,11 @@ def test_a_grades_finalists_add_the_router_and_its_pick_however_slow():
         ("gamma", 0.1, '{"ef": 800}'),
         ("router", 0.1, "{}"),
         ("epsilon", 0.1, '{"ef": 30}'),  # the pick, at 0.3x
+        ("delta", 0.1, '{"ef": 760}'),  # a workload rival within 0.75x of the router (epsilon's 700 is not)
     }
     assert ("router", 0.1, "{}") not in kept(rows)  # a policy's runoff never measures the router
+    fast_router = [*rows[:-1], {**rows[-1], "qps": 2000.0}]  # rivals under 1,500 QPS stay out
+    assert {m for m, _, _ in kept(fast_router, grade=True)} == {"alpha", "beta", "gamma", "router", "epsilon"}
 
 
 def hydra_run(results, name: str, overrides: list[str]) -> None:
