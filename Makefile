@@ -60,11 +60,12 @@ bench-router:
 	cp $(ROUTER_LEARN)/policy.yaml $$policy; \
 	$(FB) run experiment=laptop_heldout paths.results=$(ROUTER_HELDOUT) \
 		"method.router.build.policy=[$$policy]" $(ROUTER_ARGS) || status=$$?; $(RUN_OK); \
-	$(FB) recommend $(ROUTER_HELDOUT) --recall 0.9 --grade --runoff $(ROUTER_HELDOUT)/runoff.args \
+	$(FB) recommend $(ROUTER_HELDOUT) --recall 0.9 --grade --learned $(ROUTER_LEARN) --recall-z $(RECALL_Z) \
+		--runoff $(ROUTER_HELDOUT)/runoff.args \
 		--runoff-processes $(RUNOFF_PROCESSES) > $(ROUTER_HELDOUT)/grade-first.txt || code=$$?; \
 	if [ $${code:-0} -gt 1 ]; then exit $$code; fi; \
 	$(FB) run @$(ROUTER_HELDOUT)/runoff.args || status=$$?; $(RUN_OK); \
-	code=0; $(FB) recommend $(ROUTER_HELDOUT)-runoff --recall 0.9 --grade \
+	code=0; $(FB) recommend $(ROUTER_HELDOUT)-runoff --recall 0.9 --grade --learned $(ROUTER_LEARN) --recall-z $(RECALL_Z) \
 		--figure $(ROUTER_HELDOUT)-runoff/router_vs_best.png > $(ROUTER_HELDOUT)-runoff/grade.txt || code=$$?; \
 	cat $(ROUTER_HELDOUT)-runoff/grade.txt; if [ $$code -ne 0 ]; then exit $$code; fi; exit $$status
 

@@ -47,6 +47,13 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         "does not hold)",
     )
     recommend.add_argument(
+        "--learned",
+        type=Path,
+        metavar="DIR",
+        help="with --grade: the learning run's results folder; adds (b) against the best single "
+        "configuration whose recall bound (--recall-z) reached the recall on that draw too",
+    )
+    recommend.add_argument(
         "--figure",
         type=Path,
         metavar="PNG",
@@ -73,7 +80,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
 def run(arguments: argparse.Namespace) -> int:
     from fanns_bench.errors import ResultsError
     from fanns_bench.recommend.choose import Limits, choose
-    from fanns_bench.recommend.evaluate import grade_lines, row_commits, verdicts
+    from fanns_bench.recommend.evaluate import admitted_on, grade_lines, row_commits, verdicts
     from fanns_bench.recommend.figure import draw_grades
     from fanns_bench.recommend.policy import write_policy
     from fanns_bench.recommend.rules import merge, policy_of
@@ -89,6 +96,13 @@ def run(arguments: argparse.Namespace) -> int:
     )
     if arguments.figure is not None and not arguments.grade:
         raise ResultsError("--figure draws the --grade comparison: add --grade")
+    if arguments.learned is not None and not arguments.grade:
+        raise ResultsError("--learned adds to the --grade comparison: add --grade")
+    admitted = (
+        admitted_on(load_frame(arguments.learned), arguments.recall, arguments.recall_z)
+        if arguments.learned is not None
+        else None
+    )
     margin = (
         f" (lower bound: recall - {arguments.recall_z:g} x its standard error)" if arguments.recall_z else ""
     )
@@ -121,7 +135,7 @@ def run(arguments: argparse.Namespace) -> int:
         lines = rule_lines(rules, arguments.recall) or ["no bucket has a usable row within the limits"]
         print("\n".join(lines))
         if arguments.grade:
-            print("\n" + "\n".join(grade_lines(rows, arguments.recall)))
+            print("\n" + "\n".join(grade_lines(rows, arguments.recall, admitted=admitted)))
             failed |= any(not v.holds for v in verdicts(rows, arguments.recall))
         if arguments.figure is not None:
             print(f"figure: {draw_grades(rows, arguments.recall, arguments.figure, title)}")

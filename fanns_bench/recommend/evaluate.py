@@ -26,10 +26,10 @@ import pandas as pd
 
 from fanns_bench.errors import ConfigError, ResultsError
 from fanns_bench.methods.router.method import ANSWERED
-from fanns_bench.recommend.choose import CELL_KEYS, ROUTER, is_router
+from fanns_bench.recommend.choose import CELL_KEYS, ROUTER, is_router, recall_lower_bound
 from fanns_bench.recommend.policy import params_text, read_policy
 from fanns_bench.report.frame import ok_points
-from fanns_bench.report.pareto import best_at_recall
+from fanns_bench.report.pareto import RECALL_TOLERANCE, best_at_recall
 from fanns_bench.report.quality import optional
 
 
@@ -93,10 +93,15 @@ class Verdict:
         return f"target {self.target}: {'HOLDS' if self.holds else 'DOES NOT HOLD'} ({self.detail})"
 
 
-def grade_cells(frame: pd.DataFrame, recall: float) -> list[CellGrade]:
+def grade_cells(frame: pd.DataFrame, recall: float, admitted: Admitted | None = None) -> list[CellGrade]:
     """One grade per cell where the router or a single method has a usable row. Router rows
-    of several build configurations (policies) raise `ResultsError`: their cells would mix."""
+    of several build configurations (policies) raise `ResultsError`: their cells would mix.
+    `admitted`: compare with those single configurations only (`admitted_on`)."""
     points = ok_points(frame)
+    if admitted is not None:
+        points = points[
+            is_router(points) | pd.Series(_config_keys(points), index=points.index).isin(admitted)
+        ]
     router = points[is_router(points)]
     policies = sorted(set(router["build_params"].fillna("")))
     if len(policies) > 1:
@@ -123,6 +128,29 @@ def grade_cells(frame: pd.DataFrame, recall: float) -> list[CellGrade]:
             )
         )
     return grades if len(router) else []
+
+
+Admitted = set[tuple[object, ...]]
+"""Single configurations by (filter type, bucket, k, threads, method, build, search)."""
+
+
+def admitted_on(learning: pd.DataFrame, recall: float, recall_z: float) -> Admitted:
+    """The single configurations whose recall's lower bound (`recall_lower_bound`, `recall_z`)
+    reaches `recall` on the learning draw's rows: those a choice made there, as the policy's
+    was, could have taken. The best of them on the held-out draw is what a single method
+    tuned on the learning draw would give; the best of all is known only in hindsight."""
+    points = ok_points(learning)
+    points = points[~is_router(points)]
+    reaching = recall_lower_bound(points, recall_z) >= recall - RECALL_TOLERANCE
+    return set(_config_keys(points[reaching]))
+
+
+def _config_keys(points: pd.DataFrame) -> list[tuple[object, ...]]:
+    columns = ["filter_type", "selectivity_bucket", "k", "threads", "method", "build_params", "search_params"]
+    return [
+        (str(t), float(b), int(k), int(n), str(m), str(bp or ""), str(sp or ""))
+        for t, b, k, n, m, bp, sp in points[columns].itertuples(index=False)
+    ]
 
 
 def _pick(router: pd.DataFrame, cell: pd.DataFrame) -> tuple[str, float, float]:
@@ -314,9 +342,25 @@ def _why_slower(g: CellGrade) -> str:
     )
 
 
-def grade_lines(frame: pd.DataFrame, recall: float, band: float = 0.1) -> list[str]:
+def admitted_verdict(frame: pd.DataFrame, recall: float, admitted: Admitted, band: float = 0.1) -> Verdict:
+    """(b) against the best single configuration the learning draw admitted (`admitted_on`)
+    in each cell: what no policy learned there could have beaten is left out of the bar."""
+    grades = [g for g in grade_cells(frame, recall, admitted) if g.reachable and g.reached]
+    slow = [g for g in grades if not g.close(band)]
+    return Verdict(
+        f"(b) as learned: QPS within {band:.0%} of the best single configuration the learning draw admitted",
+        not slow and bool(grades),
+        f"{len(grades) - len(slow)} of {len(grades)} cells where one reaches the recall here"
+        + (f"; slower: {_cells(slow, ratio=True)}" if slow else ""),
+    )
+
+
+def grade_lines(
+    frame: pd.DataFrame, recall: float, band: float = 0.1, admitted: Admitted | None = None
+) -> list[str]:
     """The grades as text: per cell, the counts against the targets, the workload totals and
-    one verdict line per target."""
+    one verdict line per target; with `admitted`, also (b) against what the learning draw
+    admitted (a line of information, not one of the targets)."""
     grades = grade_cells(frame, recall)
     if not grades:
         return [f"no {ROUTER} rows to grade"]
@@ -347,4 +391,6 @@ def grade_lines(frame: pd.DataFrame, recall: float, band: float = 0.1) -> list[s
             + ", ".join(f"{m} ({n} cell{'' if n == 1 else 's'})" for m, n in sorted(missing.items()))
         )
     note = learned_elsewhere(frame)
-    return [*lines, *([note] if note else []), "", *(v.line() for v in verdicts(frame, recall, band))]
+    targets = [v.line() for v in verdicts(frame, recall, band)]
+    also = [f"also, {admitted_verdict(frame, recall, admitted, band).line()}"] if admitted is not None else []
+    return [*lines, *([note] if note else []), "", *targets, *also]

@@ -429,3 +429,36 @@ def test_grade_says_whether_a_slow_cell_is_the_policys_pick_or_the_routing(tmp_p
         'answered by alpha {} {"ef":4000}; that configuration has no row of its own'
         in capsys.readouterr().out
     )
+
+
+def test_grade_learned_compares_with_what_the_learning_draw_admitted(tmp_path, capsys):
+    """Held out, alpha ef 5000 is the best at recall 0.95; on the learning draw it had 0.85, so
+    no choice made there could take it: beside beta (admitted there), the router holds (b) as
+    learned, not (b) itself; a slower router fails both."""
+    learning = folder(
+        tmp_path / "learn",
+        [
+            row("alpha", 0.1, 0.85, 5200.0, search={"ef": 5000}),
+            row("beta", 0.1, 0.97, 3100.0, search={"ef": 64}),
+        ],
+    )
+    held = [
+        row("alpha", 0.1, 0.95, 5000.0, search={"ef": 5000}),
+        row("beta", 0.1, 0.96, 3000.0, search={"ef": 64}),
+    ]
+    fast = folder(tmp_path / "fast", [*held, row("router", 0.1, 0.96, 2900.0, search={})])
+    assert main(["recommend", str(fast), "--grade", "--learned", str(learning), "--recall-z", "0"]) == 1
+    text = capsys.readouterr().out
+    assert "target (b) QPS within 10% of the best single method per cell: DOES NOT HOLD" in text
+    assert (
+        "also, target (b) as learned: QPS within 10% of the best single configuration the learning "
+        "draw admitted: HOLDS (1 of 1 cells where one reaches the recall here)"
+    ) in text
+    slow = folder(tmp_path / "slow", [*held, row("router", 0.1, 0.96, 2000.0, search={})])
+    assert main(["recommend", str(slow), "--grade", "--learned", str(learning), "--recall-z", "0"]) == 1
+    assert (
+        "draw admitted: DOES NOT HOLD (0 of 1 cells where one reaches the recall here; slower: EM 0.1 0.67x beta)"
+        in (capsys.readouterr().out)
+    )
+    assert main(["recommend", str(slow), "--learned", str(learning)]) == 2
+    assert "--learned adds to the --grade comparison: add --grade" in capsys.readouterr().err
