@@ -7,7 +7,9 @@ runner-up. The margin counts only when the winner's slowest repetition is faster
 runner-up's fastest (`qps_low` / `qps_high`: min-max of the repetitions, `report/quality.py`;
 wider than their IQR, so a margin beyond it is beyond the IQR too) and neither row is flagged
 `noisy` (runner/noise.py) and both have at least two repetitions; else it is within the noise:
-a tie (`Choice.noise`).
+a tie (`Choice.noise`). Rows of three or more fresh processes each (a runoff, `runoff.py`) are
+judged by their processes' QPS instead: the min-max of 15 repetitions over 5 processes spans
+every process's draw, so it would call every margin a tie.
 
 A row "reaches" the target when its recall's lower bound does: recall - z x the standard error
 of its recall (`recall_lower_bound`: per-query recalls over the queries or, where they share a
@@ -28,6 +30,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from scipy.stats import mannwhitneyu
 
 from fanns_bench.recommend.policy import params_text
 from fanns_bench.report.frame import ok_points
@@ -36,6 +39,13 @@ from fanns_bench.report.quality import optional
 
 CELL_KEYS = ["filter_type", "selectivity_bucket"]
 """One decision: a filter type and a selectivity bucket (of one dataset, k and thread count)."""
+
+MIN_PROCESSES = 3
+"""Processes per row from which a margin is judged on the processes' QPS (`Choice.noise`)."""
+
+MAX_P = 0.05
+"""One-sided Mann-Whitney p below which the best's processes are faster than the runner-up's:
+with 5 processes each, at least 21 of the 25 pairs in its favour."""
 
 ROUTER = "router"
 """The router's registry name: its rows are graded (evaluate.py), never recommended."""
@@ -98,6 +108,7 @@ class Candidate:
     repetitions: int = 0  # timed repetitions behind qps_low/qps_high (0: not recorded)
     noisy_reason: str = ""  # why the row is flagged noisy ("" when not flagged; reasons joined by "; ")
     recall_low: float = math.nan  # the recall's lower bound the choice used
+    processes: tuple[float, ...] = ()  # each fresh process's QPS (`qps_processes`; () with one)
 
     @classmethod
     def of(cls, row: pd.Series) -> Candidate:
@@ -115,6 +126,7 @@ class Candidate:
             _count(row.get("batch_seconds")),
             _noisy_reason(row),
             _number(row.get("recall_low", row["recall"])),
+            _rates(row.get("qps_processes")),
         )
 
     @property
@@ -144,10 +156,17 @@ class Choice:
     @property
     def noise(self) -> str:
         """Why the margin over the runner-up is within the noise; "" when it is beyond it
-        (or there is no runner-up)."""
+        (or there is no runner-up). Rows measured in `MIN_PROCESSES` or more fresh processes
+        each are judged by their processes' QPS (a process's level is its own draw, so the
+        processes are the samples): beyond the noise when a one-sided Mann-Whitney test finds
+        the best's processes faster at p < `MAX_P`. Otherwise by the repetitions."""
         best, other = self.best, self.runner_up
         if other is None:
             return ""
+        if min(len(best.processes), len(other.processes)) >= MIN_PROCESSES:
+            p = mannwhitneyu(best.processes, other.processes, alternative="greater", method="exact").pvalue
+            n, m = len(best.processes), len(other.processes)
+            return "" if p < MAX_P else f"processes' QPS not apart: Mann-Whitney p {p:.2f} over {n} and {m}"
         if other.qps_high >= best.qps_low:
             return "QPS intervals overlap"
         flagged = [
@@ -236,6 +255,12 @@ def _standard_error(values: Any, distinct: float) -> float:
     array = np.asarray(values, dtype=float)
     draws = len(array) if math.isnan(distinct) or distinct < 2 else min(len(array), distinct)
     return float(array.std(ddof=1) / math.sqrt(draws))
+
+
+def _rates(values: Any) -> tuple[float, ...]:
+    if not isinstance(values, list | tuple | np.ndarray):
+        return ()
+    return tuple(float(v) for v in values if v is not None and math.isfinite(float(v)))
 
 
 def _count(values: Any) -> int:

@@ -462,3 +462,21 @@ def test_grade_learned_compares_with_what_the_learning_draw_admitted(tmp_path, c
     )
     assert main(["recommend", str(slow), "--learned", str(learning)]) == 2
     assert "--learned adds to the --grade comparison: add --grade" in capsys.readouterr().err
+
+
+def test_rows_of_several_processes_are_judged_by_their_processes():
+    """A runoff's rows: their repetitions' min-max spans every process's draw and overlaps;
+    the processes' QPS decide (one-sided Mann-Whitney, p < 0.05)."""
+    apart = {"qps_processes": [1000.0, 1020.0, 980.0, 1010.0, 902.0]}  # one slow process
+    behind = {"qps_processes": [900.0, 910.0, 890.0, 905.0, 895.0]}
+    best = {**row("alpha", 0.1, 0.95, 1000.0, low=650.0, high=1100.0), **apart}
+    other = {**row("gamma", 0.1, 0.92, 900.0, low=600.0, high=1000.0), **behind, "noisy": True}
+    choice = choices([best, other])[("EM", 0.1)]
+    assert choice.noise == ""  # 23 of the 25 pairs in alpha's favour: p = 0.016, though flagged noisy
+    mixed = {**other, "qps_processes": [990.0, 1015.0, 890.0, 905.0, 895.0]}
+    tied = choices([best, mixed])[("EM", 0.1)]
+    assert (
+        tied.noise.startswith("processes' QPS not apart: Mann-Whitney p 0.") and "over 5 and 5" in tied.noise
+    )
+    two = {**other, "qps_processes": [900.0, 910.0]}  # fewer than 3: the repetitions decide
+    assert choices([best, two])[("EM", 0.1)].noise == "QPS intervals overlap"
