@@ -111,22 +111,14 @@ def run(arguments: argparse.Namespace) -> int:
         f"limits: {limits.describe()}; QPS end to end [slowest-fastest repetition]"
     )
     groups = list(frame.groupby(["dataset", "k", "threads"], sort=True))
-    if arguments.out is not None and len(groups) != 1:
-        names = "; ".join(f"{d} k={k} threads={t}" for (d, k, t), _ in groups)
-        raise ResultsError(
-            f"--out: the rows hold {len(groups)} (dataset, k, threads) combinations ({names}); "
-            "pick one with --dataset, --k and --threads"
-        )
-    if arguments.figure is not None and len(groups) != 1:
-        raise ResultsError(
-            f"--figure: the rows hold {len(groups)} (dataset, k, threads) combinations; "
-            "pick one with --dataset, --k and --threads"
-        )
-    if arguments.runoff is not None and len(groups) != 1:
-        raise ResultsError(
-            f"--runoff: the rows hold {len(groups)} (dataset, k, threads) combinations; "
-            "pick one with --dataset, --k and --threads"
-        )
+    one_combination = {"--out": arguments.out, "--figure": arguments.figure, "--runoff": arguments.runoff}
+    for flag, value in one_combination.items():
+        if value is not None and len(groups) != 1:  # each writes one file of one combination
+            names = "; ".join(f"{d} k={k} threads={t}" for (d, k, t), _ in groups)
+            raise ResultsError(
+                f"{flag}: the rows hold {len(groups)} (dataset, k, threads) combinations ({names}); "
+                "pick one with --dataset, --k and --threads"
+            )
     rules, failed, commits = [], False, ()
     for (dataset, k, threads), rows in groups:
         rules, commits = merge(choose(rows, arguments.recall, limits, arguments.recall_z)), row_commits(rows)
@@ -168,6 +160,7 @@ def run(arguments: argparse.Namespace) -> int:
 def _write_runoff(rows, arguments: argparse.Namespace, limits) -> str:
     """Write the runoff's arguments; the lines saying what they measure and how to run them."""
     from fanns_bench.errors import ResultsError
+    from fanns_bench.recommend.choose import CELL_KEYS
     from fanns_bench.recommend.runoff import finalists, runoff_arguments, runoff_dir, write_arguments
 
     chosen = finalists(rows, arguments.recall, limits, arguments.recall_z, grade=arguments.grade)
@@ -182,7 +175,7 @@ def _write_runoff(rows, arguments: argparse.Namespace, limits) -> str:
     except OSError as error:
         why = error.strerror or error
         raise ResultsError(f"--runoff {arguments.runoff}: cannot write the arguments ({why})") from None
-    cells = chosen.groupby(["filter_type", "selectivity_bucket"]).ngroups
+    cells = chosen.groupby(CELL_KEYS).ngroups
     methods = ", ".join(sorted(set(chosen["method"])))
     return (
         f"runoff: {len(chosen)} rows in {cells} cells ({methods}) to measure "

@@ -213,7 +213,8 @@ def _swept(frame: pd.DataFrame, chosen: pd.DataFrame, method: str, part: str) ->
     for name in dict.fromkeys(n for p in every for n in p):
         values = list(dict.fromkeys(json.dumps(p.get(name)) for p in every))
         if len(values) > 1:
-            wanted = [json.loads(v) for v in values if v in {json.dumps(p.get(name)) for p in mine}]
+            finalist_values = {json.dumps(p.get(name)) for p in mine}
+            wanted = [json.loads(v) for v in values if v in finalist_values]
             numbers = all(isinstance(v, int | float) and not isinstance(v, bool) for v in wanted)
             swept[name] = sorted(wanted) if numbers else wanted
     return swept
