@@ -81,12 +81,17 @@ reproduce:
 smoke: install
 	$(VENV)/bin/fanns-bench run experiment=smoke
 
+# The suite on TEST_WORKERS pytest-xdist workers (tests are isolated: tmp folders, free ports,
+# their own processes); worksteal hands the long end-to-end tests to whichever worker is free.
+TEST_WORKERS ?= 2
+PYTEST := $(PY) -m pytest -q -n $(TEST_WORKERS) --dist worksteal
+
 test:
 	$(MAKE) install EXTRAS=$(or $(TEST_EXTRAS),test)
-	$(PY) -m pytest -q
+	$(PYTEST)
 
 test-fast: install
-	$(PY) -m pytest -q -m "not slow"
+	$(PYTEST) -m "not slow"
 
 lint: install
 	$(VENV)/bin/ruff check fanns_bench tests scripts examples

@@ -31,3 +31,9 @@ def tiny_dataset(tmp_path_factory: pytest.TempPathFactory) -> Dataset:
         tags=20,
         seed=3,
     )
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The slow end-to-end tests first: on `make test`'s xdist workers the long ones start
+    early, and the suite does not end waiting on one long test on one worker."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)

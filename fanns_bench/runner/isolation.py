@@ -108,7 +108,7 @@ def _run_child(
                 break
             if tick:
                 tick()
-            child.join(sampler.interval)
+            spec.meter.wait(sampler.interval, child.sentinel)  # a sync or the child's exit ends it
     finally:
         if child.is_alive():  # also before it made its own session
             child.kill()

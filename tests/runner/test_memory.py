@@ -16,7 +16,8 @@ import psutil
 import pytest
 
 from fanns_bench.methods.exact.method import ExactPrefilter
-from fanns_bench.runner.memory import GroupSampler
+from fanns_bench.runner import memory
+from fanns_bench.runner.memory import GroupSampler, in_process_meter
 from fanns_bench.runner.run import run_sweep
 from tests.sweeps import sweep_config
 
@@ -241,3 +242,28 @@ def test_no_memory_sample_is_taken_while_a_repetition_is_timed(tmp_path, monkeyp
     timed = [sampled(float(a), float(b)) for n, a, b in searches if int(n) > 2 * points]
     assert len(timed) >= 2 * 2 * points and not any(timed)  # each round: the timed passes
     assert any(calibration)  # 60 ms searches, sampled every 20 ms when not hushed
+
+
+def test_a_sync_wakes_the_sweeps_sampler_instead_of_waiting_out_its_interval(tmp_path, monkeypatch):
+    """A job's phase marks (two a point, two at the build, one for the baseline) each wait for
+    one fresh sample of its memory, not for the rest of the sweep's sampling interval: with
+    a 30 s interval every one of them would wait out the 5 s sync timeout."""
+    monkeypatch.setattr(memory, "SAMPLE_SECONDS", 30.0)
+    started = time.perf_counter()
+    rows = run_sweep(
+        sweep_config(tmp_path, {"exact": {"name": "exact"}}, latency_queries=0, repetitions=1)
+    ).rows
+    elapsed = time.perf_counter() - started
+    syncs = 2 * len(rows) + 3
+    assert set(rows.status) == {"ok"} and len(rows) >= 4
+    assert elapsed < memory.SYNC_TIMEOUT_S * syncs / 3, (elapsed, syncs)
+    assert (rows.search_peak_rss_bytes > 0).all()
+
+
+def test_a_sync_wakes_the_in_process_sampler_and_closing_it_does_not_wait(monkeypatch):
+    monkeypatch.setattr(memory, "SAMPLE_SECONDS", 30.0)
+    started = time.perf_counter()
+    with in_process_meter() as meter:
+        meter.sync()
+        peak, current = meter.sync()
+    assert 0 < current <= peak and time.perf_counter() - started < 2.0
