@@ -81,8 +81,9 @@ reproduce:
 smoke: install
 	$(VENV)/bin/fanns-bench run experiment=smoke
 
-# The suite on TEST_WORKERS pytest-xdist workers (tests are isolated: tmp folders, free ports,
-# their own processes); worksteal hands the long end-to-end tests to whichever worker is free.
+# The suite on TEST_WORKERS pytest-xdist workers (tests are isolated: tmp folders, PostgreSQL on
+# its own Unix socket, their own processes); the slow tests come first (tests/conftest.py) and
+# worksteal hands the rest to whichever worker is free.
 TEST_WORKERS ?= 2
 PYTEST := $(PY) -m pytest -q -n $(TEST_WORKERS) --dist worksteal
 
