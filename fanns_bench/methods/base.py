@@ -68,9 +68,10 @@ class FilterBatch:
     def matches(self, predicate: Predicate | None) -> np.ndarray:
         """Sorted int64 ids satisfying `predicate`, evaluated once per batch (read-only)."""
         key = ("matches", predicate)
-        if key not in self.memo:
-            self.memo[key] = self._evaluate(predicate)
-        return self.memo[key]
+        found = self.memo.get(key)  # one lookup (one hash of the predicate) when kept
+        if found is None:
+            found = self.memo[key] = self._evaluate(predicate)
+        return found
 
     def _evaluate(self, predicate: Predicate | None) -> np.ndarray:
         """`attributes.evaluate`, except for an equality on an ordered attribute whose
@@ -85,9 +86,11 @@ class FilterBatch:
     def positions(self, predicate: Range) -> tuple[int, int]:
         """`predicate`'s half-open positions in its attribute's sorted order, once per batch."""
         key = ("positions", predicate)
-        if key not in self.memo:
-            self.memo[key] = self.attributes.position_range(predicate.attr, predicate.low, predicate.high)
-        return self.memo[key]
+        found = self.memo.get(key)
+        if found is None:
+            bounds = self.attributes.position_range(predicate.attr, predicate.low, predicate.high)
+            found = self.memo[key] = bounds
+        return found
 
     @property
     def num_items(self) -> int:

@@ -12,8 +12,8 @@ import pytest
 from fanns_bench.cli import main
 from fanns_bench.errors import ConfigError
 from fanns_bench.filters.estimate import selectivity
-from fanns_bench.filters.predicates import And, Contains, Eq, Not, Range
-from fanns_bench.filters.shape import shape
+from fanns_bench.filters.predicates import And, Contains, Eq, Not, Or, Range
+from fanns_bench.filters.shape import form_key, shape
 from fanns_bench.methods.base import run_search
 from fanns_bench.methods.router.method import ANSWERED, Router
 from fanns_bench.methods.router.values import table_bytes
@@ -131,6 +131,30 @@ def test_forms_name_ops_and_attributes_not_values():
     assert shape(Eq("a", 1)) != shape(Eq("b", 1))
     both = And((Contains("tags", "x"), Not(Range("day", 1, 2))))
     assert shape(both) == "and(contains(tags),not(range(day)))"
+
+
+def test_form_keys_are_equal_exactly_where_shapes_are():
+    """The router keys predicates by `form_key` (no string built): two predicates must share
+    a key exactly when they share a shape, values aside, order and nesting counted."""
+    predicates = [
+        None,
+        Eq("a", 1),
+        Eq("a", 2),
+        Eq("b", 1),
+        Range("a", 1, 2),
+        Contains("tags", "x"),
+        And((Contains("tags", "x"), Range("day", 1, 2))),
+        And((Contains("tags", "y"), Range("day", 3, None))),
+        And((Range("day", 1, 2), Contains("tags", "x"))),
+        Or((Contains("tags", "x"), Range("day", 1, 2))),
+        And((Contains("tags", "x"), Not(Range("day", 1, 2)))),
+        And((Contains("tags", "x"), And((Range("day", 1, 2), Eq("a", 1))))),
+        And((Contains("tags", "x"), Range("day", 1, 2), Eq("a", 1))),
+    ]
+    for one in predicates:
+        for other in predicates:
+            assert (form_key(one) == form_key(other)) == (shape(one) == shape(other)), (one, other)
+    assert len({form_key(p) for p in predicates}) == len({shape(p) for p in predicates}) == 11
 
 
 @pytest.mark.parametrize(

@@ -13,7 +13,7 @@ import numpy as np
 
 from fanns_bench.errors import ConfigError, MethodError
 from fanns_bench.filters.predicates import Predicate
-from fanns_bench.filters.shape import shape
+from fanns_bench.filters.shape import form_key, shape
 from fanns_bench.methods.base import ANY_FILTER, FilterBatch, Method
 from fanns_bench.methods.params import Param
 from fanns_bench.methods.registry import get_method
@@ -108,14 +108,14 @@ class Router(Method):
             )
             for filter_type, routes in self.policy.routes.items()
         }
-        self._form_types: dict[object, str | None] = {}  # (op, attr) or a form -> its filter type
+        self._form_types: dict[object, str | None] = {}  # form_key -> its filter type
         # a filter type with one route: that route, whatever the selectivity (nothing to count)
         self._constant = {t: int(ids[0]) for t, (_, ids) in self._bounds.items() if len(ids) == 1}
         # (op, attr) of a leaf form -> each value's route (`values.py`), found at build on
         # `_indexed` (the dataset's attribute index); batches on another index are counted
         self.value_tables: dict[tuple[str, str], ValueRoutes] = {}
         self._indexed: AttributeIndex | None = None
-        self._forms: dict[object, FormRoutes] = {}  # (op, attr) or a form -> how its route is found
+        self._forms: dict[object, FormRoutes] = {}  # form_key -> how its route is found
 
     # --- building: every method the policy names, once ------------------------------------
     def set_build_threads(self, threads_for: Callable[[type[Method]], int]) -> None:
@@ -201,12 +201,11 @@ class Router(Method):
 
     # --- per batch ----------------------------------------------------------------------------
     def _filter_type(self, predicate: Predicate | None, filters: FilterBatch) -> str:
-        """The filter type of a predicate's form; a leaf's form is known by (op, attribute)."""
-        attr = getattr(predicate, "attr", None)
-        key = (predicate.op, attr) if attr is not None else shape(predicate)
-        if key not in self._form_types:
-            self._form_types[key] = self._filter_types.get(shape(predicate))
-        filter_type = self._form_types[key]
+        """The filter type of a predicate's form (looked up by `form_key`: no string built)."""
+        key = form_key(predicate)
+        filter_type = self._form_types.get(key, False)
+        if filter_type is False:
+            filter_type = self._form_types[key] = self._filter_types.get(shape(predicate))
         if filter_type is None:
             raise MethodError(f"router: {self.unsupported_reason(predicate, filters.attributes.kinds)}")
         return filter_type
@@ -230,8 +229,7 @@ class Router(Method):
         use_values = filters.attributes is self._indexed
         known = []
         for predicate in filters.distinct:
-            attr = getattr(predicate, "attr", None)
-            key = (predicate.op, attr) if attr is not None else shape(predicate)
+            key = form_key(predicate)
             entry = self._forms.get(key)
             if entry is None:
                 entry = self._forms[key] = self._form_entry(predicate, filters)
