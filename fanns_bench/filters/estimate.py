@@ -45,8 +45,11 @@ class BatchCounts:
     each categorical equality's or element's posting list) for others to reuse."""
 
     counts: np.ndarray  # int64, one per predicate
-    positions: list[tuple[Range, tuple[int, int]]] = field(default_factory=list)
+    positions: list[tuple[Range, tuple[int, int]]] = field(default_factory=list)  # equalities'
     postings: list[tuple[Predicate, np.ndarray]] = field(default_factory=list)
+    tables: dict[str, np.ndarray] = field(default_factory=dict)
+    """Per ordered attribute, each predicate's [start, stop) positions on it ((n, 2) int64;
+    -1 where the predicate is not a range or equality on it): one array, not n entries."""
 
 
 def batch_counts(
@@ -61,11 +64,15 @@ def batch_counts(
     `selectivity` x items, without a Python call chain per predicate."""
     found = BatchCounts(np.full(len(predicates), attributes.num_items, dtype=np.int64))
     groups: dict[tuple[bool, str], list[int]] = {}
+    ordered_equalities: list[int] = []
     kinds = attributes.kinds
     for i, predicate in enumerate(predicates):
         form = type(predicate)  # the predicate classes are final: their type is their form
-        if form is Range or (form is Eq and kinds.get(predicate.attr) == ORDERED):
+        if form is Range:
             groups.setdefault((True, predicate.attr), []).append(i)
+        elif form is Eq and kinds.get(predicate.attr) == ORDERED:
+            groups.setdefault((True, predicate.attr), []).append(i)
+            ordered_equalities.append(i)
         elif (form is Eq and kinds.get(predicate.attr) == CATEGORICAL) or (
             form is Contains and kinds.get(predicate.attr) == SET
         ):
@@ -81,10 +88,13 @@ def batch_counts(
                 starts, stops = np.array([attributes.position_range(attr, lows[0], highs[0])]).T
             else:
                 starts, stops = attributes.position_ranges(attr, lows, highs)
+            table = found.tables[attr] = np.full((len(predicates), 2), -1, dtype=np.int64)
+            table[rows, 0], table[rows, 1] = starts, stops
             # an equality's positions are those of the range [value, value], as evaluation finds them
             found.positions += [
-                (p if type(p) is Range else Range(attr, p.value, p.value), bounds)
-                for p, bounds in zip(group, zip(starts.tolist(), stops.tolist(), strict=True), strict=True)
+                (Range(attr, predicates[i].value, predicates[i].value), (int(table[i, 0]), int(table[i, 1])))
+                for i in ordered_equalities
+                if predicates[i].attr == attr
             ]
         else:
             ids, starts, stops = attributes.posting_spans(attr, [p.value for p in group])

@@ -50,14 +50,14 @@ class FilterBatch:
     distinct: tuple[Predicate | None, ...]
     set_of_query: np.ndarray
     attributes: AttributeIndex
-    memo: dict[tuple[str, Predicate | None], Any] = field(default_factory=dict, compare=False, repr=False)
+    memo: dict[tuple[str, Any], Any] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
     def of(
         cls,
         predicates: Sequence[Predicate | None],
         attributes: AttributeIndex,
-        memo: dict[tuple[str, Predicate | None], Any] | None = None,
+        memo: dict[tuple[str, Any], Any] | None = None,
     ) -> FilterBatch:
         """Group `predicates` by distinct predicate; `memo`: that of a batch these predicates
         come from (shared, not copied)."""
@@ -106,15 +106,25 @@ class FilterBatch:
     def selectivities(self) -> np.ndarray:
         """`selectivity` of each distinct predicate, counted one form at a time
         (`estimate.batch_counts`); the positions and posting lists it looks up are kept in
-        `memo`, as `positions`/`matches` keep theirs."""
+        `memo`, as `positions`/`matches` keep theirs: the ranges' as one table per attribute
+        (`ranges_table`), an ordered equality's as the range [value, value]."""
         if self.num_items == 0:
             return np.ones(len(self.distinct))
         found = batch_counts(self.attributes, self.distinct, self.matches)
+        for attr, table in found.tables.items():  # read by `ranges_table`
+            self.memo[("positions table", attr)] = (self.distinct, table)
         for predicate, bounds in found.positions:
             self.memo.setdefault(("positions", predicate), bounds)
         for predicate, ids in found.postings:
             self.memo.setdefault(("matches", predicate), ids)
         return found.counts / self.num_items
+
+    def ranges_table(self, attr: str) -> np.ndarray | None:
+        """The positions on `attr` that `selectivities` found for this batch's distinct
+        predicates ((n, 2) int64, -1 rows for the others), or None (not counted, or counted on
+        the batch this one is a `subset` of: its rows are that batch's)."""
+        held = self.memo.get(("positions table", attr))
+        return held[1] if held is not None and held[0] is self.distinct else None
 
     def subset(self, rows: np.ndarray) -> FilterBatch:
         """The batch of queries `rows` (in that order), sharing this batch's `memo`: what

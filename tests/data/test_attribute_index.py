@@ -108,7 +108,14 @@ def test_a_batch_counts_each_predicate_as_the_table_scan_does():
 
     found = batch_counts(INDEX, PREDICATES, INDEX.evaluate)
     assert list(found.counts) == [len(TABLE.ids(p)) for p in PREDICATES]
-    assert dict(found.positions)[Range("day", "2020-01-05", "2020-01-09")] == INDEX.position_range(
-        "day", "2020-01-05", "2020-01-09"
+    for attr, table in found.tables.items():  # every range's positions, one table per attribute
+        for predicate, bounds in zip(PREDICATES, table.tolist(), strict=True):
+            if type(predicate) is Range and predicate.attr == attr:
+                assert bounds == list(INDEX.position_range(attr, predicate.low, predicate.high)), predicate
+            elif not (type(predicate) is Eq and predicate.attr == attr):
+                assert bounds == [-1, -1], predicate
+    assert found.tables["day"][PREDICATES.index(Range("day", "2020-01-05", "2020-01-09"))].tolist() == list(
+        INDEX.position_range("day", "2020-01-05", "2020-01-09")
     )
+    assert dict(found.positions) == {Range("count", 7, 7): INDEX.position_range("count", 7, 7)}  # Eq's
     np.testing.assert_array_equal(dict(found.postings)[Eq("label", 3)], TABLE.ids(Eq("label", 3)))

@@ -90,6 +90,21 @@ def test_value_ranges_become_positions_in_attribute_order(low, high, expected):
     assert order[ranges.starts[0] : ranges.stops[0]].tolist() == expected
 
 
+def test_a_batchs_ranges_get_the_positions_each_gets_alone():
+    """Many ranges at once (one pair of searches), duplicates, open ends, empty ranges, no
+    filter and a range whose positions the batch already holds: each query's positions are
+    those of its range looked up alone."""
+    predicates = [Range("day", 3, 5), None, Range("day", 5, 3), Range("day", None, 2), Range("day", 3, 5),
+                  Range("day", 8, None), Range("day", 10, 20), Range("day", None, None), Range("day", 4, 4)]  # fmt: skip
+    batch = FilterBatch.of(predicates, ATTRIBUTES)
+    batch.memo[("positions", Range("day", 4, 4))] = (6, 7)  # held: taken, not searched again
+    ranges = position_ranges(batch, "day")
+    alone = [(0, 10) if p is None else ATTRIBUTES.position_range("day", p.low, p.high) for p in predicates]
+    alone[-1] = (6, 7)
+    assert list(zip(ranges.starts.tolist(), ranges.stops.tolist(), strict=True)) == alone
+    assert ranges.starts.dtype == ranges.stops.dtype == np.int64
+
+
 def test_positions_map_back_to_item_ids():
     order = ATTRIBUTES.sorted_order("day")
     assert to_item_ids(np.array([[0, 9, -1]]), order).tolist() == [[4, 3, -1]]

@@ -261,15 +261,22 @@ def test_a_ranges_positions_are_found_once_per_batch(dataset, monkeypatch):
     from fanns_bench.methods.base import FilterBatch
     from fanns_bench.methods.common.ordered import position_ranges
 
-    calls: list[tuple] = []
-    lookup = AttributeIndex.position_range
+    calls: list[tuple] = []  # (low, high) of each range looked up, one by one or batched
+    one, many = AttributeIndex.position_range, AttributeIndex.position_ranges
     monkeypatch.setattr(
-        AttributeIndex, "position_range", lambda self, *a: calls.append(a) or lookup(self, *a)
+        AttributeIndex, "position_range", lambda self, attr, *a: calls.append(a) or one(self, attr, *a)
+    )
+    monkeypatch.setattr(
+        AttributeIndex,
+        "position_ranges",
+        lambda self, attr, lows, highs: (
+            calls.extend(zip(lows, highs, strict=True)) or many(self, attr, lows, highs)
+        ),
     )
     batch = FilterBatch.of([Range("score", 0, 99)] * 3 + [Range("score", 5, 9)], dataset.attribute_index)
     assert batch.selectivity(Range("score", 0, 99)) == pytest.approx(0.1)
     ranges = position_ranges(batch, "score")
-    assert len(calls) == 2  # one per distinct range
+    assert calls == [(0, 99), (5, 9)]  # one per distinct range: the counted one is not searched again
     assert list(ranges.stops - ranges.starts) == [100, 100, 100, 5]
 
 
@@ -355,12 +362,20 @@ def test_a_batch_counts_every_form_as_the_per_predicate_estimate(dataset):
     assert list(shares) == [selectivity(index, p) for p in batch.distinct]
     fresh = FilterBatch.of(predicates, index)
     for (kind, predicate), kept in batch.memo.items():
+        if kind == "positions table":  # (the batch's distinct, each one's positions on an attribute)
+            assert kept[0] is batch.distinct
+            for one, bounds in zip(batch.distinct, kept[1].tolist(), strict=True):
+                on_it = type(one) in (Range, Eq) and one.attr == predicate  # ordered: ranges, equalities
+                assert (bounds != [-1, -1]) == on_it, one
+                if on_it and type(one) is Range:
+                    assert bounds == list(fresh.positions(one)), one
+            continue
         expected = fresh.positions(predicate) if kind == "positions" else fresh.matches(predicate)
         np.testing.assert_array_equal(kept, expected, err_msg=f"{kind} {predicate}")
-    assert ("positions", Range("score", 0, 4)) in batch.memo and (
-        "matches",
-        Eq("category", "rare"),
-    ) in batch.memo
+    assert batch.ranges_table("score") is not None and ("matches", Eq("category", "rare")) in batch.memo
+    assert ("positions", Range("score", 7, 7)) in batch.memo  # an ordered equality's, for its evaluation
+    part = batch.subset(np.array([1, 0]))
+    assert part.ranges_table("score") is None  # rows of another batch's distinct: not read
 
 
 def test_ranges_on_a_narrow_integer_column_are_found_one_by_one_as_before():

@@ -35,18 +35,40 @@ def position_ranges(filters: FilterBatch, attr: str) -> PositionRanges:
     """Each query's range on `attr` as positions in `filters.attributes.sorted_order(attr)`.
 
     Unfiltered queries get the whole order. Any other predicate is a `ValueError` (methods
-    declare them unsupported before the run).
+    declare them unsupported before the run). Positions the batch already holds (a router
+    counted them) are taken; the others are found with one pair of searches for them all,
+    not one call per predicate (the same positions: `AttributeIndex.position_ranges`).
     """
-    bounds = []
-    for predicate in filters.distinct:
+    distinct = filters.distinct
+    bounds = np.empty((len(distinct), 2), dtype=np.int64)
+    ranges: list[int] = []
+    for i, predicate in enumerate(distinct):
         if predicate is None:
-            bounds.append((0, len(filters.attributes.sorted_order(attr))))
-        elif isinstance(predicate, Range) and predicate.attr == attr:
-            bounds.append(filters.positions(predicate))
+            bounds[i] = 0, len(filters.attributes.sorted_order(attr))
+        elif type(predicate) is Range and predicate.attr == attr:
+            ranges.append(i)
         else:
             raise ValueError(f"expected a range on {attr!r} (or no filter), got {predicate!r}")
-    table = np.asarray(bounds, dtype=np.int64).reshape(-1, 2)[filters.set_of_query]
-    return PositionRanges(np.ascontiguousarray(table[:, 0]), np.ascontiguousarray(table[:, 1]))
+    table = filters.ranges_table(attr)
+    searched: list[int] = ranges
+    if table is not None:  # a router's count found them all: one copy
+        bounds[ranges] = table[ranges]
+        searched = []
+    elif filters.memo:  # some may have been found one by one (`FilterBatch.positions`)
+        searched = []
+        for i in ranges:
+            kept = filters.memo.get(("positions", distinct[i]))
+            if kept is None:
+                searched.append(i)
+            else:
+                bounds[i] = kept
+    if searched:  # with one pair of searches, as the router's count does (`batch_counts`)
+        found = [distinct[i] for i in searched]
+        lows = [r.low for r in found]  # type: ignore[union-attr]
+        highs = [r.high for r in found]  # type: ignore[union-attr]
+        bounds[searched, 0], bounds[searched, 1] = filters.attributes.position_ranges(attr, lows, highs)
+    per_query = bounds[filters.set_of_query]
+    return PositionRanges(np.ascontiguousarray(per_query[:, 0]), np.ascontiguousarray(per_query[:, 1]))
 
 
 def to_item_ids(positions: np.ndarray, order: np.ndarray) -> np.ndarray:

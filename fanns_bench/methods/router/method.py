@@ -251,9 +251,14 @@ class Router(Method):
 
     def _counted_route_ids(self, filters: FilterBatch) -> np.ndarray:
         """`route_ids` by counting every distinct predicate."""
-        types = [self._filter_type(predicate, filters) for predicate in filters.distinct]
+        distinct = filters.distinct
+        keys = list(map(form_key, distinct))
+        if keys and keys.count(keys[0]) == len(keys):  # one form (a cell): one filter type
+            filter_type = self._filter_type(distinct[0], filters)
+            return self._route_of(filter_type, filters.selectivities())
+        types = [self._filter_type(predicate, filters) for predicate in distinct]
         selectivity = filters.selectivities()
-        if types and types.count(types[0]) == len(types):  # one filter type (a cell): no grouping
+        if types and types.count(types[0]) == len(types):  # forms of one filter type: no grouping
             return self._route_of(types[0], selectivity)
         by_type: dict[str, list[int]] = {}
         for i, filter_type in enumerate(types):
