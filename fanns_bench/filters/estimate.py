@@ -84,10 +84,7 @@ def batch_counts(
         if ordered:
             lows = [p.low if type(p) is Range else p.value for p in group]
             highs = [p.high if type(p) is Range else p.value for p in group]
-            if len(group) == 1:  # one search per side, without the arrays' set-up
-                starts, stops = np.array([attributes.position_range(attr, lows[0], highs[0])]).T
-            else:
-                starts, stops = attributes.position_ranges(attr, lows, highs)
+            starts, stops = attributes.position_ranges(attr, lows, highs)
             table = found.tables[attr] = np.full((len(predicates), 2), -1, dtype=np.int64)
             table[rows, 0], table[rows, 1] = starts, stops
             # an equality's positions are those of the range [value, value], as evaluation finds them
