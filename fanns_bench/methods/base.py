@@ -126,6 +126,30 @@ class FilterBatch:
         held = self.memo.get(("positions table", attr))
         return held[1] if held is not None and held[0] is self.distinct else None
 
+    def range_positions(self, attr: str, rows: list[int]) -> np.ndarray:
+        """`positions` of the ranges on `attr` at `rows` of `distinct` ((len(rows), 2) int64):
+        from `selectivities`' table when it counted this batch, else those `positions` kept,
+        the rest with one pair of searches for them all (`AttributeIndex.position_ranges`)."""
+        table = self.ranges_table(attr)
+        if table is not None:
+            return table[rows]
+        out = np.empty((len(rows), 2), dtype=np.int64)
+        searched = list(range(len(rows)))
+        if self.memo:  # some may have been found one by one
+            searched = []
+            for j, i in enumerate(rows):
+                kept = self.memo.get(("positions", self.distinct[i]))
+                if kept is None:
+                    searched.append(j)
+                else:
+                    out[j] = kept
+        if searched:
+            ranges = [self.distinct[rows[j]] for j in searched]
+            lows = [r.low for r in ranges]  # type: ignore[union-attr]
+            highs = [r.high for r in ranges]  # type: ignore[union-attr]
+            out[searched, 0], out[searched, 1] = self.attributes.position_ranges(attr, lows, highs)
+        return out
+
     def subset(self, rows: np.ndarray) -> FilterBatch:
         """The batch of queries `rows` (in that order), sharing this batch's `memo`: what
         `FilterBatch.of` gives their predicates, grouped from this batch's groups (no hashing)."""

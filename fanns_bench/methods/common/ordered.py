@@ -35,9 +35,9 @@ def position_ranges(filters: FilterBatch, attr: str) -> PositionRanges:
     """Each query's range on `attr` as positions in `filters.attributes.sorted_order(attr)`.
 
     Unfiltered queries get the whole order. Any other predicate is a `ValueError` (methods
-    declare them unsupported before the run). Positions the batch already holds (a router
-    counted them) are taken; the others are found with one pair of searches for them all,
-    not one call per predicate (the same positions: `AttributeIndex.position_ranges`).
+    declare them unsupported before the run). The ranges' positions come from
+    `FilterBatch.range_positions`: those the batch holds (a router counted them), the others
+    with one pair of searches for them all, not one call per predicate.
     """
     distinct = filters.distinct
     bounds = np.empty((len(distinct), 2), dtype=np.int64)
@@ -49,24 +49,7 @@ def position_ranges(filters: FilterBatch, attr: str) -> PositionRanges:
             ranges.append(i)
         else:
             raise ValueError(f"expected a range on {attr!r} (or no filter), got {predicate!r}")
-    table = filters.ranges_table(attr)
-    searched: list[int] = ranges
-    if table is not None:  # a router's count found them all: one copy
-        bounds[ranges] = table[ranges]
-        searched = []
-    elif filters.memo:  # some may have been found one by one (`FilterBatch.positions`)
-        searched = []
-        for i in ranges:
-            kept = filters.memo.get(("positions", distinct[i]))
-            if kept is None:
-                searched.append(i)
-            else:
-                bounds[i] = kept
-    if searched:  # with one pair of searches, as the router's count does (`batch_counts`)
-        found = [distinct[i] for i in searched]
-        lows = [r.low for r in found]  # type: ignore[union-attr]
-        highs = [r.high for r in found]  # type: ignore[union-attr]
-        bounds[searched, 0], bounds[searched, 1] = filters.attributes.position_ranges(attr, lows, highs)
+    bounds[ranges] = filters.range_positions(attr, ranges)
     per_query = bounds[filters.set_of_query]
     return PositionRanges(np.ascontiguousarray(per_query[:, 0]), np.ascontiguousarray(per_query[:, 1]))
 
