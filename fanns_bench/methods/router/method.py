@@ -200,9 +200,10 @@ class Router(Method):
         return None
 
     # --- per batch ----------------------------------------------------------------------------
-    def _filter_type(self, predicate: Predicate | None, filters: FilterBatch) -> str:
-        """The filter type of a predicate's form (looked up by `form_key`: no string built)."""
-        key = form_key(predicate)
+    def _filter_type(self, predicate: Predicate | None, filters: FilterBatch, key: object = None) -> str:
+        """The filter type of a predicate's form, looked up by its `form_key` (no string built;
+        `key`: the predicate's, where the caller has it)."""
+        key = form_key(predicate) if key is None else key
         filter_type = self._form_types.get(key, False)
         if filter_type is False:
             filter_type = self._form_types[key] = self._filter_types.get(shape(predicate))
@@ -254,9 +255,9 @@ class Router(Method):
         distinct = filters.distinct
         keys = list(map(form_key, distinct))
         if keys and keys.count(keys[0]) == len(keys):  # one form (a cell): one filter type
-            filter_type = self._filter_type(distinct[0], filters)
+            filter_type = self._filter_type(distinct[0], filters, keys[0])
             return self._route_of(filter_type, filters.selectivities())
-        types = [self._filter_type(predicate, filters) for predicate in distinct]
+        types = [self._filter_type(p, filters, key) for p, key in zip(distinct, keys, strict=True)]
         selectivity = filters.selectivities()
         if types and types.count(types[0]) == len(types):  # forms of one filter type: no grouping
             return self._route_of(types[0], selectivity)
