@@ -33,6 +33,9 @@ ANY_FILTER = frozenset(OPS | {"none"})
 DETERMINISM = ("always", "one_thread", "never", "unknown")
 
 
+_RANGES_ON = ("ranges on", None)  # FilterBatch.memo's key of `ranges_on`'s answer
+
+
 @dataclass(frozen=True)
 class FilterBatch:
     """The filters of a query batch, as the harness hands them to `Method.prepare_filters`.
@@ -110,6 +113,14 @@ class FilterBatch:
         (`ranges_table`), an ordered equality's as the range [value, value]."""
         if self.num_items == 0:
             return np.ones(len(self.distinct))
+        attr = self.ranges_on()
+        if attr is not None:  # a range cell: one pair of searches, no per-form grouping
+            distinct = self.distinct
+            lows = [p.low for p in distinct]  # type: ignore[union-attr]
+            highs = [p.high for p in distinct]  # type: ignore[union-attr]
+            starts, stops = self.attributes.position_ranges(attr, lows, highs)
+            self.memo[("positions table", attr)] = (distinct, np.column_stack((starts, stops)))
+            return (stops - starts) / self.num_items
         found = batch_counts(self.attributes, self.distinct, self.matches)
         for attr, table in found.tables.items():  # read by `ranges_table`
             self.memo[("positions table", attr)] = (self.distinct, table)
@@ -119,6 +130,16 @@ class FilterBatch:
             self.memo.setdefault(("matches", predicate), ids)
         return found.counts / self.num_items
 
+    def ranges_on(self) -> str | None:
+        """The attribute every distinct predicate of the batch is a `Range` on, when they are
+        all ranges on one attribute (a range cell), else None; looked at once a batch."""
+        held = self.memo.get(_RANGES_ON)
+        if held is not None and held[0] is self.distinct:
+            return held[1]
+        attr = _one_range_attribute(self.distinct)
+        self.memo[_RANGES_ON] = (self.distinct, attr)
+        return attr
+
     def ranges_table(self, attr: str) -> np.ndarray | None:
         """The positions on `attr` that `selectivities` found for this batch's distinct
         predicates ((n, 2) int64, -1 rows for the others), or None (not counted, or counted on
@@ -126,16 +147,18 @@ class FilterBatch:
         held = self.memo.get(("positions table", attr))
         return held[1] if held is not None and held[0] is self.distinct else None
 
-    def range_positions(self, attr: str, rows: list[int]) -> np.ndarray:
-        """`positions` of the ranges on `attr` at `rows` of `distinct` ((len(rows), 2) int64):
-        from `selectivities`' table when it counted this batch, else those `positions` kept,
-        the rest with one pair of searches for them all (`AttributeIndex.position_ranges`)."""
+    def range_positions(self, attr: str, rows: list[int] | None = None) -> np.ndarray:
+        """`positions` of the ranges on `attr` at `rows` of `distinct` (None: all of them;
+        (len(rows), 2) int64): from `selectivities`' table when it counted this batch, else
+        those `positions` kept, the rest with one pair of searches for them all
+        (`AttributeIndex.position_ranges`)."""
         table = self.ranges_table(attr)
         if table is not None:
-            return table[rows]
+            return table if rows is None else table[rows]
+        rows = list(range(len(self.distinct))) if rows is None else rows
         out = np.empty((len(rows), 2), dtype=np.int64)
         searched = list(range(len(rows)))
-        if self.memo:  # some may have been found one by one
+        if len(self.memo) > (_RANGES_ON in self.memo):  # some may have been found one by one
             searched = []
             for j, i in enumerate(rows):
                 kept = self.memo.get(("positions", self.distinct[i]))
@@ -332,3 +355,15 @@ def pad_results(rows: list[np.ndarray], k: int) -> np.ndarray:
         row = np.asarray(row, dtype=np.int64)[:k]
         out[i, : len(row)] = row
     return out
+
+
+def _one_range_attribute(predicates: Sequence[Predicate | None]) -> str | None:
+    """The attribute all of `predicates` are a `Range` on, if they are (and there are any)."""
+    first = predicates[0] if predicates else None
+    if type(first) is not Range:
+        return None
+    attr = first.attr  # type: ignore[union-attr]
+    for predicate in predicates:
+        if type(predicate) is not Range or predicate.attr != attr:  # type: ignore[union-attr]
+            return None
+    return attr

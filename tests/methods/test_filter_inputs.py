@@ -105,6 +105,50 @@ def test_a_batchs_ranges_get_the_positions_each_gets_alone():
     assert ranges.starts.dtype == ranges.stops.dtype == np.int64
 
 
+@pytest.mark.parametrize(
+    ("predicates", "attr"),
+    [
+        ([Range("day", 3, 5), Range("day", None, 2), Range("day", 3, 5)], "day"),  # a range cell
+        ([Range("day", 3, 5), None], None),  # an unfiltered query
+        ([Range("day", 3, 5), Range("a", 1, 2)], None),  # ranges on two attributes
+        ([Range("day", 3, 5), Eq("day", 3)], None),  # an equality on the same attribute
+        ([Eq("day", 3), Range("day", 3, 5)], None),
+        ([], None),
+    ],
+)
+def test_a_batch_is_a_range_cell_only_when_every_predicate_is_a_range_on_one_attribute(predicates, attr):
+    """`ranges_on` (the router's and the range methods' shortcut past the per-predicate look)
+    names the attribute only when each distinct predicate is a `Range` on it."""
+    batch = FilterBatch.of(predicates, ATTRIBUTES)
+    assert batch.ranges_on() == attr
+    assert batch.ranges_on() == attr  # kept: the same answer again
+
+
+def test_a_subset_answers_ranges_on_for_its_own_predicates():
+    """A subset shares its batch's memo but not its answer: its own predicates decide."""
+    batch = FilterBatch.of([None, Range("day", 3, 5), Range("day", 1, 2)], ATTRIBUTES)
+    assert batch.ranges_on() is None
+    part = batch.subset(np.array([2, 1]))
+    assert part.ranges_on() == "day"
+    assert batch.ranges_on() is None
+
+
+def test_a_counted_range_cells_positions_are_its_filter_input_without_a_search(monkeypatch):
+    """A range cell counted once (`selectivities`: one pair of searches) hands every range's
+    positions to `position_ranges`, which searches nothing more: the same positions as each
+    range looked up alone, the counts their widths."""
+    predicates = [Range("day", 3, 5), Range("day", 5, 3), Range("day", None, 2), Range("day", 3, 5),
+                  Range("day", 8, None), Range("day", 10, 20), Range("day", None, None)]  # fmt: skip
+    alone = [ATTRIBUTES.position_range("day", p.low, p.high) for p in predicates]
+    batch = FilterBatch.of(predicates, ATTRIBUTES)
+    shares = batch.selectivities()
+    assert shares.tolist() == [(b - a) / 10 for a, b in dict(zip(predicates, alone, strict=True)).values()]
+    monkeypatch.setattr(AttributeIndex, "position_ranges", lambda *a: pytest.fail("searched again"))
+    monkeypatch.setattr(AttributeIndex, "position_range", lambda *a: pytest.fail("searched again"))
+    ranges = position_ranges(batch, "day")
+    assert list(zip(ranges.starts.tolist(), ranges.stops.tolist(), strict=True)) == alone
+
+
 def test_positions_map_back_to_item_ids():
     order = ATTRIBUTES.sorted_order("day")
     assert to_item_ids(np.array([[0, 9, -1]]), order).tolist() == [[4, 3, -1]]

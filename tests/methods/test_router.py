@@ -325,6 +325,38 @@ def test_batch_routes_and_ids_are_those_of_routing_each_query_alone(dataset, tmp
     router.close()
 
 
+@pytest.mark.parametrize(
+    ("ranges", "parts"),
+    [
+        ([(0, 9), (100, 139), (500, 549)], 1),  # 1 %, 4 %, 5 % (at R's bound: its first route)
+        ([(0, 9), (100, 150)], 2),  # 1 % and 5.1 %: across the bound
+        ([(0, 60), (300, 999)], 1),  # both above it: the other route
+    ],
+)
+def test_a_range_cell_goes_whole_to_one_route_only_when_all_its_counts_share_a_range(
+    dataset, tmp_path, ranges, parts
+):
+    """A range cell's routes come from its least and greatest selectivity when both fall in one
+    range of the policy (the batch handed whole to that route), else per predicate: the
+    routes of routing each query alone either way, `<=` a bound included."""
+    from fanns_bench.methods.base import FilterBatch
+
+    path = policy(tmp_path / "p.yaml")
+    plan, index = read_policy(path), dataset.attribute_index
+    predicates = [Range("score", low, high) for low, high in ranges] * 2
+    expected = [plan.route("R", selectivity(index, p)).label for p in predicates]
+    router = Router("l2", policy=str(path))
+    router.build(dataset)
+    batch = FilterBatch.of(predicates, index)
+    assert [router.routes[i].label for i in router.route_ids(batch)[batch.set_of_query]] == expected
+    one = router._routes(FilterBatch.of(predicates, index))  # an int: one route found for all
+    assert isinstance(one, int) == (parts == 1)
+    prepared = router.prepare_filters(FilterBatch.of(predicates, index))
+    assert len(prepared.parts) == parts == len(set(expected))
+    assert sorted(np.concatenate([p.rows for p in prepared.parts]).tolist()) == list(range(len(predicates)))
+    router.close()
+
+
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_a_subset_of_a_batch_is_the_batch_of_its_predicates(dataset, seed):
     """`FilterBatch.subset` groups as `FilterBatch.of` does (distinct predicates in order of
@@ -369,6 +401,9 @@ def test_a_batch_counts_every_form_as_the_per_predicate_estimate(dataset):
                 assert (bounds != [-1, -1]) == on_it, one
                 if on_it and type(one) is Range:
                     assert bounds == list(fresh.positions(one)), one
+            continue
+        if kind == "ranges on":  # (the batch's distinct, the one attribute all are ranges on)
+            assert kept == (batch.distinct, None)  # a mixed batch: not a range cell
             continue
         expected = fresh.positions(predicate) if kind == "positions" else fresh.matches(predicate)
         np.testing.assert_array_equal(kept, expected, err_msg=f"{kind} {predicate}")

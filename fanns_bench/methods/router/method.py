@@ -3,6 +3,7 @@ one its filter type and selectivity choose (README.md beside this file)."""
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass
@@ -108,6 +109,7 @@ class Router(Method):
             )
             for filter_type, routes in self.policy.routes.items()
         }
+        self._bound_lists = {t: bounds.tolist() for t, (bounds, _) in self._bounds.items()}
         self._form_types: dict[object, str | None] = {}  # form_key -> its filter type
         # a filter type with one route: that route, whatever the selectivity (nothing to count)
         self._constant = {t: int(ids[0]) for t, (_, ids) in self._bounds.items() if len(ids) == 1}
@@ -220,6 +222,12 @@ class Router(Method):
         up where it does not depend on a count (`_known_routes`), else the filter types by
         form, every selectivity counted in one pass per form (`FilterBatch.selectivities`), one
         search of each filter type's range bounds. The same routes as `route` per predicate."""
+        routes = self._routes(filters)
+        return np.full(len(filters.distinct), routes, dtype=np.int64) if isinstance(routes, int) else routes
+
+    def _routes(self, filters: FilterBatch) -> int | np.ndarray:
+        """`route_ids`, or the one route of every predicate where that is found without a
+        route per predicate (a one-form batch whose selectivities share one range)."""
         known = self._known_routes(filters)
         return np.array(known, dtype=np.int64) if known is not None else self._counted_route_ids(filters)
 
@@ -250,13 +258,15 @@ class Router(Method):
         attr = getattr(predicate, "attr", None)
         return self._constant.get(filter_type), self.value_tables.get((predicate.op, attr)) if attr else None
 
-    def _counted_route_ids(self, filters: FilterBatch) -> np.ndarray:
-        """`route_ids` by counting every distinct predicate."""
+    def _counted_route_ids(self, filters: FilterBatch) -> int | np.ndarray:
+        """`_routes` by counting every distinct predicate."""
         distinct = filters.distinct
+        if filters.ranges_on() is not None:  # ranges on one attribute: one form, nothing to key
+            return self._one_type_routes(self._filter_type(distinct[0], filters), filters.selectivities())
         keys = list(map(form_key, distinct))
         if keys and keys.count(keys[0]) == len(keys):  # one form (a cell): one filter type
             filter_type = self._filter_type(distinct[0], filters, keys[0])
-            return self._route_of(filter_type, filters.selectivities())
+            return self._one_type_routes(filter_type, filters.selectivities())
         types = [self._filter_type(p, filters, key) for p, key in zip(distinct, keys, strict=True)]
         selectivity = filters.selectivities()
         if types and types.count(types[0]) == len(types):  # forms of one filter type: no grouping
@@ -269,6 +279,17 @@ class Router(Method):
             ids[sets] = self._route_of(filter_type, selectivity[sets])
         return ids
 
+    def _one_type_routes(self, filter_type: str, selectivity: np.ndarray) -> int | np.ndarray:
+        """`_route_of`, or its one route when the least and the greatest selectivity fall in
+        one range (a cell's usual case: two reductions, no route per predicate)."""
+        if len(selectivity):
+            bounds, route_ids = self._bounds[filter_type]
+            last = len(bounds) - 1
+            low = min(bisect_left(self._bound_lists[filter_type], selectivity.min()), last)
+            if low == min(bisect_left(self._bound_lists[filter_type], selectivity.max()), last):
+                return int(route_ids[low])
+        return self._route_of(filter_type, selectivity)
+
     def _route_of(self, filter_type: str, selectivity: np.ndarray) -> np.ndarray:
         """The route (an index into `self.routes`) of each selectivity of one filter type: the
         first range whose bound it is at most, or the last above them all."""
@@ -277,7 +298,9 @@ class Router(Method):
         return route_ids[np.minimum(first_within, len(bounds) - 1)]
 
     def prepare_filters(self, filters: FilterBatch) -> RoutedFilters:
-        of_set = self.route_ids(filters)
+        of_set = self._routes(filters)
+        if isinstance(of_set, int):
+            return self._whole(self.routes[of_set], filters)
         if len(of_set) and bool((of_set == of_set[0]).all()):
             return self._whole(self.routes[int(of_set[0])], filters)
         used = np.unique(of_set)
