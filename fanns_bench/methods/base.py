@@ -22,7 +22,7 @@ import numpy as np
 
 from fanns_bench.filters.attribute_index import AttributeIndex
 from fanns_bench.filters.estimate import batch_counts, selectivity
-from fanns_bench.filters.predicates import OPS, Eq, Predicate, Range, ops_used
+from fanns_bench.filters.predicates import LEAVES, OPS, Eq, Predicate, Range, ops_used
 from fanns_bench.methods.params import Param, resolve
 
 if TYPE_CHECKING:
@@ -33,7 +33,8 @@ ANY_FILTER = frozenset(OPS | {"none"})
 DETERMINISM = ("always", "one_thread", "never", "unknown")
 
 
-_RANGES_ON = ("ranges on", None)  # FilterBatch.memo's key of `ranges_on`'s answer
+_LEAF_FORM = ("leaf form", None)  # FilterBatch.memo's key of `leaf_form`'s answer
+_LEAVES = frozenset(LEAVES.values())
 
 
 @dataclass(frozen=True)
@@ -113,9 +114,9 @@ class FilterBatch:
         (`ranges_table`), an ordered equality's as the range [value, value]."""
         if self.num_items == 0:
             return np.ones(len(self.distinct))
-        attr = self.ranges_on()
-        if attr is not None:  # a range cell: one pair of searches, no per-form grouping
-            distinct = self.distinct
+        form = self.leaf_form()
+        if form is not None and form[0] == Range.op:  # a range cell: one pair of searches
+            attr, distinct = form[1], self.distinct
             lows = [p.low for p in distinct]  # type: ignore[union-attr]
             highs = [p.high for p in distinct]  # type: ignore[union-attr]
             starts, stops = self.attributes.position_ranges(attr, lows, highs)
@@ -130,15 +131,16 @@ class FilterBatch:
             self.memo.setdefault(("matches", predicate), ids)
         return found.counts / self.num_items
 
-    def ranges_on(self) -> str | None:
-        """The attribute every distinct predicate of the batch is a `Range` on, when they are
-        all ranges on one attribute (a range cell), else None; looked at once a batch."""
-        held = self.memo.get(_RANGES_ON)
+    def leaf_form(self) -> tuple[str, str] | None:
+        """(op, attribute) when every distinct predicate of the batch is a leaf of that op on
+        that attribute (a cell of a leaf filter type: their `form_key`), else None; looked at
+        once a batch."""
+        held = self.memo.get(_LEAF_FORM)
         if held is not None and held[0] is self.distinct:
             return held[1]
-        attr = _one_range_attribute(self.distinct)
-        self.memo[_RANGES_ON] = (self.distinct, attr)
-        return attr
+        form = _one_leaf_form(self.distinct)
+        self.memo[_LEAF_FORM] = (self.distinct, form)
+        return form
 
     def ranges_table(self, attr: str) -> np.ndarray | None:
         """The positions on `attr` that `selectivities` found for this batch's distinct
@@ -158,7 +160,7 @@ class FilterBatch:
         rows = list(range(len(self.distinct))) if rows is None else rows
         out = np.empty((len(rows), 2), dtype=np.int64)
         searched = list(range(len(rows)))
-        if len(self.memo) > (_RANGES_ON in self.memo):  # some may have been found one by one
+        if len(self.memo) > (_LEAF_FORM in self.memo):  # some may have been found one by one
             searched = []
             for j, i in enumerate(rows):
                 kept = self.memo.get(("positions", self.distinct[i]))
@@ -357,13 +359,14 @@ def pad_results(rows: list[np.ndarray], k: int) -> np.ndarray:
     return out
 
 
-def _one_range_attribute(predicates: Sequence[Predicate | None]) -> str | None:
-    """The attribute all of `predicates` are a `Range` on, if they are (and there are any)."""
+def _one_leaf_form(predicates: Sequence[Predicate | None]) -> tuple[str, str] | None:
+    """(op, attribute) of `predicates` when all are leaves of one op on one attribute."""
     first = predicates[0] if predicates else None
-    if type(first) is not Range:
+    leaf = type(first)
+    if leaf not in _LEAVES:
         return None
     attr = first.attr  # type: ignore[union-attr]
     for predicate in predicates:
-        if type(predicate) is not Range or predicate.attr != attr:  # type: ignore[union-attr]
+        if type(predicate) is not leaf or predicate.attr != attr:  # type: ignore[union-attr]
             return None
-    return attr
+    return leaf.op, attr

@@ -9,7 +9,7 @@ import pytest
 
 from fanns_bench.filters.attribute_index import AttributeIndex
 from fanns_bench.filters.evaluate import AttributeTable
-from fanns_bench.filters.predicates import Eq, Range
+from fanns_bench.filters.predicates import And, Eq, Range
 from fanns_bench.methods.base import FilterBatch
 from fanns_bench.methods.common.id_sets import id_sets
 from fanns_bench.methods.common.ordered import position_ranges, to_item_ids
@@ -106,31 +106,33 @@ def test_a_batchs_ranges_get_the_positions_each_gets_alone():
 
 
 @pytest.mark.parametrize(
-    ("predicates", "attr"),
+    ("predicates", "form"),
     [
-        ([Range("day", 3, 5), Range("day", None, 2), Range("day", 3, 5)], "day"),  # a range cell
+        ([Range("day", 3, 5), Range("day", None, 2), Range("day", 3, 5)], ("range", "day")),  # a range cell
+        ([Eq("kind", "x"), Eq("kind", "y")], ("eq", "kind")),
         ([Range("day", 3, 5), None], None),  # an unfiltered query
         ([Range("day", 3, 5), Range("a", 1, 2)], None),  # ranges on two attributes
         ([Range("day", 3, 5), Eq("day", 3)], None),  # an equality on the same attribute
         ([Eq("day", 3), Range("day", 3, 5)], None),
+        ([And((Range("day", 3, 5),))], None),  # not a leaf
         ([], None),
     ],
 )
-def test_a_batch_is_a_range_cell_only_when_every_predicate_is_a_range_on_one_attribute(predicates, attr):
-    """`ranges_on` (the router's and the range methods' shortcut past the per-predicate look)
-    names the attribute only when each distinct predicate is a `Range` on it."""
+def test_a_batch_has_a_leaf_form_only_when_every_predicate_is_that_leaf_on_one_attribute(predicates, form):
+    """`leaf_form` (the router's and the range methods' shortcut past the per-predicate look)
+    names (op, attribute) only when each distinct predicate is a leaf of that op on it."""
     batch = FilterBatch.of(predicates, ATTRIBUTES)
-    assert batch.ranges_on() == attr
-    assert batch.ranges_on() == attr  # kept: the same answer again
+    assert batch.leaf_form() == form
+    assert batch.leaf_form() == form  # kept: the same answer again
 
 
-def test_a_subset_answers_ranges_on_for_its_own_predicates():
+def test_a_subset_answers_leaf_form_for_its_own_predicates():
     """A subset shares its batch's memo but not its answer: its own predicates decide."""
     batch = FilterBatch.of([None, Range("day", 3, 5), Range("day", 1, 2)], ATTRIBUTES)
-    assert batch.ranges_on() is None
+    assert batch.leaf_form() is None
     part = batch.subset(np.array([2, 1]))
-    assert part.ranges_on() == "day"
-    assert batch.ranges_on() is None
+    assert part.leaf_form() == ("range", "day")
+    assert batch.leaf_form() is None
 
 
 def test_a_counted_range_cells_positions_are_its_filter_input_without_a_search(monkeypatch):

@@ -402,8 +402,8 @@ def test_a_batch_counts_every_form_as_the_per_predicate_estimate(dataset):
                 if on_it and type(one) is Range:
                     assert bounds == list(fresh.positions(one)), one
             continue
-        if kind == "ranges on":  # (the batch's distinct, the one attribute all are ranges on)
-            assert kept == (batch.distinct, None)  # a mixed batch: not a range cell
+        if kind == "leaf form":  # (the batch's distinct, the one leaf form of them all)
+            assert kept == (batch.distinct, None)  # a mixed batch: not a cell of one leaf form
             continue
         expected = fresh.positions(predicate) if kind == "positions" else fresh.matches(predicate)
         np.testing.assert_array_equal(kept, expected, err_msg=f"{kind} {predicate}")
@@ -558,6 +558,13 @@ def test_value_tables_route_every_value_as_its_count_does(values_dataset, tmp_pa
     assert router._known_routes(batch) is not None  # looked up, not counted
     assert [router.routes[i].label for i in router.route_ids(batch)] == expected(batch.distinct, index)
     assert {router.routes[i].method for i in router.route_ids(batch)} == {"exact", COUNTING}
+    # a cell (one value form): its routes from the table, one int where all share one
+    cell = [Eq("level", v) for v in range(10)]  # levels 0-2 on at most 5 % of the items
+    known = router._known_routes(FilterBatch.of(cell, index))
+    assert [router.routes[i].label for i in known] == expected(cell, index)
+    rare = [Eq("level", v) for v in (2, 0, 1, 2)]
+    assert router.routes[router._known_routes(FilterBatch.of(rare, index))].method == "exact"
+    assert router._known_routes(FilterBatch.of([Eq("level", 0), Eq("level", 42)], index)) is None
     for predicate in [*others, Eq("day", values_dataset.attributes.column("day")[0].as_py())]:
         one = FilterBatch.of([predicate], index)
         assert router._known_routes(one) is None, predicate

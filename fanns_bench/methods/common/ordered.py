@@ -39,7 +39,7 @@ def position_ranges(filters: FilterBatch, attr: str) -> PositionRanges:
     `FilterBatch.range_positions`: those the batch holds (a router counted them), the others
     with one pair of searches for them all, not one call per predicate.
     """
-    if filters.ranges_on() == attr:  # every predicate a range on `attr`: none to look at
+    if filters.leaf_form() == (Range.op, attr):  # every predicate a range on `attr`: none to look at
         bounds = filters.range_positions(attr)
     else:
         distinct = filters.distinct

@@ -229,12 +229,16 @@ class Router(Method):
         """`route_ids`, or the one route of every predicate where that is found without a
         route per predicate (a one-form batch whose selectivities share one range)."""
         known = self._known_routes(filters)
-        return np.array(known, dtype=np.int64) if known is not None else self._counted_route_ids(filters)
+        return known if known is not None else self._counted_route_ids(filters)
 
-    def _known_routes(self, filters: FilterBatch) -> list[int] | None:
-        """Each distinct predicate's route without counting: its filter type's only route, or
-        its value's route in the value table (on the index the table was built on); None when
-        some predicate needs its count (a range, a compound, a value the table lacks)."""
+    def _known_routes(self, filters: FilterBatch) -> int | np.ndarray | None:
+        """Each distinct predicate's route without counting (or the one route of them all):
+        its filter type's only route, or its value's route in the value table (on the index
+        the table was built on); None when some predicate needs its count (a range, a
+        compound, a value the table lacks)."""
+        form = filters.leaf_form()
+        if form is not None:
+            return self._one_form_known_routes(form, filters)
         use_values = filters.attributes is self._indexed
         known = []
         for predicate in filters.distinct:
@@ -250,7 +254,23 @@ class Router(Method):
             if route is None:
                 return None
             known.append(route)
-        return known
+        return np.array(known, dtype=np.int64)
+
+    def _one_form_known_routes(self, form: tuple[str, str], filters: FilterBatch) -> int | np.ndarray | None:
+        """`_known_routes` of a batch of one leaf form (`FilterBatch.leaf_form`: a cell): one
+        lookup of its form, then each value's route, not each predicate's form."""
+        entry = self._forms.get(form)
+        if entry is None:
+            entry = self._forms[form] = self._form_entry(filters.distinct[0], filters)
+        constant, values = entry
+        if constant is not None:
+            return constant
+        if values is None or filters.attributes is not self._indexed:
+            return None
+        routes = [values.get(predicate.value) for predicate in filters.distinct]  # type: ignore[union-attr]
+        if None in routes:
+            return None
+        return routes[0] if routes.count(routes[0]) == len(routes) else np.array(routes, dtype=np.int64)
 
     def _form_entry(self, predicate: Predicate | None, filters: FilterBatch) -> FormRoutes:
         """(the route of a one-route filter type, the value table) of a predicate's form."""
@@ -260,9 +280,10 @@ class Router(Method):
 
     def _counted_route_ids(self, filters: FilterBatch) -> int | np.ndarray:
         """`_routes` by counting every distinct predicate."""
-        distinct = filters.distinct
-        if filters.ranges_on() is not None:  # ranges on one attribute: one form, nothing to key
-            return self._one_type_routes(self._filter_type(distinct[0], filters), filters.selectivities())
+        distinct, form = filters.distinct, filters.leaf_form()
+        if form is not None:  # one leaf form (its form_key): nothing to key per predicate
+            filter_type = self._filter_type(distinct[0], filters, form)
+            return self._one_type_routes(filter_type, filters.selectivities())
         keys = list(map(form_key, distinct))
         if keys and keys.count(keys[0]) == len(keys):  # one form (a cell): one filter type
             filter_type = self._filter_type(distinct[0], filters, keys[0])
