@@ -116,20 +116,23 @@ class FilterBatch:
             return np.ones(len(self.distinct))
         form = self.leaf_form()
         if form is not None and form[0] == Range.op:  # a range cell: one pair of searches
-            attr, distinct = form[1], self.distinct
-            lows = [p.low for p in distinct]  # type: ignore[union-attr]
-            highs = [p.high for p in distinct]  # type: ignore[union-attr]
-            starts, stops = self.attributes.position_ranges(attr, lows, highs)
-            self.memo[("positions table", attr)] = (distinct, np.column_stack((starts, stops)))
+            starts, stops = self._search_ranges(form[1], self.distinct)
+            self.memo[("positions table", form[1])] = (self.distinct, starts, stops)
             return (stops - starts) / self.num_items
         found = batch_counts(self.attributes, self.distinct, self.matches)
         for attr, table in found.tables.items():  # read by `ranges_table`
-            self.memo[("positions table", attr)] = (self.distinct, table)
+            self.memo[("positions table", attr)] = (self.distinct, table[:, 0], table[:, 1])
         for predicate, bounds in found.positions:
             self.memo.setdefault(("positions", predicate), bounds)
         for predicate, ids in found.postings:
             self.memo.setdefault(("matches", predicate), ids)
         return found.counts / self.num_items
+
+    def _search_ranges(self, attr: str, ranges: Sequence[Predicate | None]) -> tuple[np.ndarray, np.ndarray]:
+        """(starts, stops) of `ranges` (all `Range`s on `attr`) with one pair of searches."""
+        lows = [r.low for r in ranges]  # type: ignore[union-attr]
+        highs = [r.high for r in ranges]  # type: ignore[union-attr]
+        return self.attributes.position_ranges(attr, lows, highs)
 
     def leaf_form(self) -> tuple[str, str] | None:
         """(op, attribute) when every distinct predicate of the batch is a leaf of that op on
@@ -142,38 +145,39 @@ class FilterBatch:
         self.memo[_LEAF_FORM] = (self.distinct, form)
         return form
 
-    def ranges_table(self, attr: str) -> np.ndarray | None:
+    def ranges_table(self, attr: str) -> tuple[np.ndarray, np.ndarray] | None:
         """The positions on `attr` that `selectivities` found for this batch's distinct
-        predicates ((n, 2) int64, -1 rows for the others), or None (not counted, or counted on
-        the batch this one is a `subset` of: its rows are that batch's)."""
+        predicates ((starts, stops), int64, -1 for the others), or None (not counted, or
+        counted on the batch this one is a `subset` of: its rows are that batch's)."""
         held = self.memo.get(("positions table", attr))
-        return held[1] if held is not None and held[0] is self.distinct else None
+        return held[1:] if held is not None and held[0] is self.distinct else None
 
-    def range_positions(self, attr: str, rows: list[int] | None = None) -> np.ndarray:
-        """`positions` of the ranges on `attr` at `rows` of `distinct` (None: all of them;
-        (len(rows), 2) int64): from `selectivities`' table when it counted this batch, else
-        those `positions` kept, the rest with one pair of searches for them all
-        (`AttributeIndex.position_ranges`)."""
-        table = self.ranges_table(attr)
-        if table is not None:
-            return table if rows is None else table[rows]
+    def range_positions(self, attr: str, rows: list[int] | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """`positions` of the ranges on `attr` at `rows` of `distinct` (None: all of them, a
+        range cell's), as (starts, stops) int64: from `selectivities`' table when it counted
+        this batch, else those `positions` kept, the rest with one pair of searches for them
+        all (`AttributeIndex.position_ranges`)."""
+        held = self.ranges_table(attr)
+        if held is not None:
+            return held if rows is None else (held[0][rows], held[1][rows])
+        kept_some = len(self.memo) > (_LEAF_FORM in self.memo)  # some may have been found one by one
+        if rows is None and not kept_some:  # a range cell nobody counted: all at once
+            return self._search_ranges(attr, self.distinct)
         rows = list(range(len(self.distinct))) if rows is None else rows
-        out = np.empty((len(rows), 2), dtype=np.int64)
+        starts, stops = np.empty(len(rows), dtype=np.int64), np.empty(len(rows), dtype=np.int64)
         searched = list(range(len(rows)))
-        if len(self.memo) > (_LEAF_FORM in self.memo):  # some may have been found one by one
+        if kept_some:
             searched = []
             for j, i in enumerate(rows):
                 kept = self.memo.get(("positions", self.distinct[i]))
                 if kept is None:
                     searched.append(j)
                 else:
-                    out[j] = kept
+                    starts[j], stops[j] = kept
         if searched:
             ranges = [self.distinct[rows[j]] for j in searched]
-            lows = [r.low for r in ranges]  # type: ignore[union-attr]
-            highs = [r.high for r in ranges]  # type: ignore[union-attr]
-            out[searched, 0], out[searched, 1] = self.attributes.position_ranges(attr, lows, highs)
-        return out
+            starts[searched], stops[searched] = self._search_ranges(attr, ranges)
+        return starts, stops
 
     def subset(self, rows: np.ndarray) -> FilterBatch:
         """The batch of queries `rows` (in that order), sharing this batch's `memo`: what

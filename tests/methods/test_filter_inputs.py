@@ -151,6 +151,22 @@ def test_a_counted_range_cells_positions_are_its_filter_input_without_a_search(m
     assert list(zip(ranges.starts.tolist(), ranges.stops.tolist(), strict=True)) == alone
 
 
+def test_an_uncounted_range_cell_is_searched_once_for_all(monkeypatch):
+    """A range method's batch of ranges alone (no router counted it): one pair of searches for
+    its distinct ranges, each query's positions those of its range looked up alone."""
+    predicates = [Range("day", 3, 5), Range("day", None, 2), Range("day", 3, 5), Range("day", 8, None)]
+    alone = [ATTRIBUTES.position_range("day", p.low, p.high) for p in predicates]
+    calls: list[int] = []
+    many = AttributeIndex.position_ranges
+    monkeypatch.setattr(
+        AttributeIndex, "position_ranges", lambda s, a, lo, hi: calls.append(len(lo)) or many(s, a, lo, hi)
+    )
+    monkeypatch.setattr(AttributeIndex, "position_range", lambda *a: pytest.fail("searched one by one"))
+    ranges = position_ranges(FilterBatch.of(predicates, ATTRIBUTES), "day")
+    assert calls == [3]
+    assert list(zip(ranges.starts.tolist(), ranges.stops.tolist(), strict=True)) == alone
+
+
 def test_positions_map_back_to_item_ids():
     order = ATTRIBUTES.sorted_order("day")
     assert to_item_ids(np.array([[0, 9, -1]]), order).tolist() == [[4, 3, -1]]

@@ -396,7 +396,7 @@ def test_a_batch_counts_every_form_as_the_per_predicate_estimate(dataset):
     for (kind, predicate), kept in batch.memo.items():
         if kind == "positions table":  # (the batch's distinct, each one's positions on an attribute)
             assert kept[0] is batch.distinct
-            for one, bounds in zip(batch.distinct, kept[1].tolist(), strict=True):
+            for one, *bounds in zip(batch.distinct, kept[1].tolist(), kept[2].tolist(), strict=True):
                 on_it = type(one) in (Range, Eq) and one.attr == predicate  # ordered: ranges, equalities
                 assert (bounds != [-1, -1]) == on_it, one
                 if on_it and type(one) is Range:

@@ -40,21 +40,21 @@ def position_ranges(filters: FilterBatch, attr: str) -> PositionRanges:
     with one pair of searches for them all, not one call per predicate.
     """
     if filters.leaf_form() == (Range.op, attr):  # every predicate a range on `attr`: none to look at
-        bounds = filters.range_positions(attr)
+        starts, stops = filters.range_positions(attr)
     else:
         distinct = filters.distinct
-        bounds = np.empty((len(distinct), 2), dtype=np.int64)
+        starts, stops = np.empty(len(distinct), dtype=np.int64), np.empty(len(distinct), dtype=np.int64)
         ranges: list[int] = []
         for i, predicate in enumerate(distinct):
             if predicate is None:
-                bounds[i] = 0, len(filters.attributes.sorted_order(attr))
+                starts[i], stops[i] = 0, len(filters.attributes.sorted_order(attr))
             elif type(predicate) is Range and predicate.attr == attr:
                 ranges.append(i)
             else:
                 raise ValueError(f"expected a range on {attr!r} (or no filter), got {predicate!r}")
-        bounds[ranges] = filters.range_positions(attr, ranges)
-    per_query = bounds[filters.set_of_query]
-    return PositionRanges(np.ascontiguousarray(per_query[:, 0]), np.ascontiguousarray(per_query[:, 1]))
+        starts[ranges], stops[ranges] = filters.range_positions(attr, ranges)
+    of_query = filters.set_of_query
+    return PositionRanges(starts[of_query], stops[of_query])  # gathered: contiguous
 
 
 def to_item_ids(positions: np.ndarray, order: np.ndarray) -> np.ndarray:
