@@ -47,9 +47,19 @@ class BatchCounts:
     counts: np.ndarray  # int64, one per predicate
     positions: list[tuple[Range, tuple[int, int]]] = field(default_factory=list)  # equalities'
     postings: list[tuple[Predicate, np.ndarray]] = field(default_factory=list)
-    tables: dict[str, np.ndarray] = field(default_factory=dict)
-    """Per ordered attribute, each predicate's [start, stop) positions on it ((n, 2) int64;
-    -1 where the predicate is not a range or equality on it): one array, not n entries."""
+    tables: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
+    """Per ordered attribute, each predicate's [start, stop) positions on it as (starts,
+    stops), int64, -1 where the predicate is not a range or equality on it: two arrays, not n
+    entries."""
+
+
+def search_ranges(
+    attributes: AttributeIndex, attr: str, ranges: Sequence[Predicate | None]
+) -> tuple[np.ndarray, np.ndarray]:
+    """(starts, stops) of `ranges` (every one a `Range` on `attr`) with one pair of searches."""
+    lows = [r.low for r in ranges]  # type: ignore[union-attr]
+    highs = [r.high for r in ranges]  # type: ignore[union-attr]
+    return attributes.position_ranges(attr, lows, highs)
 
 
 def batch_counts(
@@ -85,11 +95,17 @@ def batch_counts(
             lows = [p.low if type(p) is Range else p.value for p in group]
             highs = [p.high if type(p) is Range else p.value for p in group]
             starts, stops = attributes.position_ranges(attr, lows, highs)
-            table = found.tables[attr] = np.full((len(predicates), 2), -1, dtype=np.int64)
-            table[rows, 0], table[rows, 1] = starts, stops
+            on_attr = found.tables[attr] = (
+                np.full(len(predicates), -1, np.int64),
+                np.full(len(predicates), -1, np.int64),
+            )
+            on_attr[0][rows], on_attr[1][rows] = starts, stops
             # an equality's positions are those of the range [value, value], as evaluation finds them
             found.positions += [
-                (Range(attr, predicates[i].value, predicates[i].value), (int(table[i, 0]), int(table[i, 1])))
+                (
+                    Range(attr, predicates[i].value, predicates[i].value),
+                    (int(on_attr[0][i]), int(on_attr[1][i])),
+                )
                 for i in ordered_equalities
                 if predicates[i].attr == attr
             ]

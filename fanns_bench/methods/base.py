@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import numpy as np
 
 from fanns_bench.filters.attribute_index import AttributeIndex
-from fanns_bench.filters.estimate import batch_counts, selectivity
+from fanns_bench.filters.estimate import batch_counts, search_ranges, selectivity
 from fanns_bench.filters.predicates import LEAVES, OPS, Eq, Predicate, Range, ops_used
 from fanns_bench.methods.params import Param, resolve
 
@@ -115,24 +115,18 @@ class FilterBatch:
         if self.num_items == 0:
             return np.ones(len(self.distinct))
         form = self.leaf_form()
-        if form is not None and form[0] == Range.op:  # a range cell: one pair of searches
-            starts, stops = self._search_ranges(form[1], self.distinct)
+        if form is not None and form[0] == Range.op:  # a range cell: one pair of searches, no grouping
+            starts, stops = search_ranges(self.attributes, form[1], self.distinct)
             self.memo[("positions table", form[1])] = (self.distinct, starts, stops)
-            return (stops - starts) / self.num_items
+            return (stops - starts) / self.num_items  # (within the timed pass: no BatchCounts)
         found = batch_counts(self.attributes, self.distinct, self.matches)
-        for attr, table in found.tables.items():  # read by `ranges_table`
-            self.memo[("positions table", attr)] = (self.distinct, table[:, 0], table[:, 1])
+        for attr, (starts, stops) in found.tables.items():  # read by `ranges_table`
+            self.memo[("positions table", attr)] = (self.distinct, starts, stops)
         for predicate, bounds in found.positions:
             self.memo.setdefault(("positions", predicate), bounds)
         for predicate, ids in found.postings:
             self.memo.setdefault(("matches", predicate), ids)
         return found.counts / self.num_items
-
-    def _search_ranges(self, attr: str, ranges: Sequence[Predicate | None]) -> tuple[np.ndarray, np.ndarray]:
-        """(starts, stops) of `ranges` (all `Range`s on `attr`) with one pair of searches."""
-        lows = [r.low for r in ranges]  # type: ignore[union-attr]
-        highs = [r.high for r in ranges]  # type: ignore[union-attr]
-        return self.attributes.position_ranges(attr, lows, highs)
 
     def leaf_form(self) -> tuple[str, str] | None:
         """(op, attribute) when every distinct predicate of the batch is a leaf of that op on
@@ -162,7 +156,7 @@ class FilterBatch:
             return held if rows is None else (held[0][rows], held[1][rows])
         kept_some = len(self.memo) > (_LEAF_FORM in self.memo)  # some may have been found one by one
         if rows is None and not kept_some:  # a range cell nobody counted: all at once
-            return self._search_ranges(attr, self.distinct)
+            return search_ranges(self.attributes, attr, self.distinct)
         rows = list(range(len(self.distinct))) if rows is None else rows
         starts, stops = np.empty(len(rows), dtype=np.int64), np.empty(len(rows), dtype=np.int64)
         searched = list(range(len(rows)))
@@ -176,7 +170,7 @@ class FilterBatch:
                     starts[j], stops[j] = kept
         if searched:
             ranges = [self.distinct[rows[j]] for j in searched]
-            starts[searched], stops[searched] = self._search_ranges(attr, ranges)
+            starts[searched], stops[searched] = search_ranges(self.attributes, attr, ranges)
         return starts, stops
 
     def subset(self, rows: np.ndarray) -> FilterBatch:

@@ -108,14 +108,23 @@ def test_a_batch_counts_each_predicate_as_the_table_scan_does():
 
     found = batch_counts(INDEX, PREDICATES, INDEX.evaluate)
     assert list(found.counts) == [len(TABLE.ids(p)) for p in PREDICATES]
-    for attr, table in found.tables.items():  # every range's positions, one table per attribute
-        for predicate, bounds in zip(PREDICATES, table.tolist(), strict=True):
+    for attr, (starts, stops) in found.tables.items():  # every range's positions, per attribute
+        for predicate, *bounds in zip(PREDICATES, starts.tolist(), stops.tolist(), strict=True):
             if type(predicate) is Range and predicate.attr == attr:
                 assert bounds == list(INDEX.position_range(attr, predicate.low, predicate.high)), predicate
             elif not (type(predicate) is Eq and predicate.attr == attr):
                 assert bounds == [-1, -1], predicate
-    assert found.tables["day"][PREDICATES.index(Range("day", "2020-01-05", "2020-01-09"))].tolist() == list(
-        INDEX.position_range("day", "2020-01-05", "2020-01-09")
-    )
+    starts, stops = found.tables["day"]
+    at = PREDICATES.index(Range("day", "2020-01-05", "2020-01-09"))
+    assert [starts[at], stops[at]] == list(INDEX.position_range("day", "2020-01-05", "2020-01-09"))
     assert dict(found.positions) == {Range("count", 7, 7): INDEX.position_range("count", 7, 7)}  # Eq's
+    # a range cell's one pair of searches (`search_ranges`): the positions of grouping it
+    from fanns_bench.filters.estimate import search_ranges
+
+    cell = [p for p in PREDICATES if type(p) is Range and p.attr == "day"]
+    grouped = batch_counts(INDEX, cell, INDEX.evaluate)
+    assert len(cell) > 1
+    assert [a.tolist() for a in search_ranges(INDEX, "day", cell)] == [
+        a.tolist() for a in grouped.tables["day"]
+    ]
     np.testing.assert_array_equal(dict(found.postings)[Eq("label", 3)], TABLE.ids(Eq("label", 3)))

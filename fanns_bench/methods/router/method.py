@@ -240,11 +240,7 @@ class Router(Method):
         use_values = filters.attributes is self._indexed
         known = []
         for predicate in filters.distinct:
-            key = form_key(predicate)
-            entry = self._forms.get(key)
-            if entry is None:
-                entry = self._forms[key] = self._form_entry(predicate, filters)
-            constant, values = entry
+            constant, values = self._form_routes(form_key(predicate), predicate, filters)
             if constant is not None:
                 known.append(constant)
                 continue
@@ -257,10 +253,7 @@ class Router(Method):
     def _one_form_known_routes(self, form: tuple[str, str], filters: FilterBatch) -> int | np.ndarray | None:
         """`_known_routes` of a batch of one leaf form (`FilterBatch.leaf_form`: a cell): one
         lookup of its form, then each value's route, not each predicate's form."""
-        entry = self._forms.get(form)
-        if entry is None:
-            entry = self._forms[form] = self._form_entry(filters.distinct[0], filters)
-        constant, values = entry
+        constant, values = self._form_routes(form, filters.distinct[0], filters)
         if constant is not None:
             return constant
         if values is None or filters.attributes is not self._indexed:
@@ -270,22 +263,27 @@ class Router(Method):
             return None
         return routes[0] if routes.count(routes[0]) == len(routes) else np.array(routes, dtype=np.int64)
 
-    def _form_entry(self, predicate: Predicate | None, filters: FilterBatch) -> FormRoutes:
-        """(the route of a one-route filter type, the value table) of a predicate's form."""
-        filter_type = self._filter_type(predicate, filters)
-        attr = getattr(predicate, "attr", None)
-        return self._constant.get(filter_type), self.value_tables.get((predicate.op, attr)) if attr else None
+    def _form_routes(self, key: object, predicate: Predicate | None, filters: FilterBatch) -> FormRoutes:
+        """(the route of a one-route filter type, the value table) of the form `key` (the
+        `form_key` of `predicate`), found once per form."""
+        entry = self._forms.get(key)
+        if entry is None:
+            filter_type = self._filter_type(predicate, filters, key)
+            attr = getattr(predicate, "attr", None)
+            values = self.value_tables.get((predicate.op, attr)) if attr else None  # type: ignore[union-attr]
+            entry = self._forms[key] = (self._constant.get(filter_type), values)
+        return entry
 
     def _counted_route_ids(self, filters: FilterBatch) -> int | np.ndarray:
         """`_routes` by counting every distinct predicate."""
-        distinct, form = filters.distinct, filters.leaf_form()
-        if form is not None:  # one leaf form (its form_key): nothing to key per predicate
-            filter_type = self._filter_type(distinct[0], filters, form)
-            return self._one_type_routes(filter_type, filters.selectivities())
-        keys = list(map(form_key, distinct))
-        if keys and keys.count(keys[0]) == len(keys):  # one form (a cell): one filter type
-            filter_type = self._filter_type(distinct[0], filters, keys[0])
-            return self._one_type_routes(filter_type, filters.selectivities())
+        distinct, form = filters.distinct, filters.leaf_form()  # one leaf form: its form_key
+        keys = [] if form is not None else list(map(form_key, distinct))
+        if form is None and keys and keys.count(keys[0]) == len(keys):
+            form = keys[0]
+        if form is not None:  # one form (a cell): one filter type
+            return self._one_type_routes(
+                self._filter_type(distinct[0], filters, form), filters.selectivities()
+            )
         types = [self._filter_type(p, filters, key) for p, key in zip(distinct, keys, strict=True)]
         selectivity = filters.selectivities()
         if types and types.count(types[0]) == len(types):  # forms of one filter type: no grouping
