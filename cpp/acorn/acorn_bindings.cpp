@@ -269,4 +269,8 @@ void register_acorn(nb::module_& m) {
   def_acorn<OneParams>(m, "Acorn1Index", "acorn_1: HNSW with ACORN-1's two-hop filtered search.");
   def_acorn<GammaRefParams>(m, "AcornGammaRefIndex", "acorn_gamma_ref: ACORN-gamma as the authors' code behaves.");
   def_acorn<OneRefParams>(m, "Acorn1RefIndex", "acorn_1_ref: ACORN-1 as the authors' code behaves.");
+  m.def("_acorn_pause_insertion", &testing::pause_insertion, "node"_a, "inserts"_a,
+        "Tests only: a build's insertion of `node` (acorn_gamma, acorn_1) waits once its top level "
+        "is linked, before the levels below, until `inserts` other insertions have finished (10 s "
+        "at most): a preempted build thread, on purpose. node=-1 disarms.");
 }

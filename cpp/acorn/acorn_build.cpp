@@ -1,10 +1,13 @@
 // ACORN construction: level assignment, insertion, neighbour selection, compaction.
 #include <algorithm>
+#include <atomic>
+#include <chrono>
 #include <cmath>
 #include <memory>
 #include <mutex>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "acorn/acorn_index.h"
@@ -136,6 +139,24 @@ std::vector<uint8_t> assign_levels(size_t count, int M, uint64_t seed) {
   return levels;
 }
 
+namespace testing {
+namespace {
+std::atomic<int64_t> pause_node{-1};
+std::atomic<int64_t> pause_inserts{0};
+}  // namespace
+
+void pause_insertion(int64_t node, int64_t inserts) {
+  pause_inserts.store(inserts);
+  pause_node.store(node);
+}
+
+PauseRequest pause_request() {
+  const int64_t node = pause_node.load(std::memory_order_relaxed);
+  if (node < 0) return {};
+  return {node, pause_inserts.load()};
+}
+}  // namespace testing
+
 namespace {
 
 template <class T>
@@ -235,6 +256,7 @@ struct BuildContext {
   std::vector<Neighbor> pool;
   std::vector<Neighbor> scratch;
   std::vector<Neighbor> selected;
+  std::vector<std::vector<Neighbor>> chosen;  // the inserted node's links, per level
   std::vector<int32_t> list;
   CandidateHeap candidates;
   ResultHeap top;
@@ -266,21 +288,32 @@ class Builder {
     for (int level = top_level; level > node_level; --level) {
       greedy_step(level, distance, current, current_distance, ctx);
     }
-    for (int level = std::min(node_level, top_level); level >= 0; --level) {
+    // Every list of `node` is written before any back-link makes it reachable: a node reachable
+    // on an upper level with its level-0 list still empty hands the insertions that descend
+    // through it (while its thread is preempted) a one-node level 0, so they link only to it and
+    // to each other, and once it drops them from its list they are an island no search enters.
+    // Single-threaded the order changes nothing (each level reads and writes only its own lists).
+    const int linked_top = std::min(node_level, top_level);
+    ctx.chosen.resize(linked_top + 1);
+    for (int level = linked_top; level >= 0; --level) {
+      if (level + 1 == linked_top) testing_pause(node);
       search_layer(level, distance, current, current_distance, ctx);
       const size_t keep = std::min<size_t>(params_.candidate_count(level), ctx.pool.size());
       std::partial_sort(ctx.pool.begin(), ctx.pool.begin() + keep, ctx.pool.end(), closer);
       ctx.pool.resize(keep);
-      select_neighbors(node, level, ctx.pool, ctx.selected, ctx);
-      write_own_links(node, level, ctx);
-      for (const Neighbor& link : ctx.selected) add_link(link.id, node, link.distance, level, ctx);
+      select_neighbors(node, level, ctx.pool, ctx.chosen[level], ctx);
+      write_own_links(node, level, ctx.chosen[level]);
       current = ctx.pool.front().id;
       current_distance = ctx.pool.front().distance;
+    }
+    for (int level = linked_top; level >= 0; --level) {
+      for (const Neighbor& link : ctx.chosen[level]) add_link(link.id, node, link.distance, level, ctx);
     }
     if (node_level > top_level) {
       entry_point_ = node;
       max_level_ = node_level;
     }
+    finished_.fetch_add(1, std::memory_order_release);
   }
 
   /// Final order and flags of `node`'s level-0 list (ACORN-gamma). Entries
@@ -449,35 +482,24 @@ class Builder {
     }
   }
 
-  /// Write `node`'s chosen links (ctx.selected) at `level`. In a parallel build
-  /// other insertions may already have added back-links to this list (they can
-  /// reach `node` through its upper levels before its level-0 list exists): they
-  /// are merged in, not overwritten, or `node` could lose its only in-links'
-  /// counterparts and become unreachable. Single-threaded, the list is empty here.
-  void write_own_links(int32_t node, int level, BuildContext& ctx) {
+  /// Write `node`'s chosen links at `level`. No other insertion writes there: `node` has no
+  /// in-links until all its own lists are written (insert), so nothing can choose it yet.
+  void write_own_links(int32_t node, int level, const std::vector<Neighbor>& links) {
     std::lock_guard<std::mutex> guard(lists_.lock(node));
-    lists_.read_with_distances(node, level, ctx.scratch);
-    if (ctx.scratch.empty()) {
-      lists_.write(node, level, ctx.selected);
-      return;
+    lists_.write(node, level, links);
+  }
+
+  /// Test hook (testing::pause_insertion): an armed insertion waits here, its top level linked
+  /// and the levels below not yet, until as many other insertions as asked have finished.
+  void testing_pause(int32_t node) {
+    const testing::PauseRequest request = testing::pause_request();
+    if (request.node != node) return;
+    const int64_t target = finished_.load(std::memory_order_acquire) + request.inserts;
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (finished_.load(std::memory_order_acquire) < target &&
+           std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::microseconds(100));
     }
-    ctx.covered.reset(levels_.size());
-    for (const Neighbor& link : ctx.selected) ctx.covered.insert(link.id);
-    std::vector<Neighbor> merged = ctx.selected;
-    for (const Neighbor& link : ctx.scratch) {
-      if (!ctx.covered.contains(link.id)) merged.push_back(link);
-    }
-    std::sort(merged.begin(), merged.end(), closer);
-    if (static_cast<int>(merged.size()) > lists_.capacity(level)) {
-      if (params_.variant == Variant::Gamma && level == 0) {
-        compress(node, merged, ctx.scratch, ctx);
-      } else {
-        rng_prune(merged, lists_.capacity(level), ctx.scratch, ctx);
-      }
-    } else {
-      ctx.scratch = merged;
-    }
-    lists_.write(node, level, ctx.scratch);
   }
 
   /// Add `node` to the list of `owner` at `level`, shrinking the list if full.
@@ -507,6 +529,7 @@ class Builder {
   const std::vector<uint8_t>& levels_;
   BuildLists lists_;
   std::mutex global_lock_;
+  std::atomic<int64_t> finished_{0};  // insertions finished (testing_pause counts them)
   int32_t entry_point_ = -1;
   int max_level_ = -1;
 };

@@ -250,6 +250,18 @@ std::vector<uint8_t> reference_levels(size_t count, int M, uint64_t seed);
 /// Level of each node: floor(-ln(U) / ln(M)), U uniform in (0, 1] from a seeded generator.
 std::vector<uint8_t> assign_levels(size_t count, int M, uint64_t seed);
 
+/// Test hook (tests/core/test_acorn.py): a deterministic stand-in for a preempted build thread.
+namespace testing {
+struct PauseRequest {
+  int64_t node = -1;
+  int64_t inserts = 0;
+};
+/// Arm (node >= 0) or disarm (-1): a build's insertion of `node` waits once its top level is linked,
+/// before the levels below, until `inserts` other insertions have finished (10 s at most).
+void pause_insertion(int64_t node, int64_t inserts);
+PauseRequest pause_request();
+}  // namespace testing
+
 class AcornIndex {
  public:
   AcornIndex(size_t dim, Metric metric, StorageType storage, BuildParams params);

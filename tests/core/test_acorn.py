@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from fanns_bench import _core
+from fanns_bench.data import synthetic
 
 N, DIM, K = 2000, 32, 10
 VARIANTS = {
@@ -142,6 +143,58 @@ def test_single_thread_builds_are_deterministic_for_a_seed(variant):
     np.testing.assert_array_equal(
         first.search(QUERIES, K, 16, 2, *filters)[0], second.search(QUERIES, K, 16, 2, *filters)[0]
     )
+
+
+@pytest.fixture(scope="module")
+def reachability_vectors(tmp_path_factory) -> np.ndarray:
+    """tests/methods/test_graph_reachability.py's data, where CI's 2-core runner once saw the
+    race below (11 items no search returned)."""
+    dataset = synthetic.build(
+        tmp_path_factory.mktemp("preempted") / "r",
+        "r",
+        count=2000,
+        queries=10,
+        dimension=32,
+        latent_dimension=8,
+        clusters=12,
+        categories=10,
+        tags=30,
+        seed=11,
+    )
+    return np.ascontiguousarray(dataset.vectors, dtype=np.float32)
+
+
+@pytest.mark.parametrize(
+    "cls, params",
+    [
+        (_core.AcornGammaIndex, dict(M=32, gamma=12, M_beta=64, ef_construction=100, diversify=True)),
+        (_core.Acorn1Index, dict(M=32, ef_construction=100)),
+    ],
+    ids=["gamma", "one"],
+)
+def test_a_preempted_insertion_leaves_every_item_reachable(cls, params, reachability_vectors):
+    """A build thread stopped right after an insertion linked its top level, while the other
+    thread inserts 50 items (a preempted thread on a loaded machine, made deterministic by the
+    core's test hook): every item is still returned for its own vector. When a node could be
+    reached on an upper level before its lower lists existed, the insertions descending through
+    it linked only to it and to each other, and it later dropped them: an island (on the
+    configured acorn_gamma, 8-9 items here)."""
+    vectors = reachability_vectors
+    index = cls(32, "ip", storage="float32", seed=0, **params)
+    index.build(vectors, threads=1)
+    levels = np.array([index.node_level(node) for node in range(len(vectors))])
+    top = np.flatnonzero(levels == levels.max())
+    assert len(top) >= 2, "the hazard needs a node on the top level that is not the entry point"
+    paused = int(top[1])
+    preempted = cls(32, "ip", storage="float32", seed=0, **params)
+    _core._acorn_pause_insertion(paused, 50)
+    try:
+        preempted.build(vectors, threads=2)
+    finally:
+        _core._acorn_pause_insertion(-1, 0)
+    found = preempted.search(vectors, K, 512, 2)[0]
+    missing = [item for item in range(len(vectors)) if item not in found[item]]
+    assert missing == []
 
 
 def test_shared_sets_and_unfiltered_rows(index):

@@ -1,9 +1,10 @@
 """Every item of a graph index can be found: searched with its own vector under an all-pass
 filter, each item is returned (a node no search can reach is a construction defect: no
 in-links, or in-links only where the search never looks). One check per graph method, on
-an index built with 2 threads, as the runner builds (a parallel build once left ACORN-γ
-with islands of nodes whose level-0 lists had overwritten their concurrent back-links; the
-race does not show on every build, so this check catches it often, not always)."""
+an index built with 2 threads, as the runner builds (parallel builds once left ACORN-γ with
+islands of unreachable nodes, from two races: fanns_bench/methods/acorn/README.md; a race does
+not show on every build, so this check catches one sometimes, not always; the ACORN core's
+tests/core/test_acorn.py preempts an insertion on purpose)."""
 
 from __future__ import annotations
 
