@@ -1,4 +1,4 @@
-"""Small test datasets: random vectors beside a given attribute table."""
+"""Small test datasets: random vectors beside a given attribute table; the graph checks' synthetic set."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
+from fanns_bench.data import synthetic
 from fanns_bench.data.dataset import Dataset, write_dataset
 
 
@@ -29,4 +30,22 @@ def random_dataset(
         attributes=attributes,
         metric=metric,
         builder="test",
+    )
+
+
+def reachability_dataset(path: Path) -> Dataset:
+    """The synthetic set of the graph reachability checks (2,000 x 32, inner product; 12
+    clusters): tests/methods/test_graph_reachability.py, and tests/core/test_acorn.py's
+    preempted insertion (CI's 2-core runner saw ACORN's build race on it)."""
+    return synthetic.build(
+        path,
+        Path(path).name,
+        count=2000,
+        queries=10,
+        dimension=32,
+        latent_dimension=8,
+        clusters=12,
+        categories=10,
+        tags=30,
+        seed=11,
     )

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from fanns_bench import _core
-from fanns_bench.data import synthetic
+from tests.dataset_factory import reachability_dataset
 
 N, DIM, K = 2000, 32, 10
 VARIANTS = {
@@ -147,20 +147,7 @@ def test_single_thread_builds_are_deterministic_for_a_seed(variant):
 
 @pytest.fixture(scope="module")
 def reachability_vectors(tmp_path_factory) -> np.ndarray:
-    """tests/methods/test_graph_reachability.py's data, where CI's 2-core runner once saw the
-    race below (11 items no search returned)."""
-    dataset = synthetic.build(
-        tmp_path_factory.mktemp("preempted") / "r",
-        "r",
-        count=2000,
-        queries=10,
-        dimension=32,
-        latent_dimension=8,
-        clusters=12,
-        categories=10,
-        tags=30,
-        seed=11,
-    )
+    dataset = reachability_dataset(tmp_path_factory.mktemp("preempted") / "r")
     return np.ascontiguousarray(dataset.vectors, dtype=np.float32)
 
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 import pytest
 
 from fanns_bench.conformance import method_config, method_point, unreachable_items
-from fanns_bench.data import synthetic
 from fanns_bench.methods.registry import get_method, method_names
+from tests.dataset_factory import reachability_dataset
 
 GRAPH_METHODS = (
     "acorn_gamma",
@@ -55,18 +55,7 @@ def graph_methods() -> list:
 
 @pytest.fixture(scope="module")
 def dataset(tmp_path_factory):
-    return synthetic.build(
-        tmp_path_factory.mktemp("reachability") / "r",
-        "r",
-        count=2000,
-        queries=10,
-        dimension=32,
-        latent_dimension=8,
-        clusters=12,
-        categories=10,
-        tags=30,
-        seed=11,
-    )
+    return reachability_dataset(tmp_path_factory.mktemp("reachability") / "r")
 
 
 @pytest.mark.parametrize("name", graph_methods())
