@@ -272,5 +272,6 @@ void register_acorn(nb::module_& m) {
   m.def("_acorn_pause_insertion", &testing::pause_insertion, "node"_a, "inserts"_a,
         "Tests only: a build's insertion of `node` (acorn_gamma, acorn_1) waits once its top level "
         "is linked, before the levels below, until `inserts` other insertions have finished (10 s "
-        "at most): a preempted build thread, on purpose. node=-1 disarms.");
+        "at most; only an insertion that links an upper level waits): a preempted build thread, on "
+        "purpose. node=-1 disarms.");
 }

@@ -257,7 +257,8 @@ struct PauseRequest {
   int64_t inserts = 0;
 };
 /// Arm (node >= 0) or disarm (-1): a build's insertion of `node` waits once its top level is linked,
-/// before the levels below, until `inserts` other insertions have finished (10 s at most).
+/// before the levels below, until `inserts` other insertions have finished (10 s at most;
+/// only an insertion that links an upper level waits).
 void pause_insertion(int64_t node, int64_t inserts);
 PauseRequest pause_request();
 }  // namespace testing
