@@ -18,13 +18,17 @@ if TYPE_CHECKING:
 DEFAULT_TIMEOUT_S = 3600
 TIMEOUT = Param(float, DEFAULT_TIMEOUT_S, "wall-clock limit of one build job (build + search)", minimum=1)
 #: bumped whenever what a row measures changes (timing, filter costs, recall, memory), so rows
-#: measured another way are never reused or pooled with new ones
-METHODOLOGY_VERSION = 8  # 3: thread caps enforced, memory of the whole process group above a baseline
+#: measured another way are never reused or pooled with new ones (tests/runner/test_methodology.py
+#: pins the code that measures: a change there fails until someone decides whether to bump)
+METHODOLOGY_VERSION = 9  # 3: thread caps enforced, memory of the whole process group above a baseline
 # 4: repetitions repeat the batch to runner.min_repetition_s, the two kinds alternate, CPU time
 # 5: repetitions interleaved in rounds across a job's points (runner.interleave), drift and probe
 # 6: the job's probe timed warm; runner.pin_cpus (search phases pinned) in the measurement key
 # 7: an interleaved repetition of a short pass (< 50 ms) starts with one untimed pass of its point
 # 8: no memory sample of the job's processes during a timed repetition, latency pass or probe
+# 9: range filters' positions found with one pair of searches a batch and handed over as two
+#    arrays, the ACORN reference methods' byte maps, the router's routing once per batch form
+#    (the range methods', acorn_*_ref's and the router's filter costs; 7b16a00..581760f)
 METHOD_KEYS = {"name", "build", "search", "timeout_s", "notes", "conformance"}
 
 
