@@ -6,9 +6,9 @@ holds `METHODOLOGY_VERSION`, not the harness's code: the version must move whene
 the filter preparation, recall or memory is measured differently. Between methodology 8 and 9
 it did not, seven times (7b16a00..581760f): filter preparation got cheaper (737a637 alone: a
 range method's 4.6 -> 1.2 us a query) and resumed results folders kept rows of the old cost
-beside new ones. So a change to these files fails here until someone decides: if rows now measure differently, bump
-`METHODOLOGY_VERSION` (fanns_bench/runner/plan.py, with a line saying what changed); either
-way, re-pin `PINNED` with the digests the failure prints.
+beside new ones. So a change to these files fails here until someone decides: if rows now
+measure differently, bump `METHODOLOGY_VERSION` (fanns_bench/runner/plan.py, with a line saying
+what changed); either way, re-pin `PINNED` with the digests the failure prints.
 """
 
 from __future__ import annotations
