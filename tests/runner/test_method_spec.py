@@ -34,8 +34,9 @@ def test_a_spec_pickles_as_data_and_a_worker_looks_the_class_up_once(monkeypatch
 def test_a_method_revision_changes_its_version_and_keys():
     from fanns_bench.runner.plan import MethodSpec, measurement_key
 
-    ours, ref = MethodSpec.of("acorn_gamma"), MethodSpec.of("acorn_gamma_ref")
+    ours, ref = MethodSpec.of("exact"), MethodSpec.of("acorn_gamma_ref")
     assert "+r" not in ours.version and ref.version.endswith("+r2")
+    assert MethodSpec.of("acorn_gamma").version.endswith("+r1")
     point = dict(dataset_hash="d", workload_digest="w", method_key="m", build_params={}, search_params={},
                  threads=1, filter_type="EM", bucket=0.1, k=10)  # fmt: skip
     assert measurement_key(**point, method_version=ours.method_version) != measurement_key(

@@ -36,6 +36,9 @@ class _AcornMethod(CompiledIndexMethod):
         "a parallel build inserts items in the order threads reach them "
         "(build param `deterministic` or runner.deterministic_builds: one thread)"
     )
+    # 1: a parallel build writes an insertion's own lists before any back-link (a preempted
+    # build thread no longer leaves islands; one-thread builds unchanged, list for list)
+    revision = 1
 
     search_parameters = {
         "ef_search": Param(int, 64, "candidate list size (raised to k)", minimum=1),
