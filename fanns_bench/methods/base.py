@@ -223,7 +223,9 @@ class Method(ABC):
     revision: ClassVar[int] = 0
     """Raised when a first-party method's results change at the same parameters (a fix, a
     fidelity change): part of its rows' keys (`MethodSpec.version`), so a results folder
-    measures it again instead of keeping rows of the old behaviour. 0 adds nothing."""
+    measures it again instead of keeping rows of the old behaviour. 0 adds nothing.
+    tests/methods/test_method_revisions.py pins each method package's code, so a change there
+    fails until someone decides whether it needs a new revision."""
     approximate_filter: ClassVar[bool] = False
     """True when the method's published algorithm may return ids outside a query's filter
     (NHQ's fusion distance). Its rows then report the violations; a method that does not

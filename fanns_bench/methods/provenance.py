@@ -7,7 +7,9 @@ alone would silently reuse rows of the old code. `code_hash` covers every source
 and config file of the method's top-level package (or its single module file), so an edit
 gives new row keys. The harness's own methods are keyed on the harness version (and the rows
 record the git commit): hashing the whole harness on every edit would discard resumable work
-for changes that measure nothing differently.
+for changes that measure nothing differently; a first-party method whose results change at the
+same parameters raises its `revision` instead (tests/methods/test_method_revisions.py pins each
+method package's code so that the decision is never skipped).
 """
 
 from __future__ import annotations

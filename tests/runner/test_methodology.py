@@ -13,13 +13,8 @@ what changed); either way, re-pin `PINNED` with the digests the failure prints.
 
 from __future__ import annotations
 
-import hashlib
-from pathlib import Path
-
-import fanns_bench
-from fanns_bench.runner.plan import METHODOLOGY_VERSION
-
-ROOT = Path(fanns_bench.__file__).parent.parent
+import fanns_bench.runner.plan as plan
+from tests.code_pins import changed, digests, pins
 
 MEASURED_BY = (
     "fanns_bench/filters",  # predicates, the attribute index, selectivity counts
@@ -34,12 +29,17 @@ MEASURED_BY = (
     "fanns_bench/runner/schedule.py",
     "fanns_bench/runner/threads.py",
     "fanns_bench/scoring.py",
+    "cpp/groundtruth",  # the exact filtered top-k recall is scored against
 )
-"""Files and folders (their .py files) whose code times, prepares filters, scores or
-measures memory."""
+"""Files and folders (their code files, `code_pins.CODE_SUFFIXES`) whose code times, prepares
+filters, scores or measures memory."""
 
 PINNED_VERSION = 9
 PINNED = {
+    "cpp/groundtruth/CMakeLists.txt": "894f939ba035d63e",
+    "cpp/groundtruth/groundtruth_bindings.cpp": "de0f4bbbd6eea2b8",
+    "cpp/groundtruth/masked_topk.cpp": "5c7a6c6e46dc2c15",
+    "cpp/groundtruth/masked_topk.h": "d441a04936b5371a",
     "fanns_bench/filters/__init__.py": "e3b0c44298fc1c14",
     "fanns_bench/filters/attribute_index.py": "515ea7ee3a36a3d8",
     "fanns_bench/filters/estimate.py": "85e98bd15d378230",
@@ -48,7 +48,7 @@ PINNED = {
     "fanns_bench/filters/shape.py": "bf2e10514381e96e",
     "fanns_bench/filters/visitor.py": "1da03e0623ea11bc",
     "fanns_bench/groundtruth.py": "c644c523630d7618",
-    "fanns_bench/methods/base.py": "b160f7b59783eeb8",
+    "fanns_bench/methods/base.py": "fe7817ca5bb8a397",
     "fanns_bench/methods/common/__init__.py": "4f5aa276e289237d",
     "fanns_bench/methods/common/compiled.py": "4d9ba9f12f89f541",
     "fanns_bench/methods/common/disk.py": "47890ce2b24db090",
@@ -72,33 +72,18 @@ PINNED = {
 }
 
 
-def digests(root: Path = ROOT, measured_by: tuple[str, ...] = MEASURED_BY) -> dict[str, str]:
-    """Path (relative to `root`) -> short sha256 of each measuring file's bytes."""
-    files: list[Path] = []
-    for entry in measured_by:
-        path = root / entry
-        files.extend(sorted(path.rglob("*.py")) if path.is_dir() else [path])
-    return {f.relative_to(root).as_posix(): hashlib.sha256(f.read_bytes()).hexdigest()[:16] for f in files}
-
-
-def changed(current: dict[str, str], pinned: dict[str, str]) -> list[str]:
-    """The paths whose digest differs, or that are new or gone, sorted."""
-    return sorted(path for path in current.keys() | pinned.keys() if current.get(path) != pinned.get(path))
-
-
 def test_the_measuring_code_is_as_pinned_under_this_methodology():
-    assert METHODOLOGY_VERSION == PINNED_VERSION, (
-        f"METHODOLOGY_VERSION is {METHODOLOGY_VERSION}, pinned under {PINNED_VERSION}: "
-        f"set PINNED_VERSION = {METHODOLOGY_VERSION} and re-pin PINNED in {__file__}"
+    assert plan.METHODOLOGY_VERSION == PINNED_VERSION, (
+        f"METHODOLOGY_VERSION is {plan.METHODOLOGY_VERSION}, pinned under {PINNED_VERSION}: "
+        f"set PINNED_VERSION = {plan.METHODOLOGY_VERSION} and re-pin PINNED in {__file__}"
     )
-    current = digests()
+    current = digests(MEASURED_BY)
     differing = changed(current, PINNED)
-    pins = "\n".join(f"    {path!r}: {current[path]!r}," for path in sorted(current))
     assert not differing, (
         f"the code that measures changed: {', '.join(differing)}. If rows now measure differently "
         "(timing, filter costs, recall, memory), bump METHODOLOGY_VERSION in "
         "fanns_bench/runner/plan.py with a line saying what changed; either way, re-pin "
-        f"PINNED in {__file__}:\nPINNED = {{\n{pins}\n}}"
+        f"in {__file__}:\n{pins(current)}"
     )
 
 
@@ -107,10 +92,10 @@ def test_a_changed_new_or_removed_file_is_named(tmp_path):
     (tmp_path / "pkg" / "a.py").write_text("x = 1\n")
     (tmp_path / "pkg" / "b.py").write_text("y = 2\n")
     (tmp_path / "one.py").write_text("z = 3\n")
-    before = digests(tmp_path, ("pkg", "one.py"))
+    before = digests(("pkg", "one.py"), tmp_path)
     assert sorted(before) == ["one.py", "pkg/a.py", "pkg/b.py"]
     assert changed(before, before) == []
     (tmp_path / "pkg" / "a.py").write_text("x = 2\n")
     (tmp_path / "pkg" / "b.py").unlink()
     (tmp_path / "pkg" / "c.py").write_text("w = 4\n")
-    assert changed(digests(tmp_path, ("pkg", "one.py")), before) == ["pkg/a.py", "pkg/b.py", "pkg/c.py"]
+    assert changed(digests(("pkg", "one.py"), tmp_path), before) == ["pkg/a.py", "pkg/b.py", "pkg/c.py"]

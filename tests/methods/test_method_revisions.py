@@ -1,0 +1,101 @@
+"""Each built-in method package's code (its folder under fanns_bench/methods/ and its compiled
+part under cpp/), and the compiled code they share, is pinned by digest.
+
+A built-in method's rows are keyed on the harness version and the method's `revision`, not on
+its code (methods/provenance.py: a harness edit should not discard resumable work), so a fix
+that changes results at the same parameters must raise `revision`, or a resumed results
+folder keeps rows of the old code beside new ones. ACORN's parallel-build fix (8073c56) was
+given its revision only afterwards. So a change here fails until someone decides: if the
+package's methods now give other results at the same parameters, raise their `revision` (with
+a line saying why); either way, re-pin `PINNED` with what the failure prints. Third-party and
+local plugins need none of this: their rows are keyed on their code's own hash.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fanns_bench.methods.registry import get_method, method_names
+from tests.code_pins import ROOT, changed, combined, pins
+
+SHARED_COMPILED = ("cpp/core", "cpp/graph", "cpp/bindings", "cpp/module.cpp", "CMakeLists.txt")
+"""Compiled code every core method uses (distance kernels, heaps, graph search, bindings)."""
+
+PINNED = {
+    "acorn": "6fbbf89e03f63513",
+    "caps": "264edb03c3195124",
+    "digra": "4238ee2bf6b957a4",
+    "diskann": "620d61ceffc9867c",
+    "dsg": "9b66d7978f7122cc",
+    "exact": "a9e009e8c8798b37",
+    "faiss": "a3e64344889208c2",
+    "hnswlib": "5482b7a95e7444db",
+    "irangegraph": "0605e1bfc189c83c",
+    "kannolo": "b0a866e65982ea1c",
+    "lancedb": "c3c603ce55e4badf",
+    "nhq": "dffe0827a8162c25",
+    "pgvector": "4a89ce778c75b415",
+    "qdrant": "ac26e6f1e4152aab",
+    "router": "7193eb58271f406b",
+    "serf": "5e26e9b4c2258f6a",
+    "shared compiled core": "3bed03e499e35fee",
+    "ung": "0b9157bc078d98a7",
+    "usearch": "908dde2b49a9cfb1",
+    "vamana": "2a44596cc438040d",
+}
+
+
+def packages() -> dict[str, tuple[str, ...]]:
+    """Method package -> the code it is pinned by (its Python folder, its cpp/ part if any);
+    "shared compiled core" -> SHARED_COMPILED. methods/common is test_methodology's."""
+    found = {}
+    for folder in sorted((ROOT / "fanns_bench" / "methods").iterdir()):
+        if folder.is_dir() and (folder / "__init__.py").exists() and folder.name != "common":
+            part = Path("cpp") / folder.name
+            found[folder.name] = (f"fanns_bench/methods/{folder.name}",) + (
+                (part.as_posix(),) if (ROOT / part).is_dir() else ()
+            )
+    return {**found, "shared compiled core": SHARED_COMPILED}
+
+
+def methods_of(package: str) -> list[str]:
+    """The registered methods a package provides (every core method for the shared core)."""
+    if package == "shared compiled core":
+        return sorted(n for n in method_names() if (ROOT / "cpp" / module_package(n)).is_dir())
+    return sorted(n for n in method_names() if module_package(n) == package)
+
+
+def module_package(name: str) -> str:
+    module = get_method(name).__module__
+    return module.split(".")[2] if module.startswith("fanns_bench.methods.") else module
+
+
+def test_each_method_packages_code_is_as_pinned():
+    current = {package: combined(entries) for package, entries in packages().items()}
+    differing = changed(current, PINNED)
+    named = "; ".join(f"{package} ({', '.join(methods_of(package)) or 'no method'})" for package in differing)
+    assert not differing, (
+        f"method code changed: {named}. If these methods now give other results at the same "
+        "parameters (a fix, a fidelity change), raise their `revision` (Method.revision) with a "
+        f"line saying why; either way, re-pin in {__file__}:\n{pins(current)}"
+    )
+
+
+def test_every_built_in_method_belongs_to_a_pinned_package():
+    assert {module_package(name) for name in method_names()} <= set(packages())
+    assert "acorn_gamma" in methods_of("acorn") and "serf" in methods_of("shared compiled core")
+    assert "faiss_hnsw" not in methods_of("shared compiled core")
+
+
+def test_a_changed_file_changes_its_packages_digest(tmp_path):
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a" / "x.cpp").write_text("int x;\n")
+    (tmp_path / "a" / "notes.md").write_text("words\n")
+    before = combined(("a",), tmp_path)
+    (tmp_path / "a" / "notes.md").write_text("other words\n")  # not code: no change
+    assert combined(("a",), tmp_path) == before
+    (tmp_path / "a" / "x.cpp").write_text("int y;\n")
+    assert combined(("a",), tmp_path) != before
+    (tmp_path / "a" / "x.cpp").write_text("int x;\n")
+    (tmp_path / "a" / "x.cpp").rename(tmp_path / "a" / "y.cpp")  # a renamed file changes it too
+    assert combined(("a",), tmp_path) != before
