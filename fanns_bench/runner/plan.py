@@ -32,6 +32,16 @@ METHODOLOGY_VERSION = 9  # 3: thread caps enforced, memory of the whole process 
 METHOD_KEYS = {"name", "build", "search", "timeout_s", "notes", "conformance"}
 
 
+def library_versions(modules: tuple[str, ...], package: str) -> str:
+    """The installed distributions providing `modules`, other than `package` (the method's
+    own), as `dist==version` joined by ", ", sorted; "" when none."""
+    from importlib.metadata import version
+
+    from fanns_bench.runner.environment import distributions_of
+
+    return ", ".join(f"{d}=={version(d)}" for d in distributions_of(modules) if d != package)
+
+
 def expand_grid(grid: dict[str, Any] | None, where: str) -> list[dict[str, Any]]:
     """Cartesian product of a {param: [values]} grid (a scalar is a one-value list)."""
     if not grid:
@@ -75,6 +85,7 @@ class MethodSpec:
     fixed_thread_pool: bool  # Method.fixed_thread_pool
     requires: tuple[str, ...]  # Method.requires
     cls: type[Method] | None = field(default=None, compare=False, repr=False)
+    libraries: str = ""  # "dist==version, ..." of what `requires` imports from other packages
 
     @classmethod
     def of(cls, name: str) -> MethodSpec:
@@ -92,11 +103,15 @@ class MethodSpec:
             bool(method_cls.fixed_thread_pool),
             tuple(method_cls.requires),
             method_cls,
+            library_versions(tuple(method_cls.requires), package),
         )
 
     @property
     def method_version(self) -> str:
-        return f"{self.package}=={self.version}"
+        """The method's identity in its rows' keys: its package's version and the versions of
+        the libraries it wraps (a faiss upgrade under `faiss_hnsw` measures it again)."""
+        own = f"{self.package}=={self.version}"
+        return f"{own}; {self.libraries}" if self.libraries else own
 
     def load(self) -> type[Method]:
         """The method's class: the plan's own, or (in a spawned worker) looked up once."""

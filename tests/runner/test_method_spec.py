@@ -42,3 +42,20 @@ def test_a_method_revision_changes_its_version_and_keys():
     assert measurement_key(**point, method_version=ours.method_version) != measurement_key(
         **point, method_version=ref.method_version
     )
+
+
+def test_a_wrapped_librarys_version_is_part_of_the_key():
+    """A faiss upgrade under faiss_hnsw measures it again instead of reusing its rows."""
+    import dataclasses
+
+    from fanns_bench.runner.plan import measurement_key
+
+    spec = MethodSpec.of("faiss_hnsw")
+    assert spec.libraries.startswith("faiss-cpu==") and spec.method_version.endswith(spec.libraries)
+    assert MethodSpec.of("exact").libraries == "" and MethodSpec.of("acorn_gamma").libraries == ""
+    upgraded = dataclasses.replace(spec, libraries="faiss-cpu==99.0")
+    point = dict(dataset_hash="d", workload_digest="w", method_key="m", build_params={}, search_params={},
+                 threads=1, filter_type="EM", bucket=0.1, k=10)  # fmt: skip
+    assert measurement_key(**point, method_version=upgraded.method_version) != measurement_key(
+        **point, method_version=spec.method_version
+    )
