@@ -59,9 +59,10 @@ def packages() -> dict[str, tuple[str, ...]]:
 
 
 def methods_of(package: str) -> list[str]:
-    """The registered methods a package provides (every core method for the shared core)."""
+    """The registered methods a package provides (for the shared core: every method that
+    requires the compiled core)."""
     if package == "shared compiled core":
-        return sorted(n for n in method_names() if (ROOT / "cpp" / module_package(n)).is_dir())
+        return sorted(n for n in method_names() if "fanns_bench._core" in get_method(n).requires)
     return sorted(n for n in method_names() if module_package(n) == package)
 
 
