@@ -59,6 +59,12 @@ def distributions_of(modules: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(sorted({d for m in modules for d in mapping.get(m.split(".")[0], ())}))
 
 
+def library_versions(modules: tuple[str, ...], package: str) -> str:
+    """The installed distributions providing `modules`, other than `package` (a method's own),
+    as `dist==version` joined by ", ", sorted; "" when none."""
+    return ", ".join(f"{d}=={version(d)}" for d in distributions_of(modules) if d != package)
+
+
 def package_versions(extra: tuple[str, ...] = ()) -> str:
     """JSON of Python's and the given distributions' versions (missing ones omitted)."""
     versions = {"python": platform.python_version()}

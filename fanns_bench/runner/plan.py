@@ -32,16 +32,6 @@ METHODOLOGY_VERSION = 9  # 3: thread caps enforced, memory of the whole process 
 METHOD_KEYS = {"name", "build", "search", "timeout_s", "notes", "conformance"}
 
 
-def library_versions(modules: tuple[str, ...], package: str) -> str:
-    """The installed distributions providing `modules`, other than `package` (the method's
-    own), as `dist==version` joined by ", ", sorted; "" when none."""
-    from importlib.metadata import version
-
-    from fanns_bench.runner.environment import distributions_of
-
-    return ", ".join(f"{d}=={version(d)}" for d in distributions_of(modules) if d != package)
-
-
 def expand_grid(grid: dict[str, Any] | None, where: str) -> list[dict[str, Any]]:
     """Cartesian product of a {param: [values]} grid (a scalar is a one-value list)."""
     if not grid:
@@ -91,6 +81,7 @@ class MethodSpec:
     def of(cls, name: str) -> MethodSpec:
         """Look `name` up in the registry (ConfigError/MethodError when it cannot be)."""
         from fanns_bench.methods.registry import get_method, method_distribution
+        from fanns_bench.runner.environment import library_versions
 
         method_cls = get_method(name)
         package, version = method_distribution(name)
