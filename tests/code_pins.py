@@ -8,6 +8,7 @@ import hashlib
 from pathlib import Path
 
 import fanns_bench
+from fanns_bench.methods.provenance import files_digest
 
 ROOT = Path(fanns_bench.__file__).parent.parent
 CODE_SUFFIXES = (".py", ".cpp", ".h", ".hpp")
@@ -17,24 +18,28 @@ def _is_code(path: Path) -> bool:
     return path.is_file() and (path.suffix in CODE_SUFFIXES or path.name == "CMakeLists.txt")
 
 
-def digests(entries: tuple[str, ...], root: Path = ROOT) -> dict[str, str]:
-    """Path (relative to `root`) -> short sha256 of each code file under `entries` (files, or
-    folders searched recursively; a missing entry gives nothing)."""
-    files: list[Path] = []
+def code_files(entries: tuple[str, ...], root: Path = ROOT) -> list[Path]:
+    """The code files under `entries` (files, or folders searched recursively; a missing
+    entry gives nothing), sorted by path."""
+    found: list[Path] = []
     for entry in entries:
         path = root / entry
-        files.extend(sorted(f for f in path.rglob("*") if _is_code(f)) if path.is_dir() else [path])
+        found.extend(f for f in (path.rglob("*") if path.is_dir() else [path]) if _is_code(f))
+    return sorted(found, key=lambda f: f.relative_to(root).as_posix())
+
+
+def digests(entries: tuple[str, ...], root: Path = ROOT) -> dict[str, str]:
+    """Path (relative to `root`) -> short sha256 of each code file under `entries`."""
     return {
         f.relative_to(root).as_posix(): hashlib.sha256(f.read_bytes()).hexdigest()[:16]
-        for f in files
-        if _is_code(f)
+        for f in code_files(entries, root)
     }
 
 
 def combined(entries: tuple[str, ...], root: Path = ROOT) -> str:
-    """One short digest over the code files under `entries` (names and contents)."""
-    text = "".join(f"{path}\0{digest}\n" for path, digest in sorted(digests(entries, root).items()))
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
+    """One short digest over the code files under `entries` (names and contents), as
+    `provenance.code_hash` digests a plugin's package."""
+    return files_digest(code_files(entries, root), root)
 
 
 def changed(current: dict[str, str], pinned: dict[str, str]) -> list[str]:

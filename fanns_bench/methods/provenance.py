@@ -56,6 +56,12 @@ def code_hash(module: str) -> str | None:
     else:
         base = origin.parents[depth - 1]
         files = sorted((f for f in base.rglob("*") if _is_code(f, base)), key=lambda f: f.as_posix())
+    return files_digest(files, base)
+
+
+def files_digest(files: list[Path], base: Path) -> str:
+    """Short sha256 over `files` in the order given: each one's path relative to `base` and
+    its bytes' sha256."""
     digest = hashlib.sha256()
     for file in files:
         digest.update(_relative(file, base).encode() + b"\0")
