@@ -37,13 +37,16 @@ bench:
 # grade the three targets (exit 1 when one does not hold) and draw the figure. Each side has a
 # runoff: the finalists of every cell (the configurations within 25 % of its fastest; on the
 # held-out side the router and its pick too) measured again in RUNOFF_PROCESSES fresh
-# processes, so neither the policy nor the grade rests on one process's draw. The policy is
+# processes, so neither the policy nor the grade rests on one process's draw; target (b) is
+# graded paired (--paired: the router and each cell's fastest single configurations built in
+# one process and timed in alternating rounds, PAIRED_ROUNDS of them). The policy is
 # copied under its content's digest, so a changed policy is a new router configuration (never
 # a reused row). ROUTER_ARGS: extra Hydra overrides for both runs (a reduced dry run).
 ROUTER_LEARN ?= results/laptop
 ROUTER_HELDOUT ?= results/laptop_heldout
 RECALL_Z ?= 1
 RUNOFF_PROCESSES ?= 5
+PAIRED_ROUNDS ?= 15
 ROUTER_ARGS ?=
 FB := $(VENV)/bin/fanns-bench
 # a run's exit status: 0, or 3 (some point failed: its rows say so); anything else stops the chain
@@ -66,6 +69,7 @@ bench-router:
 	if [ $${code:-0} -gt 1 ]; then exit $$code; fi; \
 	$(FB) run @$(ROUTER_HELDOUT)/runoff.args || status=$$?; $(RUN_OK); \
 	code=0; $(FB) recommend $(ROUTER_HELDOUT)-runoff --recall 0.9 --grade --learned $(ROUTER_LEARN) --recall-z $(RECALL_Z) \
+		--paired --paired-rounds $(PAIRED_ROUNDS) \
 		--figure $(ROUTER_HELDOUT)-runoff/router_vs_best.png > $(ROUTER_HELDOUT)-runoff/grade.txt || code=$$?; \
 	cat $(ROUTER_HELDOUT)-runoff/grade.txt; if [ $$code -ne 0 ]; then exit $$code; fi; exit $$status
 

@@ -8,6 +8,10 @@ import os
 import uuid
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 def temporary_sibling(path: Path, suffix: str = "") -> Path:
@@ -40,3 +44,16 @@ def write_csv_atomic(path: Path, rows: Sequence[dict], fieldnames: Sequence[str]
     writer.writeheader()
     writer.writerows(rows)
     return write_text_atomic(path, buffer.getvalue())
+
+
+def write_parquet_atomic(path: Path, frame: pd.DataFrame) -> Path:
+    """Write `frame` (without its index) to `path` as Parquet atomically, creating its folder."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = temporary_sibling(path)
+    try:
+        frame.to_parquet(tmp, index=False)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path

@@ -60,6 +60,21 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         help="with --grade: draw the router's QPS beside each cell's best single method here",
     )
     recommend.add_argument(
+        "--paired",
+        action="store_true",
+        help="with --grade: measure the router and each cell's fastest single configurations again "
+        "in this process, in alternating rounds on one CPU, and grade target (b) on those paired "
+        "figures (written beside DIR as DIR-paired.parquet; builds every configuration: minutes)",
+    )
+    recommend.add_argument(
+        "--paired-rounds",
+        type=_count,
+        default=15,
+        metavar="R",
+        help="with --paired: rounds per cell, one timed repetition of each configuration a round "
+        "(default 15)",
+    )
+    recommend.add_argument(
         "--runoff",
         type=Path,
         metavar="FILE",
@@ -98,6 +113,8 @@ def run(arguments: argparse.Namespace) -> int:
         raise ResultsError("--figure draws the --grade comparison: add --grade")
     if arguments.learned is not None and not arguments.grade:
         raise ResultsError("--learned adds to the --grade comparison: add --grade")
+    if arguments.paired and not arguments.grade:
+        raise ResultsError("--paired grades the router's target (b): add --grade")
     admitted = (
         admitted_on(load_frame(arguments.learned), arguments.recall, arguments.recall_z)
         if arguments.learned is not None
@@ -111,7 +128,12 @@ def run(arguments: argparse.Namespace) -> int:
         f"limits: {limits.describe()}; QPS end to end [slowest-fastest repetition]"
     )
     groups = list(frame.groupby(["dataset", "k", "threads"], sort=True))
-    one_combination = {"--out": arguments.out, "--figure": arguments.figure, "--runoff": arguments.runoff}
+    one_combination = {
+        "--out": arguments.out,
+        "--figure": arguments.figure,
+        "--runoff": arguments.runoff,
+        "--paired": arguments.paired or None,
+    }
     for flag, value in one_combination.items():
         if value is not None and len(groups) != 1:  # each writes one file of one combination
             names = "; ".join(f"{d} k={k} threads={t}" for (d, k, t), _ in groups)
@@ -128,7 +150,11 @@ def run(arguments: argparse.Namespace) -> int:
         print("\n".join(lines))
         if arguments.grade:
             print("\n" + "\n".join(grade_lines(rows, arguments.recall, admitted=admitted)))
-            failed |= any(not v.holds for v in verdicts(rows, arguments.recall))
+            targets = verdicts(rows, arguments.recall)
+            if arguments.paired:
+                targets = [v for v in targets if not v.target.startswith("(b)")]
+                targets.append(_paired(rows, arguments, admitted))
+            failed |= any(not v.holds for v in targets)
         if arguments.figure is not None:
             print(f"figure: {draw_grades(rows, arguments.recall, arguments.figure, title)}")
         if arguments.runoff is not None:
@@ -155,6 +181,30 @@ def run(arguments: argparse.Namespace) -> int:
             "cannot tell a query's filter type with this policy; rerun the sweep to record them"
         )
     return 1 if failed else 0
+
+
+def _paired(rows, arguments: argparse.Namespace, admitted):
+    """Measure the paired grade (`paired.py`), write its table, print it; its verdict."""
+    import sys
+
+    from fanns_bench.recommend import paired
+
+    digest, k = paired.check_one_combination(rows, arguments.results_dir)
+    cells = paired.contenders(rows, arguments.recall, admitted)
+    context = paired.run_context(arguments.results_dir, digest)
+
+    def progress(text: str) -> None:
+        print(f"paired: {text}", file=sys.stderr, flush=True)
+
+    with paired.built(cells, context, progress) as methods:
+        table = paired.measure(cells, context, methods, k, arguments.paired_rounds, progress)
+    path = paired.write_table(table, paired.table_path(arguments.results_dir))
+    lines, verdict = paired.paired_lines(table, arguments.recall, learned=admitted is not None)
+    print(
+        "\n" + "\n".join(lines) + f"\npaired table: {path}\n(with --paired, target (b) is graded on the "
+        "paired rounds; the (b) line above compares figures of separate processes)"
+    )
+    return verdict
 
 
 def _write_runoff(rows, arguments: argparse.Namespace, limits) -> str:

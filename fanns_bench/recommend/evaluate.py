@@ -99,9 +99,7 @@ def grade_cells(frame: pd.DataFrame, recall: float, admitted: Admitted | None = 
     `admitted`: compare with those single configurations only (`admitted_on`)."""
     points = ok_points(frame)
     if admitted is not None:
-        points = points[
-            is_router(points) | pd.Series(_config_keys(points), index=points.index).isin(admitted)
-        ]
+        points = points[is_router(points) | pd.Series(config_keys(points), index=points.index).isin(admitted)]
     router = points[is_router(points)]
     policies = sorted(set(router["build_params"].fillna("")))
     if len(policies) > 1:
@@ -142,10 +140,10 @@ def admitted_on(learning: pd.DataFrame, recall: float, recall_z: float) -> Admit
     points = ok_points(learning)
     points = points[~is_router(points)]
     reaching = recall_lower_bound(points, recall_z) >= recall - RECALL_TOLERANCE
-    return set(_config_keys(points[reaching]))
+    return set(config_keys(points[reaching]))
 
 
-def _config_keys(points: pd.DataFrame) -> list[tuple[object, ...]]:
+def config_keys(points: pd.DataFrame) -> list[tuple[object, ...]]:
     columns = ["filter_type", "selectivity_bucket", "k", "threads", "method", "build_params", "search_params"]
     return [
         (str(t), float(b), int(k), int(n), str(m), str(bp or ""), str(sp or ""))

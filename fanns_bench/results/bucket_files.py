@@ -9,10 +9,11 @@ Reports read it to show what each bucket holds and lacks, including buckets left
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pandas as pd
+
+from fanns_bench.atomic_files import write_parquet_atomic
 
 BUCKETS_DIR = "workloads"
 BUCKETS_FILE = "buckets.parquet"
@@ -21,12 +22,8 @@ BUCKETS_FILE = "buckets.parquet"
 def write_buckets(results_dir: Path, dataset: str, workload: str, digest: str, table: pd.DataFrame) -> Path:
     """Write one workload's bucket table atomically."""
     path = Path(results_dir) / BUCKETS_DIR / digest / BUCKETS_FILE
-    path.parent.mkdir(parents=True, exist_ok=True)
     frame = table.assign(dataset=dataset, workload=workload, workload_digest=digest)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    frame.to_parquet(tmp, index=False)
-    os.replace(tmp, path)
-    return path
+    return write_parquet_atomic(path, frame)
 
 
 def load_buckets(results_dir: Path) -> pd.DataFrame:

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from fanns_bench.atomic_files import temporary_sibling
+from fanns_bench.atomic_files import write_parquet_atomic
 from fanns_bench.data.dataset import Dataset
 from fanns_bench.errors import ConfigError, WorkloadError
 from fanns_bench.filters.evaluate import AttributeTable
@@ -148,11 +148,8 @@ class Workload:
         return [(t, float(b), np.asarray(rows)) for (t, b), rows in grouped.items()]
 
     def save(self, directory: Path) -> None:
-        directory.mkdir(parents=True, exist_ok=True)
         for name, frame in (("shortfalls", self.shortfall_table), ("workload", self.table)):
-            tmp = temporary_sibling(directory / f"{name}.parquet")
-            frame.to_parquet(tmp, index=False)
-            tmp.replace(directory / f"{name}.parquet")
+            write_parquet_atomic(directory / f"{name}.parquet", frame)
 
     @classmethod
     def load(cls, directory: Path, name: str) -> Workload:

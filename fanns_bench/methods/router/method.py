@@ -132,6 +132,10 @@ class Router(Method):
             self._methods[route.build_key] = method_cls(self.metric, threads, **route.build)
         return self._methods[route.build_key]
 
+    def members(self) -> dict[tuple[str, str], Method]:
+        """The methods it holds, by `Route.build_key` (method, build parameters as text)."""
+        return {route.build_key: self._method(route) for route in self.policy.builds()}
+
     def prepare_environment(self, dataset: Dataset | None = None) -> None:
         for route in self.policy.builds():
             self._method(route).prepare_environment(dataset)

@@ -1,0 +1,476 @@
+"""Target (b) measured paired: in each cell the router and the fastest single configurations
+of a graded results folder, built in one process and timed in alternating rounds.
+
+The runner measures every configuration alone in fresh processes, minutes apart; on a shared
+host one configuration's processes spread up to 2x, so the ratio of the router's figure to
+the best single method's (target (b)) follows the host as much as the router. Here the
+contenders of a cell (the router's fastest row reaching the recall there, each single
+method's fastest row reaching it within `runoff.WITHIN` of the cell's best, at most
+`runoff.MOST`, and the configuration that answered the router's queries) are measured round
+after round in one process: each round takes one timed end-to-end repetition of each, in a
+rotating order (`schedule.round_orders`), on one pinned CPU, as the runner's interleaved
+rounds do (`PointMeasurement`, warm-up and calibrated passes included), so a change of the
+host's speed reaches every contender alike. A cell's paired ratio is the median over rounds
+of the router's QPS over the best single contender's QPS in the same round, where the best
+is the single contender with the highest median QPS.
+
+Data flow: graded rows -> `contenders` -> the folder's dataset and workload (its Hydra
+config, checked against the rows' workload digest) -> one build per configuration ->
+`measure` (one row per cell, contender and round) -> `write_table` (Parquet) -> `cell_ratios`
+-> `paired_verdict`.
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from fanns_bench.errors import ConfigError, MethodError, ResultsError
+from fanns_bench.groundtruth import GroundTruth
+from fanns_bench.methods.base import Method
+from fanns_bench.metrics import recall_paper
+from fanns_bench.recommend.choose import CELL_KEYS, ROUTER, is_router
+from fanns_bench.recommend.evaluate import (
+    Admitted,
+    Verdict,
+    answered_label,
+    config_keys,
+    same_configuration,
+)
+from fanns_bench.recommend.policy import params_text
+from fanns_bench.recommend.runoff import MOST, WITHIN
+from fanns_bench.report.frame import ok_points
+from fanns_bench.report.pareto import RECALL_TOLERANCE, best_at_recall
+from fanns_bench.runner.context import Context
+
+ROUNDS = 15
+"""Rounds per cell: each contender's timed repetitions, one a round."""
+
+MIN_REPETITION_S = 0.1
+"""A timed repetition repeats its batch at least this long (the laptop experiment's)."""
+
+TABLE = "paired.parquet"
+"""The paired measurements, beside the graded folder (`table_path`)."""
+
+
+ROLES = ("router", "fastest", "pick", "admitted")
+"""Why a configuration is measured in a cell: the router's row; one of the cell's fastest
+single rows; the configuration that answered the router's queries; one the learning draw
+admitted (`evaluate.admitted_on`), with `--learned`."""
+
+
+@dataclass(frozen=True)
+class Contender:
+    """One configuration to measure in a cell, with why (`ROLES`)."""
+
+    method: str
+    build: str  # the row's build_params (canonical JSON)
+    search: str  # its search_params
+    roles: tuple[str, ...] = ()
+
+    @property
+    def label(self) -> str:
+        """Method and parameters as the router's counters spell them."""
+        return f"{self.method} {params_text(_params(self.build))} {params_text(_params(self.search))}"
+
+
+Cells = dict[tuple[str, float], list[Contender]]
+"""Each cell's (filter type, bucket) contenders, the router first."""
+
+Built = dict[tuple[str, str], Method]
+"""Built methods by (method, build params)."""
+
+
+def table_path(results_dir: Path) -> Path:
+    """Where the paired table of `results_dir` is written: beside it (a results folder is
+    read recursively)."""
+    return results_dir.parent / f"{results_dir.name}-{TABLE}"
+
+
+def contenders(frame: pd.DataFrame, recall: float, admitted: Admitted | None = None) -> Cells:
+    """Per cell (filter type, bucket) of `frame` (one dataset, k and thread count) where the
+    router and some single method reach `recall`: the router's fastest row reaching it, the
+    single methods' fastest rows reaching it within `WITHIN` of the cell's fastest (at most
+    `MOST`), the router's pick (the single row of the configuration that answered its
+    queries) and, given `admitted`, the fastest admitted single row reaching it and every
+    contender admitted is marked so; the router first."""
+    points = ok_points(frame)
+    cells: Cells = {}
+    for (filter_type, bucket), cell in points.groupby(CELL_KEYS, sort=True):
+        reached = best_at_recall(cell, recall).sort_values("qps", ascending=False, kind="stable")
+        router, single = reached[is_router(reached)], reached[~is_router(reached)]
+        if router.empty or single.empty:
+            continue
+        singles = cell[~is_router(cell)]
+        allowed = singles[pd.Series(config_keys(singles), index=singles.index).isin(admitted or set())]
+        chosen = {
+            "router": router.head(1),
+            "fastest": single[single["qps"] >= WITHIN * float(single["qps"].iloc[0])].head(MOST),
+            "pick": singles[same_configuration(singles, answered_label(router.head(1)))].head(1),
+            "admitted": best_at_recall(allowed, recall).sort_values("qps", ascending=False).head(1),
+        }
+        roles: dict[tuple[str, str, str], list[str]] = {}
+        for role, rows in chosen.items():
+            for config in _configs(rows):
+                roles.setdefault(config, []).append(role)
+        marked = set(_configs(allowed))
+        cells[(str(filter_type), float(bucket))] = [
+            Contender(*config, tuple(dict.fromkeys([*mine, *(["admitted"] if config in marked else [])])))
+            for config, mine in roles.items()
+        ]
+    return cells
+
+
+def _configs(rows: pd.DataFrame) -> list[tuple[str, str, str]]:
+    """(method, build params, search params) of each row; the method as the registry names
+    it (`method_name`, where a config's key is not the name)."""
+    names = rows["method_name"].fillna(rows["method"]) if "method_name" in rows else rows["method"]
+    columns = zip(names, rows["build_params"], rows["search_params"], strict=True)
+    return [(str(m), str(b or ""), str(s or "")) for m, b, s in columns]
+
+
+def check_one_combination(frame: pd.DataFrame, results_dir: Path) -> tuple[str, int]:
+    """(the workload digest, k) of `frame`'s rows; `ResultsError` unless they hold one
+    workload, k and thread count of 1 (the paired rounds run on one CPU)."""
+    points = ok_points(frame)
+    for column in ("workload_digest", "k", "threads"):
+        values = sorted(set(points[column].dropna()))
+        if len(values) != 1:
+            raise ResultsError(
+                f"--paired: {results_dir} holds rows of {len(values)} {column} values ({values}); "
+                "pick one with --dataset, --k and --threads"
+            )
+    if int(points["threads"].iloc[0]) != 1:
+        raise ResultsError(f"--paired: {results_dir}: measures one-thread rows only (--threads 1)")
+    return str(points["workload_digest"].iloc[0]), int(points["k"].iloc[0])
+
+
+def run_context(results_dir: Path, digest: str) -> Context:
+    """The dataset, workload and ground truth `results_dir`'s rows were measured on, from its
+    newest Hydra config (`hydra/*/.hydra/config.yaml`); `ResultsError` when there is none or
+    its workload is not the rows' (`digest`)."""
+    from omegaconf import OmegaConf
+
+    from fanns_bench.data.builders import ensure_dataset
+    from fanns_bench.runner.context import prepare_context
+    from fanns_bench.workloads.workload import WorkloadSpec
+
+    configs = sorted(results_dir.glob("hydra/*/.hydra/config.yaml"))
+    if not configs:
+        raise ResultsError(f"--paired: {results_dir} keeps no Hydra config (hydra/*/.hydra/config.yaml)")
+    config = OmegaConf.load(configs[-1])
+    try:
+        dataset_config = OmegaConf.to_container(config.dataset, resolve=True)
+        workload = OmegaConf.to_container(config.workload, resolve=True)
+        datasets_dir = Path(str(OmegaConf.select(config, "paths.datasets")))
+    except Exception as error:  # an interpolation that does not resolve here
+        raise ResultsError(f"--paired: {configs[-1]}: cannot resolve the config ({error})") from None
+    dataset = ensure_dataset(
+        dataset_config["name"],
+        dataset_config["builder"],
+        dict(dataset_config.get("params") or {}),
+        datasets_dir,
+        directory=dataset_config.get("directory"),
+    )
+    context = prepare_context(dataset, WorkloadSpec.from_config(dict(workload)))
+    if context.digest != digest:
+        raise ResultsError(
+            f"--paired: {configs[-1]} gives workload {context.digest}, the rows were measured on "
+            f"{digest} (run from the folder the sweep ran in, or set FANNS_BENCH_ROOT)"
+        )
+    return context
+
+
+@contextmanager
+def built(cells: Cells, context: Context, progress: Callable[[str], None]) -> Iterator[Built]:
+    """Every configuration of `cells` built once on one thread, closed on exit; keyed by
+    `build_key`. A single configuration the router holds is the router's own member (the
+    same index: router against it is what routing costs, not two copies' placement)."""
+    from fanns_bench.methods.registry import get_method
+    from fanns_bench.methods.router.method import Router
+
+    methods: Built = {}
+    keys = dict.fromkeys(build_key(c) for cs in cells.values() for c in cs)
+    order = sorted(keys, key=lambda key: key[0] != ROUTER)  # the router first: its members are reused
+    with ExitStack() as stack:
+        for name, build in order:
+            if (name, build) in methods:
+                continue
+            progress(f"building {name} {build}")
+            try:
+                method = get_method(name)(metric=context.dataset.metric, threads=1, **_params(build))
+            except (ConfigError, MethodError, TypeError, ValueError) as error:
+                raise ResultsError(f"--paired: cannot make {name} with {build}: {error}") from None
+            stack.callback(method.close)
+            method.set_build_threads(lambda cls: 1)  # the router's members
+            try:
+                method.prepare_environment(context.dataset)
+                method.build(context.dataset)
+            except Exception as error:  # a method's own failure: named, not a traceback
+                raise ResultsError(f"--paired: building {name} {build} failed: {error}") from None
+            methods[(name, build)] = method
+            if isinstance(method, Router):
+                for key, member in method.members().items():
+                    methods.setdefault(key, member)  # closed by the router
+        yield methods
+
+
+def build_key(contender: Contender) -> tuple[str, str]:
+    """(method, build parameters as text): what identifies one built index, as the router's
+    routes spell it (`Route.build_key`)."""
+    return contender.method, params_text(_params(contender.build))
+
+
+def measure(
+    cells: Cells,
+    context: Context,
+    methods: Built,
+    k: int,
+    rounds: int = ROUNDS,
+    progress: Callable[[str], None] = lambda _: None,
+) -> pd.DataFrame:
+    """One row per cell, contender and round: its end-to-end QPS in that round, and the recall
+    of its answers (the same every round)."""
+    records: list[dict[str, Any]] = []
+    groups = {(t, float(b)): rows for t, b, rows in context.workload.groups()}
+    gc.collect()
+    gc.freeze()  # the data and the indexes are never garbage
+    try:
+        for (filter_type, bucket), chosen in cells.items():
+            progress(f"{filter_type} {bucket:g}: {len(chosen)} contenders x {rounds} rounds")
+            rows = groups[(filter_type, bucket)]
+            for contender, qps, recall in _measure_cell(chosen, rows, context, methods, k, rounds):
+                records += [
+                    {
+                        "filter_type": filter_type,
+                        "selectivity_bucket": bucket,
+                        "method": contender.method,
+                        "build_params": contender.build,
+                        "search_params": contender.search,
+                        "label": contender.label,
+                        "roles": ",".join(contender.roles),
+                        "round": number,
+                        "qps": value,
+                        "recall": recall,
+                    }
+                    for number, value in enumerate(qps)
+                ]
+    finally:
+        gc.unfreeze()
+    return pd.DataFrame.from_records(records, columns=COLUMNS)
+
+
+COLUMNS = [
+    "filter_type",
+    "selectivity_bucket",
+    "method",
+    "build_params",
+    "search_params",
+    "label",
+    "roles",
+    "round",
+    "qps",
+    "recall",
+]
+"""The paired table's columns."""
+
+
+def _measure_cell(
+    chosen: list[Contender],
+    rows: np.ndarray,
+    context: Context,
+    methods: Built,
+    k: int,
+    rounds: int,
+) -> list[tuple[Contender, list[float], float]]:
+    """(contender, its QPS in each round, its recall) for one cell's `chosen`, on the
+    workload's `rows`: calibrated one after the other, then timed in alternating rounds."""
+    from fanns_bench.runner.affinity import pinned
+    from fanns_bench.runner.measure import PointMeasurement
+    from fanns_bench.runner.schedule import round_orders
+    from fanns_bench.runner.threads import query_threads
+
+    points = []
+    for contender in chosen:
+        method = methods[build_key(contender)]
+        point = PointMeasurement(
+            method,
+            np.ascontiguousarray(context.query_vectors[rows]),
+            [context.workload.predicates[r] for r in rows],
+            context.attributes,
+            k,
+            method.search_params(_params(contender.search)),
+            count=context.dataset.count,
+        )
+        with pinned(1), query_threads(method, 1):
+            point.calibrate(True, MIN_REPETITION_S)
+        point.release()
+        points.append(point)
+    qps: list[list[float]] = [[] for _ in chosen]
+    for order in round_orders([c.label for c in chosen], rounds):
+        gc.collect()  # no garbage from the last round inside this one's timings
+        for index in order:
+            point = points[index]
+            with pinned(1), query_threads(point.method, 1):
+                seconds, _ = point.repeat(rewarm=True)
+            point.release()
+            qps[index].append(len(rows) / seconds)
+    truth = GroundTruth(context.truth.ids[rows], context.truth.scores[rows])
+    return [
+        (contender, qps[i], float(recall_paper(point.ids, truth, k)))
+        for i, (contender, point) in enumerate(zip(chosen, points, strict=True))
+    ]
+
+
+def write_table(table: pd.DataFrame, path: Path) -> Path:
+    """Write the paired table (Parquet) atomically."""
+    from fanns_bench.atomic_files import write_parquet_atomic
+
+    return write_parquet_atomic(path, table)
+
+
+@dataclass(frozen=True)
+class Paired:
+    """The router against one other contender of a cell, round by round."""
+
+    label: str
+    qps: float  # its median over rounds
+    ratio: float  # median over rounds of router / it in the same round
+    ratio_low: float  # the rounds' 25th percentile of that ratio
+    ratio_high: float  # their 75th
+    recall: float
+
+    @property
+    def method(self) -> str:
+        return self.label.split(" ", 1)[0]
+
+
+@dataclass(frozen=True)
+class PairedCell:
+    """One cell's paired figures: the router against its best single contender, its pick,
+    and the best contender the learning draw admitted (None: not measured)."""
+
+    filter_type: str
+    bucket: float
+    router_qps: float  # median over rounds
+    router_recall: float
+    best: Paired
+    pick: Paired | None = None
+    admitted: Paired | None = None
+
+    def line(self) -> str:
+        best = self.best
+        text = (
+            f"  {self.filter_type} bucket {self.bucket:g}: router {self.router_qps:,.0f} QPS; best single "
+            f"{best.method} {best.qps:,.0f} QPS: {_ratio(best)}"
+        )
+        for name, other in (("its pick", self.pick), ("best admitted", self.admitted)):
+            if other is not None and other.label != best.label:
+                text += f"; {name} {other.method} {other.qps:,.0f} QPS: {_ratio(other)}"
+        return text + f"; recall {self.router_recall:.3f} / {best.recall:.3f}"
+
+
+def _ratio(other: Paired) -> str:
+    return f"{other.ratio:.2f}x [{other.ratio_low:.2f}-{other.ratio_high:.2f}]"
+
+
+def cell_ratios(table: pd.DataFrame, recall: float) -> list[PairedCell]:
+    """Per cell of the paired `table`: the router against the single contender with the
+    highest median QPS among those whose recall here reaches `recall`, its pick and the
+    best admitted one (a cell with no single contender reaching it, or no router, is left out)."""
+    cells = []
+    for (filter_type, bucket), cell in table.groupby(CELL_KEYS, sort=True):
+        roles = cell["roles"].str.split(",")
+        router = cell[roles.map(lambda r: "router" in r)].set_index("round")
+        reaching = cell["recall"] >= recall - RECALL_TOLERANCE
+        single = cell[roles.map(lambda r: "router" not in r) & reaching]
+        if router.empty or single.empty:
+            continue
+
+        best = _against(router, single)
+        assert best is not None
+        cells.append(
+            PairedCell(
+                str(filter_type),
+                float(bucket),
+                float(router["qps"].median()),
+                float(router["recall"].iloc[0]),
+                best,
+                _against(router, cell[roles.map(lambda r: "pick" in r)]),
+                _against(router, single[roles[single.index].map(lambda r: "admitted" in r)]),
+            )
+        )
+    return cells
+
+
+def _against(router: pd.DataFrame, rows: pd.DataFrame) -> Paired | None:
+    """The router (its rows by round) against the contender of `rows` with the highest median
+    QPS; None where `rows` is empty."""
+    if rows.empty:
+        return None
+    medians = rows.groupby("label")["qps"].median().sort_values(ascending=False, kind="stable")
+    mine = rows[rows["label"] == medians.index[0]]
+    ratios = (router["qps"] / mine.set_index("round")["qps"]).dropna()
+    return Paired(
+        str(medians.index[0]),
+        float(medians.iloc[0]),
+        float(ratios.median()),
+        float(ratios.quantile(0.25)),
+        float(ratios.quantile(0.75)),
+        float(mine["recall"].iloc[0]),
+    )
+
+
+def paired_verdict(cells: list[PairedCell], band: float = 0.1, learned: bool = False) -> Verdict:
+    """(b) on the paired rounds: the router's median ratio to each cell's best single
+    contender (`learned`: to the best the learning draw admitted) is at least 1 - `band`."""
+    graded = [(c, c.admitted if learned else c.best) for c in cells]
+    graded = [(c, other) for c, other in graded if other is not None]
+    slow = [(c, other) for c, other in graded if other.ratio < 1 - band]
+    noise = [c for c, other in slow if other.ratio_high >= 1 - band]
+    slower = ", ".join(f"{c.filter_type} {c.bucket:g} {other.ratio:.2f}x {other.method}" for c, other in slow)
+    against = "the best single configuration" + (" the learning draw admitted" if learned else "")
+    return Verdict(
+        f"(b) paired{' as learned' if learned else ''}: QPS within {band:.0%} of {against}, measured "
+        "beside it (one process, alternating rounds; median of the rounds' ratios)",
+        bool(graded) and not slow,
+        f"{len(graded) - len(slow)} of {len(graded)} cells"
+        + (f"; slower: {slower}" if slow else "")
+        + (
+            f" ({len(noise)} of them with the rounds' upper quartile at or above {1 - band:.2f}: "
+            f"{', '.join(f'{c.filter_type} {c.bucket:g}' for c in noise)})"
+            if noise
+            else ""
+        ),
+    )
+
+
+def paired_lines(
+    table: pd.DataFrame, recall: float, band: float = 0.1, learned: bool = False
+) -> tuple[list[str], Verdict]:
+    """The paired grade as text, and its verdict (against the best single configuration;
+    `learned`: a line against the best admitted one too)."""
+    cells = cell_ratios(table, recall)
+    rounds = int(table["round"].max()) + 1 if len(table) else 0
+    lines = [
+        f"paired: the router beside each cell's fastest single configurations, its pick"
+        f"{' and the fastest the learning draw admitted' if learned else ''}, in one process, {rounds} "
+        "alternating rounds (QPS: median of the rounds; router / other: median of the rounds' "
+        "ratios [quartiles]; recall: router / best):",
+        *(c.line() for c in cells),
+    ]
+    verdict = paired_verdict(cells, band)
+    also = [f"also, {paired_verdict(cells, band, learned=True).line()}"] if learned else []
+    return [*lines, "", verdict.line(), *also], verdict
+
+
+def _params(text: object) -> dict[str, Any]:
+    return json.loads(text) if isinstance(text, str) and text else {}
