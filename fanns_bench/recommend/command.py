@@ -62,9 +62,10 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     recommend.add_argument(
         "--paired",
         action="store_true",
-        help="with --grade: measure the router and each cell's fastest single configurations again "
-        "in this process, in alternating rounds on one CPU, and grade target (b) on those paired "
-        "figures (written beside DIR as DIR-paired.parquet; builds every configuration: minutes)",
+        help="measure each cell's finalists again side by side: built in this process, timed in "
+        "alternating rounds on one CPU, and choose (or, with --grade, grade target (b): the router "
+        "beside each cell's fastest single configurations) on those paired figures (written beside "
+        "DIR as DIR-paired.parquet; builds every configuration: minutes)",
     )
     recommend.add_argument(
         "--paired-rounds",
@@ -113,8 +114,8 @@ def run(arguments: argparse.Namespace) -> int:
         raise ResultsError("--figure draws the --grade comparison: add --grade")
     if arguments.learned is not None and not arguments.grade:
         raise ResultsError("--learned adds to the --grade comparison: add --grade")
-    if arguments.paired and not arguments.grade:
-        raise ResultsError("--paired grades the router's target (b): add --grade")
+    if arguments.paired and arguments.runoff is not None:
+        raise ResultsError("--paired measures the finalists here, --runoff in fresh processes: pick one")
     admitted = (
         admitted_on(load_frame(arguments.learned), arguments.recall, arguments.recall_z)
         if arguments.learned is not None
@@ -143,6 +144,8 @@ def run(arguments: argparse.Namespace) -> int:
             )
     rules, failed, commits = [], False, ()
     for (dataset, k, threads), rows in groups:
+        if arguments.paired and not arguments.grade:
+            rows = _paired_choice(rows, arguments, limits)
         rules, commits = merge(choose(rows, arguments.recall, limits, arguments.recall_z)), row_commits(rows)
         title = f"{dataset} · k={k} · {threads_label(int(threads))}"
         print(f"\n{title}")
@@ -185,12 +188,43 @@ def run(arguments: argparse.Namespace) -> int:
 
 def _paired(rows, arguments: argparse.Namespace, admitted):
     """Measure the paired grade (`paired.py`), write its table, print it; its verdict."""
+    from fanns_bench.recommend import paired
+
+    table, path = _paired_table(rows, arguments, paired.contenders(rows, arguments.recall, admitted))
+    lines, verdict = paired.paired_lines(table, arguments.recall, learned=admitted is not None)
+    print(
+        "\n" + "\n".join(lines) + f"\npaired table: {path}\n(with --paired, target (b) is graded on the "
+        "paired rounds; the (b) line above compares figures of separate processes)"
+    )
+    return verdict
+
+
+def _paired_choice(rows, arguments: argparse.Namespace, limits):
+    """The rows a paired policy chooses from (`paired.with_paired_figures`): each cell's
+    finalists measured side by side; prints where their figures come from."""
+    from fanns_bench.recommend import paired
+
+    cells = paired.finalist_cells(rows, arguments.recall, limits, arguments.recall_z)
+    if not cells:
+        print("paired: no cell has two finalists to measure side by side; the rows' own figures")
+        return rows
+    table, path = _paired_table(rows, arguments, cells)
+    print(
+        f"paired: {len(cells)} cells' finalists measured side by side in one process, "
+        f"{arguments.paired_rounds} alternating rounds: their QPS below is the rounds' median "
+        f"[slowest-fastest round]; table: {path}"
+    )
+    return paired.with_paired_figures(rows, table)
+
+
+def _paired_table(rows, arguments: argparse.Namespace, cells):
+    """Build and time `cells` (`paired.measure`) on the folder's own dataset and workload;
+    (the table, the path it was written to)."""
     import sys
 
     from fanns_bench.recommend import paired
 
     digest, k = paired.check_one_combination(rows, arguments.results_dir)
-    cells = paired.contenders(rows, arguments.recall, admitted)
     context = paired.run_context(arguments.results_dir, digest)
 
     def progress(text: str) -> None:
@@ -198,13 +232,7 @@ def _paired(rows, arguments: argparse.Namespace, admitted):
 
     with paired.built(cells, context, progress) as methods:
         table = paired.measure(cells, context, methods, k, arguments.paired_rounds, progress)
-    path = paired.write_table(table, paired.table_path(arguments.results_dir))
-    lines, verdict = paired.paired_lines(table, arguments.recall, learned=admitted is not None)
-    print(
-        "\n" + "\n".join(lines) + f"\npaired table: {path}\n(with --paired, target (b) is graded on the "
-        "paired rounds; the (b) line above compares figures of separate processes)"
-    )
-    return verdict
+    return table, paired.write_table(table, paired.table_path(arguments.results_dir))
 
 
 def _write_runoff(rows, arguments: argparse.Namespace, limits) -> str:

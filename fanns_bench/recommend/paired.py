@@ -37,7 +37,7 @@ from fanns_bench.errors import ConfigError, MethodError, ResultsError
 from fanns_bench.groundtruth import GroundTruth
 from fanns_bench.methods.base import Method
 from fanns_bench.metrics import recall_paper
-from fanns_bench.recommend.choose import CELL_KEYS, ROUTER, is_router
+from fanns_bench.recommend.choose import CELL_KEYS, ROUTER, Limits, is_router
 from fanns_bench.recommend.evaluate import (
     Admitted,
     Verdict,
@@ -46,9 +46,10 @@ from fanns_bench.recommend.evaluate import (
     same_configuration,
 )
 from fanns_bench.recommend.policy import params_text
-from fanns_bench.recommend.runoff import MOST, WITHIN
+from fanns_bench.recommend.runoff import MOST, WITHIN, finalists
 from fanns_bench.report.frame import ok_points
 from fanns_bench.report.pareto import RECALL_TOLERANCE, best_at_recall
+from fanns_bench.report.quality import optional
 from fanns_bench.runner.context import Context
 
 ROUNDS = 15
@@ -127,6 +128,63 @@ def contenders(frame: pd.DataFrame, recall: float, admitted: Admitted | None = N
             for config, mine in roles.items()
         ]
     return cells
+
+
+def finalist_cells(frame: pd.DataFrame, recall: float, limits: Limits | None, recall_z: float) -> Cells:
+    """Per cell of `frame` where some configuration within `limits` reaches `recall` (its
+    lower bound, `recall_z`): the finalists a policy's runoff keeps (`runoff.finalists`:
+    each method's fastest within `WITHIN` of the cell's fastest, at most `MOST`); cells with
+    one finalist are left out (nothing to compare)."""
+    chosen = finalists(frame, recall, limits, recall_z)
+    cells: Cells = {}
+    for (filter_type, bucket), rows in chosen.groupby(CELL_KEYS, sort=True):
+        configs = list(dict.fromkeys(_configs(rows)))
+        if len(configs) > 1:
+            cells[(str(filter_type), float(bucket))] = [Contender(*c, ("fastest",)) for c in configs]
+    return cells
+
+
+def with_paired_figures(frame: pd.DataFrame, table: pd.DataFrame) -> pd.DataFrame:
+    """`frame`'s rows with, in each cell the paired `table` measured, only the configurations
+    it measured, their QPS figures those of the rounds: `qps` the median, `qps_low`/`qps_high`
+    the slowest and fastest round, `qps_processes` every round (a choice judges its margin on
+    them, as on a runoff's processes), `batch_seconds` a round's seconds per pass, not flagged
+    noisy (the flag judged the runner's repetitions). Other cells' rows are kept as they are."""
+    rounds = table.groupby([*CELL_KEYS, "method", "build_params", "search_params"])["qps"].agg(list)
+    keys = [
+        (str(t), float(b), *config)
+        for (t, b), config in zip(frame[CELL_KEYS].itertuples(index=False), _configs(frame), strict=True)
+    ]
+    measured = {(str(t), float(b)) for t, b in rounds.index.droplevel([2, 3, 4])}
+    kept, figures = [], []
+    for position, key in enumerate(keys):
+        if key in rounds.index:
+            kept.append(position)
+            figures.append(rounds[key])
+        elif key[:2] not in measured:
+            kept.append(position)
+            figures.append(None)
+    rows = frame.iloc[kept].copy()
+    for column, value in (
+        ("qps", np.median),
+        ("qps_low", min),
+        ("qps_high", max),
+    ):
+        rows[column] = [
+            float(value(f)) if f is not None else old for f, old in zip(figures, rows[column], strict=True)
+        ]
+    rows["qps_processes"] = [
+        list(map(float, f)) if f is not None else old
+        for f, old in zip(figures, optional(rows, "qps_processes"), strict=True)
+    ]
+    paired = np.array([f is not None for f in figures], dtype=bool)
+    rows.loc[paired, "noisy"] = False  # the runner's flags judged its repetitions, not these rounds
+    rows.loc[paired, "noisy_reason"] = None
+    rows["batch_seconds"] = [
+        [n / q for q in f] if f is not None else old
+        for f, n, old in zip(figures, rows["n_queries"], optional(rows, "batch_seconds"), strict=True)
+    ]
+    return rows
 
 
 def _configs(rows: pd.DataFrame) -> list[tuple[str, str, str]]:

@@ -4,6 +4,7 @@ their verdict, and the whole command on a real sweep (router, counting methods, 
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import pandas as pd
 import pytest
@@ -11,6 +12,7 @@ from omegaconf import OmegaConf
 
 from fanns_bench.cli import main
 from fanns_bench.methods.router.method import Router
+from fanns_bench.recommend.choose import Limits, choose
 from fanns_bench.recommend.evaluate import config_keys
 from fanns_bench.recommend.paired import (
     COLUMNS,
@@ -19,11 +21,15 @@ from fanns_bench.recommend.paired import (
     cell_ratios,
     check_one_combination,
     contenders,
+    finalist_cells,
     paired_lines,
     run_context,
     table_path,
+    with_paired_figures,
 )
-from fanns_bench.report.frame import load_frame
+from fanns_bench.recommend.policy import read_policy, write_policy
+from fanns_bench.report.frame import choose_qps, load_frame
+from fanns_bench.report.quality import with_qps_bounds
 from fanns_bench.runner.run import run_sweep
 from tests.report.test_recommend import answered_by, row
 from tests.sweeps import sweep_config
@@ -144,23 +150,35 @@ def test_as_learned_the_router_is_compared_with_the_best_admitted_contender():
     assert "; best admitted gamma 105 QPS: 0.95x [0.95-0.95]" in lines[1]
 
 
-def router_folders(tmp_path):
-    """A policy learned on seed 0 (two counting methods), and a held-out sweep (seed 1) of the
-    router and both methods, with the Hydra config the CLI would have kept."""
+def router_folders(tmp_path, only_a: bool = False):
+    """A policy learned on seed 0 (two counting methods; `only_a`: every route then sent to
+    `a`), and a held-out sweep (seed 1) of the router and both methods, with the Hydra config
+    the CLI would have kept."""
     methods = {
         "a": {"name": COUNTING, "build": {"reverse": [False]}},
         "b": {"name": COUNTING, "build": {"reverse": [True]}},
     }
-    learned = run_sweep(sweep_config(tmp_path / "learn", methods)).results_dir
+    learning = sweep_config(tmp_path / "learn", methods)
+    learned = run_sweep(learning).results_dir
+    keep_config(learned, learning)
     assert main(["recommend", str(learned), "--recall", "0.9", "--out", str(tmp_path / "p.yaml")]) == 0
+    if only_a:
+        plan = read_policy(tmp_path / "p.yaml")
+        routes = {t: tuple(replace(r, build={"reverse": False}) for r in rs) for t, rs in plan.routes.items()}
+        write_policy(replace(plan, routes=routes), tmp_path / "p.yaml")
     router = {"name": "router", "build": {"policy": [str(tmp_path / "p.yaml")]}}
     config = sweep_config(tmp_path / "held", {**methods, "router": router})
     config["workload"]["seed"] = 1
     held = run_sweep(config).results_dir
-    kept = held / "hydra" / "2026-12-07_00-00-00" / ".hydra" / "config.yaml"
+    return learned, held, keep_config(held, config)
+
+
+def keep_config(results_dir, config):
+    """Write `config` where the Hydra CLI keeps a run's config in its results folder."""
+    kept = results_dir / "hydra" / "2026-12-07_00-00-00" / ".hydra" / "config.yaml"
     kept.parent.mkdir(parents=True)
     OmegaConf.save(OmegaConf.create(config), kept)
-    return learned, held, kept
+    return kept
 
 
 @pytest.mark.slow
@@ -192,15 +210,20 @@ def test_the_command_measures_the_cells_in_one_process_and_writes_the_table(tmp_
     kept.unlink()
     assert main(arguments) == 2
     assert "keeps no Hydra config" in capsys.readouterr().err
-    assert main(["recommend", str(held), "--paired"]) == 2
-    assert "--paired grades the router's target (b): add --grade" in capsys.readouterr().err
+    assert main([*arguments, "--runoff", str(tmp_path / "r.args")]) == 2
+    assert "pick one" in capsys.readouterr().err
+    # a policy chosen on paired figures: the learning folder's finalists measured side by side
+    policy = tmp_path / "paired.yaml"
+    assert main(["recommend", str(learned), "--paired", "--paired-rounds", "3", "--out", str(policy)]) == 0
+    assert "finalists measured side by side in one process, 3 alternating rounds" in capsys.readouterr().out
+    assert read_policy(policy).routes and table_path(learned).is_file()
 
 
 @pytest.mark.slow
 def test_a_single_configuration_the_router_holds_is_measured_on_the_routers_own_index(tmp_path):
     """The router against its pick is what routing costs: the pick is the router's member,
     not a second copy built beside it; a configuration it does not hold is built once."""
-    _, held, _ = router_folders(tmp_path)
+    _, held, _ = router_folders(tmp_path, only_a=True)
     frame = load_frame(held)
     cells = contenders(frame, 0.9)
     digest, _ = check_one_combination(frame, held)
@@ -210,6 +233,41 @@ def test_a_single_configuration_the_router_holds_is_measured_on_the_routers_own_
         assert members and all(methods[key] is member for key, member in members.items())
         singles = {build_key(c) for cs in cells.values() for c in cs if "router" not in c.roles}
         held_ones, others = singles & set(members), singles - set(members)
-        assert held_ones and others  # the policy routes to `a` only; `b` is measured beside it
+        assert held_ones and others  # the router holds `a` only; `b` is built beside it
         assert all(methods[key] is members[key] for key in held_ones)
         assert len({id(m) for m in methods.values()}) == len(methods)  # no key shares another's index
+
+
+def test_a_paired_choice_keeps_a_cells_measured_finalists_with_the_rounds_figures():
+    """EM 0.1: alpha (5,000 QPS alone) and beta (4,000) are the finalists, gamma (3,000) is not;
+    side by side beta is faster (rounds 110, 120, 130 against 100 each): the choice goes to beta.
+    R 0.1 has one finalist: not measured, its rows kept as they are."""
+    rows = [
+        row("alpha", 0.1, 0.95, 5000.0),
+        row("beta", 0.1, 0.95, 4000.0),
+        row("gamma", 0.1, 0.95, 3000.0),
+        row("exact", 0.1, 1.0, 600.0, filter_type="R", search={}),
+    ]
+    frame = with_qps_bounds(choose_qps(pd.DataFrame(rows), "qps"))
+    cells = finalist_cells(frame, 0.9, Limits(), 0.0)
+    assert {key: [(c.method, c.roles) for c in cs] for key, cs in cells.items()} == {
+        ("EM", 0.1): [("alpha", ("fastest",)), ("beta", ("fastest",))]
+    }
+    table = pd.concat(
+        [
+            paired_table([], {"alpha {} {}": ("fastest", [100.0, 100.0, 100.0], 0.95)}),
+            paired_table([], {"beta {} {}": ("fastest", [110.0, 130.0, 120.0], 0.95)}),
+        ]
+    )
+    table["search_params"] = [json.dumps({"ef": 5000 if m == "alpha" else 4000}) for m in table["method"]]
+    paired = with_paired_figures(frame, table)
+    assert sorted(zip(paired["method"], paired["filter_type"], strict=True)) == [
+        ("alpha", "EM"), ("beta", "EM"), ("exact", "R")
+    ]  # fmt: skip
+    beta = paired[paired["method"] == "beta"].iloc[0]
+    assert (beta["qps"], beta["qps_low"], beta["qps_high"]) == (120.0, 110.0, 130.0)
+    assert list(beta["qps_processes"]) == [110.0, 130.0, 120.0] and not beta["noisy"]
+    assert paired.loc[paired["method"] == "exact", "qps"].item() == 600.0
+    (em, _) = sorted(choose(paired, 0.9, Limits()), key=lambda c: c.filter_type)
+    assert em.best.method == "beta" and em.runner_up.method == "alpha"
+    assert em.tied  # 3 rounds each: Mann-Whitney cannot reach p < 0.05
