@@ -37,9 +37,9 @@ bench:
 # grade the three targets (exit 1 when one does not hold) and draw the figure. Each side has a
 # runoff: the finalists of every cell (the configurations within 25 % of its fastest; on the
 # held-out side the router and its pick too) measured again in RUNOFF_PROCESSES fresh
-# processes, so neither the policy nor the grade rests on one process's draw; target (b) is
-# graded paired (--paired: the router and each cell's fastest single configurations built in
-# one process and timed in alternating rounds, PAIRED_ROUNDS of them). The policy is
+# processes, so neither the policy nor the grade rests on one process's draw; then the policy
+# is chosen and target (b) graded paired (--paired: each cell's finalists, on the held-out side
+# with the router, built in one process and timed in PAIRED_ROUNDS alternating rounds). The policy is
 # copied under its content's digest, so a changed policy is a new router configuration (never
 # a reused row). ROUTER_ARGS: extra Hydra overrides for both runs (a reduced dry run).
 ROUTER_LEARN ?= results/laptop
@@ -58,6 +58,7 @@ bench-router:
 		--runoff-processes $(RUNOFF_PROCESSES) > $(ROUTER_LEARN)/recommend-first.txt || exit $$?; \
 	$(FB) run @$(ROUTER_LEARN)/runoff.args || status=$$?; $(RUN_OK); \
 	$(FB) recommend $(ROUTER_LEARN)-runoff --recall 0.9 --recall-z $(RECALL_Z) --out $(ROUTER_LEARN)/policy.yaml \
+		--paired --paired-rounds $(PAIRED_ROUNDS) \
 		> $(ROUTER_LEARN)/recommend.txt || exit $$?; cat $(ROUTER_LEARN)/recommend.txt; \
 	policy=$(ROUTER_LEARN)/policy-$$(sha256sum $(ROUTER_LEARN)/policy.yaml | cut -c1-12).yaml; \
 	cp $(ROUTER_LEARN)/policy.yaml $$policy; \
