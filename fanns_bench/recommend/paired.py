@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import gc
 import json
+import math
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
@@ -295,8 +296,9 @@ def measure(
     rounds: int = ROUNDS,
     progress: Callable[[str], None] = lambda _: None,
 ) -> pd.DataFrame:
-    """One row per cell, contender and round: its end-to-end QPS in that round, and the recall
-    of its answers (the same every round)."""
+    """One row per cell, contender and round: its end-to-end QPS in that round (`qps_cpu`: by
+    the CPU time of the job's processes, which a host's other tenants do not take), and the
+    recall of its answers (the same every round)."""
     records: list[dict[str, Any]] = []
     groups = {(t, float(b)): rows for t, b, rows in context.workload.groups()}
     gc.collect()
@@ -305,7 +307,7 @@ def measure(
         for (filter_type, bucket), chosen in cells.items():
             progress(f"{filter_type} {bucket:g}: {len(chosen)} contenders x {rounds} rounds")
             rows = groups[(filter_type, bucket)]
-            for contender, qps, recall in _measure_cell(chosen, rows, context, methods, k, rounds):
+            for contender, qps, cpu_qps, recall in _measure_cell(chosen, rows, context, methods, k, rounds):
                 records += [
                     {
                         "filter_type": filter_type,
@@ -317,9 +319,10 @@ def measure(
                         "roles": ",".join(contender.roles),
                         "round": number,
                         "qps": value,
+                        "qps_cpu": cpu,
                         "recall": recall,
                     }
-                    for number, value in enumerate(qps)
+                    for number, (value, cpu) in enumerate(zip(qps, cpu_qps, strict=True))
                 ]
     finally:
         gc.unfreeze()
@@ -336,6 +339,7 @@ COLUMNS = [
     "roles",
     "round",
     "qps",
+    "qps_cpu",
     "recall",
 ]
 """The paired table's columns."""
@@ -348,9 +352,10 @@ def _measure_cell(
     methods: Built,
     k: int,
     rounds: int,
-) -> list[tuple[Contender, list[float], float]]:
-    """(contender, its QPS in each round, its recall) for one cell's `chosen`, on the
-    workload's `rows`: calibrated one after the other, then timed in alternating rounds."""
+) -> list[tuple[Contender, list[float], list[float], float]]:
+    """(contender, its QPS in each round, by the wall clock and by the CPU time of this
+    process, its recall) for one cell's `chosen`, on the workload's `rows`: calibrated one
+    after the other, then timed in alternating rounds."""
     from fanns_bench.runner.affinity import pinned
     from fanns_bench.runner.measure import PointMeasurement
     from fanns_bench.runner.schedule import round_orders
@@ -372,19 +377,22 @@ def _measure_cell(
             point.calibrate(True, MIN_REPETITION_S)
         point.release()
         points.append(point)
-    qps: list[list[float]] = [[] for _ in chosen]
     for order in round_orders([c.label for c in chosen], rounds):
         gc.collect()  # no garbage from the last round inside this one's timings
         for index in order:
             point = points[index]
             with pinned(1), query_threads(point.method, 1):
-                seconds, _ = point.repeat(rewarm=True)
+                point.repeat(rewarm=True)
             point.release()
-            qps[index].append(len(rows) / seconds)
     truth = GroundTruth(context.truth.ids[rows], context.truth.scores[rows])
     return [
-        (contender, qps[i], float(recall_paper(point.ids, truth, k)))
-        for i, (contender, point) in enumerate(zip(chosen, points, strict=True))
+        (
+            contender,
+            [len(rows) / s for s in point.batches.seconds],
+            [len(rows) / c if c > 0 else math.nan for c in point.batches.cpu_seconds],
+            float(recall_paper(point.ids, truth, k)),
+        )
+        for contender, point in zip(chosen, points, strict=True)
     ]
 
 
@@ -405,6 +413,7 @@ class Paired:
     ratio_low: float  # the rounds' 25th percentile of that ratio
     ratio_high: float  # their 75th
     recall: float
+    cpu_ratio: float = math.nan  # median over rounds of the same ratio by CPU time (`qps_cpu`)
 
     @property
     def method(self) -> str:
@@ -437,7 +446,8 @@ class PairedCell:
 
 
 def _ratio(other: Paired) -> str:
-    return f"{other.ratio:.2f}x [{other.ratio_low:.2f}-{other.ratio_high:.2f}]"
+    cpu = "" if math.isnan(other.cpu_ratio) else f" (CPU {other.cpu_ratio:.2f}x)"
+    return f"{other.ratio:.2f}x [{other.ratio_low:.2f}-{other.ratio_high:.2f}]{cpu}"
 
 
 def cell_ratios(table: pd.DataFrame, recall: float) -> list[PairedCell]:
@@ -477,6 +487,7 @@ def _against(router: pd.DataFrame, rows: pd.DataFrame) -> Paired | None:
     medians = rows.groupby("label")["qps"].median().sort_values(ascending=False, kind="stable")
     mine = rows[rows["label"] == medians.index[0]]
     ratios = (router["qps"] / mine.set_index("round")["qps"]).dropna()
+    cpu = (optional(router, "qps_cpu") / optional(mine.set_index("round"), "qps_cpu")).dropna()
     return Paired(
         str(medians.index[0]),
         float(medians.iloc[0]),
@@ -484,6 +495,7 @@ def _against(router: pd.DataFrame, rows: pd.DataFrame) -> Paired | None:
         float(ratios.quantile(0.25)),
         float(ratios.quantile(0.75)),
         float(mine["recall"].iloc[0]),
+        float(cpu.median()) if len(cpu) else math.nan,
     )
 
 
@@ -522,7 +534,7 @@ def paired_lines(
         f"paired: the router beside each cell's fastest single configurations, its pick"
         f"{' and the fastest the learning draw admitted' if learned else ''}, in one process, {rounds} "
         "alternating rounds (QPS: median of the rounds; router / other: median of the rounds' "
-        "ratios [quartiles]; recall: router / best):",
+        "ratios [quartiles] (by CPU time); recall: router / best):",
         *(c.line() for c in cells),
     ]
     verdict = paired_verdict(cells, band)

@@ -114,6 +114,9 @@ def test_the_paired_ratio_is_the_median_of_each_rounds_ratio_to_the_fastest_reac
     assert (cell.best.ratio, cell.best.ratio_low, cell.best.ratio_high) == pytest.approx((0.9, 0.85, 0.95))
     assert cell.pick is not None and cell.pick.method == "beta" and cell.pick.ratio == pytest.approx(1.0)
     assert cell.admitted is None
+    by_cpu = table.assign(qps_cpu=table["qps"].where(table["roles"] != "router", 50.0))  # router: 50 by CPU
+    (cpu_cell,) = cell_ratios(by_cpu, 0.9)
+    assert cpu_cell.best.cpu_ratio == 0.5 and "0.90x [0.85-0.95] (CPU 0.50x)" in cpu_cell.line()
     lines, verdict = paired_lines(table, 0.9)
     assert verdict.holds  # 0.9 is within 10 %
     assert (
