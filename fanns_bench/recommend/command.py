@@ -151,15 +151,21 @@ def run(arguments: argparse.Namespace) -> int:
         print(f"\n{title}")
         lines = rule_lines(rules, arguments.recall) or ["no bucket has a usable row within the limits"]
         print("\n".join(lines))
+        drawn, how = rows, ""
         if arguments.grade:
             print("\n" + "\n".join(grade_lines(rows, arguments.recall, admitted=admitted)))
             targets = verdicts(rows, arguments.recall)
             if arguments.paired:
-                targets = [v for v in targets if not v.target.startswith("(b)")]
-                targets.append(_paired(rows, arguments, admitted))
+                verdict, drawn = _paired(rows, arguments, admitted)
+                targets = [v for v in targets if not v.target.startswith("(b)")] + [verdict]
+                how = (
+                    f"The router and each cell's contenders: medians of {arguments.paired_rounds} paired "
+                    "rounds in one process (bars: slowest to fastest round); the dashed line: "
+                    "separate processes."
+                )
             failed |= any(not v.holds for v in targets)
         if arguments.figure is not None:
-            print(f"figure: {draw_grades(rows, arguments.recall, arguments.figure, title)}")
+            print(f"figure: {draw_grades(drawn, arguments.recall, arguments.figure, title, how=how)}")
         if arguments.runoff is not None:
             print("\n" + _write_runoff(rows, arguments, limits))
     if arguments.out is None:
@@ -187,7 +193,8 @@ def run(arguments: argparse.Namespace) -> int:
 
 
 def _paired(rows, arguments: argparse.Namespace, admitted):
-    """Measure the paired grade (`paired.py`), write its table, print it; its verdict."""
+    """Measure the paired grade (`paired.py`), write its table, print it; (its verdict, the
+    rows with the paired figures standing for those of the configurations it measured)."""
     from fanns_bench.recommend import paired
 
     table, path = _paired_table(rows, arguments, paired.contenders(rows, arguments.recall, admitted))
@@ -196,7 +203,7 @@ def _paired(rows, arguments: argparse.Namespace, admitted):
         "\n" + "\n".join(lines) + f"\npaired table: {path}\n(with --paired, target (b) is graded on the "
         "paired rounds; the (b) line above compares figures of separate processes)"
     )
-    return verdict
+    return verdict, paired.with_paired_figures(rows, table, keep_others=True)
 
 
 def _paired_choice(rows, arguments: argparse.Namespace, limits):

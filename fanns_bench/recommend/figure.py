@@ -36,8 +36,11 @@ RIVAL_COLOR = "#7F7F7F"
 PANEL_COLUMNS = 3
 
 
-def draw_grades(frame: pd.DataFrame, recall: float, path: Path, title: str, band: float = 0.1) -> Path:
-    """Draw the grades of `frame` (one dataset, k, thread count) into the PNG `path`."""
+def draw_grades(
+    frame: pd.DataFrame, recall: float, path: Path, title: str, band: float = 0.1, how: str = ""
+) -> Path:
+    """Draw the grades of `frame` (one dataset, k, thread count) into the PNG `path`; `how`:
+    a line on where the figures come from (paired rounds)."""
     grades = grade_cells(frame, recall)
     types = list(dict.fromkeys(g.filter_type for g in grades))
     rows = max(1, math.ceil(len(types) / PANEL_COLUMNS))
@@ -60,6 +63,7 @@ def draw_grades(frame: pd.DataFrame, recall: float, path: Path, title: str, band
         f"y: queries per second at recall@k >= {recall:g}, end to end (predicate to ids), log scale. "
         "Each cell's best single method is the fastest configuration\nof any single method reaching "
         "the recall in that cell on these held-out queries; a missing black point: none reaches it."
+        + (f"\n{how}" if how else "")
     )
     figure.legend(
         handles=_handles(rival, band),
