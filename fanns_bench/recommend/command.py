@@ -165,7 +165,8 @@ def run(arguments: argparse.Namespace) -> int:
                 )
             failed |= any(not v.holds for v in targets)
         if arguments.figure is not None:
-            print(f"figure: {draw_grades(drawn, arguments.recall, arguments.figure, title, how=how)}")
+            path = draw_grades(drawn, arguments.recall, arguments.figure, title, how=how, workload_rows=rows)
+            print(f"figure: {path}")
         if arguments.runoff is not None:
             print("\n" + _write_runoff(rows, arguments, limits))
     if arguments.out is None:
@@ -203,7 +204,7 @@ def _paired(rows, arguments: argparse.Namespace, admitted):
         "\n" + "\n".join(lines) + f"\npaired table: {path}\n(with --paired, target (b) is graded on the "
         "paired rounds; the (b) line above compares figures of separate processes)"
     )
-    return verdict, paired.with_paired_figures(rows, table, keep_others=True)
+    return verdict, paired.with_paired_figures(rows, table)
 
 
 def _paired_choice(rows, arguments: argparse.Namespace, limits):

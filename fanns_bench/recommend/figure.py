@@ -37,17 +37,24 @@ PANEL_COLUMNS = 3
 
 
 def draw_grades(
-    frame: pd.DataFrame, recall: float, path: Path, title: str, band: float = 0.1, how: str = ""
+    frame: pd.DataFrame,
+    recall: float,
+    path: Path,
+    title: str,
+    band: float = 0.1,
+    how: str = "",
+    workload_rows: pd.DataFrame | None = None,
 ) -> Path:
     """Draw the grades of `frame` (one dataset, k, thread count) into the PNG `path`; `how`:
-    a line on where the figures come from (paired rounds)."""
+    a line on where the figures come from (paired rounds); `workload_rows`: the rows the
+    whole-workload line is drawn from (default `frame`)."""
     grades = grade_cells(frame, recall)
     types = list(dict.fromkeys(g.filter_type for g in grades))
     rows = max(1, math.ceil(len(types) / PANEL_COLUMNS))
     columns = min(PANEL_COLUMNS, max(1, len(types)))
     figure = Figure(figsize=(4.6 * columns, 3.6 * rows + 1.4), layout="constrained")
     axes = figure.subplots(rows, columns, squeeze=False).ravel()
-    rival = _rival(frame, recall)
+    rival = _rival(frame if workload_rows is None else workload_rows, recall)
     router_rows = _router_best_rows(frame, recall)
     for ax, filter_type in zip(axes, types, strict=False):
         cells = [g for g in grades if g.filter_type == filter_type]

@@ -145,13 +145,12 @@ def finalist_cells(frame: pd.DataFrame, recall: float, limits: Limits | None, re
     return cells
 
 
-def with_paired_figures(frame: pd.DataFrame, table: pd.DataFrame, keep_others: bool = False) -> pd.DataFrame:
+def with_paired_figures(frame: pd.DataFrame, table: pd.DataFrame) -> pd.DataFrame:
     """`frame`'s rows with, in each cell the paired `table` measured, only the configurations
     it measured, their QPS figures those of the rounds: `qps` the median, `qps_low`/`qps_high`
     the slowest and fastest round, `qps_processes` every round (a choice judges its margin on
     them, as on a runoff's processes), `batch_seconds` a round's seconds per pass, not flagged
-    noisy (the flag judged the runner's repetitions). Other cells' rows are kept as they are;
-    `keep_others`: the measured cells' other rows too (a figure's whole-workload line)."""
+    noisy (the flag judged the runner's repetitions). Other cells' rows are kept as they are."""
     rounds = table.groupby([*CELL_KEYS, "method", "build_params", "search_params"])["qps"].agg(list)
     keys = [
         (str(t), float(b), *config)
@@ -163,7 +162,7 @@ def with_paired_figures(frame: pd.DataFrame, table: pd.DataFrame, keep_others: b
         if key in rounds.index:
             kept.append(position)
             figures.append(rounds[key])
-        elif keep_others or key[:2] not in measured:
+        elif key[:2] not in measured:
             kept.append(position)
             figures.append(None)
     rows = frame.iloc[kept].copy()
