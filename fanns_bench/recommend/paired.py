@@ -1,23 +1,28 @@
-"""Target (b) measured paired: in each cell the router and the fastest single configurations
-of a graded results folder, built in one process and timed in alternating rounds.
+"""Paired measurement: a cell's configurations built in one process and timed in alternating
+rounds, for target (b)'s grade (the router beside each cell's fastest single configurations)
+and for a policy's choice (each cell's finalists).
 
 The runner measures every configuration alone in fresh processes, minutes apart; on a shared
 host one configuration's processes spread up to 2x, so the ratio of the router's figure to
-the best single method's (target (b)) follows the host as much as the router. Here the
-contenders of a cell (the router's fastest row reaching the recall there, each single
-method's fastest row reaching it within `runoff.WITHIN` of the cell's best, at most
-`runoff.MOST`, and the configuration that answered the router's queries) are measured round
-after round in one process: each round takes one timed end-to-end repetition of each, in a
-rotating order (`schedule.round_orders`), on one pinned CPU, as the runner's interleaved
-rounds do (`PointMeasurement`, warm-up and calibrated passes included), so a change of the
-host's speed reaches every contender alike. A cell's paired ratio is the median over rounds
-of the router's QPS over the best single contender's QPS in the same round, where the best
-is the single contender with the highest median QPS.
+the best single method's (target (b)) follows the host as much as the router, and so does a
+choice between finalists a few percent apart. Here a grade's contenders of a cell (the
+router's fastest row reaching the recall there, each single method's fastest row reaching it
+within `runoff.WITHIN` of the cell's best, at most `runoff.MOST`, the configuration that
+answered the router's queries and, given what the learning draw admitted, the fastest of
+those), or a policy's finalists (`runoff.finalists`), are measured round after round in one
+process: each round takes one timed end-to-end repetition of each, in a rotating order
+(`schedule.round_orders`), on one pinned CPU, as the runner's interleaved rounds do
+(`PointMeasurement`, warm-up and calibrated passes included), so a change of the host's speed
+reaches every contender alike. A cell's paired ratio is the median over rounds of the router's
+QPS over the best single contender's QPS in the same round, where the best is the single
+contender with the highest median QPS; a policy chooses on the rounds' medians
+(`with_paired_figures`).
 
-Data flow: graded rows -> `contenders` -> the folder's dataset and workload (its Hydra
-config, checked against the rows' workload digest) -> one build per configuration ->
-`measure` (one row per cell, contender and round) -> `write_table` (Parquet) -> `cell_ratios`
--> `paired_verdict`.
+Data flow: rows -> `contenders` (a grade) or `finalist_cells` (a policy) -> the folder's
+dataset and workload (its Hydra config, checked against the rows' workload digest) -> one
+build per configuration (`built`) -> `measure` (one row per cell, contender and round) ->
+`write_table` (Parquet) -> `cell_ratios` and `paired_verdict`, or `with_paired_figures` and
+the choice.
 """
 
 from __future__ import annotations
@@ -373,7 +378,7 @@ def _measure_cell(
             method.search_params(_params(contender.search)),
             count=context.dataset.count,
         )
-        with pinned(1), query_threads(method, 1):
+        with pinned(1), query_threads(method, 1), _named(contender):
             point.calibrate(True, MIN_REPETITION_S)
         point.release()
         points.append(point)
@@ -381,7 +386,7 @@ def _measure_cell(
         gc.collect()  # no garbage from the last round inside this one's timings
         for index in order:
             point = points[index]
-            with pinned(1), query_threads(point.method, 1):
+            with pinned(1), query_threads(point.method, 1), _named(chosen[index]):
                 point.repeat(rewarm=True)
             point.release()
     truth = GroundTruth(context.truth.ids[rows], context.truth.scores[rows])
@@ -394,6 +399,17 @@ def _measure_cell(
         )
         for contender, point in zip(chosen, points, strict=True)
     ]
+
+
+@contextmanager
+def _named(contender: Contender) -> Iterator[None]:
+    """A method's failure in a search as one `ResultsError` naming the configuration."""
+    try:
+        yield
+    except Exception as error:
+        raise ResultsError(
+            f"--paired: {contender.label}: a search failed ({type(error).__name__}: {error})"
+        ) from None
 
 
 def write_table(table: pd.DataFrame, path: Path) -> Path:

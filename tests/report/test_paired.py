@@ -11,17 +11,20 @@ import pytest
 from omegaconf import OmegaConf
 
 from fanns_bench.cli import main
+from fanns_bench.errors import ResultsError
 from fanns_bench.methods.router.method import Router
 from fanns_bench.recommend.choose import Limits, choose
 from fanns_bench.recommend.evaluate import config_keys
 from fanns_bench.recommend.paired import (
     COLUMNS,
+    Contender,
     build_key,
     built,
     cell_ratios,
     check_one_combination,
     contenders,
     finalist_cells,
+    measure,
     paired_lines,
     run_context,
     table_path,
@@ -241,6 +244,17 @@ def test_a_single_configuration_the_router_holds_is_measured_on_the_routers_own_
         assert held_ones and others  # the router holds `a` only; `b` is built beside it
         assert all(methods[key] is members[key] for key in held_ones)
         assert len({id(m) for m in methods.values()}) == len(methods)  # no key shares another's index
+    # a method failing in a search fails the measurement with one error naming it
+    broken = {("EM", 0.1): [Contender("tests.fakes:FakeBrokenSearch", "", "", ("fastest",))]}
+    context = run_context(held, digest)
+    with (
+        built(broken, context, lambda _: None) as methods,
+        pytest.raises(
+            ResultsError,
+            match=r"tests.fakes:FakeBrokenSearch \{\} \{\}: a search failed \(RuntimeError: deliberate",
+        ),
+    ):
+        measure(broken, context, methods, 5, rounds=2)
 
 
 def test_a_paired_choice_keeps_a_cells_measured_finalists_with_the_rounds_figures():
