@@ -472,7 +472,7 @@ def _dataset_config(name: str, overrides: list[str]) -> tuple[dict, Path]:
 
 
 def _datasets_describe(arguments: argparse.Namespace) -> int:
-    from fanns_bench.data.builders import ensure_dataset
+    from fanns_bench.data.builders import dataset_of
     from fanns_bench.data.dataset import load_dataset
     from fanns_bench.data.describe import describe
 
@@ -481,19 +481,13 @@ def _datasets_describe(arguments: argparse.Namespace) -> int:
         dataset = load_dataset(folder)
     else:
         config, datasets_dir = _dataset_config(arguments.name, arguments.config)
-        dataset = ensure_dataset(
-            config["name"],
-            config["builder"],
-            dict(config.get("params") or {}),
-            datasets_dir,
-            directory=config.get("directory"),
-        )
+        dataset = dataset_of(config, datasets_dir)
     print("\n".join(describe(dataset, arguments.top)))
     return 0
 
 
 def _datasets_fetch(arguments: argparse.Namespace) -> int:
-    from fanns_bench.data.builders import ensure_dataset
+    from fanns_bench.data.builders import dataset_of
     from fanns_bench.data.fetch import FetchSpec, fetch
 
     config, datasets_dir = _dataset_config(arguments.name, arguments.config)
@@ -515,9 +509,7 @@ def _datasets_fetch(arguments: argparse.Namespace) -> int:
     )
     if not convert:
         return 0
-    dataset = ensure_dataset(
-        config["name"], config["builder"], params, datasets_dir, directory=config.get("directory")
-    )
+    dataset = dataset_of(config, datasets_dir)
     print(
         f"converted: {dataset.count:,} x {dataset.dimension} vectors, {dataset.queries.shape[0]:,} queries "
         f"-> {dataset.path}; run it with fanns-bench run dataset={arguments.name} ..."

@@ -78,6 +78,18 @@ def ensure_dataset(
     return dataset
 
 
+def dataset_of(config: dict[str, Any], datasets_dir: Path) -> Dataset:
+    """`ensure_dataset` of a dataset config (Hydra's `dataset:` group: name, builder, params,
+    directory)."""
+    return ensure_dataset(
+        config["name"],
+        config["builder"],
+        dict(config.get("params") or {}),
+        datasets_dir,
+        directory=config.get("directory"),
+    )
+
+
 def _source_state(builder: str, params: dict[str, Any]) -> dict[str, Any]:
     """What a builder reports about its input's current state (a `source_state(params)` in its
     module; the table builder's: the source file's size and modification time), so that an

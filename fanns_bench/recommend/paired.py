@@ -223,7 +223,7 @@ def run_context(results_dir: Path, digest: str) -> Context:
     its workload is not the rows' (`digest`)."""
     from omegaconf import OmegaConf
 
-    from fanns_bench.data.builders import ensure_dataset
+    from fanns_bench.data.builders import dataset_of
     from fanns_bench.runner.context import prepare_context
     from fanns_bench.workloads.workload import WorkloadSpec
 
@@ -237,13 +237,7 @@ def run_context(results_dir: Path, digest: str) -> Context:
         datasets_dir = Path(str(OmegaConf.select(config, "paths.datasets")))
     except Exception as error:  # an interpolation that does not resolve here
         raise ResultsError(f"--paired: {configs[-1]}: cannot resolve the config ({error})") from None
-    dataset = ensure_dataset(
-        dataset_config["name"],
-        dataset_config["builder"],
-        dict(dataset_config.get("params") or {}),
-        datasets_dir,
-        directory=dataset_config.get("directory"),
-    )
+    dataset = dataset_of(dataset_config, datasets_dir)
     context = prepare_context(dataset, WorkloadSpec.from_config(dict(workload)))
     if context.digest != digest:
         raise ResultsError(

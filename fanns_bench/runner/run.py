@@ -12,7 +12,7 @@ from typing import Any
 import pandas as pd
 from tqdm.contrib.logging import logging_redirect_tqdm
 
-from fanns_bench.data.builders import ensure_dataset
+from fanns_bench.data.builders import dataset_of
 from fanns_bench.data.dataset_facts import dataset_facts
 from fanns_bench.errors import ConfigError
 from fanns_bench.results.attempts import attempt_files, failed_attempts
@@ -109,13 +109,7 @@ def run_sweep(config: dict[str, Any]) -> SweepOutcome:
 def _run_sweep(config: dict[str, Any], settings: RunSettings) -> SweepOutcome:
     dataset_config = config["dataset"]
     started = time.time()
-    dataset = ensure_dataset(
-        dataset_config["name"],
-        dataset_config["builder"],
-        dict(dataset_config.get("params") or {}),
-        settings.datasets_dir,
-        directory=dataset_config.get("directory"),
-    )
+    dataset = dataset_of(dataset_config, settings.datasets_dir)
     spec = WorkloadSpec.from_config(dict(config["workload"]))
     if max(settings.k) > min(spec.ground_truth_depth, dataset.count):
         raise ConfigError(
