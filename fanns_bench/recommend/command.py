@@ -197,9 +197,12 @@ def _paired(rows, arguments: argparse.Namespace, admitted):
     """Measure the paired grade (`paired.py`), write its table, print it; (its verdict, the
     rows with the paired figures standing for those of the configurations it measured)."""
     from fanns_bench.recommend import paired
+    from fanns_bench.recommend.evaluate import grade_cells
 
     table, path = _paired_table(rows, arguments, paired.contenders(rows, arguments.recall, admitted))
-    lines, verdict = paired.paired_lines(table, arguments.recall, learned=admitted is not None)
+    grades = grade_cells(rows, arguments.recall)
+    lost = tuple(f"{g.filter_type} {g.bucket:g}" for g in grades if g.reachable and not g.reached)
+    lines, verdict = paired.paired_lines(table, arguments.recall, learned=admitted is not None, lost=lost)
     print(
         "\n" + "\n".join(lines) + f"\npaired table: {path}\n(with --paired, target (b) is graded on the "
         "paired rounds; the (b) line above compares figures of separate processes)"

@@ -509,9 +509,13 @@ def _against(router: pd.DataFrame, rows: pd.DataFrame) -> Paired | None:
     )
 
 
-def paired_verdict(cells: list[PairedCell], band: float = 0.1, learned: bool = False) -> Verdict:
+def paired_verdict(
+    cells: list[PairedCell], band: float = 0.1, learned: bool = False, lost: tuple[str, ...] = ()
+) -> Verdict:
     """(b) on the paired rounds: the router's median ratio to each cell's best single
-    contender (`learned`: to the best the learning draw admitted) is at least 1 - `band`."""
+    contender (`learned`: to the best the learning draw admitted) is at least 1 - `band`,
+    and there is no cell (`lost`, "type bucket") where a single method reaches the recall and
+    the router does not (not measured side by side: nothing to pair)."""
     graded = [(c, c.admitted if learned else c.best) for c in cells]
     graded = [(c, other) for c, other in graded if other is not None]
     slow = [(c, other) for c, other in graded if other.ratio < 1 - band]
@@ -521,23 +525,24 @@ def paired_verdict(cells: list[PairedCell], band: float = 0.1, learned: bool = F
     return Verdict(
         f"(b) paired{' as learned' if learned else ''}: QPS within {band:.0%} of {against}, measured "
         "beside it (one process, alternating rounds; median of the rounds' ratios)",
-        bool(graded) and not slow,
-        f"{len(graded) - len(slow)} of {len(graded)} cells"
+        bool(graded) and not slow and not lost,
+        f"{len(graded) - len(slow)} of {len(graded) + len(lost)} cells"
         + (f"; slower: {slower}" if slow else "")
         + (
             f" ({len(noise)} of them with the rounds' upper quartile at or above {1 - band:.2f}: "
             f"{', '.join(f'{c.filter_type} {c.bucket:g}' for c in noise)})"
             if noise
             else ""
-        ),
+        )
+        + (f"; the router not reaching the recall: {', '.join(lost)}" if lost else ""),
     )
 
 
 def paired_lines(
-    table: pd.DataFrame, recall: float, band: float = 0.1, learned: bool = False
+    table: pd.DataFrame, recall: float, band: float = 0.1, learned: bool = False, lost: tuple[str, ...] = ()
 ) -> tuple[list[str], Verdict]:
     """The paired grade as text, and its verdict (against the best single configuration;
-    `learned`: a line against the best admitted one too)."""
+    `learned`: a line against the best admitted one too; `lost`: `paired_verdict`'s)."""
     cells = cell_ratios(table, recall)
     rounds = int(table["round"].max()) + 1 if len(table) else 0
     lines = [
@@ -547,8 +552,8 @@ def paired_lines(
         "ratios [quartiles] (by CPU time); recall: router / best):",
         *(c.line() for c in cells),
     ]
-    verdict = paired_verdict(cells, band)
-    also = [f"also, {paired_verdict(cells, band, learned=True).line()}"] if learned else []
+    verdict = paired_verdict(cells, band, lost=lost)
+    also = [f"also, {paired_verdict(cells, band, learned=True, lost=lost).line()}"] if learned else []
     return [*lines, "", verdict.line(), *also], verdict
 
 

@@ -133,6 +133,11 @@ def test_the_paired_verdict_fails_on_a_slow_router_and_says_when_the_rounds_over
     lines, verdict = paired_lines(slow, 0.9)
     assert not verdict.holds
     assert "DOES NOT HOLD (0 of 1 cells; slower: EM 0.1 0.80x alpha)" in lines[-1]
+    fine = paired_table([95.0, 95.0, 95.0], {"alpha {} {}": ("fastest", [100.0, 100.0, 100.0], 0.95)})
+    assert paired_lines(fine, 0.9)[1].holds
+    _, verdict = paired_lines(fine, 0.9, lost=("R 0.1",))  # a cell the router misses fails (b) too
+    assert not verdict.holds
+    assert verdict.detail == "1 of 2 cells; the router not reaching the recall: R 0.1"
     spread = paired_table([70.0, 80.0, 110.0], {"alpha {} {}": ("fastest", [100.0, 100.0, 100.0], 0.95)})
     _, verdict = paired_lines(spread, 0.9)
     assert not verdict.holds
