@@ -5,6 +5,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+PAIRED_ROUNDS = 15
+"""`--paired`'s rounds per cell by default (`recommend/paired.py`)."""
+
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
     recommend = commands.add_parser(
@@ -70,10 +73,10 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     recommend.add_argument(
         "--paired-rounds",
         type=_count,
-        default=15,
+        default=PAIRED_ROUNDS,
         metavar="R",
         help="with --paired: rounds per cell, one timed repetition of each configuration a round "
-        "(default 15)",
+        f"(default {PAIRED_ROUNDS})",
     )
     recommend.add_argument(
         "--runoff",

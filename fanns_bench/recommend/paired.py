@@ -58,9 +58,6 @@ from fanns_bench.report.pareto import RECALL_TOLERANCE, best_at_recall
 from fanns_bench.report.quality import optional
 from fanns_bench.runner.context import Context
 
-ROUNDS = 15
-"""Rounds per cell: each contender's timed repetitions, one a round."""
-
 MIN_REPETITION_S = 0.1
 """A timed repetition repeats its batch at least this long (the laptop experiment's)."""
 
@@ -292,7 +289,7 @@ def measure(
     context: Context,
     methods: Built,
     k: int,
-    rounds: int = ROUNDS,
+    rounds: int,
     progress: Callable[[str], None] = lambda _: None,
 ) -> pd.DataFrame:
     """One row per cell, contender and round: its end-to-end QPS in that round (`qps_cpu`: by
@@ -360,13 +357,15 @@ def _measure_cell(
     from fanns_bench.runner.schedule import round_orders
     from fanns_bench.runner.threads import query_threads
 
+    queries = np.ascontiguousarray(context.query_vectors[rows])  # the cell's, shared read-only
+    predicates = [context.workload.predicates[r] for r in rows]
     points = []
     for contender in chosen:
         method = methods[build_key(contender)]
         point = PointMeasurement(
             method,
-            np.ascontiguousarray(context.query_vectors[rows]),
-            [context.workload.predicates[r] for r in rows],
+            queries,
+            predicates,
             context.attributes,
             k,
             method.search_params(_params(contender.search)),
