@@ -9,7 +9,10 @@ wider than their IQR, so a margin beyond it is beyond the IQR too) and neither r
 `noisy` (runner/noise.py) and both have at least two repetitions; else it is within the noise:
 a tie (`Choice.noise`). Rows of three or more fresh processes each (a runoff, `runoff.py`) are
 judged by their processes' QPS instead: the min-max of 15 repetitions over 5 processes spans
-every process's draw, so it would call every margin a tie.
+every process's draw, so it would call every margin a tie. Rows measured side by side in paired
+rounds (`paired.py`: every finalist of the cell once per round, `qps_rounds`) are judged on the
+rounds as pairs: a round's host is both rows' host, so the per-round ratio is the sample
+(one-sided Wilcoxon signed-rank test on the log ratios), not each row's rounds as independent draws.
 
 A row "reaches" the target when its recall's lower bound does: recall - z x the standard error
 of its recall (`recall_lower_bound`: per-query recalls over the queries or, where they share a
@@ -30,7 +33,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy.stats import mannwhitneyu
+from scipy.stats import mannwhitneyu, wilcoxon
 
 from fanns_bench.recommend.policy import params_text
 from fanns_bench.report.frame import ok_points
@@ -44,8 +47,9 @@ MIN_PROCESSES = 3
 """Processes per row from which a margin is judged on the processes' QPS (`Choice.noise`)."""
 
 MAX_P = 0.05
-"""One-sided Mann-Whitney p below which the best's processes are faster than the runner-up's:
-with 5 processes each, at least 21 of the 25 pairs in its favour."""
+"""One-sided p below which the best is faster than the runner-up: Mann-Whitney over their
+processes (with 5 each, at least 21 of the 25 pairs in its favour), Wilcoxon signed-rank over
+their paired rounds (with 15 rounds: its rounds' ranks sum to at least 90 of the 120)."""
 
 ROUTER = "router"
 """The router's registry name: its rows are graded (evaluate.py), never recommended."""
@@ -109,6 +113,7 @@ class Candidate:
     noisy_reason: str = ""  # why the row is flagged noisy ("" when not flagged; reasons joined by "; ")
     recall_low: float = math.nan  # the recall's lower bound the choice used
     processes: tuple[float, ...] = ()  # each fresh process's QPS (`qps_processes`; () with one)
+    rounds: tuple[float, ...] = ()  # QPS per paired round, by round number (`qps_rounds`; NaN: none)
 
     @classmethod
     def of(cls, row: pd.Series) -> Candidate:
@@ -127,6 +132,7 @@ class Candidate:
             _noisy_reason(row),
             _number(row.get("recall_low", row["recall"])),
             _rates(row.get("qps_processes")),
+            _round_rates(row.get("qps_rounds")),
         )
 
     @property
@@ -156,13 +162,18 @@ class Choice:
     @property
     def noise(self) -> str:
         """Why the margin over the runner-up is within the noise; "" when it is beyond it
-        (or there is no runner-up). Rows measured in `MIN_PROCESSES` or more fresh processes
-        each are judged by their processes' QPS (a process's level is its own draw, so the
-        processes are the samples): beyond the noise when a one-sided Mann-Whitney test finds
-        the best's processes faster at p < `MAX_P`. Otherwise by the repetitions."""
+        (or there is no runner-up). Rows measured side by side in paired rounds are judged on
+        the rounds both have: beyond the noise when a one-sided Wilcoxon signed-rank test on
+        the per-round log ratios finds the best faster at p < `MAX_P`. Rows measured in
+        `MIN_PROCESSES` or more fresh processes each are judged by their processes' QPS (a
+        process's level is its own draw, so the processes are the samples): beyond the noise
+        when a one-sided Mann-Whitney test finds the best's processes faster at p < `MAX_P`.
+        Otherwise by the repetitions."""
         best, other = self.best, self.runner_up
         if other is None:
             return ""
+        if best.rounds and other.rounds:
+            return _paired_noise(best.rounds, other.rounds)
         if min(len(best.processes), len(other.processes)) >= MIN_PROCESSES:
             p = mannwhitneyu(best.processes, other.processes, alternative="greater", method="exact").pvalue
             n, m = len(best.processes), len(other.processes)
@@ -261,6 +272,25 @@ def _rates(values: Any) -> tuple[float, ...]:
     if not isinstance(values, list | tuple | np.ndarray):
         return ()
     return tuple(float(v) for v in values if v is not None and math.isfinite(float(v)))
+
+
+def _round_rates(values: Any) -> tuple[float, ...]:
+    if not isinstance(values, list | tuple | np.ndarray):
+        return ()
+    return tuple(math.nan if v is None else float(v) for v in values)
+
+
+def _paired_noise(best: tuple[float, ...], other: tuple[float, ...]) -> str:
+    """`Choice.noise` of two rows' paired rounds (QPS by round number): "" when the best is
+    faster round for round (one-sided Wilcoxon signed-rank on the log ratios, p < `MAX_P`)."""
+    pairs = [(b, o) for b, o in zip(best, other, strict=False) if b > 0 and o > 0]  # (NaN > 0 is False)
+    differences = np.log([b for b, _ in pairs]) - np.log([o for _, o in pairs])
+    if not np.any(differences):
+        return f"paired rounds not apart: no round of {len(pairs)} differs"
+    p = float(wilcoxon(differences, alternative="greater").pvalue)
+    if p < MAX_P:
+        return ""
+    return f"paired rounds not apart: Wilcoxon p {p:.2f} over {len(pairs)} rounds"
 
 
 def _count(values: Any) -> int:

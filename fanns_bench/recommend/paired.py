@@ -151,19 +151,28 @@ def with_paired_figures(frame: pd.DataFrame, table: pd.DataFrame) -> pd.DataFram
     """`frame`'s rows with, in each cell the paired `table` measured, only the configurations
     it measured, their QPS figures those of the rounds: `qps` the median, `qps_low`/`qps_high`
     the slowest and fastest round, `qps_processes` every round (a choice judges its margin on
-    them, as on a runoff's processes), `batch_seconds` a round's seconds per pass, not flagged
-    noisy (the flag judged the runner's repetitions). Other cells' rows are kept as they are."""
-    rounds = table.groupby([*CELL_KEYS, "method", "build_params", "search_params"])["qps"].agg(list)
+    them, as on a runoff's processes), `qps_rounds` the same by round number (NaN where it has
+    none: a choice judges its margin on the rounds as pairs), `batch_seconds` a round's seconds
+    per pass, not flagged noisy (the flag judged the runner's repetitions). Other cells' rows are
+    kept as they are."""
+    grouped = table.sort_values("round", kind="stable").groupby(
+        [*CELL_KEYS, "method", "build_params", "search_params"]
+    )
+    numbered = {  # configuration -> {round: QPS}
+        (str(key[0]), float(key[1]), *key[2:]): dict(zip(group["round"], group["qps"], strict=True))
+        for key, group in grouped
+    }
+    count = int(table["round"].max()) + 1 if len(table) else 0
     keys = [
         (str(t), float(b), *config)
         for (t, b), config in zip(frame[CELL_KEYS].itertuples(index=False), _configs(frame), strict=True)
     ]
-    measured = {(str(t), float(b)) for t, b in rounds.index.droplevel([2, 3, 4])}
+    measured = {key[:2] for key in numbered}
     kept, figures = [], []
     for position, key in enumerate(keys):
-        if key in rounds.index:
+        if key in numbered:
             kept.append(position)
-            figures.append(rounds[key])
+            figures.append(list(numbered[key].values()))
         elif key[:2] not in measured:
             kept.append(position)
             figures.append(None)
@@ -179,6 +188,10 @@ def with_paired_figures(frame: pd.DataFrame, table: pd.DataFrame) -> pd.DataFram
     rows["qps_processes"] = [
         list(map(float, f)) if f is not None else old
         for f, old in zip(figures, optional(rows, "qps_processes"), strict=True)
+    ]
+    rows["qps_rounds"] = [
+        [float(numbered[key].get(r, math.nan)) for r in range(count)] if key in numbered else None
+        for key in (keys[position] for position in kept)
     ]
     paired = np.array([f is not None for f in figures], dtype=bool)
     rows.loc[paired, "noisy"] = False  # the runner's flags judged its repetitions, not these rounds

@@ -480,3 +480,26 @@ def test_rows_of_several_processes_are_judged_by_their_processes():
     )
     two = {**other, "qps_processes": [900.0, 910.0]}  # fewer than 3: the repetitions decide
     assert choices([best, two])[("EM", 0.1)].noise == "QPS intervals overlap"
+
+
+def test_rows_measured_in_paired_rounds_are_judged_round_for_round():
+    """Paired rounds (`recommend --paired`): the host moves every row of a round together, so
+    the rounds are pairs. alpha is 5 % faster than gamma in each of 15 rounds whose level drifts
+    2x: apart (Wilcoxon), though as independent samples (Mann-Whitney) the rounds overlap. The
+    same rounds with gamma ahead in 7 of them: a tie; a round missing from one row is skipped."""
+    levels = [1000.0 + 70.0 * i for i in range(15)]
+    alpha = {"qps_rounds": [q * 1.05 for q in levels], "qps_processes": [q * 1.05 for q in levels]}
+    gamma = {"qps_rounds": levels, "qps_processes": levels}
+    best = {**row("alpha", 0.1, 0.95, 1000.0, low=650.0, high=1100.0), **alpha}
+    other = {**row("gamma", 0.1, 0.92, 900.0, low=600.0, high=1000.0), **gamma}
+    assert choices([best, other])[("EM", 0.1)].noise == ""
+    independent = {k: v for k, v in other.items() if k != "qps_rounds"}
+    assert "Mann-Whitney" in choices([{**best, "qps_rounds": None}, independent])[("EM", 0.1)].noise
+    mixed = [q * (0.95 if i % 2 else 1.05) for i, q in enumerate(levels)]  # 5 % behind gamma in 7 rounds
+    tied = choices([{**best, "qps_rounds": mixed}, other])[("EM", 0.1)]
+    assert tied.noise.startswith("paired rounds not apart: Wilcoxon p 0.") and "over 15 rounds" in tied.noise
+    gap = {**best, "qps_rounds": [math.nan, *alpha["qps_rounds"][1:]]}
+    assert choices([gap, other])[("EM", 0.1)].noise == ""
+    assert (
+        "over 14 rounds" in choices([{**gap, "qps_rounds": [math.nan, *mixed[1:]]}, other])[("EM", 0.1)].noise
+    )
