@@ -33,18 +33,22 @@ ANSWERED = "queries "
 
 
 class RoutedPart(NamedTuple):
-    """The queries of a batch (`rows`) that one route answers, with its method's filter input
-    (a named tuple: made per batch inside the timed pass, cheaper to make than a frozen dataclass)."""
+    """The queries of a batch (`rows`) that one route (`route_id`, an index into
+    `Router.routes`) answers, with its method's filter input (a named tuple: made per batch
+    inside the timed pass, cheaper to make than a frozen dataclass)."""
 
     route: Route
     rows: np.ndarray
     prepared: Any
+    route_id: int
 
 
 class RoutedFilters(NamedTuple):
-    """The router's filter input: the batch split by route."""
+    """The router's filter input: the batch split by route; `whole`: one part answering
+    every query, in batch order (its method searches the batch as it is)."""
 
     parts: tuple[RoutedPart, ...]
+    whole: bool = False
 
 
 class Router(Method):
@@ -70,6 +74,9 @@ class Router(Method):
         "so its rows record the answer for the policy it ran"
     )
     description = "per query, the method a recommend policy names for its filter type and selectivity"
+    # 1: a batch of one route is handed to its method's search with no per-batch lookups or
+    # counters (the answers are the same; its QPS is not: a resumed folder measures it again)
+    revision = 1
 
     def __init__(self, metric: str, threads: int = 1, **build_params: Any) -> None:
         super().__init__(metric, threads, **build_params)
@@ -93,7 +100,9 @@ class Router(Method):
         }
         self._methods: dict[tuple[str, str], Method] = {}
         self._threads_for: Callable[[type[Method]], int] | None = None  # the runner's rule
-        self._answered: dict[str, int] = {}
+        self._last: RoutedFilters | None = None  # the last search's input (`stats` counts it)
+        self._entries: dict[int, tuple[Callable[..., Any], dict[str, Any]]] = {}  # route id -> search
+        self._everyone: dict[int, np.ndarray] = {}  # batch size -> its rows (read-only)
         self._reasons: dict[str, str | None] = {}
         # every distinct route (by label, as the counters name them) and, per filter type, its
         # routes' max_selectivity bounds and their indexes in `routes`
@@ -229,9 +238,18 @@ class Router(Method):
 
     def _routes(self, filters: FilterBatch) -> int | np.ndarray:
         """`route_ids`, or the one route of every predicate where that is found without a
-        route per predicate (a one-form batch whose selectivities share one range)."""
-        known = self._known_routes(filters)
-        return known if known is not None else self._counted_route_ids(filters)
+        route per predicate (a one-form batch whose selectivities share one range). A batch
+        of one leaf form (a cell) is routed here in one step: its form's only route, its
+        values' routes, or its selectivities counted."""
+        form = filters.leaf_form()
+        if form is None:
+            known = self._known_routes(filters)
+            return known if known is not None else self._counted_route_ids(filters)
+        known = self._one_form_known_routes(form, filters)
+        if known is not None:
+            return known
+        filter_type = self._filter_type(filters.distinct[0], filters, form)
+        return self._one_type_routes(filter_type, filters.selectivities())
 
     def _known_routes(self, filters: FilterBatch) -> int | np.ndarray | None:
         """Each distinct predicate's route without counting (or the one route of them all):
@@ -279,15 +297,13 @@ class Router(Method):
         return entry
 
     def _counted_route_ids(self, filters: FilterBatch) -> int | np.ndarray:
-        """`_routes` by counting every distinct predicate."""
-        distinct, form = filters.distinct, filters.leaf_form()  # one leaf form: its form_key
-        keys = [] if form is not None else list(map(form_key, distinct))
-        if form is None and keys and keys.count(keys[0]) == len(keys):
-            form = keys[0]
-        if form is not None:  # one form (a cell): one filter type
-            return self._one_type_routes(
-                self._filter_type(distinct[0], filters, form), filters.selectivities()
-            )
+        """`_routes` of a batch of several leaf forms, or of compounds, by counting every
+        distinct predicate."""
+        distinct = filters.distinct
+        keys = list(map(form_key, distinct))
+        if keys and keys.count(keys[0]) == len(keys):  # one compound form: one filter type
+            filter_type = self._filter_type(distinct[0], filters, keys[0])
+            return self._one_type_routes(filter_type, filters.selectivities())
         types = [self._filter_type(p, filters, key) for p, key in zip(distinct, keys, strict=True)]
         selectivity = filters.selectivities()
         if types and types.count(types[0]) == len(types):  # forms of one filter type: no grouping
@@ -321,9 +337,9 @@ class Router(Method):
     def prepare_filters(self, filters: FilterBatch) -> RoutedFilters:
         of_set = self._routes(filters)
         if isinstance(of_set, int):
-            return self._whole(self.routes[of_set], filters)
+            return self._whole(of_set, filters)
         if len(of_set) and bool((of_set == of_set[0]).all()):
-            return self._whole(self.routes[int(of_set[0])], filters)
+            return self._whole(int(of_set[0]), filters)
         used = np.unique(of_set)
         of_query = of_set[filters.set_of_query]
         order = np.argsort(of_query, kind="stable")  # the queries grouped by route, in batch order
@@ -332,32 +348,56 @@ class Router(Method):
         for route_id in used.tolist():
             rows = order[ends[route_id - 1] if route_id else 0 : ends[route_id]]
             route = self.routes[route_id]
-            parts.append(RoutedPart(route, rows, self._method(route).prepare_filters(filters.subset(rows))))
+            prepared = self._method(route).prepare_filters(filters.subset(rows))
+            parts.append(RoutedPart(route, rows, prepared, route_id))
         return RoutedFilters(tuple(parts))
 
-    def _whole(self, route: Route, filters: FilterBatch) -> RoutedFilters:
+    def _whole(self, route_id: int, filters: FilterBatch) -> RoutedFilters:
         """The whole batch to one route: its filters as they are (no subset, no scatter)."""
-        everyone = np.arange(len(filters), dtype=np.int64)
-        return RoutedFilters((RoutedPart(route, everyone, self._method(route).prepare_filters(filters)),))
+        n = len(filters)
+        everyone = self._everyone.get(n)
+        if everyone is None:
+            everyone = self._everyone[n] = np.arange(n, dtype=np.int64)
+            everyone.flags.writeable = False
+        route = self.routes[route_id]
+        prepared = self._method(route).prepare_filters(filters)
+        return RoutedFilters((RoutedPart(route, everyone, prepared, route_id),), True)
+
+    def _entry(self, route_id: int) -> tuple[Callable[..., Any], dict[str, Any]]:
+        """A route's method's `search` and its search parameters, looked up once per route."""
+        entry = self._entries.get(route_id)
+        if entry is None:
+            route = self.routes[route_id]
+            entry = self._entries[route_id] = (self._method(route).search, self._search[route.label])
+        return entry
 
     def search(self, queries: np.ndarray, filters: RoutedFilters, k: int) -> np.ndarray:
-        whole = len(filters.parts) == 1 and len(filters.parts[0].rows) == len(queries)
-        out = None if whole else np.full((len(queries), k), -1, dtype=np.int64)
-        answered: dict[str, int] = {}
+        self._last = filters  # what `stats` counts, after the timed pass
+        if filters.whole and len(filters.parts[0].rows) == len(queries):  # one route: the batch as it is
+            part = filters.parts[0]
+            method_search, params = self._entry(part.route_id)
+            ids = method_search(queries, part.prepared, k, **params)
+            if getattr(ids, "shape", None) == (len(queries), k):
+                return ids
+            return self._scatter(len(queries), k, [(part.rows, ids)])
+        answers = []
         for part in filters.parts:
-            method = self._method(part.route)
-            params = self._search[part.route.label]
-            batch = queries if whole else queries[part.rows]  # one route answering all: no copy
-            ids = np.asarray(method.search(batch, part.prepared, k, **params))
-            answered[part.route.label] = answered.get(part.route.label, 0) + len(part.rows)
-            if whole and ids.shape == (len(queries), k):
-                out = ids
-            else:
-                out = np.full((len(queries), k), -1, dtype=np.int64) if out is None else out
-                out[part.rows, : min(k, ids.shape[1])] = ids[:, :k]
-        self._answered = answered
-        return out if out is not None else np.full((len(queries), k), -1, dtype=np.int64)
+            method_search, params = self._entry(part.route_id)
+            answers.append((part.rows, method_search(queries[part.rows], part.prepared, k, **params)))
+        return self._scatter(len(queries), k, answers)
+
+    @staticmethod
+    def _scatter(n: int, k: int, answers: list[tuple[np.ndarray, Any]]) -> np.ndarray:
+        """Each part's ids at its rows of an (n, k) answer, -1 where a part gave fewer."""
+        out = np.full((n, k), -1, dtype=np.int64)
+        for rows, ids in answers:
+            ids = np.asarray(ids)
+            out[rows, : min(k, ids.shape[1])] = ids[:, :k]
+        return out
 
     def stats(self) -> dict[str, float]:
         """Queries each route's method answered in the last search."""
-        return {f"{ANSWERED}{label}": float(count) for label, count in sorted(self._answered.items())}
+        answered: dict[str, int] = {}
+        for part in self._last.parts if self._last is not None else ():
+            answered[part.route.label] = answered.get(part.route.label, 0) + len(part.rows)
+        return {f"{ANSWERED}{label}": float(count) for label, count in sorted(answered.items())}
