@@ -8,6 +8,10 @@ from pathlib import Path
 PAIRED_ROUNDS = 15
 """`--paired`'s rounds per cell by default (`recommend/paired.py`)."""
 
+PAIRED_LIMIT_S = 3600.0
+"""`--paired`'s limit on one step by default: the runner's default limit of one job
+(`runner.plan.DEFAULT_TIMEOUT_S`, a build and its searches)."""
+
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
     recommend = commands.add_parser(
@@ -77,6 +81,15 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         metavar="R",
         help="with --paired: rounds per cell, one timed repetition of each configuration a round "
         f"(default {PAIRED_ROUNDS})",
+    )
+    recommend.add_argument(
+        "--paired-limit",
+        type=_positive,
+        default=PAIRED_LIMIT_S,
+        metavar="S",
+        help="with --paired: seconds one step may take (a build, a configuration's calibration or "
+        f"round); past it the command stops with exit status 2, naming the step (default {PAIRED_LIMIT_S:g}, "
+        "the runner's default job limit)",
     )
     recommend.add_argument(
         "--runoff",
@@ -244,8 +257,11 @@ def _paired_table(rows, arguments: argparse.Namespace, cells):
     def progress(text: str) -> None:
         print(f"paired: {text}", file=sys.stderr, flush=True)
 
-    with paired.built(cells, context, progress) as methods:
-        table = paired.measure(cells, context, methods, k, arguments.paired_rounds, progress)
+    from fanns_bench.recommend.watchdog import Watchdog
+
+    watchdog = Watchdog(arguments.paired_limit, command="fanns-bench recommend --paired: ")
+    with paired.built(cells, context, progress, watchdog) as methods:
+        table = paired.measure(cells, context, methods, k, arguments.paired_rounds, progress, watchdog)
     return table, paired.write_table(table, paired.table_path(arguments.results_dir))
 
 

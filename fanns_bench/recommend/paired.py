@@ -31,7 +31,7 @@ import gc
 import json
 import math
 from collections.abc import Callable, Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import AbstractContextManager, ExitStack, contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -53,6 +53,7 @@ from fanns_bench.recommend.evaluate import (
 )
 from fanns_bench.recommend.policy import params_text
 from fanns_bench.recommend.runoff import MOST, WITHIN, finalists
+from fanns_bench.recommend.watchdog import Watchdog
 from fanns_bench.report.frame import ok_points
 from fanns_bench.report.pareto import RECALL_TOLERANCE, best_at_recall
 from fanns_bench.report.quality import optional
@@ -258,10 +259,13 @@ def run_context(results_dir: Path, digest: str) -> Context:
 
 
 @contextmanager
-def built(cells: Cells, context: Context, progress: Callable[[str], None]) -> Iterator[Built]:
+def built(
+    cells: Cells, context: Context, progress: Callable[[str], None], watchdog: Watchdog | None = None
+) -> Iterator[Built]:
     """Every configuration of `cells` built once on one thread, closed on exit; keyed by
     `build_key`. A single configuration the router holds is the router's own member (the
-    same index: router against it is what routing costs, not two copies' placement)."""
+    same index: router against it is what routing costs, not two copies' placement). Each
+    build is one step of `watchdog` (none: no limit)."""
     from fanns_bench.methods.registry import get_method
     from fanns_bench.methods.router.method import Router
 
@@ -280,8 +284,9 @@ def built(cells: Cells, context: Context, progress: Callable[[str], None]) -> It
             stack.callback(method.close)
             method.set_build_threads(lambda cls: 1)  # the router's members
             try:
-                method.prepare_environment(context.dataset)
-                method.build(context.dataset)
+                with _step(watchdog, f"building {name} {build}"):
+                    method.prepare_environment(context.dataset)
+                    method.build(context.dataset)
             except Exception as error:  # a method's own failure: named, not a traceback
                 raise ResultsError(f"--paired: building {name} {build} failed: {error}") from None
             methods[(name, build)] = method
@@ -304,10 +309,12 @@ def measure(
     k: int,
     rounds: int,
     progress: Callable[[str], None] = lambda _: None,
+    watchdog: Watchdog | None = None,
 ) -> pd.DataFrame:
     """One row per cell, contender and round: its end-to-end QPS in that round (`qps_cpu`: by
     the CPU time of the job's processes, which a host's other tenants do not take), and the
-    recall of its answers (the same every round)."""
+    recall of its answers (the same every round). A contender's calibration and each of its
+    rounds are steps of `watchdog` (none: no limit)."""
     records: list[dict[str, Any]] = []
     groups = {(t, float(b)): rows for t, b, rows in context.workload.groups()}
     gc.collect()
@@ -316,7 +323,8 @@ def measure(
         for (filter_type, bucket), chosen in cells.items():
             progress(f"{filter_type} {bucket:g}: {len(chosen)} contenders x {rounds} rounds")
             rows = groups[(filter_type, bucket)]
-            for contender, qps, cpu_qps, recall in _measure_cell(chosen, rows, context, methods, k, rounds):
+            measured = _measure_cell(chosen, rows, context, methods, k, rounds, watchdog)
+            for contender, qps, cpu_qps, recall in measured:
                 records += [
                     {
                         "filter_type": filter_type,
@@ -361,6 +369,7 @@ def _measure_cell(
     methods: Built,
     k: int,
     rounds: int,
+    watchdog: Watchdog | None = None,
 ) -> list[tuple[Contender, list[float], list[float], float]]:
     """(contender, its QPS in each round, by the wall clock and by the CPU time of this
     process, its recall) for one cell's `chosen`, on the workload's `rows`: calibrated one
@@ -384,15 +393,15 @@ def _measure_cell(
             method.search_params(_params(contender.search)),
             count=context.dataset.count,
         )
-        with pinned(1), query_threads(method, 1), _named(contender):
+        with pinned(1), query_threads(method, 1), _named(contender, watchdog, "calibration"):
             point.calibrate(True, MIN_REPETITION_S)
         point.release()
         points.append(point)
-    for order in round_orders([c.label for c in chosen], rounds):
+    for number, order in enumerate(round_orders([c.label for c in chosen], rounds)):
         gc.collect()  # no garbage from the last round inside this one's timings
         for index in order:
-            point = points[index]
-            with pinned(1), query_threads(point.method, 1), _named(chosen[index]):
+            point, step = points[index], f"round {number}"
+            with pinned(1), query_threads(point.method, 1), _named(chosen[index], watchdog, step):
                 point.repeat(rewarm=True)
             point.release()
     truth = GroundTruth(context.truth.ids[rows], context.truth.scores[rows])
@@ -408,10 +417,12 @@ def _measure_cell(
 
 
 @contextmanager
-def _named(contender: Contender) -> Iterator[None]:
-    """A method's failure in a search as one `ResultsError` naming the configuration."""
+def _named(contender: Contender, watchdog: Watchdog | None, step: str) -> Iterator[None]:
+    """A method's failure in a search as one `ResultsError` naming the configuration; the
+    search one `step` of `watchdog`."""
     try:
-        yield
+        with _step(watchdog, f"{contender.label} ({step})"):
+            yield
     except Exception as error:
         raise ResultsError(
             f"--paired: {contender.label}: a search failed ({type(error).__name__}: {error})"
@@ -571,3 +582,7 @@ def paired_lines(
 
 def _params(text: object) -> dict[str, Any]:
     return json.loads(text) if isinstance(text, str) and text else {}
+
+
+def _step(watchdog: Watchdog | None, what: str) -> AbstractContextManager[None]:
+    return nullcontext() if watchdog is None else watchdog.step(what)

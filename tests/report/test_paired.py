@@ -31,6 +31,7 @@ from fanns_bench.recommend.paired import (
     with_paired_figures,
 )
 from fanns_bench.recommend.policy import read_policy, write_policy
+from fanns_bench.recommend.watchdog import Watchdog
 from fanns_bench.report.frame import choose_qps, load_frame
 from fanns_bench.report.quality import with_qps_bounds
 from fanns_bench.runner.run import run_sweep
@@ -262,6 +263,16 @@ def test_a_single_configuration_the_router_holds_is_measured_on_the_routers_own_
         ),
     ):
         measure(broken, context, methods, 5, rounds=2)
+    # a step running past its limit is named (here recorded; the command's watchdog exits)
+    slow = {("EM", 0.1): [Contender("tests.fakes:FakeSlow", "", "", ("fastest",))]}
+    fired: list[str] = []
+    watchdog = Watchdog(0.05, expire=fired.append)
+    with built(slow, context, lambda _: None, watchdog) as methods:
+        assert not fired  # its build is quick
+        measure(slow, context, methods, 5, rounds=1, watchdog=watchdog)
+    assert fired and fired[0].startswith(
+        "tests.fakes:FakeSlow {} {} (calibration): still running after 0.05 s"
+    )
 
 
 def test_a_paired_choice_keeps_a_cells_measured_finalists_with_the_rounds_figures():
