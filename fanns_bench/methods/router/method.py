@@ -100,7 +100,7 @@ class Router(Method):
         }
         self._methods: dict[tuple[str, str], Method] = {}
         self._threads_for: Callable[[type[Method]], int] | None = None  # the runner's rule
-        self._last: RoutedFilters | None = None  # the last search's input (`stats` counts it)
+        self._answered: tuple[tuple[int, int], ...] = ()  # the last search's (route id, queries)
         self._entries: dict[int, tuple[Callable[..., Any], dict[str, Any]]] = {}  # route id -> search
         self._everyone: dict[int, np.ndarray] = {}  # batch size -> its rows (read-only)
         self._reasons: dict[str, str | None] = {}
@@ -372,14 +372,15 @@ class Router(Method):
         return entry
 
     def search(self, queries: np.ndarray, filters: RoutedFilters, k: int) -> np.ndarray:
-        self._last = filters  # what `stats` counts, after the timed pass
         if filters.whole and len(filters.parts[0].rows) == len(queries):  # one route: the batch as it is
             part = filters.parts[0]
+            self._answered = ((part.route_id, len(queries)),)  # (not the parts: they hold the input)
             method_search, params = self._entry(part.route_id)
             ids = method_search(queries, part.prepared, k, **params)
             if getattr(ids, "shape", None) == (len(queries), k):
                 return ids
             return self._scatter(len(queries), k, [(part.rows, ids)])
+        self._answered = tuple((part.route_id, len(part.rows)) for part in filters.parts)
         answers = []
         for part in filters.parts:
             method_search, params = self._entry(part.route_id)
@@ -398,6 +399,7 @@ class Router(Method):
     def stats(self) -> dict[str, float]:
         """Queries each route's method answered in the last search."""
         answered: dict[str, int] = {}
-        for part in self._last.parts if self._last is not None else ():
-            answered[part.route.label] = answered.get(part.route.label, 0) + len(part.rows)
+        for route_id, count in self._answered:
+            label = self.routes[route_id].label
+            answered[label] = answered.get(label, 0) + count
         return {f"{ANSWERED}{label}": float(count) for label, count in sorted(answered.items())}
