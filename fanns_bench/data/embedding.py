@@ -55,16 +55,20 @@ class EmbeddingModel:
 
     def describe(self) -> dict[str, Any]:
         """Manifest fields: model, dimension, max sequence length, device, threads."""
-        import torch
-
         return {
             "embedding_model": self.name,
             "embedding_dimension": self.dimension,
             "max_seq_length": self.max_seq_length,
             "embedding_device": self.device,
-            "embedding_threads": torch.get_num_threads(),
+            "embedding_threads": self.threads(),
             "query_prompt_name": self.prompt_name,
         }
+
+    def threads(self) -> int:
+        """The CPU threads torch encodes on."""
+        import torch
+
+        return torch.get_num_threads()
 
 
 def load_model(

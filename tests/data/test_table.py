@@ -153,7 +153,11 @@ def _fake_model(calls: list, fail_after: int | None = None):
             vectors = np.array([[len(t), sum(map(ord, t)) % 97, 1.0] for t in texts], np.float32)
             return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
 
-    return lambda *args, **kwargs: EmbeddingModel("fake", Encoder(), "cpu", dimension=3, max_seq_length=16)
+    class FakeModel(EmbeddingModel):
+        def threads(self) -> int:  # torch's count: `make test` installs no torch (the embed extra)
+            return 1
+
+    return lambda *args, **kwargs: FakeModel("fake", Encoder(), "cpu", dimension=3, max_seq_length=16)
 
 
 def _save_to_disk(path: Path) -> Path:
