@@ -466,6 +466,12 @@ class PairedCell:
     pick: Paired | None = None
     admitted: Paired | None = None
 
+    @property
+    def hindsight(self) -> bool:
+        """The best single contender is not the best the learning draw admitted (its learning
+        rows missed the recall or its bound): known as best only on this draw."""
+        return self.admitted is not None and self.admitted.label != self.best.label
+
     def line(self) -> str:
         best = self.best
         text = (
@@ -543,7 +549,12 @@ def paired_verdict(
     graded = [(c, other) for c, other in graded if other is not None]
     slow = [(c, other) for c, other in graded if other.ratio < 1 - band]
     noise = [c for c, other in slow if other.ratio_high >= 1 - band]
-    slower = ", ".join(f"{c.filter_type} {c.bucket:g} {other.ratio:.2f}x {other.method}" for c, other in slow)
+    slower = ", ".join(
+        f"{c.filter_type} {c.bucket:g} {other.ratio:.2f}x {other.method}"
+        + (" (hindsight)" if not learned and c.hindsight else "")
+        for c, other in slow
+    )
+    hindsight = [c for c, _ in slow if not learned and c.hindsight]
     against = "the best single configuration" + (" the learning draw admitted" if learned else "")
     return Verdict(
         f"(b) paired{' as learned' if learned else ''}: QPS within {band:.0%} of {against}, measured "
@@ -557,7 +568,13 @@ def paired_verdict(
             if noise
             else ""
         )
-        + (f"; the router not reaching the recall: {', '.join(lost)}" if lost else ""),
+        + (f"; the router not reaching the recall: {', '.join(lost)}" if lost else "")
+        + (
+            f"; hindsight: {len(hindsight)} of them, whose best single configuration the learning "
+            "draw did not admit (the 'as learned' line grades against the best it admitted)"
+            if hindsight
+            else ""
+        ),
     )
 
 

@@ -156,10 +156,14 @@ def test_as_learned_the_router_is_compared_with_the_best_admitted_contender():
     )
     lines, verdict = paired_lines(table, 0.9, learned=True)
     assert not verdict.holds
+    assert "slower: EM 0.1 0.50x alpha (hindsight); hindsight: 1 of them, whose best single" in lines[-2]
     assert lines[-1].startswith("also, target (b) paired as learned: QPS within 10% of the best single "
                                 "configuration the learning draw admitted")  # fmt: skip
     assert "HOLDS (1 of 1 cells)" in lines[-1]
     assert "; best admitted gamma 105 QPS: 0.95x [0.95-0.95]" in lines[1]
+    admitted_best = table.assign(roles=table["roles"].replace({"fastest": "fastest,admitted"}))
+    lines, _ = paired_lines(admitted_best, 0.9, learned=True)  # alpha admitted too: no hindsight
+    assert lines[-2].endswith("DOES NOT HOLD (0 of 1 cells; slower: EM 0.1 0.50x alpha)")
 
 
 def router_folders(tmp_path, only_a: bool = False):
