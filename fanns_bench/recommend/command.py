@@ -167,7 +167,7 @@ def run(arguments: argparse.Namespace) -> int:
         print(f"\n{title}")
         lines = rule_lines(rules, arguments.recall) or ["no bucket has a usable row within the limits"]
         print("\n".join(lines))
-        drawn, how = rows, ""
+        drawn, how, spread = rows, "", "repetition"
         if arguments.grade:
             print("\n" + "\n".join(grade_lines(rows, arguments.recall, admitted=admitted)))
             targets = verdicts(rows, arguments.recall)
@@ -179,9 +179,12 @@ def run(arguments: argparse.Namespace) -> int:
                     "rounds in one process (bars: slowest to fastest round); the dashed line: "
                     "separate processes."
                 )
+                spread = "round"
             failed |= any(not v.holds for v in targets)
         if arguments.figure is not None:
-            path = draw_grades(drawn, arguments.recall, arguments.figure, title, how=how, workload_rows=rows)
+            path = draw_grades(
+                drawn, arguments.recall, arguments.figure, title, how=how, workload_rows=rows, spread=spread
+            )
             print(f"figure: {path}")
         if arguments.runoff is not None:
             print("\n" + _write_runoff(rows, arguments, limits))

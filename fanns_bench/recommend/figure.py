@@ -44,10 +44,12 @@ def draw_grades(
     band: float = 0.1,
     how: str = "",
     workload_rows: pd.DataFrame | None = None,
+    spread: str = "repetition",
 ) -> Path:
     """Draw the grades of `frame` (one dataset, k, thread count) into the PNG `path`; `how`:
     a line on where the figures come from (paired rounds); `workload_rows`: the rows the
-    whole-workload line is drawn from (default `frame`)."""
+    whole-workload line is drawn from (default `frame`); `spread`: what the router's bars span
+    (the rows' repetitions, or paired rounds)."""
     grades = grade_cells(frame, recall)
     types = list(dict.fromkeys(g.filter_type for g in grades))
     rows = max(1, math.ceil(len(types) / PANEL_COLUMNS))
@@ -73,7 +75,7 @@ def draw_grades(
         + (f"\n{how}" if how else "")
     )
     figure.legend(
-        handles=_handles(rival, band),
+        handles=_handles(rival, band, spread),
         loc="outside lower center",
         ncols=2,
         frameon=False,
@@ -154,7 +156,7 @@ def _panel(ax, cells: list[CellGrade], router_rows: pd.DataFrame, rival, recall:
     ax.grid(axis="y", which="major", alpha=0.3)
 
 
-def _handles(rival, band: float) -> list:
+def _handles(rival, band: float, spread: str) -> list:
     handles = [
         Line2D([], [], color="black", marker="s", label="best single method in the cell (its name above it)"),
         Line2D(
@@ -163,7 +165,7 @@ def _handles(rival, band: float) -> list:
             color=ROUTER_COLOR,
             marker="o",
             lw=2,
-            label="router, '-> method' it sent the queries to (bars: slowest to fastest repetition)",
+            label=f"router, '-> method' it sent the queries to (bars: slowest to fastest {spread})",
         ),
         Patch(color="#DDDDDD", label=f"within {band:.0%} of the best (target b)"),
         Line2D(

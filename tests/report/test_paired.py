@@ -198,14 +198,19 @@ def keep_config(results_dir, config):
 
 
 @pytest.mark.slow
-def test_the_command_measures_the_cells_in_one_process_and_writes_the_table(tmp_path, capsys):
+def test_the_command_measures_the_cells_in_one_process_and_writes_the_table(tmp_path, capsys, monkeypatch):
+    from fanns_bench.recommend import figure as figures
+
     learned, held, kept = router_folders(tmp_path)
     capsys.readouterr()
     arguments = ["recommend", str(held), "--grade", "--paired", "--paired-rounds", "3"]
     figure = tmp_path / "router_vs_best.png"
+    spreads: list[str] = []
+    real = figures._handles
+    monkeypatch.setattr(figures, "_handles", lambda *a: spreads.append(a[-1]) or real(*a))
     code = main([*arguments, "--learned", str(learned), "--figure", str(figure)])
     text = capsys.readouterr().out
-    assert figure.stat().st_size > 10_000
+    assert figure.stat().st_size > 10_000 and spreads == ["round"]  # the legend: paired rounds
     assert code in (0, 1)  # the counting methods' speeds decide; the verdict line is there
     assert "target (b) paired: QPS within 10% of the best single configuration" in text
     assert "also, target (b) paired as learned" in text

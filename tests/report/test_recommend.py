@@ -503,3 +503,14 @@ def test_rows_measured_in_paired_rounds_are_judged_round_for_round():
     assert (
         "over 14 rounds" in choices([{**gap, "qps_rounds": [math.nan, *mixed[1:]]}, other])[("EM", 0.1)].noise
     )
+
+
+def test_the_figure_legend_says_what_the_routers_bars_span():
+    """The runner's repetitions, or (`--paired`) the paired rounds."""
+    from fanns_bench.recommend.figure import _handles
+
+    def router_label(spread: str) -> str:
+        return [h.get_label() for h in _handles(None, 0.1, spread)][1]
+
+    assert router_label("round").endswith("(bars: slowest to fastest round)")
+    assert router_label("repetition").endswith("(bars: slowest to fastest repetition)")
