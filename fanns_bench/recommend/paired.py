@@ -169,14 +169,16 @@ def with_paired_figures(frame: pd.DataFrame, table: pd.DataFrame) -> pd.DataFram
         for (t, b), config in zip(frame[CELL_KEYS].itertuples(index=False), _configs(frame), strict=True)
     ]
     measured = {key[:2] for key in numbered}
-    kept, figures = [], []
+    kept, figures, by_round = [], [], []
     for position, key in enumerate(keys):
         if key in numbered:
             kept.append(position)
             figures.append(list(numbered[key].values()))
+            by_round.append([float(numbered[key].get(r, math.nan)) for r in range(count)])
         elif key[:2] not in measured:
             kept.append(position)
             figures.append(None)
+            by_round.append(None)
     rows = frame.iloc[kept].copy()
     for column, value in (
         ("qps", np.median),
@@ -190,10 +192,7 @@ def with_paired_figures(frame: pd.DataFrame, table: pd.DataFrame) -> pd.DataFram
         list(map(float, f)) if f is not None else old
         for f, old in zip(figures, optional(rows, "qps_processes"), strict=True)
     ]
-    rows["qps_rounds"] = [
-        [float(numbered[key].get(r, math.nan)) for r in range(count)] if key in numbered else None
-        for key in (keys[position] for position in kept)
-    ]
+    rows["qps_rounds"] = by_round
     paired = np.array([f is not None for f in figures], dtype=bool)
     rows.loc[paired, "noisy"] = False  # the runner's flags judged its repetitions, not these rounds
     rows.loc[paired, "noisy_reason"] = None
@@ -549,12 +548,12 @@ def paired_verdict(
     graded = [(c, other) for c, other in graded if other is not None]
     slow = [(c, other) for c, other in graded if other.ratio < 1 - band]
     noise = [c for c, other in slow if other.ratio_high >= 1 - band]
+    hindsight = [] if learned else [c for c, _ in slow if c.hindsight]
     slower = ", ".join(
         f"{c.filter_type} {c.bucket:g} {other.ratio:.2f}x {other.method}"
-        + (" (hindsight)" if not learned and c.hindsight else "")
+        + (" (hindsight)" if c in hindsight else "")
         for c, other in slow
     )
-    hindsight = [c for c, _ in slow if not learned and c.hindsight]
     against = "the best single configuration" + (" the learning draw admitted" if learned else "")
     return Verdict(
         f"(b) paired{' as learned' if learned else ''}: QPS within {band:.0%} of {against}, measured "

@@ -238,16 +238,15 @@ class Router(Method):
 
     def _routes(self, filters: FilterBatch) -> int | np.ndarray:
         """`route_ids`, or the one route of every predicate where that is found without a
-        route per predicate (a one-form batch whose selectivities share one range). A batch
-        of one leaf form (a cell) is routed here in one step: its form's only route, its
-        values' routes, or its selectivities counted."""
-        form = filters.leaf_form()
-        if form is None:
-            known = self._known_routes(filters)
-            return known if known is not None else self._counted_route_ids(filters)
-        known = self._one_form_known_routes(form, filters)
+        route per predicate (a one-form batch whose selectivities share one range): looked up
+        where no count is needed, else counted (a batch of one leaf form, a cell: one filter
+        type, no grouping)."""
+        known = self._known_routes(filters)
         if known is not None:
             return known
+        form = filters.leaf_form()  # (kept in the batch's memo by `_known_routes`)
+        if form is None:
+            return self._counted_route_ids(filters)
         filter_type = self._filter_type(filters.distinct[0], filters, form)
         return self._one_type_routes(filter_type, filters.selectivities())
 
