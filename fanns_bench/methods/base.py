@@ -116,8 +116,7 @@ class FilterBatch:
             return np.ones(len(self.distinct))
         form = self.leaf_form()
         if form is not None and form[0] == Range.op:  # a range cell: one pair of searches, no grouping
-            starts, stops = search_ranges(self.attributes, form[1], self.distinct)
-            self.memo[("positions table", form[1])] = (self.distinct, starts, stops)
+            starts, stops = self.range_table(form[1])
             return (stops - starts) / self.num_items  # (within the timed pass: no BatchCounts)
         found = batch_counts(self.attributes, self.distinct, self.matches)
         for attr, (starts, stops) in found.tables.items():  # read by `ranges_table`
@@ -138,6 +137,14 @@ class FilterBatch:
         form = _one_leaf_form(self.distinct)
         self.memo[_LEAF_FORM] = (self.distinct, form)
         return form
+
+    def range_table(self, attr: str) -> tuple[np.ndarray, np.ndarray]:
+        """The positions (starts, stops) on `attr` of a range cell's distinct predicates (every
+        one a `Range` on `attr`), with one pair of searches, kept for `ranges_table` (the
+        method a router hands the batch to reads them there)."""
+        starts, stops = search_ranges(self.attributes, attr, self.distinct)
+        self.memo[("positions table", attr)] = (self.distinct, starts, stops)
+        return starts, stops
 
     def ranges_table(self, attr: str) -> tuple[np.ndarray, np.ndarray] | None:
         """The positions on `attr` that `selectivities` found for this batch's distinct

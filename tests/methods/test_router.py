@@ -576,3 +576,15 @@ def test_value_tables_route_every_value_as_its_count_does(values_dataset, tmp_pa
     routes = router.route_ids(FilterBatch.of(moved, other))
     assert [router.routes[i].label for i in routes] == expected(moved, other) != expected(moved, index)
     router.close()
+
+
+@pytest.mark.parametrize("items", [1, 7, 60, 100, 10_000])
+@pytest.mark.parametrize("bound", [0.0, 1e-9, 0.001, 0.05, 0.07, 0.57, 1 / 3, 0.5, 0.9999, 1.0])
+def test_a_count_is_within_its_count_limit_exactly_where_its_share_is_within_the_bound(items, bound):
+    """`count_limit` agrees with dividing the count out (`c / items <= bound`) for every count:
+    0.57 of 100 items is 56.99... multiplied out, yet 57 / 100 is within 0.57."""
+    from fanns_bench.methods.router.method import count_limit
+
+    limit = count_limit(bound, items)
+    counts = np.arange(items + 1)
+    np.testing.assert_array_equal(counts <= limit, counts / items <= bound)

@@ -3,6 +3,7 @@ one its filter type and selectivity choose (README.md beside this file)."""
 
 from __future__ import annotations
 
+import math
 from bisect import bisect_left
 from collections.abc import Callable
 from contextlib import ExitStack
@@ -12,7 +13,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 import numpy as np
 
 from fanns_bench.errors import ConfigError, MethodError
-from fanns_bench.filters.predicates import Predicate
+from fanns_bench.filters.predicates import Predicate, Range
 from fanns_bench.filters.shape import form_key, shape
 from fanns_bench.methods.base import ANY_FILTER, FilterBatch, Method
 from fanns_bench.methods.params import Param
@@ -25,8 +26,9 @@ if TYPE_CHECKING:
     from fanns_bench.data.dataset import Dataset
     from fanns_bench.filters.attribute_index import AttributeIndex
 
-FormRoutes = tuple[int | None, ValueRoutes | None]
-"""How a form's route is found: its filter type's only route, else its value table (None: counted)."""
+FormRoutes = tuple[int | None, ValueRoutes | None, str]
+"""How a form's route is found: its filter type's only route, else its value table (None:
+counted); and its filter type."""
 
 ANSWERED = "queries "
 """Prefix of the `stats()` counters: `queries <method> {build} {search}` -> queries answered."""
@@ -75,8 +77,9 @@ class Router(Method):
     )
     description = "per query, the method a recommend policy names for its filter type and selectivity"
     # 1: a batch of one route is handed to its method's search with no per-batch lookups or
-    # counters (the answers are the same; its QPS is not: a resumed folder measures it again)
-    revision = 1
+    # counters (the answers are the same; its QPS is not: a resumed folder measures it again);
+    # 2: a range cell routed on its ranges' item counts (no selectivities divided out)
+    revision = 2
 
     def __init__(self, metric: str, threads: int = 1, **build_params: Any) -> None:
         super().__init__(metric, threads, **build_params)
@@ -125,6 +128,7 @@ class Router(Method):
         self.value_tables: dict[tuple[str, str], ValueRoutes] = {}
         self._indexed: AttributeIndex | None = None
         self._forms: dict[object, FormRoutes] = {}  # form_key -> how its route is found
+        self._count_limits: dict[tuple[str, int], list[int]] = {}  # (filter type, items) -> counts
 
     # --- building: every method the policy names, once ------------------------------------
     def set_build_threads(self, threads_for: Callable[[type[Method]], int]) -> None:
@@ -239,29 +243,37 @@ class Router(Method):
     def _routes(self, filters: FilterBatch) -> int | np.ndarray:
         """`route_ids`, or the one route of every predicate where that is found without a
         route per predicate (a one-form batch whose selectivities share one range): looked up
-        where no count is needed, else counted (a batch of one leaf form, a cell: one filter
-        type, no grouping)."""
-        known = self._known_routes(filters)
+        where no count is needed, else counted. A batch of one leaf form (a cell: one filter
+        type, no grouping) is looked up once for its form; a range cell is routed on its
+        ranges' item counts (`_count_routes`: no selectivity divided out)."""
+        form = filters.leaf_form()
+        known = self._known_routes(filters, form)
         if known is not None:
             return known
-        form = filters.leaf_form()  # (kept in the batch's memo by `_known_routes`)
         if form is None:
             return self._counted_route_ids(filters)
-        filter_type = self._filter_type(filters.distinct[0], filters, form)
+        filter_type = self._form_routes(form, filters.distinct[0], filters)[2]
+        if form[0] == Range.op and filters.num_items:
+            starts, stops = filters.range_table(form[1])
+            return self._count_routes(filter_type, stops - starts, filters.num_items)
         return self._one_type_routes(filter_type, filters.selectivities())
 
-    def _known_routes(self, filters: FilterBatch) -> int | np.ndarray | None:
+    def _known_routes(self, filters: FilterBatch, form: object = False) -> int | np.ndarray | None:
         """Each distinct predicate's route without counting (or the one route of them all):
         its filter type's only route, or its value's route in the value table (on the index
         the table was built on); None when some predicate needs its count (a range, a
-        compound, a value the table lacks)."""
-        form = filters.leaf_form()
-        if form is not None:
-            return self._one_form_known_routes(form, filters)
+        compound, a value the table lacks). A batch of one leaf form (`form`, the batch's
+        `leaf_form()`) is looked up once for its form."""
+        form = filters.leaf_form() if form is False else form
         use_values = filters.attributes is self._indexed
+        if form is not None:
+            constant, values, _ = self._form_routes(form, filters.distinct[0], filters)
+            if constant is not None or values is None or not use_values:
+                return constant
+            return self._value_routes(values, filters)
         known = []
         for predicate in filters.distinct:
-            constant, values = self._form_routes(form_key(predicate), predicate, filters)
+            constant, values, _ = self._form_routes(form_key(predicate), predicate, filters)
             if constant is not None:
                 known.append(constant)
                 continue
@@ -271,28 +283,24 @@ class Router(Method):
             known.append(route)
         return np.array(known, dtype=np.int64)
 
-    def _one_form_known_routes(self, form: tuple[str, str], filters: FilterBatch) -> int | np.ndarray | None:
-        """`_known_routes` of a batch of one leaf form (`FilterBatch.leaf_form`: a cell): one
-        lookup of its form, then each value's route, not each predicate's form."""
-        constant, values = self._form_routes(form, filters.distinct[0], filters)
-        if constant is not None:
-            return constant
-        if values is None or filters.attributes is not self._indexed:
-            return None
+    @staticmethod
+    def _value_routes(values: ValueRoutes, filters: FilterBatch) -> int | np.ndarray | None:
+        """The routes of a cell's values from its form's value table (one route: that route's
+        index), or None when the table lacks one."""
         routes = [values.get(predicate.value) for predicate in filters.distinct]  # type: ignore[union-attr]
         if None in routes:
             return None
         return routes[0] if routes.count(routes[0]) == len(routes) else np.array(routes, dtype=np.int64)
 
     def _form_routes(self, key: object, predicate: Predicate | None, filters: FilterBatch) -> FormRoutes:
-        """(the route of a one-route filter type, the value table) of the form `key` (the
-        `form_key` of `predicate`), found once per form."""
+        """(the route of a one-route filter type, the value table, the filter type) of the
+        form `key` (the `form_key` of `predicate`), found once per form."""
         entry = self._forms.get(key)
         if entry is None:
             filter_type = self._filter_type(predicate, filters, key)
             attr = getattr(predicate, "attr", None)
             values = self.value_tables.get((predicate.op, attr)) if attr else None  # type: ignore[union-attr]
-            entry = self._forms[key] = (self._constant.get(filter_type), values)
+            entry = self._forms[key] = (self._constant.get(filter_type), values, filter_type)
         return entry
 
     def _counted_route_ids(self, filters: FilterBatch) -> int | np.ndarray:
@@ -325,6 +333,21 @@ class Router(Method):
             if not high or high == min(bisect_left(listed, float(np.minimum.reduce(selectivity))), last):
                 return int(route_ids[high])  # (the first range holds the greatest: all of them)
         return self._route_of(filter_type, selectivity)
+
+    def _count_routes(self, filter_type: str, counts: np.ndarray, items: int) -> int | np.ndarray:
+        """`_one_type_routes` of the selectivities `counts / items`, compared as counts: each
+        range's bound as the greatest count whose share of `items` is at most it
+        (`count_limit`), found once per filter type and item count."""
+        limits = self._count_limits.get((filter_type, items))
+        if limits is None:
+            bounds = self._bound_lists[filter_type]
+            limits = self._count_limits[filter_type, items] = [count_limit(b, items) for b in bounds]
+        if len(counts):
+            last = len(limits) - 1
+            high = min(bisect_left(limits, int(np.maximum.reduce(counts))), last)
+            if not high or high == min(bisect_left(limits, int(np.minimum.reduce(counts))), last):
+                return int(self._bounds[filter_type][1][high])
+        return self._route_of(filter_type, counts / items)
 
     def _route_of(self, filter_type: str, selectivity: np.ndarray) -> np.ndarray:
         """The route (an index into `self.routes`) of each selectivity of one filter type: the
@@ -402,3 +425,14 @@ class Router(Method):
             label = self.routes[route_id].label
             answered[label] = answered.get(label, 0) + count
         return {f"{ANSWERED}{label}": float(count) for label, count in sorted(answered.items())}
+
+
+def count_limit(bound: float, items: int) -> int:
+    """The greatest count c in [-1, items] with c / items <= bound (IEEE division, as a
+    selectivity is divided out): a count is within the bound exactly when it is at most this."""
+    count = min(items, max(-1, math.floor(bound * items)))
+    while count < items and (count + 1) / items <= bound:
+        count += 1
+    while count >= 0 and count / items > bound:
+        count -= 1
+    return count
