@@ -132,11 +132,8 @@ def run(arguments: argparse.Namespace) -> int:
         raise ResultsError("--learned adds to the --grade comparison: add --grade")
     if arguments.paired and arguments.runoff is not None:
         raise ResultsError("--paired measures the finalists here, --runoff in fresh processes: pick one")
-    admitted = (
-        admitted_on(load_frame(arguments.learned), arguments.recall, arguments.recall_z)
-        if arguments.learned is not None
-        else None
-    )
+    learning = load_frame(arguments.learned) if arguments.learned is not None else None
+    admitted = None if learning is None else admitted_on(learning, arguments.recall, arguments.recall_z)
     margin = (
         f" (lower bound: recall - {arguments.recall_z:g} x its standard error)" if arguments.recall_z else ""
     )
@@ -172,7 +169,7 @@ def run(arguments: argparse.Namespace) -> int:
             print("\n" + "\n".join(grade_lines(rows, arguments.recall, admitted=admitted)))
             targets = verdicts(rows, arguments.recall)
             if arguments.paired:
-                verdict, drawn = _paired(rows, arguments, admitted)
+                verdict, drawn = _paired(rows, arguments, admitted, _matching(learning, dataset, k, threads))
                 targets = [v for v in targets if not v.target.startswith("(b)")] + [verdict]
                 how = (
                     f"The router and each cell's contenders: medians of {arguments.paired_rounds} paired "
@@ -212,8 +209,16 @@ def run(arguments: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
-def _paired(rows, arguments: argparse.Namespace, admitted):
-    """Measure the paired grade (`paired.py`), write its table, print it; (its verdict, the
+def _matching(frame, dataset, k, threads):
+    """The rows of `frame` (or None) of one (dataset, k, threads) combination."""
+    if frame is None:
+        return None
+    return frame[(frame["dataset"] == dataset) & (frame["k"] == k) & (frame["threads"] == threads)]
+
+
+def _paired(rows, arguments: argparse.Namespace, admitted, learning=None):
+    """Measure the paired grade (`paired.py`), write its table, print it (with `learning`, the
+    learning draw's rows: what it measured of each hindsight cell's best); (its verdict, the
     rows with the paired figures standing for those of the configurations it measured)."""
     from fanns_bench.recommend import paired
     from fanns_bench.recommend.evaluate import grade_cells
@@ -222,6 +227,8 @@ def _paired(rows, arguments: argparse.Namespace, admitted):
     grades = grade_cells(rows, arguments.recall)
     lost = tuple(f"{g.filter_type} {g.bucket:g}" for g in grades if g.reachable and not g.reached)
     lines, verdict = paired.paired_lines(table, arguments.recall, learned=admitted is not None, lost=lost)
+    if learning is not None:
+        lines += paired.hindsight_lines(table, arguments.recall, learning, arguments.recall_z)
     print(
         "\n" + "\n".join(lines) + f"\npaired table: {path}\n(with --paired, target (b) is graded on the "
         "paired rounds; the (b) line above compares figures of separate processes)"

@@ -43,7 +43,7 @@ from fanns_bench.errors import ConfigError, MethodError, ResultsError
 from fanns_bench.groundtruth import GroundTruth
 from fanns_bench.methods.base import Method
 from fanns_bench.metrics import recall_paper
-from fanns_bench.recommend.choose import CELL_KEYS, ROUTER, Limits, is_router
+from fanns_bench.recommend.choose import CELL_KEYS, ROUTER, Limits, is_router, recall_lower_bound
 from fanns_bench.recommend.evaluate import (
     Admitted,
     Verdict,
@@ -594,6 +594,36 @@ def paired_lines(
     verdict = paired_verdict(cells, band, lost=lost)
     also = [f"also, {paired_verdict(cells, band, learned=True, lost=lost).line()}"] if learned else []
     return [*lines, "", verdict.line(), *also], verdict
+
+
+def hindsight_lines(table: pd.DataFrame, recall: float, learning: pd.DataFrame, recall_z: float) -> list[str]:
+    """Each hindsight cell of the paired `table` (`PairedCell.hindsight`) with its best single
+    configuration as the `learning` draw's rows (one dataset, k and thread count) measured it:
+    its recall and the lower bound (`recall_z`) a policy chooses by, below `recall` there,
+    beside its recall here. None: no lines."""
+    points = ok_points(learning)
+    lines = []
+    for cell in cell_ratios(table, recall):
+        if not cell.hindsight:
+            continue
+        in_cell = (points["filter_type"] == cell.filter_type) & (points["selectivity_bucket"] == cell.bucket)
+        rows = points[in_cell]
+        rows = rows[same_configuration(rows, cell.best.label)].head(1)
+        there = "not measured"
+        if len(rows):
+            bound = float(recall_lower_bound(rows, recall_z).iloc[0])
+            there = f"recall {float(rows['recall'].iloc[0]):.3f} (bound {bound:.3f})"
+        lines.append(
+            f"  {cell.filter_type} {cell.bucket:g}: {cell.best.label}: {there} on the learning draw, "
+            f"{cell.best.recall:.3f} here"
+        )
+    if not lines:
+        return []
+    return [
+        f"hindsight cells: each one's best single configuration here, as the learning draw measured it "
+        f"(a policy chooses by the bound, which must reach {recall:g}):",
+        *lines,
+    ]
 
 
 def _params(text: object) -> dict[str, Any]:

@@ -24,6 +24,7 @@ from fanns_bench.recommend.paired import (
     check_one_combination,
     contenders,
     finalist_cells,
+    hindsight_lines,
     measure,
     paired_lines,
     run_context,
@@ -164,6 +165,35 @@ def test_as_learned_the_router_is_compared_with_the_best_admitted_contender():
     admitted_best = table.assign(roles=table["roles"].replace({"fastest": "fastest,admitted"}))
     lines, _ = paired_lines(admitted_best, 0.9, learned=True)  # alpha admitted too: no hindsight
     assert lines[-2].endswith("DOES NOT HOLD (0 of 1 cells; slower: EM 0.1 0.50x alpha)")
+
+
+def test_a_hindsight_cell_shows_its_best_as_the_learning_draw_measured_it():
+    """alpha (fastest here, not admitted) had recall 0.88 on the learning draw: its line gives
+    that and its bound (z = 1: 0.88 less the standard error of its 4 per-query recalls,
+    0.163 / 2); its row in another cell is not it; gamma (admitted) gets no line; no hindsight
+    cell, no lines."""
+    table = paired_table(
+        [100.0, 100.0, 100.0],
+        {
+            "alpha {} {}": ("fastest", [200.0, 200.0, 200.0], 0.95),
+            "gamma {} {}": ("admitted", [105.0, 105.0, 105.0], 0.95),
+        },
+    )
+    per_query = [0.68, 0.88, 0.88, 1.08]  # standard deviation 0.163
+    learning = pd.DataFrame(
+        [
+            {**row("alpha", 0.1, 0.88, 300.0, search={}), "recall_per_query": per_query},
+            {**row("gamma", 0.1, 0.97, 90.0, search={}), "recall_per_query": per_query},
+            {**row("alpha", 0.1, 0.99, 300.0, filter_type="R", search={}), "recall_per_query": per_query},
+        ]
+    )
+    lines = hindsight_lines(table, 0.9, learning, 1.0)
+    assert lines[0].startswith("hindsight cells: each one's best single configuration here")
+    assert lines[1:] == ["  EM 0.1: alpha {} {}: recall 0.880 (bound 0.798) on the learning draw, 0.950 here"]
+    missing = hindsight_lines(table, 0.9, learning.iloc[1:], 1.0)[1]
+    assert missing == "  EM 0.1: alpha {} {}: not measured on the learning draw, 0.950 here"
+    admitted_best = table.assign(roles=table["roles"].replace({"fastest": "fastest,admitted"}))
+    assert hindsight_lines(admitted_best, 0.9, learning, 1.0) == []
 
 
 def router_folders(tmp_path, only_a: bool = False):
