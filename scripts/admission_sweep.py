@@ -88,7 +88,7 @@ def main() -> None:
             for first, other in (("held", "learn"), ("learn", "held")):
                 found = unstable(both, args.recall, first, other)
                 print(f"best on the {first} draw below {args.recall:g} on the {other}: {len(found)}: {found}")
-        for threshold in np.round(np.arange(args.recall - 0.04, args.recall + 0.051, 0.01), 3):
+        for threshold in np.round(np.arange(args.recall - 0.15, args.recall + 0.051, 0.01), 3):
             missed, slower = sweep(both, threshold, args.recall, args.band)
             print(
                 f"z {z:g}, bound >= {threshold:.2f}: (a) misses {len(missed)} {missed}; "

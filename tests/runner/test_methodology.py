@@ -48,7 +48,7 @@ PINNED = {
     "fanns_bench/filters/shape.py": "bf2e10514381e96e",
     "fanns_bench/filters/visitor.py": "1da03e0623ea11bc",
     "fanns_bench/groundtruth.py": "c644c523630d7618",
-    "fanns_bench/methods/base.py": "fe7817ca5bb8a397",
+    "fanns_bench/methods/base.py": "e66d15d209748497",
     "fanns_bench/methods/common/__init__.py": "4f5aa276e289237d",
     "fanns_bench/methods/common/compiled.py": "4d9ba9f12f89f541",
     "fanns_bench/methods/common/disk.py": "47890ce2b24db090",
