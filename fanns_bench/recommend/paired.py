@@ -600,7 +600,7 @@ def hindsight_lines(table: pd.DataFrame, recall: float, learning: pd.DataFrame, 
     """Each hindsight cell of the paired `table` (`PairedCell.hindsight`) with its best single
     configuration as the `learning` draw's rows (one dataset, k and thread count) measured it:
     its recall and the lower bound (`recall_z`) a policy chooses by, below `recall` there,
-    beside its recall here. None: no lines."""
+    beside its recall here; no lines where no cell is a hindsight cell."""
     points = ok_points(learning)
     lines = []
     for cell in cell_ratios(table, recall):

@@ -555,19 +555,22 @@ def test_value_tables_route_every_value_as_its_count_does(values_dataset, tmp_pa
         return [plan.route(types[shape(p)], selectivity(attributes, p)).label for p in predicates]
 
     batch = FilterBatch.of(present, index)
-    assert router._known_routes(batch) is not None  # looked up, not counted
+    assert router._known_routes(batch, batch.leaf_form()) is not None  # looked up, not counted
     assert [router.routes[i].label for i in router.route_ids(batch)] == expected(batch.distinct, index)
     assert {router.routes[i].method for i in router.route_ids(batch)} == {"exact", COUNTING}
     # a cell (one value form): its routes from the table, one int where all share one
     cell = [Eq("level", v) for v in range(10)]  # levels 0-2 on at most 5 % of the items
-    known = router._known_routes(FilterBatch.of(cell, index))
+    batch_of_cell = FilterBatch.of(cell, index)
+    known = router._known_routes(batch_of_cell, batch_of_cell.leaf_form())
     assert [router.routes[i].label for i in known] == expected(cell, index)
     rare = [Eq("level", v) for v in (2, 0, 1, 2)]
-    assert router.routes[router._known_routes(FilterBatch.of(rare, index))].method == "exact"
-    assert router._known_routes(FilterBatch.of([Eq("level", 0), Eq("level", 42)], index)) is None
+    rare_batch = FilterBatch.of(rare, index)
+    assert router.routes[router._known_routes(rare_batch, rare_batch.leaf_form())].method == "exact"
+    absent = FilterBatch.of([Eq("level", 0), Eq("level", 42)], index)
+    assert router._known_routes(absent, absent.leaf_form()) is None
     for predicate in [*others, Eq("day", values_dataset.attributes.column("day")[0].as_py())]:
         one = FilterBatch.of([predicate], index)
-        assert router._known_routes(one) is None, predicate
+        assert router._known_routes(one, one.leaf_form()) is None, predicate
         assert [router.routes[i].label for i in router.route_ids(one)] == expected([predicate], index)
     # the same attribute names, other counts: level 0 on half the items
     other = AttributeIndex(AttributeTable(values_dataset.attributes.table.set_column(

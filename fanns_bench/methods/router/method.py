@@ -258,13 +258,12 @@ class Router(Method):
             return self._count_routes(filter_type, stops - starts, filters.num_items)
         return self._one_type_routes(filter_type, filters.selectivities())
 
-    def _known_routes(self, filters: FilterBatch, form: object = False) -> int | np.ndarray | None:
+    def _known_routes(self, filters: FilterBatch, form: tuple[str, str] | None) -> int | np.ndarray | None:
         """Each distinct predicate's route without counting (or the one route of them all):
         its filter type's only route, or its value's route in the value table (on the index
         the table was built on); None when some predicate needs its count (a range, a
         compound, a value the table lacks). A batch of one leaf form (`form`, the batch's
-        `leaf_form()`) is looked up once for its form."""
-        form = filters.leaf_form() if form is False else form
+        `leaf_form()`; None: several forms) is looked up once for its form."""
         use_values = filters.attributes is self._indexed
         if form is not None:
             constant, values, _ = self._form_routes(form, filters.distinct[0], filters)
