@@ -226,9 +226,14 @@ def _paired(rows, arguments: argparse.Namespace, admitted, learning=None):
     table, path = _paired_table(rows, arguments, paired.contenders(rows, arguments.recall, admitted))
     grades = grade_cells(rows, arguments.recall)
     lost = tuple(f"{g.filter_type} {g.bucket:g}" for g in grades if g.reachable and not g.reached)
-    lines, verdict = paired.paired_lines(table, arguments.recall, learned=admitted is not None, lost=lost)
-    if learning is not None:
-        lines += paired.hindsight_lines(table, arguments.recall, learning, arguments.recall_z)
+    lines, verdict = paired.paired_lines(
+        table,
+        arguments.recall,
+        learned=admitted is not None,
+        lost=lost,
+        learning=learning,
+        recall_z=arguments.recall_z,
+    )
     print(
         "\n" + "\n".join(lines) + f"\npaired table: {path}\n(with --paired, target (b) is graded on the "
         "paired rounds; the (b) line above compares figures of separate processes)"

@@ -578,10 +578,17 @@ def paired_verdict(
 
 
 def paired_lines(
-    table: pd.DataFrame, recall: float, band: float = 0.1, learned: bool = False, lost: tuple[str, ...] = ()
+    table: pd.DataFrame,
+    recall: float,
+    band: float = 0.1,
+    learned: bool = False,
+    lost: tuple[str, ...] = (),
+    learning: pd.DataFrame | None = None,
+    recall_z: float = 0.0,
 ) -> tuple[list[str], Verdict]:
     """The paired grade as text, and its verdict (against the best single configuration;
-    `learned`: a line against the best admitted one too; `lost`: `paired_verdict`'s)."""
+    `learned`: a line against the best admitted one too; `lost`: `paired_verdict`'s;
+    `learning`, the learning draw's rows: `hindsight_lines` after them, with `recall_z`)."""
     cells = cell_ratios(table, recall)
     rounds = int(table["round"].max()) + 1 if len(table) else 0
     lines = [
@@ -593,17 +600,20 @@ def paired_lines(
     ]
     verdict = paired_verdict(cells, band, lost=lost)
     also = [f"also, {paired_verdict(cells, band, learned=True, lost=lost).line()}"] if learned else []
-    return [*lines, "", verdict.line(), *also], verdict
+    hindsight = [] if learning is None else hindsight_lines(cells, recall, learning, recall_z)
+    return [*lines, "", verdict.line(), *also, *hindsight], verdict
 
 
-def hindsight_lines(table: pd.DataFrame, recall: float, learning: pd.DataFrame, recall_z: float) -> list[str]:
-    """Each hindsight cell of the paired `table` (`PairedCell.hindsight`) with its best single
+def hindsight_lines(
+    cells: list[PairedCell], recall: float, learning: pd.DataFrame, recall_z: float
+) -> list[str]:
+    """Each hindsight cell of `cells` (`cell_ratios`; `PairedCell.hindsight`) with its best single
     configuration as the `learning` draw's rows (one dataset, k and thread count) measured it:
     its recall and the lower bound (`recall_z`) a policy chooses by, below `recall` there,
     beside its recall here; no lines where no cell is a hindsight cell."""
     points = ok_points(learning)
     lines = []
-    for cell in cell_ratios(table, recall):
+    for cell in cells:
         if not cell.hindsight:
             continue
         in_cell = (points["filter_type"] == cell.filter_type) & (points["selectivity_bucket"] == cell.bucket)

@@ -36,7 +36,7 @@ PINNED = {
     "nhq": "260c32e29d5e",
     "pgvector": "abd5c0ddcfed",
     "qdrant": "fa95a43bf6b3",
-    "router": "02ca7af9872c",
+    "router": "ded36f734a75",
     "serf": "666d92974a01",
     "shared compiled core": "4ff381c7cdf8",
     "ung": "d23d47661701",

@@ -187,13 +187,16 @@ def test_a_hindsight_cell_shows_its_best_as_the_learning_draw_measured_it():
             {**row("alpha", 0.1, 0.99, 300.0, filter_type="R", search={}), "recall_per_query": per_query},
         ]
     )
-    lines = hindsight_lines(table, 0.9, learning, 1.0)
+    cells = cell_ratios(table, 0.9)
+    lines = hindsight_lines(cells, 0.9, learning, 1.0)
     assert lines[0].startswith("hindsight cells: each one's best single configuration here")
     assert lines[1:] == ["  EM 0.1: alpha {} {}: recall 0.880 (bound 0.798) on the learning draw, 0.950 here"]
-    missing = hindsight_lines(table, 0.9, learning.iloc[1:], 1.0)[1]
+    text, _ = paired_lines(table, 0.9, learned=True, learning=learning, recall_z=1.0)
+    assert text[-2:] == lines  # after the verdicts
+    missing = hindsight_lines(cells, 0.9, learning.iloc[1:], 1.0)[1]
     assert missing == "  EM 0.1: alpha {} {}: not measured on the learning draw, 0.950 here"
     admitted_best = table.assign(roles=table["roles"].replace({"fastest": "fastest,admitted"}))
-    assert hindsight_lines(admitted_best, 0.9, learning, 1.0) == []
+    assert hindsight_lines(cell_ratios(admitted_best, 0.9), 0.9, learning, 1.0) == []
 
 
 def router_folders(tmp_path, only_a: bool = False):

@@ -247,12 +247,14 @@ class Router(Method):
         type, no grouping) is looked up once for its form; a range cell is routed on its
         ranges' item counts (`_count_routes`: no selectivity divided out)."""
         form = filters.leaf_form()
-        known = self._known_routes(filters, form)
+        if form is None:
+            known = self._known_routes(filters, None)
+            return self._counted_route_ids(filters) if known is None else known
+        entry = self._form_routes(form, filters.distinct[0], filters)
+        known = self._looked_up(entry, filters)
         if known is not None:
             return known
-        if form is None:
-            return self._counted_route_ids(filters)
-        filter_type = self._form_routes(form, filters.distinct[0], filters)[2]
+        filter_type = entry[2]
         if form[0] == Range.op and filters.num_items:
             starts, stops = filters.range_table(form[1])
             return self._count_routes(filter_type, stops - starts, filters.num_items)
@@ -264,12 +266,9 @@ class Router(Method):
         the table was built on); None when some predicate needs its count (a range, a
         compound, a value the table lacks). A batch of one leaf form (`form`, the batch's
         `leaf_form()`; None: several forms) is looked up once for its form."""
-        use_values = filters.attributes is self._indexed
         if form is not None:
-            constant, values, _ = self._form_routes(form, filters.distinct[0], filters)
-            if constant is not None or values is None or not use_values:
-                return constant
-            return self._value_routes(values, filters)
+            return self._looked_up(self._form_routes(form, filters.distinct[0], filters), filters)
+        use_values = filters.attributes is self._indexed
         known = []
         for predicate in filters.distinct:
             constant, values, _ = self._form_routes(form_key(predicate), predicate, filters)
@@ -282,10 +281,14 @@ class Router(Method):
             known.append(route)
         return np.array(known, dtype=np.int64)
 
-    @staticmethod
-    def _value_routes(values: ValueRoutes, filters: FilterBatch) -> int | np.ndarray | None:
-        """The routes of a cell's values from its form's value table (one route: that route's
-        index), or None when the table lacks one."""
+    def _looked_up(self, entry: FormRoutes, filters: FilterBatch) -> int | np.ndarray | None:
+        """A cell's routes from its form's `entry` (`_form_routes`) without counting: its
+        filter type's only route, or its values' routes from the value table (one route: that
+        route's index); None when they need a count (no table, a batch on another index, a
+        value the table lacks)."""
+        constant, values, _ = entry
+        if constant is not None or values is None or filters.attributes is not self._indexed:
+            return constant
         routes = [values.get(predicate.value) for predicate in filters.distinct]  # type: ignore[union-attr]
         if None in routes:
             return None
@@ -325,13 +328,8 @@ class Router(Method):
     def _one_type_routes(self, filter_type: str, selectivity: np.ndarray) -> int | np.ndarray:
         """`_route_of`, or its one route when the least and the greatest selectivity fall in
         one range (a cell's usual case: two reductions, no route per predicate)."""
-        if len(selectivity):
-            bounds, route_ids = self._bounds[filter_type]
-            listed, last = self._bound_lists[filter_type], len(bounds) - 1
-            high = min(bisect_left(listed, float(np.maximum.reduce(selectivity))), last)
-            if not high or high == min(bisect_left(listed, float(np.minimum.reduce(selectivity))), last):
-                return int(route_ids[high])  # (the first range holds the greatest: all of them)
-        return self._route_of(filter_type, selectivity)
+        one = self._one_range(filter_type, selectivity, self._bound_lists[filter_type])
+        return self._route_of(filter_type, selectivity) if one is None else one
 
     def _count_routes(self, filter_type: str, counts: np.ndarray, items: int) -> int | np.ndarray:
         """`_one_type_routes` of the selectivities `counts / items`, compared as counts: each
@@ -341,12 +339,20 @@ class Router(Method):
         if limits is None:
             bounds = self._bound_lists[filter_type]
             limits = self._count_limits[filter_type, items] = [count_limit(b, items) for b in bounds]
-        if len(counts):
-            last = len(limits) - 1
-            high = min(bisect_left(limits, int(np.maximum.reduce(counts))), last)
-            if not high or high == min(bisect_left(limits, int(np.minimum.reduce(counts))), last):
-                return int(self._bounds[filter_type][1][high])
-        return self._route_of(filter_type, counts / items)
+        one = self._one_range(filter_type, counts, limits)
+        return self._route_of(filter_type, counts / items) if one is None else one
+
+    def _one_range(self, filter_type: str, values: np.ndarray, limits: list) -> int | None:
+        """The route of the range of `filter_type` holding the least and the greatest of
+        `values` (compared with `limits`, its ranges' upper bounds in their units), or None when
+        they fall in two ranges or there are none."""
+        if not len(values):
+            return None
+        last = len(limits) - 1
+        high = min(bisect_left(limits, np.maximum.reduce(values).item()), last)
+        if high and high != min(bisect_left(limits, np.minimum.reduce(values).item()), last):
+            return None
+        return int(self._bounds[filter_type][1][high])  # (the first range holds the greatest: all of them)
 
     def _route_of(self, filter_type: str, selectivity: np.ndarray) -> np.ndarray:
         """The route (an index into `self.routes`) of each selectivity of one filter type: the
