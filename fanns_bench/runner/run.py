@@ -330,16 +330,23 @@ def _run_job_points(
 def _last_steps(spec: WorkerSpec) -> list[str]:
     """What the job's worker(s) had started when it ended (`schedule.Steps`), if it said."""
     files = spec.error_file.parent.glob(f"{spec.error_file.stem}*-step{spec.error_file.suffix}")
-    return [text for f in sorted(files) if (text := f.read_text(errors="replace").strip())]
+    return [text for f in sorted(files) if (text := _text_if_present(f).strip())]
+
+
+def _text_if_present(path: Path) -> str:
+    """`path`'s text, or "" where no file is there: a running job's worker removes its step
+    file when it ends (`schedule.Steps.done`), so one listed a moment ago may be gone when read."""
+    try:
+        return path.read_text(errors="replace")
+    except (FileNotFoundError, IsADirectoryError):
+        return ""
 
 
 def _job_error(spec: WorkerSpec, reason: str) -> str:
     """What the point files of a job that failed as a whole say: the reason, then the
     worker's own error file (its traceback) where it left one."""
     files = sorted(spec.error_file.parent.glob(f"{spec.error_file.stem}*{spec.error_file.suffix}"))
-    tracebacks = [
-        f.read_text(errors="replace") for f in files if f.is_file() and not f.stem.endswith("-step")
-    ]
+    tracebacks = [text for f in files if not f.stem.endswith("-step") and (text := _text_if_present(f))]
     return "\n".join([reason, *tracebacks])
 
 

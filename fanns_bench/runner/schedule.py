@@ -39,7 +39,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from fanns_bench.atomic_files import temporary_sibling
+from fanns_bench.atomic_files import write_text_atomic
 from fanns_bench.groundtruth import GroundTruth
 from fanns_bench.results.attempts import write_error
 from fanns_bench.results.row_files import write_row
@@ -98,10 +98,7 @@ class Steps:
         self.path = error_file.with_name(f"{error_file.stem}-step{error_file.suffix}")
 
     def now(self, text: str) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = temporary_sibling(self.path)
-        tmp.write_text(f"last step started: {text}\n")
-        tmp.replace(self.path)
+        write_text_atomic(self.path, f"last step started: {text}\n")
 
     def done(self) -> None:
         self.path.unlink(missing_ok=True)

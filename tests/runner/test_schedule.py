@@ -2,6 +2,9 @@
 order, drift between rounds and the machine-speed probe flagged, a point failing in a round
 fails alone, `runner.interleave: false` keeps the point-by-point order."""
 
+from pathlib import Path
+from types import SimpleNamespace
+
 import numpy as np
 import pytest
 
@@ -10,7 +13,7 @@ from fanns_bench.runner import run as run_module
 from fanns_bench.runner.noise import MAX_DRIFT, MIN_PROBE_RATIO, drift, drift_reasons, round_factors
 from fanns_bench.runner.probe import Probe, probe_ratio
 from fanns_bench.runner.run import run_sweep
-from fanns_bench.runner.schedule import round_orders
+from fanns_bench.runner.schedule import Steps, round_orders
 from tests.sweeps import sweep_config
 
 DRIFTING = "tests.fakes:FakeDrifting"
@@ -149,3 +152,24 @@ def test_a_jobs_probe_is_timed_warm_right_after_an_untimed_run(monkeypatch):
     readings = iter([0.020, 0.010])  # cold, then warm
     monkeypatch.setattr(Probe, "seconds", lambda self: next(readings))
     assert Probe.of(np.ones((8, 4), dtype=np.float32)).warm_seconds() == 0.010
+
+
+def test_where_a_job_is_reads_a_step_file_the_worker_removes_meanwhile_as_none(tmp_path, monkeypatch):
+    """The sweep lists a running job's step file, then reads it; the worker may end (and remove
+    it, `Steps.done`) in between: the job's progress says nothing then, the sweep goes on."""
+    spec = SimpleNamespace(error_file=tmp_path / "errors" / "job-k.txt")
+    steps = Steps(spec.error_file)
+    steps.now("round 1 of 3, point k")
+    assert run_module._last_steps(spec) == ["last step started: round 1 of 3, point k"]
+    read_text = Path.read_text
+
+    def worker_ends_first(path, *args, **kwargs):
+        if path == steps.path:
+            steps.done()
+        return read_text(path, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "read_text", worker_ends_first)
+    assert run_module._last_steps(spec) == []
+    spec.error_file.write_text("Traceback: the worker's own\n")
+    steps.now("latency pass and row, point k")
+    assert run_module._job_error(spec, "timed out") == "timed out\nTraceback: the worker's own\n"
