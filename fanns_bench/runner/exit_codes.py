@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from fanns_bench.atomic_files import write_text_atomic
+
 OK = 0  # every point ok or unsupported
 STOPPED = 1  # the run stopped: a disk error (read-only, full, a results path that is a file)
 USAGE = 2  # a usage or config error: nothing ran
@@ -60,13 +62,12 @@ class JobOutcome:
 def record_outcome(outcome: JobOutcome) -> None:
     """Leave `outcome` where the sweep's process reads it (nothing when not in a --multirun)."""
     directory = os.environ.get(OUTCOMES_VARIABLE)
-    if not directory:
-        return
-    path = Path(directory) / f"{uuid.uuid4().hex}.json"
-    try:
-        path.write_text(json.dumps(outcome.__dict__))
+    if not directory or not Path(directory).is_dir():
+        return  # not a --multirun, or a job on another machine: its outcome is counted as missing
+    try:  # whole or not at all: a job killed while writing leaves no half a record to read
+        write_text_atomic(Path(directory) / f"{uuid.uuid4().hex}.json", json.dumps(outcome.__dict__))
     except OSError:
-        pass  # a job on another machine: its outcome is counted as missing
+        pass  # the sweep's folder went away meanwhile: counted as missing
 
 
 def read_outcomes(directory: Path) -> list[JobOutcome]:
