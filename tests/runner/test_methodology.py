@@ -66,7 +66,7 @@ PINNED = {
     "fanns_bench/runner/clocks.py": "92fd163902a6f4bc",
     "fanns_bench/runner/measure.py": "3fd4e5d96860a7c3",
     "fanns_bench/runner/memory.py": "b12bcad0c8c32cab",
-    "fanns_bench/runner/schedule.py": "6a37847d565900ac",
+    "fanns_bench/runner/schedule.py": "c96f313ef369b52b",
     "fanns_bench/runner/threads.py": "de7db20a756445d5",
     "fanns_bench/scoring.py": "fe5232699b738d63",
 }
