@@ -55,10 +55,15 @@ ROUTER = "router"
 """The router's registry name: its rows are graded (evaluate.py), never recommended."""
 
 
+def registry_names(frame: pd.DataFrame) -> pd.Series:
+    """Each row's method as the registry names it (`method_name`), which is what a policy's
+    routes and the router's counters spell; the config key where the rows predate the column."""
+    return frame["method_name"].fillna(frame["method"]) if "method_name" in frame else frame["method"]
+
+
 def is_router(frame: pd.DataFrame) -> pd.Series:
     """Mask of the router's rows (by method key, or by registry name where recorded)."""
-    names = frame["method_name"] if "method_name" in frame else frame["method"]
-    return (frame["method"] == ROUTER) | (names.fillna("") == ROUTER)
+    return (frame["method"] == ROUTER) | (registry_names(frame) == ROUTER)
 
 
 @dataclass(frozen=True)

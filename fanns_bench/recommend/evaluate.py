@@ -26,7 +26,7 @@ import pandas as pd
 
 from fanns_bench.errors import ConfigError, ResultsError
 from fanns_bench.methods.router.method import ANSWERED
-from fanns_bench.recommend.choose import CELL_KEYS, ROUTER, is_router, recall_lower_bound
+from fanns_bench.recommend.choose import CELL_KEYS, ROUTER, is_router, recall_lower_bound, registry_names
 from fanns_bench.recommend.policy import params_text, read_policy
 from fanns_bench.report.frame import ok_points
 from fanns_bench.report.pareto import RECALL_TOLERANCE, best_at_recall
@@ -175,10 +175,11 @@ def answered_label(router: pd.DataFrame) -> str:
 
 
 def same_configuration(rows: pd.DataFrame, label: str) -> pd.Series:
-    """Mask of the rows whose method and parameters spell `label` (a router route's)."""
+    """Mask of the rows whose method (as the registry names it, as routes do) and parameters
+    spell `label` (a router route's)."""
     spelled = [
         f"{m} {_compact(b)} {_compact(q)}"
-        for m, b, q in zip(rows["method"], rows["build_params"], rows["search_params"], strict=True)
+        for m, b, q in zip(registry_names(rows), rows["build_params"], rows["search_params"], strict=True)
     ]
     return pd.Series([bool(label) and text == label for text in spelled], index=rows.index, dtype=bool)
 

@@ -43,7 +43,14 @@ from fanns_bench.errors import ConfigError, MethodError, ResultsError
 from fanns_bench.groundtruth import GroundTruth
 from fanns_bench.methods.base import Method
 from fanns_bench.metrics import recall_paper
-from fanns_bench.recommend.choose import CELL_KEYS, ROUTER, Limits, is_router, recall_lower_bound
+from fanns_bench.recommend.choose import (
+    CELL_KEYS,
+    ROUTER,
+    Limits,
+    is_router,
+    recall_lower_bound,
+    registry_names,
+)
 from fanns_bench.recommend.evaluate import (
     Admitted,
     Verdict,
@@ -206,8 +213,7 @@ def with_paired_figures(frame: pd.DataFrame, table: pd.DataFrame) -> pd.DataFram
 def _configs(rows: pd.DataFrame) -> list[tuple[str, str, str]]:
     """(method, build params, search params) of each row; the method as the registry names
     it (`method_name`, where a config's key is not the name)."""
-    names = rows["method_name"].fillna(rows["method"]) if "method_name" in rows else rows["method"]
-    columns = zip(names, rows["build_params"], rows["search_params"], strict=True)
+    columns = zip(registry_names(rows), rows["build_params"], rows["search_params"], strict=True)
     return [(str(m), str(b or ""), str(s or "")) for m, b, s in columns]
 
 

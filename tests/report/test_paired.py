@@ -292,6 +292,9 @@ def test_a_single_configuration_the_router_holds_is_measured_on_the_routers_own_
         singles = {build_key(c) for cs in cells.values() for c in cs if "router" not in c.roles}
         held_ones, others = singles & set(members), singles - set(members)
         assert held_ones and others  # the router holds `a` only; `b` is built beside it
+        # the pick is found by its registry name (the routes' spelling), not its key `a`
+        (pick,) = {build_key(c) for cs in cells.values() for c in cs if "pick" in c.roles}
+        assert pick in held_ones
         assert all(methods[key] is members[key] for key in held_ones)
         assert len({id(m) for m in methods.values()}) == len(methods)  # no key shares another's index
     # a method failing in a search fails the measurement with one error naming it
