@@ -433,7 +433,10 @@ def test_grade_says_whether_a_slow_cell_is_the_policys_pick_or_the_routing(tmp_p
     # spells the name, and the pick is still found by it
     keyed = [{**r, "method": "alpha_tuned"} if r["method"] == "alpha" else r for r in rows]
     assert main(["recommend", str(folder(tmp_path / "keyed", keyed)), "--grade"]) == 1
-    assert "answered by alpha, alone here 4,500 QPS: the policy's pick is 0.90x the best" in capsys.readouterr().out
+    assert (
+        "answered by alpha, alone here 4,500 QPS: the policy's pick is 0.90x the best"
+        in capsys.readouterr().out
+    )
 
 
 def test_grade_learned_compares_with_what_the_learning_draw_admitted(tmp_path, capsys):
